@@ -1,0 +1,148 @@
+/**
+ * The embedded transport: chdb, the ClickHouse engine inside this process. Only one data
+ * directory may be open per process, so the session is shared by every Store created here.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Session } from 'chdb';
+import { parseClickHouseError } from './errors.ts';
+import {
+  type InsertResult,
+  pinnedSettings,
+  type QueryOptions,
+  quoteIdent,
+  type RowBinaryInsert,
+  type Store,
+  settingsClause,
+} from './store.ts';
+
+let shared: { dir: string; session: Session; users: number } | undefined;
+
+function openSession(dir: string): Session {
+  const abs = path.resolve(dir);
+  if (shared) {
+    if (shared.dir !== abs) {
+      throw new Error(`chdb already has ${shared.dir} open in this process; cannot also open ${abs}`);
+    }
+    shared.users++;
+    return shared.session;
+  }
+  mkdirSync(abs, { recursive: true });
+  const session = new Session(abs);
+  shared = { dir: abs, session, users: 1 };
+  return session;
+}
+
+function releaseSession(): void {
+  if (!shared) return;
+  if (--shared.users === 0) {
+    shared.session.close();
+    shared = undefined;
+  }
+}
+
+/** Opens (or shares) the chdb engine on `dataDir` and uses `database` in it. */
+export async function createChdbStore(dataDir: string, database: string): Promise<Store> {
+  const session = openSession(dataDir);
+  const scratch = path.join(path.resolve(dataDir), 'tmp');
+  mkdirSync(scratch, { recursive: true });
+  const db = quoteIdent(database);
+  let closed = false;
+
+  const run = async (sql: string, opts: QueryOptions, format: string) => {
+    const full = `${sql}${settingsClause({ ...pinnedSettings, ...opts.settings })}`;
+    try {
+      const result = opts.params
+        ? await session.queryBindAsync(full, encodeParams(opts.params), { format, signal: opts.signal })
+        : await session.queryAsync(full, { format, signal: opts.signal });
+      return result;
+    } catch (err) {
+      throw parseClickHouseError(err, sql);
+    }
+  };
+  const withDb = (sql: string) => `USE ${db}; ${sql}`;
+
+  await run(`CREATE DATABASE IF NOT EXISTS ${db}`, {}, 'TSV');
+
+  const store: Store = {
+    kind: 'chdb',
+    database,
+    async command(sql, opts = {}) {
+      await run(withDb(sql), opts, 'TSV');
+    },
+    async query<T>(sql: string, opts: QueryOptions = {}) {
+      const res = await run(withDb(sql), opts, 'JSONEachRow');
+      const text = res.text();
+      if (!text) return [];
+      return text
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as T);
+    },
+    async *queryBatches<T>(sql: string, opts: QueryOptions = {}) {
+      // chdb streams one query per session at a time; a buffered read keeps concurrent callers safe.
+      const rows = await store.query<T>(sql, opts);
+      for (let i = 0; i < rows.length; i += 10_000) yield rows.slice(i, i + 10_000);
+    },
+    async insertJson(table, rows) {
+      if (rows.length === 0) return;
+      const body = rows.map((r) => JSON.stringify(r, jsonReplacer)).join('\n');
+      try {
+        await session.insert({
+          table: `${database}.${table}`,
+          values: Buffer.from(body),
+          format: 'JSONEachRow',
+        });
+      } catch (err) {
+        throw parseClickHouseError(err, `INSERT INTO ${table}`);
+      }
+    },
+    async insertRowBinary(insert: RowBinaryInsert): Promise<InsertResult> {
+      const file = path.join(scratch, `${randomUUID()}.bin`);
+      await writeFile(file, insert.data);
+      try {
+        const input = `file('${file}', 'RowBinary', '${insert.structure.replace(/'/g, "\\'")}')`;
+        const before = await writtenRows();
+        await run(
+          withDb(
+            `INSERT INTO ${insert.into} ${insert.columns ?? ''} ${insert.select.replaceAll('{input}', input)}`,
+          ),
+          { params: insert.params, settings: insert.settings },
+          'TSV',
+        );
+        return { written: (await writtenRows()) - before };
+      } finally {
+        await unlink(file).catch(() => {});
+      }
+      async function writtenRows(): Promise<number> {
+        // chdb's queryAsync reports no written-rows summary, so count the target's rows instead.
+        const r = await run(
+          `SELECT sum(rows) FROM system.parts WHERE database = {db:String} AND table = {t:String} AND active`,
+          { params: { db: database, t: insert.into } },
+          'TSV',
+        );
+        return Number(r.text().trim() || 0);
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      releaseSession();
+    },
+  };
+  return store;
+}
+
+/** chdb binds parameters from a plain object; 64-bit values travel as strings, arrays as-is. */
+function encodeParams(params: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) out[k] = typeof v === 'bigint' ? v.toString() : v;
+  return out;
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}

@@ -1,0 +1,101 @@
+/**
+ * Applies the numbered SQL files of migrations/ in order and records each in
+ * `schema_migrations`, so running it twice changes nothing. Files are forward-only and
+ * idempotent (IF NOT EXISTS), so a half-applied file is safe to run again.
+ *
+ * Templates: `{ttl_days}` is the flow retention in days.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors.ts';
+import type { Store } from './store.ts';
+
+/** The folder holding the SQL migrations. */
+export const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
+
+export interface MigrateOptions {
+  /** Flow retention in days (TTL). Default 30. */
+  ttlDays?: number;
+  /** Rewrites each statement before it runs (cluster DDL uses this). */
+  transform?: (statement: string) => string;
+}
+
+/** One migration file. */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+  checksum: string;
+}
+
+/** Reads and renders the migrations in order. */
+export function loadMigrations(opts: MigrateOptions = {}): Migration[] {
+  const ttlDays = opts.ttlDays ?? 30;
+  if (!Number.isInteger(ttlDays) || ttlDays < 1)
+    throw new ConfigError(`ttl days must be a positive integer, got ${ttlDays}`);
+  return readdirSync(migrationsDir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((file) => {
+      const text = readFileSync(path.join(migrationsDir, file), 'utf8');
+      const rendered = text.replaceAll('{ttl_days}', String(ttlDays));
+      const statements = splitStatements(rendered).map((s) => (opts.transform ? opts.transform(s) : s));
+      return {
+        version: Number(file.slice(0, 4)),
+        name: file.replace(/\.sql$/, ''),
+        statements,
+        checksum: createHash('sha256').update(text).digest('hex').slice(0, 16),
+      };
+    });
+}
+
+/** Splits a SQL file on semicolons that end a line, dropping comment-only pieces. */
+export function splitStatements(sql: string): string[] {
+  return sql
+    .split(/;\s*$/m)
+    .map((s) => s.trim())
+    .filter((s) => s.replace(/^--.*$/gm, '').trim().length > 0);
+}
+
+/** Outcome of a migration run. */
+export interface MigrateResult {
+  applied: string[];
+  skipped: string[];
+}
+
+/** Applies every migration not yet recorded in `schema_migrations`. */
+export async function migrate(store: Store, opts: MigrateOptions = {}): Promise<MigrateResult> {
+  const ledger = opts.transform ? opts.transform(ledgerDdl) : ledgerDdl;
+  await store.command(ledger);
+  const done = new Set(
+    (await store.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) =>
+      Number(r.version),
+    ),
+  );
+  const result: MigrateResult = { applied: [], skipped: [] };
+  for (const m of loadMigrations(opts)) {
+    if (done.has(m.version)) {
+      result.skipped.push(m.name);
+      continue;
+    }
+    for (const statement of m.statements) await store.command(statement);
+    await store.insertJson('schema_migrations', [
+      { version: m.version, name: m.name, checksum: m.checksum, applied_at: Date.now() * 1e6 },
+    ]);
+    result.applied.push(m.name);
+  }
+  return result;
+}
+
+const ledgerDdl = `CREATE TABLE IF NOT EXISTS schema_migrations
+(
+    version UInt32,
+    name String,
+    checksum String,
+    applied_at DateTime64(9, 'UTC')
+)
+ENGINE = ReplacingMergeTree
+ORDER BY version`;
