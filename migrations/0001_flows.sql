@@ -6,7 +6,8 @@
 -- almost always an address; the hour bucket first keeps time-range scans tight while the source
 -- address inside each hour makes "what did X send" a primary-key range. Destination and
 -- post-SNAT addresses are found through bloom-filter skip indexes, tenants through set indexes.
--- Partitions are daily so the TTL drops whole parts.
+-- Partitions are daily by flow time. Retention counts from ingest (received_at), not flow time:
+-- evidence imported from an old capture must not vanish on arrival.
 CREATE TABLE IF NOT EXISTS flows
 (
     time DateTime64(9, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
@@ -123,5 +124,5 @@ CREATE TABLE IF NOT EXISTS flows
 ENGINE = MergeTree
 PARTITION BY toDate(time)
 ORDER BY (toStartOfHour(time), source_ip, time)
-TTL toDateTime(time) + INTERVAL {ttl_days} DAY
+TTL toDateTime(received_at) + INTERVAL {ttl_days} DAY
 SETTINGS index_granularity = 8192;

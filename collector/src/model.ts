@@ -1,0 +1,57 @@
+/**
+ * What flows between the collector's stages: a decoded Hubble flow with the ingest metadata
+ * and (once enriched) its attribution. Bytes and JSON exist only at the edges.
+ *
+ * 64-bit decision: times are `bigint` nanoseconds in memory and strings on ClickHouse's JSON wire.
+ * @module
+ */
+import type { Flow, LostEvent } from '../../proto/gen/flow/flow.ts';
+import type { FlowAttribution } from './enrich/types.ts';
+
+/** One flow on its way to storage. */
+export interface IngestedFlow {
+  /** The decoded Hubble flow. */
+  flow: Flow;
+  /** The Flow message as received, when the source had the bytes (saves a re-encode). */
+  pb?: Uint8Array;
+  /** The node that observed it (`GetFlowsResponse.node_name`, else `Flow.node_name`). */
+  nodeName: string;
+  /** Flow time in nanoseconds since the epoch. */
+  timeNs: bigint;
+  /** 16-byte identity: the uuid, or a hash of the flow's bytes when it has none. */
+  flowId: Uint8Array;
+  /** Which source produced it: a Hubble target address or a file path. */
+  target: string;
+  /** When Flowtrail received it, in nanoseconds. */
+  receivedAtNs: bigint;
+  /** Both ends' owners; filled by the enricher before the row is written. */
+  attribution?: FlowAttribution;
+}
+
+/** A LostEvent as a source reported it, with the window it falls in. */
+export interface LostRecord {
+  target: string;
+  nodeName: string;
+  event: LostEvent;
+  /** Report time in nanoseconds. */
+  timeNs: bigint;
+  /** Time of the last flow seen from this target before the loss (0 when none). */
+  windowStartNs: bigint;
+}
+
+/** Converts a protobuf Timestamp to nanoseconds. */
+export function timestampToNs(ts: { seconds: bigint; nanos: number } | undefined): bigint | undefined {
+  if (!ts) return undefined;
+  return ts.seconds * 1_000_000_000n + BigInt(ts.nanos);
+}
+
+/** Converts nanoseconds to a protobuf Timestamp. */
+export function nsToTimestamp(ns: bigint): { seconds: bigint; nanos: number } {
+  const seconds = ns / 1_000_000_000n;
+  return { seconds, nanos: Number(ns - seconds * 1_000_000_000n) };
+}
+
+/** The current time in nanoseconds. */
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}

@@ -1,0 +1,142 @@
+/**
+ * The JSON-lines source: `hubble observe -o json` output and exporter `events.log` files, one
+ * GetFlowsResponse / ExportEvent object per line. Flows go to the intake; lost events are
+ * recorded; agent_event, debug_event and node_status lines are skipped and counted. A malformed
+ * line is counted and reported with its file, line number and reason, and reading goes on.
+ * @module
+ */
+
+import { errorMessage } from '../../../common/errors.ts';
+import type { ExportEvent } from '../../../proto/gen/observer/observer.ts';
+import { readContext, readMessage } from '../../../proto/src/json-read.ts';
+import { contentFlowId, flowIdFromUuid } from '../flow-id.ts';
+import { nowNs, timestampToNs } from '../model.ts';
+import type { FlowIntake } from '../pipeline.ts';
+import { type LineReaderOptions, readLines } from './line-reader.ts';
+
+/** One rejected line. */
+export interface LineError {
+  file: string;
+  line: number;
+  reason: string;
+}
+
+/** What one import read and did. */
+export interface ImportSummary {
+  /** Non-empty lines read. */
+  read: number;
+  /** Flows handed to storage. */
+  flows: number;
+  /** agent_event / debug_event / node_status lines skipped. */
+  skipped: number;
+  /** Lost-event lines recorded. */
+  lostEvents: number;
+  /** Lines that could not be parsed. */
+  rejected: number;
+  /** The first `maxErrors` rejected lines, with reasons. */
+  errors: LineError[];
+}
+
+export interface JsonLinesOptions extends LineReaderOptions {
+  /** Rejected lines kept in the summary (all are counted). Default 100. */
+  maxErrors?: number;
+  /** Called every `progressEvery` lines. */
+  onProgress?: (summary: ImportSummary) => void;
+  progressEvery?: number;
+}
+
+const ctx = readContext({ ignoreUnknownFields: true });
+
+/** Parses one line into an ExportEvent; throws with a reason when it isn't one. */
+export function parseLine(text: string): ExportEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`invalid JSON: ${errorMessage(err)}`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new Error('expected a JSON object like {"flow":{…},"node_name":…,"time":…}');
+  }
+  return readMessage('observer.ExportEvent', json, '', ctx) as unknown as ExportEvent;
+}
+
+/** Imports one file (or '-' for stdin) into the intake, returning what happened. */
+export async function importJsonLines(
+  intake: FlowIntake,
+  file: string,
+  opts: JsonLinesOptions = {},
+  summary: ImportSummary = emptySummary(),
+): Promise<ImportSummary> {
+  const maxErrors = opts.maxErrors ?? 100;
+  const progressEvery = opts.progressEvery ?? 10_000;
+  const target = file === '-' ? 'stdin' : file;
+  let lastFlowNs = 0n;
+  for await (const { text, lineNo } of readLines(file, opts)) {
+    if (text.trim().length === 0) continue;
+    summary.read++;
+    if (opts.onProgress && summary.read % progressEvery === 0) opts.onProgress(summary);
+    let event: ExportEvent;
+    try {
+      event = parseLine(text);
+    } catch (err) {
+      summary.rejected++;
+      if (summary.errors.length < maxErrors)
+        summary.errors.push({ file: target, line: lineNo, reason: errorMessage(err) });
+      continue;
+    }
+    const responseNs = timestampToNs(event.time);
+    if (event.flow) {
+      const flow = event.flow;
+      const timeNs = timestampToNs(flow.time) ?? responseNs;
+      if (timeNs === undefined) {
+        summary.rejected++;
+        if (summary.errors.length < maxErrors) {
+          summary.errors.push({
+            file: target,
+            line: lineNo,
+            reason: 'flow has no time (flow.time and time are both missing)',
+          });
+        }
+        continue;
+      }
+      lastFlowNs = timeNs;
+      summary.flows++;
+      const more = intake.accept({
+        flow,
+        nodeName: event.node_name || flow.node_name,
+        timeNs,
+        flowId: flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(text),
+        target,
+        receivedAtNs: nowNs(),
+      });
+      if (!more) await intake.drained();
+    } else if (event.lost_events) {
+      summary.lostEvents++;
+      intake.lost({
+        target,
+        nodeName: event.node_name,
+        event: event.lost_events,
+        timeNs: responseNs ?? nowNs(),
+        windowStartNs: lastFlowNs,
+      });
+    } else if (event.agent_event || event.debug_event || event.node_status) {
+      summary.skipped++;
+    } else {
+      summary.rejected++;
+      if (summary.errors.length < maxErrors) {
+        summary.errors.push({
+          file: target,
+          line: lineNo,
+          reason: 'line holds no flow, lost_events, node_status, agent_event or debug_event',
+        });
+      }
+    }
+  }
+  return summary;
+}
+
+/** A zeroed summary, to accumulate over several files. */
+export function emptySummary(): ImportSummary {
+  return { read: 0, flows: 0, skipped: 0, lostEvents: 0, rejected: 0, errors: [] };
+}

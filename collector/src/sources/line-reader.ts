@@ -1,0 +1,99 @@
+/**
+ * Reads a file (or stdin) line by line with line numbers, optionally following it as it grows
+ * and across rotation (the exporter's lumberjack renames events.log and starts a new one).
+ * @module
+ */
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { sleep } from '../../../common/retry.ts';
+
+/** One line and where it came from. */
+export interface SourceLine {
+  text: string;
+  /** 1-based line number in the current file generation. */
+  lineNo: number;
+}
+
+export interface LineReaderOptions {
+  /** Keep reading as the file grows, and reopen it when rotated. */
+  follow?: boolean;
+  /** How often to look for growth or rotation when following, in ms. Default 250. */
+  pollMs?: number;
+  /** Stops following. */
+  signal?: AbortSignal;
+}
+
+/** Yields the lines of `path` ('-' for stdin). */
+export async function* readLines(path: string, opts: LineReaderOptions = {}): AsyncGenerator<SourceLine> {
+  if (path === '-') {
+    let lineNo = 0;
+    for await (const text of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+      yield { text, lineNo: ++lineNo };
+    }
+    return;
+  }
+  if (!opts.follow) {
+    let lineNo = 0;
+    const input = createReadStream(path);
+    for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+      yield { text, lineNo: ++lineNo };
+    }
+    return;
+  }
+  yield* followLines(path, opts);
+}
+
+/** Tails a file: reads complete lines as they are appended, restarts at line 1 after rotation. */
+async function* followLines(path: string, opts: LineReaderOptions): AsyncGenerator<SourceLine> {
+  const pollMs = opts.pollMs ?? 250;
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  let ino = -1;
+  let offset = 0;
+  let lineNo = 0;
+  let carry = '';
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  try {
+    while (!opts.signal?.aborted) {
+      if (!handle) {
+        try {
+          handle = await open(path, 'r');
+          ino = (await handle.stat()).ino;
+          offset = 0;
+          lineNo = 0;
+          carry = '';
+        } catch {
+          await sleep(pollMs, opts.signal).catch(() => {});
+          continue;
+        }
+      }
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, offset);
+      if (bytesRead > 0) {
+        offset += bytesRead;
+        const text = carry + chunk.toString('utf8', 0, bytesRead);
+        const lines = text.split('\n');
+        carry = lines.pop() ?? '';
+        for (const l of lines) yield { text: l.endsWith('\r') ? l.slice(0, -1) : l, lineNo: ++lineNo };
+        continue;
+      }
+      // No new bytes: has the file been rotated (new inode) or truncated?
+      const current = await stat(path).catch(() => undefined);
+      if (current && (current.ino !== ino || current.size < offset)) {
+        // Drain what the old generation still holds, then switch.
+        const rest = await handle.read(chunk, 0, chunk.length, offset);
+        if (rest.bytesRead > 0) {
+          offset += rest.bytesRead;
+          carry += chunk.toString('utf8', 0, rest.bytesRead);
+          continue;
+        }
+        if (carry) yield { text: carry, lineNo: ++lineNo };
+        await handle.close();
+        handle = undefined;
+        continue;
+      }
+      await sleep(pollMs, opts.signal).catch(() => {});
+    }
+  } finally {
+    await handle?.close();
+  }
+}

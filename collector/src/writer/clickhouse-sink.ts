@@ -1,0 +1,249 @@
+/**
+ * The ClickHouse flow sink: encodes flows into RowBinary batches as they arrive, seals a batch
+ * by size or age, and inserts sealed batches one at a time, retrying with backoff until stored.
+ * The queue of sealed batches is bounded: when it is full `push` returns false and the source
+ * must wait for `drained()` — memory never grows without bound, and nothing is dropped.
+ *
+ * Every insert skips flows already stored (same flow_id in the batch's time range) and repeats
+ * within the batch, so re-importing a file or resuming a stream stores no duplicate, and a
+ * retried insert is idempotent.
+ * @module
+ */
+import type { Store } from '../../../common/clickhouse/index.ts';
+import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
+import { errorMessage } from '../../../common/errors.ts';
+import type { Logger } from '../../../common/logger.ts';
+import type { Metrics } from '../../../common/metrics.ts';
+import { retry } from '../../../common/retry.ts';
+import type { IngestedFlow, LostRecord } from '../model.ts';
+import { encodeFlowRow, flowStructure } from './flow-row.ts';
+
+/** Sink tuning. */
+export interface ClickHouseSinkConfig {
+  /** Flows per batch. Default 50,000. */
+  batchSize: number;
+  /** A non-empty batch is sealed after this many milliseconds. Default 1,000. */
+  flushIntervalMs: number;
+  /** Sealed batches waiting for insert before `push` reports back-pressure. Default 4. */
+  maxPendingBatches: number;
+  /** Backoff bounds for failed inserts (retried until the sink is stopped). */
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+export const defaultClickHouseSinkConfig: ClickHouseSinkConfig = {
+  batchSize: 50_000,
+  flushIntervalMs: 1_000,
+  maxPendingBatches: 4,
+  retryInitialMs: 200,
+  retryMaxMs: 10_000,
+};
+
+/** Counters a caller can read without Prometheus (CLI summaries, tests, bench). */
+export interface SinkStats {
+  received: number;
+  stored: number;
+  duplicates: number;
+  batches: number;
+  failedInserts: number;
+  lost: number;
+}
+
+/** Where collected flows go (ClickHouse here; Kafka in distributed mode). */
+export interface FlowSink {
+  /** Accepts one flow. Returns false when full: the caller should await `drained()` before more. */
+  push(flow: IngestedFlow): boolean;
+  /** Resolves when the sink has room again. */
+  drained(): Promise<void>;
+  /** Records a Hubble LostEvent. */
+  recordLost(record: LostRecord): void;
+  /** Seals the open batch and resolves when everything pushed so far is stored. */
+  flush(): Promise<void>;
+  /** The newest flow time stored per target (resume point for `since`). */
+  lastStoredTime(target: string): bigint | undefined;
+  stats(): SinkStats;
+  start(): void;
+  /** Flushes and stops; the open batch is stored before it resolves. */
+  stop(): Promise<void>;
+}
+
+interface Batch {
+  data: Buffer;
+  rows: number;
+  minNs: bigint;
+  maxNs: bigint;
+  lastByTarget: Map<string, bigint>;
+  lost: LostRecord[];
+}
+
+export interface ClickHouseSinkDeps {
+  store: Store;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Creates the sink; `start()` begins the insert loop. */
+export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHouseSinkDeps): FlowSink {
+  const { store, logger } = deps;
+  const m = {
+    in: deps.metrics.counter('flows_in_total', 'Flows received by the ClickHouse writer'),
+    stored: deps.metrics.counter('flows_stored_total', 'Flows stored in ClickHouse'),
+    duplicates: deps.metrics.counter('flows_duplicate_total', 'Flows skipped because already stored'),
+    lost: deps.metrics.counter('lost_events_total', 'Events Hubble reported lost', ['target']),
+    batchSeconds: deps.metrics.histogram('batch_insert_seconds', 'Time to insert one batch'),
+    failures: deps.metrics.counter('insert_failures_total', 'Failed insert attempts'),
+    pending: deps.metrics.gauge('pending_batches', 'Sealed batches waiting for insert'),
+  };
+  const stats: SinkStats = { received: 0, stored: 0, duplicates: 0, batches: 0, failedInserts: 0, lost: 0 };
+  const writer = new RowBinaryWriter(8 << 20);
+  let rows = 0;
+  let minNs = 0n;
+  let maxNs = 0n;
+  let lastByTarget = new Map<string, bigint>();
+  let lostBuffer: LostRecord[] = [];
+  const pending: Batch[] = [];
+  const stored = new Map<string, bigint>();
+  let drainWaiters: (() => void)[] = [];
+  let idleWaiters: (() => void)[] = [];
+  let wake: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let loop: Promise<void> | undefined;
+  let stopping = false;
+  const abort = new AbortController();
+
+  const seal = () => {
+    if (rows === 0 && lostBuffer.length === 0) return;
+    pending.push({ data: writer.take(), rows, minNs, maxNs, lastByTarget, lost: lostBuffer });
+    m.pending.set(pending.length);
+    rows = 0;
+    lastByTarget = new Map();
+    lostBuffer = [];
+    wake?.();
+  };
+
+  const insertBatch = async (b: Batch) => {
+    const started = performance.now();
+    if (b.rows > 0) {
+      const result = await store.insertRowBinary({
+        into: 'flows',
+        structure: flowStructure,
+        select: `SELECT * FROM {input} WHERE flow_id NOT IN (SELECT flow_id FROM flows WHERE time >= fromUnixTimestamp64Nano({min:Int64}, 'UTC') AND time <= fromUnixTimestamp64Nano({max:Int64}, 'UTC')) LIMIT 1 BY flow_id`,
+        data: b.data,
+        params: { min: b.minNs.toString(), max: b.maxNs.toString() },
+      });
+      const written = Math.min(result.written, b.rows);
+      stats.stored += written;
+      stats.duplicates += b.rows - written;
+      m.stored.inc(written);
+      m.duplicates.inc(b.rows - written);
+    }
+    if (b.lost.length > 0) {
+      await store.insertJson(
+        'lost_events',
+        b.lost.map((l) => ({
+          time: l.timeNs.toString(),
+          target: l.target,
+          node_name: l.nodeName,
+          source: String(l.event.source),
+          num_events_lost: l.event.num_events_lost.toString(),
+          cpu: l.event.cpu ?? -1,
+          window_start: l.windowStartNs.toString(),
+          window_end: l.timeNs.toString(),
+        })),
+      );
+    }
+    m.batchSeconds.observe((performance.now() - started) / 1000);
+    stats.batches++;
+    for (const [t, ns] of b.lastByTarget) if ((stored.get(t) ?? 0n) < ns) stored.set(t, ns);
+  };
+
+  const run = async () => {
+    for (;;) {
+      const b = pending[0];
+      if (!b) {
+        for (const w of idleWaiters) w();
+        idleWaiters = [];
+        if (stopping) return;
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+        wake = undefined;
+        continue;
+      }
+      try {
+        await retry(() => insertBatch(b), {
+          maxAttempts: Number.POSITIVE_INFINITY,
+          initialDelayMs: config.retryInitialMs,
+          maxDelayMs: config.retryMaxMs,
+          signal: abort.signal,
+          isRetriable: () => true,
+          onRetry: (err, attempt, delay) => {
+            stats.failedInserts++;
+            m.failures.inc();
+            logger.warn('insert failed, retrying', {
+              attempt,
+              delay_ms: delay,
+              rows: b.rows,
+              error: errorMessage(err),
+            });
+          },
+        });
+      } catch (err) {
+        logger.error('insert abandoned at shutdown', { rows: b.rows, error: errorMessage(err) });
+        return;
+      }
+      pending.shift();
+      m.pending.set(pending.length);
+      if (pending.length < config.maxPendingBatches) {
+        const ws = drainWaiters;
+        drainWaiters = [];
+        for (const w of ws) w();
+      }
+    }
+  };
+
+  return {
+    push(f) {
+      if (rows === 0 || f.timeNs < minNs) minNs = f.timeNs;
+      if (rows === 0 || f.timeNs > maxNs) maxNs = f.timeNs;
+      encodeFlowRow(writer, f);
+      rows++;
+      stats.received++;
+      m.in.inc();
+      const prev = lastByTarget.get(f.target);
+      if (prev === undefined || f.timeNs > prev) lastByTarget.set(f.target, f.timeNs);
+      if (rows >= config.batchSize) seal();
+      return pending.length < config.maxPendingBatches;
+    },
+    drained() {
+      if (pending.length < config.maxPendingBatches) return Promise.resolve();
+      return new Promise((r) => drainWaiters.push(r));
+    },
+    recordLost(record) {
+      lostBuffer.push(record);
+      stats.lost += Number(record.event.num_events_lost);
+      m.lost.inc({ target: record.target }, Number(record.event.num_events_lost));
+    },
+    flush() {
+      seal();
+      if (pending.length === 0) return Promise.resolve();
+      return new Promise((r) => idleWaiters.push(r));
+    },
+    lastStoredTime: (target) => stored.get(target),
+    stats: () => ({ ...stats }),
+    start() {
+      if (loop) return;
+      loop = run();
+      timer = setInterval(seal, config.flushIntervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      seal();
+      stopping = true;
+      wake?.();
+      await loop;
+      abort.abort();
+    },
+  };
+}
