@@ -8,7 +8,7 @@
 
 import { errorMessage } from '../../../common/errors.ts';
 import type { ExportEvent } from '../../../proto/gen/observer/observer.ts';
-import { readContext, readMessage } from '../../../proto/src/json-read.ts';
+import { parseHubbleJson } from '../../../proto/src/hubble-json.ts';
 import { contentFlowId, flowIdFromUuid } from '../flow-id.ts';
 import { nowNs, timestampToNs } from '../model.ts';
 import type { FlowIntake } from '../pipeline.ts';
@@ -45,20 +45,19 @@ export interface JsonLinesOptions extends LineReaderOptions {
   progressEvery?: number;
 }
 
-const ctx = readContext({ ignoreUnknownFields: true });
-
-/** Parses one line into an ExportEvent; throws with a reason when it isn't one. */
+/** Parses one line into an ExportEvent; throws with a reason (naming the field) when it isn't one. */
 export function parseLine(text: string): ExportEvent {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`invalid JSON: ${errorMessage(err)}`);
-  }
+  const json: unknown = (() => {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new Error(`invalid JSON: ${errorMessage(err)}`);
+    }
+  })();
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new Error('expected a JSON object like {"flow":{…},"node_name":…,"time":…}');
   }
-  return readMessage('observer.ExportEvent', json, '', ctx) as unknown as ExportEvent;
+  return parseHubbleJson(json);
 }
 
 /** Imports one file (or '-' for stdin) into the intake, returning what happened. */

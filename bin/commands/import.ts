@@ -1,0 +1,53 @@
+/**
+ * `flowtrail import <file…|->`: imports Hubble JSON lines (`hubble observe -o json`, exporter
+ * events.log) into ClickHouse. Shows progress on a terminal; `--json` prints one summary object.
+ * @module
+ */
+
+import { ingestFiles } from '../../collector/src/ingest-files.ts';
+import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+import { migrate } from '../../common/clickhouse/migrator.ts';
+import { InputError } from '../../common/errors.ts';
+import { parseCommandArgs } from './args.ts';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs('import', argv, { json: { type: 'boolean' } });
+  if (positionals.length === 0)
+    throw new InputError('flowtrail import: give one or more files, or - for stdin');
+  const store = await openStore(storeConfigFromEnv());
+  const tty = process.stderr.isTTY && !values.json;
+  const started = Date.now();
+  try {
+    await migrate(store);
+    const report = await ingestFiles({
+      store,
+      files: positionals,
+      onProgress: tty
+        ? (s) => {
+            const rate = Math.round(s.read / ((Date.now() - started) / 1000));
+            process.stderr.write(
+              `\r${s.read.toLocaleString()} lines, ${s.rejected} rejected, ${rate.toLocaleString()}/s `,
+            );
+          }
+        : undefined,
+    });
+    if (tty) process.stderr.write('\n');
+    if (values.json) {
+      const { read, imported, duplicates, rejected, errors } = report;
+      process.stdout.write(`${JSON.stringify({ read, imported, duplicates, rejected, errors })}\n`);
+    } else {
+      process.stdout.write(
+        `read ${report.read} lines: ${report.imported} flows imported, ${report.duplicates} already stored, ` +
+          `${report.rejected} rejected, ${report.skipped} agent/debug/node events skipped, ` +
+          `${report.lost_events} lost-event reports (${((Date.now() - started) / 1000).toFixed(1)} s)\n`,
+      );
+      for (const e of report.errors) process.stdout.write(`  ${e.file}:${e.line}: ${e.reason}\n`);
+      if (report.rejected > report.errors.length) {
+        process.stdout.write(`  … and ${report.rejected - report.errors.length} more rejected lines\n`);
+      }
+    }
+    return report.rejected > 0 ? 1 : 0;
+  } finally {
+    await store.close();
+  }
+}

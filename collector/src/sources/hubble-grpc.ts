@@ -1,0 +1,281 @@
+/**
+ * The Hubble gRPC source: `Observer.GetFlows` with follow against one target, kept alive for
+ * ever. On every (re)connect it asks for flows `since` the newest one it already has (the newest
+ * stored for this target after a restart) and drops the boundary duplicates — flows at exactly
+ * that instant it has already seen. Reconnects back off exponentially with jitter. LostEvents
+ * are recorded with the window they fall in. The stream is paused while the sink is full.
+ *
+ * Responses are decoded by hand one level deep so the Flow's bytes are kept as received and
+ * stored without a re-encode (`flow_pb`).
+ * @module
+ */
+
+import { BinaryReader, type WireType } from '@bufbuild/protobuf/wire';
+import { Client, type ClientReadableStream, type Metadata } from '@grpc/grpc-js';
+import { errorMessage } from '../../../common/errors.ts';
+import type { Logger } from '../../../common/logger.ts';
+import type { Metrics } from '../../../common/metrics.ts';
+import { backoffDelay, sleep } from '../../../common/retry.ts';
+import { Flow, type LostEvent, LostEvent as LostEventCodec } from '../../../proto/gen/flow/flow.ts';
+import { Timestamp } from '../../../proto/gen/google/protobuf/timestamp.ts';
+import { GetFlowsRequest } from '../../../proto/gen/observer/observer.ts';
+import { NodeStatusEvent } from '../../../proto/gen/relay/relay.ts';
+import { contentFlowId, flowIdFromUuid } from '../flow-id.ts';
+import { nowNs, nsToTimestamp, timestampToNs } from '../model.ts';
+import type { FlowIntake } from '../pipeline.ts';
+import { type HubbleTlsConfig, hubbleCredentials } from './hubble-target.ts';
+
+/** A GetFlowsResponse with the Flow's original bytes kept. */
+interface RawFlowsResponse {
+  flowBytes?: Uint8Array;
+  lost?: LostEvent;
+  nodeStatus?: boolean;
+  nodeName: string;
+  time?: Timestamp;
+}
+
+/** Decodes GetFlowsResponse (flow = 1, node_status = 2, lost_events = 3, node_name = 1000, time = 1001). */
+export function decodeRawFlowsResponse(buf: Uint8Array): RawFlowsResponse {
+  const r = new BinaryReader(buf);
+  const out: RawFlowsResponse = { nodeName: '' };
+  while (r.pos < r.len) {
+    const [field, wireType] = r.tag();
+    switch (field) {
+      case 1:
+        out.flowBytes = r.bytes();
+        break;
+      case 2:
+        NodeStatusEvent.decode(r.bytes());
+        out.nodeStatus = true;
+        break;
+      case 3:
+        out.lost = LostEventCodec.decode(r.bytes());
+        break;
+      case 1000:
+        out.nodeName = r.string();
+        break;
+      case 1001:
+        out.time = Timestamp.decode(r.bytes());
+        break;
+      default:
+        r.skip(wireType as WireType);
+    }
+  }
+  return out;
+}
+
+/** Where a target stands, for /api status and logs. */
+export interface TargetStatus {
+  target: string;
+  state: 'connecting' | 'connected' | 'backoff' | 'stopped';
+  connectedSince?: string;
+  lastError?: string;
+  reconnects: number;
+  flows: number;
+  lostEvents: number;
+  boundaryDuplicates: number;
+  /** Newest flow time received, RFC 3339. */
+  lastFlowTime?: string;
+}
+
+export interface HubbleSourceConfig {
+  target: string;
+  tls?: HubbleTlsConfig;
+  /** Resume point after a process restart (newest stored flow time for this target), ns. */
+  initialSinceNs?: bigint;
+  /** Reconnect backoff bounds in ms. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+export interface HubbleSourceDeps {
+  intake: FlowIntake;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** A running connection to one Hubble target. */
+export interface HubbleSource {
+  start(): void;
+  stop(): Promise<void>;
+  status(): TargetStatus;
+}
+
+const MAX_UINT64 = 18446744073709551615n;
+
+/** Creates the source for one target; `start()` connects. */
+export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourceDeps): HubbleSource {
+  const { intake, logger } = deps;
+  const target = config.target;
+  const log = logger.child('hubble').child(target);
+  const m = {
+    flows: deps.metrics.counter('hubble_flows_total', 'Flows received from Hubble', ['target']),
+    reconnects: deps.metrics.counter('hubble_reconnects_total', 'Reconnects to Hubble', ['target']),
+    connected: deps.metrics.gauge('hubble_connected', '1 while connected to the target', ['target']),
+    lost: deps.metrics.counter('hubble_lost_events_total', 'Events Hubble reported lost', ['target']),
+    boundary: deps.metrics.counter('hubble_boundary_duplicates_total', 'Resume duplicates dropped', [
+      'target',
+    ]),
+  };
+  const status: TargetStatus = {
+    target,
+    state: 'stopped',
+    reconnects: 0,
+    flows: 0,
+    lostEvents: 0,
+    boundaryDuplicates: 0,
+  };
+  const { credentials, options } = hubbleCredentials(config.tls);
+  let client: Client | undefined;
+  let call: ClientReadableStream<RawFlowsResponse> | undefined;
+  let stopped = true;
+  let loop: Promise<void> | undefined;
+  const abort = new AbortController();
+  // Newest flow time received and the ids of the flows at exactly that time (resume boundary).
+  let lastNs: bigint | undefined = config.initialSinceNs;
+  let atLast = new Set<string>();
+  let boundaryPending = config.initialSinceNs !== undefined;
+
+  const openStream = (): ClientReadableStream<RawFlowsResponse> => {
+    const request = GetFlowsRequest.fromPartial({
+      follow: true,
+      ...(lastNs !== undefined ? { since: nsToTimestamp(lastNs) } : { number: MAX_UINT64 }),
+    });
+    return client!.makeServerStreamRequest(
+      '/observer.Observer/GetFlows',
+      (req: GetFlowsRequest) => Buffer.from(GetFlowsRequest.encode(req).finish()),
+      decodeRawFlowsResponse,
+      request,
+      {} as Metadata,
+      {},
+    );
+  };
+
+  const handle = (res: RawFlowsResponse): boolean => {
+    if (res.lost) {
+      status.lostEvents++;
+      m.lost.inc({ target }, Number(res.lost.num_events_lost));
+      intake.lost({
+        target,
+        nodeName: res.nodeName,
+        event: res.lost,
+        timeNs: timestampToNs(res.time) ?? nowNs(),
+        windowStartNs: lastNs ?? 0n,
+      });
+      return true;
+    }
+    if (!res.flowBytes) return true;
+    const flow = Flow.decode(res.flowBytes);
+    const timeNs = timestampToNs(flow.time) ?? timestampToNs(res.time) ?? nowNs();
+    const flowId = flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(res.flowBytes);
+    const key = Buffer.from(flowId).toString('hex');
+    if (boundaryPending && lastNs !== undefined) {
+      // After a resume Hubble repeats flows at exactly `since`; the ones we have are dropped here.
+      if (timeNs < lastNs || (timeNs === lastNs && atLast.has(key))) {
+        status.boundaryDuplicates++;
+        m.boundary.inc({ target });
+        return true;
+      }
+      if (timeNs > lastNs) boundaryPending = false;
+    }
+    if (lastNs === undefined || timeNs > lastNs) {
+      lastNs = timeNs;
+      atLast = new Set([key]);
+    } else if (timeNs === lastNs) {
+      atLast.add(key);
+    }
+    status.flows++;
+    m.flows.inc({ target });
+    return intake.accept({
+      flow,
+      pb: res.flowBytes,
+      nodeName: res.nodeName || flow.node_name,
+      timeNs,
+      flowId,
+      target,
+      receivedAtNs: nowNs(),
+    });
+  };
+
+  const runOnce = () =>
+    new Promise<void>((resolve, reject) => {
+      status.state = 'connecting';
+      const stream = openStream();
+      call = stream;
+      let paused = false;
+      stream.on('data', (res: RawFlowsResponse) => {
+        if (status.state !== 'connected') {
+          status.state = 'connected';
+          status.connectedSince = new Date().toISOString();
+          m.connected.set({ target }, 1);
+          log.info('connected', { since: lastNs?.toString() });
+        }
+        let more = true;
+        try {
+          more = handle(res);
+        } catch (err) {
+          log.warn('undecodable response skipped', { error: errorMessage(err) });
+        }
+        if (!more && !paused) {
+          paused = true;
+          stream.pause();
+          intake.drained().then(() => {
+            paused = false;
+            stream.resume();
+          });
+        }
+      });
+      stream.on('error', (err) => reject(err));
+      stream.on('end', () => resolve());
+    });
+
+  const run = async () => {
+    let attempt = 0;
+    while (!stopped) {
+      client = new Client(target, credentials, options);
+      const flowsBefore = status.flows;
+      try {
+        await runOnce();
+        if (!stopped) status.lastError = 'stream ended by server';
+      } catch (err) {
+        if (stopped) break;
+        status.lastError = errorMessage(err);
+      } finally {
+        m.connected.set({ target }, 0);
+        client.close();
+      }
+      if (stopped) break;
+      // A connection that delivered flows resets the backoff.
+      attempt = status.flows > flowsBefore ? 1 : attempt + 1;
+      boundaryPending = lastNs !== undefined;
+      const delay = backoffDelay(attempt, {
+        initialDelayMs: config.backoffInitialMs,
+        maxDelayMs: config.backoffMaxMs,
+      });
+      status.state = 'backoff';
+      status.reconnects++;
+      m.reconnects.inc({ target });
+      log.warn('disconnected, reconnecting', { error: status.lastError, delay_ms: delay, attempt });
+      await sleep(delay, abort.signal).catch(() => {});
+    }
+    status.state = 'stopped';
+  };
+
+  return {
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      loop = run();
+    },
+    async stop() {
+      stopped = true;
+      abort.abort();
+      call?.cancel();
+      await loop;
+    },
+    status: () => ({
+      ...status,
+      lastFlowTime: lastNs !== undefined ? new Date(Number(lastNs / 1_000_000n)).toISOString() : undefined,
+    }),
+  };
+}

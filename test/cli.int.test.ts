@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { expect, it } from 'vitest';
+import { describeWithFixtures, hubbleFixtureFiles, repoRoot } from '../common/testing/fixtures.ts';
+
+const exec = promisify(execFile);
+const dataDir = mkdtempSync(path.join(tmpdir(), 'flowtrail-cli-'));
+const cli = (...args: string[]) =>
+  exec('node', [path.join(repoRoot, 'bin/flowtrail.js'), ...args], {
+    env: { ...process.env, FLOWTRAIL_DATA_DIR: dataDir, CLICKHOUSE_URL: '' },
+    cwd: repoRoot,
+  });
+
+/** Counts computed straight from the fixture text, independently of the importer. */
+function expectedStats() {
+  const lines = new Set(
+    hubbleFixtureFiles().flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean)),
+  );
+  const stats = {
+    total: 0,
+    by_verdict: {} as Record<string, number>,
+    by_l4: {} as Record<string, number>,
+    by_l7: {} as Record<string, number>,
+  };
+  const bump = (o: Record<string, number>, k: string) => {
+    o[k] = (o[k] ?? 0) + 1;
+  };
+  for (const line of lines) {
+    const flow = JSON.parse(line).flow;
+    stats.total++;
+    bump(stats.by_verdict, flow.verdict ?? 'VERDICT_UNKNOWN');
+    const l4 = Object.keys(flow.l4 ?? {})[0];
+    if (l4) bump(stats.by_l4, l4);
+    const l7 = ['dns', 'http', 'kafka'].find((k) => flow.l7?.[k]);
+    if (l7) bump(stats.by_l7, l7);
+  }
+  return stats;
+}
+
+describeWithFixtures('flowtrail import / stats (CLI)', () => {
+  it('imports every fixture once and reports counts that match the files', async () => {
+    const files = hubbleFixtureFiles();
+    const first = JSON.parse((await cli('import', '--json', ...files)).stdout);
+    expect(first).toEqual({ read: 1918, imported: 1851, duplicates: 67, rejected: 0, errors: [] });
+    const again = JSON.parse((await cli('import', '--json', ...files)).stdout);
+    expect(again).toEqual({ read: 1918, imported: 0, duplicates: 1918, rejected: 0, errors: [] });
+    const stats = JSON.parse((await cli('stats', '--json')).stdout);
+    expect(stats).toEqual(expectedStats());
+  });
+
+  it('exits non-zero and names file and line for malformed input, importing the rest', async () => {
+    const bad = path.join(dataDir, 'bad.json');
+    const good = readFileSync(hubbleFixtureFiles()[0]!, 'utf8').split('\n')[0];
+    writeFileSync(bad, `not json\n${good}\n`);
+    const err = await cli('import', '--json', bad).catch((e: { code: number; stdout: string }) => e);
+    expect((err as { code: number }).code).toBe(1);
+    const report = JSON.parse((err as { stdout: string }).stdout);
+    expect(report.read).toBe(2);
+    expect(report.rejected).toBe(1);
+    expect(report.imported + report.duplicates).toBe(1);
+    expect(report.errors).toEqual([{ file: bad, line: 1, reason: expect.stringMatching(/invalid JSON/) }]);
+  });
+});
