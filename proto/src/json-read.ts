@@ -87,7 +87,7 @@ function readEnum(typeName: string, json: unknown, path: string, ctx: ReadContex
   return n;
 }
 
-function readAny(json: unknown, path: string, ctx: ReadContext): { typeUrl: string; value: Uint8Array } {
+function readAny(json: unknown, path: string, ctx: ReadContext): { type_url: string; value: Uint8Array } {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new HubbleJsonError(path, `google.protobuf.Any must be an object, got ${describeJson(json)}`);
   }
@@ -104,7 +104,7 @@ function readAny(json: unknown, path: string, ctx: ReadContext): { typeUrl: stri
     );
   }
   const message = readMessage(typeName, rest, path, ctx);
-  return { typeUrl, value: codec.encode(message as never).finish() };
+  return { type_url: typeUrl, value: codec.encode(message as never).finish() };
 }
 
 function readSingle(field: FieldSchema, json: unknown, path: string, ctx: ReadContext): unknown {

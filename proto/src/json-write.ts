@@ -46,19 +46,19 @@ function writeEnum(typeName: string, value: unknown, path: string): string | num
 }
 
 function writeAny(value: unknown, path: string, options: JsonWriteOptions): JsonObject {
-  const any = value as { typeUrl?: unknown; value?: unknown };
-  if (typeof any.typeUrl !== 'string' || !(any.value instanceof Uint8Array)) {
-    throw new HubbleJsonError(path, 'google.protobuf.Any must be { typeUrl: string, value: Uint8Array }');
+  const any = value as { type_url?: unknown; value?: unknown };
+  if (typeof any.type_url !== 'string' || !(any.value instanceof Uint8Array)) {
+    throw new HubbleJsonError(path, 'google.protobuf.Any must be { type_url: string, value: Uint8Array }');
   }
-  const typeName = anyTypeName(any.typeUrl);
+  const typeName = anyTypeName(any.type_url);
   const codec = options.anyTypes?.[typeName];
   if (!codec || !messageSchemas[typeName]) {
     throw new HubbleJsonError(
       path,
-      `google.protobuf.Any of type "${any.typeUrl}" cannot be written: type not registered`,
+      `google.protobuf.Any of type "${any.type_url}" cannot be written: type not registered`,
     );
   }
-  return { '@type': any.typeUrl, ...writeMessage(typeName, codec.decode(any.value), path, options) };
+  return { '@type': any.type_url, ...writeMessage(typeName, codec.decode(any.value), path, options) };
 }
 
 function writeSingle(field: FieldSchema, value: unknown, path: string, options: JsonWriteOptions): JsonValue {

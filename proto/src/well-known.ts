@@ -6,7 +6,7 @@
  * | Timestamp                         | `{ seconds: bigint, nanos }`    | RFC 3339 string                      |
  * | BoolValue, Int32Value, … wrappers | the bare value, or undefined    | the bare value (`false` is written)  |
  * | FieldMask                         | `string[]` of snake_case paths  | `"a.b,c"` in lowerCamel              |
- * | Any                               | `{ typeUrl, value: Uint8Array }`| `{"@type": url, …fields}`            |
+ * | Any                               | `{ type_url, value: Uint8Array }`| `{"@type": url, …fields}`            |
  */
 import type { ScalarKind } from './json-scalars.js';
 
