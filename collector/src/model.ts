@@ -6,6 +6,8 @@
  * @module
  */
 import type { Flow, LostEvent } from '../../proto/gen/flow/flow.ts';
+import type { Timestamp } from '../../proto/gen/google/protobuf/timestamp.ts';
+import { timestampToNanos } from '../../proto/src/timestamp.ts';
 import type { FlowAttribution } from './enrich/types.ts';
 
 /** One flow on its way to storage. */
@@ -39,19 +41,10 @@ export interface LostRecord {
   windowStartNs: bigint;
 }
 
-/** Converts a protobuf Timestamp to nanoseconds. */
-export function timestampToNs(ts: { seconds: bigint; nanos: number } | undefined): bigint | undefined {
-  if (!ts) return undefined;
-  return ts.seconds * 1_000_000_000n + BigInt(ts.nanos);
+/** Nanoseconds of an optional protobuf Timestamp (undefined when absent). */
+export function timestampToNs(ts: Timestamp | undefined): bigint | undefined {
+  return ts ? timestampToNanos(ts) : undefined;
 }
 
-/** Converts nanoseconds to a protobuf Timestamp. */
-export function nsToTimestamp(ns: bigint): { seconds: bigint; nanos: number } {
-  const seconds = ns / 1_000_000_000n;
-  return { seconds, nanos: Number(ns - seconds * 1_000_000_000n) };
-}
-
-/** The current time in nanoseconds. */
-export function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
-}
+export { nowNs } from '../../common/time.ts';
+export { timestampFromNanos as nsToTimestamp } from '../../proto/src/timestamp.ts';

@@ -15,15 +15,15 @@ import {
   TraceObservationPoint,
   TraceReason,
 } from '../../../proto/gen/flow/flow.ts';
+import { type EnumObject, enumName } from '../../../proto/src/enums.ts';
 import { type EndAttribution, unattributed } from '../enrich/types.ts';
 import type { IngestedFlow } from '../model.ts';
 
-/** Reverse lookup of a generated `as const` enum object: number → name ('' for 0 / unknown numbers as digits). */
-function enumNames(e: Record<string, number>): (v: number) => string {
-  const names = new Map<number, string>();
-  for (const [k, v] of Object.entries(e)) if (!names.has(v)) names.set(v, k);
-  return (v) => (v === 0 ? '' : (names.get(v) ?? String(v)));
-}
+/** Enum name for a column: '' for 0 (protojson omits it), digits for numbers a newer Cilium added. */
+const enumNames =
+  (e: EnumObject) =>
+  (v: number): string =>
+    v === 0 ? '' : enumName(e, v);
 
 const dropReasonName = enumNames(DropReason);
 const observationPointName = enumNames(TraceObservationPoint);
