@@ -4,6 +4,11 @@
  * (O(log k) for k intervals of one address). Addresses are compared as the canonical text that
  * both Nomad and Hubble print (Go's net.IP String), so no address parsing happens per flow.
  *
+ * Each address keeps its intervals plus their start and end as float64 copies in contiguous
+ * arrays: the binary search and the end check run on those (one cache line, no bigint heap
+ * objects), and the exact bigint values are consulted only when the rounded values tie, which
+ * keeps boundaries exact to the nanosecond (rounding is monotone, so order is never inverted).
+ *
  * Updates merge monotonically (start and end only move earlier, descriptive fields fill in),
  * so applying the same facts twice changes nothing, and `upsert` says whether anything changed.
  * @module
@@ -59,9 +64,25 @@ export function mergeInterval(cur: OwnerInterval, next: OwnerInterval): boolean 
   return changed;
 }
 
+interface AddressEntry {
+  items: OwnerInterval[];
+  starts: Float64Array;
+  ends: Float64Array;
+}
+
+function rebuild(e: AddressEntry): void {
+  e.items.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  e.starts = new Float64Array(e.items.length);
+  e.ends = new Float64Array(e.items.length);
+  for (let i = 0; i < e.items.length; i++) {
+    e.starts[i] = Number(e.items[i]!.start);
+    e.ends[i] = Number(e.items[i]!.end);
+  }
+}
+
 /** Creates an empty index. */
 export function createIntervalIndex(): IntervalIndex {
-  const byAddress = new Map<string, OwnerInterval[]>();
+  const byAddress = new Map<string, AddressEntry>();
   const byKey = new Map<string, OwnerInterval>();
   let size = 0;
 
@@ -73,49 +94,44 @@ export function createIntervalIndex(): IntervalIndex {
       const key = `${iv.address}#${intervalKey(iv)}`;
       const cur = byKey.get(key);
       if (cur) {
-        const startBefore = cur.start;
         if (!mergeInterval(cur, iv)) return undefined;
-        if (cur.start !== startBefore) resort(byAddress.get(iv.address)!);
+        rebuild(byAddress.get(iv.address)!);
         return cur;
       }
       const stored = { ...iv };
       byKey.set(key, stored);
-      let list = byAddress.get(iv.address);
-      if (!list) {
-        list = [];
-        byAddress.set(iv.address, list);
+      let entry = byAddress.get(iv.address);
+      if (!entry) {
+        entry = { items: [], starts: new Float64Array(0), ends: new Float64Array(0) };
+        byAddress.set(iv.address, entry);
       }
-      // Insert in start order (binary search for the position).
-      let lo = 0;
-      let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (list[mid]!.start <= stored.start) lo = mid + 1;
-        else hi = mid;
-      }
-      list.splice(lo, 0, stored);
+      entry.items.push(stored);
+      rebuild(entry);
       size++;
       return stored;
     },
     lookup(address, t) {
-      const list = byAddress.get(address);
-      if (list === undefined) return undefined;
+      const e = byAddress.get(address);
+      if (e === undefined) return undefined;
+      const starts = e.starts;
+      const ta = Number(t);
       let lo = 0;
-      let hi = list.length;
+      let hi = starts.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (list[mid]!.start <= t) lo = mid + 1;
+        if (starts[mid]! <= ta) lo = mid + 1;
         else hi = mid;
       }
-      // lo - 1 is the latest interval starting at or before t.
+      // lo - 1 is the latest interval whose (rounded) start is at or before t.
       for (let i = lo - 1, n = 0; i >= 0 && n < OVERLAP_SCAN; i--, n++) {
-        const iv = list[i]!;
-        if (t < iv.end) return iv;
+        if (starts[i] === ta && e.items[i]!.start > t) continue;
+        const end = e.ends[i]!;
+        if (ta < end || (ta === end && t < e.items[i]!.end)) return e.items[i];
       }
       return undefined;
     },
     intervalsOf(address) {
-      return byAddress.get(address) ?? [];
+      return byAddress.get(address)?.items ?? [];
     },
     get(address, key) {
       return byKey.get(`${address}#${key}`);

@@ -1,0 +1,232 @@
+/**
+ * The enricher: attributes both ends of every flow at ingest, synchronously and without I/O
+ * (DESIGN.md "Attribution, precisely"):
+ *
+ * 1. netreap labels (namespace, job, group; `nomad:<key>` for tenant and account);
+ * 2. otherwise the ownership interval containing the flow's time (the tracker's index);
+ * 3. otherwise a node's host address, or a configured CIDR owner;
+ * 4. a scope for every end relative to the other: same or other tenant, platform, cloud
+ *    metadata, private, link-local or world.
+ *
+ * When labels and ownership both know an end, the owner carries allocation, node and interval
+ * from ownership and tenant and job from the labels; any disagreement is written to `conflict`,
+ * never resolved silently.
+ * @module
+ */
+import type { TenancyConfig } from '../../../common/config/tenancy.ts';
+import type { OwnerInterval, OwnershipLookup } from '../ownership/types.ts';
+import { createCidrSet, createParsedAddress, linkLocalCidrs, parseAddress, privateCidrs } from './address.ts';
+import { createLabelParser, type LabelIdentity } from './labels.ts';
+import type { AddressScope, AttributionSource, EndAttribution, FlowAttribution } from './types.ts';
+
+export type { AddressScope, AttributionSource, EndAttribution, FlowAttribution } from './types.ts';
+
+/** Enricher settings: the tenancy slice of the config file. */
+export interface EnrichConfig {
+  tenancy: TenancyConfig;
+}
+
+/** What the enricher reads: the ownership index (never the store). */
+export interface EnrichDeps {
+  ownership: OwnershipLookup;
+}
+
+/** One flow as the enricher needs it, decoupled from the generated Hubble types. */
+export interface EnrichInput {
+  /** Flow time, Unix nanoseconds. */
+  timeNs: bigint;
+  sourceIp: string;
+  destinationIp: string;
+  sourceLabels: readonly string[];
+  destinationLabels: readonly string[];
+}
+
+/** Attributes flows; `enrich` is the per-flow hot path. */
+export interface Enricher {
+  enrich(input: EnrichInput): FlowAttribution;
+  /** Attributes one address at one time without labels (the who-held path at ingest speed). */
+  attributeEnd(ip: string, labels: readonly string[], timeNs: bigint): EndAttribution;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const ADDR_WORLD = 0;
+const ADDR_PRIVATE = 1;
+const ADDR_LINK_LOCAL = 2;
+const ADDR_PLATFORM = 3;
+const ADDR_METADATA = 4;
+
+/** Creates an enricher; CIDRs are parsed here (ConfigError on a bad one). */
+export function createEnricher(config: EnrichConfig, deps: EnrichDeps): Enricher {
+  const t = config.tenancy;
+  const parseLabels = createLabelParser(t);
+  const metadata = createCidrSet(t.metadataCidrs);
+  const platform = createCidrSet(t.platformCidrs);
+  const priv = createCidrSet([...privateCidrs, ...t.extraPrivateCidrs]);
+  const linkLocal = createCidrSet(linkLocalCidrs);
+  const owners = createCidrSet(t.cidrOwners.map((o) => o.cidr));
+  const platformNamespaces = new Set(t.platformNamespaces);
+  const { ownership } = deps;
+
+  const parsed = createParsedAddress();
+  const addressClass = (ip: string): number => {
+    const p = parseAddress(ip, parsed);
+    if (p.family === 0) return ADDR_WORLD;
+    if (metadata.indexOfParsed(p) >= 0) return ADDR_METADATA;
+    if (platform.size > 0 && platform.indexOfParsed(p) >= 0) return ADDR_PLATFORM;
+    if (linkLocal.indexOfParsed(p) >= 0) return ADDR_LINK_LOCAL;
+    if (priv.indexOfParsed(p) >= 0) return ADDR_PRIVATE;
+    return ADDR_WORLD;
+  };
+
+  let conflict = '';
+
+  function attribute(ip: string, labels: readonly string[], timeNs: bigint, side: string): EndAttribution {
+    const fromLabels: LabelIdentity | undefined = labels.length > 0 ? parseLabels(labels) : undefined;
+    const owner = ip ? ownership.allocAt(ip, timeNs) : undefined;
+    if (fromLabels) {
+      let tenant = fromLabels.tenant;
+      let account = fromLabels.account;
+      if (!tenant || !account) {
+        const ns = fromLabels.namespace ? ownership.namespaceTenancy(fromLabels.namespace) : undefined;
+        tenant ||= ns?.tenant || owner?.tenant || '';
+        account ||= ns?.account || owner?.account || '';
+      }
+      if (owner && disagree(fromLabels, tenant, account, owner)) {
+        const text = `${side} labels vs ownership (alloc ${owner.allocId}): ${describeDisagreement(fromLabels, tenant, account, owner)}`;
+        conflict = conflict ? `${conflict}; ${text}` : text;
+      }
+      return {
+        tenant,
+        account,
+        namespace: fromLabels.namespace || owner?.namespace || '',
+        job: fromLabels.job || owner?.job || '',
+        group: fromLabels.group || owner?.group || '',
+        allocId: owner?.allocId ?? '',
+        allocName: owner?.allocName ?? '',
+        node: owner?.nodeName ?? '',
+        source: 'label',
+        scope: 'unknown',
+      };
+    }
+    if (owner) {
+      return {
+        tenant: owner.tenant,
+        account: owner.account,
+        namespace: owner.namespace,
+        job: owner.job,
+        group: owner.group,
+        allocId: owner.allocId,
+        allocName: owner.allocName,
+        node: owner.nodeName,
+        source: 'ownership',
+        scope: 'unknown',
+      };
+    }
+    if (!ip) return end('none', '', '', '', '');
+    const node = ownership.nodeAt(ip, timeNs);
+    if (node) return end('node', '', '', '', node.nodeName);
+    if (owners.size > 0) {
+      const i = owners.indexOf(ip);
+      if (i >= 0) {
+        const o = t.cidrOwners[i]!;
+        return end('cidr', o.tenant, o.account, o.name, '');
+      }
+    }
+    return end('none', '', '', '', '');
+  }
+
+  function scopeOf(ip: string, self: EndAttribution, other: EndAttribution): AddressScope {
+    const cls = ip ? addressClass(ip) : ADDR_WORLD;
+    if (cls === ADDR_METADATA) return 'metadata';
+    if (self.tenant && other.tenant) return self.tenant === other.tenant ? 'same-tenant' : 'other-tenant';
+    if (cls === ADDR_PLATFORM || self.source === 'node') return 'platform';
+    if (self.namespace && platformNamespaces.has(self.namespace)) return 'platform';
+    if (!ip) return 'unknown';
+    if (cls === ADDR_LINK_LOCAL) return 'link-local';
+    if (cls === ADDR_PRIVATE) return 'private';
+    return 'world';
+  }
+
+  const enricher: Enricher = {
+    enrich(input) {
+      conflict = '';
+      const src = attribute(input.sourceIp, input.sourceLabels, input.timeNs, 'source');
+      const dst = attribute(input.destinationIp, input.destinationLabels, input.timeNs, 'destination');
+      src.scope = scopeOf(input.sourceIp, src, dst);
+      dst.scope = scopeOf(input.destinationIp, dst, src);
+      return { source: src, destination: dst, conflict };
+    },
+    attributeEnd(ip, labels, timeNs) {
+      conflict = '';
+      const end = attribute(ip, labels, timeNs, 'end');
+      end.scope = scopeOf(ip, end, none);
+      return end;
+    },
+    async start() {},
+    async stop() {},
+  };
+  return enricher;
+}
+
+const differ = (a: string, b: string) => a !== '' && b !== '' && a !== b;
+
+/** True when labels and the ownership interval name different owners for the same end. */
+function disagree(l: LabelIdentity, tenant: string, account: string, o: OwnerInterval): boolean {
+  return (
+    differ(l.namespace, o.namespace) ||
+    differ(l.job, o.job) ||
+    differ(l.group, o.group) ||
+    differ(tenant, o.tenant) ||
+    differ(account, o.account)
+  );
+}
+
+function describeDisagreement(l: LabelIdentity, tenant: string, account: string, o: OwnerInterval): string {
+  const pairs: [string, string, string][] = [
+    ['namespace', l.namespace, o.namespace],
+    ['job', l.job, o.job],
+    ['group', l.group, o.group],
+    ['tenant', tenant, o.tenant],
+    ['account', account, o.account],
+  ];
+  return pairs
+    .filter(([, a, b]) => differ(a, b))
+    .map(([f, a, b]) => `${f} ${a} != ${b}`)
+    .join(', ');
+}
+
+/** Builds a non-workload end with one object shape (keeps the hot path monomorphic). */
+function end(
+  source: AttributionSource,
+  tenant: string,
+  account: string,
+  job: string,
+  node: string,
+): EndAttribution {
+  return {
+    tenant,
+    account,
+    namespace: '',
+    job,
+    group: '',
+    allocId: '',
+    allocName: '',
+    node,
+    source,
+    scope: 'unknown',
+  };
+}
+
+const none: EndAttribution = {
+  tenant: '',
+  account: '',
+  namespace: '',
+  job: '',
+  group: '',
+  allocId: '',
+  allocName: '',
+  node: '',
+  source: 'none',
+  scope: 'unknown',
+};
