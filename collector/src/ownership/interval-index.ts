@@ -86,9 +86,6 @@ export function createIntervalIndex(): IntervalIndex {
   const byKey = new Map<string, OwnerInterval>();
   let size = 0;
 
-  const resort = (list: OwnerInterval[]) =>
-    list.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-
   return {
     upsert(iv) {
       const key = `${iv.address}#${intervalKey(iv)}`;

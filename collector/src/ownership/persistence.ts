@@ -18,15 +18,21 @@ const latest = (col: string) => `argMaxIf(${col}, nomad_index, ${col} != '')`;
  * `where` filters raw rows (e.g. on address) before the merge; it may use bound parameters.
  */
 export function mergedOwnershipSql(where = '1'): string {
-  return `SELECT address, kind, alloc_id,
-    ${latest('alloc_name')} AS alloc_name, ${latest('namespace')} AS namespace, ${latest('job')} AS job,
-    ${latest('`group`')} AS \`group\`, node_id, ${latest('node_name')} AS node_name,
-    ${latest('tenant')} AS tenant, ${latest('account')} AS account,
-    min(start) AS start, min(\`end\`) AS \`end\`,
-    toUnixTimestamp64Nano(min(start)) AS start_ns, toUnixTimestamp64Nano(min(\`end\`)) AS end_ns,
-    max(nomad_index) AS nomad_index
-  FROM ownership WHERE ${where}
-  GROUP BY address, kind, alloc_id, node_id`;
+  // Aggregates get suffixed names inside, then the outer SELECT restores the column names:
+  // an alias equal to a source column would be read back inside the other aggregates.
+  return `SELECT address, kind, alloc_id, alloc_name_m AS alloc_name, namespace_m AS namespace, job_m AS job,
+    group_m AS \`group\`, node_id, node_name_m AS node_name, tenant_m AS tenant, account_m AS account,
+    start_m AS start, end_m AS \`end\`, toUnixTimestamp64Nano(start_m) AS start_ns,
+    toUnixTimestamp64Nano(end_m) AS end_ns, nomad_index_m AS nomad_index
+  FROM (
+    SELECT address, kind, alloc_id, node_id,
+      ${latest('alloc_name')} AS alloc_name_m, ${latest('namespace')} AS namespace_m, ${latest('job')} AS job_m,
+      ${latest('`group`')} AS group_m, ${latest('node_name')} AS node_name_m,
+      ${latest('tenant')} AS tenant_m, ${latest('account')} AS account_m,
+      min(start) AS start_m, min(\`end\`) AS end_m, max(nomad_index) AS nomad_index_m
+    FROM ownership WHERE ${where}
+    GROUP BY address, kind, alloc_id, node_id
+  )`;
 }
 
 /** A merged row as JSON output gives it (64-bit integers as strings). */

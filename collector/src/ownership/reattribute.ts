@@ -1,0 +1,128 @@
+/**
+ * Query-time attribution of stored flows. Flows are enriched at ingest, but the Nomad update
+ * that reveals an address's owner can arrive after the flows (the allocation starts talking
+ * before its AllocationUpdated reaches us, or history is imported later). Stored columns are
+ * never rewritten; instead readers resolve late ownership from the ownership table:
+ *
+ * - attributeFlowEnds(): the service for row pages (the flows API, `flowtrail flows --json`,
+ *   the Hubble API): one ClickHouse query for all distinct addresses of the page, then exact
+ *   interval matching in TS (same rules as the ingest index). It also fills the interval
+ *   (start/end) of ends attributed at ingest, so every end renders as one OWNER object.
+ * - reattributeSql(): an ASOF JOIN fragment for aggregations over many flows (counts by tenant
+ *   including late attribution), where fetching rows is not an option.
+ * @module
+ */
+import type { Store } from '../../../common/clickhouse/store.ts';
+import { mergedOwnershipSql } from './persistence.ts';
+import type { OwnerInterval } from './types.ts';
+import { canonicalIp, intervalsFor, type Owner, ownerOf, pickOwners } from './who.ts';
+
+/** One stored flow end, as the `src_*` / `dst_*` columns hold it. */
+export interface StoredEnd {
+  ip: string;
+  timeNs: bigint;
+  tenant: string;
+  account: string;
+  namespace: string;
+  job: string;
+  group: string;
+  allocId: string;
+  allocName: string;
+  node: string;
+  /** The stored `src_source` / `dst_source`. */
+  source: 'none' | 'label' | 'ownership' | 'node' | 'cidr';
+}
+
+/**
+ * Resolves stored flow ends to OWNER objects (null when nobody is known to own the end).
+ * Ends stored with source `none` are re-attributed from the ownership table at their time
+ * (source becomes `ownership` or `node`); the others keep their stored attribution and gain the
+ * interval of their allocation when the table has it.
+ */
+export async function attributeFlowEnds(store: Store, ends: readonly StoredEnd[]): Promise<(Owner | null)[]> {
+  const ips = new Set<string>();
+  for (const e of ends) {
+    if (!e.ip) continue;
+    try {
+      ips.add(canonicalIp(e.ip));
+    } catch {
+      // An unparsable stored address cannot be owned; it stays as stored.
+    }
+  }
+  const byIp = new Map<string, OwnerInterval[]>();
+  for (const iv of await intervalsFor(store, [...ips])) {
+    const list = byIp.get(iv.address) ?? [];
+    list.push(iv);
+    byIp.set(iv.address, list);
+  }
+  return ends.map((e) => {
+    let address = e.ip;
+    try {
+      address = canonicalIp(e.ip);
+    } catch {}
+    const intervals = byIp.get(address) ?? [];
+    if (e.source === 'none') {
+      const { owner } = pickOwners(intervals, e.timeNs);
+      return owner ? ownerOf(owner) : null;
+    }
+    const match =
+      (e.allocId && intervals.find((iv) => iv.allocId === e.allocId)) ||
+      pickOwners(intervals, e.timeNs).owner;
+    const sameOwner = match && (!e.allocId || match.allocId === e.allocId);
+    return {
+      tenant: e.tenant,
+      account: e.account,
+      namespace: e.namespace,
+      job: e.job,
+      group: e.group,
+      alloc_id: e.allocId,
+      alloc_name: e.allocName,
+      node: e.node,
+      start: sameOwner && match ? ownerOf(match).start : null,
+      end: sameOwner && match ? ownerOf(match).end : null,
+      source: e.source,
+    };
+  });
+}
+
+/** The SQL pieces that re-attribute one side of `flows` inside a larger query. */
+export interface ReattributeSql {
+  /** Append after `FROM flows AS <alias>` (before WHERE). */
+  join: string;
+  /**
+   * Effective columns: `<side>_tenant_eff`, `<side>_account_eff`, `<side>_namespace_eff`,
+   * `<side>_job_eff`, `<side>_group_eff`, `<side>_alloc_id_eff`, `<side>_alloc_name_eff`,
+   * `<side>_node_eff`, `<side>_source_eff` (a String: the stored source, or 'ownership' when
+   * re-attributed). Use in SELECT lists; refer to them by name in GROUP BY.
+   */
+  columns: string;
+}
+
+/**
+ * An ASOF LEFT JOIN of `flows` (aliased `alias`, default `f`) on the ownership interval that
+ * started last at or before the flow's time for that side's address, applied only where the
+ * stored source is 'none' and the interval has not ended. For aggregations; for row pages use
+ * attributeFlowEnds(). The ownership side is the merged table (about 1M rows fits the join's
+ * hash table); restrict the flows side with WHERE as usual.
+ */
+export function reattributeSql(side: 'src' | 'dst', alias = 'f'): ReattributeSql {
+  const own = `${side}_own`;
+  const ipCol = side === 'src' ? 'source_ip' : 'destination_ip';
+  const late = `(${alias}.${side}_source = 'none' AND ${own}.alloc_id != '' AND ${alias}.time < ${own}.\`end\`)`;
+  const pick = (col: string, ownCol = col) =>
+    `if(${late}, ${own}.${ownCol}, ${alias}.${side}_${col}) AS ${side}_${col}_eff`;
+  return {
+    join: `ASOF LEFT JOIN (SELECT address, start, \`end\`, tenant, account, namespace, job, \`group\`, alloc_id, alloc_name, node_name FROM (${mergedOwnershipSql("kind = 'alloc'")})) AS ${own} ON ${alias}.${ipCol} = ${own}.address AND ${alias}.time >= ${own}.start`,
+    columns: [
+      pick('tenant'),
+      pick('account'),
+      pick('namespace'),
+      pick('job'),
+      pick('group', '`group`'),
+      pick('alloc_id'),
+      pick('alloc_name'),
+      pick('node', 'node_name'),
+      `if(${late}, 'ownership', toString(${alias}.${side}_source)) AS ${side}_source_eff`,
+    ].join(',\n  '),
+  };
+}
