@@ -1,0 +1,48 @@
+/**
+ * The query API slice of the config file: the limits every request runs under. A limit hit is a
+ * clear 4xx/503 answer, never a hung request, so each bound here is explicit and documented.
+ * @module
+ */
+import { z } from 'zod';
+
+/** Per-request limits. */
+export const apiLimitsSchema = z
+  .strictObject({
+    /** ClickHouse max_execution_time per statement, seconds. Default 30. */
+    maxExecutionSeconds: z.number().positive().max(3600).default(30),
+    /** ClickHouse max_memory_usage per statement, bytes. Default 2 GiB. */
+    maxMemoryBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(2 * 1024 ** 3),
+    /** ClickHouse max_result_rows per statement. Default 1,000,000. */
+    maxResultRows: z.number().int().positive().default(1_000_000),
+    /** Rows per page of /flows when `limit` is absent. Default 100. */
+    defaultRows: z.number().int().positive().default(100),
+    /** Largest `limit` of a JSON page. Default 10,000. */
+    maxRowsPerResponse: z.number().int().positive().default(10_000),
+    /** Largest `limit` of a streamed (NDJSON/CSV) answer or export. Default 100,000. */
+    maxStreamRows: z.number().int().positive().default(100_000),
+    /** Longest time range when an address or owner filter narrows the scan, hours. Default 744 (31 days). */
+    maxRangeHours: z.number().positive().default(744),
+    /** Longest range of an unnarrowed scan (and the default range), hours. Default 168 (7 days). */
+    maxUnboundedRangeHours: z.number().positive().default(168),
+    /** Concurrent ClickHouse statements per process before requests get 503. Default 16. */
+    maxConcurrentQueries: z.number().int().positive().default(16),
+  })
+  .prefault({});
+
+/** The query API's configuration. */
+export const apiConfigSchema = z
+  .strictObject({
+    limits: apiLimitsSchema,
+    /** How often a following gRPC GetFlows polls for newly stored flows, ms. Default 1000. */
+    followPollMs: z.number().int().min(50).max(60_000).default(1000),
+  })
+  .prefault({});
+
+/** The validated API slice. */
+export type ApiConfig = z.infer<typeof apiConfigSchema>;
+/** The validated limits. */
+export type ApiLimits = ApiConfig['limits'];

@@ -1,0 +1,46 @@
+/**
+ * What the query API is built from: the store, the configuration slices it reads, and the
+ * services it delegates to. Wired by hand in main.ts (or by `flowtrail start`), never global.
+ * @module
+ */
+
+import type { Store } from '../../common/clickhouse/index.ts';
+import type { ApiConfig } from '../../common/config/api.ts';
+import type { AuthConfig, TokenConfig } from '../../common/config/auth.ts';
+import type { Logger } from '../../common/logger.ts';
+
+/**
+ * The who-owned-this-address answer for `GET /api/v1/attribution` (the attribution service of
+ * collector/src/ownership implements it; its JSON shape is `flowtrail who --json`'s).
+ */
+export type AttributionLookup = (ip: string, atNs: bigint, signal?: AbortSignal) => Promise<WhoAnswer>;
+
+/** `flowtrail who --json`: the owner at that instant and its neighbours in time. */
+export interface WhoAnswer {
+  ip: string;
+  at: string;
+  owner: WhoOwner | null;
+  previous: WhoOwner | null;
+  next: WhoOwner | null;
+  [extra: string]: unknown;
+}
+
+/** An OWNER object. */
+export interface WhoOwner {
+  tenant: string;
+  account: string;
+  [field: string]: unknown;
+}
+
+/** Dependencies of createApi / createGrpcServer. */
+export interface ApiDeps {
+  store: Store;
+  logger: Logger;
+  api: ApiConfig;
+  auth: AuthConfig;
+  tokens: readonly TokenConfig[];
+  /** Attribution lookups; /attribution answers 503 without it. */
+  attribution?: AttributionLookup;
+  /** Readiness beyond "ClickHouse answers" (e.g. the collector caught up); default ready. */
+  ready?: () => boolean;
+}

@@ -1,0 +1,123 @@
+/**
+ * Translates a parsed FlowQuery into a WHERE clause over `flows`, with bound parameters only:
+ * the time range, the keyset cursor, every filter (values ORed, filters ANDed) and, for a
+ * tenant principal, the tenant scope. Every endpoint that reads flows builds its WHERE here,
+ * which is how tenant scoping is enforced once for all of them.
+ * @module
+ */
+import type { Principal } from '../auth/principal.ts';
+import type { FlowFilters } from './catalog.ts';
+import type { FlowQuery } from './parse.ts';
+import {
+  allocMatch,
+  and,
+  anyIn,
+  enumIn,
+  eventTypeIn,
+  fqdnLike,
+  httpStatusIn,
+  ipIn,
+  labelsMatch,
+  nodeLike,
+  ownerColumns,
+  podMatch,
+  protocolIn,
+  regexMatch,
+  type Side,
+} from './predicates.ts';
+import { SqlParams } from './sql-params.ts';
+
+/** A WHERE clause (without the keyword) and the parameters it binds. */
+export interface SqlWhere {
+  where: string;
+  params: Record<string, unknown>;
+}
+
+const both: readonly Side[] = ['source', 'destination'];
+
+/** The predicate restricting a principal to flows it may see (`1` for unrestricted roles). */
+export function tenantScope(p: SqlParams, principal: Principal): string {
+  if (principal.role !== 'tenant') return '1';
+  // A tenant principal without a tenant sees nothing (config validation forbids it anyway).
+  if (!principal.tenant) return '0';
+  const t = p.bind(principal.tenant, 'String');
+  return `(src_tenant = ${t} OR dst_tenant = ${t})`;
+}
+
+/** The time-range predicate: since inclusive, until exclusive. */
+export function timeRange(p: SqlParams, sinceNs: bigint, untilNs: bigint): string {
+  return (
+    `time >= fromUnixTimestamp64Nano(${p.bind(sinceNs, 'Int64')}, 'UTC') AND ` +
+    `time < fromUnixTimestamp64Nano(${p.bind(untilNs, 'Int64')}, 'UTC')`
+  );
+}
+
+/** The predicates of the filters alone (no time, scope or cursor). */
+export function filtersToSql(p: SqlParams, f: FlowFilters): string[] {
+  const out: string[] = [];
+  const add = (vals: readonly unknown[] | undefined, build: () => string) => {
+    if (vals && vals.length > 0) out.push(build());
+  };
+  add(f.ip, () => ipIn(p, ['source_ip', 'destination_ip', 'source_xlated'], f.ip!));
+  add(f['from-ip'], () => ipIn(p, ['source_ip'], f['from-ip']!));
+  add(f['to-ip'], () => ipIn(p, ['destination_ip'], f['to-ip']!));
+  add(f.port, () => anyIn(p, ['source_port', 'destination_port'], f.port!, 'UInt16'));
+  add(f['from-port'], () => anyIn(p, ['source_port'], f['from-port']!, 'UInt16'));
+  add(f['to-port'], () => anyIn(p, ['destination_port'], f['to-port']!, 'UInt16'));
+  add(f.protocol, () => protocolIn(p, f.protocol!));
+  add(f.verdict, () => enumIn(p, ['verdict'], f.verdict!));
+  add(f['drop-reason'], () => anyIn(p, ['drop_reason_desc'], f['drop-reason']!, 'String'));
+  add(f.type, () => eventTypeIn(p, f.type!));
+  add(f['traffic-direction'], () => enumIn(p, ['traffic_direction'], f['traffic-direction']!));
+  add(f.label, () => labelsMatch(p, both, f.label!));
+  add(f['from-label'], () => labelsMatch(p, ['source'], f['from-label']!));
+  add(f['to-label'], () => labelsMatch(p, ['destination'], f['to-label']!));
+  add(f.identity, () => anyIn(p, ['source_identity', 'destination_identity'], f.identity!, 'UInt32'));
+  add(f.node, () => nodeLike(p, f.node!));
+  add(f.namespace, () =>
+    anyIn(
+      p,
+      ['source_namespace', 'destination_namespace', ...ownerColumns('namespace', both)],
+      f.namespace!,
+      'String',
+    ),
+  );
+  add(f.pod, () => podMatch(p, both, f.pod!));
+  add(f.fqdn, () => fqdnLike(p, both, f.fqdn!));
+  add(f['http-method'], () =>
+    and(["l7_protocol = 'http'", anyIn(p, ['upper(http_method)'], f['http-method']!, 'String')]),
+  );
+  add(f['http-status'], () => httpStatusIn(p, f['http-status']!));
+  add(f['http-path'], () => and(["l7_protocol = 'http'", regexMatch(p, 'path(http_url)', f['http-path']!)]));
+  add(f['dns-query'], () => and(["l7_protocol = 'dns'", regexMatch(p, 'dns_query', f['dns-query']!)]));
+  add(f.tenant, () => anyIn(p, ownerColumns('tenant', both), f.tenant!, 'String'));
+  add(f.account, () => anyIn(p, ownerColumns('account', both), f.account!, 'String'));
+  add(f.job, () => anyIn(p, ownerColumns('job', both), f.job!, 'String'));
+  add(f.alloc, () => allocMatch(p, both, f.alloc!));
+  add(f.scope, () => enumIn(p, ownerColumns('scope', both), f.scope!));
+  return out;
+}
+
+/**
+ * The WHERE clause of a flows request for `principal`: time range, cursor, filters and tenant
+ * scope, ANDed. Pass a SqlParams to share parameter numbering with a larger statement.
+ */
+export function flowQueryToSql(
+  query: Pick<FlowQuery, 'filters' | 'sinceNs' | 'untilNs' | 'cursor'>,
+  principal: Principal,
+  p: SqlParams = new SqlParams(),
+): SqlWhere {
+  const parts = [
+    timeRange(p, query.sinceNs, query.untilNs),
+    ...filtersToSql(p, query.filters),
+    tenantScope(p, principal),
+  ];
+  if (query.cursor) {
+    const cmp = query.cursor.order === 'newest' ? '<' : '>';
+    parts.push(
+      `(time, flow_id) ${cmp} (fromUnixTimestamp64Nano(${p.bind(query.cursor.timeNs, 'Int64')}, 'UTC'), ` +
+        `toFixedString(unhex(${p.bind(query.cursor.flowId, 'String')}), 16))`,
+    );
+  }
+  return { where: parts.filter((x) => x !== '1').join(' AND ') || '1', params: p.values };
+}

@@ -1,0 +1,44 @@
+/**
+ * Liveness, readiness and Prometheus metrics. `/healthz` says the process serves HTTP;
+ * `/readyz` says ClickHouse answers and the flows table exists (checked at most every two
+ * seconds, with a short timeout, so probes cannot pile queries onto a struggling server).
+ * @module
+ */
+import { Router as createRouter, type Router } from 'express';
+import type { Store } from '../../../../common/clickhouse/index.ts';
+import { errorMessage } from '../../../../common/errors.ts';
+import { registry } from '../../../../common/metrics.ts';
+
+/** Mounts /healthz, /readyz and /metrics. */
+export function healthRoutes(deps: { store: Store; ready?: () => boolean }): Router {
+  const router = createRouter();
+  let last: { at: number; ok: boolean; reason: string } = { at: 0, ok: false, reason: 'not checked' };
+  const check = async () => {
+    if (Date.now() - last.at < 2000) return last;
+    try {
+      const rows = await deps.store.query<{ n: string }>(
+        'SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = {t:String}',
+        { params: { t: 'flows' }, settings: { max_execution_time: 2 }, signal: AbortSignal.timeout(3000) },
+      );
+      const ok = Number(rows[0]?.n ?? 0) > 0;
+      last = { at: Date.now(), ok, reason: ok ? 'ok' : 'flows table missing: run flowtrail migrate' };
+    } catch (err) {
+      last = { at: Date.now(), ok: false, reason: `clickhouse: ${errorMessage(err)}` };
+    }
+    return last;
+  };
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const r = await check();
+    const extra = deps.ready && !deps.ready() ? 'starting' : undefined;
+    const ok = r.ok && !extra;
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', reason: extra ?? r.reason });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', registry.contentType);
+    res.send(await registry.metrics());
+  });
+  return router;
+}

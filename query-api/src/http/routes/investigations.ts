@@ -1,0 +1,100 @@
+/**
+ * Investigation endpoints: `POST /api/v1/investigations` runs and saves a case,
+ * `GET /api/v1/investigations/:id` reads it back, `…/export?format=json|csv` downloads it.
+ * Each is audited.
+ * @module
+ */
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import type { QuerySettings, Store } from '../../../../common/clickhouse/index.ts';
+import type { ApiLimits } from '../../../../common/config/api.ts';
+import { InputError } from '../../../../common/errors.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import { parseParam } from '../../filters/index.ts';
+import {
+  getInvestigation,
+  investigationCsvHeader,
+  investigationCsvValues,
+  investigationRequestSchema,
+  runInvestigation,
+} from '../../queries/investigations.ts';
+import { flowQueryBounds, type QueryGate } from '../../queries/limits.ts';
+import { route } from '../context.ts';
+import { HttpError } from '../errors.ts';
+import { contentTypes, csvLine } from '../output.ts';
+
+const idSchema = z.uuid('expected an investigation id');
+/** Query parameters of the export. */
+export const exportParams = { format: z.enum(['json', 'csv']).describe('json (default) or csv.') } as const;
+
+/** The investigation routes. */
+export function investigationRoutes(
+  deps: { store: Store; settings: QuerySettings; limits: ApiLimits; gate: QueryGate },
+  auditLog: AuditLog,
+): Router {
+  const router = express.Router();
+  const maxRangeNs = flowQueryBounds(deps.limits, false).maxRangeNs;
+  router.post(
+    '/investigations',
+    route({ action: 'investigations', audit: 'investigation.create', auditLog }, async (req, res, ctx) => {
+      const body: unknown = req.body ?? {};
+      ctx.setAuditParameters(body);
+      const r = investigationRequestSchema.safeParse(body);
+      if (!r.success) {
+        const issue = r.error.issues[0];
+        const param = issue?.path.length
+          ? String(issue.path[0])
+          : ((issue as { keys?: string[] })?.keys?.[0] ?? 'body');
+        throw new InputError(`${param}: ${issue?.message ?? 'invalid body'}`, param);
+      }
+      const inv = await deps.gate.run(() =>
+        runInvestigation({ ...deps, maxRangeNs }, r.data, ctx.principal, ctx.signal),
+      );
+      res.status(201).json(inv);
+      return { rows: inv.accounts.length };
+    }),
+  );
+  const load = async (
+    id: unknown,
+    principal: Parameters<typeof getInvestigation>[2],
+    signal: AbortSignal,
+  ) => {
+    const valid = parseParam('id', idSchema, id);
+    const inv = await deps.gate.run(() => getInvestigation(deps, valid, principal, signal));
+    if (!inv) throw new HttpError(404, 'no such investigation');
+    return inv;
+  };
+  router.get(
+    '/investigations/:id',
+    route({ action: 'investigations', audit: 'investigation.get', auditLog }, async (req, res, ctx) => {
+      const inv = await load(req.params['id'], ctx.principal, ctx.signal);
+      res.json(inv);
+      return { rows: inv.accounts.length };
+    }),
+  );
+  router.get(
+    '/investigations/:id/export',
+    route({ action: 'investigations', audit: 'investigation.export', auditLog }, async (req, res, ctx) => {
+      for (const k of Object.keys(req.query))
+        if (k !== 'format') throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
+      const format =
+        req.query['format'] === undefined
+          ? 'json'
+          : parseParam('format', exportParams.format, req.query['format']);
+      const inv = await load(req.params['id'], ctx.principal, ctx.signal);
+      res.setHeader('Content-Disposition', `attachment; filename="investigation-${inv.id}.${format}"`);
+      if (format === 'csv') {
+        res.setHeader('Content-Type', contentTypes.csv);
+        res.send(
+          csvLine(investigationCsvHeader) +
+            inv.accounts.map((a) => csvLine(investigationCsvValues(a))).join(''),
+        );
+      } else {
+        res.setHeader('Content-Type', contentTypes.json);
+        res.send(JSON.stringify(inv, null, 2));
+      }
+      return { rows: inv.accounts.length };
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,198 @@
+/**
+ * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas that validate
+ * requests (z.toJSONSchema), so the document cannot drift from what the server accepts.
+ * @module
+ */
+import { z } from 'zod';
+import { flowControlParams, flowFilterCatalog } from '../filters/index.ts';
+import { attributionParams } from '../http/routes/attribution.ts';
+import { auditParams } from '../http/routes/audit.ts';
+import { exportParams } from '../http/routes/investigations.ts';
+import { summaryParams, timeseriesParams, topologyParams, topParams } from '../queries/dashboards.ts';
+import { investigationRequestSchema } from '../queries/investigations.ts';
+
+type JsonSchema = Record<string, unknown>;
+
+function schemaOf(s: z.ZodType): JsonSchema {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JsonSchema;
+  return rest;
+}
+
+function queryParams(params: Record<string, z.ZodType>, repeated = false): JsonSchema[] {
+  return Object.entries(params).map(([name, s]) => {
+    const schema = schemaOf(s);
+    const description = (schema['description'] as string | undefined) ?? s.description;
+    return {
+      name,
+      in: 'query',
+      required: false,
+      ...(description ? { description } : {}),
+      schema: repeated ? { type: 'array', items: schema } : schema,
+      ...(repeated ? { style: 'form', explode: true } : {}),
+    };
+  });
+}
+
+const flowFilterParams = () =>
+  queryParams(
+    Object.fromEntries(Object.entries(flowFilterCatalog).map(([k, v]) => [k, v.value.describe(v.doc)])),
+    true,
+  );
+const rangeParams = () => queryParams({ since: flowControlParams.since, until: flowControlParams.until });
+
+const errorResponse = {
+  description:
+    'Error: 400 invalid parameter (names it), 401 no/unknown token, 403 role, 413/503 a limit was hit.',
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        properties: {
+          error: {
+            type: 'object',
+            properties: {
+              status: { type: 'integer' },
+              message: { type: 'string' },
+              param: { type: 'string' },
+            },
+            required: ['status', 'message'],
+          },
+        },
+      },
+    },
+  },
+};
+
+const ok = (description: string, type = 'application/json') => ({
+  '200': { description, content: { [type]: { schema: { type: 'object' } } } },
+  default: errorResponse,
+});
+
+/** Builds the document. */
+export function openApiDocument(): JsonSchema {
+  const aggregate = (extra: Record<string, z.ZodType>) => [
+    ...flowFilterParams(),
+    ...rangeParams(),
+    ...queryParams(extra),
+  ];
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Flowtrail API',
+      version: '1',
+      description:
+        'Stored Cilium Hubble flows with the Nomad owner of each end. Flows are events, not byte counts. ' +
+        'Repeated values of one filter are ORed, different filters ANDed.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths: {
+      '/api/v1/flows': {
+        get: {
+          summary: 'Stored flows (JSON page, streamed NDJSON of Hubble JSON lines plus attribution, or CSV).',
+          parameters: [...flowFilterParams(), ...queryParams(flowControlParams)],
+          responses: {
+            '200': {
+              description: 'Flows',
+              content: {
+                'application/json': { schema: { type: 'object' } },
+                'application/x-ndjson': { schema: { type: 'string' } },
+                'text/csv': { schema: { type: 'string' } },
+              },
+            },
+            default: errorResponse,
+          },
+        },
+      },
+      '/api/v1/attribution': {
+        get: {
+          summary: 'Who owned an address at an instant.',
+          parameters: queryParams(attributionParams),
+          responses: ok('Owner, previous and next'),
+        },
+      },
+      '/api/v1/investigations': {
+        post: {
+          summary: 'Run and save an investigation: the owners behind matching flows, ranked.',
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: schemaOf(investigationRequestSchema) } },
+          },
+          responses: { '201': { description: 'The saved case' }, default: errorResponse },
+        },
+      },
+      '/api/v1/investigations/{id}': {
+        get: {
+          summary: 'A saved investigation.',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          responses: ok('The case'),
+        },
+      },
+      '/api/v1/investigations/{id}/export': {
+        get: {
+          summary: 'Download a saved investigation.',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+            ...queryParams(exportParams),
+          ],
+          responses: ok('The case as JSON or CSV'),
+        },
+      },
+      '/api/v1/tenants/{tenant}/summary': {
+        get: {
+          summary: "A tenant's activity over the range.",
+          parameters: [
+            { name: 'tenant', in: 'path', required: true, schema: { type: 'string' } },
+            ...aggregate(summaryParams),
+          ],
+          responses: ok('Summary'),
+        },
+      },
+      '/api/v1/timeseries': {
+        get: {
+          summary: 'Flow counts over time by a dimension.',
+          parameters: aggregate(timeseriesParams),
+          responses: ok('Points'),
+        },
+      },
+      '/api/v1/top': {
+        get: {
+          summary: 'Top sources, destinations, ports or tenants.',
+          parameters: aggregate(topParams),
+          responses: ok('Items'),
+        },
+      },
+      '/api/v1/topology': {
+        get: {
+          summary: 'Edges between owners and peers.',
+          parameters: aggregate(topologyParams),
+          responses: ok('Nodes and edges'),
+        },
+      },
+      '/api/v1/audit': {
+        get: {
+          summary: 'Audit log (admins).',
+          parameters: queryParams(auditParams),
+          responses: ok('Entries'),
+        },
+      },
+      '/healthz': { get: { summary: 'Liveness.', security: [], responses: ok('ok') } },
+      '/readyz': {
+        get: {
+          summary: 'Readiness (ClickHouse answers, schema present).',
+          security: [],
+          responses: ok('ready'),
+        },
+      },
+      '/metrics': {
+        get: { summary: 'Prometheus metrics.', security: [], responses: ok('metrics', 'text/plain') },
+      },
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The common input of the aggregate endpoints (summary, timeseries, top, topology): the flow
+ * filters and time range of /flows, plus each endpoint's own parameters, with unknown
+ * parameters rejected and tenant scope added in SQL.
+ * @module
+ */
+import type { z } from 'zod';
+import { InputError } from '../../../common/errors.ts';
+import type { Principal } from '../auth/principal.ts';
+import {
+  type FlowFilters,
+  type FlowQueryBounds,
+  filtersToSql,
+  flowFilterNames,
+  isNarrowed,
+  parseFlowFilters,
+  parseParam,
+  parseTimeRange,
+  type RawParams,
+  type SqlParams,
+  tenantScope,
+  timeRange,
+} from '../filters/index.ts';
+
+/** Filters, range and the endpoint's own parameters. */
+export interface DashboardQuery<E> {
+  filters: FlowFilters;
+  sinceNs: bigint;
+  untilNs: bigint;
+  extra: E;
+}
+
+/** Parses filters + since/until + `extra` parameters (each validated by its schema when present). */
+export function parseDashboardQuery<S extends Record<string, z.ZodType>>(
+  params: RawParams,
+  extra: S,
+  bounds: FlowQueryBounds,
+): DashboardQuery<{ [K in keyof S]?: z.output<S[K]> }> {
+  const known = new Set<string>([...flowFilterNames, 'since', 'until', ...Object.keys(extra)]);
+  for (const k of Object.keys(params)) {
+    if (!known.has(k)) throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
+  }
+  const filters = parseFlowFilters(params);
+  const range = parseTimeRange(params, bounds, isNarrowed(filters));
+  const out: Record<string, unknown> = {};
+  for (const [k, schema] of Object.entries(extra)) {
+    const v = params[k];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) throw new InputError(`${k}: given ${v.length} times, expected once`, k);
+    out[k] = parseParam(k, schema, v);
+  }
+  return { filters, ...range, extra: out as { [K in keyof S]?: z.output<S[K]> } };
+}
+
+/** The WHERE clause of an aggregate: range, filters and tenant scope. */
+export function dashboardWhere(p: SqlParams, q: DashboardQuery<unknown>, principal: Principal): string {
+  return [timeRange(p, q.sinceNs, q.untilNs), ...filtersToSql(p, q.filters), tenantScope(p, principal)].join(
+    ' AND ',
+  );
+}

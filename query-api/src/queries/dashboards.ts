@@ -1,0 +1,254 @@
+/**
+ * The aggregate views behind the dashboards: a tenant's summary, counts over time by a
+ * dimension, top talkers, and the topology of owners and peers. Flows are events, not bytes,
+ * so everything counts events, distinct peers and distinct ports.
+ * @module
+ */
+import { z } from 'zod';
+import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
+import { InputError } from '../../../common/errors.ts';
+import { formatTimeNs } from '../../../common/time.ts';
+import type { Principal } from '../auth/principal.ts';
+import { SqlParams } from '../filters/index.ts';
+import { type DashboardQuery, dashboardWhere } from './dashboard-query.ts';
+import { ipText, ownerExpr } from './owner-sql.ts';
+
+/** What the aggregate services need. */
+export interface DashboardDeps {
+  store: Store;
+  settings: QuerySettings;
+}
+
+const fmt = (col: string) => `formatDateTime(${col}, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC')`;
+
+/** Parameters of /timeseries. */
+export const timeseriesParams = {
+  by: z.enum(['verdict', 'drop_reason', 'tenant', 'scope']).describe('Dimension (default verdict).'),
+  step: z
+    .string()
+    .regex(/^\d{1,6}(s|m|h|d)$/, 'expected a step like 30s, 5m, 1h or 1d')
+    .describe('Bucket width (default: range/100, at least 1s).'),
+} as const;
+
+/** Parameters of /top. */
+export const topParams = {
+  by: z.enum(['source', 'destination', 'port', 'tenant']).describe('What to rank (default source).'),
+  metric: z.enum(['flows', 'peers', 'ports', 'drops']).describe('Ranking metric (default flows).'),
+  n: z
+    .string()
+    .regex(/^\d{1,3}$/, 'expected 1-100')
+    .describe('How many (default 10, max 100).'),
+} as const;
+
+/** Parameters of /topology. */
+export const topologyParams = {
+  edges: z
+    .string()
+    .regex(/^\d{1,4}$/, 'expected 1-2000')
+    .describe('Most edges (default 200, max 2000).'),
+} as const;
+
+/** Parameters of /tenants/:tenant/summary (filters and range come on top). */
+export const summaryParams = {} as const;
+
+const unitS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+const maxBuckets = 2000;
+
+/** Counts by a dimension at a step. */
+export async function timeseries(
+  deps: DashboardDeps,
+  q: DashboardQuery<{ by?: string; step?: string }>,
+  principal: Principal,
+  signal?: AbortSignal,
+) {
+  const rangeS = Number((q.untilNs - q.sinceNs) / 1_000_000_000n);
+  let stepS = q.extra.step
+    ? Number(q.extra.step.slice(0, -1)) * unitS[q.extra.step.slice(-1)]!
+    : Math.max(1, Math.ceil(rangeS / 100));
+  if (stepS < 1) stepS = 1;
+  if (rangeS / stepS > maxBuckets) {
+    throw new InputError(`step: more than ${maxBuckets} buckets over this range; use a larger step`, 'step');
+  }
+  const by = q.extra.by ?? 'verdict';
+  const p = new SqlParams();
+  const where = dashboardWhere(p, q, principal);
+  const key =
+    by === 'verdict'
+      ? 'toString(verdict)'
+      : by === 'drop_reason'
+        ? 'drop_reason_desc'
+        : by === 'scope'
+          ? 'toString(dst_scope)'
+          : `arrayJoin(arrayDistinct([${ownerExpr(p, principal, 'src', 'tenant')}, ${ownerExpr(p, principal, 'dst', 'tenant')}]))`;
+  const rows = await deps.store.query<{ t: string; key: string; n: string }>(
+    `SELECT ${fmt(`toStartOfInterval(time, toIntervalSecond(${p.bind(stepS, 'UInt32')}))`)} AS t, ${key} AS key, count() AS n
+     FROM flows WHERE ${where} GROUP BY t, key ORDER BY t, key`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  return {
+    by,
+    step_seconds: stepS,
+    since: formatTimeNs(q.sinceNs),
+    until: formatTimeNs(q.untilNs),
+    points: rows.map((r) => ({ time: r.t, key: r.key, flows: Number(r.n) })),
+  };
+}
+
+/** Top sources, destinations, ports or tenants. */
+export async function top(
+  deps: DashboardDeps,
+  q: DashboardQuery<{ by?: string; metric?: string; n?: string }>,
+  principal: Principal,
+  signal?: AbortSignal,
+) {
+  const by = q.extra.by ?? 'source';
+  const metric = q.extra.metric ?? 'flows';
+  const n = Math.min(100, Math.max(1, Number(q.extra.n ?? 10)));
+  const p = new SqlParams();
+  const where = dashboardWhere(p, q, principal);
+  const o = (e: 'src' | 'dst', f: string) => ownerExpr(p, principal, e, f);
+  const keys: Record<string, { select: string; group: string; peer: string; port: string }> = {
+    source: {
+      select: `${ipText('source_ip')} AS ip, any(${o('src', 'tenant')}) AS tenant, any(${o('src', 'account')}) AS account, any(${o('src', 'job')}) AS job`,
+      group: 'ip',
+      peer: 'destination_ip',
+      port: 'destination_port',
+    },
+    destination: {
+      select: `${ipText('destination_ip')} AS ip, any(${o('dst', 'tenant')}) AS tenant, any(${o('dst', 'account')}) AS account, any(${o('dst', 'job')}) AS job`,
+      group: 'ip',
+      peer: 'source_ip',
+      port: 'destination_port',
+    },
+    port: {
+      select: 'destination_port AS port, toString(l4_protocol) AS protocol',
+      group: 'port, protocol',
+      peer: 'source_ip',
+      port: 'destination_port',
+    },
+    tenant: {
+      select: `${o('src', 'tenant')} AS tenant`,
+      group: 'tenant',
+      peer: 'destination_ip',
+      port: 'destination_port',
+    },
+  };
+  const k = keys[by]!;
+  const order = { flows: 'flows', peers: 'peers', ports: 'ports', drops: 'drops' }[metric] ?? 'flows';
+  const rows = await deps.store.query<Record<string, string>>(
+    `SELECT ${k.select}, count() AS flows, uniq(${k.peer}) AS peers, uniq(${k.port}) AS ports,
+       countIf(verdict = 'DROPPED') AS drops
+     FROM flows WHERE ${where} GROUP BY ${k.group} ORDER BY ${order} DESC, ${k.group} LIMIT ${p.bind(n, 'UInt32')}`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  return {
+    by,
+    metric,
+    items: rows.map((r) => ({
+      ...r,
+      flows: Number(r['flows']),
+      peers: Number(r['peers']),
+      ports: Number(r['ports']),
+      drops: Number(r['drops']),
+      ...(r['port'] !== undefined ? { port: Number(r['port']) } : {}),
+    })),
+  };
+}
+
+/** Edges between owners (tenant/job) or, where nobody is known, addresses, with counts and verdicts. */
+export async function topology(
+  deps: DashboardDeps,
+  q: DashboardQuery<{ edges?: string }>,
+  principal: Principal,
+  signal?: AbortSignal,
+) {
+  const max = Math.min(2000, Math.max(1, Number(q.extra.edges ?? 200)));
+  const p = new SqlParams();
+  const where = dashboardWhere(p, q, principal);
+  const node = (e: 'src' | 'dst', ipCol: string) => {
+    const tenant = ownerExpr(p, principal, e, 'tenant');
+    const job = ownerExpr(p, principal, e, 'job');
+    return `if(${tenant} != '' OR ${job} != '', concat(${tenant}, '/', ${job}), ${ipText(ipCol)})`;
+  };
+  const rows = await deps.store.query<{
+    source: string;
+    destination: string;
+    flows: string;
+    verdicts: [string[], string[]];
+    ports: string;
+  }>(
+    `SELECT ${node('src', 'source_ip')} AS source, ${node('dst', 'destination_ip')} AS destination,
+       count() AS flows, sumMap([toString(verdict)], [toUInt64(1)]) AS verdicts, uniq(destination_port) AS ports
+     FROM flows WHERE ${where} GROUP BY source, destination ORDER BY flows DESC, source, destination
+     LIMIT ${p.bind(max, 'UInt32')}`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  const edges = rows.map((r) => ({
+    source: r.source,
+    destination: r.destination,
+    flows: Number(r.flows),
+    ports: Number(r.ports),
+    verdicts: Object.fromEntries(r.verdicts[0].map((k, i) => [k, Number(r.verdicts[1][i])])),
+  }));
+  const nodes = [...new Set(edges.flatMap((e) => [e.source, e.destination]))].map((id) => ({
+    id,
+    kind: id.includes('/') ? 'owner' : 'address',
+  }));
+  return { nodes, edges };
+}
+
+/** One tenant's activity over the range: counts, verdicts, drop reasons, peers, top ports. */
+export async function tenantSummary(
+  deps: DashboardDeps,
+  tenant: string,
+  q: DashboardQuery<unknown>,
+  principal: Principal,
+  signal?: AbortSignal,
+) {
+  const p = new SqlParams();
+  const t = p.bind(tenant, 'String');
+  const where = `${dashboardWhere(p, q, principal)} AND (src_tenant = ${t} OR dst_tenant = ${t})`;
+  const [totals] = await deps.store.query<Record<string, unknown>>(
+    `SELECT count() AS flows, countIf(src_tenant = ${t}) AS outbound, countIf(dst_tenant = ${t}) AS inbound,
+       sumMap([toString(verdict)], [toUInt64(1)]) AS verdicts,
+       sumMapIf([drop_reason_desc], [toUInt64(1)], verdict = 'DROPPED') AS drop_reasons,
+       uniqIf(destination_ip, src_tenant = ${t}) AS destinations, uniqIf(source_ip, dst_tenant = ${t}) AS sources,
+       uniqExact(if(src_tenant = ${t}, src_account, dst_account)) AS accounts,
+       countIf(src_tenant = ${t} AND dst_scope = 'world') AS to_world,
+       countIf(src_tenant = ${t} AND dst_scope = 'other-tenant') AS to_other_tenants,
+       countIf(src_tenant = ${t} AND dst_scope = 'metadata') AS to_metadata,
+       ${fmt('min(time)')} AS first_seen, ${fmt('max(time)')} AS last_seen
+     FROM flows WHERE ${where}`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  const ports = await deps.store.query<{ port: string; protocol: string; flows: string }>(
+    `SELECT destination_port AS port, toString(l4_protocol) AS protocol, count() AS flows
+     FROM flows WHERE ${where} AND src_tenant = ${t} GROUP BY port, protocol ORDER BY flows DESC, port LIMIT 10`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  const pairs = (v: unknown) => {
+    const [k, n] = (v as [string[], string[]] | undefined) ?? [[], []];
+    return Object.fromEntries(k.map((key, i) => [key, Number(n[i])]));
+  };
+  const num = (k: string) => Number(totals?.[k] ?? 0);
+  const flows = num('flows');
+  return {
+    tenant,
+    since: formatTimeNs(q.sinceNs),
+    until: formatTimeNs(q.untilNs),
+    flows,
+    outbound: num('outbound'),
+    inbound: num('inbound'),
+    verdicts: pairs(totals?.['verdicts']),
+    drop_reasons: pairs(totals?.['drop_reasons']),
+    distinct_destinations: num('destinations'),
+    distinct_sources: num('sources'),
+    accounts: num('accounts'),
+    to_world: num('to_world'),
+    to_other_tenants: num('to_other_tenants'),
+    to_metadata: num('to_metadata'),
+    first_seen: flows ? totals?.['first_seen'] : null,
+    last_seen: flows ? totals?.['last_seen'] : null,
+    top_ports: ports.map((r) => ({ port: Number(r.port), protocol: r.protocol, flows: Number(r.flows) })),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The flows service: one page of stored flows for a parsed FlowQuery (keyset-paged by
+ * (time, flow_id)), or the same rows as a stream of batches for NDJSON and CSV. Transport-free:
+ * the HTTP route and `flowtrail flows` both call it.
+ * @module
+ */
+import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
+import type { Principal } from '../auth/principal.ts';
+import { encodeCursor, type FlowQuery, flowQueryToSql, SqlParams } from '../filters/index.ts';
+import { type FlowRow, flowRowColumns } from './flow-rows.ts';
+
+/** What the flows service needs. */
+export interface FlowsDeps {
+  store: Store;
+  settings: QuerySettings;
+}
+
+/** One page of flows. */
+export interface FlowPage {
+  rows: FlowRow[];
+  /** Cursor of the next page; undefined on the last one. */
+  nextCursor: string | undefined;
+}
+
+function statement(query: FlowQuery, principal: Principal, limit: number, columns = flowRowColumns) {
+  const p = new SqlParams();
+  const { where, params } = flowQueryToSql(query, principal, p);
+  const dir = query.order === 'newest' ? 'DESC' : 'ASC';
+  const sql =
+    `SELECT ${columns} FROM flows WHERE ${where} ` +
+    `ORDER BY time ${dir}, flow_id ${dir} LIMIT ${p.bind(limit, 'UInt32')}`;
+  return { sql, params };
+}
+
+/** Reads one page; asks for one row more than the limit to know whether another page exists. */
+export async function queryFlowPage(
+  deps: FlowsDeps,
+  query: FlowQuery,
+  principal: Principal,
+  signal?: AbortSignal,
+): Promise<FlowPage> {
+  const { sql, params } = statement(query, principal, query.limit + 1);
+  const rows = await deps.store.query<FlowRow>(sql, { params, settings: deps.settings, signal });
+  const more = rows.length > query.limit;
+  if (more) rows.length = query.limit;
+  const last = rows[rows.length - 1];
+  return {
+    rows,
+    nextCursor:
+      more && last
+        ? encodeCursor({ timeNs: BigInt(last.time_ns), flowId: last.flow_id, order: query.order })
+        : undefined,
+  };
+}
+
+/** Streams up to `query.limit` rows in batches (for NDJSON and CSV answers and exports). */
+export function streamFlows<T = FlowRow>(
+  deps: FlowsDeps,
+  query: FlowQuery,
+  principal: Principal,
+  signal?: AbortSignal,
+  columns: string = flowRowColumns,
+): AsyncIterable<T[]> {
+  const { sql, params } = statement(query, principal, query.limit, columns);
+  return deps.store.queryBatches<T>(sql, { params, settings: deps.settings, signal });
+}

@@ -1,0 +1,207 @@
+/**
+ * Investigations: "who was behind this address (or range) in this window?". The service finds
+ * the flows where the indicator is an end (the source, its post-SNAT address, or the
+ * destination), groups them by the owner of that end, ranks the owners by flow count, and saves
+ * the case so it can be read back and exported. A tenant principal only ever sees its own
+ * tenant's owners and its cases.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
+import { InputError } from '../../../common/errors.ts';
+import { formatTimeNs, parseTimeArg } from '../../../common/time.ts';
+import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
+import { toHubbleJson } from '../../../proto/src/hubble-json.ts';
+import type { Principal } from '../auth/principal.ts';
+import { and, anyIn, ipIn, protocolIn, SqlParams, tenantScope, timeRange } from '../filters/index.ts';
+import { ipValue, protocolValue } from '../filters/values.ts';
+import { rowFlow } from './flow-rows.ts';
+
+/** The body of POST /api/v1/investigations. */
+export const investigationRequestSchema = z.strictObject({
+  indicator: z.string().max(64).describe('The address or CIDR under investigation.'),
+  port: z.number().int().min(0).max(65535).optional().describe('Port of either end.'),
+  protocol: z.string().max(16).optional().describe('tcp, udp, icmp, … as in /flows.'),
+  since: z.string().max(64).describe('Start of the window (RFC 3339, epoch ns, or relative).'),
+  until: z.string().max(64).describe('End of the window.'),
+  direction: z
+    .enum(['source', 'destination', 'any'])
+    .default('any')
+    .describe('Which end the indicator must be: source (it sent), destination (it received), any.'),
+});
+
+/** A validated investigation request. */
+export type InvestigationRequest = z.infer<typeof investigationRequestSchema>;
+
+/** One ranked owner of a case. */
+export interface InvestigationAccount {
+  tenant: string;
+  account: string;
+  job: string;
+  alloc_id: string;
+  node: string;
+  first_seen: string;
+  last_seen: string;
+  flows: number;
+  verdicts: Record<string, number>;
+  source: string;
+  samples: unknown[];
+}
+
+/** A saved case. */
+export interface Investigation {
+  id: string;
+  created_at: string;
+  created_by: string;
+  request: InvestigationRequest;
+  accounts: InvestigationAccount[];
+}
+
+/** Most owners listed per case, and sample flows per owner. */
+const maxAccounts = 200;
+const samplesPerAccount = 3;
+
+function time(name: string, text: string): bigint {
+  try {
+    return parseTimeArg(text);
+  } catch (err) {
+    throw new InputError(`${name}: ${(err as Error).message}`, name);
+  }
+}
+
+/** Runs an investigation, saves it, and returns the case. */
+export async function runInvestigation(
+  deps: { store: Store; settings: QuerySettings; maxRangeNs: bigint },
+  request: InvestigationRequest,
+  principal: Principal,
+  signal?: AbortSignal,
+): Promise<Investigation> {
+  const ind = ipValue.safeParse(request.indicator);
+  if (!ind.success) throw new InputError('indicator: expected an IPv4/IPv6 address or CIDR', 'indicator');
+  const sinceNs = time('since', request.since);
+  const untilNs = time('until', request.until);
+  if (sinceNs >= untilNs) throw new InputError('since: must be before until', 'since');
+  if (untilNs - sinceNs > deps.maxRangeNs)
+    throw new InputError('since: the window is longer than allowed; narrow it', 'since');
+  const proto = request.protocol === undefined ? undefined : protocolValue.safeParse(request.protocol);
+  if (proto && !proto.success)
+    throw new InputError(`protocol: ${proto.error.issues[0]?.message}`, 'protocol');
+
+  const p = new SqlParams();
+  const common = [timeRange(p, sinceNs, untilNs), tenantScope(p, principal)];
+  if (request.port !== undefined)
+    common.push(anyIn(p, ['source_port', 'destination_port'], [request.port], 'UInt16'));
+  if (proto?.success) common.push(protocolIn(p, [proto.data]));
+  const side = (end: 'src' | 'dst', match: string) =>
+    `SELECT time, toString(verdict) AS v, ${end}_tenant AS tenant, ${end}_account AS account, ${end}_job AS job,
+       ${end}_alloc_id AS alloc_id, ${end}_node AS node, toString(${end}_source) AS source,
+       base64Encode(flow_pb) AS pb, node_name
+     FROM flows WHERE ${and([...common, match])}`;
+  const parts: string[] = [];
+  if (request.direction !== 'destination')
+    parts.push(side('src', ipIn(p, ['source_ip', 'source_xlated'], [ind.data])));
+  if (request.direction !== 'source') parts.push(side('dst', ipIn(p, ['destination_ip'], [ind.data])));
+  const own = principal.role === 'tenant' ? `WHERE tenant = ${p.bind(principal.tenant ?? '', 'String')}` : '';
+  const sql = `SELECT tenant, account, job, alloc_id, node, source,
+      formatDateTime(min(time), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS first_seen,
+      formatDateTime(max(time), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS last_seen,
+      count() AS flows, sumMap([v], [toUInt64(1)]) AS verdicts,
+      groupArray(${samplesPerAccount})(tuple(pb, node_name)) AS samples
+    FROM (${parts.join(' UNION ALL ')}) ${own}
+    GROUP BY tenant, account, job, alloc_id, node, source
+    ORDER BY flows DESC, tenant, account, job, alloc_id
+    LIMIT ${maxAccounts}`;
+  type Row = Omit<InvestigationAccount, 'flows' | 'verdicts' | 'samples'> & {
+    flows: string;
+    verdicts: [string[], string[]];
+    samples: [string, string][];
+  };
+  const rows = await deps.store.query<Row>(sql, { params: p.values, settings: deps.settings, signal });
+  const accounts = rows.map((r) => ({
+    tenant: r.tenant,
+    account: r.account,
+    job: r.job,
+    alloc_id: r.alloc_id,
+    node: r.node,
+    first_seen: r.first_seen,
+    last_seen: r.last_seen,
+    flows: Number(r.flows),
+    verdicts: Object.fromEntries(r.verdicts[0].map((k, i) => [k, Number(r.verdicts[1][i])])),
+    source: r.source,
+    samples: r.samples.map(([pb, node]) => {
+      const flow = rowFlow({ pb });
+      return toHubbleJson({ flow, node_name: node, time: flow.time } satisfies GetFlowsResponse);
+    }),
+  }));
+  const inv: Investigation = {
+    id: randomUUID(),
+    created_at: formatTimeNs(BigInt(Date.now()) * 1_000_000n),
+    created_by: principal.name,
+    request,
+    accounts,
+  };
+  await deps.store.insertJson('investigations', [
+    {
+      id: inv.id,
+      created_at: new Date().toISOString().replace('T', ' ').replace('Z', ''),
+      created_by: principal.name,
+      role: principal.role,
+      tenant: principal.tenant ?? '',
+      request: JSON.stringify(request),
+      result: JSON.stringify(inv),
+    },
+  ]);
+  return inv;
+}
+
+/** Reads a saved case; undefined when absent or not visible to `principal`. */
+export async function getInvestigation(
+  deps: { store: Store; settings: QuerySettings },
+  id: string,
+  principal: Principal,
+  signal?: AbortSignal,
+): Promise<Investigation | undefined> {
+  const p = new SqlParams();
+  const visible =
+    principal.role === 'tenant' ? `AND tenant = ${p.bind(principal.tenant ?? '', 'String')}` : '';
+  const rows = await deps.store.query<{ result: string }>(
+    `SELECT result FROM investigations FINAL WHERE id = ${p.bind(id, 'String')} ${visible} LIMIT 1`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  const r = rows[0];
+  return r ? (JSON.parse(r.result) as Investigation) : undefined;
+}
+
+/** Columns of the CSV export (one line per owner). */
+export const investigationCsvHeader = [
+  'tenant',
+  'account',
+  'job',
+  'alloc_id',
+  'node',
+  'first_seen',
+  'last_seen',
+  'flows',
+  'verdicts',
+  'source',
+] as const;
+
+/** One CSV record's values for an owner. */
+export function investigationCsvValues(a: InvestigationAccount): unknown[] {
+  const verdicts = Object.entries(a.verdicts)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(';');
+  return [
+    a.tenant,
+    a.account,
+    a.job,
+    a.alloc_id,
+    a.node,
+    a.first_seen,
+    a.last_seen,
+    a.flows,
+    verdicts,
+    a.source,
+  ];
+}
