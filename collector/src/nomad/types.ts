@@ -5,6 +5,7 @@
  * maps `{}`. Times are exact Unix nanoseconds (see json.ts).
  * @module
  */
+import { formatIpBytes, parseIpBytes } from '../../../common/net/ip.ts';
 
 /** Allocation client statuses after which the allocation no longer runs (Nomad's ClientTerminalStatus). */
 export const terminalClientStatuses: ReadonlySet<string> = new Set(['complete', 'failed', 'lost']);
@@ -154,12 +155,17 @@ export function toNode(raw: unknown): NomadNode {
   const n = obj(raw);
   const addrs = new Set<string>();
   const add = (a: string) => {
-    const host = a.replace(/^\[?([^\]]*?)\]?(:\d+)?$/, '$1');
-    if (host && host !== '127.0.0.1' && host !== '::1') addrs.add(host);
+    // `[v6]:port`, `v4:port`, or a bare address (a bare IPv6 has several colons).
+    let host = a;
+    if (host.startsWith('[')) host = host.slice(1, host.indexOf(']') >>> 0);
+    else if (host.indexOf(':') === host.lastIndexOf(':')) host = host.replace(/:\d+$/, '');
+    const bytes = host ? parseIpBytes(host) : undefined;
+    if (!bytes) return;
+    const canonical = formatIpBytes(bytes);
+    if (canonical !== '127.0.0.1' && canonical !== '::1') addrs.add(canonical);
   };
   add(str(n['Address']));
-  const http = str(n['HTTPAddr']);
-  if (http) add(http.includes('[') ? http : http.replace(/:\d+$/, ''));
+  add(str(n['HTTPAddr']));
   add(str(obj(n['Attributes'])['unique.network.ip-address']));
   const res = obj(n['NodeResources']);
   for (const net of Array.isArray(res['NodeNetworks']) ? res['NodeNetworks'] : []) {

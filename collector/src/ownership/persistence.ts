@@ -53,10 +53,13 @@ export interface OwnershipRow {
   nomad_index: string;
 }
 
-/** Canonical text of an address as ClickHouse prints an IPv6 column (`::ffff:10.0.0.1` → `10.0.0.1`). */
+/**
+ * Canonical text of an address (`::ffff:10.0.0.1` → `10.0.0.1`, `fd00:0::5` → `fd00::5`), the
+ * form Hubble prints and the in-memory index is keyed by; '' when the text is not an address.
+ */
 export function canonicalAddress(text: string): string {
   const b = parseIpBytes(text);
-  return b ? formatIpBytes(b) : text;
+  return b ? formatIpBytes(b) : '';
 }
 
 /** Turns a merged row into an interval. */

@@ -235,6 +235,10 @@ export function createOwnershipTracker(
       for (const raw of [a.address, a.addressIPv6]) {
         if (!raw) continue;
         const addr = canonicalAddress(raw);
+        if (!addr) {
+          logger.warn('allocation reports an address that does not parse', { alloc_id: a.id, address: raw });
+          continue;
+        }
         if (!addresses.includes(addr)) addresses.push(addr);
       }
       // Addresses this allocation no longer holds (all of them, once terminal) close at t.
@@ -262,6 +266,7 @@ export function createOwnershipTracker(
       const at = opts.at ?? now();
       for (const raw of node.addresses) {
         const address = canonicalAddress(raw);
+        if (!address) continue;
         const cur = nodeIndex.get(address, `n|${node.id}`);
         if (opts.removed && !cur) continue;
         markDirty(
