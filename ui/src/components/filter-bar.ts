@@ -1,0 +1,212 @@
+/**
+ * The flows filter bar, in Hubble's vocabulary (`verdict`, `from-ip`, `drop-reason`, `label`…,
+ * plus Flowtrail's `tenant`, `account`, `job`, `alloc`, `scope`). Filters show as removable
+ * chips; a value can be typed as `name=value`. When the API answers 400 it names the parameter,
+ * and the bar puts the message next to that filter.
+ * @module
+ */
+import { field, h, replace, uid } from '../dom.ts';
+
+/** Filter names with a hint, in the API's catalog order. */
+export const flowFilters: readonly (readonly [string, string])[] = [
+  ['ip', 'Address or CIDR of either end (also the post-SNAT source)'],
+  ['from-ip', 'Source address or CIDR'],
+  ['to-ip', 'Destination address or CIDR'],
+  ['port', 'L4 port of either end'],
+  ['from-port', 'Source port'],
+  ['to-port', 'Destination port'],
+  ['protocol', 'tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http, kafka'],
+  ['verdict', 'FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED, TRACED, TRANSLATED'],
+  ['drop-reason', 'Drop reason name (POLICY_DENIED) or number'],
+  ['type', 'drop, trace[:to-endpoint], l7, policy-verdict…'],
+  ['traffic-direction', 'ingress or egress'],
+  ['label', 'Label selector on either end (netreap:nomad.job_id=api)'],
+  ['from-label', 'Label selector on the source'],
+  ['to-label', 'Label selector on the destination'],
+  ['identity', 'Security identity (number or reserved name)'],
+  ['node', 'Observing node; * is a wildcard'],
+  ['namespace', 'Namespace of either end'],
+  ['pod', '[namespace/]pod-name-prefix'],
+  ['fqdn', 'DNS name of either end; * is a wildcard'],
+  ['http-method', 'HTTP method'],
+  ['http-status', 'HTTP status (404) or prefix (5+)'],
+  ['http-path', 'Regular expression on the URL path'],
+  ['dns-query', 'Regular expression on the DNS query'],
+  ['tenant', 'Tenant owning either end'],
+  ['account', 'Account owning either end'],
+  ['job', 'Nomad job of either end'],
+  ['alloc', 'Allocation id, prefix or name'],
+  ['scope', 'world, private, metadata, other-tenant…'],
+];
+
+const filterNames = new Set(flowFilters.map(([n]) => n));
+
+/** True when `name` is a flow filter (as opposed to since/until/limit/order/cursor). */
+export function isFilterName(name: string): boolean {
+  return filterNames.has(name);
+}
+
+/** The filter bar's handle. */
+export interface FilterBar {
+  el: HTMLElement;
+  /** Shows the API's message at the filter (or control) it names; null clears. */
+  showError(param: string | undefined, message: string | null): void;
+}
+
+/** Options for the bar. */
+export interface FilterBarOptions {
+  params: URLSearchParams;
+  /** Called with the full new parameter set when the user applies a change. */
+  onApply: (next: URLSearchParams) => void;
+}
+
+/** Builds the filter bar. */
+export function filterBar(opts: FilterBarOptions): FilterBar {
+  const current = new URLSearchParams(opts.params);
+  current.delete('cursor');
+  const chips = h('ul', { class: 'chips', 'aria-label': 'Active filters' });
+  const errorBox = h('p', { class: 'field-error', role: 'alert', id: uid('err'), hidden: true });
+
+  const apply = () => opts.onApply(new URLSearchParams(current));
+  const drawChips = () => {
+    const items = [...current.entries()].filter(([k]) => isFilterName(k));
+    replace(
+      chips,
+      items.length === 0 ? h('li', { class: 'empty' }, 'No filters: every flow in the range') : null,
+      ...items.map(([k, v]) => {
+        const remove = h(
+          'button',
+          { type: 'button', class: 'chip-x', 'aria-label': `Remove filter ${k}=${v}` },
+          '×',
+        );
+        remove.addEventListener('click', () => {
+          const rest = current.getAll(k).filter((x) => x !== v);
+          current.delete(k);
+          for (const x of rest) current.append(k, x);
+          apply();
+        });
+        return h('li', { class: 'chip', 'data-param': k }, h('code', {}, `${k}=${v}`), remove);
+      }),
+    );
+  };
+  drawChips();
+
+  const nameSel = h(
+    'select',
+    { name: 'filter-name' },
+    ...flowFilters.map(([n, hint]) => h('option', { value: n, title: hint }, n)),
+  );
+  const valueIn = h('input', {
+    type: 'text',
+    name: 'filter-value',
+    placeholder: 'value, or name=value',
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
+  valueIn.id = uid('fv');
+  const hint = h('small', { class: 'hint', id: uid('hint') });
+  const setHint = () => {
+    hint.textContent = flowFilters.find(([n]) => n === nameSel.value)?.[1] ?? '';
+  };
+  nameSel.addEventListener('change', setHint);
+  setHint();
+  valueIn.setAttribute('aria-describedby', `${hint.id} ${errorBox.id}`);
+  const addBtn = h('button', { type: 'submit' }, 'Add filter');
+
+  const sinceIn = h('input', {
+    type: 'text',
+    name: 'since',
+    value: current.get('since') ?? '',
+    placeholder: '-1h or 2024-05-01T10:00:00Z',
+  });
+  const untilIn = h('input', {
+    type: 'text',
+    name: 'until',
+    value: current.get('until') ?? '',
+    placeholder: 'now',
+  });
+  const limitSel = h(
+    'select',
+    { name: 'limit' },
+    ...['100', '500', '1000', '5000'].map((v) =>
+      h('option', { value: v, selected: (current.get('limit') ?? '500') === v }, v),
+    ),
+  );
+  const orderSel = h(
+    'select',
+    { name: 'order' },
+    h('option', { value: 'newest', selected: current.get('order') !== 'oldest' }, 'Newest first'),
+    h('option', { value: 'oldest', selected: current.get('order') === 'oldest' }, 'Oldest first'),
+  );
+  const controls: Record<string, HTMLElement> = {
+    since: sinceIn,
+    until: untilIn,
+    limit: limitSel,
+    order: orderSel,
+  };
+
+  const addForm = h(
+    'form',
+    { class: 'filter-add', 'aria-label': 'Add a filter' },
+    field('Filter', nameSel),
+    h('div', { class: 'field grow' }, h('label', { for: valueIn.id }, 'Value'), valueIn, hint),
+    addBtn,
+  );
+  addForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    let name = nameSel.value;
+    let value = valueIn.value.trim();
+    const m = /^([a-z-]+)=(.*)$/.exec(value);
+    if (m && isFilterName(m[1] ?? '')) {
+      name = m[1] ?? name;
+      value = m[2] ?? '';
+    }
+    if (!value) {
+      showError(name, `${name}: enter a value`);
+      valueIn.focus();
+      return;
+    }
+    current.append(name, value);
+    apply();
+  });
+
+  const rangeForm = h(
+    'form',
+    { class: 'filter-range', 'aria-label': 'Time range and paging' },
+    field('Since', sinceIn),
+    field('Until', untilIn),
+    field('Rows per page', limitSel),
+    field('Order', orderSel),
+    h('button', { type: 'submit' }, 'Apply'),
+  );
+  rangeForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    for (const [k, c] of Object.entries(controls)) {
+      const v = (c as HTMLInputElement | HTMLSelectElement).value.trim();
+      if (v) current.set(k, v);
+      else current.delete(k);
+    }
+    apply();
+  });
+
+  const showError = (param: string | undefined, message: string | null) => {
+    for (const el of [valueIn, ...Object.values(controls)]) el.removeAttribute('aria-invalid');
+    for (const c of chips.querySelectorAll('.chip')) c.classList.remove('invalid');
+    errorBox.hidden = message === null;
+    errorBox.textContent = message ?? '';
+    if (message === null || !param) return;
+    const control = controls[param];
+    if (control) {
+      control.setAttribute('aria-invalid', 'true');
+      control.setAttribute('aria-describedby', errorBox.id);
+      return;
+    }
+    const chip = chips.querySelector(`.chip[data-param="${CSS.escape(param)}"]`);
+    if (chip) chip.classList.add('invalid');
+    else valueIn.setAttribute('aria-invalid', 'true');
+    if (isFilterName(param)) nameSel.value = param;
+  };
+
+  const el = h('div', { class: 'filter-bar' }, chips, addForm, rangeForm, errorBox);
+  return { el, showError };
+}

@@ -1,0 +1,154 @@
+/**
+ * The flow table and detail drawer, shared by the explorer and the investigation page: time with
+ * all of Hubble's sub-second digits, both ends with owner and address, ports, verdict, event
+ * type and summary; the drawer lists every stored field and the Hubble JSON.
+ * @module
+ */
+import type { FlowLine, Owner } from '../api.ts';
+import { colorOf } from '../charts/colors.ts';
+import { h } from '../dom.ts';
+import { eventType, flatten, hubbleJson, ownerLabel, ports, summary } from '../flow-view.ts';
+import { fmtAddr, fmtTime } from '../format.ts';
+import type { Drawer } from './drawer.ts';
+import { type VirtualTable, virtualTable } from './virtual-table.ts';
+
+function endCell(owner: Owner | null, label: string, ip: string | undefined): Node {
+  return h(
+    'span',
+    { class: 'end' },
+    label ? h('span', { class: owner ? 'owner' : 'owner unowned' }, label) : null,
+    h('span', { class: 'addr' }, ip ?? ''),
+  );
+}
+
+function endTitle(owner: Owner | null, label: string, ip: string | undefined): string {
+  const o = owner
+    ? ` tenant=${owner.tenant} account=${owner.account} job=${owner.job} alloc=${owner.alloc_id} (${owner.source})`
+    : '';
+  return `${label} ${ip ?? ''}${o}`.trim();
+}
+
+/** The detail content of one flow: owners, every stored field, and the Hubble JSON. */
+export function flowDetail(line: FlowLine): HTMLElement {
+  const rows = flatten(line);
+  const ownerTable = (name: string, o: Owner | null) =>
+    h(
+      'div',
+      { class: 'owner-card' },
+      h('h3', {}, name),
+      o
+        ? h(
+            'dl',
+            {},
+            ...(
+              [
+                'tenant',
+                'account',
+                'namespace',
+                'job',
+                'group',
+                'alloc_id',
+                'alloc_name',
+                'node',
+                'source',
+              ] as const
+            ).flatMap((k) => [h('dt', {}, k), h('dd', {}, o[k] || '—')]),
+          )
+        : h('p', { class: 'empty' }, 'Not attributed (no label, ownership interval, node or CIDR matched).'),
+    );
+  return h(
+    'div',
+    { class: 'flow-detail' },
+    h(
+      'div',
+      { class: 'owners' },
+      ownerTable('Source owner', line.attribution?.source ?? null),
+      ownerTable('Destination owner', line.attribution?.destination ?? null),
+    ),
+    h('h3', {}, 'Every stored field'),
+    h(
+      'table',
+      { class: 'data fields' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Value'))),
+      h(
+        'tbody',
+        {},
+        ...rows.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, h('code', {}, k)), h('td', {}, v))),
+      ),
+    ),
+    h('h3', {}, 'Hubble JSON'),
+    h(
+      'pre',
+      { class: 'json', tabindex: 0, 'aria-label': 'Hubble JSON of this flow' },
+      JSON.stringify(hubbleJson(line), null, 2),
+    ),
+  );
+}
+
+/** Builds a flow table whose rows open the drawer. */
+export function flowTable(drawer: Drawer, label: string, height = 520): VirtualTable<FlowLine> {
+  return virtualTable<FlowLine>({
+    label,
+    height,
+    empty: 'No flows match.',
+    columns: [
+      {
+        label: 'Time (UTC)',
+        width: '15.5rem',
+        cell: (l) => h('time', { datetime: l.flow.time ?? '' }, fmtTime(l.flow.time ?? l.time)),
+      },
+      {
+        label: 'Source',
+        width: 'minmax(12rem,1.2fr)',
+        cell: (l) =>
+          endCell(
+            l.attribution?.source ?? null,
+            ownerLabel(l.attribution?.source ?? null, l.flow.source, l.flow.source_names),
+            l.flow.IP?.source,
+          ),
+        title: (l) =>
+          endTitle(
+            l.attribution?.source ?? null,
+            ownerLabel(l.attribution?.source ?? null, l.flow.source),
+            fmtAddr(l.flow.IP?.source, ports(l.flow).src),
+          ),
+      },
+      { label: 'Src port', width: '5rem', cell: (l) => String(ports(l.flow).src ?? '') },
+      {
+        label: 'Destination',
+        width: 'minmax(12rem,1.2fr)',
+        cell: (l) =>
+          endCell(
+            l.attribution?.destination ?? null,
+            ownerLabel(l.attribution?.destination ?? null, l.flow.destination, l.flow.destination_names),
+            l.flow.IP?.destination,
+          ),
+        title: (l) =>
+          endTitle(
+            l.attribution?.destination ?? null,
+            ownerLabel(l.attribution?.destination ?? null, l.flow.destination, l.flow.destination_names),
+            fmtAddr(l.flow.IP?.destination, ports(l.flow).dst),
+          ),
+      },
+      { label: 'Dst port', width: '5rem', cell: (l) => String(ports(l.flow).dst ?? '') },
+      {
+        label: 'Verdict',
+        width: '7.5rem',
+        cell: (l) =>
+          h(
+            'span',
+            { class: 'verdict', style: `--c:${colorOf(l.flow.verdict ?? '')}` },
+            l.flow.verdict ?? '',
+          ),
+      },
+      { label: 'Type', width: '9rem', cell: (l) => eventType(l.flow) },
+      {
+        label: 'Summary',
+        width: 'minmax(10rem,1.5fr)',
+        cell: (l) => summary(l.flow),
+        title: (l) => summary(l.flow),
+      },
+    ],
+    onOpen: (l) => drawer.open(`Flow at ${fmtTime(l.flow.time ?? l.time)}`, flowDetail(l)),
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * The time range picker (15 min, 1 h, 24 h, custom) with auto-refresh, shared by the dashboard
+ * pages. The choice lives in the page's hash parameters (`range`, `since`, `until`, `refresh`)
+ * so a refreshed or shared link shows the same window.
+ * @module
+ */
+import { field, h } from '../dom.ts';
+import { fromLocalInput, toLocalInput } from '../format.ts';
+
+/** Preset ranges and their length in milliseconds. */
+export const presets = { '15m': 15 * 60_000, '1h': 3_600_000, '24h': 86_400_000 } as const;
+type Preset = keyof typeof presets;
+
+/** A concrete window, RFC 3339 UTC. */
+export interface TimeWindow {
+  since: string;
+  until: string;
+  /** Length in seconds. */
+  seconds: number;
+}
+
+/** The window the parameters describe, evaluated now (presets slide with the clock). */
+export function windowOf(params: URLSearchParams, fallback: Preset = '1h'): TimeWindow {
+  const range = params.get('range') ?? (params.get('since') ? 'custom' : fallback);
+  if (range === 'custom') {
+    const since = params.get('since');
+    const until = params.get('until') ?? new Date().toISOString();
+    if (since) {
+      return { since, until, seconds: Math.max(1, (Date.parse(until) - Date.parse(since)) / 1000) };
+    }
+  }
+  const ms = presets[(range in presets ? range : fallback) as Preset];
+  const now = Date.now();
+  return { since: new Date(now - ms).toISOString(), until: new Date(now).toISOString(), seconds: ms / 1000 };
+}
+
+/** Builds the picker; `onChange` gets the new parameters (the page updates its hash with them). */
+export function timeRangePicker(
+  params: URLSearchParams,
+  onChange: (next: URLSearchParams) => void,
+): HTMLElement {
+  const current = params.get('range') ?? (params.get('since') ? 'custom' : '1h');
+  const win = windowOf(params);
+  const select = h(
+    'select',
+    { name: 'range' },
+    ...[
+      ['15m', 'Last 15 minutes'],
+      ['1h', 'Last hour'],
+      ['24h', 'Last 24 hours'],
+      ['custom', 'Custom…'],
+    ].map(([v, t]) => h('option', { value: v, selected: v === current }, t)),
+  );
+  const since = h('input', {
+    type: 'datetime-local',
+    step: 1,
+    name: 'since',
+    value: toLocalInput(win.since),
+  });
+  const until = h('input', {
+    type: 'datetime-local',
+    step: 1,
+    name: 'until',
+    value: toLocalInput(win.until),
+  });
+  const apply = h('button', { type: 'submit' }, 'Apply');
+  const custom = h(
+    'div',
+    { class: 'custom-range', hidden: current !== 'custom' },
+    field('From (UTC)', since),
+    field('To (UTC)', until),
+    apply,
+  );
+  const refresh = h(
+    'select',
+    { name: 'refresh' },
+    ...[
+      ['0', 'Off'],
+      ['10', 'Every 10 s'],
+      ['30', 'Every 30 s'],
+      ['60', 'Every minute'],
+    ].map(([v, t]) => h('option', { value: v, selected: (params.get('refresh') ?? '0') === v }, t)),
+  );
+  const emit = () => {
+    const next = new URLSearchParams(params);
+    next.set('range', select.value);
+    next.delete('since');
+    next.delete('until');
+    if (select.value === 'custom') {
+      const s = fromLocalInput(since.value);
+      const u = fromLocalInput(until.value);
+      if (s) next.set('since', s);
+      if (u) next.set('until', u);
+    }
+    if (refresh.value === '0') next.delete('refresh');
+    else next.set('refresh', refresh.value);
+    onChange(next);
+  };
+  select.addEventListener('change', () => {
+    custom.hidden = select.value !== 'custom';
+    if (select.value !== 'custom') emit();
+    else since.focus();
+  });
+  refresh.addEventListener('change', emit);
+  const form = h(
+    'form',
+    { class: 'time-range', 'aria-label': 'Time range' },
+    field('Time range', select),
+    custom,
+    field('Auto-refresh', refresh),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    emit();
+  });
+  return form;
+}
+
+/** Re-runs `tick` every `refresh` seconds (from the parameters) until `signal` aborts. */
+export function autoRefresh(params: URLSearchParams, signal: AbortSignal, tick: () => void): void {
+  const secs = Number(params.get('refresh') ?? 0);
+  if (!secs) return;
+  const timer = setInterval(() => {
+    if (document.visibilityState === 'visible') tick();
+  }, secs * 1000);
+  signal.addEventListener('abort', () => clearInterval(timer));
+}

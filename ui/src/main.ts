@@ -1,0 +1,133 @@
+/**
+ * The UI's entry point: resolves the session (token → role), draws the role-aware navigation,
+ * and renders the page the hash names. Pages get an AbortSignal that fires when the user
+ * navigates away, so their timers and requests stop.
+ * @module
+ */
+import { h, replace, status } from './dom.ts';
+import { alertsPage } from './pages/alerts.ts';
+import { flowsPage } from './pages/flows.ts';
+import { investigatePage } from './pages/investigate.ts';
+import { overviewPage } from './pages/overview.ts';
+import { signinPage } from './pages/signin.ts';
+import { tenantPage } from './pages/tenant.ts';
+import { link, type Page, parseHash } from './router.ts';
+import { createSession, probeAlerts, resolvePrincipal, storedToken, storeToken } from './session.ts';
+
+const pages: Page[] = [overviewPage, flowsPage, investigatePage, tenantPage, alertsPage, signinPage];
+const session = createSession();
+const main = document.getElementById('main') as HTMLElement;
+const nav = document.getElementById('nav') as HTMLElement;
+const who = document.getElementById('who') as HTMLElement;
+let current: AbortController | null = null;
+
+function allowed(page: Page): boolean {
+  const role = session.principal?.role;
+  return !!role && page.roles.includes(role) && (page.visible?.(session) ?? true);
+}
+
+function drawNav(active: string): void {
+  replace(
+    nav,
+    h(
+      'ul',
+      {},
+      ...pages
+        .filter(allowed)
+        .map((p) =>
+          h(
+            'li',
+            {},
+            h('a', { href: link(p.name), 'aria-current': p.name === active ? 'page' : undefined }, p.title),
+          ),
+        ),
+    ),
+  );
+  const p = session.principal;
+  replace(
+    who,
+    p
+      ? h(
+          'span',
+          {},
+          session.openMode
+            ? h('strong', { class: 'open-mode', title: 'Authentication is off on this server' }, 'OPEN MODE ')
+            : null,
+          `${p.name} · ${p.role}${p.tenant ? ` · ${p.tenant}` : ''} `,
+          storedToken()
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'link',
+                  onclick: () => {
+                    storeToken(null);
+                    location.hash = '#/signin';
+                    location.reload();
+                  },
+                },
+                'Sign out',
+              )
+            : null,
+        )
+      : h('a', { href: '#/signin' }, 'Sign in'),
+  );
+}
+
+async function route(): Promise<void> {
+  current?.abort();
+  const ctl = new AbortController();
+  current = ctl;
+  const r = parseHash(location.hash);
+  if (!session.principal && r.name !== 'signin') {
+    location.replace(`#/signin?next=${encodeURIComponent(location.hash || '#/overview')}`);
+    return;
+  }
+  const page = pages.find((p) => p.name === r.name) ?? (r.name === '' ? overviewPage : undefined);
+  drawNav(page?.name ?? '');
+  if (!page) {
+    replace(
+      main,
+      h('h1', {}, 'Not found'),
+      h('p', {}, h('a', { href: link('overview') }, 'Back to the overview')),
+    );
+    return;
+  }
+  if (page !== signinPage && !allowed(page)) {
+    replace(
+      main,
+      h('h1', {}, page.title),
+      status(`Your role (${session.principal?.role}) cannot open this page.`, 'error'),
+    );
+    return;
+  }
+  document.title = `${page.title} · Flowtrail`;
+  main.setAttribute('data-page', page.name);
+  main.removeAttribute('data-ready');
+  try {
+    await page.render({ root: main, segments: r.segments, params: r.params, session, signal: ctl.signal });
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError')
+      replace(main, status(`This page failed: ${(err as Error).message}`, 'error'));
+  }
+  if (!ctl.signal.aborted) main.setAttribute('data-ready', 'true');
+}
+
+async function boot(): Promise<void> {
+  try {
+    session.principal = await resolvePrincipal(session);
+    if (session.principal) session.alerts = await probeAlerts(session);
+  } catch (err) {
+    replace(main, status(`The API is not answering: ${(err as Error).message}`, 'error'));
+  }
+  window.addEventListener('hashchange', () => void route());
+  window.addEventListener('flowtrail:session', () => {
+    void probeAlerts(session).then((ok) => {
+      session.alerts = ok;
+      drawNav(parseHash(location.hash).name);
+    });
+  });
+  await route();
+}
+
+void boot();

@@ -1,0 +1,138 @@
+/**
+ * Flows explorer: the filter bar (Hubble's vocabulary, inline messages from the API's 400s), a
+ * virtualized table of stored flows, a detail drawer, cursor paging ("load more" asks for the
+ * next page with the API's opaque cursor) and NDJSON / CSV export of the same query.
+ * @module
+ */
+import { ApiError, type Params } from '../api.ts';
+import { createDrawer } from '../components/drawer.ts';
+import { filterBar } from '../components/filter-bar.ts';
+import { flowTable } from '../components/flow-table.ts';
+import { h, replace, status } from '../dom.ts';
+import { fmtCount, fmtTime } from '../format.ts';
+import { go, link, type Page, type PageContext } from '../router.ts';
+import type { Session } from '../session.ts';
+
+/** The API parameters of the explorer's hash parameters (all of them, repeated ones kept). */
+export function apiParams(params: URLSearchParams): Params {
+  const out: Record<string, string[]> = {};
+  for (const k of new Set(params.keys())) out[k] = params.getAll(k);
+  if (!out['limit']) out['limit'] = ['500'];
+  return out;
+}
+
+/**
+ * An export link: a real href (open mode and copy-link work), and with a token the click
+ * downloads through fetch so the bearer header is sent.
+ */
+export function exportLink(
+  session: Session,
+  label: string,
+  path: string,
+  params: Params,
+  filename: string,
+): HTMLAnchorElement {
+  const a = h('a', { href: session.api.url(path, params), download: filename, class: 'button' }, label);
+  a.addEventListener('click', async (ev) => {
+    if (!session.api.headers()['Authorization']) return;
+    ev.preventDefault();
+    try {
+      const blob = await session.api.download(path, params);
+      const url = URL.createObjectURL(blob);
+      const tmp = h('a', { href: url, download: filename });
+      document.body.append(tmp);
+      tmp.click();
+      tmp.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      alert(`Export failed: ${(err as Error).message}`);
+    }
+  });
+  return a;
+}
+
+async function render(ctx: PageContext): Promise<void> {
+  const { root, params, session, signal } = ctx;
+  const drawer = createDrawer();
+  const bar = filterBar({ params, onApply: (next) => go(link('flows', next)) });
+  const table = flowTable(drawer, 'Flows');
+  const info = h('p', { class: 'result-info', 'aria-live': 'polite' }, status('Loading…'));
+  const more = h('button', { type: 'button', hidden: true }, 'Load next page');
+  const query = apiParams(params);
+  const exportParams = { ...query };
+  delete exportParams['cursor'];
+  const exportNote = h(
+    'span',
+    { class: 'hint' },
+    'Exports use the same filters and range, up to the row limit.',
+  );
+  replace(
+    root,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Flows')),
+    h(
+      'p',
+      { class: 'note' },
+      'Each row is one Hubble flow event (trace, drop, policy verdict or L7 record), not a connection or a byte count.',
+    ),
+    bar.el,
+    h(
+      'div',
+      { class: 'toolbar' },
+      info,
+      h(
+        'div',
+        { class: 'exports', role: 'group', 'aria-label': 'Export' },
+        exportLink(
+          session,
+          'Export NDJSON',
+          '/api/v1/flows',
+          { ...exportParams, format: 'ndjson' },
+          'flows.ndjson',
+        ),
+        exportLink(session, 'Export CSV', '/api/v1/flows', { ...exportParams, format: 'csv' }, 'flows.csv'),
+        exportNote,
+      ),
+    ),
+    table.el,
+    h('div', { class: 'pager' }, more),
+    drawer.el,
+  );
+
+  let cursor: string | null = null;
+  let pages = 0;
+  const load = async () => {
+    more.disabled = true;
+    try {
+      const page = await session.api.flows({ ...query, ...(cursor ? { cursor } : {}) }, signal);
+      pages += 1;
+      if (pages === 1) table.setRows(page.flows);
+      else table.appendRows(page.flows);
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      more.disabled = false;
+      bar.showError(undefined, null);
+      replace(
+        info,
+        `${fmtCount(table.rows.length)} flow events loaded (${pages} page${pages > 1 ? 's' : ''}) from ${fmtTime(page.since)} to ${fmtTime(page.until)} UTC${cursor ? '; more available' : ''}.`,
+      );
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') return;
+      if (err instanceof ApiError && err.status === 400) {
+        bar.showError(err.param, err.message);
+        replace(info, status('Fix the highlighted filter.', 'error'));
+      } else {
+        replace(info, status(`Could not load flows: ${(err as Error).message}`, 'error'));
+      }
+    }
+  };
+  more.addEventListener('click', () => void load());
+  await load();
+}
+
+/** The flows explorer page. */
+export const flowsPage: Page = {
+  name: 'flows',
+  title: 'Flows',
+  roles: ['admin', 'investigator', 'sre', 'tenant'],
+  render,
+};

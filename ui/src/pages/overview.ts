@@ -1,0 +1,235 @@
+/**
+ * Overview: the SRE's first screen. Flow events per second by verdict, drops by reason, top
+ * tenants by flows and by drops, top destinations and recent alert incidents, for a chosen
+ * window with optional auto-refresh. Every number links to the flows explorer with the filters
+ * that produce it.
+ * @module
+ */
+import { ApiError, type Incident, listOf, type TopItem } from '../api.ts';
+import { barList } from '../charts/bar-list.ts';
+import { colorOf } from '../charts/colors.ts';
+import { stackedArea } from '../charts/stacked-area.ts';
+import { autoRefresh, type TimeWindow, timeRangePicker, windowOf } from '../components/time-range.ts';
+import { h, panel, replace, status } from '../dom.ts';
+import { fmtCount, fmtTime } from '../format.ts';
+import { go, link, type Page, type PageContext } from '../router.ts';
+
+/** Link to the flows explorer for a window plus filters. */
+export function flowsLink(
+  win: Pick<TimeWindow, 'since' | 'until'>,
+  filters: Record<string, string | undefined>,
+): string {
+  return link('flows', { ...filters, since: win.since, until: win.until });
+}
+
+/** The step for a window: about 60 points, at least one second. */
+export function stepFor(seconds: number): number {
+  const candidates = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+  return candidates.find((c) => seconds / c <= 90) ?? 3600;
+}
+
+/** Filters that select a destination from a top-destinations key (an address or a name). */
+export function destinationFilter(item: TopItem): Record<string, string> {
+  const k = item.key;
+  if (/^[0-9a-f:.]+(\/\d+)?$/i.test(k) && /[.:]/.test(k)) return { 'to-ip': k };
+  return { fqdn: k };
+}
+
+async function section<T>(
+  body: HTMLElement,
+  load: () => Promise<T>,
+  draw: (v: T) => HTMLElement,
+  what: string,
+): Promise<void> {
+  try {
+    replace(body, draw(await load()));
+  } catch (err) {
+    if ((err as Error).name === 'AbortError') return;
+    replace(body, status(`Could not load ${what}: ${(err as Error).message}`, 'error'));
+  }
+}
+
+function incidentsTable(raw: unknown, win: TimeWindow): HTMLElement {
+  const incidents = listOf(raw, 'incidents') as Incident[];
+  if (incidents.length === 0) return h('p', { class: 'empty' }, 'No alert incidents in this range.');
+  return h(
+    'table',
+    { class: 'data' },
+    h('caption', { class: 'sr-only' }, 'Recent alert incidents'),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ...['Rule', 'Severity', 'Tenant', 'Account', 'Last seen', 'Events', 'Status'].map((c) =>
+          h('th', { scope: 'col' }, c),
+        ),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      ...incidents.slice(0, 10).map((i) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, h('a', { href: link('alerts', { incident: i.id }) }, i.rule)),
+          h('td', {}, h('span', { class: `sev sev-${i.severity}` }, i.severity)),
+          h('td', {}, i.tenant),
+          h('td', {}, i.account),
+          h('td', {}, fmtTime(i.last_seen)),
+          h(
+            'td',
+            {},
+            h(
+              'a',
+              {
+                class: 'num',
+                href: flowsLink(
+                  { since: i.first_seen || win.since, until: i.last_seen || win.until },
+                  { tenant: i.tenant || undefined, account: i.account || undefined },
+                ),
+              },
+              fmtCount(i.count),
+            ),
+          ),
+          h('td', {}, i.status),
+        ),
+      ),
+    ),
+  );
+}
+
+async function render(ctx: PageContext): Promise<void> {
+  const { root, params, session, signal } = ctx;
+  const api = session.api;
+  const draw = () => {
+    const win = windowOf(params);
+    const step = stepFor(win.seconds);
+    const range = { since: win.since, until: win.until };
+    const rate = h('div', { class: 'panel-body' }, status('Loading…'));
+    const drops = h('div', { class: 'panel-body' }, status('Loading…'));
+    const tenantsFlows = h('div', { class: 'panel-body' }, status('Loading…'));
+    const tenantsDrops = h('div', { class: 'panel-body' }, status('Loading…'));
+    const dests = h('div', { class: 'panel-body' }, status('Loading…'));
+    const incidents = h('div', { class: 'panel-body' }, status('Loading…'));
+    replace(
+      grid,
+      h('div', { class: 'wide' }, panel('Flow events per second, by verdict', rate)),
+      panel('Drops by reason', drops),
+      panel('Top tenants by flow events', tenantsFlows),
+      panel('Top tenants by drops', tenantsDrops),
+      panel('Top destinations', dests),
+      session.alerts ? h('div', { class: 'wide' }, panel('Recent alert incidents', incidents)) : null,
+    );
+    const href = (filters: Record<string, string | undefined>) => flowsLink(win, filters);
+    const work = [
+      section(
+        rate,
+        () => api.timeseries({ ...range, by: 'verdict', step }, signal),
+        (ts) =>
+          stackedArea(ts, {
+            label: 'Flow events per second by verdict',
+            href: (key, since, until) => flowsLink({ since, until }, { verdict: key }),
+          }),
+        'the event rate',
+      ),
+      section(
+        drops,
+        () => api.top({ ...range, by: 'drop_reason', verdict: 'DROPPED', limit: 10 }, signal),
+        (items) =>
+          barList(
+            items.map((i) => ({
+              label: i.key,
+              count: i.count,
+              color: colorOf('DROPPED'),
+              href: href({ verdict: 'DROPPED', 'drop-reason': i.key || undefined }),
+            })),
+            'dropped events',
+            'No drops in this range.',
+          ),
+        'drops',
+      ),
+      section(
+        tenantsFlows,
+        () => api.top({ ...range, by: 'tenant', limit: 10 }, signal),
+        (items) =>
+          barList(items.map((i) => ({ label: i.key, count: i.count, href: href({ tenant: i.key }) }))),
+        'tenants',
+      ),
+      section(
+        tenantsDrops,
+        () => api.top({ ...range, by: 'tenant', verdict: 'DROPPED', limit: 10 }, signal),
+        (items) =>
+          barList(
+            items.map((i) => ({
+              label: i.key,
+              count: i.count,
+              color: colorOf('DROPPED'),
+              href: href({ tenant: i.key, verdict: 'DROPPED' }),
+            })),
+            'dropped events',
+            'No drops in this range.',
+          ),
+        'tenants by drops',
+      ),
+      section(
+        dests,
+        () => api.top({ ...range, by: 'destination', limit: 10 }, signal),
+        (items) =>
+          barList(
+            items.map((i) => ({
+              label: i.key,
+              count: i.count,
+              note: typeof i['scope'] === 'string' ? String(i['scope']) : undefined,
+              href: href(destinationFilter(i)),
+            })),
+          ),
+        'destinations',
+      ),
+      session.alerts
+        ? section(
+            incidents,
+            () => api.alerts('incidents', { ...range, limit: 10 }, signal),
+            (raw) => incidentsTable(raw, win),
+            'incidents',
+          )
+        : Promise.resolve(),
+    ];
+    updated.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC`;
+    return Promise.all(work);
+  };
+  const updated = h('span', { class: 'updated', 'aria-live': 'polite' });
+  const grid = h('div', { class: 'dash-grid', 'data-testid': 'overview-grid' });
+  replace(
+    root,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, 'Overview'),
+      timeRangePicker(params, (next) => go(link('overview', next))),
+      updated,
+    ),
+    h(
+      'p',
+      { class: 'note' },
+      'Counts are Hubble flow events (trace, drop, policy verdict, L7), not bytes or packets. Click any number for the flows behind it.',
+    ),
+    grid,
+  );
+  autoRefresh(params, signal, () => void draw());
+  try {
+    await draw();
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+  }
+}
+
+/** The overview page. */
+export const overviewPage: Page = {
+  name: 'overview',
+  title: 'Overview',
+  roles: ['admin', 'investigator', 'sre', 'tenant'],
+  render,
+};
