@@ -19,8 +19,8 @@ export const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta
 export interface MigrateOptions {
   /** Flow retention in days (TTL). Default 30. */
   ttlDays?: number;
-  /** Rewrites each statement before it runs (cluster DDL uses this). */
-  transform?: (statement: string) => string;
+  /** Rewrites each statement before it runs (cluster DDL uses this; one may become several). */
+  transform?: (statement: string) => string | string[];
 }
 
 /** One migration file. */
@@ -42,7 +42,7 @@ export function loadMigrations(opts: MigrateOptions = {}): Migration[] {
     .map((file) => {
       const text = readFileSync(path.join(migrationsDir, file), 'utf8');
       const rendered = text.replaceAll('{ttl_days}', String(ttlDays));
-      const statements = splitStatements(rendered).map((s) => (opts.transform ? opts.transform(s) : s));
+      const statements = splitStatements(rendered).flatMap((s) => (opts.transform ? opts.transform(s) : s));
       return {
         version: Number(file.slice(0, 4)),
         name: file.replace(/\.sql$/, ''),
@@ -69,7 +69,7 @@ export interface MigrateResult {
 /** Applies every migration not yet recorded in `schema_migrations`. */
 export async function migrate(store: Store, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const ledger = opts.transform ? opts.transform(ledgerDdl) : ledgerDdl;
-  await store.command(ledger);
+  for (const statement of typeof ledger === 'string' ? [ledger] : ledger) await store.command(statement);
   const done = new Set(
     (await store.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) =>
       Number(r.version),

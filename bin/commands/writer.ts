@@ -1,0 +1,73 @@
+/**
+ * `flowtrail writer`: the Kafka → ClickHouse writer of distributed mode (KAFKA_BROKERS, KAFKA_TOPIC,
+ * KAFKA_GROUP; CLICKHOUSE_URL or FLOWTRAIL_DATA_DIR). Run several: they share the topic's partitions
+ * as one consumer group. SIGTERM stops cleanly; `--until-idle SECONDS` exits once the topic has been
+ * quiet that long (scripts, tests, the bench); `--json` prints the counters at exit.
+ * @module
+ */
+
+import { createKafkaClient, kafkaConfigFromEnv } from '../../collector/src/kafka/config.ts';
+import { createKafkaWriter, defaultKafkaWriterConfig } from '../../collector/src/kafka/writer.ts';
+import { clusterInsertSettings, clusterMigrateOptions } from '../../common/clickhouse/cluster.ts';
+import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+import { migrate } from '../../common/clickhouse/migrator.ts';
+import { ConfigError } from '../../common/errors.ts';
+import { createLogger } from '../../common/logger.ts';
+import { createMetrics } from '../../common/metrics.ts';
+import { parseCommandArgs, positiveInt } from './args.ts';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs('writer', argv, {
+    'until-idle': { type: 'string' },
+    'batch-rows': { type: 'string' },
+    'no-migrate': { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const kafkaConfig = kafkaConfigFromEnv();
+  if (!kafkaConfig) throw new ConfigError('flowtrail writer: set KAFKA_BROKERS (host:port,…)');
+  const untilIdleMs = values['until-idle'] ? positiveInt('until-idle', values['until-idle'], 1) * 1000 : 0;
+  const logger = createLogger('writer');
+  const storeConfig = storeConfigFromEnv();
+  const store = await openStore(storeConfig);
+  try {
+    if (!values['no-migrate']) await migrate(store, clusterMigrateOptions(storeConfig.cluster));
+    const writer = createKafkaWriter(
+      {
+        ...defaultKafkaWriterConfig,
+        batchRows: positiveInt('batch-rows', values['batch-rows'], defaultKafkaWriterConfig.batchRows),
+        insertSettings: clusterInsertSettings(storeConfig.cluster),
+      },
+      {
+        kafka: createKafkaClient(kafkaConfig, logger.child('kafkajs'), 'writer'),
+        kafkaConfig,
+        store,
+        logger,
+        metrics: createMetrics('writer'),
+      },
+    );
+    let stopRequested: () => void = () => {};
+    const stopped = new Promise<string>((resolve) => {
+      stopRequested = () => resolve('signal');
+      process.once('SIGTERM', stopRequested);
+      process.once('SIGINT', stopRequested);
+      if (untilIdleMs > 0) {
+        const timer = setInterval(() => {
+          if (writer.idleMs() >= untilIdleMs && !writer.busy()) {
+            clearInterval(timer);
+            resolve('idle');
+          }
+        }, 250);
+      }
+    });
+    await writer.start();
+    const reason = await stopped;
+    logger.info('writer stopping', { reason });
+    await writer.stop();
+    const stats = writer.stats();
+    logger.info('writer stopped', { ...stats });
+    if (values.json) process.stdout.write(`${JSON.stringify({ ...stats, lag: writer.lag() })}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Kafka settings of distributed mode, read once from the environment. Distributed mode is on when
+ * `KAFKA_BROKERS` is set: sources produce to the topic and `flowtrail writer` stores.
+ * @module
+ */
+import { hostname } from 'node:os';
+import { Kafka, type Kafka as KafkaClient, logLevel } from 'kafkajs';
+import { ConfigError } from '../../../common/errors.ts';
+import type { Logger } from '../../../common/logger.ts';
+import { type Compression, compressions, registerCodecs } from './compression.ts';
+
+/** Where and how to reach Kafka. */
+export interface KafkaConfig {
+  /** Bootstrap brokers (`KAFKA_BROKERS`, comma-separated `host:port`). */
+  brokers: string[];
+  /** The flow topic (`KAFKA_TOPIC`). Default `flowtrail.flows`. */
+  topic: string;
+  /** Where undecodable messages go (`KAFKA_DLQ_TOPIC`). Default `<topic>.dlq`. */
+  deadLetterTopic: string;
+  /** Writer consumer group (`KAFKA_GROUP`). Default `flowtrail-writer`. */
+  groupId: string;
+  /** Record-batch codec (`KAFKA_COMPRESSION`): lz4 (default), gzip or none. */
+  compression: Compression;
+  /** Partitions when the collector creates a missing topic (`KAFKA_TOPIC_PARTITIONS`). Default 12. */
+  partitions: number;
+  /** Client id prefix. Default `flowtrail`. */
+  clientId: string;
+}
+
+/** The topic name when KAFKA_TOPIC is not set. */
+export const defaultTopic = 'flowtrail.flows';
+
+/** Reads the Kafka settings; undefined when KAFKA_BROKERS is not set (embedded mode). */
+export function kafkaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaConfig | undefined {
+  const brokers = (env['KAFKA_BROKERS'] ?? '')
+    .split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (brokers.length === 0) return undefined;
+  const topic = env['KAFKA_TOPIC'] || defaultTopic;
+  const compression = (env['KAFKA_COMPRESSION'] || 'lz4') as Compression;
+  if (!compressions.includes(compression))
+    throw new ConfigError(
+      `KAFKA_COMPRESSION must be one of ${compressions.join(', ')}, got "${compression}"`,
+    );
+  const partitions = Number(env['KAFKA_TOPIC_PARTITIONS'] || 12);
+  if (!Number.isInteger(partitions) || partitions < 1)
+    throw new ConfigError(`KAFKA_TOPIC_PARTITIONS must be a positive integer, got "${partitions}"`);
+  return {
+    brokers,
+    topic,
+    deadLetterTopic: env['KAFKA_DLQ_TOPIC'] || `${topic}.dlq`,
+    groupId: env['KAFKA_GROUP'] || 'flowtrail-writer',
+    compression,
+    partitions,
+    clientId: env['KAFKA_CLIENT_ID'] || 'flowtrail',
+  };
+}
+
+/**
+ * A kafkajs client whose log lines go to our logger. kafkajs logs every connection error at ERROR
+ * while it retries (a restarting broker is routine here), so its lines are logged at debug, except
+ * the ones our own code cannot see; callers log what they decide from the errors they get.
+ */
+export function createKafkaClient(config: KafkaConfig, logger: Logger, role: string): KafkaClient {
+  registerCodecs();
+  return new Kafka({
+    clientId: `${config.clientId}-${role}-${hostname()}-${process.pid}`,
+    brokers: config.brokers,
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 8 },
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, ...fields } = log;
+        const line = `kafkajs: ${String(message).toLowerCase()}`;
+        if (level === logLevel.WARN) logger.debug(line, fields);
+        else logger.debug(line, fields);
+      },
+  });
+}

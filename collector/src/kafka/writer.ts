@@ -1,0 +1,434 @@
+/**
+ * The Kafka → ClickHouse writer of distributed mode: one member of a consumer group that decodes
+ * flow messages, inserts them in large RowBinary batches, and commits a partition's offsets only
+ * after the insert holding its messages succeeded.
+ *
+ * - Batching: every partition consumed concurrently appends to one shared insert batch; the batch
+ *   is sealed at `batchRows` or `lingerMs` after its first row, and each partition's handler waits
+ *   until that batch is stored, then commits. A crash before the commit replays those messages.
+ * - No duplicate on replay: inserts skip flows whose flow_id is already stored in the batch's time
+ *   range (the same statement as the ClickHouse sink), so a replay after a crash, a rebalance or a
+ *   collector's resend stores each flow once. Across writers this holds because a handler returns
+ *   only after its insert finished: the group cannot hand a partition to another writer before
+ *   its current owner rejoins, and it rejoins only after its handler returned (see README.md).
+ * - Malformed messages go to the dead-letter topic with the reason in a header; the partition goes on.
+ * - Stop: `stop()` ends the consumer after the handlers return; an insert still failing at that
+ *   point is abandoned after `stopGraceMs`, its offsets left uncommitted.
+ * @module
+ */
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Store } from '../../../common/clickhouse/index.ts';
+import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
+import { errorMessage } from '../../../common/errors.ts';
+import { createSampledLogger, type Logger } from '../../../common/logger.ts';
+import type { Metrics } from '../../../common/metrics.ts';
+import { retry, sleep } from '../../../common/retry.ts';
+import type { LostRecord } from '../model.ts';
+import { encodeFlowRow, flowStructure } from '../writer/flow-row.ts';
+import { decodeFlowBatch, headers } from './codec.ts';
+import type { KafkaConfig } from './config.ts';
+
+/** Writer tuning. */
+export interface KafkaWriterConfig {
+  /** Rows after which the insert batch is sealed. Default 100,000. */
+  batchRows: number;
+  /** A non-empty batch is sealed this long after its first row. Default 200 ms. */
+  lingerMs: number;
+  /** Partitions handled at once by this writer (all of them should fit). Default 64. */
+  partitionsConsumedConcurrently: number;
+  /** Fetch limits (compressed bytes): per request and per partition. Defaults 32 MiB and 8 MiB. */
+  maxBytes: number;
+  maxBytesPerPartition: number;
+  /** Longest a fetch waits for data. Default 200 ms. */
+  maxWaitTimeMs: number;
+  /** Group session timeout. Default 30,000 ms. */
+  sessionTimeoutMs: number;
+  /** Insert retry backoff. */
+  retryInitialMs: number;
+  retryMaxMs: number;
+  /** How long `stop()` lets a failing insert go on retrying. Default 10,000 ms. */
+  stopGraceMs: number;
+  /** Insert settings, e.g. `distributed_foreground_insert` for a cluster's Distributed table. */
+  insertSettings: Record<string, string | number>;
+}
+
+export const defaultKafkaWriterConfig: KafkaWriterConfig = {
+  batchRows: 100_000,
+  lingerMs: 200,
+  partitionsConsumedConcurrently: 64,
+  maxBytes: 32 << 20,
+  maxBytesPerPartition: 8 << 20,
+  maxWaitTimeMs: 200,
+  sessionTimeoutMs: 30_000,
+  retryInitialMs: 200,
+  retryMaxMs: 5_000,
+  stopGraceMs: 10_000,
+  insertSettings: {},
+};
+
+export interface KafkaWriterDeps {
+  kafka: Kafka;
+  kafkaConfig: KafkaConfig;
+  store: Store;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Counters for the CLI summary, tests and the bench. */
+export interface KafkaWriterStats {
+  messages: number;
+  flows: number;
+  stored: number;
+  duplicates: number;
+  lostRecords: number;
+  deadLettered: number;
+  inserts: number;
+  failedInserts: number;
+  commits: number;
+}
+
+/** A running writer. */
+export interface KafkaWriter {
+  /** Joins the group and starts consuming; resolves once the consumer runs. */
+  start(): Promise<void>;
+  /** Stops consuming; an open batch is stored and committed, or left uncommitted. */
+  stop(): Promise<void>;
+  stats(): KafkaWriterStats;
+  /** Milliseconds since the last message arrived (or since start). */
+  idleMs(): number;
+  /** Sum of the last known lag of every partition this writer consumed. */
+  lag(): number;
+  /** True while a batch is open or being inserted. */
+  busy(): boolean;
+}
+
+interface InsertBatch {
+  rows: RowBinaryWriter;
+  count: number;
+  minNs: bigint;
+  maxNs: bigint;
+  lost: LostRecord[];
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const lostStructure =
+  "time DateTime64(9, 'UTC'), target String, node_name String, source String, num_events_lost UInt64, cpu Int32, window_start DateTime64(9, 'UTC'), window_end DateTime64(9, 'UTC')";
+
+/** Creates the writer; no connection before `start()`. */
+export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDeps): KafkaWriter {
+  const { kafka, kafkaConfig, store, logger } = deps;
+  const topic = kafkaConfig.topic;
+  const sampled = createSampledLogger(logger);
+  const m = {
+    lag: deps.metrics.gauge('consumer_lag', 'Messages behind the end of each partition', ['partition']),
+    insertSeconds: deps.metrics.histogram('insert_seconds', 'Time to insert one batch into ClickHouse'),
+    stored: deps.metrics.counter('rows_stored_total', 'Flow rows stored'),
+    duplicates: deps.metrics.counter('rows_duplicate_total', 'Flow rows skipped as already stored'),
+    rejected: deps.metrics.counter('messages_rejected_total', 'Messages that could not be decoded', [
+      'reason',
+    ]),
+    deadLettered: deps.metrics.counter(
+      'messages_dead_lettered_total',
+      'Messages sent to the dead-letter topic',
+    ),
+    failures: deps.metrics.counter('insert_failures_total', 'Failed insert attempts'),
+    messages: deps.metrics.counter('messages_total', 'Messages consumed'),
+  };
+  const stats: KafkaWriterStats = {
+    messages: 0,
+    flows: 0,
+    stored: 0,
+    duplicates: 0,
+    lostRecords: 0,
+    deadLettered: 0,
+    inserts: 0,
+    failedInserts: 0,
+    commits: 0,
+  };
+  const lagByPartition = new Map<number, number>();
+  let consumer: Consumer | undefined;
+  let dlq: Producer | undefined;
+  let open: InsertBatch | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
+  const queue: InsertBatch[] = [];
+  let inserting = false;
+  let lastActivity = Date.now();
+  const abort = new AbortController();
+
+  const newBatch = (): InsertBatch => {
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    done.catch(() => {});
+    return {
+      rows: new RowBinaryWriter(16 << 20),
+      count: 0,
+      minNs: 0n,
+      maxNs: 0n,
+      lost: [],
+      done,
+      resolve,
+      reject,
+    };
+  };
+
+  const insert = async (b: InsertBatch) => {
+    const started = performance.now();
+    if (b.count > 0) {
+      const data = b.rows.take();
+      const result = await retry(
+        () =>
+          store.insertRowBinary({
+            into: 'flows',
+            structure: flowStructure,
+            select: `SELECT * FROM {input} WHERE flow_id NOT IN (SELECT flow_id FROM flows WHERE time >= fromUnixTimestamp64Nano({min:Int64}, 'UTC') AND time <= fromUnixTimestamp64Nano({max:Int64}, 'UTC')) LIMIT 1 BY flow_id`,
+            data,
+            params: { min: b.minNs.toString(), max: b.maxNs.toString() },
+            settings: config.insertSettings,
+          }),
+        retryOptions(b.count),
+      );
+      const written = Math.min(result.written, b.count);
+      stats.stored += written;
+      stats.duplicates += b.count - written;
+      m.stored.inc(written);
+      m.duplicates.inc(b.count - written);
+    }
+    if (b.lost.length > 0) await retry(() => insertLost(b.lost), retryOptions(b.lost.length));
+    stats.inserts++;
+    m.insertSeconds.observe((performance.now() - started) / 1000);
+  };
+
+  const retryOptions = (rows: number) => ({
+    maxAttempts: Number.POSITIVE_INFINITY,
+    initialDelayMs: config.retryInitialMs,
+    maxDelayMs: config.retryMaxMs,
+    signal: abort.signal,
+    isRetriable: () => true,
+    onRetry: (err: unknown, attempt: number, delay: number) => {
+      stats.failedInserts++;
+      m.failures.inc();
+      logger.warn('insert failed, retrying', { attempt, delay_ms: delay, rows, error: errorMessage(err) });
+    },
+  });
+
+  /** Lost events, skipping reports already stored (same target, node, time and cpu). */
+  const insertLost = async (lost: LostRecord[]) => {
+    const w = new RowBinaryWriter(lost.length * 128);
+    let min = lost[0]!.timeNs;
+    let max = min;
+    for (const l of lost) {
+      if (l.timeNs < min) min = l.timeNs;
+      if (l.timeNs > max) max = l.timeNs;
+      w.dateTime64ns(l.timeNs);
+      w.string(l.target);
+      w.string(l.nodeName);
+      w.string(String(l.event.source));
+      w.uint64(l.event.num_events_lost);
+      w.int32(l.event.cpu ?? -1);
+      w.dateTime64ns(l.windowStartNs);
+      w.dateTime64ns(l.timeNs);
+    }
+    await store.insertRowBinary({
+      into: 'lost_events',
+      structure: lostStructure,
+      select:
+        "SELECT * FROM {input} WHERE (target, node_name, time, cpu) NOT IN (SELECT target, node_name, time, cpu FROM lost_events WHERE time >= fromUnixTimestamp64Nano({min:Int64}, 'UTC') AND time <= fromUnixTimestamp64Nano({max:Int64}, 'UTC')) LIMIT 1 BY target, node_name, time, cpu",
+      data: w.take(),
+      params: { min: min.toString(), max: max.toString() },
+      settings: config.insertSettings,
+    });
+  };
+
+  const pump = async () => {
+    if (inserting) return;
+    inserting = true;
+    try {
+      for (let b = queue.shift(); b; b = queue.shift()) {
+        try {
+          await insert(b);
+          b.resolve();
+        } catch (err) {
+          b.reject(err);
+        }
+      }
+    } finally {
+      inserting = false;
+    }
+  };
+
+  const seal = () => {
+    if (lingerTimer) clearTimeout(lingerTimer);
+    lingerTimer = undefined;
+    const b = open;
+    if (!b) return;
+    open = undefined;
+    queue.push(b);
+    void pump();
+  };
+
+  const current = (): InsertBatch => {
+    if (!open) {
+      open = newBatch();
+      lingerTimer = setTimeout(seal, config.lingerMs);
+    }
+    return open;
+  };
+
+  const deadLetter = async (partition: number, message: KafkaMessage, reason: string) => {
+    m.rejected.inc({ reason: reason.split(':')[0]!.slice(0, 40) });
+    sampled('warn', 'dead-letter', 'message dead-lettered', { partition, offset: message.offset, reason });
+    await retry(
+      async () => {
+        if (!dlq) {
+          const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+          await p.connect();
+          dlq = p;
+        }
+        await dlq.send({
+          topic: kafkaConfig.deadLetterTopic,
+          acks: -1,
+          messages: [
+            {
+              key: message.key,
+              value: message.value,
+              headers: {
+                ...message.headers,
+                [headers.error]: reason,
+                [headers.sourceTopic]: topic,
+                [headers.sourcePartition]: String(partition),
+                [headers.sourceOffset]: message.offset,
+              },
+            },
+          ],
+        });
+      },
+      {
+        ...retryOptions(1),
+        onRetry: (err) => logger.warn('dead-letter send failed', { error: errorMessage(err) }),
+      },
+    );
+    stats.deadLettered++;
+    m.deadLettered.inc();
+  };
+
+  /** Waits for the batch while keeping the group session alive; rebalance errors wait too. */
+  const awaitStored = async (b: InsertBatch, heartbeat: () => Promise<void>) => {
+    let settled = false;
+    const outcome = b.done.then(
+      () => {
+        settled = true;
+      },
+      (err: unknown) => {
+        settled = true;
+        throw err;
+      },
+    );
+    while (!settled) {
+      await Promise.race([outcome, sleep(1_000)]);
+      if (!settled) await heartbeat().catch(() => {});
+    }
+    await outcome;
+  };
+
+  const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+    const partition = batch.partition;
+    let last: string | undefined;
+    let target: InsertBatch | undefined;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale()) break;
+      stats.messages++;
+      m.messages.inc();
+      lastActivity = Date.now();
+      let decoded: ReturnType<typeof decodeFlowBatch> | undefined;
+      try {
+        if (!message.value) throw new Error('empty message');
+        decoded = decodeFlowBatch(message.value);
+      } catch (err) {
+        await deadLetter(partition, message, errorMessage(err));
+      }
+      if (decoded) {
+        const b = current();
+        for (const f of decoded.flows) {
+          if (b.count === 0 || f.timeNs < b.minNs) b.minNs = f.timeNs;
+          if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
+          encodeFlowRow(b.rows, f);
+          b.count++;
+        }
+        for (const l of decoded.lost) b.lost.push(l);
+        stats.flows += decoded.flows.length;
+        stats.lostRecords += decoded.lost.length;
+        target = b;
+        if (b.count >= config.batchRows) seal();
+      }
+      last = message.offset;
+    }
+    if (last === undefined) return;
+    if (target) await awaitStored(target, heartbeat);
+    resolveOffset(last);
+    const next = (BigInt(last) + 1n).toString();
+    try {
+      await consumer?.commitOffsets([{ topic, partition, offset: next }]);
+      stats.commits++;
+    } catch (err) {
+      // Stored but not committed: whoever reads this partition next replays it, and the flow_id
+      // dedup skips what is already stored.
+      logger.warn('offset commit failed', { partition, offset: next, error: errorMessage(err) });
+    }
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
+    lagByPartition.set(partition, lag);
+    m.lag.set({ partition: String(partition) }, lag);
+  };
+
+  return {
+    async start() {
+      const c = kafka.consumer({
+        groupId: kafkaConfig.groupId,
+        sessionTimeout: config.sessionTimeoutMs,
+        heartbeatInterval: 3_000,
+        maxBytes: config.maxBytes,
+        maxBytesPerPartition: config.maxBytesPerPartition,
+        maxWaitTimeInMs: config.maxWaitTimeMs,
+        allowAutoTopicCreation: false,
+      });
+      consumer = c;
+      c.on(c.events.GROUP_JOIN, (e) => {
+        const assigned = e.payload.memberAssignment[topic] ?? [];
+        for (const p of lagByPartition.keys()) if (!assigned.includes(p)) lagByPartition.delete(p);
+        logger.info('joined writer group', { group: kafkaConfig.groupId, partitions: assigned });
+      });
+      c.on(c.events.CRASH, (e) => logger.error('consumer crashed', { error: errorMessage(e.payload.error) }));
+      await c.connect();
+      await c.subscribe({ topic, fromBeginning: true });
+      lastActivity = Date.now();
+      await c.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+        eachBatch,
+      });
+      logger.info('writer started', { topic, group: kafkaConfig.groupId });
+    },
+    async stop() {
+      seal();
+      const grace = setTimeout(() => abort.abort(), config.stopGraceMs);
+      try {
+        await consumer?.stop();
+        await consumer?.disconnect();
+      } finally {
+        clearTimeout(grace);
+        abort.abort();
+        await dlq?.disconnect().catch(() => {});
+      }
+    },
+    stats: () => ({ ...stats }),
+    idleMs: () => Date.now() - lastActivity,
+    lag: () => [...lagByPartition.values()].reduce((a, b) => a + b, 0),
+    busy: () => open !== undefined || queue.length > 0 || inserting,
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * Cluster DDL: with `CLICKHOUSE_CLUSTER` set, the migrator runs every statement through
+ * `clusterTransform(cluster)`, which turns single-server DDL into its cluster form:
+ *
+ * ```
+ * CREATE TABLE IF NOT EXISTS t (…) ENGINE = ReplacingMergeTree(v) ORDER BY k …
+ *   → CREATE TABLE IF NOT EXISTS t_local ON CLUSTER c (…) ENGINE = ReplicatedReplacingMergeTree(v) ORDER BY k …;
+ *     CREATE TABLE IF NOT EXISTS t ON CLUSTER c AS t_local ENGINE = Distributed(c, currentDatabase(), t_local, <key>)
+ * CREATE MATERIALIZED VIEW IF NOT EXISTS v TO t AS SELECT … FROM s
+ *   → CREATE MATERIALIZED VIEW IF NOT EXISTS v ON CLUSTER c TO t_local AS SELECT … FROM s_local
+ * ```
+ *
+ * Every table keeps its name for reads and writes (the Distributed table), so queries and inserts
+ * are the same in all modes. Replicated engines take their Keeper path and replica name from the
+ * servers' `default_replica_path` / `default_replica_name` (deploy/README.md). The sharding key is
+ * the flow identity for `flows` (a replayed flow lands on the shard that holds it) and a hash of the
+ * sorting key elsewhere, so the rows a ReplacingMergeTree must fold always share a shard.
+ * A materialized view fires on the shard-local insert, so it reads and writes the local tables.
+ * @module
+ */
+import { ConfigError } from '../errors.ts';
+import type { MigrateOptions } from './migrator.ts';
+import { quoteIdent } from './store.ts';
+
+/** Sharding keys that are not the hash of the sorting key. */
+const shardingKeys: Readonly<Record<string, string>> = { flows: 'sipHash64(flow_id)' };
+
+/** The local (per-shard, replicated) table behind a Distributed table. */
+export const localTable = (name: string): string => `${name}_local`;
+
+const createTable = /^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(/i;
+const createMv =
+  /^CREATE\s+MATERIALIZED\s+VIEW\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\s+TO\s+([A-Za-z_][A-Za-z0-9_]*)\s+AS\s+/i;
+const engine =
+  /\bENGINE\s*=\s*(Replacing|Summing|Aggregating|Collapsing|VersionedCollapsing)?MergeTree\b(\s*\()?/i;
+
+/** Strips `-- comment` lines so the patterns see the statement itself. */
+function stripComments(sql: string): string {
+  return sql
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n')
+    .trim();
+}
+
+/** The ORDER BY expression of a MergeTree statement, up to the next clause. */
+function orderBy(sql: string): string | undefined {
+  const m =
+    /\bORDER\s+BY\s+([\s\S]+?)(?=\s+(?:PARTITION\s+BY|PRIMARY\s+KEY|SAMPLE\s+BY|TTL|SETTINGS)\b|\s*$)/i.exec(
+      sql,
+    );
+  return m?.[1]?.trim();
+}
+
+/**
+ * Returns the statement rewriter for `cluster`. A statement it does not recognise as one of the
+ * shapes above throws, so a new kind of migration cannot silently run on one server only.
+ */
+export function clusterTransform(cluster: string): (statement: string) => string[] {
+  const c = quoteIdent(cluster);
+  return (statement) => {
+    const sql = stripComments(statement);
+    const table = createTable.exec(sql);
+    if (table) {
+      const name = table[1]!;
+      const eng = engine.exec(sql);
+      if (!eng) throw new ConfigError(`cluster DDL: ${name} does not use a MergeTree engine`);
+      const replicated = sql.replace(
+        engine,
+        (_all, kind: string | undefined, paren: string | undefined) =>
+          `ENGINE = Replicated${kind ?? ''}MergeTree${paren ?? ''}`,
+      );
+      const local = replicated.replace(
+        createTable,
+        `CREATE TABLE IF NOT EXISTS ${localTable(name)} ON CLUSTER ${c}\n(`,
+      );
+      const order = orderBy(sql);
+      const key = shardingKeys[name] ?? (order ? `sipHash64(${order})` : 'rand()');
+      const distributed = `CREATE TABLE IF NOT EXISTS ${name} ON CLUSTER ${c} AS ${localTable(name)} ENGINE = Distributed(${c}, currentDatabase(), ${localTable(name)}, ${key})`;
+      return [local, distributed];
+    }
+    const mv = createMv.exec(sql);
+    if (mv) {
+      const [prefix, view, to] = mv as unknown as [string, string, string];
+      const select = sql
+        .slice(prefix.length)
+        .replace(/\bFROM\s+([A-Za-z_][A-Za-z0-9_]*)/gi, (_all, t: string) => `FROM ${localTable(t)}`);
+      return [
+        `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} ON CLUSTER ${c} TO ${localTable(to)} AS ${select}`,
+      ];
+    }
+    throw new ConfigError(`cluster DDL: no cluster form for statement: ${sql.slice(0, 80)}`);
+  };
+}
+
+/** Migrator options for a cluster (none without one). */
+export function clusterMigrateOptions(cluster: string | undefined): MigrateOptions {
+  return cluster ? { transform: clusterTransform(cluster) } : {};
+}
+
+/**
+ * Insert settings for a cluster: the Distributed table forwards an insert to the shards before it
+ * returns, so the writer commits Kafka offsets only for rows the shards hold, and a replay's
+ * flow_id check sees them.
+ */
+export function clusterInsertSettings(cluster: string | undefined): Record<string, number> {
+  return cluster ? { distributed_foreground_insert: 1 } : {};
+}
