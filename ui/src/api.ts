@@ -326,7 +326,7 @@ export class ApiClient {
   /** Top keys of a dimension. */
   async top(params: Params, signal?: AbortSignal): Promise<TopItem[]> {
     const raw = await this.request<unknown>('GET', '/api/v1/top', params, undefined, signal);
-    return normaliseTop(raw);
+    return normaliseTop(raw, typeof params['metric'] === 'string' ? params['metric'] : 'flows');
   }
 
   /** Edges between owners and peers. */
@@ -353,27 +353,30 @@ export function listOf(raw: unknown, ...keys: string[]): unknown[] {
   return [];
 }
 
-/** Normalises a timeseries answer to `{step_seconds, series:[{key, points:[{t,count}]}]}`. */
+/**
+ * Normalises a timeseries answer. The API gives flat points `{time, key, flows}` with
+ * `step_seconds`; charts want one series per key with a point per step.
+ */
 export function normaliseTimeseries(raw: unknown): Timeseries {
   const r = asRecord(raw);
   const step = num(r['step_seconds'] ?? r['step']) || 60;
-  const series = listOf(raw, 'series').map((s) => {
-    const o = asRecord(s);
-    const points = asArray(o['points'] ?? o['values'] ?? o['data']).map((p) => {
-      if (Array.isArray(p)) return { t: str(p[0]), count: num(p[1]) };
-      const q = asRecord(p);
-      return { t: str(q['t'] ?? q['time'] ?? q['ts']), count: num(q['count'] ?? q['flows'] ?? q['value']) };
-    });
-    return { key: str(o['key'] ?? o['name'] ?? o['value']) || '(none)', points };
-  });
-  return { step_seconds: step, series };
+  const byKey = new Map<string, { t: string; count: number }[]>();
+  for (const p of listOf(raw, 'points')) {
+    const q = asRecord(p);
+    const key = str(q['key']) || '(none)';
+    const list = byKey.get(key) ?? [];
+    list.push({ t: str(q['time'] ?? q['t']), count: num(q['flows'] ?? q['count']) });
+    byKey.set(key, list);
+  }
+  return { step_seconds: step, series: [...byKey].map(([key, points]) => ({ key, points })) };
 }
 
-/** Normalises a top answer to `[{key, count}]`, keeping the other fields. */
-export function normaliseTop(raw: unknown): TopItem[] {
-  return listOf(raw, 'top', 'results').map((x) => {
+/** Normalises a top answer to `[{key, count}]` (key: ip, port/protocol or tenant), keeping the other fields. */
+export function normaliseTop(raw: unknown, metric = 'flows'): TopItem[] {
+  return listOf(raw, 'items').map((x) => {
     const o = asRecord(x);
-    return { ...o, key: str(o['key'] ?? o['value'] ?? o['name']), count: num(o['count'] ?? o['flows']) };
+    const key = o['ip'] ?? (o['port'] !== undefined ? o['port'] : o['tenant']);
+    return { ...o, key: str(key), count: num(o[metric] ?? o['flows']) };
   });
 }
 
@@ -383,21 +386,21 @@ function endpointName(v: unknown): string {
   return str(o['label'] ?? o['name'] ?? o['id'] ?? o['job'] ?? o['ip'] ?? o['address']);
 }
 
-/** Normalises a topology answer to edges with names, tenants, scope, flow and drop counts. */
+/** Normalises a topology answer (`{nodes, edges:[{source, destination, flows, ports, verdicts}]}`). */
 export function normaliseTopology(raw: unknown): TopologyEdge[] {
   return listOf(raw, 'edges').map((x) => {
     const o = asRecord(x);
-    const src = o['source'] ?? o['from'] ?? o['src'];
-    const dst = o['destination'] ?? o['to'] ?? o['dst'];
     const verdicts = asRecord(o['verdicts']);
+    const source = endpointName(o['source']);
+    const destination = endpointName(o['destination']);
     return {
-      source: endpointName(src),
-      destination: endpointName(dst),
-      source_tenant: str(asRecord(src)['tenant'] ?? o['source_tenant']),
-      destination_tenant: str(asRecord(dst)['tenant'] ?? o['destination_tenant']),
-      destination_scope: str(asRecord(dst)['scope'] ?? o['destination_scope'] ?? o['scope']),
+      source,
+      destination,
+      source_tenant: source.includes('/') ? (source.split('/')[0] ?? '') : '',
+      destination_tenant: destination.includes('/') ? (destination.split('/')[0] ?? '') : '',
+      destination_scope: str(o['destination_scope'] ?? o['scope']),
       flows: num(o['flows'] ?? o['count']),
-      dropped: num(o['dropped'] ?? o['drops'] ?? verdicts['DROPPED']),
+      dropped: num(verdicts['DROPPED'] ?? o['dropped']),
       raw: o,
     };
   });

@@ -5,7 +5,7 @@
  * that produce it.
  * @module
  */
-import { ApiError, type Incident, listOf, type TopItem } from '../api.ts';
+import { type ApiClient, ApiError, type Incident, listOf, type TopItem } from '../api.ts';
 import { barList } from '../charts/bar-list.ts';
 import { colorOf } from '../charts/colors.ts';
 import { stackedArea } from '../charts/stacked-area.ts';
@@ -26,6 +26,23 @@ export function flowsLink(
 export function stepFor(seconds: number): number {
   const candidates = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
   return candidates.find((c) => seconds / c <= 90) ?? 3600;
+}
+
+/** Drops by reason over the window: one timeseries bucket per reason, summed. */
+export async function dropsByReason(
+  api: ApiClient,
+  range: { since: string; until: string },
+  seconds: number,
+  signal: AbortSignal,
+): Promise<TopItem[]> {
+  const ts = await api.timeseries(
+    { ...range, by: 'drop_reason', verdict: 'DROPPED', step: `${Math.max(1, Math.ceil(seconds))}s` },
+    signal,
+  );
+  return ts.series
+    .map((s) => ({ key: s.key, count: s.points.reduce((a, p) => a + p.count, 0) }))
+    .sort((a, b) => b.count - a.count)
+    .slice(0, 10);
 }
 
 /** Filters that select a destination from a top-destinations key (an address or a name). */
@@ -124,10 +141,13 @@ async function render(ctx: PageContext): Promise<void> {
       session.alerts ? h('div', { class: 'wide' }, panel('Recent alert incidents', incidents)) : null,
     );
     const href = (filters: Record<string, string | undefined>) => flowsLink(win, filters);
+    // Unattributed traffic has no tenant to filter on: link to the range's flows with scope instead.
+    const tenantHref = (tenant: string, extra: Record<string, string> = {}) =>
+      href(tenant ? { tenant, ...extra } : extra);
     const work = [
       section(
         rate,
-        () => api.timeseries({ ...range, by: 'verdict', step }, signal),
+        () => api.timeseries({ ...range, by: 'verdict', step: `${step}s` }, signal),
         (ts) =>
           stackedArea(ts, {
             label: 'Flow events per second by verdict',
@@ -137,14 +157,17 @@ async function render(ctx: PageContext): Promise<void> {
       ),
       section(
         drops,
-        () => api.top({ ...range, by: 'drop_reason', verdict: 'DROPPED', limit: 10 }, signal),
+        () => dropsByReason(api, range, win.seconds, signal),
         (items) =>
           barList(
             items.map((i) => ({
               label: i.key,
               count: i.count,
               color: colorOf('DROPPED'),
-              href: href({ verdict: 'DROPPED', 'drop-reason': i.key || undefined }),
+              href: href({
+                verdict: 'DROPPED',
+                'drop-reason': i.key && i.key !== '(none)' ? i.key : undefined,
+              }),
             })),
             'dropped events',
             'No drops in this range.',
@@ -153,22 +176,24 @@ async function render(ctx: PageContext): Promise<void> {
       ),
       section(
         tenantsFlows,
-        () => api.top({ ...range, by: 'tenant', limit: 10 }, signal),
+        () => api.top({ ...range, by: 'tenant', n: 10 }, signal),
         (items) =>
           barList(items.map((i) => ({ label: i.key, count: i.count, href: href({ tenant: i.key }) }))),
         'tenants',
       ),
       section(
         tenantsDrops,
-        () => api.top({ ...range, by: 'tenant', verdict: 'DROPPED', limit: 10 }, signal),
+        () => api.top({ ...range, by: 'tenant', metric: 'drops', n: 10 }, signal),
         (items) =>
           barList(
-            items.map((i) => ({
-              label: i.key,
-              count: i.count,
-              color: colorOf('DROPPED'),
-              href: href({ tenant: i.key, verdict: 'DROPPED' }),
-            })),
+            items
+              .filter((i) => i.count > 0)
+              .map((i) => ({
+                label: i.key || '(unattributed)',
+                count: i.count,
+                color: colorOf('DROPPED'),
+                href: tenantHref(i.key, { verdict: 'DROPPED' }),
+              })),
             'dropped events',
             'No drops in this range.',
           ),
@@ -176,13 +201,13 @@ async function render(ctx: PageContext): Promise<void> {
       ),
       section(
         dests,
-        () => api.top({ ...range, by: 'destination', limit: 10 }, signal),
+        () => api.top({ ...range, by: 'destination', n: 10 }, signal),
         (items) =>
           barList(
             items.map((i) => ({
               label: i.key,
               count: i.count,
-              note: typeof i['scope'] === 'string' ? String(i['scope']) : undefined,
+              note: [i['tenant'], i['job']].filter(Boolean).join('/') || undefined,
               href: href(destinationFilter(i)),
             })),
           ),

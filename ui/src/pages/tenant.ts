@@ -1,14 +1,274 @@
 /**
- * Tenants page (being written).
+ * Tenant view: one tenant's summary (flow events in and out, verdicts, drop reasons, accounts,
+ * peers, ports), its egress to the world, to other tenants and to cloud metadata, and a service
+ * map of its jobs and peers. Every number links to the flows behind it.
  * @module
  */
-import { h, replace } from '../dom.ts';
-import type { Page } from '../router.ts';
+import type { TopologyEdge } from '../api.ts';
+import { barList } from '../charts/bar-list.ts';
+import { colorOf } from '../charts/colors.ts';
+import { serviceMap } from '../charts/service-map.ts';
+import { autoRefresh, timeRangePicker, windowOf } from '../components/time-range.ts';
+import { h, panel, replace, status } from '../dom.ts';
+import { fmtCount, fmtTime } from '../format.ts';
+import { go, link, type Page, type PageContext } from '../router.ts';
+import { flowsLink } from './overview.ts';
 
-/** The Tenants page. */
+const num = (v: unknown) => (typeof v === 'number' ? v : Number(v ?? 0) || 0);
+const rec = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
+
+/** The flows explorer filters of one service-map edge (owners as tenant+job, addresses as ip). */
+export function edgeFilters(e: TopologyEdge): Record<string, string> {
+  const out: Record<string, string> = {};
+  const end = (id: string, ipKey: 'from-ip' | 'to-ip', label: 'from-label' | 'to-label') => {
+    if (id.includes('/')) {
+      const [, job] = id.split('/');
+      if (job) out[label] = `netreap:nomad.job_id=${job}`;
+    } else if (id) out[ipKey] = id;
+  };
+  end(e.source, 'from-ip', 'from-label');
+  end(e.destination, 'to-ip', 'to-label');
+  return out;
+}
+
+async function picker(ctx: PageContext): Promise<void> {
+  const { root, session, signal, params } = ctx;
+  const win = windowOf(params, '24h');
+  replace(root, h('h1', {}, 'Tenants'), status('Loading tenants…'));
+  try {
+    const items = await session.api.top({ since: win.since, until: win.until, by: 'tenant', n: 100 }, signal);
+    const named = items.filter((i) => i.key);
+    replace(
+      root,
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', {}, 'Tenants'),
+        timeRangePicker(params, (next) => go(link('tenants', next))),
+      ),
+      h(
+        'p',
+        { class: 'note' },
+        'Tenants with flow events in the range (as source). Pick one for its summary and service map.',
+      ),
+      panel(
+        'Tenants by flow events',
+        barList(named.map((i) => ({ label: i.key, count: i.count, href: link('tenants', params, i.key) }))),
+      ),
+    );
+  } catch (err) {
+    replace(
+      root,
+      h('h1', {}, 'Tenants'),
+      status(`Could not load tenants: ${(err as Error).message}`, 'error'),
+    );
+  }
+}
+
+async function render(ctx: PageContext): Promise<void> {
+  const { root, params, session, signal } = ctx;
+  const own = session.principal?.role === 'tenant' ? session.principal.tenant : undefined;
+  const tenant = ctx.segments[0] ?? own;
+  if (!tenant) return picker(ctx);
+  const draw = async () => {
+    const win = windowOf(params, '24h');
+    const range = { since: win.since, until: win.until };
+    const fl = (filters: Record<string, string | undefined>) => flowsLink(win, { tenant, ...filters });
+    const summaryBox = h('div', { class: 'panel-body' }, status('Loading…'));
+    const egressBox = h('div', { class: 'panel-body' }, status('Loading…'));
+    const mapBox = h('div', { class: 'panel-body' }, status('Loading…'));
+    replace(
+      body,
+      h('div', { class: 'wide' }, panel('Summary', summaryBox)),
+      panel('Egress', egressBox),
+      h('div', { class: 'wide' }, panel('Service map', mapBox)),
+    );
+    const summary = session.api
+      .tenantSummary(tenant, range, signal)
+      .then((s) => {
+        const card = (k: string, v: unknown, href?: string) =>
+          h(
+            'div',
+            { class: 'card' },
+            h('span', { class: 'k' }, k),
+            href
+              ? h('a', { class: 'v num', href }, fmtCount(num(v)))
+              : h('span', { class: 'v' }, fmtCount(num(v))),
+          );
+        const verdicts = Object.entries(rec(s['verdicts'])).sort((a, b) => num(b[1]) - num(a[1]));
+        const reasons = Object.entries(rec(s['drop_reasons'])).sort((a, b) => num(b[1]) - num(a[1]));
+        const ports = (Array.isArray(s['top_ports']) ? s['top_ports'] : []) as {
+          port: number;
+          protocol: string;
+          flows: number;
+        }[];
+        replace(
+          summaryBox,
+          h(
+            'div',
+            { class: 'cards', 'data-testid': 'tenant-cards' },
+            card('Flow events', s['flows'], fl({})),
+            card('Outbound', s['outbound']),
+            card('Inbound', s['inbound']),
+            card('Accounts', s['accounts']),
+            card('Distinct destinations', s['distinct_destinations']),
+            card('Distinct sources', s['distinct_sources']),
+          ),
+          h(
+            'p',
+            { class: 'hint' },
+            `First seen ${fmtTime(String(s['first_seen'] ?? '—'))}, last seen ${fmtTime(String(s['last_seen'] ?? '—'))} UTC.`,
+          ),
+          h(
+            'div',
+            { class: 'dash-grid' },
+            h(
+              'div',
+              {},
+              h('h3', {}, 'Verdicts'),
+              barList(
+                verdicts.map(([k, v]) => ({
+                  label: k,
+                  count: num(v),
+                  color: colorOf(k),
+                  href: fl({ verdict: k }),
+                })),
+              ),
+            ),
+            h(
+              'div',
+              {},
+              h('h3', {}, 'Drop reasons'),
+              barList(
+                reasons.map(([k, v]) => ({
+                  label: k,
+                  count: num(v),
+                  color: colorOf('DROPPED'),
+                  href: fl({ verdict: 'DROPPED', 'drop-reason': k || undefined }),
+                })),
+                'dropped events',
+                'No drops.',
+              ),
+            ),
+            h(
+              'div',
+              {},
+              h('h3', {}, 'Top destination ports'),
+              barList(
+                ports.map((p) => ({
+                  label: `${p.port}/${p.protocol}`,
+                  count: num(p.flows),
+                  href: fl({ 'to-port': String(p.port) }),
+                })),
+              ),
+            ),
+          ),
+        );
+        replace(
+          egressBox,
+          barList(
+            [
+              { label: 'To the world', count: num(s['to_world']), href: fl({ scope: 'world' }) },
+              {
+                label: 'To other tenants',
+                count: num(s['to_other_tenants']),
+                href: fl({ scope: 'other-tenant' }),
+                color: '#8e24aa',
+              },
+              {
+                label: 'To cloud metadata (169.254.169.254)',
+                count: num(s['to_metadata']),
+                href: fl({ scope: 'metadata' }),
+                color: '#c62828',
+              },
+            ],
+            'flow events',
+          ),
+        );
+      })
+      .catch((err: Error) => {
+        if (err.name !== 'AbortError')
+          replace(summaryBox, status(`Could not load the summary: ${err.message}`, 'error'));
+      });
+    const map = session.api
+      .topology({ ...range, tenant, edges: 150 }, signal)
+      .then((edges) => {
+        const open = (e: TopologyEdge) => go(fl(edgeFilters(e)));
+        replace(
+          mapBox,
+          h(
+            'p',
+            { class: 'hint' },
+            `Blue: ${tenant}'s jobs; purple: other tenants' jobs; grey: addresses without an owner. Line width grows with flow events; red dashed lines carried dropped events. Click an edge for its flows.`,
+          ),
+          edges.length
+            ? serviceMap(edges, { tenant, onEdge: open })
+            : h('p', { class: 'empty' }, 'No traffic in this range.'),
+          h(
+            'details',
+            {},
+            h('summary', {}, `The ${edges.length} edges as a table`),
+            h(
+              'table',
+              { class: 'data' },
+              h(
+                'thead',
+                {},
+                h(
+                  'tr',
+                  {},
+                  ...['From', 'To', 'Flow events', 'Dropped'].map((c) => h('th', { scope: 'col' }, c)),
+                ),
+              ),
+              h(
+                'tbody',
+                {},
+                ...edges.map((e) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', {}, e.source),
+                    h('td', {}, e.destination),
+                    h('td', {}, h('a', { class: 'num', href: fl(edgeFilters(e)) }, fmtCount(e.flows))),
+                    h('td', {}, fmtCount(e.dropped)),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        );
+      })
+      .catch((err: Error) => {
+        if (err.name !== 'AbortError')
+          replace(mapBox, status(`Could not load the service map: ${err.message}`, 'error'));
+      });
+    await Promise.all([summary, map]);
+  };
+  const body = h('div', { class: 'dash-grid' });
+  replace(
+    root,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, `Tenant `, h('span', { 'data-testid': 'tenant-name' }, tenant)),
+      timeRangePicker(params, (next) => go(link('tenants', next, tenant))),
+      own ? null : h('a', { href: link('tenants', params) }, 'All tenants'),
+    ),
+    h(
+      'p',
+      { class: 'note' },
+      'Counts are Hubble flow events (not bytes). Egress counts flows this tenant sent.',
+    ),
+    body,
+  );
+  autoRefresh(params, signal, () => void draw());
+  await draw();
+}
+
+/** The tenant page. */
 export const tenantPage: Page = {
   name: 'tenants',
   title: 'Tenants',
   roles: ['admin', 'investigator', 'sre', 'tenant'],
-  render: ({ root }) => replace(root, h('h1', {}, 'Tenants')),
+  render,
 };

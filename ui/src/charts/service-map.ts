@@ -1,0 +1,147 @@
+/**
+ * The tenant's service map: a d3 force-directed graph of its jobs and their peers (other
+ * tenants' jobs, platform services, bare addresses), edge width by flow-event count, and edges
+ * carrying dropped events drawn red and dashed. The layout is computed up front (fixed number of
+ * ticks) so the picture is stable between refreshes and screenshots.
+ * @module
+ */
+import * as d3 from 'd3';
+import type { TopologyEdge } from '../api.ts';
+import { fmtCount } from '../format.ts';
+
+interface MapNode extends d3.SimulationNodeDatum {
+  id: string;
+  kind: 'own' | 'other-tenant' | 'address';
+  flows: number;
+}
+
+interface MapLink extends d3.SimulationLinkDatum<MapNode> {
+  edge: TopologyEdge;
+}
+
+/** Options of the map. */
+export interface ServiceMapOptions {
+  tenant: string;
+  width?: number;
+  height?: number;
+  onEdge?: (edge: TopologyEdge) => void;
+}
+
+/** Node kind: the tenant's own jobs, another owner, or a bare address. */
+export function nodeKind(id: string, tenant: string): MapNode['kind'] {
+  if (!id.includes('/')) return 'address';
+  return id.startsWith(`${tenant}/`) ? 'own' : 'other-tenant';
+}
+
+const kindColor: Record<MapNode['kind'], string> = {
+  own: '#1f5fbf',
+  'other-tenant': '#8e24aa',
+  address: '#78909c',
+};
+
+/** Draws the map; `data-nodes` and `data-edges` on the SVG give the drawn counts. */
+export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGSVGElement {
+  const width = opts.width ?? 1100;
+  const height = opts.height ?? 560;
+  const nodes = new Map<string, MapNode>();
+  for (const e of edges) {
+    for (const id of [e.source, e.destination]) {
+      const n = nodes.get(id) ?? { id, kind: nodeKind(id, opts.tenant), flows: 0 };
+      n.flows += e.flows;
+      nodes.set(id, n);
+    }
+  }
+  const links: MapLink[] = edges.map((edge) => ({ source: edge.source, target: edge.destination, edge }));
+  const list = [...nodes.values()];
+  const sim = d3
+    .forceSimulation(list)
+    .force(
+      'link',
+      d3
+        .forceLink<MapNode, MapLink>(links)
+        .id((d) => d.id)
+        .distance(90),
+    )
+    .force('charge', d3.forceManyBody().strength(-260))
+    .force('center', d3.forceCenter(width / 2, height / 2))
+    .force('collide', d3.forceCollide(26))
+    .stop();
+  for (let i = 0; i < 300; i++) sim.tick();
+  for (const n of list) {
+    n.x = Math.max(30, Math.min(width - 30, n.x ?? 0));
+    n.y = Math.max(20, Math.min(height - 20, n.y ?? 0));
+  }
+  const w = d3
+    .scaleSqrt()
+    .domain([1, d3.max(edges, (e) => e.flows) ?? 1])
+    .range([1, 12]);
+  const r = d3
+    .scaleSqrt()
+    .domain([1, d3.max(list, (n) => n.flows) ?? 1])
+    .range([5, 18]);
+
+  const svg = d3
+    .create('svg')
+    .attr('viewBox', `0 0 ${width} ${height}`)
+    .attr('class', 'chart service-map')
+    .attr('role', 'img')
+    .attr('aria-label', `Service map of ${opts.tenant}: ${list.length} nodes, ${edges.length} edges`)
+    .attr('data-nodes', list.length)
+    .attr('data-edges', edges.length);
+  svg
+    .append('defs')
+    .append('marker')
+    .attr('id', 'arrow')
+    .attr('viewBox', '0 -5 10 10')
+    .attr('refX', 10)
+    .attr('markerWidth', 6)
+    .attr('markerHeight', 6)
+    .attr('orient', 'auto')
+    .append('path')
+    .attr('d', 'M0,-5L10,0L0,5')
+    .attr('fill', '#90a4ae');
+  const pos = (n: string | number | MapNode) => n as MapNode;
+  svg
+    .append('g')
+    .selectAll('line')
+    .data(links)
+    .join('line')
+    .attr('class', (l) => (l.edge.dropped > 0 ? 'link dropped' : 'link'))
+    .attr('x1', (l) => pos(l.source).x ?? 0)
+    .attr('y1', (l) => pos(l.source).y ?? 0)
+    .attr('x2', (l) => pos(l.target).x ?? 0)
+    .attr('y2', (l) => pos(l.target).y ?? 0)
+    .attr('stroke', (l) => (l.edge.dropped > 0 ? '#c62828' : '#90a4ae'))
+    .attr('stroke-opacity', 0.8)
+    .attr('stroke-width', (l) => w(Math.max(1, l.edge.flows)))
+    .attr('marker-end', 'url(#arrow)')
+    .style('cursor', 'pointer')
+    .on('click', (_ev, l) => opts.onEdge?.(l.edge))
+    .append('title')
+    .text(
+      (l) =>
+        `${l.edge.source} → ${l.edge.destination}: ${fmtCount(l.edge.flows)} flow events` +
+        (l.edge.dropped ? `, ${fmtCount(l.edge.dropped)} dropped` : ''),
+    );
+  const node = svg
+    .append('g')
+    .selectAll('g')
+    .data(list)
+    .join('g')
+    .attr('class', 'node')
+    .attr('transform', (n) => `translate(${n.x},${n.y})`);
+  node
+    .append('circle')
+    .attr('r', (n) => r(Math.max(1, n.flows)))
+    .attr('fill', (n) => kindColor[n.kind])
+    .attr('stroke', '#fff')
+    .attr('stroke-width', 1.5)
+    .append('title')
+    .text((n) => `${n.id}: ${fmtCount(n.flows)} flow events`);
+  node
+    .append('text')
+    .attr('x', (n) => r(Math.max(1, n.flows)) + 3)
+    .attr('y', 4)
+    .text((n) => n.id);
+  return svg.node() as SVGSVGElement;
+}
