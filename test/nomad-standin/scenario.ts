@@ -158,7 +158,9 @@ export function createScenario(opts: ScenarioOptions = {}): Scenario {
     });
     const id = String(placed['ID']);
     const addressIPv6 = opts.ipv6 ? `fd00:a110::${(++v6).toString(16)}` : '';
-    const withNet = state.setAllocNetwork(id, address, addressIPv6);
+    // The interval starts at the ModifyTime of the update that carried the address (read it
+    // now: the allocation object is updated in place by the next mutation).
+    const since = state.setAllocNetwork(id, address, addressIPv6)['ModifyTime'] as bigint;
     state.setAllocClientStatus(id, 'running');
     const w: RunningWorkload = {
       allocId: id,
@@ -172,7 +174,7 @@ export function createScenario(opts: ScenarioOptions = {}): Scenario {
       group: 'web',
       node,
       nodeAddress: nodes.get(node)!,
-      since: withNet['ModifyTime'] as bigint,
+      since,
       labels: [
         `netreap:nomad.job_id=${job}`,
         `netreap:nomad.namespace=${nsOf(tenant)}`,
