@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { Kafka, type Kafka as KafkaClient, logLevel } from 'kafkajs';
-import { ConfigError } from '../../../common/errors.ts';
+import { ConfigError, errorMessage } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { type Compression, compressions, registerCodecs } from './compression.ts';
 
@@ -80,4 +80,35 @@ export function createKafkaClient(config: KafkaConfig, logger: Logger, role: str
         else logger.debug(line, fields);
       },
   });
+}
+
+/**
+ * Creates the topics if they are missing (with `config.partitions`) and returns the partition count
+ * of the first. Collectors and writers both call it, so whichever starts first makes the topic.
+ */
+export async function ensureTopics(
+  kafka: KafkaClient,
+  config: KafkaConfig,
+  topics: string[],
+): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t));
+    if (missing.length > 0) {
+      await admin
+        .createTopics({
+          topics: missing.map((topic) => ({ topic, numPartitions: config.partitions })),
+          waitForLeaders: true,
+        })
+        .catch((err: unknown) => {
+          if (!/already exists/i.test(errorMessage(err))) throw err;
+        });
+    }
+    const meta = await admin.fetchTopicMetadata({ topics: topics.slice(0, 1) });
+    return meta.topics[0]?.partitions.length ?? 0;
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -26,7 +26,7 @@ import { retry, sleep } from '../../../common/retry.ts';
 import type { FlowSink, SinkStats } from '../writer/clickhouse-sink.ts';
 import { batchFrame, encodeFlowEntry, encodeLostEntry, FORMAT_VERSION, headers } from './codec.ts';
 import { compressionType } from './compression.ts';
-import type { KafkaConfig } from './config.ts';
+import { ensureTopics, type KafkaConfig } from './config.ts';
 import { partitionFor } from './partition.ts';
 
 /** Producer tuning. */
@@ -138,25 +138,10 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
 
   /** Connects, creating the topic if it is missing, and learns its partition count. */
   const connect = async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin
-        .createTopics({
-          topics: [{ topic, numPartitions: kafkaConfig.partitions }],
-          waitForLeaders: true,
-        })
-        .catch((err: unknown) => {
-          if (!/already exists/i.test(errorMessage(err))) throw err;
-        });
-      const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-      const count = meta.topics[0]?.partitions.length ?? 0;
-      if (count === 0) throw new SinkError('kafka', `topic ${topic} has no partitions`, { table: topic });
-      if (partitions !== 0 && count !== partitions) partitionOfNode.clear();
-      partitions = count;
-    } finally {
-      await admin.disconnect();
-    }
+    const count = await ensureTopics(kafka, kafkaConfig, [topic]);
+    if (count === 0) throw new SinkError('kafka', `topic ${topic} has no partitions`, { table: topic });
+    if (partitions !== 0 && count !== partitions) partitionOfNode.clear();
+    partitions = count;
     const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await p.connect();
     producer = p;

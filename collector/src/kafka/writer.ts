@@ -23,10 +23,10 @@ import { errorMessage } from '../../../common/errors.ts';
 import { createSampledLogger, type Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { retry, sleep } from '../../../common/retry.ts';
+import { encodeFlowRow, flowStructure } from '../../../common/schema/flow-row.ts';
 import type { LostRecord } from '../model.ts';
-import { encodeFlowRow, flowStructure } from '../writer/flow-row.ts';
 import { decodeFlowBatch, headers } from './codec.ts';
-import type { KafkaConfig } from './config.ts';
+import { ensureTopics, type KafkaConfig } from './config.ts';
 
 /** Writer tuning. */
 export interface KafkaWriterConfig {
@@ -387,6 +387,15 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
 
   return {
     async start() {
+      await retry(() => ensureTopics(kafka, kafkaConfig, [topic, kafkaConfig.deadLetterTopic]), {
+        maxAttempts: Number.POSITIVE_INFINITY,
+        initialDelayMs: config.retryInitialMs,
+        maxDelayMs: config.retryMaxMs,
+        signal: abort.signal,
+        isRetriable: () => true,
+        onRetry: (err, attempt) =>
+          logger.warn('kafka not reachable yet', { attempt, error: errorMessage(err) }),
+      });
       const c = kafka.consumer({
         groupId: kafkaConfig.groupId,
         sessionTimeout: config.sessionTimeoutMs,

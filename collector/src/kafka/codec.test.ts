@@ -1,0 +1,93 @@
+import { Partitioners } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { FlowBatch } from '../../../proto/gen/flowtrail/ingest.ts';
+import type { LostRecord } from '../model.ts';
+import {
+  batchFrame,
+  decodeFlowBatch,
+  encodeFlowBatch,
+  encodeFlowEntry,
+  FORMAT_VERSION,
+  MalformedMessageError,
+} from './codec.ts';
+import { partitionFor } from './partition.ts';
+import { generatedFlows } from './testing.ts';
+
+describe('collector > kafka > codec', () => {
+  const flows = generatedFlows(200);
+  const lost: LostRecord[] = [
+    {
+      target: 't:1',
+      nodeName: 'n1',
+      event: { source: 1, num_events_lost: 42n, cpu: 3 },
+      timeNs: 1_700_000_000_000_000_001n,
+      windowStartNs: 1_700_000_000_000_000_000n,
+    },
+  ];
+
+  it('round-trips flows (bytes kept as received) and lost records', () => {
+    const decoded = decodeFlowBatch(encodeFlowBatch(flows, lost, 'host/1'));
+    expect(decoded.formatVersion).toBe(FORMAT_VERSION);
+    expect(decoded.producer).toBe('host/1');
+    expect(decoded.flows).toHaveLength(flows.length);
+    for (const [i, f] of decoded.flows.entries()) {
+      const want = flows[i]!;
+      expect(Buffer.from(f.pb!).equals(Buffer.from(want.pb!))).toBe(true);
+      expect(f.flow).toEqual(want.flow);
+      expect({ ...f, flow: undefined, pb: undefined, flowId: Buffer.from(f.flowId) }).toEqual({
+        ...want,
+        flow: undefined,
+        pb: undefined,
+        flowId: Buffer.from(want.flowId),
+      });
+    }
+    expect(decoded.lost).toEqual(lost);
+  });
+
+  it('is read by the generated codec, and entries concatenate into a valid message', () => {
+    const frame = batchFrame('p');
+    const value = Buffer.concat([frame.head, ...flows.slice(0, 3).map(encodeFlowEntry), frame.tail]);
+    const generated = FlowBatch.decode(value);
+    expect(generated.format_version).toBe(FORMAT_VERSION);
+    expect(generated.flows).toHaveLength(3);
+    expect(generated.flows[0]?.flow).toEqual(flows[0]?.flow);
+    expect(generated.flows[0]?.attribution?.source?.tenant).toBe('acme');
+    expect(generated.flows[0]?.attribution?.source?.scope).toBe(7);
+    expect(decodeFlowBatch(FlowBatch.encode(generated).finish()).flows[2]?.flow).toEqual(flows[2]?.flow);
+  });
+
+  it.each([
+    { description: 'garbage', value: Buffer.from('not a protobuf message at all') },
+    { description: 'truncated', value: encodeFlowBatch(flows.slice(0, 2), [], '').subarray(0, 300) },
+    {
+      description: 'other version',
+      value: FlowBatch.encode({ format_version: 9, flows: [], lost: [], producer: '' }).finish(),
+    },
+    { description: 'empty', value: new Uint8Array(0) },
+  ])('rejects a $description message', ({ value }) => {
+    expect(() => decodeFlowBatch(value)).toThrow();
+    try {
+      decodeFlowBatch(value);
+    } catch (err) {
+      expect(err).toBeInstanceOf(Error);
+      if (value.length === 0) expect(err).toBeInstanceOf(MalformedMessageError);
+    }
+  });
+
+  it.each(['node-1', 'kind-worker2', 'ip-10-0-3-17.ec2.internal', '', 'ü'])(
+    'partitions %j like kafkajs and the Java client',
+    (key) => {
+      const partitioner = Partitioners.DefaultPartitioner();
+      const partitionMetadata = Array.from({ length: 12 }, (_, i) => ({
+        partitionId: i,
+        leader: 1,
+        partitionErrorCode: 0,
+        replicas: [1],
+        isr: [1],
+      }));
+      expect(partitionFor(key, 12)).toBe(
+        partitioner({ topic: 't', partitionMetadata, message: { key, value: null } }),
+      );
+    },
+  );
+});

@@ -1,0 +1,182 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { headers } from '../../collector/src/kafka/codec.ts';
+import { flowIdSet, generatedFlows } from '../../collector/src/kafka/testing.ts';
+import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
+import type { Store } from '../../common/clickhouse/index.ts';
+import { migrate } from '../../common/clickhouse/migrator.ts';
+import { SinkError } from '../../common/errors.ts';
+import { configureLogging } from '../../common/logger.ts';
+import { sleep } from '../../common/retry.ts';
+import { startBroker, type TestBroker } from './broker.ts';
+import {
+  produceAll,
+  quietKafka,
+  startSink,
+  startWriter,
+  storedFlowIds,
+  testKafkaConfig,
+  waitForRows,
+} from './pipeline.ts';
+
+// The distributed path against a real broker and chdb: collector sink → Kafka → writer group → flows.
+// In every case the stored flow_id set equals the produced one, and no flow is stored twice.
+describe('test > kafka > pipeline', () => {
+  let broker: TestBroker;
+  const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-kafka-pipeline-'));
+  let n = 0;
+
+  const freshStore = async (): Promise<Store> => {
+    const store = await createChdbStore(path.join(dir, 'data'), `kafka_${++n}`);
+    await migrate(store);
+    return store;
+  };
+
+  const expectExactly = async (store: Store, produced: ReturnType<typeof generatedFlows>) => {
+    const want = flowIdSet(produced);
+    await waitForRows(store, want.size);
+    await sleep(300);
+    const stored = await storedFlowIds(store);
+    expect(stored.rows).toBe(want.size);
+    expect(stored.ids).toEqual(want);
+  };
+
+  beforeAll(async () => {
+    configureLogging({ level: 'error' });
+    broker = await startBroker();
+  }, 120_000);
+
+  afterAll(async () => {
+    await broker?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores every flow once, dead-letters a malformed message and keeps lost events', async () => {
+    const config = testKafkaConfig(broker.brokers);
+    const store = await freshStore();
+    const flows = generatedFlows(20_000, { seed: 1 });
+    const sink = startSink(config);
+    sink.recordLost({
+      target: 'test:4245',
+      nodeName: flows[0]!.nodeName,
+      event: { source: 1, num_events_lost: 17n, cpu: 2 },
+      timeNs: flows[0]!.timeNs,
+      windowStartNs: flows[0]!.timeNs - 1_000n,
+    });
+    await produceAll(sink, flows.slice(0, 10_000));
+    const producer = quietKafka(config).producer();
+    await producer.connect();
+    await producer.send({ topic: config.topic, messages: [{ partition: 0, value: Buffer.from('garbage') }] });
+    await producer.disconnect();
+    await produceAll(sink, flows.slice(10_000));
+    await sink.stop();
+
+    const writer = await startWriter(config, store);
+    await expectExactly(store, flows);
+    const [lost] = await store.query<{ n: string }>('SELECT sum(num_events_lost) AS n FROM lost_events');
+    expect(lost?.n).toBe('17');
+
+    const consumer = quietKafka(config).consumer({ groupId: `dlq-${config.groupId}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.deadLetterTopic, fromBeginning: true });
+    const dead = await new Promise<Record<string, string>>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) =>
+          resolve(Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]))),
+      });
+    });
+    await consumer.disconnect();
+    expect(dead[headers.error]).toMatch(/./);
+    expect(dead[headers.sourcePartition]).toBe('0');
+    await writer.stop();
+    expect(writer.stats().deadLettered).toBe(1);
+    expect(writer.lag()).toBe(0);
+  }, 90_000);
+
+  it('survives the broker stopping and restarting mid-stream', async () => {
+    const config = testKafkaConfig(broker.brokers);
+    const store = await freshStore();
+    const flows = generatedFlows(30_000, { seed: 2 });
+    const sink = startSink(config, { maxPendingRequests: 2, maxRequestBytes: 256 << 10 });
+    const writer = await startWriter(config, store);
+    await produceAll(sink, flows.slice(0, 10_000));
+    await broker.stop();
+    // While the broker is down the sink fills up and pushes back instead of growing.
+    let refused = false;
+    let pushed = 10_000;
+    for (; pushed < 20_000; pushed++) {
+      if (!sink.push(flows[pushed]!)) {
+        refused = true;
+        pushed++;
+        break;
+      }
+    }
+    expect(refused).toBe(true);
+    await broker.restart();
+    await produceAll(sink, flows.slice(pushed));
+    await sink.stop();
+    await expectExactly(store, flows);
+    await writer.stop();
+  }, 120_000);
+
+  it('stores everything once when ClickHouse inserts fail for a while', async () => {
+    const config = testKafkaConfig(broker.brokers);
+    const real = await freshStore();
+    const failUntil = Date.now() + 4_000;
+    let failures = 0;
+    const flaky: Store = {
+      ...real,
+      kind: real.kind,
+      database: real.database,
+      async insertRowBinary(insert) {
+        if (Date.now() < failUntil) {
+          failures++;
+          throw new SinkError('clickhouse', 'injected failure', { retriable: true, table: insert.into });
+        }
+        return real.insertRowBinary(insert);
+      },
+    };
+    const flows = generatedFlows(20_000, { seed: 3 });
+    const writer = await startWriter(config, flaky);
+    const sink = startSink(config);
+    await produceAll(sink, flows);
+    await sink.stop();
+    await expectExactly(real, flows);
+    expect(failures).toBeGreaterThan(0);
+    await writer.stop();
+  }, 90_000);
+
+  it('stores no duplicate when a restarted collector resends what it had produced', async () => {
+    const config = testKafkaConfig(broker.brokers);
+    const store = await freshStore();
+    const flows = generatedFlows(20_000, { seed: 4 });
+    const writer = await startWriter(config, store);
+    const first = startSink(config);
+    await produceAll(first, flows.slice(0, 12_000));
+    await first.stop();
+    // Restarted without a resume point, it reads Hubble's ring again: 8,000 flows a second time.
+    const second = startSink(config);
+    await produceAll(second, flows.slice(4_000));
+    await second.stop();
+    await expectExactly(store, flows);
+    await writer.stop();
+  }, 90_000);
+
+  it('rebalances when a second writer joins, and stores every flow once', async () => {
+    const config = testKafkaConfig(broker.brokers, 6);
+    const store = await freshStore();
+    const flows = generatedFlows(40_000, { seed: 5 });
+    const sink = startSink(config);
+    const one = await startWriter(config, store);
+    await produceAll(sink, flows.slice(0, 15_000));
+    const two = await startWriter(config, store);
+    await produceAll(sink, flows.slice(15_000));
+    await sink.stop();
+    await expectExactly(store, flows);
+    expect(one.stats().flows).toBeGreaterThan(0);
+    expect(two.stats().flows).toBeGreaterThan(0);
+    await Promise.all([one.stop(), two.stop()]);
+  }, 120_000);
+});
