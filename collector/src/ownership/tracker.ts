@@ -8,7 +8,9 @@
  * update that makes the allocation terminal (complete, failed, lost). Merging is monotone, so
  * re-applying events after a reconnect or a re-list neither duplicates nor reopens an interval.
  * A terminal allocation seen for the first time (its address update was never observed) opens
- * nothing: we do not know since when it held the address, and attribution never guesses.
+ * nothing: we do not know since when it held the address, and attribution never guesses. Its
+ * terminal time is remembered, so if the earlier update arrives later (imports, replays out of
+ * order) the interval opens already closed.
  * @module
  */
 import type { Store } from '../../../common/clickhouse/store.ts';
@@ -94,6 +96,8 @@ export interface OwnershipTracker extends OwnershipLookup {
 
 interface AllocState {
   modifyIndex: bigint;
+  /** Earliest terminal update seen (so a late-applied earlier update opens an already closed interval). */
+  terminalAt?: bigint;
   addresses: string[];
   jobMeta?: Readonly<Record<string, string>>;
   groupMeta?: Readonly<Record<string, string>>;
@@ -175,6 +179,8 @@ export function createOwnershipTracker(
         const st = allocs.get(iv.allocId) ?? { modifyIndex: 0n, addresses: [] };
         if (!st.addresses.includes(iv.address)) st.addresses.push(iv.address);
         if (iv.nomadIndex > st.modifyIndex) st.modifyIndex = iv.nomadIndex;
+        if (iv.end < OPEN_END_NS && (st.terminalAt === undefined || iv.end < st.terminalAt))
+          st.terminalAt = iv.end;
         allocs.set(iv.allocId, st);
         if (iv.nomadIndex > lastIndex) lastIndex = iv.nomadIndex;
       }
@@ -248,9 +254,15 @@ export function createOwnershipTracker(
         const cur = allocIndex.get(old, `a|${a.id}`);
         if (cur) markDirty(allocIndex.upsert(base(a, old, cur.start, t)));
       }
-      if (terminal) return;
+      if (terminal) {
+        if (st.terminalAt === undefined || t < st.terminalAt) st.terminalAt = t;
+        return;
+      }
+      // Updates applied out of order (imports, replays) must not reopen what already ended.
+      const end = st.terminalAt ?? OPEN_END_NS;
+      if (end <= t) return;
       for (const addr of addresses) {
-        markDirty(allocIndex.upsert(base(a, addr, t, OPEN_END_NS)));
+        markDirty(allocIndex.upsert(base(a, addr, t, end)));
         if (!st.addresses.includes(addr)) st.addresses.push(addr);
       }
       if (addresses.length > 0 && !a.jobMeta && !st.jobMeta && !tenancy.knowsJob(a.namespace, a.jobId))
