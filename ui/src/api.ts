@@ -214,7 +214,6 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v ?? 0) 
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const asRecord = (v: unknown): Record<string, unknown> =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** The API client; one per signed-in session. */
 export class ApiClient {

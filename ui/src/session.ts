@@ -59,8 +59,9 @@ export async function resolvePrincipal(session: Session): Promise<Principal | nu
   try {
     await api.flows({ since: '-1m', limit: 1 });
   } catch (err) {
+    // Only a 401 means the token was refused; any other failure happened after authentication.
     if (isStatus(err, 401)) return null;
-    throw err;
+    if (!(err instanceof ApiError)) throw err;
   }
   session.openMode = !storedToken();
   const denied = async (f: () => Promise<unknown>) => {

@@ -1,0 +1,236 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../common/testing/fixtures.ts';
+import { startUiBackend, testTokens, type UiBackend } from './backend.ts';
+
+const chromiumPath = '/usr/bin/chromium';
+const shots = path.join(repoRoot, 'test-output', 'ui');
+const widths = [1280, 1920] as const;
+
+let backend: UiBackend;
+let browser: Browser;
+
+/** Calls the API the way the UI does, to compute what the pages must show. */
+async function api<T>(p: string, init: RequestInit = {}): Promise<T> {
+  const res = await fetch(`${backend.url}${p}`, {
+    ...init,
+    headers: {
+      Authorization: `Bearer ${testTokens.admin}`,
+      'Content-Type': 'application/json',
+      ...init.headers,
+    },
+  });
+  if (!res.ok) throw new Error(`${p}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+async function openPage(width: number, token: string = testTokens.admin): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width, height: 1000 } });
+  page.on('pageerror', (err) => {
+    throw err;
+  });
+  await page.goto(`${backend.url}/#/signin`);
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForSelector('main[data-page="overview"][data-ready="true"]');
+  return page;
+}
+
+async function goto(page: Page, hash: string, name: string): Promise<void> {
+  await page.evaluate((h) => {
+    location.hash = h;
+  }, hash);
+  await page.waitForSelector(`main[data-page="${name}"][data-ready="true"]`);
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  for (const width of widths) {
+    await page.setViewportSize({ width, height: 1000 });
+    await page.screenshot({ path: path.join(shots, `${name}-${width}.png`), fullPage: true });
+  }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+beforeAll(async () => {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(
+      `${chromiumPath} is missing: the browser tests need Debian's chromium (.ci/run installs chromium; locally: apt-get install -y chromium)`,
+    );
+  }
+  mkdirSync(shots, { recursive: true });
+  backend = await startUiBackend();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await backend?.close();
+});
+
+describe('ui', () => {
+  it('signs in with a token and shows the navigation for the role', async () => {
+    const admin = await openPage(1280);
+    const nav = async (p: Page) => (await p.locator('#nav a').allTextContents()).map((s) => s.trim());
+    expect(await nav(admin)).toEqual(['Overview', 'Flows', 'Investigate', 'Tenants']);
+    expect(await admin.evaluate(() => sessionStorage.getItem('flowtrail.token'))).toBe(testTokens.admin);
+    await admin.close();
+    const sre = await openPage(1280, testTokens.sre);
+    expect(await nav(sre)).toEqual(['Overview', 'Flows', 'Tenants']);
+    await sre.close();
+    const bad = await browser.newPage();
+    await bad.goto(`${backend.url}/#/overview`);
+    await bad.waitForSelector('main[data-page="signin"]');
+    await bad.getByLabel('API token').fill('wrong');
+    await bad.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => bad.getByRole('alert').textContent()).toContain('did not accept');
+    await bad.close();
+  });
+
+  it('overview draws the verdict rates and top lists from the API, and numbers link to flows', async () => {
+    const since = iso(backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const page = await openPage(1280);
+    await goto(page, `#/overview?range=custom&since=${since}&until=${until}`, 'overview');
+    const ts = await api<{ points: { key: string }[] }>(
+      `/api/v1/timeseries?by=verdict&since=${since}&until=${until}`,
+    );
+    const keys = new Set(ts.points.map((p) => p.key));
+    expect(keys.size).toBeGreaterThan(1);
+    await expect.poll(() => page.locator('path.area').count()).toBe(keys.size);
+    const tenants = await api<{ items: { tenant: string; flows: number }[] }>(
+      `/api/v1/top?by=tenant&n=10&since=${since}&until=${until}`,
+    );
+    const named = tenants.items.find((i) => i.tenant)!;
+    const link = page
+      .getByRole('link', { name: `${named.flows.toLocaleString('en-US')} events: ${named.tenant}` })
+      .first();
+    await expect.poll(() => link.count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByText('Hubble flows are events').count()).toBeGreaterThan(0);
+    await shot(page, 'overview');
+    await link.click();
+    await page.waitForSelector('main[data-page="flows"][data-ready="true"]');
+    await expect.poll(() => page.locator('.chip[data-param="tenant"]').textContent()).toContain(named.tenant);
+    const rows = Number(await page.locator('.vt').getAttribute('data-row-count'));
+    expect(rows).toBe(Math.min(500, named.flows));
+    await page.close();
+  });
+
+  it('flows explorer: a filter changes the table, bad input is explained inline, the drawer shows the Hubble JSON', async () => {
+    const since = iso(backend.demoSinceMs - 60_000);
+    const page = await openPage(1280);
+    await goto(page, `#/flows?since=${since}&limit=1000`, 'flows');
+    const all = await api<{ count: number }>(`/api/v1/flows?since=${since}&limit=1000`);
+    await expect.poll(() => page.locator('.vt').getAttribute('data-row-count')).toBe(String(all.count));
+    // Virtualized: far fewer rows in the DOM than loaded.
+    expect(await page.locator('.vt-body .vt-row').count()).toBeLessThan(all.count);
+    await page.getByLabel('Filter', { exact: true }).selectOption('verdict');
+    await page.getByLabel('Value').fill('DROPPED');
+    await page.getByRole('button', { name: 'Add filter' }).click();
+    await page.waitForSelector('main[data-page="flows"][data-ready="true"] .chip[data-param="verdict"]');
+    const dropped = await api<{ count: number }>(`/api/v1/flows?since=${since}&limit=1000&verdict=DROPPED`);
+    expect(dropped.count).toBeGreaterThan(0);
+    expect(dropped.count).toBeLessThan(all.count);
+    await expect.poll(() => page.locator('.vt').getAttribute('data-row-count')).toBe(String(dropped.count));
+    const verdicts = await page.locator('.vt-body .verdict').allTextContents();
+    expect(new Set(verdicts)).toEqual(new Set(['DROPPED']));
+    expect(await page.getByRole('link', { name: 'Export NDJSON' }).getAttribute('href')).toContain(
+      'format=ndjson',
+    );
+    expect(await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')).toContain(
+      'verdict=DROPPED',
+    );
+    // Keyboard: focus the grid, move down, open the drawer.
+    await page.locator('.vt-scroll').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.drawer pre.json').textContent()).toContain('"verdict": "DROPPED"');
+    expect(await page.locator('.drawer table.fields tbody tr').count()).toBeGreaterThan(10);
+    await shot(page, 'flows-drawer');
+    await page.keyboard.press('Escape');
+    await page.getByLabel('Value').fill('port=99999');
+    await page.getByRole('button', { name: 'Add filter' }).click();
+    await expect.poll(() => page.locator('.filter-bar .field-error').textContent()).toMatch(/^port:/);
+    expect(await page.locator('.chip.invalid').getAttribute('data-param')).toBe('port');
+    await shot(page, 'flows-invalid');
+    await page.close();
+  });
+
+  it('investigate names the account that held the address, and the timeline draws its bands and flows', async () => {
+    const { ip, owner, previous } = backend.reused;
+    const since = iso(backend.reused.reuseAtMs - 3_600_000);
+    const until = iso(Date.now() + 60_000);
+    const page = await openPage(1280);
+    await goto(page, `#/investigate?indicator=${ip}&since=${since}&until=${until}`, 'investigate');
+    await page.getByRole('button', { name: 'Investigate' }).click();
+    await page.waitForSelector('svg.timeline');
+    const first = page.locator('table.accounts tbody tr').first();
+    expect(await first.getAttribute('data-account')).toBe(owner.account);
+    expect(await first.getAttribute('data-tenant')).toBe(owner.tenant);
+    // Expected marks: the matching flows the API returns; expected bands: owner intervals in the window.
+    const flows = await api<{ count: number }>(
+      `/api/v1/flows?ip=${ip}&since=${since}&until=${until}&limit=2000`,
+    );
+    const who = await api<{
+      owner: { start: string } | null;
+      previous: { start: string } | null;
+      next: { start: string } | null;
+    }>(`/api/v1/attribution?ip=${ip}&at=${since}`);
+    const bands = [who.previous, who.owner, who.next].filter(
+      (o) => o?.start && Date.parse(o.start) < Date.parse(until),
+    ).length;
+    expect(bands).toBe(2);
+    const svg = page.locator('svg.timeline');
+    expect(await svg.locator('circle.mark').count()).toBe(flows.count);
+    expect(await svg.locator('rect.band').count()).toBe(bands);
+    const labels = await svg.locator('.band-group text').allTextContents();
+    expect(labels.join(' ')).toContain(`${previous.tenant}/${previous.account}`);
+    expect(await page.locator('.vt').getAttribute('data-row-count')).toBe(String(flows.count));
+    const caseId = await page.getByTestId('case-id').textContent();
+    expect(await page.getByRole('link', { name: 'Case CSV' }).getAttribute('href')).toContain(
+      `/api/v1/investigations/${caseId}/export?format=csv`,
+    );
+    await shot(page, 'investigate');
+    await page.close();
+  });
+
+  it('tenant view shows the summary and a service map with one mark per topology edge and node', async () => {
+    const { owner } = backend.reused;
+    const since = iso(backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const page = await openPage(1280);
+    await goto(page, `#/tenants/${owner.tenant}?range=custom&since=${since}&until=${until}`, 'tenants');
+    const topo = await api<{ nodes: unknown[]; edges: { verdicts: Record<string, number> }[] }>(
+      `/api/v1/topology?tenant=${owner.tenant}&edges=150&since=${since}&until=${until}`,
+    );
+    expect(topo.edges.length).toBeGreaterThan(2);
+    const svg = page.locator('svg.service-map');
+    await svg.waitFor();
+    expect(await svg.locator('line.link').count()).toBe(topo.edges.length);
+    expect(await svg.locator('g.node').count()).toBe(topo.nodes.length);
+    expect(await svg.locator('line.link.dropped').count()).toBe(
+      topo.edges.filter((e) => (e.verdicts['DROPPED'] ?? 0) > 0).length,
+    );
+    const summary = await api<{ flows: number }>(
+      `/api/v1/tenants/${owner.tenant}/summary?since=${since}&until=${until}`,
+    );
+    await expect
+      .poll(() => page.getByTestId('tenant-cards').locator('a.v').first().textContent())
+      .toBe(summary.flows.toLocaleString('en-US'));
+    await shot(page, 'tenant');
+    await page.close();
+  });
+});
