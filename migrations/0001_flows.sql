@@ -1,6 +1,8 @@
 -- Flows: one row per Hubble flow event, with every forensic field as a typed column, both
--- ends' attribution (tenant, account, Nomad owner, how it was found, address scope), and the
--- Flow itself as received (protobuf) so the Hubble API can return exactly what was ingested.
+-- ends' attribution (tenant, account, Nomad owner, how it was found, address scope), and
+-- `flow_extra`: the rest of the Flow (protobuf) — the fields no column holds. Columns plus
+-- flow_extra give back exactly the Flow that was ingested (common/schema/flow-restore.ts);
+-- `stored_fields` says which Flow fields were moved into columns for this row.
 --
 -- ORDER BY (toStartOfHour(time), source_ip, time): investigations always name a time window and
 -- almost always an address; the hour bucket first keeps time-range scans tight while the source
@@ -11,23 +13,24 @@
 CREATE TABLE IF NOT EXISTS flows
 (
     time DateTime64(9, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
+    -- The flow's uuid (16 bytes), or a hash of its bytes when it has none: the dedup key.
     flow_id FixedString(16) CODEC(ZSTD(1)),
-    uuid String CODEC(ZSTD(1)),
+    stored_fields UInt32,
     node_name LowCardinality(String),
     cluster_name LowCardinality(String),
     emitter_name LowCardinality(String),
     emitter_version LowCardinality(String),
     verdict Enum8('VERDICT_UNKNOWN' = 0, 'FORWARDED' = 1, 'DROPPED' = 2, 'ERROR' = 3, 'AUDIT' = 4, 'REDIRECTED' = 5, 'TRACED' = 6, 'TRANSLATED' = 7),
-    drop_reason UInt16,
+    drop_reason UInt32,
     drop_reason_desc LowCardinality(String),
     auth_type Enum8('DISABLED' = 0, 'SPIRE' = 1, 'TEST_ALWAYS_FAIL' = 2),
     type Enum8('UNKNOWN_TYPE' = 0, 'L3_L4' = 1, 'L7' = 2, 'SOCK' = 3),
-    event_type UInt8,
-    event_sub_type UInt8,
+    event_type Int32,
+    event_sub_type Int32,
     traffic_direction Enum8('TRAFFIC_DIRECTION_UNKNOWN' = 0, 'INGRESS' = 1, 'EGRESS' = 2),
     trace_observation_point LowCardinality(String),
     trace_reason LowCardinality(String),
-    policy_match_type UInt8,
+    policy_match_type UInt32,
     is_reply Enum8('unknown' = 0, 'false' = 1, 'true' = 2),
     ip_version Enum8('IP_NOT_USED' = 0, 'IPv4' = 1, 'IPv6' = 2),
     source_ip IPv6,
@@ -41,8 +44,10 @@ CREATE TABLE IF NOT EXISTS flows
     destination_port UInt16,
     -- TCP flags as a bit set: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32, ECE 64, CWR 128, NS 256.
     tcp_flags UInt16,
-    icmp_type UInt8,
-    icmp_code UInt8,
+    icmp_type UInt32,
+    icmp_code UInt32,
+    source_id UInt32,
+    destination_id UInt32,
     source_identity UInt32,
     destination_identity UInt32,
     source_cluster LowCardinality(String),
@@ -64,17 +69,24 @@ CREATE TABLE IF NOT EXISTS flows
     l7_protocol Enum8('none' = 0, 'dns' = 1, 'http' = 2, 'kafka' = 3),
     l7_latency_ns UInt64,
     dns_query String CODEC(ZSTD(1)),
-    dns_rcode UInt16,
+    dns_rcode UInt32,
+    dns_ttl UInt32,
     dns_ips Array(String) CODEC(ZSTD(1)),
+    dns_cnames Array(String) CODEC(ZSTD(1)),
+    dns_observation_source LowCardinality(String),
     dns_qtypes Array(LowCardinality(String)),
     dns_rrtypes Array(LowCardinality(String)),
-    http_code UInt16,
+    http_code UInt32,
     http_method LowCardinality(String),
     http_url String CODEC(ZSTD(1)),
     http_protocol LowCardinality(String),
+    http_header_keys Array(LowCardinality(String)),
+    http_header_values Array(String) CODEC(ZSTD(1)),
     kafka_topic LowCardinality(String),
     kafka_api_key LowCardinality(String),
     kafka_error_code Int32,
+    kafka_api_version Int32,
+    kafka_correlation_id Int32,
     interface_name LowCardinality(String),
     interface_index UInt32,
     proxy_port UInt32,
@@ -113,8 +125,8 @@ CREATE TABLE IF NOT EXISTS flows
     -- Ingest metadata.
     ingest_target LowCardinality(String),
     received_at DateTime64(9, 'UTC') CODEC(DoubleDelta, ZSTD(1)),
-    -- The Flow message as ingested (protobuf bytes), returned verbatim by the Hubble API.
-    flow_pb String CODEC(ZSTD(3)),
+    -- The Flow fields no column holds (protobuf), e.g. policies with their labels, tunnel, file.
+    flow_extra String CODEC(ZSTD(3)),
     INDEX idx_destination_ip destination_ip TYPE bloom_filter(0.01) GRANULARITY 4,
     INDEX idx_source_xlated source_xlated TYPE bloom_filter(0.01) GRANULARITY 4,
     INDEX idx_flow_id flow_id TYPE bloom_filter(0.01) GRANULARITY 4,

@@ -1,11 +1,14 @@
 /**
  * Encodes an enriched flow as one RowBinary row of the `flows` table (migrations/0001_flows.sql).
+ * Every forensic field gets a typed column; fields the columns give back exactly are removed from
+ * the Flow before the remainder is stored in `flow_extra`, and `stored_fields` records which —
+ * so the row is small on disk and common/schema/flow-restore.ts rebuilds the ingested Flow.
  * `flowStructure` lists the columns in encoding order; a test checks it against the table.
  * One hand-written function rather than a closure per column: this runs for every flow.
  * @module
  */
-import type { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
-import { parseIpBytes, ZERO_IP } from '../../../common/net/ip.ts';
+import { type EndAttribution, unattributed } from '../../collector/src/enrich/types.ts';
+import type { IngestedFlow } from '../../collector/src/model.ts';
 import {
   DropReason,
   type Endpoint,
@@ -14,10 +17,11 @@ import {
   SocketTranslationPoint,
   TraceObservationPoint,
   TraceReason,
-} from '../../../proto/gen/flow/flow.ts';
-import { type EnumObject, enumName } from '../../../proto/src/enums.ts';
-import { type EndAttribution, unattributed } from '../enrich/types.ts';
-import type { IngestedFlow } from '../model.ts';
+} from '../../proto/gen/flow/flow.ts';
+import { type EnumObject, enumName } from '../../proto/src/enums.ts';
+import type { RowBinaryWriter } from '../clickhouse/row-binary.ts';
+import { formatIpBytes, parseIpBytes, ZERO_IP } from '../net/ip.ts';
+import { StoredField as F } from './stored-fields.ts';
 
 /** Enum name for a column: '' for 0 (protojson omits it), digits for numbers a newer Cilium added. */
 const enumNames =
@@ -42,26 +46,39 @@ const scopeCodes = {
   world: 7,
 } as const;
 
+const attributionColumns = (end: 'src' | 'dst') => [
+  `${end}_tenant String`,
+  `${end}_account String`,
+  `${end}_namespace String`,
+  `${end}_job String`,
+  `${end}_group String`,
+  `${end}_alloc_id String`,
+  `${end}_alloc_name String`,
+  `${end}_node String`,
+  `${end}_source Enum8('none' = 0, 'label' = 1, 'ownership' = 2, 'node' = 3, 'cidr' = 4)`,
+  `${end}_scope Enum8('unknown' = 0, 'same-tenant' = 1, 'other-tenant' = 2, 'platform' = 3, 'metadata' = 4, 'private' = 5, 'link-local' = 6, 'world' = 7)`,
+];
+
 /** The columns in encoding order, as a ClickHouse structure string. */
 export const flowStructure = [
   "time DateTime64(9, 'UTC')",
   'flow_id FixedString(16)',
-  'uuid String',
+  'stored_fields UInt32',
   'node_name String',
   'cluster_name String',
   'emitter_name String',
   'emitter_version String',
   "verdict Enum8('VERDICT_UNKNOWN' = 0, 'FORWARDED' = 1, 'DROPPED' = 2, 'ERROR' = 3, 'AUDIT' = 4, 'REDIRECTED' = 5, 'TRACED' = 6, 'TRANSLATED' = 7)",
-  'drop_reason UInt16',
+  'drop_reason UInt32',
   'drop_reason_desc String',
   "auth_type Enum8('DISABLED' = 0, 'SPIRE' = 1, 'TEST_ALWAYS_FAIL' = 2)",
   "type Enum8('UNKNOWN_TYPE' = 0, 'L3_L4' = 1, 'L7' = 2, 'SOCK' = 3)",
-  'event_type UInt8',
-  'event_sub_type UInt8',
+  'event_type Int32',
+  'event_sub_type Int32',
   "traffic_direction Enum8('TRAFFIC_DIRECTION_UNKNOWN' = 0, 'INGRESS' = 1, 'EGRESS' = 2)",
   'trace_observation_point String',
   'trace_reason String',
-  'policy_match_type UInt8',
+  'policy_match_type UInt32',
   "is_reply Enum8('unknown' = 0, 'false' = 1, 'true' = 2)",
   "ip_version Enum8('IP_NOT_USED' = 0, 'IPv4' = 1, 'IPv6' = 2)",
   'source_ip IPv6',
@@ -74,8 +91,10 @@ export const flowStructure = [
   'source_port UInt16',
   'destination_port UInt16',
   'tcp_flags UInt16',
-  'icmp_type UInt8',
-  'icmp_code UInt8',
+  'icmp_type UInt32',
+  'icmp_code UInt32',
+  'source_id UInt32',
+  'destination_id UInt32',
   'source_identity UInt32',
   'destination_identity UInt32',
   'source_cluster String',
@@ -97,17 +116,24 @@ export const flowStructure = [
   "l7_protocol Enum8('none' = 0, 'dns' = 1, 'http' = 2, 'kafka' = 3)",
   'l7_latency_ns UInt64',
   'dns_query String',
-  'dns_rcode UInt16',
+  'dns_rcode UInt32',
+  'dns_ttl UInt32',
   'dns_ips Array(String)',
+  'dns_cnames Array(String)',
+  'dns_observation_source String',
   'dns_qtypes Array(String)',
   'dns_rrtypes Array(String)',
-  'http_code UInt16',
+  'http_code UInt32',
   'http_method String',
   'http_url String',
   'http_protocol String',
+  'http_header_keys Array(String)',
+  'http_header_values Array(String)',
   'kafka_topic String',
   'kafka_api_key String',
   'kafka_error_code Int32',
+  'kafka_api_version Int32',
+  'kafka_correlation_id Int32',
   'interface_name String',
   'interface_index UInt32',
   'proxy_port UInt32',
@@ -120,50 +146,45 @@ export const flowStructure = [
   'egress_denied_by Array(String)',
   'ingress_denied_by Array(String)',
   'summary String',
-  ...['src', 'dst'].flatMap((end) => [
-    `${end}_tenant String`,
-    `${end}_account String`,
-    `${end}_namespace String`,
-    `${end}_job String`,
-    `${end}_group String`,
-    `${end}_alloc_id String`,
-    `${end}_alloc_name String`,
-    `${end}_node String`,
-    `${end}_source Enum8('none' = 0, 'label' = 1, 'ownership' = 2, 'node' = 3, 'cidr' = 4)`,
-    `${end}_scope Enum8('unknown' = 0, 'same-tenant' = 1, 'other-tenant' = 2, 'platform' = 3, 'metadata' = 4, 'private' = 5, 'link-local' = 6, 'world' = 7)`,
-  ]),
+  ...attributionColumns('src'),
+  ...attributionColumns('dst'),
   'attribution_conflict String',
   'ingest_target String',
   "received_at DateTime64(9, 'UTC')",
-  'flow_pb String',
+  'flow_extra String',
 ].join(', ');
 
 /** The column names in encoding order. */
 export const flowColumns = flowStructure.split(/,\s(?=[a-z_0-9]+ [A-Z])/).map((c) => c.split(' ')[0]!);
 
 const scratchIp = new Uint8Array(16);
+const canonicalUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** True when the address column gives `s` back exactly ('' is stored as `::`, so `::` itself is not). */
+function exactIp(s: string): boolean {
+  if (s === '') return true;
+  const b = parseIpBytes(s, scratchIp);
+  return b !== undefined && formatIpBytes(b) === s && s !== '::';
+}
 
 function ip(w: RowBinaryWriter, s: string | undefined): void {
   w.ipv6Bytes(s ? (parseIpBytes(s, scratchIp) ?? ZERO_IP) : ZERO_IP);
 }
 
-/** Enum numbers outside the column's declared range are stored as 0 rather than failing the batch. */
-function enumValue(v: number, max: number): number {
-  return v >= 0 && v <= max ? v : 0;
-}
-
-function endpoint(
-  w: RowBinaryWriter,
-  e: Endpoint | undefined,
-  field: 'cluster_name' | 'namespace' | 'pod_name',
-): void {
-  w.string(e?.[field] ?? '');
-}
+const inRange = (v: number, max: number) => v >= 0 && v <= max;
+const enumValue = (v: number, max: number) => (inRange(v, max) ? v : 0);
 
 function policyNames(list: readonly Policy[]): string[] {
-  return list.map((p) =>
-    p.namespace ? `${p.kind || 'CiliumNetworkPolicy'}:${p.namespace}/${p.name}` : `${p.kind}:${p.name}`,
-  );
+  return list.map((p) => `${p.kind}:${p.namespace ? `${p.namespace}/` : ''}${p.name}`);
+}
+
+function workloadNames(e: Endpoint | undefined): string[] {
+  return (e?.workloads ?? []).map((x) => `${x.kind}/${x.name}`);
+}
+
+/** An endpoint's columns give it back exactly unless a workload kind holds a '/'. */
+function exactEndpoint(e: Endpoint): boolean {
+  return e.workloads.every((x) => !x.kind.includes('/'));
 }
 
 function attribution(w: RowBinaryWriter, a: EndAttribution): void {
@@ -179,31 +200,105 @@ function attribution(w: RowBinaryWriter, a: EndAttribution): void {
   w.int8(scopeCodes[a.scope]);
 }
 
-/** Appends one flow as a row; returns the protobuf bytes stored in `flow_pb`. */
+/** Decides which fields move into columns and returns the bit set plus what stays in flow_extra. */
+export function splitFlow(f: IngestedFlow): { stored: number; rest: Flow } {
+  const flow = f.flow;
+  const rest: Flow = { ...flow };
+  let stored = 0;
+  const take = (bit: number, clear: () => void) => {
+    stored |= bit;
+    clear();
+  };
+  if (flow.time && inRange(flow.time.nanos, 999_999_999)) take(F.time, () => (rest.time = undefined));
+  if (flow.uuid && canonicalUuid.test(flow.uuid)) take(F.uuid, () => (rest.uuid = ''));
+  if (inRange(flow.verdict, 7)) take(F.verdict, () => (rest.verdict = 0));
+  if (inRange(flow.auth_type, 2)) take(F.authType, () => (rest.auth_type = 0));
+  if (flow.ethernet) take(F.ethernet, () => (rest.ethernet = undefined));
+  const iph = flow.IP;
+  if (
+    iph &&
+    inRange(iph.ipVersion, 2) &&
+    exactIp(iph.source) &&
+    exactIp(iph.destination) &&
+    exactIp(iph.source_xlated)
+  ) {
+    take(F.ip, () => (rest.IP = undefined));
+  }
+  const l4 = flow.l4;
+  if (l4) {
+    const variants =
+      (l4.TCP ? 1 : 0) + (l4.UDP ? 1 : 0) + (l4.ICMPv4 ? 1 : 0) + (l4.ICMPv6 ? 1 : 0) + (l4.SCTP ? 1 : 0);
+    const ports = l4.TCP ?? l4.UDP ?? l4.SCTP;
+    const portsFit = !ports || (ports.source_port <= 0xffff && ports.destination_port <= 0xffff);
+    if (variants <= 1 && !l4.VRRP && !l4.IGMP && portsFit) {
+      take(F.l4, () => (rest.l4 = undefined));
+      if (l4.TCP?.flags) stored |= F.tcpFlags;
+    }
+  }
+  if (flow.source && exactEndpoint(flow.source)) take(F.source, () => (rest.source = undefined));
+  if (flow.destination && exactEndpoint(flow.destination))
+    take(F.destination, () => (rest.destination = undefined));
+  if (inRange(flow.Type, 3)) take(F.type, () => (rest.Type = 0));
+  if (flow.node_name === f.nodeName) take(F.nodeName, () => (rest.node_name = ''));
+  if (flow.event_type) take(F.eventType, () => (rest.event_type = undefined));
+  if (flow.source_service && !flow.source_service.namespace.includes('/')) {
+    take(F.sourceService, () => (rest.source_service = undefined));
+  }
+  if (flow.destination_service && !flow.destination_service.namespace.includes('/')) {
+    take(F.destinationService, () => (rest.destination_service = undefined));
+  }
+  if (inRange(flow.traffic_direction, 2)) take(F.trafficDirection, () => (rest.traffic_direction = 0));
+  const l7 = flow.l7;
+  if (l7 && inRange(l7.type, 3) && (l7.dns ? 1 : 0) + (l7.http ? 1 : 0) + (l7.kafka ? 1 : 0) <= 1) {
+    take(F.l7, () => (rest.l7 = undefined));
+  }
+  if (flow.interface) take(F.interface, () => (rest.interface = undefined));
+  if (flow.emitter) take(F.emitter, () => (rest.emitter = undefined));
+  if (flow.trace_context?.parent) take(F.traceContext, () => (rest.trace_context = undefined));
+  // Always exact in their columns.
+  rest.drop_reason = 0;
+  rest.drop_reason_desc = 0;
+  rest.node_labels = [];
+  rest.source_names = [];
+  rest.destination_names = [];
+  rest.policy_match_type = 0;
+  rest.trace_observation_point = 0;
+  rest.trace_reason = 0;
+  rest.is_reply = undefined;
+  rest.sock_xlate_point = 0;
+  rest.socket_cookie = 0n;
+  rest.cgroup_id = 0n;
+  rest.proxy_port = 0;
+  rest.Summary = '';
+  return { stored, rest };
+}
+
+/** Appends one flow as a row. */
 export function encodeFlowRow(w: RowBinaryWriter, f: IngestedFlow): void {
   const flow = f.flow;
+  const { stored, rest } = splitFlow(f);
   const ipHdr = flow.IP;
   const l4 = flow.l4;
   const l7 = flow.l7;
   w.dateTime64ns(f.timeNs);
   w.fixed(f.flowId, 16);
-  w.string(flow.uuid);
+  w.uint32(stored);
   w.string(f.nodeName);
   const slash = f.nodeName.indexOf('/');
   w.string(slash > 0 ? f.nodeName.slice(0, slash) : '');
   w.string(flow.emitter?.name ?? '');
   w.string(flow.emitter?.version ?? '');
   w.int8(enumValue(flow.verdict, 7));
-  w.uint16(flow.drop_reason);
+  w.uint32(flow.drop_reason);
   w.string(dropReasonName(flow.drop_reason_desc));
   w.int8(enumValue(flow.auth_type, 2));
   w.int8(enumValue(flow.Type, 3));
-  w.uint8(flow.event_type?.type ?? 0);
-  w.uint8(flow.event_type?.sub_type ?? 0);
+  w.int32(flow.event_type?.type ?? 0);
+  w.int32(flow.event_type?.sub_type ?? 0);
   w.int8(enumValue(flow.traffic_direction, 2));
   w.string(observationPointName(flow.trace_observation_point));
   w.string(traceReasonName(flow.trace_reason));
-  w.uint8(flow.policy_match_type);
+  w.uint32(flow.policy_match_type);
   w.int8(flow.is_reply === undefined ? 0 : flow.is_reply ? 2 : 1);
   w.int8(enumValue(ipHdr?.ipVersion ?? 0, 2));
   ip(w, ipHdr?.source);
@@ -260,20 +355,24 @@ export function encodeFlowRow(w: RowBinaryWriter, f: IngestedFlow): void {
   w.uint16(sport);
   w.uint16(dport);
   w.uint16(flags);
-  w.uint8(icmpType);
-  w.uint8(icmpCode);
-  w.uint32(flow.source?.identity ?? 0);
-  w.uint32(flow.destination?.identity ?? 0);
-  endpoint(w, flow.source, 'cluster_name');
-  endpoint(w, flow.destination, 'cluster_name');
-  endpoint(w, flow.source, 'namespace');
-  endpoint(w, flow.destination, 'namespace');
-  endpoint(w, flow.source, 'pod_name');
-  endpoint(w, flow.destination, 'pod_name');
-  w.stringArray(flow.source?.labels ?? []);
-  w.stringArray(flow.destination?.labels ?? []);
-  w.stringArray((flow.source?.workloads ?? []).map((x) => `${x.kind}/${x.name}`));
-  w.stringArray((flow.destination?.workloads ?? []).map((x) => `${x.kind}/${x.name}`));
+  w.uint32(icmpType);
+  w.uint32(icmpCode);
+  const src = flow.source;
+  const dst = flow.destination;
+  w.uint32(src?.ID ?? 0);
+  w.uint32(dst?.ID ?? 0);
+  w.uint32(src?.identity ?? 0);
+  w.uint32(dst?.identity ?? 0);
+  w.string(src?.cluster_name ?? '');
+  w.string(dst?.cluster_name ?? '');
+  w.string(src?.namespace ?? '');
+  w.string(dst?.namespace ?? '');
+  w.string(src?.pod_name ?? '');
+  w.string(dst?.pod_name ?? '');
+  w.stringArray(src?.labels ?? []);
+  w.stringArray(dst?.labels ?? []);
+  w.stringArray(workloadNames(src));
+  w.stringArray(workloadNames(dst));
   w.stringArray(flow.source_names);
   w.stringArray(flow.destination_names);
   w.string(flow.source_service ? `${flow.source_service.namespace}/${flow.source_service.name}` : '');
@@ -286,19 +385,26 @@ export function encodeFlowRow(w: RowBinaryWriter, f: IngestedFlow): void {
   w.uint64(l7?.latency_ns ?? 0n);
   const dns = l7?.dns;
   w.string(dns?.query ?? '');
-  w.uint16(dns?.rcode ?? 0);
+  w.uint32(dns?.rcode ?? 0);
+  w.uint32(dns?.ttl ?? 0);
   w.stringArray(dns?.ips ?? []);
+  w.stringArray(dns?.cnames ?? []);
+  w.string(dns?.observation_source ?? '');
   w.stringArray(dns?.qtypes ?? []);
   w.stringArray(dns?.rrtypes ?? []);
   const http = l7?.http;
-  w.uint16(http?.code ?? 0);
+  w.uint32(http?.code ?? 0);
   w.string(http?.method ?? '');
   w.string(http?.url ?? '');
   w.string(http?.protocol ?? '');
+  w.stringArray(http?.headers.map((h) => h.key) ?? []);
+  w.stringArray(http?.headers.map((h) => h.value) ?? []);
   const kafka = l7?.kafka;
   w.string(kafka?.topic ?? '');
   w.string(kafka?.api_key ?? '');
   w.int32(kafka?.error_code ?? 0);
+  w.int32(kafka?.api_version ?? 0);
+  w.int32(kafka?.correlation_id ?? 0);
   w.string(flow.interface?.name ?? '');
   w.uint32(flow.interface?.index ?? 0);
   w.uint32(flow.proxy_port);
@@ -317,5 +423,5 @@ export function encodeFlowRow(w: RowBinaryWriter, f: IngestedFlow): void {
   w.string(a?.conflict ?? '');
   w.string(f.target);
   w.dateTime64ns(f.receivedAtNs);
-  w.bytes(f.pb ?? Flow.encode(flow).finish());
+  w.bytes(Flow.encode(rest).finish());
 }

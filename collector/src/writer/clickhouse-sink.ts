@@ -15,8 +15,8 @@ import { errorMessage } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { retry } from '../../../common/retry.ts';
+import { encodeFlowRow, flowStructure } from '../../../common/schema/flow-row.ts';
 import type { IngestedFlow, LostRecord } from '../model.ts';
-import { encodeFlowRow, flowStructure } from './flow-row.ts';
 
 /** Sink tuning. */
 export interface ClickHouseSinkConfig {

@@ -5,7 +5,8 @@
  * "time":…}`) with `"attribution":{"source":OWNER|null,"destination":OWNER|null}` appended.
  * @module
  */
-import { Flow } from '../../../proto/gen/flow/flow.ts';
+import { flowRestoreColumns, restoreFlow, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
+import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
 import { toHubbleJson, toHubbleJsonLine } from '../../../proto/src/hubble-json.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -21,12 +22,12 @@ const ownerFields = [
   'node',
 ] as const;
 
-/** The SELECT list of a flow row (64-bit time as a string, bytes as base64). */
+/** The SELECT list of a flow row (64-bit time as a string, the columns that rebuild the Flow). */
 export const flowRowColumns = [
   'toString(toUnixTimestamp64Nano(time)) AS time_ns',
   'lower(hex(flow_id)) AS flow_id',
   'node_name',
-  'base64Encode(flow_pb) AS pb',
+  flowRestoreColumns,
   ...['src', 'dst'].flatMap((e) => [
     ...ownerFields.map((f) => `${e}_${f}`),
     `toString(${e}_source) AS ${e}_source`,
@@ -39,8 +40,8 @@ export type FlowRow = {
   time_ns: string;
   flow_id: string;
   node_name: string;
-  pb: string;
-} & Record<`${'src' | 'dst'}_${(typeof ownerFields)[number] | 'source' | 'scope'}`, string>;
+} & StoredFlowRow &
+  Record<`${'src' | 'dst'}_${(typeof ownerFields)[number] | 'source' | 'scope'}`, string>;
 
 /** The owner of one end as the API shows it (the `who` OWNER shape). */
 export interface Owner {
@@ -91,8 +92,8 @@ export function rowAttribution(row: FlowRow, principal: Principal): FlowAttribut
 }
 
 /** Decodes the stored Flow of a row: exactly the Flow that was ingested. */
-export function rowFlow(row: Pick<FlowRow, 'pb'>): Flow {
-  return Flow.decode(Buffer.from(row.pb, 'base64'));
+export function rowFlow(row: StoredFlowRow): Flow {
+  return restoreFlow(row);
 }
 
 /** The GetFlowsResponse a row stands for (what the Hubble API and JSON lines carry). */

@@ -11,12 +11,10 @@ import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
 import { formatTimeNs, parseTimeArg } from '../../../common/time.ts';
-import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
-import { toHubbleJson } from '../../../proto/src/hubble-json.ts';
 import type { Principal } from '../auth/principal.ts';
 import { and, anyIn, ipIn, protocolIn, SqlParams, tenantScope, timeRange } from '../filters/index.ts';
 import { ipValue, protocolValue } from '../filters/values.ts';
-import { rowFlow } from './flow-rows.ts';
+import { type FlowRow, flowRowColumns, rowToObject } from './flow-rows.ts';
 
 /** The body of POST /api/v1/investigations. */
 export const investigationRequestSchema = z.strictObject({
@@ -96,7 +94,7 @@ export async function runInvestigation(
   const side = (end: 'src' | 'dst', match: string) =>
     `SELECT time, toString(verdict) AS v, ${end}_tenant AS tenant, ${end}_account AS account, ${end}_job AS job,
        ${end}_alloc_id AS alloc_id, ${end}_node AS node, toString(${end}_source) AS source,
-       base64Encode(flow_pb) AS pb, node_name
+       flow_id
      FROM flows WHERE ${and([...common, match])}`;
   const parts: string[] = [];
   if (request.direction !== 'destination')
@@ -107,7 +105,7 @@ export async function runInvestigation(
       formatDateTime(min(time), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS first_seen,
       formatDateTime(max(time), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS last_seen,
       count() AS flows, sumMap([v], [toUInt64(1)]) AS verdicts,
-      groupArray(${samplesPerAccount})(tuple(pb, node_name)) AS samples
+      groupArray(${samplesPerAccount})(lower(hex(flow_id))) AS samples
     FROM (${parts.join(' UNION ALL ')}) ${own}
     GROUP BY tenant, account, job, alloc_id, node, source
     ORDER BY flows DESC, tenant, account, job, alloc_id
@@ -115,9 +113,20 @@ export async function runInvestigation(
   type Row = Omit<InvestigationAccount, 'flows' | 'verdicts' | 'samples'> & {
     flows: string;
     verdicts: [string[], string[]];
-    samples: [string, string][];
+    samples: string[];
   };
   const rows = await deps.store.query<Row>(sql, { params: p.values, settings: deps.settings, signal });
+  const sampleIds = [...new Set(rows.flatMap((r) => r.samples))];
+  const sampleRows = sampleIds.length
+    ? await deps.store.query<FlowRow>(
+        `SELECT ${flowRowColumns} FROM flows
+         WHERE ${timeRange(p, sinceNs, untilNs)} AND ${tenantScope(p, principal)}
+           AND flow_id IN (SELECT arrayJoin(arrayMap(x -> unhex(x), ${p.bind(sampleIds, 'Array(String)')})))
+         LIMIT 1 BY flow_id`,
+        { params: p.values, settings: deps.settings, signal },
+      )
+    : [];
+  const samplesById = new Map(sampleRows.map((r) => [r.flow_id, r]));
   const accounts = rows.map((r) => ({
     tenant: r.tenant,
     account: r.account,
@@ -129,9 +138,9 @@ export async function runInvestigation(
     flows: Number(r.flows),
     verdicts: Object.fromEntries(r.verdicts[0].map((k, i) => [k, Number(r.verdicts[1][i])])),
     source: r.source,
-    samples: r.samples.map(([pb, node]) => {
-      const flow = rowFlow({ pb });
-      return toHubbleJson({ flow, node_name: node, time: flow.time } satisfies GetFlowsResponse);
+    samples: r.samples.flatMap((id) => {
+      const row = samplesById.get(id);
+      return row ? [rowToObject(row, principal)] : [];
     }),
   }));
   const inv: Investigation = {

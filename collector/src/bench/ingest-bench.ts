@@ -1,0 +1,124 @@
+/**
+ * The ingest benchmark behind `flowtrail bench`: the embedded path end to end (traffic generator →
+ * Hubble gRPC → collector → chdb), and, in the same run, the raw insert rate of the same kind of
+ * rows into chdb with nothing else going on, so the pipeline's overhead shows as a ratio.
+ * Also bytes per flow on disk after merges.
+ * @module
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
+import { migrate } from '../../../common/clickhouse/migrator.ts';
+import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
+import { configureLogging, createLogger } from '../../../common/logger.ts';
+import { createMetrics } from '../../../common/metrics.ts';
+import { sleep } from '../../../common/retry.ts';
+import { encodeFlowRow, flowStructure } from '../../../common/schema/flow-row.ts';
+import { createCollector, defaultCollectorConfig } from '../collector.ts';
+import { flowIdFromUuid } from '../flow-id.ts';
+import { createGenerator } from '../generator/generator.ts';
+import { createObserverServer } from '../generator/observer-server.ts';
+import { nowNs, timestampToNs } from '../model.ts';
+
+export interface IngestBenchOptions {
+  /** Flows through the gRPC path. Default 1,000,000. */
+  flows: number;
+  /** Flows for the raw insert measurement. Default 500,000. */
+  rawFlows: number;
+}
+
+export interface IngestBenchResult {
+  flows: number;
+  ingest_seconds: number;
+  ingest_flows_per_s: number;
+  raw_insert_rows: number;
+  raw_insert_rows_per_s: number;
+  ratio: number;
+  bytes_per_flow: number;
+  machine: { cpus: number; model: string; node: string };
+}
+
+/** Runs the embedded ingest benchmark in a scratch chdb directory (removed afterwards). */
+export async function benchIngest(opts: IngestBenchOptions): Promise<IngestBenchResult> {
+  configureLogging({ level: 'error' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-bench-'));
+  const store = await createChdbStore(path.join(dir, 'data'), 'bench');
+  try {
+    await migrate(store);
+
+    // 1. End to end: the generator serves as fast as the collector reads (overflow 'wait').
+    const gen = createGenerator({ seed: 42, rate: 0, overflow: 'wait', maxFlows: 65_536 });
+    const server = createObserverServer({ listen: '127.0.0.1:0', supply: gen });
+    const target = await server.start();
+    const collector = createCollector(
+      { ...defaultCollectorConfig, targets: [target] },
+      { store, logger: createLogger('bench'), metrics: createMetrics('bench') },
+    );
+    await gen.start();
+    const started = performance.now();
+    await collector.start();
+    while (collector.status().sink.stored < opts.flows) await sleep(20);
+    const ingestSeconds = (performance.now() - started) / 1000;
+    const stored = collector.status().sink.stored;
+    await gen.stop();
+    await collector.stop();
+    await server.stop(0);
+
+    // 2. Raw insert of rows of the same shape: encoded beforehand, only the insert is timed.
+    const raw = createGenerator({ seed: 43 });
+    const writer = new RowBinaryWriter(64 << 20);
+    let rows = 0;
+    while (rows < opts.rawFlows) {
+      for (const ev of raw.take(Math.min(50_000, opts.rawFlows - rows))) {
+        const flow = ev.response.flow;
+        if (!flow) continue;
+        encodeFlowRow(writer, {
+          flow,
+          nodeName: ev.response.node_name,
+          timeNs: timestampToNs(flow.time) ?? nowNs(),
+          flowId: flowIdFromUuid(flow.uuid),
+          target: 'bench',
+          receivedAtNs: nowNs(),
+        });
+        rows++;
+      }
+    }
+    const data = writer.take();
+    await store.command('CREATE TABLE flows_raw AS flows');
+    const rawStart = performance.now();
+    await store.insertRowBinary({
+      into: 'flows_raw',
+      structure: flowStructure,
+      select: 'SELECT * FROM {input}',
+      data,
+    });
+    const rawSeconds = (performance.now() - rawStart) / 1000;
+
+    // 3. Bytes per flow once parts are merged.
+    await store.command('OPTIMIZE TABLE flows FINAL');
+    const [disk] = await store.query<{ bytes: string; rows: string }>(
+      "SELECT sum(data_compressed_bytes) AS bytes, sum(rows) AS rows FROM system.parts WHERE database = currentDatabase() AND table = 'flows' AND active",
+    );
+    const ingestRate = stored / ingestSeconds;
+    const rawRate = rows / rawSeconds;
+    return {
+      flows: stored,
+      ingest_seconds: round(ingestSeconds, 2),
+      ingest_flows_per_s: Math.round(ingestRate),
+      raw_insert_rows: rows,
+      raw_insert_rows_per_s: Math.round(rawRate),
+      ratio: round(ingestRate / rawRate, 3),
+      bytes_per_flow: round(Number(disk?.bytes ?? 0) / Number(disk?.rows ?? 1), 1),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
+    };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
