@@ -8,7 +8,7 @@
 import type { Store } from '../../../common/clickhouse/store.ts';
 import { InputError } from '../../../common/errors.ts';
 import { formatIpBytes, parseIpBytes } from '../../../common/net/ip.ts';
-import { formatTimeNs } from '../../../common/time.ts';
+import { formatTimeNs, nowNs, parseTimeArg } from '../../../common/time.ts';
 import { mergedOwnershipSql, type OwnershipRow, rowToInterval } from './persistence.ts';
 import { OPEN_END_NS, type OwnerInterval } from './types.ts';
 
@@ -69,9 +69,11 @@ export function canonicalIp(ip: string): string {
 /** Every merged interval of the given addresses, sorted by address then start. */
 export async function intervalsFor(store: Store, ips: readonly string[]): Promise<OwnerInterval[]> {
   if (ips.length === 0) return [];
+  // One address (who): an equality on the primary-key prefix; several (a page of flows): IN.
+  const where = ips.length === 1 ? 'address = toIPv6({ip:String})' : 'address IN {ips:Array(IPv6)}';
   const rows = await store.query<OwnershipRow>(
-    `SELECT * FROM (${mergedOwnershipSql('address IN (SELECT arrayJoin(arrayMap(x -> toIPv6(x), {ips:Array(String)})))')}) ORDER BY address, start_ns`,
-    { params: { ips } },
+    `SELECT * FROM (${mergedOwnershipSql(where)}) ORDER BY address, start_ns`,
+    { params: ips.length === 1 ? { ip: ips[0] } : { ips } },
   );
   return rows.map(rowToInterval);
 }
@@ -114,4 +116,20 @@ export async function who(store: Store, ip: string, at: bigint): Promise<WhoAnsw
     previous: previous ? ownerOf(previous) : null,
     next: next ? ownerOf(next) : null,
   };
+}
+
+/**
+ * The service behind `GET /api/v1/attribution?ip=&at=`: takes the raw query values, rejects bad
+ * ones with an InputError naming the parameter (the API maps it to 400), and answers who().
+ * `at` accepts what parseTimeArg accepts and defaults to now.
+ */
+export async function attributionLookup(
+  store: Store,
+  query: { ip?: unknown; at?: unknown },
+  now: bigint = nowNs(),
+): Promise<WhoAnswer> {
+  if (typeof query.ip !== 'string' || query.ip.trim() === '') throw new InputError('ip is required', 'ip');
+  if (query.at !== undefined && typeof query.at !== 'string') throw new InputError('at must be a time', 'at');
+  const at = query.at === undefined || query.at === '' ? now : parseTimeArg(query.at, now);
+  return who(store, query.ip, at);
 }
