@@ -1,0 +1,64 @@
+/**
+ * Custom rules: a saved flow filter (the /api/v1/flows query parameters, parsed by the same
+ * filter language, so a rule means exactly what the flows page shows), a window, a threshold
+ * on events or distinct peers, and whose owner (source or destination end) an incident is about.
+ * @module
+ */
+import { ConfigError, errorMessage } from '../../../../common/errors.ts';
+import { type FlowFilters, filtersToSql, parseFlowFilters, type RawParams } from '../../filters/index.ts';
+import type { CustomRuleConfig } from '../config.ts';
+import type { Rule } from './rule.ts';
+import { hasOwner, ipText, notAllowed, ownerColumns, sampleExpr, timeIn } from './sql.ts';
+
+const peerExpr = {
+  events: "''",
+  'distinct-destinations': ipText('destination_ip'),
+  'distinct-sources': ipText('source_ip'),
+  'distinct-ports': 'toString(destination_port)',
+} as const;
+
+/** Builds a custom rule; an invalid filter is a ConfigError naming the rule. */
+export function customRule(cfg: CustomRuleConfig): Rule {
+  let filters: FlowFilters;
+  try {
+    filters = parseFlowFilters(cfg.filter as RawParams);
+  } catch (err) {
+    throw new ConfigError(`alerts.custom ${cfg.name}: invalid filter: ${errorMessage(err)}`, { cause: err });
+  }
+  const known = new Set(Object.keys(filters));
+  const unknown = Object.keys(cfg.filter).filter((k) => !known.has(k));
+  if (unknown.length)
+    throw new ConfigError(`alerts.custom ${cfg.name}: unknown filter ${unknown.join(', ')}`);
+  const end = cfg.groupBy === 'destination' ? 'dst' : 'src';
+  const metric = cfg.threshold.metric;
+  return {
+    id: cfg.name,
+    kind: 'custom',
+    enabled: cfg.enabled,
+    severity: cfg.severity,
+    description:
+      cfg.description || `Custom rule: ${metric} >= ${cfg.threshold.min} per ${cfg.groupBy} owner.`,
+    windowNs: BigInt(cfg.windowSeconds) * 1_000_000_000n,
+    thresholds: {
+      filter: cfg.filter,
+      groupBy: cfg.groupBy,
+      threshold: cfg.threshold,
+      windowSeconds: cfg.windowSeconds,
+    },
+    measureName: metric === 'events' ? 'flow events' : metric.replace('-', ' '),
+    query(p, range) {
+      const where = [timeIn(p, range), hasOwner(end), notAllowed(p, end, cfg), ...filtersToSql(p, filters)];
+      const sql =
+        `SELECT toUnixTimestamp64Nano(time) AS tn, ${ownerColumns(end)}, '' AS g, ${peerExpr[metric]} AS peer, ` +
+        `${ipText('source_ip')} AS s_ip, ${ipText('destination_ip')} AS d_ip, destination_port AS port, ` +
+        `toUInt8(0) AS flag, ${sampleExpr} AS sample FROM flows WHERE ${where.join(' AND ')}`;
+      const measure = metric === 'events' ? 'events' : 'peers';
+      return { sql, having: `${measure} >= ${p.bind(cfg.threshold.min, 'UInt64')}`, measure };
+    },
+    evidence: () => {
+      const out: Record<string, string[]> = {};
+      for (const [k, v] of Object.entries(cfg.filter)) out[k] = Array.isArray(v) ? v : [v];
+      return out;
+    },
+  };
+}
