@@ -285,7 +285,9 @@ export const regexValue = z
 /** An HTTP status: `404`, or a prefix with `+` such as `5+` or `40+`. */
 export const httpStatusValue = z
   .string()
-  .regex(/^(\d{3}|\d{1,2}\+)$/, 'expected an HTTP status code (404) or a prefix like 5+')
+  // An unencoded `5+` in a query string arrives as "5 ".
+  .transform((v) => v.replace(/ $/, '+'))
+  .pipe(z.string().regex(/^(\d{3}|\d{1,2}\+)$/, 'expected an HTTP status code (404) or a prefix like 5+'))
   .transform((v) => (v.endsWith('+') ? { prefix: v.slice(0, -1) } : { code: Number(v) }));
 
 /** An HTTP method. */

@@ -56,7 +56,9 @@ const csvExpressions = [
 export const flowCsvColumns = csvExpressions.join(', ');
 
 /** The SELECT aliases, in order. */
-export const flowCsvAliases: readonly string[] = csvExpressions.map((e) => / AS (csv_[a-z_]+)$/.exec(e)![1]!);
+export const flowCsvAliases: readonly string[] = csvExpressions.map(
+  (e) => / AS (csv_[a-z0-9_]+)$/.exec(e)![1]!,
+);
 
 /** The CSV header: the aliases without their prefix. */
 export const flowCsvHeader: readonly string[] = flowCsvAliases.map((a) => a.slice(4));

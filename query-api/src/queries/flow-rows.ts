@@ -25,7 +25,8 @@ const ownerFields = [
 /** The SELECT list of a flow row (64-bit time as a string, the columns that rebuild the Flow). */
 export const flowRowColumns = [
   'toString(toUnixTimestamp64Nano(time)) AS time_ns',
-  'lower(hex(flow_id)) AS flow_id',
+  // Aliases never equal a column name: ClickHouse would resolve WHERE/ORDER BY to the alias.
+  'lower(hex(flow_id)) AS id_hex',
   'node_name',
   flowRestoreColumns,
   ...['src', 'dst'].flatMap((e) => [
@@ -38,7 +39,7 @@ export const flowRowColumns = [
 /** One row as selected with flowRowColumns. */
 export type FlowRow = {
   time_ns: string;
-  flow_id: string;
+  id_hex: string;
   node_name: string;
 } & StoredFlowRow &
   Record<`${'src' | 'dst'}_${(typeof ownerFields)[number] | 'source' | 'scope'}`, string>;

@@ -48,7 +48,7 @@ export async function queryFlowPage(
     rows,
     nextCursor:
       more && last
-        ? encodeCursor({ timeNs: BigInt(last.time_ns), flowId: last.flow_id, order: query.order })
+        ? encodeCursor({ timeNs: BigInt(last.time_ns), flowId: last.id_hex, order: query.order })
         : undefined,
   };
 }

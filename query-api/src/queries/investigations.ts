@@ -126,7 +126,7 @@ export async function runInvestigation(
         { params: p.values, settings: deps.settings, signal },
       )
     : [];
-  const samplesById = new Map(sampleRows.map((r) => [r.flow_id, r]));
+  const samplesById = new Map(sampleRows.map((r) => [r.id_hex, r]));
   const accounts = rows.map((r) => ({
     tenant: r.tenant,
     account: r.account,

@@ -8,7 +8,7 @@ import type { Request, Response } from 'express';
 import type { ApiLimits } from '../../../../common/config/api.ts';
 import { formatTimeNs } from '../../../../common/time.ts';
 import { type FlowQuery, parseFlowQuery, type RawParams } from '../../filters/index.ts';
-import { flowCsvColumns, flowCsvHeader } from '../../queries/flow-csv.ts';
+import { flowCsvAliases, flowCsvColumns, flowCsvHeader } from '../../queries/flow-csv.ts';
 import { type FlowRow, rowToLine, rowToObject } from '../../queries/flow-rows.ts';
 import { type FlowsDeps, queryFlowPage, streamFlows } from '../../queries/flows.ts';
 import { flowQueryBounds } from '../../queries/limits.ts';
@@ -79,7 +79,7 @@ async function streamCsv(deps: FlowsDeps, query: FlowQuery, res: Response, ctx: 
   )) {
     start();
     rows += batch.length;
-    await writeChunk(res, batch.map((r) => csvLine(flowCsvHeader.map((c) => r[c]))).join(''), ctx.signal);
+    await writeChunk(res, batch.map((r) => csvLine(flowCsvAliases.map((c) => r[c]))).join(''), ctx.signal);
     if (ctx.signal.aborted) break;
   }
   start();

@@ -1,0 +1,191 @@
+/**
+ * Observer.GetFlows over stored history, with the semantics of Cilium's server
+ * (reference/hubble-wire.md §8): `first` streams the oldest `number` flows from `since`;
+ * otherwise the newest `number` flows (everything in range when 0), oldest first; `follow` then
+ * keeps streaming flows as they are stored, found by polling `received_at` with a lag window so
+ * a late-flushed batch is not skipped, and deduplicated by flow_id. Streams stop with a
+ * LimitError after `maxStreamRows` rather than reading history without end.
+ * @module
+ */
+
+import { compileFlowFilters } from '../../../collector/src/filter/index.ts';
+import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
+import type { ApiLimits } from '../../../common/config/api.ts';
+import { InputError, LimitError } from '../../../common/errors.ts';
+import { flowRestoreColumns, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
+import type { Flow } from '../../../proto/gen/flow/flow.ts';
+import type { GetFlowsRequest, GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
+import type { Principal } from '../auth/principal.ts';
+import { and, SqlParams, tenantScope } from '../filters/index.ts';
+import { rowFlow } from '../queries/flow-rows.ts';
+import { applyFieldMask, compileFieldMask } from './field-mask.ts';
+import { whitelistPrefilter } from './flow-filter-sql.ts';
+
+/** What GetFlows needs. */
+export interface GetFlowsDeps {
+  store: Store;
+  settings: QuerySettings;
+  limits: ApiLimits;
+  /** Poll interval of follow mode, ms. */
+  followPollMs: number;
+}
+
+type Row = StoredFlowRow & {
+  time_ns: string;
+  id_hex: string;
+  node_name: string;
+  received_ns: string;
+};
+
+const columns =
+  'toString(toUnixTimestamp64Nano(time)) AS time_ns, lower(hex(flow_id)) AS id_hex, node_name, ' +
+  `${flowRestoreColumns}, toString(toUnixTimestamp64Nano(received_at)) AS received_ns`;
+const pageSize = 2000;
+/** How far behind the newest received_at each follow poll looks again (late batches). */
+const followLagNs = 10_000_000_000n;
+
+const tsNs = (t: { seconds: bigint; nanos: number } | undefined) =>
+  t === undefined ? undefined : t.seconds * 1_000_000_000n + BigInt(t.nanos);
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
+/** Streams the answer to one GetFlows request through `send`; resolves with the number sent. */
+export async function serveGetFlows(
+  deps: GetFlowsDeps,
+  req: GetFlowsRequest,
+  principal: Principal,
+  send: (r: GetFlowsResponse) => Promise<void>,
+  signal: AbortSignal,
+): Promise<number> {
+  if (req.first && req.follow) throw new InputError('first cannot be specified with follow', 'first');
+  const mask = compileFieldMask(
+    req.field_mask?.length ? req.field_mask : (req.experimental?.field_mask ?? []),
+  );
+  const sinceNs = tsNs(req.since);
+  const untilNs = req.follow ? undefined : tsNs(req.until);
+  const cap = BigInt(deps.limits.maxStreamRows);
+  const wanted = req.number === 0n ? undefined : req.number;
+  const opts = { settings: deps.settings, signal };
+
+  // Exact matching in memory (shared Hubble semantics); SQL only narrows the scan.
+  const matches = compileFlowFilters(req.whitelist, req.blacklist);
+  // Conditions shared by every statement: prefilter and tenant scope (bound once, reused).
+  const base = new SqlParams('b');
+  const filter = and([whitelistPrefilter(base, req.whitelist), tenantScope(base, principal)]);
+  const query = async (extra: string[], tail: string, extraParams: SqlParams) =>
+    deps.store.query<Row>(`SELECT ${columns} FROM flows WHERE ${and([filter, ...extra])} ${tail}`, {
+      ...opts,
+      params: { ...base.values, ...extraParams.values },
+    });
+
+  let sent = 0;
+  const seen = new Map<string, bigint>();
+  const emit = async (r: Row, flow: Flow) => {
+    await send({ flow: applyFieldMask(flow, mask), node_name: r.node_name, time: flow.time });
+    sent++;
+  };
+
+  // Follow starts from what is stored now; take the watermark before the history part.
+  let watermark = 0n;
+  if (req.follow) {
+    const w = await deps.store.query<{ w: string }>(
+      `SELECT toString(toUnixTimestamp64Nano(max(received_at))) AS w FROM flows`,
+      opts,
+    );
+    watermark = BigInt(w[0]?.w ?? '0');
+  }
+
+  const history = !(req.follow && wanted === undefined && sinceNs === undefined);
+  if (history) {
+    const p = new SqlParams('h');
+    const range: string[] = [];
+    if (sinceNs !== undefined)
+      range.push(`time >= fromUnixTimestamp64Nano(${p.bind(sinceNs, 'Int64')}, 'UTC')`);
+    if (untilNs !== undefined)
+      range.push(`time <= fromUnixTimestamp64Nano(${p.bind(untilNs, 'Int64')}, 'UTC')`);
+    const limit = wanted !== undefined && wanted < cap ? wanted : cap;
+    // The newest `number` are collected newest-first, then sent oldest-first; `first` and
+    // "everything in range" stream forward directly.
+    const backwards = !req.first && wanted !== undefined;
+    const collected: { row: Row; flow: Flow }[] = [];
+    let matched = 0n;
+    let more = false;
+    let after: Row | undefined;
+    const dir = backwards ? 'DESC' : 'ASC';
+    const cmp = backwards ? '<' : '>';
+    pages: while (!signal.aborted) {
+      const q = new SqlParams('k');
+      for (const [k, v] of Object.entries(p.values)) q.values[k] = v;
+      const conds = [...range];
+      if (after) {
+        conds.push(
+          `(time, flow_id) ${cmp} (fromUnixTimestamp64Nano(${q.bind(after.time_ns, 'Int64')}, 'UTC'), ` +
+            `toFixedString(unhex(${q.bind(after.id_hex, 'String')}), 16))`,
+        );
+      }
+      const rows = await query(
+        conds,
+        `ORDER BY time ${dir}, flow_id ${dir} LIMIT ${q.bind(pageSize, 'UInt32')}`,
+        q,
+      );
+      for (const r of rows) {
+        const flow = rowFlow(r);
+        if (!matches(flow)) continue;
+        if (matched >= limit) {
+          more = true;
+          break pages;
+        }
+        matched++;
+        if (req.follow) seen.set(r.id_hex, BigInt(r.received_ns));
+        if (backwards) collected.push({ row: r, flow });
+        else await emit(r, flow);
+        if (signal.aborted) break pages;
+      }
+      after = rows[rows.length - 1];
+      if (rows.length < pageSize) break;
+    }
+    for (let i = collected.length - 1; i >= 0 && !signal.aborted; i--)
+      await emit(collected[i]!.row, collected[i]!.flow);
+    if (more && (wanted === undefined || wanted > cap) && !req.follow) {
+      throw new LimitError(
+        'max_stream_rows',
+        `more than ${cap} flows match; narrow the time range or the filters (limit api.limits.maxStreamRows)`,
+      );
+    }
+  }
+
+  if (!req.follow) return sent;
+  while (!signal.aborted) {
+    await sleep(deps.followPollMs, signal);
+    if (signal.aborted) break;
+    const q = new SqlParams('f');
+    const from = watermark > followLagNs ? watermark - followLagNs : 0n;
+    const rows = await query(
+      [`received_at > fromUnixTimestamp64Nano(${q.bind(from, 'Int64')}, 'UTC')`],
+      `ORDER BY received_at ASC, time ASC, flow_id ASC LIMIT ${q.bind(10_000, 'UInt32')}`,
+      q,
+    );
+    for (const r of rows) {
+      if (signal.aborted) break;
+      if (seen.has(r.id_hex)) continue;
+      const rec = BigInt(r.received_ns);
+      seen.set(r.id_hex, rec);
+      if (rec > watermark) watermark = rec;
+      const flow = rowFlow(r);
+      if (matches(flow)) await emit(r, flow);
+    }
+    for (const [id, rec] of seen) if (rec < watermark - followLagNs) seen.delete(id);
+  }
+  return sent;
+}

@@ -1,0 +1,222 @@
+/**
+ * The Hubble Observer gRPC API over stored flows (`hubble observe --server <host>:4245` works
+ * against history), plus the gRPC health service answering SERVING for
+ * `hubble.server.Observer`. Authentication is the HTTP API's: metadata
+ * `authorization: Bearer <token>` (or Basic `name:token`, the only credential the stock CLI
+ * sends), the same roles, the same tenant scope in SQL, and GetFlows calls are audited.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { AccessError, FlowtrailError, InputError, LimitError } from '../../../common/errors.ts';
+import type { Logger } from '../../../common/logger.ts';
+import { createMetrics } from '../../../common/metrics.ts';
+import {
+  HealthCheckResponse_ServingStatus,
+  type HealthServer,
+  HealthService,
+  type ObserverServer,
+  ObserverService,
+} from '../../../proto/src/grpc.ts';
+import { createAuditLog } from '../audit/audit-log.ts';
+import { authorize, type Principal } from '../auth/principal.ts';
+import { createAuthenticator } from '../auth/tokens.ts';
+import type { ApiDeps } from '../deps.ts';
+import { describeError } from '../http/errors.ts';
+import { querySettings } from '../queries/limits.ts';
+import { serveGetFlows } from './get-flows.ts';
+import { getNamespaces, getNodes, serverStatus } from './status.ts';
+
+/** The health service name the hubble CLI checks. */
+export const observerServiceName = 'hubble.server.Observer';
+
+/** A listening gRPC server. */
+export interface GrpcServerHandle {
+  /** The bound port (useful when asked for port 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The gRPC server, ready to bind. */
+export interface GrpcApi {
+  server: grpc.Server;
+  listen(host: string, port: number): Promise<GrpcServerHandle>;
+}
+
+/** Maps an error to a gRPC status. */
+export function grpcStatusOf(err: unknown): { code: grpc.status; details: string } {
+  if (err instanceof InputError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof AccessError) {
+    return {
+      code: err.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED,
+      details: err.message,
+    };
+  }
+  if (err instanceof LimitError) return { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message };
+  const d = describeError(err);
+  if (d.status === 400) return { code: grpc.status.INVALID_ARGUMENT, details: d.message };
+  return {
+    code: grpc.status.INTERNAL,
+    details: err instanceof FlowtrailError && err.retriable ? err.message : 'internal error',
+  };
+}
+
+/** Builds the Observer and Health services over the store. */
+export function createGrpcServer(deps: ApiDeps): GrpcApi {
+  const logger: Logger = deps.logger.child('grpc');
+  const metrics = createMetrics('api_grpc');
+  const calls = metrics.counter('calls_total', 'gRPC calls by method and code.', ['method', 'code']);
+  const streamed = metrics.counter('flows_sent_total', 'Flows sent by GetFlows.');
+  const auditLog = createAuditLog({ store: deps.store, logger: logger.child('audit'), metrics });
+  const authenticator = createAuthenticator(deps.auth, deps.tokens);
+  const settings = querySettings(deps.api.limits);
+  const statusDeps = {
+    store: deps.store,
+    settings,
+    limits: deps.api.limits,
+    startedAtMs: Date.now(),
+    version: 'flowtrail 0.1.0 (stored flows)',
+  };
+
+  const principalOf = (md: grpc.Metadata): Principal => {
+    const v = md.get('authorization')[0];
+    const p = authenticator.authenticate(typeof v === 'string' ? v : v?.toString('utf8'));
+    authorize(p, 'grpc');
+    return p;
+  };
+  const fail = (method: string, err: unknown) => {
+    const s = grpcStatusOf(err);
+    if (s.code === grpc.status.INTERNAL) logger.error('grpc call failed', { method, err });
+    calls.inc({ method, code: grpc.status[s.code] });
+    return { code: s.code, details: s.details };
+  };
+  const unary =
+    <Req, Res>(
+      method: string,
+      fn: (p: Principal, req: Req) => Promise<Res>,
+    ): grpc.handleUnaryCall<Req, Res> =>
+    (call, cb) => {
+      (async () => fn(principalOf(call.metadata), call.request))().then(
+        (res) => {
+          calls.inc({ method, code: 'OK' });
+          cb(null, res);
+        },
+        (err) => cb(fail(method, err)),
+      );
+    };
+
+  const observer: ObserverServer = {
+    getFlows: (call) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      call.on('close', () => abort.abort());
+      const started = Date.now();
+      let principal: Principal | undefined;
+      let sent = 0;
+      const send = (r: Parameters<Parameters<typeof serveGetFlows>[3]>[0]) =>
+        new Promise<void>((resolve) => {
+          sent++;
+          streamed.inc();
+          if (call.write(r)) resolve();
+          else call.once('drain', () => resolve());
+        });
+      (async () => {
+        principal = principalOf(call.metadata);
+        return serveGetFlows(
+          { store: deps.store, settings, limits: deps.api.limits, followPollMs: deps.api.followPollMs },
+          call.request,
+          principal,
+          send,
+          abort.signal,
+        );
+      })().then(
+        () => {
+          calls.inc({ method: 'GetFlows', code: 'OK' });
+          audit('ok', 0);
+          call.end();
+        },
+        (err) => {
+          const s = fail('GetFlows', err);
+          audit(describeError(err).outcome, s.code, s.details);
+          if (!abort.signal.aborted) call.destroy(Object.assign(new Error(s.details), s));
+        },
+      );
+      function audit(outcome: string, code: number, error?: string) {
+        const r = call.request;
+        auditLog.record({
+          requestId: randomUUID(),
+          principal,
+          action: 'grpc.get_flows',
+          transport: 'grpc',
+          method: 'GetFlows',
+          path: '/observer.Observer/GetFlows',
+          parameters: {
+            number: r.number.toString(),
+            first: r.first,
+            follow: r.follow,
+            since: r.since ? `${r.since.seconds}.${r.since.nanos}` : null,
+            until: r.until ? `${r.until.seconds}.${r.until.nanos}` : null,
+            whitelist: r.whitelist.length,
+            blacklist: r.blacklist.length,
+            field_mask: r.field_mask ?? [],
+          },
+          rows: sent,
+          outcome: abort.signal.aborted && outcome === 'ok' ? 'cancelled' : outcome,
+          status: code,
+          ...(error ? { error } : {}),
+          startedAtMs: started,
+          remoteAddr: call.getPeer(),
+        });
+      }
+    },
+    getAgentEvents: (call) => {
+      call.destroy(
+        Object.assign(new Error('agent events are not stored'), { code: grpc.status.UNIMPLEMENTED }),
+      );
+    },
+    getDebugEvents: (call) => {
+      call.destroy(
+        Object.assign(new Error('debug events are not stored'), { code: grpc.status.UNIMPLEMENTED }),
+      );
+    },
+    getNodes: unary('GetNodes', (p) => getNodes(statusDeps, p)),
+    getNamespaces: unary('GetNamespaces', (p) => getNamespaces(statusDeps, p)),
+    serverStatus: unary('ServerStatus', (p) => serverStatus(statusDeps, p)),
+  };
+
+  const health: HealthServer = {
+    check: (call, cb) => {
+      const s = call.request.service;
+      if (s === '' || s === observerServiceName)
+        cb(null, { status: HealthCheckResponse_ServingStatus.SERVING });
+      else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${s.slice(0, 100)}` });
+    },
+    watch: (call) => {
+      call.destroy(Object.assign(new Error('watch is not implemented'), { code: grpc.status.UNIMPLEMENTED }));
+    },
+  };
+
+  const server = new grpc.Server();
+  server.addService(ObserverService, observer);
+  server.addService(HealthService, health);
+  return {
+    server,
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+          if (err) return reject(err);
+          resolve({
+            port: bound,
+            close: () =>
+              new Promise<void>((res) => {
+                server.tryShutdown(() => res());
+                setTimeout(() => {
+                  server.forceShutdown();
+                  res();
+                }, 2000).unref();
+              }),
+          });
+        });
+      }),
+  };
+}
