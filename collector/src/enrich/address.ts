@@ -185,7 +185,7 @@ export function createCidrSet(cidrs: readonly string[]): CidrSet {
     }
   });
   r.v6 = new Uint32Array(v6.length * 4);
-  v6.forEach((v, i) => words(v, r.v6, i * 4));
+  for (let i = 0; i < v6.length; i++) words(v6[i]!, r.v6, i * 4);
   const own = createParsedAddress();
   const indexOfParsed = (p: ParsedAddress): number => {
     if (p.family === 4) return v4Index(p.v4);

@@ -202,13 +202,17 @@ describe('collector > ownership (chdb)', () => {
     for (const f of frames) tracker.applyFrame(f);
     await tracker.stop();
 
-    const { join, columns } = reattributeSql('src');
+    const src = reattributeSql('src');
+    const dst = reattributeSql('dst');
     const rows = await store.query<{
-      time: string;
       src_tenant_eff: string;
       src_source_eff: string;
       src_alloc_id_eff: string;
-    }>(`SELECT f.time AS time, ${columns} FROM flows AS f ${join} ORDER BY f.time`);
+      dst_source_eff: string;
+    }>(
+      `SELECT f.time AS time, ${src.columns}, ${dst.columns} FROM flows AS f ${src.join} ${dst.join} ORDER BY f.time`,
+    );
+    expect(rows.map((r) => r.dst_source_eff)).toEqual(['none', 'none', 'none']);
     expect(rows.map((r) => [r.src_tenant_eff, r.src_source_eff, r.src_alloc_id_eff])).toEqual([
       ['tenant-a', 'ownership', 'alloc-a'],
       ['', 'none', ''],

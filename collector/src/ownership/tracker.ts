@@ -17,6 +17,7 @@ import type { Store } from '../../../common/clickhouse/store.ts';
 import type { TenancyConfig } from '../../../common/config/tenancy.ts';
 import { errorMessage } from '../../../common/errors.ts';
 import { createLogger, type Logger } from '../../../common/logger.ts';
+import type { Metrics } from '../../../common/metrics.ts';
 import type { RetryOptions } from '../../../common/retry.ts';
 import { nowNs } from '../../../common/time.ts';
 import type { NomadClient } from '../nomad/client.ts';
@@ -29,6 +30,7 @@ import {
   terminalClientStatuses,
 } from '../nomad/types.ts';
 import { createIntervalIndex } from './interval-index.ts';
+import { createOwnershipMetrics } from './metrics.ts';
 import { canonicalAddress, loadIntervals, writeIntervals } from './persistence.ts';
 import { createNomadSync, type NomadSync } from './sync.ts';
 import { createTenancyResolver } from './tenancy.ts';
@@ -55,6 +57,8 @@ export interface OwnershipTrackerDeps {
   now?: () => bigint;
   /** Backoff of the Nomad reconnect loop. */
   retry?: RetryOptions;
+  /** Registry prefixed for the service (e.g. `createMetrics('collector')`); none: no metrics. */
+  metrics?: Metrics;
 }
 
 /** Outcome of applying one event-stream frame. */
@@ -123,6 +127,7 @@ export function createOwnershipTracker(
   let flushing: Promise<void> = Promise.resolve();
   let sync: NomadSync | undefined;
 
+  const metrics = createOwnershipMetrics(deps.metrics, () => tracker.stats());
   const markDirty = (iv: OwnerInterval | undefined) => {
     if (iv) dirty.set(`${iv.address}#${intervalKey(iv)}`, iv);
   };
@@ -209,9 +214,13 @@ export function createOwnershipTracker(
       await tracker.flush();
     },
     applyFrame(frame, opts = {}) {
-      if (frame.events.length === 0) return 'heartbeat';
+      if (frame.events.length === 0) {
+        metrics.frame('heartbeat');
+        return 'heartbeat';
+      }
       if (!opts.replay && frame.index <= lastIndex) {
         framesRepeated++;
+        metrics.frame('repeat');
         return 'repeat';
       }
       for (const ev of frame.events) {
@@ -221,6 +230,7 @@ export function createOwnershipTracker(
       }
       if (frame.index > lastIndex) lastIndex = frame.index;
       framesApplied++;
+      metrics.frame('applied');
       return 'applied';
     },
     applyAllocation(a) {
@@ -308,7 +318,9 @@ export function createOwnershipTracker(
         dirty.clear();
         try {
           await writeIntervals(deps.store, batch);
+          metrics.written(batch.length);
         } catch (err) {
+          metrics.writeFailed();
           for (const iv of batch) {
             const key = `${iv.address}#${intervalKey(iv)}`;
             if (!dirty.has(key)) dirty.set(key, iv);
