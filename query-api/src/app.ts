@@ -10,7 +10,7 @@ import { createMetrics } from '../../common/metrics.ts';
 import { type AuditLog, createAuditLog } from './audit/audit-log.ts';
 import { createAuthenticator } from './auth/tokens.ts';
 import type { ApiDeps } from './deps.ts';
-import { authenticateMiddleware, route } from './http/context.ts';
+import { authenticateMiddleware, principalOf, route } from './http/context.ts';
 import { errorMiddleware, HttpError } from './http/errors.ts';
 import { metricsMiddleware } from './http/metrics.ts';
 import { handleAttribution } from './http/routes/attribution.ts';
@@ -48,6 +48,9 @@ export function createApiRouter(deps: ApiDeps): ApiHandle {
   const v1 = express.Router();
   v1.use(authenticateMiddleware(authenticator));
   v1.use(express.json({ limit: '64kb' }));
+  v1.get('/whoami', (_req, res) => {
+    res.json(principalOf(res));
+  });
   v1.get(
     '/flows',
     route({ action: 'flows', audit: 'flows', auditLog }, (req, res, ctx) =>

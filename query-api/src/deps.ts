@@ -4,33 +4,19 @@
  * @module
  */
 
+import type { WhoAnswer } from '../../collector/src/ownership/who.ts';
 import type { Store } from '../../common/clickhouse/index.ts';
 import type { ApiConfig } from '../../common/config/api.ts';
 import type { AuthConfig, TokenConfig } from '../../common/config/auth.ts';
 import type { Logger } from '../../common/logger.ts';
+
+export type { WhoAnswer };
 
 /**
  * The who-owned-this-address answer for `GET /api/v1/attribution` (the attribution service of
  * collector/src/ownership implements it; its JSON shape is `flowtrail who --json`'s).
  */
 export type AttributionLookup = (ip: string, atNs: bigint, signal?: AbortSignal) => Promise<WhoAnswer>;
-
-/** `flowtrail who --json`: the owner at that instant and its neighbours in time. */
-export interface WhoAnswer {
-  ip: string;
-  at: string;
-  owner: WhoOwner | null;
-  previous: WhoOwner | null;
-  next: WhoOwner | null;
-  [extra: string]: unknown;
-}
-
-/** An OWNER object. */
-export interface WhoOwner {
-  tenant: string;
-  account: string;
-  [field: string]: unknown;
-}
 
 /** Dependencies of createApi / createGrpcServer. */
 export interface ApiDeps {

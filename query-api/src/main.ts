@@ -5,6 +5,7 @@
  * @module
  */
 import type { Server } from 'node:http';
+import { who } from '../../collector/src/ownership/who.ts';
 import { openStore, type Store, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { loadConfig } from '../../common/config/load.ts';
@@ -63,7 +64,14 @@ export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<Ru
   const listen = listenConfigFromEnv(env);
   const store = await openStore(storeConfigFromEnv(env));
   await migrate(store);
-  const deps: ApiDeps = { store, logger, api: config.api, auth: config.auth, tokens: config.tokens };
+  const deps: ApiDeps = {
+    store,
+    logger,
+    api: config.api,
+    auth: config.auth,
+    tokens: config.tokens,
+    attribution: (ip, at) => who(store, ip, at),
+  };
   const { app } = createApi(deps);
   const http = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(listen.port, listen.host, (err?: Error) => (err ? reject(err) : resolve(s)));

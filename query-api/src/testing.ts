@@ -13,6 +13,7 @@ import path from 'node:path';
 import { type EndAttribution, unattributed } from '../../collector/src/enrich/types.ts';
 import { ingestFiles } from '../../collector/src/ingest-files.ts';
 import type { IngestedFlow } from '../../collector/src/model.ts';
+import { who } from '../../collector/src/ownership/who.ts';
 import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
 import type { Store } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
@@ -124,7 +125,7 @@ export async function startTestApi(
     api: config.api,
     auth: config.auth,
     tokens: config.tokens,
-    attribution: async (ip, atNs) => ({ ip, at: atNs.toString(), owner: null, previous: null, next: null }),
+    attribution: (ip, atNs) => who(store, ip, atNs),
   };
   const { app, auditLog } = createApi(deps);
   const http = await new Promise<Server>((resolve) => {

@@ -175,6 +175,9 @@ export function openApiDocument(): JsonSchema {
           responses: ok('Nodes and edges'),
         },
       },
+      '/api/v1/whoami': {
+        get: { summary: 'The caller: token name, role and tenant.', responses: ok('Principal') },
+      },
       '/api/v1/audit': {
         get: {
           summary: 'Audit log (admins).',

@@ -56,11 +56,13 @@ export async function handleAudit(
   const limit = q['limit'] === undefined ? 100 : Number(parseParam('limit', auditParams.limit, q['limit']));
   if (limit < 1 || limit > 10_000) throw new InputError('limit: expected 1 to 10000', 'limit');
   const rows = await deps.store.query(
-    `SELECT formatDateTime(time, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS time, request_id, token_name, role, tenant, action,
+    `SELECT formatDateTime(time, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS at, request_id, token_name, role, tenant, action,
        transport, method, path, parameters, rows, outcome, status, error, duration_ms, remote_addr
-     FROM audit_log WHERE ${where.join(' AND ')} ORDER BY audit_log.time DESC LIMIT ${p.bind(limit, 'UInt32')}`,
+     FROM audit_log WHERE ${where.join(' AND ')} ORDER BY time DESC LIMIT ${p.bind(limit, 'UInt32')}`,
     { params: p.values, settings: deps.settings, signal: ctx.signal },
   );
-  res.json({ entries: rows, count: rows.length });
+  // `at` avoids an alias named like the column (ClickHouse would compare the text in WHERE).
+  const entries = rows.map(({ at, ...r }) => ({ time: at, ...r }));
+  res.json({ entries, count: entries.length });
   return { rows: rows.length };
 }
