@@ -22,7 +22,12 @@ import type { Incident, IncidentChange } from '../incidents.ts';
 import { type DeliveryRecord, recordDeliveries } from './deliveries.ts';
 import { jsonPayload, slackPayload } from './payload.ts';
 import { signatureHeader, signPayload } from './signature.ts';
-import { createTargetGuard, type ResolvedTarget, type TargetGuard, TargetRefusedError } from './ssrf-guard.ts';
+import {
+  createTargetGuard,
+  type ResolvedTarget,
+  type TargetGuard,
+  TargetRefusedError,
+} from './ssrf-guard.ts';
 
 /** A non-2xx answer; retriable for 5xx, 408 and 429. */
 class DeliveryHttpError extends FlowtrailError {
@@ -72,9 +77,15 @@ export function createWebhookNotifier(
   const env = deps.env ?? process.env;
   const guard = deps.guard ?? createTargetGuard(config.allowPrivateTargets);
   const log = deps.logger;
-  const targets = config.targets.map((t) => ({ target: t, secret: t.secret ?? (t.secretEnv ? env[t.secretEnv] : undefined) }));
+  const targets = config.targets.map((t) => ({
+    target: t,
+    secret: t.secret ?? (t.secretEnv ? env[t.secretEnv] : undefined),
+  }));
   const m = {
-    deliveries: deps.metrics.counter('webhook_deliveries_total', 'Finished webhook deliveries by outcome.', ['target', 'outcome']),
+    deliveries: deps.metrics.counter('webhook_deliveries_total', 'Finished webhook deliveries by outcome.', [
+      'target',
+      'outcome',
+    ]),
     attempts: deps.metrics.counter('webhook_attempts_total', 'Webhook HTTP attempts.', ['target']),
     dropped: deps.metrics.counter('webhook_dropped_total', 'Deliveries dropped because the queue was full.'),
     seconds: deps.metrics.histogram('webhook_attempt_seconds', 'Latency of one webhook attempt.', ['target']),
@@ -94,7 +105,12 @@ export function createWebhookNotifier(
     }
   };
 
-  function post(url: URL, to: ResolvedTarget, body: string, headers: Record<string, string>): Promise<number> {
+  function post(
+    url: URL,
+    to: ResolvedTarget,
+    body: string,
+    headers: Record<string, string>,
+  ): Promise<number> {
     const mod = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = mod.request(
@@ -116,9 +132,15 @@ export function createWebhookNotifier(
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new FlowtrailError(`timed out after ${config.timeoutMs}ms`, { retriable: true })));
+      req.on('timeout', () =>
+        req.destroy(new FlowtrailError(`timed out after ${config.timeoutMs}ms`, { retriable: true })),
+      );
       req.on('error', (err) =>
-        reject(err instanceof FlowtrailError ? err : new FlowtrailError(errorMessage(err), { retriable: true, cause: err })),
+        reject(
+          err instanceof FlowtrailError
+            ? err
+            : new FlowtrailError(errorMessage(err), { retriable: true, cause: err }),
+        ),
       );
       req.end(body);
     });
@@ -154,7 +176,8 @@ export function createWebhookNotifier(
             'x-flowtrail-event': payload.event,
             'x-flowtrail-delivery': id,
           };
-          if (job.secret) headers[signatureHeader] = signPayload(job.secret, body, Math.floor(Date.now() / 1000));
+          if (job.secret)
+            headers[signatureHeader] = signPayload(job.secret, body, Math.floor(Date.now() / 1000));
           const t = performance.now();
           m.attempts.inc({ target: job.target.name });
           let status = 0;

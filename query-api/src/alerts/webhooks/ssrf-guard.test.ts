@@ -32,7 +32,10 @@ describe('query-api > alerts > webhooks > ssrf-guard', () => {
       'ops.internal': ['10.9.0.1'],
     };
     const guard = createTargetGuard(['192.168.0.0/16', 'ops.internal', '127.0.0.1'], resolver(table));
-    await expect(guard.resolve(new URL('https://hooks.example.com/x'))).resolves.toEqual({ address: '93.184.216.34', family: 4 });
+    await expect(guard.resolve(new URL('https://hooks.example.com/x'))).resolves.toEqual({
+      address: '93.184.216.34',
+      family: 4,
+    });
     for (const url of [
       'https://internal.example.com/x',
       'https://mixed.example.com/x',
@@ -43,9 +46,15 @@ describe('query-api > alerts > webhooks > ssrf-guard', () => {
     ]) {
       await expect(guard.resolve(new URL(url)), url).rejects.toBeInstanceOf(TargetRefusedError);
     }
-    await expect(guard.resolve(new URL('http://192.168.4.4/'))).resolves.toMatchObject({ address: '192.168.4.4' });
-    await expect(guard.resolve(new URL('http://ops.internal/'))).resolves.toMatchObject({ address: '10.9.0.1' });
-    await expect(guard.resolve(new URL('http://127.0.0.1:9/'))).resolves.toMatchObject({ address: '127.0.0.1' });
+    await expect(guard.resolve(new URL('http://192.168.4.4/'))).resolves.toMatchObject({
+      address: '192.168.4.4',
+    });
+    await expect(guard.resolve(new URL('http://ops.internal/'))).resolves.toMatchObject({
+      address: '10.9.0.1',
+    });
+    await expect(guard.resolve(new URL('http://127.0.0.1:9/'))).resolves.toMatchObject({
+      address: '127.0.0.1',
+    });
   });
 });
 
