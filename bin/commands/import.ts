@@ -5,22 +5,37 @@
  */
 
 import { ingestFiles } from '../../collector/src/ingest-files.ts';
+import { createKafkaClient, kafkaConfigFromEnv } from '../../collector/src/kafka/config.ts';
+import { createKafkaSink, defaultKafkaSinkConfig } from '../../collector/src/kafka/producer-sink.ts';
 import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { InputError } from '../../common/errors.ts';
+import { createLogger } from '../../common/logger.ts';
+import { createMetrics } from '../../common/metrics.ts';
 import { parseCommandArgs } from './args.ts';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('import', argv, { json: { type: 'boolean' } });
   if (positionals.length === 0)
     throw new InputError('flowtrail import: give one or more files, or - for stdin');
-  const store = await openStore(storeConfigFromEnv());
+  const kafkaConfig = kafkaConfigFromEnv();
+  // Distributed mode: produce to Kafka (the writers store); otherwise write to ClickHouse directly.
+  const store = kafkaConfig ? undefined : await openStore(storeConfigFromEnv());
   const tty = process.stderr.isTTY && !values.json;
   const started = Date.now();
   try {
-    await migrate(store);
+    if (store) await migrate(store);
+    const logger = createLogger('import');
     const report = await ingestFiles({
       store,
+      flowSink: kafkaConfig
+        ? createKafkaSink(defaultKafkaSinkConfig, {
+            kafka: createKafkaClient(kafkaConfig, logger.child('kafkajs'), 'import'),
+            kafkaConfig,
+            logger,
+            metrics: createMetrics('import'),
+          })
+        : undefined,
       files: positionals,
       onProgress: tty
         ? (s) => {
@@ -48,6 +63,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     return report.rejected > 0 ? 1 : 0;
   } finally {
-    await store.close();
+    await store?.close();
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Store } from '../../common/clickhouse/index.ts';
+import { ConfigError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../common/metrics.ts';
 import { type AttributeFlow, createIntake, type FlowIntake } from './pipeline.ts';
@@ -35,7 +36,8 @@ export const defaultCollectorConfig: Omit<CollectorConfig, 'targets'> = {
 };
 
 export interface CollectorDeps {
-  store: Store;
+  /** Where resume points are read and (without `sink`) flows stored; distributed mode has none. */
+  store?: Store;
   logger: Logger;
   metrics: Metrics;
   /** Attributes both ends of each flow (the enricher). */
@@ -56,10 +58,11 @@ export interface Collector {
 
 /** Creates the collector; no connection is made before `start()`. */
 export function createCollector(config: CollectorConfig, deps: CollectorDeps): Collector {
+  if (!deps.sink && !deps.store) throw new ConfigError('collector: needs a store or a sink');
   const sink =
     deps.sink ??
     createClickHouseSink(config.sink, {
-      store: deps.store,
+      store: deps.store!,
       logger: deps.logger.child('sink'),
       metrics: deps.metrics,
     });
@@ -69,10 +72,14 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     intake,
     async start() {
       sink.start();
-      const rows = await deps.store.query<{ target: string; last: string }>(
-        'SELECT ingest_target AS target, toString(toUnixTimestamp64Nano(max(time))) AS last FROM flows WHERE ingest_target IN {targets:Array(String)} GROUP BY ingest_target',
-        { params: { targets: [...config.targets] } },
-      );
+      // Without a store (the collector of distributed mode) there is no resume point: the first
+      // request asks Hubble for its whole ring, and the writer skips flows already stored.
+      const rows = deps.store
+        ? await deps.store.query<{ target: string; last: string }>(
+            'SELECT ingest_target AS target, toString(toUnixTimestamp64Nano(max(time))) AS last FROM flows WHERE ingest_target IN {targets:Array(String)} GROUP BY ingest_target',
+            { params: { targets: [...config.targets] } },
+          )
+        : [];
       const resume = new Map(rows.map((r) => [r.target, BigInt(r.last)]));
       sources = config.targets.map((target) =>
         createHubbleSource(

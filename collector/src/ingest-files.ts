@@ -5,6 +5,7 @@
  * @module
  */
 import type { Store } from '../../common/clickhouse/index.ts';
+import { ConfigError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
 import { type AttributeFlow, createIntake } from './pipeline.ts';
@@ -13,6 +14,7 @@ import {
   type ClickHouseSinkConfig,
   createClickHouseSink,
   defaultClickHouseSinkConfig,
+  type FlowSink,
 } from './writer/clickhouse-sink.ts';
 
 /** The result `flowtrail import --json` prints. */
@@ -27,21 +29,27 @@ export interface IngestReport {
 }
 
 export interface IngestFilesOptions {
-  store: Store;
+  /** The ClickHouse store; not needed with `flowSink`. */
+  store?: Store;
   /** Paths, or '-' for stdin. */
   files: readonly string[];
   /** Attributes both ends of each flow before storage. */
   attribute?: AttributeFlow;
   sink?: Partial<ClickHouseSinkConfig>;
+  /** Where flows go instead of a ClickHouse sink on `store` (Kafka in distributed mode); started and stopped here. */
+  flowSink?: FlowSink;
   onProgress?: (summary: ImportSummary) => void;
 }
 
 /** Imports the files and resolves once every flow is stored. */
 export async function ingestFiles(opts: IngestFilesOptions): Promise<IngestReport> {
-  const sink = createClickHouseSink(
-    { ...defaultClickHouseSinkConfig, ...opts.sink },
-    { store: opts.store, logger: createLogger('import'), metrics: createMetrics('import') },
-  );
+  if (!opts.flowSink && !opts.store) throw new ConfigError('import: needs a store or a sink');
+  const sink =
+    opts.flowSink ??
+    createClickHouseSink(
+      { ...defaultClickHouseSinkConfig, ...opts.sink },
+      { store: opts.store!, logger: createLogger('import'), metrics: createMetrics('import') },
+    );
   sink.start();
   const intake = createIntake(sink, opts.attribute);
   const summary = emptySummary();

@@ -8,8 +8,12 @@
  * @module
  */
 
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { compressFrame, decompressFrame } from 'lz4-napi';
+
+// kafkajs is CommonJS: Node's ESM loader only sees its default export.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
+
 import { ConfigError } from '../../../common/errors.ts';
 
 /** Codecs the producer can be told to use (`KAFKA_COMPRESSION`). */
@@ -30,7 +34,7 @@ export function registerCodecs(): void {
 }
 
 /** The kafkajs compression type of a codec name. */
-export function compressionType(name: string): CompressionTypes {
+export function compressionType(name: string): kafkajs.CompressionTypes {
   switch (name) {
     case 'lz4':
       registerCodecs();

@@ -4,10 +4,13 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { Kafka, type Kafka as KafkaClient, logLevel } from 'kafkajs';
+import kafkajs, { type Kafka as KafkaClient } from 'kafkajs';
 import { ConfigError, errorMessage } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { type Compression, compressions, registerCodecs } from './compression.ts';
+
+// kafkajs is CommonJS: Node's ESM loader only sees its default export.
+const { Kafka, logLevel } = kafkajs;
 
 /** Where and how to reach Kafka. */
 export interface KafkaConfig {
@@ -58,9 +61,9 @@ export function kafkaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaC
 }
 
 /**
- * A kafkajs client whose log lines go to our logger. kafkajs logs every connection error at ERROR
- * while it retries (a restarting broker is routine here), so its lines are logged at debug, except
- * the ones our own code cannot see; callers log what they decide from the errors they get.
+ * A kafkajs client whose log lines go to our logger at debug. kafkajs logs every connection error
+ * at ERROR while it retries (a restarting broker is routine here); our code logs what it decides
+ * from the errors it gets, once, with context.
  */
 export function createKafkaClient(config: KafkaConfig, logger: Logger, role: string): KafkaClient {
   registerCodecs();
@@ -73,11 +76,9 @@ export function createKafkaClient(config: KafkaConfig, logger: Logger, role: str
     logLevel: logLevel.WARN,
     logCreator:
       () =>
-      ({ level, log }) => {
+      ({ log }) => {
         const { message, ...fields } = log;
-        const line = `kafkajs: ${String(message).toLowerCase()}`;
-        if (level === logLevel.WARN) logger.debug(line, fields);
-        else logger.debug(line, fields);
+        logger.debug(`kafkajs: ${String(message).toLowerCase()}`, fields);
       },
   });
 }

@@ -399,7 +399,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
       const c = kafka.consumer({
         groupId: kafkaConfig.groupId,
         sessionTimeout: config.sessionTimeoutMs,
-        heartbeatInterval: 3_000,
+        heartbeatInterval: Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3)),
         maxBytes: config.maxBytes,
         maxBytesPerPartition: config.maxBytesPerPartition,
         maxWaitTimeInMs: config.maxWaitTimeMs,
