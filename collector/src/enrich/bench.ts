@@ -17,7 +17,10 @@ export interface EnrichBenchResult {
   addresses: number;
   intervals: number;
   totalMs: number;
+  /** Wall-clock time per flow. */
   nsPerFlow: number;
+  /** CPU time (user + system) per flow: steadier than wall time on a shared machine. */
+  cpuNsPerFlow: number;
   flowsPerSecond: number;
 }
 
@@ -90,9 +93,11 @@ export function benchEnrich(
   // Warm up the JIT, then measure.
   let sink = 0;
   for (let i = 0; i < 50_000; i++) sink += enricher.enrich(inputs[i & 4095]!).conflict.length;
+  const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) sink += enricher.enrich(inputs[i & 4095]!).conflict.length;
   const elapsed = Number(process.hrtime.bigint() - t0);
+  const cpu = process.cpuUsage(cpu0);
   if (sink < 0) console.log(sink);
   return {
     flows: n,
@@ -100,6 +105,7 @@ export function benchEnrich(
     intervals: index.size,
     totalMs: elapsed / 1e6,
     nsPerFlow: elapsed / n,
+    cpuNsPerFlow: ((cpu.user + cpu.system) * 1000) / n,
     flowsPerSecond: Math.round((n / elapsed) * 1e9),
   };
 }
