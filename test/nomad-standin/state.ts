@@ -25,7 +25,9 @@ export interface StandinFrame {
   Events: StandinEvent[];
 }
 
+/** A Nomad object in its Go field names, encoded by encode.ts. */
 export type GoObject = Record<string, unknown>;
+/** The state-store tables whose indexes blocking queries wait on. */
 export type Table = 'allocs' | 'nodes' | 'jobs' | 'namespaces';
 
 /** Options of the state. */

@@ -19,6 +19,7 @@ import { createCidrSet, createParsedAddress, linkLocalCidrs, parseAddress, priva
 import { createLabelParser, type LabelIdentity } from './labels.ts';
 import type { AddressScope, AttributionSource, EndAttribution, FlowAttribution } from './types.ts';
 
+/** The attribution contract with the flow writer, re-exported so callers import one module. */
 export type { AddressScope, AttributionSource, EndAttribution, FlowAttribution } from './types.ts';
 
 /** Enricher settings: the tenancy slice of the config file. */

@@ -10,6 +10,7 @@ export const OPEN_END_NS = 9_214_646_400_000_000_000n;
 
 /** What kind of owner holds the address. */
 export const ownerKinds = ['alloc', 'node'] as const;
+/** One of ownerKinds; a union type rather than an enum (erasable syntax only). */
 export type OwnerKind = (typeof ownerKinds)[number];
 
 /** One owner of one address over [start, end) in Unix nanoseconds. Empty strings mean unknown. */
