@@ -53,7 +53,7 @@ function drawNav(active: string): void {
           session.openMode
             ? h('strong', { class: 'open-mode', title: 'Authentication is off on this server' }, 'OPEN MODE ')
             : null,
-          `${p.name} · ${p.role}${p.tenant ? ` · ${p.tenant}` : ''} `,
+          `${p.name === 'token' ? 'Signed in' : p.name} · ${p.role}${p.tenant ? ` · ${p.tenant}` : ''} `,
           storedToken()
             ? h(
                 'button',

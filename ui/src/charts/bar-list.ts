@@ -10,7 +10,8 @@ import { fmtCount } from '../format.ts';
 export interface Bar {
   label: string;
   count: number;
-  href: string;
+  /** The flows behind the number; undefined when no filter selects them (the number is plain text). */
+  href: string | undefined;
   color?: string;
   /** Secondary text after the label (e.g. the scope). */
   note?: string;

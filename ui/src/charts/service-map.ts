@@ -74,7 +74,7 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
   const w = d3
     .scaleSqrt()
     .domain([1, d3.max(edges, (e) => e.flows) ?? 1])
-    .range([1, 12]);
+    .range([1, 8]);
   const r = d3
     .scaleSqrt()
     .domain([1, d3.max(list, (n) => n.flows) ?? 1])
@@ -94,13 +94,24 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
     .attr('id', 'arrow')
     .attr('viewBox', '0 -5 10 10')
     .attr('refX', 10)
-    .attr('markerWidth', 6)
-    .attr('markerHeight', 6)
+    .attr('markerUnits', 'userSpaceOnUse')
+    .attr('markerWidth', 8)
+    .attr('markerHeight', 8)
     .attr('orient', 'auto')
     .append('path')
     .attr('d', 'M0,-5L10,0L0,5')
     .attr('fill', '#90a4ae');
   const pos = (n: string | number | MapNode) => n as MapNode;
+  // Lines stop at the target's rim so the arrow head stays visible.
+  const end = (l: MapLink) => {
+    const a = pos(l.source);
+    const b = pos(l.target);
+    const dx = (b.x ?? 0) - (a.x ?? 0);
+    const dy = (b.y ?? 0) - (a.y ?? 0);
+    const len = Math.hypot(dx, dy) || 1;
+    const back = r(Math.max(1, b.flows)) + 2;
+    return { x: (b.x ?? 0) - (dx / len) * back, y: (b.y ?? 0) - (dy / len) * back };
+  };
   svg
     .append('g')
     .selectAll('line')
@@ -109,8 +120,8 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
     .attr('class', (l) => (l.edge.dropped > 0 ? 'link dropped' : 'link'))
     .attr('x1', (l) => pos(l.source).x ?? 0)
     .attr('y1', (l) => pos(l.source).y ?? 0)
-    .attr('x2', (l) => pos(l.target).x ?? 0)
-    .attr('y2', (l) => pos(l.target).y ?? 0)
+    .attr('x2', (l) => end(l).x)
+    .attr('y2', (l) => end(l).y)
     .attr('stroke', (l) => (l.edge.dropped > 0 ? '#c62828' : '#90a4ae'))
     .attr('stroke-opacity', 0.8)
     .attr('stroke-width', (l) => w(Math.max(1, l.edge.flows)))

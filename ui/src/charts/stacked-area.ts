@@ -9,6 +9,7 @@ import type { Timeseries } from '../api.ts';
 import { h } from '../dom.ts';
 import { fmtCount } from '../format.ts';
 import { colorOf } from './colors.ts';
+import { utcTick } from './timeline.ts';
 
 /** Options of the chart. */
 export interface StackedAreaOptions {
@@ -23,7 +24,7 @@ export interface StackedAreaOptions {
 export function stackedArea(ts: Timeseries, opts: StackedAreaOptions): HTMLElement {
   const width = opts.width ?? 760;
   const height = opts.height ?? 240;
-  const margin = { top: 10, right: 16, bottom: 28, left: 56 };
+  const margin = { top: 22, right: 16, bottom: 28, left: 56 };
   const step = ts.step_seconds;
   const keys = ts.series.map((s) => s.key);
   const times = [...new Set(ts.series.flatMap((s) => s.points.map((p) => p.t)))].sort(
@@ -36,7 +37,7 @@ export function stackedArea(ts: Timeseries, opts: StackedAreaOptions): HTMLEleme
   });
   const stack = d3.stack<Record<string, number>>().keys(keys)(rows);
   const x = d3
-    .scaleTime()
+    .scaleUtc()
     .domain(d3.extent(rows, (r) => r.t) as [number, number])
     .range([margin.left, width - margin.right]);
   const yMax = d3.max(stack, (l) => d3.max(l, (p) => p[1])) ?? 1;
@@ -69,7 +70,12 @@ export function stackedArea(ts: Timeseries, opts: StackedAreaOptions): HTMLEleme
   svg
     .append('g')
     .attr('transform', `translate(0,${height - margin.bottom})`)
-    .call(d3.axisBottom(x).ticks(Math.min(8, Math.max(2, rows.length))));
+    .call(
+      d3
+        .axisBottom(x)
+        .ticks(Math.min(8, Math.max(2, rows.length)))
+        .tickFormat(utcTick((rows[rows.length - 1]?.t ?? 0) - (rows[0]?.t ?? 0))),
+    );
   svg
     .append('g')
     .attr('transform', `translate(${margin.left},0)`)
@@ -78,7 +84,7 @@ export function stackedArea(ts: Timeseries, opts: StackedAreaOptions): HTMLEleme
       g
         .append('text')
         .attr('x', -margin.left + 4)
-        .attr('y', margin.top)
+        .attr('y', margin.top - 10)
         .attr('fill', 'currentColor')
         .attr('text-anchor', 'start')
         .text('events/s'),

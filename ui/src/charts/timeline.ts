@@ -10,6 +10,12 @@ import type { FlowLine, Owner } from '../api.ts';
 import { timeMs } from '../format.ts';
 import { colorOf } from './colors.ts';
 
+/** Tick labels in UTC, 24-hour: with the date when the window spans more than a day. */
+export function utcTick(spanMs: number): (d: Date | d3.NumberValue) => string {
+  const f = d3.utcFormat(spanMs > 86_400_000 ? '%m-%d %H:%M' : spanMs < 600_000 ? '%H:%M:%S' : '%H:%M');
+  return (d) => f(d instanceof Date ? d : new Date(Number(d)));
+}
+
 /** One owner interval of one address (end undefined: still held). */
 export interface Band {
   address: string;
@@ -42,7 +48,7 @@ export function timeline(opts: TimelineOptions): SVGSVGElement {
   const margin = { top: 10, right: 16, bottom: 28, left: 150 };
   const height = margin.top + margin.bottom + lane * Math.max(1, opts.addresses.length);
   const x = d3
-    .scaleTime()
+    .scaleUtc()
     .domain([opts.sinceMs, opts.untilMs])
     .range([margin.left, width - margin.right])
     .clamp(true);
@@ -66,7 +72,12 @@ export function timeline(opts: TimelineOptions): SVGSVGElement {
   svg
     .append('g')
     .attr('transform', `translate(0,${height - margin.bottom})`)
-    .call(d3.axisBottom(x).ticks(8));
+    .call(
+      d3
+        .axisBottom(x)
+        .ticks(8)
+        .tickFormat(utcTick(opts.untilMs - opts.sinceMs)),
+    );
   svg
     .append('g')
     .attr('transform', `translate(${margin.left},0)`)

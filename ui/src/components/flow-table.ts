@@ -16,8 +16,8 @@ function endCell(owner: Owner | null, label: string, ip: string | undefined): No
   return h(
     'span',
     { class: 'end' },
-    label ? h('span', { class: owner ? 'owner' : 'owner unowned' }, label) : null,
     h('span', { class: 'addr' }, ip ?? ''),
+    label ? h('span', { class: owner ? 'owner' : 'owner unowned' }, label) : null,
   );
 }
 
@@ -94,12 +94,12 @@ export function flowTable(drawer: Drawer, label: string, height = 520): VirtualT
     columns: [
       {
         label: 'Time (UTC)',
-        width: '15.5rem',
+        width: '17.5rem',
         cell: (l) => h('time', { datetime: l.flow.time ?? '' }, fmtTime(l.flow.time ?? l.time)),
       },
       {
         label: 'Source',
-        width: 'minmax(12rem,1.2fr)',
+        width: 'minmax(13rem,1.3fr)',
         cell: (l) =>
           endCell(
             l.attribution?.source ?? null,
@@ -113,10 +113,10 @@ export function flowTable(drawer: Drawer, label: string, height = 520): VirtualT
             fmtAddr(l.flow.IP?.source, ports(l.flow).src),
           ),
       },
-      { label: 'Src port', width: '5rem', cell: (l) => String(ports(l.flow).src ?? '') },
+      { label: 'Src port', width: '5.2rem', cell: (l) => String(ports(l.flow).src ?? '') },
       {
         label: 'Destination',
-        width: 'minmax(12rem,1.2fr)',
+        width: 'minmax(13rem,1.3fr)',
         cell: (l) =>
           endCell(
             l.attribution?.destination ?? null,
@@ -130,10 +130,10 @@ export function flowTable(drawer: Drawer, label: string, height = 520): VirtualT
             fmtAddr(l.flow.IP?.destination, ports(l.flow).dst),
           ),
       },
-      { label: 'Dst port', width: '5rem', cell: (l) => String(ports(l.flow).dst ?? '') },
+      { label: 'Dst port', width: '5.2rem', cell: (l) => String(ports(l.flow).dst ?? '') },
       {
         label: 'Verdict',
-        width: '7.5rem',
+        width: '7.6rem',
         cell: (l) =>
           h(
             'span',

@@ -141,9 +141,9 @@ async function render(ctx: PageContext): Promise<void> {
       session.alerts ? h('div', { class: 'wide' }, panel('Recent alert incidents', incidents)) : null,
     );
     const href = (filters: Record<string, string | undefined>) => flowsLink(win, filters);
-    // Unattributed traffic has no tenant to filter on: link to the range's flows with scope instead.
+    // Unattributed traffic has no tenant filter that selects it: its number is not a link.
     const tenantHref = (tenant: string, extra: Record<string, string> = {}) =>
-      href(tenant ? { tenant, ...extra } : extra);
+      tenant ? href({ tenant, ...extra }) : undefined;
     const work = [
       section(
         rate,
@@ -178,7 +178,9 @@ async function render(ctx: PageContext): Promise<void> {
         tenantsFlows,
         () => api.top({ ...range, by: 'tenant', n: 10 }, signal),
         (items) =>
-          barList(items.map((i) => ({ label: i.key, count: i.count, href: href({ tenant: i.key }) }))),
+          barList(
+            items.map((i) => ({ label: i.key || '(unattributed)', count: i.count, href: tenantHref(i.key) })),
+          ),
         'tenants',
       ),
       section(

@@ -80,7 +80,7 @@ async function render(ctx: PageContext): Promise<void> {
     replace(
       body,
       h('div', { class: 'wide' }, panel('Summary', summaryBox)),
-      panel('Egress', egressBox),
+      h('div', { class: 'wide' }, panel('Egress: where this tenant sends traffic', egressBox)),
       h('div', { class: 'wide' }, panel('Service map', mapBox)),
     );
     const summary = session.api
