@@ -10,7 +10,7 @@ import { formatTimeNs } from '../../../common/time.ts';
 import { attributeFlowEnds, reattributeSql } from './reattribute.ts';
 import { allocFrameLine, frameOf, jobFrameLine } from './testing.ts';
 import { createOwnershipTracker } from './tracker.ts';
-import { who } from './who.ts';
+import { labelOwner, who } from './who.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'flowtrail-ownership-'));
 const S = 1_000_000_000n;
@@ -257,5 +257,36 @@ describe('collector > ownership (chdb)', () => {
       start: formatTimeNs(T0 + 70n * S),
       end: null,
     });
+  });
+
+  it('falls back to netreap labels on stored flows only with evidence on both sides of the instant', async () => {
+    const recv = (BigInt(Date.now()) * 1_000_000n).toString();
+    const flow = (t: bigint, ip: string, tenant: string, side: 'src' | 'dst' = 'src') => ({
+      time: t.toString(),
+      received_at: recv,
+      [side === 'src' ? 'source_ip' : 'destination_ip']: ip,
+      [`${side}_source`]: 'label',
+      [`${side}_tenant`]: tenant,
+      [`${side}_namespace`]: `ns-${tenant}`,
+      [`${side}_job`]: 'web',
+    });
+    await store.insertJson('flows', [
+      flow(T0 + 100n * S, '10.7.7.7', 'lab'),
+      flow(T0 + 200n * S, '10.7.7.7', 'lab', 'dst'),
+      flow(T0 + 100n * S, '10.8.8.8', 'one'),
+      flow(T0 + 200n * S, '10.8.8.8', 'two'),
+    ]);
+    const answer = await who(store, '10.7.7.7', T0 + 150n * S);
+    expect(answer.owner).toMatchObject({
+      tenant: 'lab',
+      namespace: 'ns-lab',
+      job: 'web',
+      alloc_id: '',
+      source: 'label',
+    });
+    expect(answer.owner?.start).toBe(formatTimeNs(T0 + 100n * S));
+    expect(answer.owner?.end).toBe(formatTimeNs(T0 + 200n * S));
+    expect(await labelOwner(store, '10.7.7.7', T0 + 250n * S)).toBeNull(); // nothing after: no answer
+    expect(await labelOwner(store, '10.8.8.8', T0 + 150n * S)).toBeNull(); // two identities: no answer
   });
 });

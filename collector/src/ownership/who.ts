@@ -104,7 +104,67 @@ export function pickOwners(
   return { owner, previous, next };
 }
 
-/** Who held `ip` at `at` (Unix ns), from ClickHouse. Throws InputError for a bad address. */
+/** How far around the instant the labels fallback looks for labelled flows: five minutes. */
+const LABEL_WINDOW_NS = 300_000_000_000n;
+
+/**
+ * The owner according to netreap labels on stored flows, for when the ownership table has no
+ * interval (the Nomad API was unreachable, or history predates Flowtrail). It answers only
+ * with evidence around `at`: labelled flows of this address within five minutes both at or
+ * before and at or after `at`, all with one identity; the interval is the span of those flows.
+ * Anything less is no answer.
+ */
+export async function labelOwner(store: Store, address: string, at: bigint): Promise<Owner | null> {
+  const rows = await store.query<{
+    tenant: string;
+    account: string;
+    namespace: string;
+    job: string;
+    group: string;
+    node: string;
+    first_ns: string;
+    last_ns: string;
+  }>(
+    `SELECT tenant, account, namespace, job, \`group\`, any(node) AS node,
+       toString(toUnixTimestamp64Nano(min(t))) AS first_ns, toString(toUnixTimestamp64Nano(max(t))) AS last_ns
+     FROM (
+       SELECT time AS t, src_tenant AS tenant, src_account AS account, src_namespace AS namespace, src_job AS job,
+              src_group AS \`group\`, src_node AS node
+       FROM flows WHERE source_ip = toIPv6({ip:String}) AND src_source = 'label' AND time BETWEEN fromUnixTimestamp64Nano({from:Int64}, 'UTC') AND fromUnixTimestamp64Nano({to:Int64}, 'UTC')
+       UNION ALL
+       SELECT time, dst_tenant, dst_account, dst_namespace, dst_job, dst_group, dst_node
+       FROM flows WHERE destination_ip = toIPv6({ip:String}) AND dst_source = 'label' AND time BETWEEN fromUnixTimestamp64Nano({from:Int64}, 'UTC') AND fromUnixTimestamp64Nano({to:Int64}, 'UTC')
+     )
+     GROUP BY tenant, account, namespace, job, \`group\`
+     LIMIT 2`,
+    {
+      params: { ip: address, from: (at - LABEL_WINDOW_NS).toString(), to: (at + LABEL_WINDOW_NS).toString() },
+    },
+  );
+  if (rows.length !== 1) return null; // nothing, or two identities: no answer rather than a guess
+  const r = rows[0]!;
+  const first = BigInt(r.first_ns);
+  const last = BigInt(r.last_ns);
+  if (first > at || last < at) return null;
+  return {
+    tenant: r.tenant,
+    account: r.account,
+    namespace: r.namespace,
+    job: r.job,
+    group: r.group,
+    alloc_id: '',
+    alloc_name: '',
+    node: r.node,
+    start: formatTimeNs(first),
+    end: formatTimeNs(last),
+    source: 'label',
+  };
+}
+
+/**
+ * Who held `ip` at `at` (Unix ns), from ClickHouse: the ownership interval containing `at`
+ * (or a node's host address), else the labels fallback. Throws InputError for a bad address.
+ */
 export async function who(store: Store, ip: string, at: bigint): Promise<WhoAnswer> {
   const address = canonicalIp(ip);
   const intervals = await intervalsFor(store, [address]);
@@ -112,7 +172,7 @@ export async function who(store: Store, ip: string, at: bigint): Promise<WhoAnsw
   return {
     ip: address,
     at: formatTimeNs(at),
-    owner: owner ? ownerOf(owner) : null,
+    owner: owner ? ownerOf(owner) : await labelOwner(store, address, at),
     previous: previous ? ownerOf(previous) : null,
     next: next ? ownerOf(next) : null,
   };
