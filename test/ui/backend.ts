@@ -28,8 +28,12 @@ import { defaultTenancyConfig } from '../../common/config/tenancy.ts';
 import { createLogger } from '../../common/logger.ts';
 import { hubbleFixtureFiles } from '../../common/testing/fixtures.ts';
 import { toHubbleJsonLine } from '../../proto/src/hubble-json.ts';
+import { createAlerts, defaultAlertsConfig } from '../../query-api/src/alerts/index.ts';
 import { mountApi } from '../../query-api/src/app.ts';
+import { createAuthenticator } from '../../query-api/src/auth/tokens.ts';
 import type { WhoAnswer } from '../../query-api/src/deps.ts';
+import { authenticateMiddleware } from '../../query-api/src/http/context.ts';
+import { errorMiddleware } from '../../query-api/src/http/errors.ts';
 import { ensureUiBuilt, uiStaticDir } from '../../ui/serve.ts';
 
 /** Tokens the tests sign in with (their SHA-256 is what the API is configured with). */
@@ -138,16 +142,28 @@ export async function startUiBackend(): Promise<UiBackend> {
   });
 
   await ensureUiBuilt();
+  const logger = createLogger('ui-test');
+  const auth = { mode: 'tokens' as const };
+  const tokens = [
+    { name: 'ui-admin', role: 'admin' as const, sha256: sha(testTokens.admin) },
+    { name: 'ui-sre', role: 'sre' as const, sha256: sha(testTokens.sre) },
+  ];
+  // The alert rules run over the stored hour so the Alerts page and the overview have incidents.
+  const alerts = createAlerts(defaultAlertsConfig, { store, logger });
+  await alerts.engine.evaluateRange(ms2ns(demoSinceMs - 60_000), ms2ns(Date.now()), { persist: true });
   const app = express();
+  app.use(
+    '/api/v1/alerts',
+    authenticateMiddleware(createAuthenticator(auth, tokens)),
+    alerts.router,
+    errorMiddleware(logger),
+  );
   mountApi(app, {
     store,
-    logger: createLogger('ui-test'),
+    logger,
     api: apiConfigSchema.parse({}),
-    auth: { mode: 'tokens' },
-    tokens: [
-      { name: 'ui-admin', role: 'admin', sha256: sha(testTokens.admin) },
-      { name: 'ui-sre', role: 'sre', sha256: sha(testTokens.sre) },
-    ],
+    auth,
+    tokens,
     // who() answers the OWNER shape; deps.ts types it loosely (index signature), hence the cast.
     attribution: async (ip, at) => (await who(store, ip, at)) as unknown as WhoAnswer,
   });

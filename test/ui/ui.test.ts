@@ -85,11 +85,11 @@ describe('ui', () => {
   it('signs in with a token and shows the navigation for the role', async () => {
     const admin = await openPage(1280);
     const nav = async (p: Page) => (await p.locator('#nav a').allTextContents()).map((s) => s.trim());
-    expect(await nav(admin)).toEqual(['Overview', 'Flows', 'Investigate', 'Tenants']);
+    expect(await nav(admin)).toEqual(['Overview', 'Flows', 'Investigate', 'Tenants', 'Alerts']);
     expect(await admin.evaluate(() => sessionStorage.getItem('flowtrail.token'))).toBe(testTokens.admin);
     await admin.close();
     const sre = await openPage(1280, testTokens.sre);
-    expect(await nav(sre)).toEqual(['Overview', 'Flows', 'Tenants']);
+    expect(await nav(sre)).toEqual(['Overview', 'Flows', 'Tenants', 'Alerts']);
     await sre.close();
     const bad = await browser.newPage();
     await bad.goto(`${backend.url}/#/overview`);
@@ -231,6 +231,22 @@ describe('ui', () => {
       .poll(() => page.getByTestId('tenant-cards').locator('a.v').first().textContent())
       .toBe(summary.flows.toLocaleString('en-US'));
     await shot(page, 'tenant');
+    await page.close();
+  });
+
+  it('alerts page lists the rules, the incidents the demo abuse raised, and the deliveries', async () => {
+    const incidents = await api<{ incidents: { rule: string }[] }>('/api/v1/alerts/incidents?limit=200');
+    const rules = await api<{ rules: unknown[] }>('/api/v1/alerts/rules');
+    expect(incidents.incidents.length).toBeGreaterThan(0);
+    const page = await openPage(1280);
+    await goto(page, '#/alerts', 'alerts');
+    await expect
+      .poll(() => page.getByTestId('incidents').locator('tbody tr').count())
+      .toBe(incidents.incidents.length);
+    const shown = await page.getByTestId('incidents').locator('tbody th').allTextContents();
+    expect(new Set(shown)).toEqual(new Set(incidents.incidents.map((i) => i.rule)));
+    expect(await page.getByTestId('rules').locator('tbody tr').count()).toBe(rules.rules.length);
+    await shot(page, 'alerts');
     await page.close();
   });
 });

@@ -204,7 +204,10 @@ export function filterBar(opts: FilterBarOptions): FilterBar {
     const chip = chips.querySelector(`.chip[data-param="${CSS.escape(param)}"]`);
     if (chip) chip.classList.add('invalid');
     else valueIn.setAttribute('aria-invalid', 'true');
-    if (isFilterName(param)) nameSel.value = param;
+    if (isFilterName(param)) {
+      nameSel.value = param;
+      setHint();
+    }
   };
 
   const el = h('div', { class: 'filter-bar' }, chips, addForm, rangeForm, errorBox);

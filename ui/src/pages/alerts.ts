@@ -139,9 +139,9 @@ function incidentsTable(ctx: PageContext, incidents: Incident[], reload: () => v
 
 async function render(ctx: PageContext): Promise<void> {
   const { root, session, signal } = ctx;
-  const rules = h('div', {}, status('Loading…'));
+  const rules = h('div', { 'data-testid': 'rules' }, status('Loading…'));
   const incidents = h('div', {}, status('Loading…'));
-  const deliveries = h('div', {}, status('Loading…'));
+  const deliveries = h('div', { 'data-testid': 'deliveries' }, status('Loading…'));
   replace(
     root,
     h('div', { class: 'page-head' }, h('h1', {}, 'Alerts')),
