@@ -98,12 +98,14 @@ export async function serveGetFlows(
 
   // Follow starts from what is stored now; take the watermark before the history part.
   let watermark = 0n;
+  let startWatermark = 0n;
   if (req.follow) {
     const w = await deps.store.query<{ w: string }>(
       `SELECT toString(toUnixTimestamp64Nano(max(received_at))) AS w FROM flows`,
       opts,
     );
     watermark = BigInt(w[0]?.w ?? '0');
+    startWatermark = watermark;
   }
 
   const history = !(req.follow && wanted === undefined && sinceNs === undefined);
@@ -170,7 +172,9 @@ export async function serveGetFlows(
     await sleep(deps.followPollMs, signal);
     if (signal.aborted) break;
     const q = new SqlParams('f');
-    const from = watermark > followLagNs ? watermark - followLagNs : 0n;
+    // Look back over the lag window for late batches, but never before the subscription.
+    const lagged = watermark > followLagNs ? watermark - followLagNs : 0n;
+    const from = lagged > startWatermark ? lagged : startWatermark;
     const rows = await query(
       [`received_at > fromUnixTimestamp64Nano(${q.bind(from, 'Int64')}, 'UTC')`],
       `ORDER BY received_at ASC, time ASC, flow_id ASC LIMIT ${q.bind(10_000, 'UInt32')}`,

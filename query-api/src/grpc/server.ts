@@ -109,7 +109,6 @@ export function createGrpcServer(deps: ApiDeps): GrpcApi {
     getFlows: (call) => {
       const abort = new AbortController();
       call.on('cancelled', () => abort.abort());
-      call.on('close', () => abort.abort());
       const started = Date.now();
       let principal: Principal | undefined;
       let sent = 0;
@@ -138,7 +137,7 @@ export function createGrpcServer(deps: ApiDeps): GrpcApi {
         (err) => {
           const s = fail('GetFlows', err);
           audit(describeError(err).outcome, s.code, s.details);
-          if (!abort.signal.aborted) call.destroy(Object.assign(new Error(s.details), s));
+          if (!call.cancelled) call.emit('error', { code: s.code, details: s.details });
         },
       );
       function audit(outcome: string, code: number, error?: string) {
@@ -170,14 +169,10 @@ export function createGrpcServer(deps: ApiDeps): GrpcApi {
       }
     },
     getAgentEvents: (call) => {
-      call.destroy(
-        Object.assign(new Error('agent events are not stored'), { code: grpc.status.UNIMPLEMENTED }),
-      );
+      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'agent events are not stored' });
     },
     getDebugEvents: (call) => {
-      call.destroy(
-        Object.assign(new Error('debug events are not stored'), { code: grpc.status.UNIMPLEMENTED }),
-      );
+      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'debug events are not stored' });
     },
     getNodes: unary('GetNodes', (p) => getNodes(statusDeps, p)),
     getNamespaces: unary('GetNamespaces', (p) => getNamespaces(statusDeps, p)),
@@ -192,7 +187,7 @@ export function createGrpcServer(deps: ApiDeps): GrpcApi {
       else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${s.slice(0, 100)}` });
     },
     watch: (call) => {
-      call.destroy(Object.assign(new Error('watch is not implemented'), { code: grpc.status.UNIMPLEMENTED }));
+      call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'watch is not implemented' });
     },
   };
 
