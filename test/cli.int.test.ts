@@ -51,6 +51,40 @@ describeWithFixtures('flowtrail import / stats (CLI)', () => {
     expect(stats).toEqual(expectedStats());
   });
 
+  it('prints stored flows as Hubble JSON lines with attribution, filtered like the API', async () => {
+    const expected = new Set(
+      hubbleFixtureFiles()
+        .flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean))
+        .filter((l) => {
+          const ip = JSON.parse(l).flow.IP ?? {};
+          return ip.source === '10.244.1.60' || ip.destination === '10.244.1.60';
+        }),
+    );
+    const out = await cli(
+      'flows',
+      '--ip',
+      '10.244.1.60',
+      '--since',
+      '2023-08-01T00:00:00Z',
+      '--until',
+      '2023-08-30T00:00:00Z',
+      '--json',
+    );
+    const lines = out.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(expected.size);
+    for (const line of lines) {
+      expect(line).toHaveProperty('attribution');
+      const { attribution: _a, ...hubble } = line;
+      expect([...expected].map((l) => JSON.parse(l))).toContainEqual(hubble);
+    }
+    const bad = await cli('flows', '--ip', 'not-an-ip').catch((e: { code: number; stderr: string }) => e);
+    expect((bad as { code: number }).code).toBe(2);
+    expect((bad as { stderr: string }).stderr).toMatch(/ip: expected an IPv4\/IPv6 address or CIDR/);
+  });
+
   it('exits non-zero and names file and line for malformed input, importing the rest', async () => {
     const bad = path.join(dataDir, 'bad.json');
     const good = readFileSync(hubbleFixtureFiles()[0]!, 'utf8').split('\n')[0];
