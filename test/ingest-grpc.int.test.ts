@@ -2,15 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Collector, createCollector, defaultCollectorConfig } from '../collector/src/collector.ts';
+import { createGenerator, type Generator } from '../collector/src/generator/generator.ts';
+import { createObserverServer } from '../collector/src/generator/observer-server.ts';
 import { createChdbStore } from '../common/clickhouse/chdb-store.ts';
 import type { Store } from '../common/clickhouse/index.ts';
 import { migrate } from '../common/clickhouse/migrator.ts';
 import { configureLogging, createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { sleep } from '../common/retry.ts';
-import { type Collector, createCollector, defaultCollectorConfig } from '../collector/src/collector.ts';
-import { createGenerator, type Generator } from '../collector/src/generator/generator.ts';
-import { createObserverServer } from '../collector/src/generator/observer-server.ts';
 
 configureLogging({ level: 'error' });
 const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'flowtrail-e2e-')), 'data');
@@ -44,7 +44,10 @@ async function storedUuids(s: Store): Promise<string[]> {
   // flow_id holds the uuid's 16 bytes when the flow has one.
   const rows = await s.query<{ id: string }>('SELECT lower(hex(flow_id)) AS id FROM flows');
   return rows
-    .map(({ id }) => `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`)
+    .map(
+      ({ id }) =>
+        `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`,
+    )
     .sort();
 }
 
@@ -113,7 +116,10 @@ describe('generator → gRPC → collector → ClickHouse', () => {
       await sleep(500);
       await gen.stop();
       const expected = generatedUuids(gen).sort();
-      await waitFor('every generated flow stored', async () => collector.status().sink.stored >= expected.length);
+      await waitFor(
+        'every generated flow stored',
+        async () => collector.status().sink.stored >= expected.length,
+      );
       await collector.flush();
       const stored = await storedUuids(s);
       expect(new Set(stored).size).toBe(stored.length);
