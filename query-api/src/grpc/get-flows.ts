@@ -40,7 +40,6 @@ type Row = StoredFlowRow & {
 const columns =
   'toString(toUnixTimestamp64Nano(time)) AS time_ns, lower(hex(flow_id)) AS id_hex, node_name, ' +
   `${flowRestoreColumns}, toString(toUnixTimestamp64Nano(received_at)) AS received_ns`;
-const pageSize = 2000;
 /** How far behind the newest received_at each follow poll looks again (late batches). */
 const followLagNs = 10_000_000_000n;
 
@@ -77,6 +76,8 @@ export async function serveGetFlows(
   const cap = BigInt(deps.limits.maxStreamRows);
   const wanted = req.number === 0n ? undefined : req.number;
   const opts = { settings: deps.settings, signal };
+  // Pages stay under the per-statement result limit, so paging never trips it.
+  const pageSize = Math.min(2000, deps.limits.maxResultRows);
 
   // Exact matching in memory (shared Hubble semantics); SQL only narrows the scan.
   const matches = compileFlowFilters(req.whitelist, req.blacklist);
@@ -177,7 +178,7 @@ export async function serveGetFlows(
     const from = lagged > startWatermark ? lagged : startWatermark;
     const rows = await query(
       [`received_at > fromUnixTimestamp64Nano(${q.bind(from, 'Int64')}, 'UTC')`],
-      `ORDER BY received_at ASC, time ASC, flow_id ASC LIMIT ${q.bind(10_000, 'UInt32')}`,
+      `ORDER BY received_at ASC, time ASC, flow_id ASC LIMIT ${q.bind(pageSize, 'UInt32')}`,
       q,
     );
     for (const r of rows) {
