@@ -103,12 +103,31 @@ export class RowBinaryWriter {
   }
 
   string(s: string): void {
-    if (s.length === 0) {
+    const len = s.length;
+    if (len === 0) {
       this.uint8(0);
       return;
     }
+    // Short ASCII strings (most labels, names, enum names) are copied char by char: far cheaper
+    // than Buffer#write for a few dozen bytes.
+    if (len < 128) {
+      this.ensure(len + 1);
+      const buf = this.buf;
+      const start = this.pos;
+      buf[start] = len;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + 1 + i] = c;
+      }
+      if (i === len) {
+        this.pos = start + 1 + len;
+        return;
+      }
+    }
     // Worst case 3 bytes per UTF-16 unit; write first, then the length prefix in front.
-    const max = s.length * 3;
+    const max = len * 3;
     this.ensure(max + 5);
     const lenPos = this.pos;
     const n = this.buf.write(s, lenPos + 5, max, 'utf8');
