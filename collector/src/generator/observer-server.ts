@@ -40,6 +40,11 @@ export interface ObserverServerOptions {
   /** ServerStatus.version. @default 'flowtrail-simulate (hubble 1.19 compatible)' */
   version?: string;
   logger?: Logger;
+  /**
+   * Messages one call may queue before its loop waits for 'drain' (grpc-js reports "full" at 16).
+   * @default 16
+   */
+  maxQueuedPerCall?: number;
 }
 
 /** Live numbers of the server, for tests of backpressure and for logs. */
@@ -107,13 +112,18 @@ export function startSequence(
   matches: ((flow: Flow) => boolean) | undefined,
 ): number {
   if (req.first && !req.since) return ring.oldest;
+  // Everything requested and no time bound: the rewind would reach the oldest event anyway.
+  if (!req.since && !req.follow && (req.number === 0 || req.number === Number.POSITIVE_INFINITY))
+    return ring.oldest;
   if (req.follow && req.number === 0 && !req.since) return ring.head;
   let count = 0;
   for (let seq = ring.head - 1; seq >= ring.oldest; seq--) {
     const ev = ring.at(seq);
     if (ev?.kind !== 'flow') continue;
-    const flow = ev.response.flow;
-    if (matches && (!flow || !matches(flow))) continue;
+    if (matches) {
+      const flow = ev.response.flow;
+      if (!flow || !matches(flow)) continue;
+    }
     count++;
     if (req.since) {
       if (compareTime(ev, req.since.seconds, req.since.nanos) < 0) return seq + 1;
@@ -146,6 +156,7 @@ export function createObserverServer(options: ObserverServerOptions): ObserverSe
   const log = (options.logger ?? createLogger('generator')).child('observer');
   const version = options.version ?? 'flowtrail-simulate (hubble 1.19 compatible)';
   const supply = options.supply;
+  const maxQueued = options.maxQueuedPerCall ?? 16;
   const target = parseListen(options.listen);
   const startedAt = process.hrtime.bigint();
   const calls = new Map<grpc.ServerWritableStream<GetFlowsRequest, Out>, () => void>();
@@ -208,7 +219,7 @@ export function createObserverServer(options: ObserverServerOptions): ObserverSe
       const ok = call.write(payload);
       const buffered = call.writableLength;
       if (buffered > maxBufferedPerCall) maxBufferedPerCall = buffered;
-      if (!ok) {
+      if (!ok && buffered >= maxQueued) {
         writesSinceYield = 0;
         await waitFor(drained());
       } else if (++writesSinceYield >= WRITES_PER_YIELD) {
