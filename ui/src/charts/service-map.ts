@@ -63,7 +63,8 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
         .distance(90),
     )
     .force('charge', d3.forceManyBody().strength(-260))
-    .force('center', d3.forceCenter(width / 2, height / 2))
+    .force('x', d3.forceX(width / 2).strength(0.04))
+    .force('y', d3.forceY(height / 2).strength(0.12))
     .force('collide', d3.forceCollide(26))
     .stop();
   for (let i = 0; i < 300; i++) sim.tick();
@@ -149,7 +150,9 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
     .attr('stroke-width', 1.5)
     .append('title')
     .text((n) => `${n.id}: ${fmtCount(n.flows)} flow events`);
+  // Owners are labelled; bare addresses only by their tooltip, to keep the map legible.
   node
+    .filter((n) => n.kind !== 'address')
     .append('text')
     .attr('x', (n) => r(Math.max(1, n.flows)) + 3)
     .attr('y', 4)

@@ -355,6 +355,7 @@ async function showCase(
     ),
     note ? status(note, 'error') : null,
     timeline({
+      width: Math.max(800, tl.clientWidth),
       sinceMs: timeMs(req.since),
       untilMs: timeMs(req.until),
       addresses: lanes,

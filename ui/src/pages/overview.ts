@@ -150,6 +150,8 @@ async function render(ctx: PageContext): Promise<void> {
         () => api.timeseries({ ...range, by: 'verdict', step: `${step}s` }, signal),
         (ts) =>
           stackedArea(ts, {
+            width: Math.max(640, rate.clientWidth),
+            height: 260,
             label: 'Flow events per second by verdict',
             href: (key, since, until) => flowsLink({ since, until }, { verdict: key }),
           }),

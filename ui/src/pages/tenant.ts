@@ -176,7 +176,7 @@ async function render(ctx: PageContext): Promise<void> {
                 color: '#8e24aa',
               },
               {
-                label: 'To cloud metadata (169.254.169.254)',
+                label: 'To cloud metadata',
                 count: num(s['to_metadata']),
                 href: fl({ scope: 'metadata' }),
                 color: '#c62828',
@@ -202,7 +202,7 @@ async function render(ctx: PageContext): Promise<void> {
             `Blue: ${tenant}'s jobs; purple: other tenants' jobs; grey: addresses without an owner. Line width grows with flow events; red dashed lines carried dropped events. Click an edge for its flows.`,
           ),
           edges.length
-            ? serviceMap(edges, { tenant, onEdge: open })
+            ? serviceMap(edges, { tenant, onEdge: open, width: Math.max(800, mapBox.clientWidth) })
             : h('p', { class: 'empty' }, 'No traffic in this range.'),
           h(
             'details',
