@@ -3,7 +3,6 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithFixtures, hubbleFixtureFiles } from '../../../common/testing/fixtures.ts';
 import { get, startTestApi, type TestApi, testTokens } from '../testing.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: fixture JSON is walked freely
 type J = Record<string, any>;
 
 /** Canonical text of a JSON value (sorted keys), to compare flows independently of key order. */
