@@ -29,8 +29,7 @@ import { loadConfig } from '../common/config/load.ts';
 import { ConfigError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
-import { loadAlertsConfig } from '../query-api/src/alerts/config.ts';
-import { createAlertEngine } from '../query-api/src/alerts/engine.ts';
+import { createAlerts } from '../query-api/src/alerts/index.ts';
 import { mountApi } from '../query-api/src/app.ts';
 import type { ApiDeps } from '../query-api/src/deps.ts';
 import { createGrpcServer } from '../query-api/src/grpc/server.ts';
@@ -71,7 +70,6 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
   // The demo is for a newcomer on localhost: open access unless a config or mode says otherwise.
   const openDemo = demo && !env['FLOWTRAIL_CONFIG'] && !env['FLOWTRAIL_AUTH_MODE'];
   const { config } = loadConfig(openDemo ? { ...env, FLOWTRAIL_AUTH_MODE: 'open' } : env);
-  const alertsConfig = loadAlertsConfig(env);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse())
@@ -153,12 +151,8 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
     await collector.start();
     stops.push(() => collector.stop());
 
-    const alerts = createAlertEngine(alertsConfig, {
-      store,
-      logger: logger.child('alerts'),
-      metrics: createMetrics('alerts'),
-    });
-    if (alertsConfig.enabled) {
+    const alerts = createAlerts(config.alerts, { store, logger: logger.child('alerts'), env });
+    if (config.alerts.enabled) {
       alerts.start();
       stops.push(() => alerts.stop());
     }
@@ -170,6 +164,7 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
       auth: config.auth,
       tokens: config.tokens,
       attribution: (ip, atNs) => attributionLookup(store, { ip, at: atNs.toString() }),
+      alerts: alerts.router,
     };
     const app = express();
     app.disable('x-powered-by');

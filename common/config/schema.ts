@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { alertsConfigSchema } from '../../query-api/src/alerts/config.ts';
 import { apiConfigSchema } from './api.ts';
 import { authConfigSchema, tokensSchema } from './auth.ts';
 import { tenancyConfigSchema } from './tenancy.ts';
@@ -19,6 +20,8 @@ export const flowtrailConfigSchema = z.strictObject({
   tokens: tokensSchema,
   /** Query API limits. */
   api: apiConfigSchema,
+  /** Alert rules, thresholds and webhooks (query-api/src/alerts/config.ts). */
+  alerts: alertsConfigSchema.prefault({}),
 });
 
 /** The validated, fully defaulted configuration. */

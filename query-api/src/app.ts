@@ -71,6 +71,7 @@ export function createApiRouter(deps: ApiDeps): ApiHandle {
   );
   v1.use(investigationRoutes(q, auditLog));
   v1.use(dashboardRoutes(q, auditLog));
+  if (deps.alerts) v1.use('/alerts', deps.alerts);
   v1.use((_req, _res, next) => next(new HttpError(404, 'no such endpoint')));
   router.use('/api/v1', v1);
   router.use(errorMiddleware(deps.logger));

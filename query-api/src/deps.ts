@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Router } from 'express';
 import type { WhoAnswer } from '../../collector/src/ownership/who.ts';
 import type { Store } from '../../common/clickhouse/index.ts';
 import type { ApiConfig } from '../../common/config/api.ts';
@@ -27,6 +28,8 @@ export interface ApiDeps {
   tokens: readonly TokenConfig[];
   /** Attribution lookups; /attribution answers 503 without it. */
   attribution?: AttributionLookup;
+  /** The alerts routes (query-api/src/alerts), mounted at /api/v1/alerts behind authentication. */
+  alerts?: Router;
   /** Readiness beyond "ClickHouse answers" (e.g. the collector caught up); default ready. */
   ready?: () => boolean;
 }

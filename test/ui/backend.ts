@@ -152,12 +152,6 @@ export async function startUiBackend(): Promise<UiBackend> {
   const alerts = createAlerts(defaultAlertsConfig, { store, logger });
   await alerts.engine.evaluateRange(ms2ns(demoSinceMs - 60_000), ms2ns(Date.now()), { persist: true });
   const app = express();
-  app.use(
-    '/api/v1/alerts',
-    authenticateMiddleware(createAuthenticator(auth, tokens)),
-    alerts.router,
-    errorMiddleware(logger),
-  );
   mountApi(app, {
     store,
     logger,
@@ -166,6 +160,7 @@ export async function startUiBackend(): Promise<UiBackend> {
     tokens,
     // who() answers the OWNER shape; deps.ts types it loosely (index signature), hence the cast.
     attribution: async (ip, at) => (await who(store, ip, at)) as unknown as WhoAnswer,
+    alerts: alerts.router,
   });
   app.use(express.static(uiStaticDir()));
   const server = await new Promise<Server>((resolve) => {
