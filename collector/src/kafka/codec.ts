@@ -101,6 +101,149 @@ function writeLost(w: BinaryWriter, l: LostRecord): void {
   w.join();
 }
 
+const utf8 = new Map<string, Buffer>();
+
+/** UTF-8 bytes of a string; node, target and owner names repeat, so they are cached (bounded). */
+function utf8Of(s: string): Buffer {
+  let b = utf8.get(s);
+  if (!b) {
+    if (utf8.size >= 50_000) utf8.clear();
+    b = Buffer.from(s, 'utf8');
+    utf8.set(s, b);
+  }
+  return b;
+}
+
+const varintSize = (n: number): number =>
+  n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+const fieldSize = (len: number): number => (len === 0 ? 0 : 1 + varintSize(len) + len);
+
+function endStrings(a: EndAttribution): Buffer[] {
+  return [a.tenant, a.account, a.namespace, a.job, a.group, a.allocId, a.allocName, a.node].map(utf8Of);
+}
+
+function endSize(strings: Buffer[], a: EndAttribution): number {
+  let n = 0;
+  for (const b of strings) n += fieldSize(b.length);
+  if ((sourceCode.get(a.source) ?? 0) !== 0) n += 2;
+  if ((scopeCode.get(a.scope) ?? 0) !== 0) n += 2;
+  return n;
+}
+
+/**
+ * Appends IngestedFlow entries (tag, length, message) to slabs of memory, without a per-flow
+ * allocation: the hot path of the producer (about 1 µs per flow against 5 µs through the generic
+ * BinaryWriter, which collects bytes in a JS array).
+ */
+export class FlowEntryEncoder {
+  private slab = Buffer.allocUnsafe(0);
+  private pos = 0;
+
+  private readonly slabBytes: number;
+
+  constructor(slabBytes = 1 << 20) {
+    this.slabBytes = slabBytes;
+  }
+
+  private reserve(n: number): void {
+    if (this.pos + n <= this.slab.length) return;
+    this.slab = Buffer.allocUnsafe(Math.max(this.slabBytes, n));
+    this.pos = 0;
+  }
+
+  private varint(v: number): void {
+    const b = this.slab;
+    while (v >= 0x80) {
+      b[this.pos++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    b[this.pos++] = v;
+  }
+
+  private field(tag: number, bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.slab[this.pos++] = tag;
+    this.varint(bytes.length);
+    this.slab.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  private end(tag: number, strings: Buffer[], a: EndAttribution, size: number): void {
+    this.slab[this.pos++] = tag;
+    this.varint(size);
+    for (let i = 0; i < strings.length; i++) this.field(((i + 1) << 3) | 2, strings[i]!);
+    const source = sourceCode.get(a.source) ?? 0;
+    if (source) {
+      this.slab[this.pos++] = 72;
+      this.slab[this.pos++] = source;
+    }
+    const scope = scopeCode.get(a.scope) ?? 0;
+    if (scope) {
+      this.slab[this.pos++] = 80;
+      this.slab[this.pos++] = scope;
+    }
+  }
+
+  /** One flow as a complete `flows` entry; the bytes stay valid (slabs are never reused). */
+  encode(f: IngestedFlow): Uint8Array {
+    const pb = f.pb ?? Flow.encode(f.flow).finish();
+    const node = utf8Of(f.nodeName);
+    const target = utf8Of(f.target);
+    const a = f.attribution;
+    let attrSize = 0;
+    let src: Buffer[] = [];
+    let dst: Buffer[] = [];
+    let srcSize = 0;
+    let dstSize = 0;
+    let conflict = utf8Of('');
+    if (a) {
+      src = endStrings(a.source);
+      dst = endStrings(a.destination);
+      srcSize = endSize(src, a.source);
+      dstSize = endSize(dst, a.destination);
+      conflict = utf8Of(a.conflict);
+      attrSize =
+        1 + varintSize(srcSize) + srcSize + 1 + varintSize(dstSize) + dstSize + fieldSize(conflict.length);
+    }
+    const body =
+      1 +
+      varintSize(pb.length) +
+      pb.length +
+      fieldSize(node.length) +
+      9 +
+      fieldSize(f.flowId.length) +
+      fieldSize(target.length) +
+      9 +
+      (a ? 1 + varintSize(attrSize) + attrSize : 0);
+    this.reserve(1 + varintSize(body) + body);
+    const start = this.pos;
+    const b = this.slab;
+    b[this.pos++] = 18;
+    this.varint(body);
+    b[this.pos++] = 10;
+    this.varint(pb.length);
+    b.set(pb, this.pos);
+    this.pos += pb.length;
+    this.field(18, node);
+    b[this.pos++] = 25;
+    b.writeBigInt64LE(f.timeNs, this.pos);
+    this.pos += 8;
+    this.field(34, f.flowId);
+    this.field(42, target);
+    b[this.pos++] = 49;
+    b.writeBigInt64LE(f.receivedAtNs, this.pos);
+    this.pos += 8;
+    if (a) {
+      b[this.pos++] = 58;
+      this.varint(attrSize);
+      this.end(10, src, a.source, srcSize);
+      this.end(18, dst, a.destination, dstSize);
+      this.field(26, conflict);
+    }
+    return b.subarray(start, this.pos);
+  }
+}
+
 /**
  * Encodes one flow as a complete `flows` entry (tag, length, IngestedFlow). A FlowBatch is a
  * sequence of fields, so entries encoded one at a time can later be concatenated into a message.

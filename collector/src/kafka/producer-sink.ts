@@ -24,7 +24,7 @@ import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { retry, sleep } from '../../../common/retry.ts';
 import type { FlowSink, SinkStats } from '../writer/clickhouse-sink.ts';
-import { batchFrame, encodeFlowEntry, encodeLostEntry, FORMAT_VERSION, headers } from './codec.ts';
+import { batchFrame, encodeLostEntry, FlowEntryEncoder, FORMAT_VERSION, headers } from './codec.ts';
 import { compressionType } from './compression.ts';
 import { ensureTopics, type KafkaConfig } from './config.ts';
 import { partitionFor } from './partition.ts';
@@ -105,6 +105,7 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
   };
   const stats: SinkStats = { received: 0, stored: 0, duplicates: 0, batches: 0, failedInserts: 0, lost: 0 };
   const frame = batchFrame(`${hostname()}/${process.pid}`);
+  const encoder = new FlowEntryEncoder();
   const partitionOfNode = new Map<string, number>();
   const acked = new Map<string, bigint>();
   let open = emptyRequest();
@@ -213,6 +214,9 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
 
   const run = async () => {
     for (;;) {
+      // Nagle-like: what arrived while the last request was in flight goes out now, as one
+      // request, instead of as many small linger-sealed ones.
+      if (pending.length === 0) seal();
       const r = pending[0];
       if (!r) {
         for (const w of idleWaiters) w();
@@ -269,7 +273,7 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
 
   return {
     push(f) {
-      const chunk = encodeFlowEntry(f);
+      const chunk = encoder.encode(f);
       const e = entriesOf(f.nodeName);
       e.chunks.push(chunk);
       e.bytes += chunk.length;
@@ -306,7 +310,10 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
     start() {
       if (loop) return;
       loop = run();
-      timer = setInterval(seal, config.lingerMs);
+      // Only an idle sender needs the timer; a busy one takes the open request when it is done.
+      timer = setInterval(() => {
+        if (pending.length === 0) seal();
+      }, config.lingerMs);
       timer.unref();
     },
     async stop() {

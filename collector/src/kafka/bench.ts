@@ -1,0 +1,131 @@
+/**
+ * The distributed-path benchmark behind `flowtrail bench`: traffic generator → Hubble gRPC →
+ * collector → Kafka (LZ4, acks=all, idempotent) → writer group member → chdb, all in this process
+ * against one local broker, as on a single 2-core machine. Reports flows per second end to end
+ * (first flow requested to the N-th flow stored), the producer's own rate, bytes per flow on the
+ * wire, and the consumer lag when the N-th flow was stored.
+ *
+ * Without `brokers`, it starts a throwaway single-node broker with the test harness
+ * (test/kafka/broker.ts: needs Java and `npm run kafka:install`).
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
+import { migrate } from '../../../common/clickhouse/migrator.ts';
+import { configureLogging, createLogger } from '../../../common/logger.ts';
+import { createMetrics } from '../../../common/metrics.ts';
+import { sleep } from '../../../common/retry.ts';
+import { createCollector, defaultCollectorConfig } from '../collector.ts';
+import { createGenerator } from '../generator/generator.ts';
+import { createObserverServer } from '../generator/observer-server.ts';
+import type { Compression } from './compression.ts';
+import { createKafkaClient, type KafkaConfig } from './config.ts';
+import { createKafkaSink, defaultKafkaSinkConfig } from './producer-sink.ts';
+import { createKafkaWriter, defaultKafkaWriterConfig } from './writer.ts';
+
+export interface KafkaBenchOptions {
+  /** Flows to store. Default 1,000,000. */
+  flows?: number;
+  /** Bootstrap brokers; a throwaway local broker when absent. */
+  brokers?: string;
+  /** Topic partitions. Default 6. */
+  partitions?: number;
+  compression?: Compression;
+}
+
+export interface KafkaBenchResult {
+  kafka_flows: number;
+  kafka_seconds: number;
+  /** Generator → collector → Kafka → writer → chdb, flows stored per second. */
+  kafka_flows_per_s: number;
+  /** Collector → Kafka acknowledged, flows per second over the same run. */
+  kafka_produce_flows_per_s: number;
+  /** Message bytes per flow before compression. */
+  kafka_bytes_per_flow: number;
+  /** Messages behind the end of the topic, summed over partitions, when the last flow was stored. */
+  consumer_lag_end: number;
+  kafka_compression: Compression;
+  kafka_partitions: number;
+}
+
+/** Runs the distributed-path benchmark in a scratch chdb directory (removed afterwards). */
+export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBenchResult> {
+  const flows = opts.flows ?? 1_000_000;
+  const partitions = opts.partitions ?? 6;
+  const compression = opts.compression ?? 'lz4';
+  configureLogging({ level: 'error' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-kafka-bench-'));
+  let broker: { brokers: string; dispose(): Promise<void> } | undefined;
+  const store = await createChdbStore(path.join(dir, 'data'), 'kafka_bench');
+  try {
+    await migrate(store);
+    if (!opts.brokers) {
+      const harness = await import('../../../test/kafka/broker.ts');
+      broker = await harness.startBroker();
+    }
+    const id = randomUUID().slice(0, 8);
+    const kafkaConfig: KafkaConfig = {
+      brokers: [opts.brokers ?? broker!.brokers],
+      topic: `flowtrail.bench-${id}`,
+      deadLetterTopic: `flowtrail.bench-${id}.dlq`,
+      groupId: `flowtrail-bench-${id}`,
+      compression,
+      partitions,
+      clientId: 'flowtrail-bench',
+    };
+    const logger = createLogger('bench');
+    const metrics = createMetrics('bench_kafka');
+    const writer = createKafkaWriter(defaultKafkaWriterConfig, {
+      kafka: createKafkaClient(kafkaConfig, logger, 'writer'),
+      kafkaConfig,
+      store,
+      logger,
+      metrics,
+    });
+    const sink = createKafkaSink(defaultKafkaSinkConfig, {
+      kafka: createKafkaClient(kafkaConfig, logger, 'collector'),
+      kafkaConfig,
+      logger,
+      metrics,
+    });
+    const gen = createGenerator({ seed: 42, rate: 0, overflow: 'wait', maxFlows: 65_536 });
+    const server = createObserverServer({ listen: '127.0.0.1:0', supply: gen });
+    const target = await server.start();
+    const collector = createCollector(
+      { ...defaultCollectorConfig, targets: [target] },
+      { sink, logger, metrics },
+    );
+    await writer.start();
+    await gen.start();
+    const started = performance.now();
+    await collector.start();
+    const done = () => writer.stats().stored + writer.stats().duplicates;
+    while (done() < flows) await sleep(20);
+    const seconds = (performance.now() - started) / 1000;
+    const stored = done();
+    const produced = collector.status().sink.stored;
+    const lag = writer.lag();
+    await gen.stop();
+    await collector.stop();
+    await server.stop(0);
+    await writer.stop();
+    const bytes = (await metrics.counter('kafka_produced_bytes_total', '').get()).values[0]?.value ?? 0;
+    return {
+      kafka_flows: stored,
+      kafka_seconds: Math.round(seconds * 100) / 100,
+      kafka_flows_per_s: Math.round(stored / seconds),
+      kafka_produce_flows_per_s: Math.round(produced / seconds),
+      kafka_bytes_per_flow: Math.round(bytes / Math.max(1, produced)),
+      consumer_lag_end: lag,
+      kafka_compression: compression,
+      kafka_partitions: partitions,
+    };
+  } finally {
+    await store.close();
+    await broker?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
