@@ -8,6 +8,7 @@
  *     CREATE TABLE IF NOT EXISTS t ON CLUSTER c AS t_local ENGINE = Distributed(c, currentDatabase(), t_local, <key>)
  * CREATE MATERIALIZED VIEW IF NOT EXISTS v TO t AS SELECT … FROM s
  *   → CREATE MATERIALIZED VIEW IF NOT EXISTS v ON CLUSTER c TO t_local AS SELECT … FROM s_local
+ * INSERT INTO t SELECT … (a backfill)  → unchanged: it runs once, through the Distributed tables
  * ```
  *
  * Every table keeps its name for reads and writes (the Distributed table), so queries and inserts
@@ -89,6 +90,8 @@ export function clusterTransform(cluster: string): (statement: string) => string
         `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} ON CLUSTER ${c} TO ${localTable(to)} AS ${select}`,
       ];
     }
+    // A backfill (INSERT … SELECT) runs once, through the Distributed tables, as written.
+    if (/^INSERT\s+INTO\s/i.test(sql)) return [statement];
     throw new ConfigError(`cluster DDL: no cluster form for statement: ${sql.slice(0, 80)}`);
   };
 }
