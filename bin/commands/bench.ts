@@ -1,11 +1,13 @@
 /**
- * `flowtrail bench [--flows N] [--raw-flows N] [--json]`: measures ingest end to end over gRPC
- * into chdb, the raw insert rate of the same rows, bytes per flow on disk, and the per-flow cost
- * of enrichment. Runs in a scratch directory; prints one JSON object with `--json`.
+ * `flowtrail bench [--flows N] [--raw-flows N] [--who-intervals N] [--json]`: measures ingest end
+ * to end over gRPC into chdb, the raw insert rate of the same rows, bytes per flow on disk, the
+ * per-flow cost of enrichment and who-held lookups over the ownership table. Runs in a scratch
+ * directory; prints one JSON object with `--json`.
  * @module
  */
-import { benchIngest } from '../../collector/src/bench/ingest-bench.ts';
+import { benchIngest, withScratchStore } from '../../collector/src/bench/ingest-bench.ts';
 import { benchEnrich } from '../../collector/src/enrich/bench.ts';
+import { benchWho } from '../../collector/src/ownership/bench.ts';
 import { parseCommandArgs, positiveInt } from './args.ts';
 
 export async function run(argv: string[]): Promise<number> {
@@ -13,13 +15,27 @@ export async function run(argv: string[]): Promise<number> {
     json: { type: 'boolean' },
     flows: { type: 'string' },
     'raw-flows': { type: 'string' },
+    'who-intervals': { type: 'string' },
   });
   const flows = positiveInt('flows', values.flows, 1_000_000);
   const rawFlows = positiveInt('raw-flows', values['raw-flows'], 500_000);
-  if (!values.json) process.stderr.write(`benchmarking ingest of ${flows} flows…\n`);
-  const ingest = await benchIngest({ flows, rawFlows });
-  const enrich = benchEnrich(1_000_000);
-  const result = { ...ingest, enrich_ns_per_flow: Math.round(enrich.nsPerFlow) };
+  const whoIntervals = positiveInt('who-intervals', values['who-intervals'], 1_000_000);
+  const say = (msg: string) => values.json || process.stderr.write(`${msg}\n`);
+  const result = await withScratchStore(async (store) => {
+    say(`ingest: ${flows} flows over gRPC, ${rawFlows} raw rows…`);
+    const ingest = await benchIngest(store, { flows, rawFlows });
+    say('enrichment: 1,000,000 flows…');
+    const enrich = benchEnrich(1_000_000);
+    say(`who-held lookups over ${whoIntervals} ownership intervals…`);
+    const who = await benchWho(store, { intervals: whoIntervals, lookups: 300 });
+    return {
+      ...ingest,
+      enrich_ns_per_flow: Math.round(enrich.nsPerFlow),
+      who_intervals: who.intervals,
+      who_p50_ms: Math.round(who.p50Ms * 10) / 10,
+      who_p99_ms: Math.round(who.p99Ms * 10) / 10,
+    };
+  });
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`);
   return 0;
 }

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
+import type { Store } from '../../../common/clickhouse/index.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { configureLogging, createLogger } from '../../../common/logger.ts';
@@ -39,14 +40,23 @@ export interface IngestBenchResult {
   machine: { cpus: number; model: string; node: string };
 }
 
-/** Runs the embedded ingest benchmark in a scratch chdb directory (removed afterwards). */
-export async function benchIngest(opts: IngestBenchOptions): Promise<IngestBenchResult> {
+/** A scratch chdb directory for benchmarks (one engine per process: every bench shares it). */
+export async function withScratchStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
   configureLogging({ level: 'error' });
   const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-bench-'));
   const store = await createChdbStore(path.join(dir, 'data'), 'bench');
   try {
     await migrate(store);
+    return await fn(store);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
+/** Runs the embedded ingest benchmark against a migrated scratch store. */
+export async function benchIngest(store: Store, opts: IngestBenchOptions): Promise<IngestBenchResult> {
+  {
     // 1. End to end: the generator serves as fast as the collector reads (overflow 'wait').
     const gen = createGenerator({ seed: 42, rate: 0, overflow: 'wait', maxFlows: 65_536 });
     const server = createObserverServer({ listen: '127.0.0.1:0', supply: gen });
@@ -112,9 +122,6 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<IngestBench
       bytes_per_flow: round(Number(disk?.bytes ?? 0) / Number(disk?.rows ?? 1), 1),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
     };
-  } finally {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
