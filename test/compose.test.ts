@@ -57,7 +57,7 @@ describe('test > compose', () => {
   it.each([
     { service: 'collector', command: 'collector' },
     { service: 'writer', command: 'writer' },
-    { service: 'query-api', command: 'query-api' },
+    { service: 'query-api', command: 'api' },
   ])('builds $service from the repo and runs `flowtrail $command`', ({ service, command }) => {
     const declared = loadServices()[service];
     expect(declared?.build).toBeDefined();
