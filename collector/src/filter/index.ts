@@ -209,6 +209,53 @@ function sideChecks(filter: FlowFilter, side: Side, checks: Check[]): void {
   }
 }
 
+/** A complete FlowFilter from the fields you set (ts-proto types require every repeated field). */
+export function flowFilter(partial: Partial<FlowFilter> = {}): FlowFilter {
+  return {
+    uuid: [],
+    source_ip: [],
+    source_ip_xlated: [],
+    source_pod: [],
+    source_fqdn: [],
+    source_label: [],
+    source_service: [],
+    source_workload: [],
+    source_cluster_name: [],
+    destination_ip: [],
+    destination_pod: [],
+    destination_fqdn: [],
+    destination_label: [],
+    destination_service: [],
+    destination_workload: [],
+    destination_cluster_name: [],
+    traffic_direction: [],
+    verdict: [],
+    drop_reason_desc: [],
+    interface: [],
+    event_type: [],
+    http_status_code: [],
+    protocol: [],
+    source_port: [],
+    destination_port: [],
+    reply: [],
+    dns_query: [],
+    source_identity: [],
+    destination_identity: [],
+    http_method: [],
+    http_path: [],
+    http_url: [],
+    http_header: [],
+    tcp_flags: [],
+    node_name: [],
+    node_labels: [],
+    ip_version: [],
+    trace_id: [],
+    ip_trace_id: [],
+    encrypted: [],
+    ...partial,
+  };
+}
+
 function isSet(value: unknown): boolean {
   if (value === undefined || value === null) return false;
   if (Array.isArray(value)) return value.length > 0;

@@ -68,8 +68,8 @@ function splitRequirements(selector: string): string[] {
   return parts.map((p) => p.trim()).filter((p) => p.length > 0);
 }
 
-const KEY = String.raw`[A-Za-z0-9$][-A-Za-z0-9_./:$]*`;
-const VALUE = String.raw`[-A-Za-z0-9_./:]*`;
+const KEY = '[A-Za-z0-9$][-A-Za-z0-9_./:$]*';
+const VALUE = '[-A-Za-z0-9_./:]*';
 const RE_EXISTS = new RegExp(`^(!)?\\s*(${KEY})$`);
 const RE_EQ = new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*(${VALUE})$`);
 const RE_SET = new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`);

@@ -1,58 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureLogging } from '../../../common/logger.ts';
-import { type FlowFilter, Verdict } from '../../../proto/gen/flow/flow.js';
+import { Verdict } from '../../../proto/gen/flow/flow.js';
 import { HealthCheckResponse_ServingStatus } from '../../../proto/gen/health/health.js';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.js';
+import { flowFilter } from '../filter/index.ts';
 import { createGenerator, type Generator } from './generator.ts';
 import { type ObserverServer, startObserverServer } from './observer-server.ts';
 import { collectFlows, flowsRequest, observerClients, takeFlows } from './testing.ts';
 
 configureLogging({ level: 'error' });
 
-const filter = (partial: Partial<FlowFilter>): FlowFilter => ({
-  uuid: [],
-  source_ip: [],
-  source_ip_xlated: [],
-  source_pod: [],
-  source_fqdn: [],
-  source_label: [],
-  source_service: [],
-  source_workload: [],
-  source_cluster_name: [],
-  destination_ip: [],
-  destination_pod: [],
-  destination_fqdn: [],
-  destination_label: [],
-  destination_service: [],
-  destination_workload: [],
-  destination_cluster_name: [],
-  traffic_direction: [],
-  verdict: [],
-  drop_reason_desc: [],
-  interface: [],
-  event_type: [],
-  http_status_code: [],
-  protocol: [],
-  source_port: [],
-  destination_port: [],
-  reply: [],
-  dns_query: [],
-  source_identity: [],
-  destination_identity: [],
-  http_method: [],
-  http_path: [],
-  http_url: [],
-  http_header: [],
-  tcp_flags: [],
-  node_name: [],
-  node_labels: [],
-  ip_version: [],
-  trace_id: [],
-  ip_trace_id: [],
-  encrypted: [],
-  ...partial,
-});
+const filter = flowFilter;
 
 const uuids = (rs: GetFlowsResponse[]) => rs.map((r) => r.flow?.uuid);
 
