@@ -5,9 +5,11 @@
  * Also bytes per flow on disk after merges.
  * @module
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
@@ -19,7 +21,6 @@ import { encodeFlowRow, flowStructure } from '../../../common/schema/flow-row.ts
 import { createCollector, defaultCollectorConfig } from '../collector.ts';
 import { flowIdFromUuid } from '../flow-id.ts';
 import { createGenerator } from '../generator/generator.ts';
-import { createObserverServer } from '../generator/observer-server.ts';
 import { nowNs, timestampToNs } from '../model.ts';
 
 export interface IngestBenchOptions {
@@ -57,23 +58,20 @@ export async function withScratchStore<T>(fn: (store: Store) => Promise<T>): Pro
 /** Runs the embedded ingest benchmark against a migrated scratch store. */
 export async function benchIngest(store: Store, opts: IngestBenchOptions): Promise<IngestBenchResult> {
   {
-    // 1. End to end: the generator serves as fast as the collector reads (overflow 'wait').
-    const gen = createGenerator({ seed: 42, rate: 0, overflow: 'wait', maxFlows: 65_536 });
-    const server = createObserverServer({ listen: '127.0.0.1:0', supply: gen });
-    const target = await server.start();
+    // 1. End to end. The generator runs in its own process, as Hubble would, serving as fast as
+    // the collector reads (--rate 0 --wait): what is measured is the collector and chdb.
+    const sim = await startSimulator();
     const collector = createCollector(
-      { ...defaultCollectorConfig, targets: [target] },
+      { ...defaultCollectorConfig, targets: [sim.address] },
       { store, logger: createLogger('bench'), metrics: createMetrics('bench') },
     );
-    await gen.start();
     const started = performance.now();
     await collector.start();
     while (collector.status().sink.stored < opts.flows) await sleep(20);
     const ingestSeconds = (performance.now() - started) / 1000;
     const stored = collector.status().sink.stored;
-    await gen.stop();
+    sim.stop();
     await collector.stop();
-    await server.stop(0);
 
     // 2. Raw insert of rows of the same shape: encoded beforehand, only the insert is timed.
     const raw = createGenerator({ seed: 43 });
@@ -123,6 +121,38 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
     };
   }
+}
+
+/** Starts `flowtrail simulate` in a child process and resolves with the address it serves on. */
+async function startSimulator(): Promise<{ address: string; stop(): void }> {
+  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/flowtrail.js');
+  const child = spawn(
+    process.execPath,
+    [
+      bin,
+      'simulate',
+      '--listen',
+      '127.0.0.1:0',
+      '--rate',
+      '0',
+      '--wait',
+      '--max-flows',
+      '65536',
+      '--seed',
+      '42',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (\S+?),/.exec(out);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`flowtrail simulate exited with ${code}: ${out}`)));
+  });
+  return { address, stop: () => child.kill('SIGKILL') };
 }
 
 function round(n: number, digits: number): number {
