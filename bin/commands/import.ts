@@ -1,6 +1,8 @@
 /**
  * `flowtrail import <file…|->`: imports Hubble JSON lines (`hubble observe -o json`, exporter
  * events.log) into ClickHouse. Shows progress on a terminal; `--json` prints one summary object.
+ * `--follow` keeps reading as the files grow and across rotation until SIGINT/SIGTERM, as a tail of
+ * the Hubble exporter's events.log.
  * @module
  */
 
@@ -14,8 +16,20 @@ import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
 import { parseCommandArgs } from './args.ts';
 
+/** An AbortSignal that fires on SIGINT or SIGTERM (`--follow` runs until then). */
+function stopOnSignal(): AbortSignal {
+  const abort = new AbortController();
+  const stop = () => abort.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return abort.signal;
+}
+
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs('import', argv, { json: { type: 'boolean' } });
+  const { values, positionals } = parseCommandArgs('import', argv, {
+    json: { type: 'boolean' },
+    follow: { type: 'boolean' },
+  });
   if (positionals.length === 0)
     throw new InputError('flowtrail import: give one or more files, or - for stdin');
   const kafkaConfig = kafkaConfigFromEnv();
@@ -37,6 +51,8 @@ export async function run(argv: string[]): Promise<number> {
           })
         : undefined,
       files: positionals,
+      follow: values.follow,
+      signal: values.follow ? stopOnSignal() : undefined,
       onProgress: tty
         ? (s) => {
             const rate = Math.round(s.read / ((Date.now() - started) / 1000));

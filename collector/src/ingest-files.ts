@@ -39,6 +39,9 @@ export interface IngestFilesOptions {
   /** Where flows go instead of a ClickHouse sink on `store` (Kafka in distributed mode); started and stopped here. */
   flowSink?: FlowSink;
   onProgress?: (summary: ImportSummary) => void;
+  /** Keep reading each file as it grows and across rotation, until `signal` aborts. */
+  follow?: boolean;
+  signal?: AbortSignal;
 }
 
 /** Imports the files and resolves once every flow is stored. */
@@ -55,7 +58,12 @@ export async function ingestFiles(opts: IngestFilesOptions): Promise<IngestRepor
   const summary = emptySummary();
   try {
     for (const file of opts.files)
-      await importJsonLines(intake, file, { onProgress: opts.onProgress }, summary);
+      await importJsonLines(
+        intake,
+        file,
+        { onProgress: opts.onProgress, follow: opts.follow, signal: opts.signal },
+        summary,
+      );
     await sink.flush();
   } finally {
     await sink.stop();
