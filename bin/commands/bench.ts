@@ -1,13 +1,17 @@
 /**
- * `flowtrail bench [--flows N] [--raw-flows N] [--who-intervals N] [--json]`: measures ingest end
+ * `flowtrail bench [--flows N] [--raw-flows N] [--who-intervals N] [--kafka-flows N] [--json]`: measures ingest end
  * to end over gRPC into chdb, the raw insert rate of the same rows, bytes per flow on disk, the
- * per-flow cost of enrichment and who-held lookups over the ownership table. Runs in a scratch
+ * per-flow cost of enrichment, who-held lookups over the ownership table, and the distributed path
+ * (generator → collector → Kafka → writer → chdb; a throwaway local broker unless KAFKA_BROKERS is
+ * set — `npm run kafka:install` fetches it). Runs in a scratch
  * directory; prints one JSON object with `--json`.
  * @module
  */
 import { benchIngest, withScratchStore } from '../../collector/src/bench/ingest-bench.ts';
 import { benchEnrich } from '../../collector/src/enrich/bench.ts';
+import { benchKafka } from '../../collector/src/kafka/bench.ts';
 import { benchWho } from '../../collector/src/ownership/bench.ts';
+import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
 import { parseCommandArgs, positiveInt } from './args.ts';
 
 export async function run(argv: string[]): Promise<number> {
@@ -16,20 +20,33 @@ export async function run(argv: string[]): Promise<number> {
     flows: { type: 'string' },
     'raw-flows': { type: 'string' },
     'who-intervals': { type: 'string' },
+    'kafka-flows': { type: 'string' },
   });
   const flows = positiveInt('flows', values.flows, 1_000_000);
   const rawFlows = positiveInt('raw-flows', values['raw-flows'], 500_000);
   const whoIntervals = positiveInt('who-intervals', values['who-intervals'], 1_000_000);
+  const kafkaFlows = positiveInt('kafka-flows', values['kafka-flows'], 300_000);
   const say = (msg: string) => values.json || process.stderr.write(`${msg}\n`);
-  const result = await withScratchStore(async (store) => {
+  const result = await withScratchStore(async (store, dataDir) => {
     say(`ingest: ${flows} flows over gRPC, ${rawFlows} raw rows…`);
     const ingest = await benchIngest(store, { flows, rawFlows });
     say('enrichment: 1,000,000 flows…');
     const enrich = benchEnrich(1_000_000);
     say(`who-held lookups over ${whoIntervals} ownership intervals…`);
     const who = await benchWho(store, { intervals: whoIntervals, lookups: 300 });
+    say(`distributed path: ${kafkaFlows} flows through Kafka…`);
+    const kafkaStore = await createChdbStore(dataDir, 'kafka_bench');
+    const kafka = await benchKafka({
+      flows: kafkaFlows,
+      store: kafkaStore,
+      brokers: process.env['KAFKA_BROKERS'] || undefined,
+    }).finally(() => kafkaStore.close());
     return {
       ...ingest,
+      kafka_flows_per_s: kafka.kafka_flows_per_s,
+      kafka_produce_flows_per_s: kafka.kafka_produce_flows_per_s,
+      kafka_consumer_lag_end: kafka.consumer_lag_end,
+      kafka_compression: kafka.kafka_compression,
       enrich_ns_per_flow: Math.round(enrich.nsPerFlow),
       who_intervals: who.intervals,
       who_p50_ms: Math.round(who.p50Ms * 10) / 10,

@@ -42,13 +42,13 @@ export interface IngestBenchResult {
 }
 
 /** A scratch chdb directory for benchmarks (one engine per process: every bench shares it). */
-export async function withScratchStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withScratchStore<T>(fn: (store: Store, dataDir: string) => Promise<T>): Promise<T> {
   configureLogging({ level: 'error' });
   const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-bench-'));
   const store = await createChdbStore(path.join(dir, 'data'), 'bench');
   try {
     await migrate(store);
-    return await fn(store);
+    return await fn(store, path.join(dir, 'data'));
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
+import type { Store } from '../../../common/clickhouse/index.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
 import { configureLogging, createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
@@ -34,6 +35,9 @@ export interface KafkaBenchOptions {
   /** Topic partitions. Default 6. */
   partitions?: number;
   compression?: Compression;
+  /** A migrated store to write into (e.g. another database of `flowtrail bench`'s scratch engine);
+   * a scratch chdb directory when absent. */
+  store?: Store;
 }
 
 export interface KafkaBenchResult {
@@ -59,7 +63,7 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
   configureLogging({ level: 'error' });
   const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-kafka-bench-'));
   let broker: { brokers: string; dispose(): Promise<void> } | undefined;
-  const store = await createChdbStore(path.join(dir, 'data'), 'kafka_bench');
+  const store = opts.store ?? (await createChdbStore(path.join(dir, 'data'), 'kafka_bench'));
   try {
     await migrate(store);
     if (!opts.brokers) {
@@ -124,7 +128,7 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       kafka_partitions: partitions,
     };
   } finally {
-    await store.close();
+    if (!opts.store) await store.close();
     await broker?.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
