@@ -102,7 +102,7 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
       nomadConfig = nomadConfigFromEnv({ NOMAD_ADDR: nomadUrl });
       const population = scenarioPopulation(() => scenario.running());
       const generator = createGenerator(
-        { rate: Number(env['FLOWTRAIL_DEMO_RATE'] || 200), abuse: demoAbuse, abuseIntervalMs: 20_000 },
+        { rate: Number(env['FLOWTRAIL_DEMO_RATE'] || 200), abuse: demoAbuse, abuseIntervalMs: 5_000 },
         { population },
       );
       const observer = createObserverServer({ listen: '127.0.0.1:0', supply: generator });
@@ -151,7 +151,9 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
     await collector.start();
     stops.push(() => collector.stop());
 
-    const alerts = createAlerts(config.alerts, { store, logger: logger.child('alerts'), env });
+    // The demo evaluates every 10 s so a newcomer sees its abuse turn into incidents quickly.
+    const alertsConfig = openDemo ? { ...config.alerts, intervalSeconds: 10, lagSeconds: 5 } : config.alerts;
+    const alerts = createAlerts(alertsConfig, { store, logger: logger.child('alerts'), env });
     if (config.alerts.enabled) {
       alerts.start();
       stops.push(() => alerts.stop());

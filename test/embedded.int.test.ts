@@ -60,6 +60,26 @@ describe('flowtrail start (embedded demo)', () => {
     expect(tenantEnds.filter((l) => l.attribution.source?.alloc_id).length).toBeGreaterThan(0);
   });
 
+  it('turns the demo abuse into alert incidents with the tenant attached', async () => {
+    const wanted = ['address-scan', 'smtp-egress', 'metadata-access'];
+    let incidents: { rule: string; tenant: string; status: string }[] = [];
+    for (let i = 0; i < 90 && !wanted.every((r) => incidents.some((x) => x.rule === r)); i++) {
+      await sleep(1000);
+      const res = await fetch(`${running.url}/api/v1/alerts/incidents`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { incidents: typeof incidents } | typeof incidents;
+      incidents = Array.isArray(body) ? body : body.incidents;
+    }
+    for (const rule of wanted) {
+      const found = incidents.filter((x) => x.rule === rule);
+      expect(found.length, rule).toBeGreaterThan(0);
+      expect(
+        found.every((x) => x.tenant !== '' && x.status === 'open'),
+        rule,
+      ).toBe(true);
+    }
+  }, 120_000);
+
   it('serves the UI, health and status on the same port', async () => {
     const page = await fetch(`${running.url}/`);
     expect(page.status).toBe(200);
