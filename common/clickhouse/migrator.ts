@@ -17,7 +17,7 @@ import type { Store } from './store.ts';
 export const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 export interface MigrateOptions {
-  /** Flow retention in days (TTL). Default 30. */
+  /** Flow retention in days (TTL). Default: `FLOWTRAIL_TTL_DAYS`, else 30. */
   ttlDays?: number;
   /** Rewrites each statement before it runs (cluster DDL uses this; one may become several). */
   transform?: (statement: string) => string | string[];
@@ -31,11 +31,19 @@ export interface Migration {
   checksum: string;
 }
 
+/** The flow retention to apply: the option, else FLOWTRAIL_TTL_DAYS, else 30 days. */
+export function retentionDays(opts: MigrateOptions = {}): number {
+  const env = process.env['FLOWTRAIL_TTL_DAYS'];
+  const days = opts.ttlDays ?? (env ? Number(env) : 30);
+  if (!Number.isInteger(days) || days < 1) {
+    throw new ConfigError(`FLOWTRAIL_TTL_DAYS must be a positive whole number of days, got "${env ?? days}"`);
+  }
+  return days;
+}
+
 /** Reads and renders the migrations in order. */
 export function loadMigrations(opts: MigrateOptions = {}): Migration[] {
-  const ttlDays = opts.ttlDays ?? 30;
-  if (!Number.isInteger(ttlDays) || ttlDays < 1)
-    throw new ConfigError(`ttl days must be a positive integer, got ${ttlDays}`);
+  const ttlDays = retentionDays(opts);
   return readdirSync(migrationsDir)
     .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
     .sort()
@@ -87,7 +95,23 @@ export async function migrate(store: Store, opts: MigrateOptions = {}): Promise<
     ]);
     result.applied.push(m.name);
   }
+  await convergeRetention(store, opts);
   return result;
+}
+
+/**
+ * Retention is configuration, not history: when FLOWTRAIL_TTL_DAYS changes after `flows` was
+ * created, the table's TTL is altered to match (single-node tables; a cluster's local tables are
+ * altered by the operator with ON CLUSTER, see deploy/README.md).
+ */
+async function convergeRetention(store: Store, opts: MigrateOptions): Promise<void> {
+  if (opts.transform) return;
+  const days = retentionDays(opts);
+  const [table] = await store.query<{ q: string }>(
+    "SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = 'flows'",
+  );
+  if (!table || table.q.includes(`toIntervalDay(${days})`)) return;
+  await store.command(`ALTER TABLE flows MODIFY TTL toDateTime(received_at) + toIntervalDay(${days})`);
 }
 
 const ledgerDdl = `CREATE TABLE IF NOT EXISTS schema_migrations
