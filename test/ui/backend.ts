@@ -30,10 +30,7 @@ import { hubbleFixtureFiles } from '../../common/testing/fixtures.ts';
 import { toHubbleJsonLine } from '../../proto/src/hubble-json.ts';
 import { createAlerts, defaultAlertsConfig } from '../../query-api/src/alerts/index.ts';
 import { mountApi } from '../../query-api/src/app.ts';
-import { createAuthenticator } from '../../query-api/src/auth/tokens.ts';
 import type { WhoAnswer } from '../../query-api/src/deps.ts';
-import { authenticateMiddleware } from '../../query-api/src/http/context.ts';
-import { errorMiddleware } from '../../query-api/src/http/errors.ts';
 import { ensureUiBuilt, uiStaticDir } from '../../ui/serve.ts';
 
 /** Tokens the tests sign in with (their SHA-256 is what the API is configured with). */
