@@ -11,7 +11,7 @@ import { apiConfigSchema } from '../../common/config/api.ts';
 import { openModePrincipal } from '../../query-api/src/auth/principal.ts';
 import { flowFilterNames } from '../../query-api/src/filters/index.ts';
 import { parseFlowQuery, type RawParams } from '../../query-api/src/filters/parse.ts';
-import { type FlowRow, rowToLine, rowToObject } from '../../query-api/src/queries/flow-rows.ts';
+import { type FlowRow, rowsToLines, rowsToObjects } from '../../query-api/src/queries/flow-rows.ts';
 import { streamFlows } from '../../query-api/src/queries/flows.ts';
 import { querySettings } from '../../query-api/src/queries/limits.ts';
 import { parseCommandArgs } from './args.ts';
@@ -43,7 +43,10 @@ export async function run(argv: string[]): Promise<number> {
       query,
       principal,
     )) {
-      const out = rows.map((r) => (json ? rowToLine(r, principal) : humanLine(rowToObject(r, principal))));
+      // Attributed per batch like the API's NDJSON: one ownership query per batch.
+      const out = json
+        ? await rowsToLines(store, rows, principal)
+        : (await rowsToObjects(store, rows, principal)).map(humanLine);
       if (out.length) process.stdout.write(`${out.join('\n')}\n`);
       n += rows.length;
     }

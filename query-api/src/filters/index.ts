@@ -6,6 +6,13 @@
 export { type FlowFilterName, type FlowFilters, flowFilterCatalog, flowFilterNames } from './catalog.ts';
 export { decodeCursor, encodeCursor, type FlowCursor } from './cursor.ts';
 export {
+  lateOwnerFields,
+  lateOwnerMatch,
+  lateOwnersSql,
+  type OwnerEnd,
+  type TimeBounds,
+} from './late-owner.ts';
+export {
   defaultFlowQueryBounds,
   type FlowFormat,
   type FlowQuery,

@@ -7,6 +7,7 @@
  */
 import type { Principal } from '../auth/principal.ts';
 import type { FlowFilters } from './catalog.ts';
+import { lateOwnerMatch, type OwnerEnd, type OwnerPredicate, type TimeBounds } from './late-owner.ts';
 import type { FlowQuery } from './parse.ts';
 import {
   allocMatch,
@@ -19,6 +20,7 @@ import {
   ipIn,
   labelsMatch,
   nodeLike,
+  or,
   ownerColumns,
   podMatch,
   protocolIn,
@@ -35,13 +37,38 @@ export interface SqlWhere {
 
 const both: readonly Side[] = ['source', 'destination'];
 
-/** The predicate restricting a principal to flows it may see (`1` for unrestricted roles). */
-export function tenantScope(p: SqlParams, principal: Principal): string {
+const ends: readonly OwnerEnd[] = ['src', 'dst'];
+
+/**
+ * Either end owned by an owner satisfying `pred`: as stored (`stored`, over the `src_`/`dst_`
+ * columns), or, for an end stored as `none`, as re-attributed from the ownership table at the
+ * flow's time (filters/late-owner.ts explains the cost). `range` bounds the late lookups.
+ */
+function ownedBy(
+  p: SqlParams,
+  stored: (end: OwnerEnd) => string,
+  pred: OwnerPredicate,
+  range: TimeBounds | undefined,
+): string {
+  return or(ends.flatMap((e) => [stored(e), lateOwnerMatch(p, e, pred, range)]));
+}
+
+/**
+ * The predicate restricting a principal to flows it may see (`1` for unrestricted roles): a
+ * tenant principal sees flows where its tenant owns an end, including ends re-attributed at
+ * query time. Pass the statement's time range when it has one: it bounds the late lookups.
+ */
+export function tenantScope(p: SqlParams, principal: Principal, range?: TimeBounds): string {
   if (principal.role !== 'tenant') return '1';
   // A tenant principal without a tenant sees nothing (config validation forbids it anyway).
   if (!principal.tenant) return '0';
   const t = p.bind(principal.tenant, 'String');
-  return `(src_tenant = ${t} OR dst_tenant = ${t})`;
+  return ownedBy(
+    p,
+    (e) => `${e}_tenant = ${t}`,
+    (col) => `${col('tenant')} = ${t}`,
+    range,
+  );
 }
 
 /** The time-range predicate: since inclusive, until exclusive. */
@@ -52,8 +79,12 @@ export function timeRange(p: SqlParams, sinceNs: bigint, untilNs: bigint): strin
   );
 }
 
-/** The predicates of the filters alone (no time, scope or cursor). */
-export function filtersToSql(p: SqlParams, f: FlowFilters): string[] {
+/**
+ * The predicates of the filters alone (no time, scope or cursor). With `late` (the statement's
+ * time range), the `tenant`, `account`, `job` and `alloc` filters also match ends stored as
+ * `none` whose owner at the flow's time is known now; without it they match stored columns only.
+ */
+export function filtersToSql(p: SqlParams, f: FlowFilters, late?: TimeBounds): string[] {
   const out: string[] = [];
   const add = (vals: readonly unknown[] | undefined, build: () => string) => {
     if (vals && vals.length > 0) out.push(build());
@@ -90,10 +121,31 @@ export function filtersToSql(p: SqlParams, f: FlowFilters): string[] {
   add(f['http-status'], () => httpStatusIn(p, f['http-status']!));
   add(f['http-path'], () => and(["l7_protocol = 'http'", regexMatch(p, 'path(http_url)', f['http-path']!)]));
   add(f['dns-query'], () => and(["l7_protocol = 'dns'", regexMatch(p, 'dns_query', f['dns-query']!)]));
-  add(f.tenant, () => anyIn(p, ownerColumns('tenant', both), f.tenant!, 'String'));
-  add(f.account, () => anyIn(p, ownerColumns('account', both), f.account!, 'String'));
-  add(f.job, () => anyIn(p, ownerColumns('job', both), f.job!, 'String'));
-  add(f.alloc, () => allocMatch(p, both, f.alloc!));
+  const owner = (field: 'tenant' | 'account' | 'job', vals: readonly string[]) => {
+    if (!late) return anyIn(p, ownerColumns(field, both), vals, 'String');
+    const arr = p.bind(vals, 'Array(String)');
+    return ownedBy(
+      p,
+      (e) => `has(${arr}, ${e}_${field})`,
+      (col) => `has(${arr}, ${col(field)})`,
+      late,
+    );
+  };
+  add(f.tenant, () => owner('tenant', f.tenant!));
+  add(f.account, () => owner('account', f.account!));
+  add(f.job, () => owner('job', f.job!));
+  add(f.alloc, () => {
+    if (!late) return allocMatch(p, both, f.alloc!);
+    const vals = f.alloc!.map((a) => p.bind(a, 'String'));
+    const match = (name: string, id: string) =>
+      or(vals.map((v) => `(${name} = ${v} OR (length(${v}) >= 8 AND startsWith(${id}, ${v})))`));
+    return ownedBy(
+      p,
+      (e) => match(`${e}_alloc_name`, `${e}_alloc_id`),
+      (col) => match(col('alloc_name'), col('alloc_id')),
+      late,
+    );
+  });
   add(f.scope, () => enumIn(p, ownerColumns('scope', both), f.scope!));
   return out;
 }
@@ -107,10 +159,11 @@ export function flowQueryToSql(
   principal: Principal,
   p: SqlParams = new SqlParams(),
 ): SqlWhere {
+  const range = { sinceNs: query.sinceNs, untilNs: query.untilNs };
   const parts = [
     timeRange(p, query.sinceNs, query.untilNs),
-    ...filtersToSql(p, query.filters),
-    tenantScope(p, principal),
+    ...filtersToSql(p, query.filters, range),
+    tenantScope(p, principal, range),
   ];
   if (query.cursor) {
     const cmp = query.cursor.order === 'newest' ? '<' : '>';

@@ -83,7 +83,13 @@ export async function serveGetFlows(
   const matches = compileFlowFilters(req.whitelist, req.blacklist);
   // Conditions shared by every statement: prefilter and tenant scope (bound once, reused).
   const base = new SqlParams('b');
-  const filter = and([whitelistPrefilter(base, req.whitelist), tenantScope(base, principal)]);
+  // The scope's late lookups (ends re-attributed at query time) are bounded by the request's
+  // range when it has one; follow without since is bounded only by the tenant's addresses.
+  const filter = and([
+    whitelistPrefilter(base, req.whitelist),
+    // until is inclusive here, exclusive in the bounds.
+    tenantScope(base, principal, { sinceNs, untilNs: untilNs === undefined ? undefined : untilNs + 1n }),
+  ]);
   const query = async (extra: string[], tail: string, extraParams: SqlParams) =>
     deps.store.query<Row>(`SELECT ${columns} FROM flows WHERE ${and([filter, ...extra])} ${tail}`, {
       ...opts,

@@ -54,7 +54,10 @@ export function parseDashboardQuery<S extends Record<string, z.ZodType>>(
 
 /** The WHERE clause of an aggregate: range, filters and tenant scope. */
 export function dashboardWhere(p: SqlParams, q: DashboardQuery<unknown>, principal: Principal): string {
-  return [timeRange(p, q.sinceNs, q.untilNs), ...filtersToSql(p, q.filters), tenantScope(p, principal)].join(
-    ' AND ',
-  );
+  const range = { sinceNs: q.sinceNs, untilNs: q.untilNs };
+  return [
+    timeRange(p, q.sinceNs, q.untilNs),
+    ...filtersToSql(p, q.filters, range),
+    tenantScope(p, principal, range),
+  ].join(' AND ');
 }

@@ -1,8 +1,13 @@
 /**
  * The CSV form of flows: flat typed columns selected straight from ClickHouse (no protobuf
- * decoding), with both ends' attribution, for spreadsheets and evidence bundles.
+ * decoding), with both ends' attribution, for spreadsheets and evidence bundles. The owner
+ * columns are filled per batch by attributeCsvRows (query-time re-attribution, the ownership
+ * interval as `<end>_start` / `<end>_end`, and the tenant-role redaction of the JSON forms).
  * @module
  */
+import { attributeFlowEnds, type StoredEnd } from '../../../collector/src/ownership/reattribute.ts';
+import type { Store } from '../../../common/clickhouse/index.ts';
+import type { Principal } from '../auth/principal.ts';
 
 // Every expression gets a `csv_` alias: an alias equal to a column name would shadow the column
 // in the WHERE clause (ClickHouse resolves aliases first).
@@ -50,10 +55,18 @@ const csvExpressions = [
   ].map(col),
   ...owner('src'),
   ...owner('dst'),
+  // Filled from the ownership interval by attributeCsvRows.
+  "'' AS csv_src_start",
+  "'' AS csv_src_end",
+  "'' AS csv_dst_start",
+  "'' AS csv_dst_end",
 ];
 
-/** The SELECT list of the CSV form. */
-export const flowCsvColumns = csvExpressions.join(', ');
+/** The SELECT list of the CSV form (plus the flow time in ns, which attributeCsvRows needs). */
+export const flowCsvColumns = [
+  ...csvExpressions,
+  'toString(toUnixTimestamp64Nano(time)) AS csvx_time_ns',
+].join(', ');
 
 /** The SELECT aliases, in order. */
 export const flowCsvAliases: readonly string[] = csvExpressions.map(
@@ -62,3 +75,59 @@ export const flowCsvAliases: readonly string[] = csvExpressions.map(
 
 /** The CSV header: the aliases without their prefix. */
 export const flowCsvHeader: readonly string[] = flowCsvAliases.map((a) => a.slice(4));
+
+const ownerCsvFields = [
+  ['tenant', 'tenant'],
+  ['account', 'account'],
+  ['namespace', 'namespace'],
+  ['job', 'job'],
+  ['group', 'group'],
+  ['alloc_id', 'alloc_id'],
+  ['alloc_name', 'alloc_name'],
+  ['node', 'node'],
+  ['source', 'source'],
+  ['start', 'start'],
+  ['end', 'end'],
+] as const;
+
+/**
+ * Fills the owner columns of a batch of CSV rows (as selected with flowCsvColumns) from
+ * attributeFlowEnds, with one ownership query for the batch: ends stored as `none` but owned at
+ * the flow's time get that owner (source `ownership`), every owner gets its interval, and for a
+ * tenant principal an end owned by another tenant is blanked (its scope stays), as in the JSON
+ * forms. Mutates and returns the rows.
+ */
+export async function attributeCsvRows(
+  store: Store,
+  rows: Record<string, unknown>[],
+  principal: Principal,
+): Promise<Record<string, unknown>[]> {
+  if (rows.length === 0) return rows;
+  const str = (r: Record<string, unknown>, k: string) => String(r[k] ?? '');
+  const end = (r: Record<string, unknown>, e: 'src' | 'dst'): StoredEnd => ({
+    ip: str(r, e === 'src' ? 'csv_source_ip' : 'csv_destination_ip'),
+    timeNs: BigInt(str(r, 'csvx_time_ns') || '0'),
+    tenant: str(r, `csv_${e}_tenant`),
+    account: str(r, `csv_${e}_account`),
+    namespace: str(r, `csv_${e}_namespace`),
+    job: str(r, `csv_${e}_job`),
+    group: str(r, `csv_${e}_group`),
+    allocId: str(r, `csv_${e}_alloc_id`),
+    allocName: str(r, `csv_${e}_alloc_name`),
+    node: str(r, `csv_${e}_node`),
+    source: (str(r, `csv_${e}_source`) || 'none') as StoredEnd['source'],
+  });
+  const owners = await attributeFlowEnds(
+    store,
+    rows.flatMap((r) => [end(r, 'src'), end(r, 'dst')]),
+  );
+  rows.forEach((r, i) => {
+    (['src', 'dst'] as const).forEach((e, j) => {
+      let o = owners[2 * i + j] ?? null;
+      if (o && principal.role === 'tenant' && o.tenant !== principal.tenant) o = null;
+      for (const [col, field] of ownerCsvFields) r[`csv_${e}_${col}`] = o ? (o[field] ?? '') : '';
+      if (!o) r[`csv_${e}_source`] = 'none';
+    });
+  });
+  return rows;
+}

@@ -5,6 +5,8 @@
  * "time":…}`) with `"attribution":{"source":OWNER|null,"destination":OWNER|null}` appended.
  * @module
  */
+import { attributeFlowEnds, type StoredEnd } from '../../../collector/src/ownership/reattribute.ts';
+import type { Store } from '../../../common/clickhouse/index.ts';
 import { flowRestoreColumns, restoreFlow, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
 import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
@@ -28,6 +30,9 @@ export const flowRowColumns = [
   // Aliases never equal a column name: ClickHouse would resolve WHERE/ORDER BY to the alias.
   'lower(hex(flow_id)) AS id_hex',
   'node_name',
+  // Address text of each end, for query-time attribution (attributeFlowEnds).
+  'IPv6NumToString(source_ip) AS src_ip_text',
+  'IPv6NumToString(destination_ip) AS dst_ip_text',
   flowRestoreColumns,
   ...['src', 'dst'].flatMap((e) => [
     ...ownerFields.map((f) => `${e}_${f}`),
@@ -42,7 +47,7 @@ export type FlowRow = {
   id_hex: string;
   node_name: string;
 } & StoredFlowRow &
-  Record<`${'src' | 'dst'}_${(typeof ownerFields)[number] | 'source' | 'scope'}`, string>;
+  Record<`${'src' | 'dst'}_${(typeof ownerFields)[number] | 'source' | 'scope' | 'ip_text'}`, string>;
 
 /** The owner of one end as the API shows it (the `who` OWNER shape). */
 export interface Owner {
@@ -58,7 +63,7 @@ export interface Owner {
   start: string | null;
   /** End of the ownership interval, when known and closed. */
   end: string | null;
-  /** How the owner was found: label, ownership, node, cidr. */
+  /** How the owner was found: label, ownership (also when re-attributed at query time), node, cidr. */
   source: string;
 }
 
@@ -68,28 +73,50 @@ export interface FlowAttributionView {
   destination: Owner | null;
 }
 
-function owner(row: FlowRow, end: 'src' | 'dst', principal: Principal): Owner | null {
-  if (row[`${end}_source`] === 'none' || row[`${end}_source`] === '') return null;
-  // A tenant principal sees the other end's owner only when it is its own tenant.
-  if (principal.role === 'tenant' && row[`${end}_tenant`] !== principal.tenant) return null;
+function storedEnd(row: FlowRow, end: 'src' | 'dst'): StoredEnd {
+  const source = row[`${end}_source`];
   return {
+    ip: row[`${end}_ip_text`],
+    timeNs: BigInt(row.time_ns),
     tenant: row[`${end}_tenant`],
     account: row[`${end}_account`],
     namespace: row[`${end}_namespace`],
     job: row[`${end}_job`],
     group: row[`${end}_group`],
-    alloc_id: row[`${end}_alloc_id`],
-    alloc_name: row[`${end}_alloc_name`],
+    allocId: row[`${end}_alloc_id`],
+    allocName: row[`${end}_alloc_name`],
     node: row[`${end}_node`],
-    start: null,
-    end: null,
-    source: row[`${end}_source`],
+    source: source === '' ? 'none' : (source as StoredEnd['source']),
   };
 }
 
-/** The attribution of a row as `principal` may see it. */
-export function rowAttribution(row: FlowRow, principal: Principal): FlowAttributionView {
-  return { source: owner(row, 'src', principal), destination: owner(row, 'dst', principal) };
+/** What `principal` may see of an end's owner: a tenant sees only its own tenant's owners. */
+function visible(o: Owner | null, principal: Principal): Owner | null {
+  if (!o) return null;
+  if (principal.role === 'tenant' && o.tenant !== principal.tenant) return null;
+  return o;
+}
+
+/**
+ * The attribution of each row of a page as `principal` may see it, in row order. Owners come
+ * from attributeFlowEnds, with one ownership query for the whole page (never one per row): ends
+ * stored as `none` but owned at the flow's time are attributed with source `ownership`, and
+ * every owner carries its interval (`start`, `end`) when the ownership table has it.
+ */
+export async function attributeRows(
+  store: Store,
+  rows: readonly FlowRow[],
+  principal: Principal,
+): Promise<FlowAttributionView[]> {
+  if (rows.length === 0) return [];
+  const owners = await attributeFlowEnds(
+    store,
+    rows.flatMap((r) => [storedEnd(r, 'src'), storedEnd(r, 'dst')]),
+  );
+  return rows.map((_, i) => ({
+    source: visible(owners[2 * i] ?? null, principal),
+    destination: visible(owners[2 * i + 1] ?? null, principal),
+  }));
 }
 
 /** Decodes the stored Flow of a row: exactly the Flow that was ingested. */
@@ -102,13 +129,36 @@ export function rowResponse(row: FlowRow, flow: Flow = rowFlow(row)): GetFlowsRe
   return { flow, node_name: row.node_name, time: flow.time };
 }
 
-/** The NDJSON line of a row, without the newline: Hubble's exact text plus `attribution`. */
-export function rowToLine(row: FlowRow, principal: Principal): string {
+/**
+ * The NDJSON line of a row, without the newline: Hubble's exact text plus `attribution` (as
+ * attributeRows resolved it for the row's page).
+ */
+export function rowToLine(row: FlowRow, attribution: FlowAttributionView): string {
   const hubble = toHubbleJsonLine(rowResponse(row));
-  return `${hubble.slice(0, -1)},"attribution":${JSON.stringify(rowAttribution(row, principal))}}`;
+  return `${hubble.slice(0, -1)},"attribution":${JSON.stringify(attribution)}}`;
 }
 
 /** The same content as rowToLine, as an object (for JSON pages). */
-export function rowToObject(row: FlowRow, principal: Principal): Record<string, unknown> {
-  return { ...toHubbleJson(rowResponse(row)), attribution: rowAttribution(row, principal) };
+export function rowToObject(row: FlowRow, attribution: FlowAttributionView): Record<string, unknown> {
+  return { ...toHubbleJson(rowResponse(row)), attribution };
+}
+
+/** A page of rows as JSON objects, attributed with one ownership query (attributeRows). */
+export async function rowsToObjects(
+  store: Store,
+  rows: readonly FlowRow[],
+  principal: Principal,
+): Promise<Record<string, unknown>[]> {
+  const views = await attributeRows(store, rows, principal);
+  return rows.map((r, i) => rowToObject(r, views[i]!));
+}
+
+/** A page of rows as NDJSON lines (no newlines), attributed with one ownership query. */
+export async function rowsToLines(
+  store: Store,
+  rows: readonly FlowRow[],
+  principal: Principal,
+): Promise<string[]> {
+  const views = await attributeRows(store, rows, principal);
+  return rows.map((r, i) => rowToLine(r, views[i]!));
 }

@@ -12,9 +12,18 @@ import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
 import { formatTimeNs, parseTimeArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
-import { and, anyIn, ipIn, protocolIn, SqlParams, tenantScope, timeRange } from '../filters/index.ts';
+import {
+  and,
+  anyIn,
+  ipIn,
+  lateOwnersSql,
+  protocolIn,
+  SqlParams,
+  tenantScope,
+  timeRange,
+} from '../filters/index.ts';
 import { ipValue, protocolValue } from '../filters/values.ts';
-import { type FlowRow, flowRowColumns, rowToObject } from './flow-rows.ts';
+import { type FlowRow, flowRowColumns, rowsToObjects } from './flow-rows.ts';
 
 /** The body of POST /api/v1/investigations. */
 export const investigationRequestSchema = z.strictObject({
@@ -68,6 +77,33 @@ function time(name: string, text: string): bigint {
   }
 }
 
+/**
+ * Reads sample flows by their exact (time, flow id): the time is the primary-key column, so
+ * this is a few granules, and it cannot miss a sample the aggregate just counted.
+ */
+async function readSamples(
+  deps: { store: Store; settings: QuerySettings },
+  samples: readonly [string, string][],
+  signal?: AbortSignal,
+): Promise<FlowRow[]> {
+  const p = new SqlParams('s');
+  const times = p.bind(
+    samples.map(([t]) => t),
+    'Array(String)',
+  );
+  const ids = p.bind(
+    samples.map(([, id]) => id),
+    'Array(String)',
+  );
+  return deps.store.query<FlowRow>(
+    `SELECT ${flowRowColumns} FROM flows
+     WHERE time IN (SELECT arrayJoin(arrayMap(x -> fromUnixTimestamp64Nano(toInt64(x), 'UTC'), ${times})))
+       AND lower(hex(flow_id)) IN ${ids}
+     LIMIT 1 BY flow_id`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+}
+
 /** Runs an investigation, saves it, and returns the case. */
 export async function runInvestigation(
   deps: { store: Store; settings: QuerySettings; maxRangeNs: bigint },
@@ -87,25 +123,48 @@ export async function runInvestigation(
     throw new InputError(`protocol: ${proto.error.issues[0]?.message}`, 'protocol');
 
   const p = new SqlParams();
-  const common = [timeRange(p, sinceNs, untilNs), tenantScope(p, principal)];
+  const range = { sinceNs, untilNs };
+  const narrow = [timeRange(p, sinceNs, untilNs)];
   if (request.port !== undefined)
-    common.push(anyIn(p, ['source_port', 'destination_port'], [request.port], 'UInt16'));
-  if (proto?.success) common.push(protocolIn(p, [proto.data]));
-  const side = (end: 'src' | 'dst', match: string) =>
-    `SELECT time, toString(verdict) AS v, ${end}_tenant AS tenant, ${end}_account AS account, ${end}_job AS job,
-       ${end}_alloc_id AS alloc_id, ${end}_node AS node, toString(${end}_source) AS source,
-       flow_id
-     FROM flows WHERE ${and([...common, match])}`;
+    narrow.push(anyIn(p, ['source_port', 'destination_port'], [request.port], 'UInt16'));
+  if (proto?.success) narrow.push(protocolIn(p, [proto.data]));
+  const common = [...narrow, tenantScope(p, principal, range)];
+  // Each side groups by the end's effective owner: as stored, or, for an end stored as `none`,
+  // its owner at the flow's time from the ownership table. The resolution is bounded to the
+  // flows this case matches (their addresses and the window), joined by flow_id.
+  const side = (end: 'src' | 'dst', match: string) => {
+    const ip = end === 'src' ? 'source_ip' : 'destination_ip';
+    const matched = and([...narrow, match]);
+    const late = lateOwnersSql(
+      p,
+      end,
+      `SELECT ${ip} FROM flows WHERE ${matched} AND ${end}_source = 'none'`,
+      range,
+      [matched],
+    );
+    const eff = (field: string) => `if(late_hit = 1, late_${field}, ${end}_${field})`;
+    return `SELECT time, v, ${eff('tenant')} AS tenant, ${eff('account')} AS account, ${eff('job')} AS job,
+       ${eff('alloc_id')} AS alloc_id, ${eff('node')} AS node,
+       if(late_hit = 1, 'ownership', stored_source) AS source, t_ns, fid_hex
+     FROM (
+       SELECT time, toString(verdict) AS v, ${end}_tenant, ${end}_account, ${end}_job, ${end}_alloc_id,
+         ${end}_node, toString(${end}_source) AS stored_source, toUnixTimestamp64Nano(time) AS t_ns,
+         lower(hex(flow_id)) AS fid_hex, flow_id AS m_fid
+       FROM flows WHERE ${and([...common, match])}
+     ) AS m LEFT JOIN (${late}) AS l ON m.m_fid = l.late_fid`;
+  };
   const parts: string[] = [];
   if (request.direction !== 'destination')
     parts.push(side('src', ipIn(p, ['source_ip', 'source_xlated'], [ind.data])));
   if (request.direction !== 'source') parts.push(side('dst', ipIn(p, ['destination_ip'], [ind.data])));
   const own = principal.role === 'tenant' ? `WHERE tenant = ${p.bind(principal.tenant ?? '', 'String')}` : '';
+  // Samples are kept as (time, flow id) pairs: the sample rows are then read back by their exact
+  // primary-key time, not by re-running the window and scope.
   const sql = `SELECT tenant, account, job, alloc_id, node, source,
       formatDateTime(min(time), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS first_seen,
       formatDateTime(max(time), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS last_seen,
       count() AS flows, sumMap([v], [toUInt64(1)]) AS verdicts,
-      groupArray(${samplesPerAccount})(lower(hex(flow_id))) AS samples
+      groupArray(${samplesPerAccount})(tuple(toString(t_ns), fid_hex)) AS samples
     FROM (${parts.join(' UNION ALL ')}) ${own}
     GROUP BY tenant, account, job, alloc_id, node, source
     ORDER BY flows DESC, tenant, account, job, alloc_id
@@ -113,20 +172,13 @@ export async function runInvestigation(
   type Row = Omit<InvestigationAccount, 'flows' | 'verdicts' | 'samples'> & {
     flows: string;
     verdicts: [string[], string[]];
-    samples: string[];
+    samples: [string, string][];
   };
   const rows = await deps.store.query<Row>(sql, { params: p.values, settings: deps.settings, signal });
-  const sampleIds = [...new Set(rows.flatMap((r) => r.samples))];
-  const sampleRows = sampleIds.length
-    ? await deps.store.query<FlowRow>(
-        `SELECT ${flowRowColumns} FROM flows
-         WHERE ${timeRange(p, sinceNs, untilNs)} AND ${tenantScope(p, principal)}
-           AND flow_id IN (SELECT arrayJoin(arrayMap(x -> unhex(x), ${p.bind(sampleIds, 'Array(String)')})))
-         LIMIT 1 BY flow_id`,
-        { params: p.values, settings: deps.settings, signal },
-      )
-    : [];
-  const samplesById = new Map(sampleRows.map((r) => [r.id_hex, r]));
+  const samples = rows.flatMap((r) => r.samples);
+  const sampleRows = samples.length ? await readSamples(deps, samples, signal) : [];
+  const sampleObjects = await rowsToObjects(deps.store, sampleRows, principal);
+  const samplesById = new Map(sampleRows.map((r, i) => [r.id_hex, sampleObjects[i]!]));
   const accounts = rows.map((r) => ({
     tenant: r.tenant,
     account: r.account,
@@ -138,9 +190,9 @@ export async function runInvestigation(
     flows: Number(r.flows),
     verdicts: Object.fromEntries(r.verdicts[0].map((k, i) => [k, Number(r.verdicts[1][i])])),
     source: r.source,
-    samples: r.samples.flatMap((id) => {
-      const row = samplesById.get(id);
-      return row ? [rowToObject(row, principal)] : [];
+    samples: r.samples.flatMap(([, id]) => {
+      const o = samplesById.get(id);
+      return o ? [o] : [];
     }),
   }));
   const inv: Investigation = {

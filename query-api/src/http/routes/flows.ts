@@ -8,8 +8,8 @@ import type { Request, Response } from 'express';
 import type { ApiLimits } from '../../../../common/config/api.ts';
 import { formatTimeNs } from '../../../../common/time.ts';
 import { type FlowQuery, parseFlowQuery, type RawParams } from '../../filters/index.ts';
-import { flowCsvAliases, flowCsvColumns, flowCsvHeader } from '../../queries/flow-csv.ts';
-import { type FlowRow, rowToLine, rowToObject } from '../../queries/flow-rows.ts';
+import { attributeCsvRows, flowCsvAliases, flowCsvColumns, flowCsvHeader } from '../../queries/flow-csv.ts';
+import { type FlowRow, rowsToLines, rowsToObjects } from '../../queries/flow-rows.ts';
 import { type FlowsDeps, queryFlowPage, streamFlows } from '../../queries/flows.ts';
 import { flowQueryBounds } from '../../queries/limits.ts';
 import type { RouteContext, RouteResult } from '../context.ts';
@@ -32,10 +32,11 @@ export async function handleFlows(
   });
   if (format === 'json') {
     const page = await queryFlowPage(deps, query, ctx.principal, ctx.signal);
+    const flows = await rowsToObjects(deps.store, page.rows, ctx.principal);
     res.setHeader('Content-Type', contentTypes.json);
     res.send(
       JSON.stringify({
-        flows: page.rows.map((r) => rowToObject(r, ctx.principal)),
+        flows,
         count: page.rows.length,
         next_cursor: page.nextCursor ?? null,
         since: formatTimeNs(query.sinceNs),
@@ -51,7 +52,9 @@ async function streamNdjson(deps: FlowsDeps, query: FlowQuery, res: Response, ct
   let rows = 0;
   for await (const batch of streamFlows<FlowRow>(deps, query, ctx.principal, ctx.signal)) {
     if (!res.headersSent) res.status(200).setHeader('Content-Type', contentTypes.ndjson);
-    const text = batch.map((r) => `${rowToLine(r, ctx.principal)}\n`).join('');
+    // One ownership query per batch attributes the whole batch (query-time re-attribution).
+    const lines = await rowsToLines(deps.store, batch, ctx.principal);
+    const text = lines.map((l) => `${l}\n`).join('');
     rows += batch.length;
     await writeChunk(res, text, ctx.signal);
     if (ctx.signal.aborted) break;
@@ -79,6 +82,7 @@ async function streamCsv(deps: FlowsDeps, query: FlowQuery, res: Response, ctx: 
   )) {
     start();
     rows += batch.length;
+    await attributeCsvRows(deps.store, batch, ctx.principal);
     await writeChunk(res, batch.map((r) => csvLine(flowCsvAliases.map((c) => r[c]))).join(''), ctx.signal);
     if (ctx.signal.aborted) break;
   }

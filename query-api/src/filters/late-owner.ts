@@ -1,0 +1,137 @@
+/**
+ * Query-time attribution inside WHERE clauses: flow ends stored with source `none` (the flow
+ * arrived before the Nomad update naming its owner) are matched against the ownership table, so
+ * `tenant` / `account` / `job` / `alloc` filters and the tenant-role scope find them the way the
+ * rows will be shown (collector/src/ownership/reattribute.ts attributeFlowEnds: the
+ * latest-starting allocation interval containing the flow's time).
+ *
+ * Design (why not reattributeSql's ASOF JOIN on every statement): a JOIN would have to sit in
+ * every statement that reads flows (pages, streams, aggregates, gRPC), would be applied to every
+ * row of the range before the LIMIT, and would merge the whole ownership table per statement.
+ * Instead each late predicate is a plain WHERE term, cheap by construction:
+ *
+ * 1. Stored columns first: `src_tenant = T OR (late part)`; most flows never reach the late part.
+ * 2. The late part only looks at ends stored as `none` whose address is in a small set:
+ *    addresses that some ownership row says the wanted owner held (a scan of the LowCardinality
+ *    owner column of `ownership`, computed once per statement as an IN set). The address is in
+ *    the flows primary key (source) or a bloom-filter index (destination), so this also prunes.
+ * 3. Exact check: a bounded subquery resolves just those candidate flows in the time range.
+ *    It joins them to the merged intervals of the candidate addresses only (all tenants, so an
+ *    overlap resolves as on display: latest start wins) and yields the flow ids whose effective
+ *    owner matches; the outer term is then `flow_id IN (…)`, a hash-set probe per row.
+ *
+ * Cost is proportional to the late (source `none`) flows of the wanted owner's addresses in the
+ * range plus a scan of one ownership column; flows attributed at ingest cost nothing extra.
+ * Node-kind intervals are not considered: they carry no tenant, account, job or allocation.
+ * @module
+ */
+import { mergedOwnershipSql } from '../../../collector/src/ownership/persistence.ts';
+import type { SqlParams } from './sql-params.ts';
+
+/** A flow end by its attribution column prefix. */
+export type OwnerEnd = 'src' | 'dst';
+
+/** Optional time bounds (Unix ns; since inclusive, until exclusive) that bound the late lookups. */
+export interface TimeBounds {
+  sinceNs?: bigint | undefined;
+  untilNs?: bigint | undefined;
+}
+
+/** The late owner fields a resolution yields (columns `late_<field>` of lateOwnersSql). */
+export const lateOwnerFields = [
+  'tenant',
+  'account',
+  'namespace',
+  'job',
+  'group',
+  'alloc_id',
+  'alloc_name',
+  'node',
+] as const;
+
+/** Owner fields an ownership predicate may look at (ownership table column names). */
+export type OwnershipField = 'tenant' | 'account' | 'job' | 'alloc_id' | 'alloc_name';
+
+/**
+ * A predicate over owner fields, written once and evaluated both on raw `ownership` rows (to
+ * find candidate addresses, a superset) and on the resolved late owner (exact).
+ */
+export type OwnerPredicate = (col: (field: OwnershipField) => string) => string;
+
+const ipColumn = (end: OwnerEnd) => (end === 'src' ? 'source_ip' : 'destination_ip');
+
+function bounds(p: SqlParams, range: TimeBounds | undefined) {
+  const since =
+    range?.sinceNs === undefined
+      ? undefined
+      : `fromUnixTimestamp64Nano(${p.bind(range.sinceNs, 'Int64')}, 'UTC')`;
+  const until =
+    range?.untilNs === undefined
+      ? undefined
+      : `fromUnixTimestamp64Nano(${p.bind(range.untilNs, 'Int64')}, 'UTC')`;
+  return { since, until };
+}
+
+/**
+ * A subquery resolving late ends: one row per flow (of `end`, stored as `none`, whose address is
+ * in `addresses`, within `range`, satisfying `flowConds`) that an allocation
+ * interval covers (flowConds are plain predicates over `flows`), with columns `late_fid` (the flow_id), `late_hit` (1) and `late_<field>` for
+ * each of lateOwnerFields: the latest-starting interval containing the flow's time.
+ * `addresses` is a subquery yielding IPv6 addresses; it bounds both sides of the join.
+ */
+export function lateOwnersSql(
+  p: SqlParams,
+  end: OwnerEnd,
+  addresses: string,
+  range?: TimeBounds,
+  flowConds: readonly string[] = [],
+): string {
+  const ip = ipColumn(end);
+  const { since, until } = bounds(p, range);
+  const own = [...(until ? [`o_start < ${until}`] : []), ...(since ? [`o_end > ${since}`] : [])];
+  const flows = [
+    `${end}_source = 'none'`,
+    `${ip} IN (${addresses})`,
+    ...(since ? [`time >= ${since}`] : []),
+    ...(until ? [`time < ${until}`] : []),
+    ...flowConds,
+  ];
+  // The flows side is a subquery over `flows` alone, so flowConds need no table alias.
+  return `SELECT late_fid, toUInt8(1) AS late_hit, ${lateOwnerFields
+    .map((f, i) => `tupleElement(late_w, ${i + 1}) AS late_${f}`)
+    .join(', ')}
+  FROM (
+    SELECT lf_id AS late_fid,
+      argMax(tuple(o_tenant, o_account, o_namespace, o_job, o_group, o_alloc_id, o_alloc_name, o_node), o_start) AS late_w
+    FROM (SELECT flow_id AS lf_id, time AS lf_time, ${ip} AS lf_ip FROM flows WHERE ${flows.join(' AND ')}) AS lf
+    INNER JOIN (
+      SELECT address AS o_address, start AS o_start, \`end\` AS o_end, tenant AS o_tenant, account AS o_account,
+        namespace AS o_namespace, job AS o_job, \`group\` AS o_group, alloc_id AS o_alloc_id,
+        alloc_name AS o_alloc_name, node_name AS o_node
+      FROM (${mergedOwnershipSql(`kind = 'alloc' AND address IN (${addresses})`)})
+      ${own.length ? `WHERE ${own.join(' AND ')}` : ''}
+    ) AS o ON lf_ip = o_address
+    WHERE lf_time >= o_start AND lf_time < o_end
+    GROUP BY late_fid
+  )`;
+}
+
+/**
+ * The WHERE term "this end was stored as `none` and its owner at the flow's time, from the
+ * ownership table, satisfies `pred`". Values inside `pred` must already be bound.
+ */
+export function lateOwnerMatch(
+  p: SqlParams,
+  end: OwnerEnd,
+  pred: OwnerPredicate,
+  range?: TimeBounds,
+): string {
+  // Candidate addresses: any raw ownership row naming the wanted owner (a superset of the
+  // merged intervals that do; the exact check below is on merged, resolved owners).
+  const addresses = `SELECT address FROM ownership WHERE kind = 'alloc' AND ${pred((f) => f)}`;
+  const resolved = lateOwnersSql(p, end, addresses, range);
+  return (
+    `(${end}_source = 'none' AND ${ipColumn(end)} IN (${addresses}) AND ` +
+    `flow_id IN (SELECT late_fid FROM (${resolved}) WHERE ${pred((f) => `late_${f}`)}))`
+  );
+}
