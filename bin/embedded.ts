@@ -33,6 +33,7 @@ import { createAlerts } from '../query-api/src/alerts/index.ts';
 import { mountApi } from '../query-api/src/app.ts';
 import type { ApiDeps } from '../query-api/src/deps.ts';
 import { createGrpcServer } from '../query-api/src/grpc/server.ts';
+import { grpcTlsFromEnv } from '../query-api/src/grpc/tls.ts';
 import { createScenario } from '../test/nomad-standin/scenario.ts';
 import { createNomadStandin } from '../test/nomad-standin/server.ts';
 import { ensureUiBuilt, uiStaticDir } from '../ui/serve.ts';
@@ -67,6 +68,7 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
   const host = env['FLOWTRAIL_HTTP_HOST'] || '127.0.0.1';
   const httpPort = port(env, 'FLOWTRAIL_HTTP_PORT', 8080);
   const grpcPort = port(env, 'FLOWTRAIL_GRPC_PORT', 4245);
+  const grpcTls = grpcTlsFromEnv(env);
   // The demo is for a newcomer on localhost: open access unless a config or mode says otherwise.
   const openDemo = demo && !env['FLOWTRAIL_CONFIG'] && !env['FLOWTRAIL_AUTH_MODE'];
   const { config } = loadConfig(openDemo ? { ...env, FLOWTRAIL_AUTH_MODE: 'open' } : env);
@@ -187,13 +189,13 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
       const s = app.listen(httpPort, host, (err?: Error) => (err ? reject(err) : resolve(s)));
     });
     stops.push(() => new Promise<void>((resolve) => http.close(() => resolve())));
-    const grpc = await createGrpcServer(deps).listen(host, grpcPort);
+    const grpc = await createGrpcServer(deps).listen(host, grpcPort, grpcTls);
     stops.push(() => grpc.close());
 
     const url = `http://${host}:${(http.address() as { port: number }).port}`;
     logger.info('flowtrail is running', {
       ui: url,
-      hubble_api: `${host}:${grpc.port}`,
+      hubble_api: `${grpcTls.kind === 'tls' ? 'tls://' : ''}${host}:${grpc.port}`,
       storage: store.kind === 'chdb' ? `chdb ${storeConfig.dataDir}` : 'clickhouse server',
       sources: targets,
       auth: config.auth.mode,

@@ -14,13 +14,19 @@ import { createLogger } from '../../common/logger.ts';
 import { createApi } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { createGrpcServer, type GrpcServerHandle } from './grpc/server.ts';
+import { type GrpcTlsConfig, grpcTlsFromEnv } from './grpc/tls.ts';
 
-/** Where the standalone API listens (environment: FLOWTRAIL_API_HOST/PORT, FLOWTRAIL_GRPC_PORT). */
+/**
+ * Where the standalone API listens (environment: FLOWTRAIL_API_HOST/PORT, FLOWTRAIL_GRPC_PORT,
+ * FLOWTRAIL_GRPC_TLS_*).
+ */
 export interface ListenConfig {
   host: string;
   port: number;
   grpcHost: string;
   grpcPort: number;
+  /** Plaintext unless FLOWTRAIL_GRPC_TLS_CERT/KEY are set (grpc/tls.ts). */
+  grpcTls: GrpcTlsConfig;
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -38,6 +44,7 @@ export function listenConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Liste
     port: port(env, 'FLOWTRAIL_API_PORT', 8080),
     grpcHost: env['FLOWTRAIL_GRPC_HOST'] || env['FLOWTRAIL_API_HOST'] || '127.0.0.1',
     grpcPort: port(env, 'FLOWTRAIL_GRPC_PORT', 4245),
+    grpcTls: grpcTlsFromEnv(env),
   };
 }
 
@@ -76,10 +83,11 @@ export async function startApi(env: NodeJS.ProcessEnv = process.env): Promise<Ru
   const http = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(listen.port, listen.host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
-  const grpc = await createGrpcServer(deps).listen(listen.grpcHost, listen.grpcPort);
+  const grpc = await createGrpcServer(deps).listen(listen.grpcHost, listen.grpcPort, listen.grpcTls);
   logger.info('api listening', {
     http: `${listen.host}:${listen.port}`,
     grpc: `${listen.grpcHost}:${grpc.port}`,
+    grpc_tls: listen.grpcTls.kind === 'tls',
     transport: store.kind,
     database: store.database,
     config: path ?? null,

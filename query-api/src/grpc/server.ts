@@ -26,6 +26,7 @@ import { describeError } from '../http/errors.ts';
 import { querySettings } from '../queries/limits.ts';
 import { serveGetFlows } from './get-flows.ts';
 import { getNamespaces, getNodes, serverStatus } from './status.ts';
+import { type GrpcTlsConfig, grpcServerCredentials, plaintextGrpc } from './tls.ts';
 
 /** The health service name the hubble CLI checks. */
 export const observerServiceName = 'hubble.server.Observer';
@@ -40,7 +41,12 @@ export interface GrpcServerHandle {
 /** The gRPC server, ready to bind. */
 export interface GrpcApi {
   server: grpc.Server;
-  listen(host: string, port: number): Promise<GrpcServerHandle>;
+  /**
+   * Binds and starts serving; plaintext unless `tls` says otherwise (see tls.ts: the stock
+   * hubble CLI sends Basic credentials over TLS only). Certificate problems reject with a
+   * ConfigError naming the variable.
+   */
+  listen(host: string, port: number, tls?: GrpcTlsConfig): Promise<GrpcServerHandle>;
 }
 
 /** Maps an error to a gRPC status. */
@@ -196,10 +202,16 @@ export function createGrpcServer(deps: ApiDeps): GrpcApi {
   server.addService(HealthService, health);
   return {
     server,
-    listen: (host, port) =>
+    listen: (host, port, tls = plaintextGrpc) =>
       new Promise((resolve, reject) => {
-        server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+        const credentials = grpcServerCredentials(tls);
+        server.bindAsync(`${host}:${port}`, credentials, (err, bound) => {
           if (err) return reject(err);
+          logger.info('grpc listening', {
+            address: `${host}:${bound}`,
+            tls: tls.kind === 'tls',
+            client_certs: tls.kind === 'tls' && tls.clientCaPath !== undefined,
+          });
           resolve({
             port: bound,
             close: () =>
