@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { describeWithFixtures, hubbleFixtureFiles, repoRoot } from '../common/testing/fixtures.ts';
+import {
+  describeWithFixtures,
+  hubbleFixtureFiles,
+  nomadFixture,
+  repoRoot,
+} from '../common/testing/fixtures.ts';
 
 const exec = promisify(execFile);
 const dataDir = mkdtempSync(path.join(tmpdir(), 'flowtrail-cli-'));
@@ -83,6 +88,78 @@ describeWithFixtures('flowtrail import / stats (CLI)', () => {
     const bad = await cli('flows', '--ip', 'not-an-ip').catch((e: { code: number; stderr: string }) => e);
     expect((bad as { code: number }).code).toBe(2);
     expect((bad as { stderr: string }).stderr).toMatch(/ip: expected an IPv4\/IPv6 address or CIDR/);
+  });
+
+  it('flows --json re-attributes flows imported before their owner was known', async () => {
+    // 172.16.248.190 is held by tenant acme's allocation from 2021-11-04T09:14:09.901Z (capture).
+    const line = (time: string, src: string, port: number) =>
+      JSON.stringify({
+        flow: {
+          time,
+          verdict: 'FORWARDED',
+          IP: { source: src, destination: '1.1.1.1', ipVersion: 'IPv4' },
+          l4: { UDP: { source_port: 5353, destination_port: port } },
+          Type: 'L3_L4',
+        },
+        node_name: 'n1',
+        time,
+      });
+    const file = path.join(dataDir, 'late.json');
+    writeFileSync(
+      file,
+      `${[
+        line('2021-11-04T09:30:00Z', '172.16.248.190', 7001),
+        line('2021-11-04T09:00:00Z', '172.16.248.190', 7002),
+        line('2021-11-04T09:30:00Z', '172.16.99.99', 7003),
+      ].join('\n')}\n`,
+    );
+    await cli('import', '--json', file);
+    await cli('import-nomad-events', nomadFixture('event-stream-allocation.composite.ndjson'));
+    const out = await cli(
+      'flows',
+      '--to-ip',
+      '1.1.1.1',
+      '--since',
+      '2021-11-04T00:00:00Z',
+      '--until',
+      '2021-11-05T00:00:00Z',
+      '--json',
+    );
+    const byPort = new Map(
+      out.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .map((l) => [l.flow.l4.UDP.destination_port, l.attribution]),
+    );
+    expect(byPort.get(7001)).toEqual({
+      source: expect.objectContaining({
+        tenant: 'acme',
+        account: 'acct-0042',
+        alloc_id: 'a8198d79-cfdb-6593-a999-1e9adabcba2e',
+        start: '2021-11-04T09:14:09.901000000Z',
+        end: expect.any(String),
+        source: 'ownership',
+      }),
+      destination: null,
+    });
+    expect(byPort.get(7002)).toEqual({ source: null, destination: null }); // before the interval
+    expect(byPort.get(7003)).toEqual({ source: null, destination: null }); // nobody's address
+    const acme = await cli(
+      'flows',
+      '--tenant',
+      'acme',
+      '--since',
+      '2021-11-04T00:00:00Z',
+      '--until',
+      '2021-11-05T00:00:00Z',
+      '--json',
+    );
+    const ports = acme.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l).flow.l4.UDP.destination_port);
+    expect(ports).toEqual([7001]);
   });
 
   it('exits non-zero and names file and line for malformed input, importing the rest', async () => {
