@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as flow from '../gen/flow/flow.js';
+import * as ingest from '../gen/flowtrail/ingest.js';
 import * as health from '../gen/health/health.js';
 import * as observer from '../gen/observer/observer.js';
 import * as peer from '../gen/peer/peer.js';
@@ -24,6 +25,7 @@ const modules: Record<string, Record<string, unknown>> = {
   relay,
   peer,
   'grpc.health.v1': health,
+  'flowtrail.ingest.v1': ingest,
 };
 
 /** The generated MessageFns of a full type name: `flow.FlowFilter.Experimental` → FlowFilter_Experimental. */
@@ -103,7 +105,7 @@ const typeNames = Object.keys(messageSchemas).map((typeName) => ({ typeName }));
 
 describe('proto > schema', () => {
   it('describes every message and enum of proto/', () => {
-    expect(typeNames).toHaveLength(68);
+    expect(typeNames).toHaveLength(73);
     expect(messageSchemas['flow.Flow']).toHaveLength(45);
     expect(messageSchemas['flow.FlowFilter']).toHaveLength(41);
     expect(enumSchemas['flow.DropReason']?.['DROP_PUNT_PROXY']).toBe(205);
