@@ -172,6 +172,11 @@ describe('test > kafka > pipeline', () => {
     const one = await startWriter(config, store);
     await produceAll(sink, flows.slice(0, 15_000));
     const two = await startWriter(config, store);
+    // Produce the rest only once the group has rebalanced, so both writers consume some of it.
+    const rebalanced = () => two.assignedPartitions().length > 0 && one.assignedPartitions().length < 6;
+    for (let i = 0; i < 300 && !rebalanced(); i++) await sleep(100);
+    expect(two.assignedPartitions().length).toBeGreaterThan(0);
+    expect(one.assignedPartitions().length).toBeLessThan(6);
     await produceAll(sink, flows.slice(15_000));
     await sink.stop();
     await expectExactly(store, flows);

@@ -98,6 +98,8 @@ export interface KafkaWriter {
   idleMs(): number;
   /** Sum of the last known lag of every partition this writer consumed. */
   lag(): number;
+  /** The partitions the group gave this writer at its last join (empty before it joined). */
+  assignedPartitions(): readonly number[];
   /** True while a batch is open or being inserted. */
   busy(): boolean;
 }
@@ -148,6 +150,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     commits: 0,
   };
   const lagByPartition = new Map<number, number>();
+  let assignment: number[] = [];
   let consumer: Consumer | undefined;
   let dlq: Producer | undefined;
   let open: InsertBatch | undefined;
@@ -408,6 +411,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
       consumer = c;
       c.on(c.events.GROUP_JOIN, (e) => {
         const assigned = e.payload.memberAssignment[topic] ?? [];
+        assignment = [...assigned];
         for (const p of lagByPartition.keys()) if (!assigned.includes(p)) lagByPartition.delete(p);
         logger.info('joined writer group', { group: kafkaConfig.groupId, partitions: assigned });
       });
@@ -438,6 +442,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     stats: () => ({ ...stats }),
     idleMs: () => Date.now() - lastActivity,
     lag: () => [...lagByPartition.values()].reduce((a, b) => a + b, 0),
+    assignedPartitions: () => assignment,
     busy: () => open !== undefined || queue.length > 0 || inserting,
   };
 }
