@@ -5,8 +5,8 @@
  * that instant it has already seen. Reconnects back off exponentially with jitter. LostEvents
  * are recorded with the window they fall in. The stream is paused while the sink is full.
  *
- * Responses are decoded by hand one level deep so the Flow's bytes are kept as received and
- * stored without a re-encode (`flow_pb`).
+ * Responses are decoded by hand one level deep so the Flow's bytes are kept as received (Kafka
+ * carries them without a re-encode). The call itself runs over node:http2 (grpc-stream.ts).
  * @module
  */
 
@@ -23,7 +23,8 @@ import { NodeStatusEvent } from '../../../proto/gen/relay/relay.ts';
 import { contentFlowId, flowIdFromUuid } from '../flow-id.ts';
 import { nowNs, nsToTimestamp, timestampToNs } from '../model.ts';
 import type { FlowIntake } from '../pipeline.ts';
-import { type HubbleTlsConfig, hubbleCredentials } from './hubble-target.ts';
+import { type GrpcStream, openGrpcStream } from './grpc-stream.ts';
+import type { HubbleTlsConfig } from './hubble-target.ts';
 
 /** A GetFlowsResponse with the Flow's original bytes kept. */
 interface RawFlowsResponse {
@@ -125,9 +126,7 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
     lostEvents: 0,
     boundaryDuplicates: 0,
   };
-  const { credentials, options } = hubbleCredentials(config.tls);
-  let client: Client | undefined;
-  let call: ClientReadableStream<RawFlowsResponse> | undefined;
+  let call: GrpcStream | undefined;
   let stopped = true;
   let loop: Promise<void> | undefined;
   const abort = new AbortController();
@@ -136,20 +135,13 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
   let atLast = new Set<string>();
   let boundaryPending = config.initialSinceNs !== undefined;
 
-  const openStream = (): ClientReadableStream<RawFlowsResponse> => {
-    const request = GetFlowsRequest.fromPartial({
-      follow: true,
-      ...(lastNs !== undefined ? { since: nsToTimestamp(lastNs) } : { number: MAX_UINT64 }),
-    });
-    return client!.makeServerStreamRequest(
-      '/observer.Observer/GetFlows',
-      (req: GetFlowsRequest) => Buffer.from(GetFlowsRequest.encode(req).finish()),
-      decodeRawFlowsResponse,
-      request,
-      {} as Metadata,
-      {},
-    );
-  };
+  const request = (): Uint8Array =>
+    GetFlowsRequest.encode(
+      GetFlowsRequest.fromPartial({
+        follow: true,
+        ...(lastNs !== undefined ? { since: nsToTimestamp(lastNs) } : { number: MAX_UINT64 }),
+      }),
+    ).finish();
 
   const handle = (res: RawFlowsResponse): boolean => {
     if (res.lost) {
@@ -197,42 +189,41 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
     });
   };
 
+  const connected = () => {
+    if (status.state === 'connected') return;
+    status.state = 'connected';
+    status.connectedSince = new Date().toISOString();
+    m.connected.set({ target }, 1);
+    log.info('connected', { since: lastNs?.toString() });
+  };
+
+  /** One GetFlows call, until the server ends it or it fails. */
   const runOnce = () =>
     new Promise<void>((resolve, reject) => {
       status.state = 'connecting';
-      const stream = openStream();
+      const stream = openGrpcStream(
+        { target, tls: config.tls, path: '/observer.Observer/GetFlows', request: request() },
+        {
+          onMessage(bytes) {
+            connected();
+            try {
+              if (handle(decodeRawFlowsResponse(bytes))) return true;
+            } catch (err) {
+              log.warn('undecodable response skipped', { error: errorMessage(err) });
+              return true;
+            }
+            intake.drained().then(() => stream.resume());
+            return false;
+          },
+          onEnd: (err) => (err ? reject(err) : resolve()),
+        },
+      );
       call = stream;
-      let paused = false;
-      stream.on('data', (res: RawFlowsResponse) => {
-        if (status.state !== 'connected') {
-          status.state = 'connected';
-          status.connectedSince = new Date().toISOString();
-          m.connected.set({ target }, 1);
-          log.info('connected', { since: lastNs?.toString() });
-        }
-        let more = true;
-        try {
-          more = handle(res);
-        } catch (err) {
-          log.warn('undecodable response skipped', { error: errorMessage(err) });
-        }
-        if (!more && !paused) {
-          paused = true;
-          stream.pause();
-          intake.drained().then(() => {
-            paused = false;
-            stream.resume();
-          });
-        }
-      });
-      stream.on('error', (err) => reject(err));
-      stream.on('end', () => resolve());
     });
 
   const run = async () => {
     let attempt = 0;
     while (!stopped) {
-      client = new Client(target, credentials, options);
       const flowsBefore = status.flows;
       try {
         await runOnce();
@@ -242,7 +233,6 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
         status.lastError = errorMessage(err);
       } finally {
         m.connected.set({ target }, 0);
-        client.close();
       }
       if (stopped) break;
       // A connection that delivered flows resets the backoff.

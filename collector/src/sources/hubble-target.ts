@@ -3,8 +3,6 @@
  * `host:port` or `unix:/path`) and `HUBBLE_TLS_*`.
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { ChannelCredentials } from '@grpc/grpc-js';
 import { ConfigError } from '../../../common/errors.ts';
 
 /** TLS settings for Hubble connections; all paths are PEM files. */
@@ -47,43 +45,10 @@ export function hubbleTlsFromEnv(env: NodeJS.ProcessEnv = process.env): HubbleTl
     key: env['HUBBLE_TLS_KEY'] || undefined,
     serverName: env['HUBBLE_TLS_SERVER_NAME'] || undefined,
   };
-  return tls.ca || tls.cert || tls.key || tls.serverName ? tls : undefined;
-}
-
-/** Builds channel credentials and options for a target. */
-export function hubbleCredentials(tls: HubbleTlsConfig | undefined): {
-  credentials: ChannelCredentials;
-  options: Record<string, string | number>;
-} {
-  const options: Record<string, string | number> = {
-    'grpc.max_receive_message_length': 16 << 20,
-    'grpc.keepalive_time_ms': 30_000,
-    'grpc.keepalive_timeout_ms': 10_000,
-    // A 1 MiB HTTP/2 window instead of 64 KiB: one GetFlows stream carries every flow, and the
-    // default window makes the server wait for window updates many times a second.
-    'grpc-node.flow_control_window': 1 << 20,
-  };
-  if (!tls) return { credentials: ChannelCredentials.createInsecure(), options };
   if (Boolean(tls.cert) !== Boolean(tls.key)) {
     throw new ConfigError(
       'HUBBLE_TLS_CERT and HUBBLE_TLS_KEY must be given together (client certificate and its key)',
     );
   }
-  const read = (p: string | undefined, what: string) => {
-    if (!p) return null;
-    try {
-      return readFileSync(p);
-    } catch (err) {
-      throw new ConfigError(`cannot read ${what} ${p}: ${(err as Error).message}`);
-    }
-  };
-  if (tls.serverName) options['grpc.ssl_target_name_override'] = tls.serverName;
-  return {
-    credentials: ChannelCredentials.createSsl(
-      read(tls.ca, 'HUBBLE_TLS_CA'),
-      read(tls.key, 'HUBBLE_TLS_KEY'),
-      read(tls.cert, 'HUBBLE_TLS_CERT'),
-    ),
-    options,
-  };
+  return tls.ca || tls.cert || tls.key || tls.serverName ? tls : undefined;
 }
