@@ -19,10 +19,10 @@
  */
 import { hostname } from 'node:os';
 import type { CompressionTypes, Kafka, Message, Producer } from 'kafkajs';
+import { createDeliveryQueue } from '../../../common/delivery-queue.ts';
 import { errorMessage, SinkError } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
-import { retry, sleep } from '../../../common/retry.ts';
 import type { FlowSink, SinkStats } from '../writer/clickhouse-sink.ts';
 import { batchFrame, encodeLostEntry, FlowEntryEncoder, FORMAT_VERSION, headers } from './codec.ts';
 import { compressionType } from './compression.ts';
@@ -109,16 +109,9 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
   const partitionOfNode = new Map<string, number>();
   const acked = new Map<string, bigint>();
   let open = emptyRequest();
-  const pending: Request[] = [];
   let partitions = 0;
   let producer: Producer | undefined;
-  let drainWaiters: (() => void)[] = [];
-  let idleWaiters: (() => void)[] = [];
-  let wake: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let loop: Promise<void> | undefined;
-  let stopping = false;
-  const abort = new AbortController();
 
   const entriesOf = (node: string): NodeEntries => {
     let e = open.nodes.get(node);
@@ -131,10 +124,9 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
 
   const seal = () => {
     if (open.flows === 0 && open.lost === 0) return;
-    pending.push(open);
-    m.pending.set(pending.length);
+    const sealed = open;
     open = emptyRequest();
-    wake?.();
+    queue.enqueue(sealed);
   };
 
   /** Connects, creating the topic if it is missing, and learns its partition count. */
@@ -212,64 +204,43 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
     m.sendSeconds.observe((performance.now() - started) / 1000);
   };
 
-  const run = async () => {
-    for (;;) {
-      // Nagle-like: what arrived while the last request was in flight goes out now, as one
-      // request, instead of as many small linger-sealed ones.
-      if (pending.length === 0) seal();
-      const r = pending[0];
-      if (!r) {
-        for (const w of idleWaiters) w();
-        idleWaiters = [];
-        if (stopping) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-        continue;
-      }
-      try {
-        await retry(() => send(r), {
-          maxAttempts: Number.POSITIVE_INFINITY,
-          initialDelayMs: config.retryInitialMs,
-          maxDelayMs: config.retryMaxMs,
-          signal: abort.signal,
-          isRetriable: () => true,
-          onRetry: (err, attempt, delay) => {
-            stats.failedInserts++;
-            m.failures.inc();
-            logger.warn('kafka produce failed, retrying', {
-              attempt,
-              delay_ms: delay,
-              flows: r.flows,
-              error: errorMessage(err),
-            });
-            // A fresh producer gets a new producer id: after a long outage the old one's
-            // sequence state may be rejected. A resend can then duplicate in Kafka; the
-            // writer's flow_id dedup stores each flow once.
-            const old = producer;
-            producer = undefined;
-            old?.disconnect().catch(() => {});
-          },
-        });
-      } catch (err) {
-        logger.error('kafka produce abandoned at shutdown', { flows: r.flows, error: errorMessage(err) });
-        return;
-      }
-      pending.shift();
-      m.pending.set(pending.length);
+  const queue = createDeliveryQueue<Request>({
+    deliver: send,
+    maxPending: config.maxPendingRequests,
+    retryInitialMs: config.retryInitialMs,
+    retryMaxMs: config.retryMaxMs,
+    // Nagle-like: what arrived while the last request was in flight goes out now, as one
+    // request, instead of as many small linger-sealed ones.
+    beforeNext: () => {
+      if (queue.length === 0) seal();
+    },
+    onRetry: (err, attempt, delay, r) => {
+      stats.failedInserts++;
+      m.failures.inc();
+      logger.warn('kafka produce failed, retrying', {
+        attempt,
+        delay_ms: delay,
+        flows: r.flows,
+        error: errorMessage(err),
+      });
+      // A fresh producer gets a new producer id: after a long outage the old one's sequence
+      // state may be rejected. A resend can then duplicate in Kafka; the writer's flow_id dedup
+      // stores each flow once.
+      const old = producer;
+      producer = undefined;
+      old?.disconnect().catch(() => {});
+    },
+    onDelivered: (r) => {
       stats.stored += r.flows;
       stats.batches++;
       m.produced.inc(r.flows);
       m.bytes.inc(r.bytes);
       for (const [t, ns] of r.lastByTarget) if ((acked.get(t) ?? 0n) < ns) acked.set(t, ns);
-      if (pending.length < config.maxPendingRequests) {
-        const ws = drainWaiters;
-        drainWaiters = [];
-        for (const w of ws) w();
-      }
-    }
-  };
+    },
+    onAbandoned: (err, r) =>
+      logger.error('kafka produce abandoned at shutdown', { flows: r.flows, error: errorMessage(err) }),
+    onLength: (n) => m.pending.set(n),
+  });
 
   return {
     push(f) {
@@ -284,12 +255,9 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
       const prev = open.lastByTarget.get(f.target);
       if (prev === undefined || f.timeNs > prev) open.lastByTarget.set(f.target, f.timeNs);
       if (open.bytes >= config.maxRequestBytes) seal();
-      return pending.length < config.maxPendingRequests;
+      return queue.hasRoom();
     },
-    drained() {
-      if (pending.length < config.maxPendingRequests) return Promise.resolve();
-      return new Promise((r) => drainWaiters.push(r));
-    },
+    drained: () => queue.drained(),
     recordLost(record) {
       const chunk = encodeLostEntry(record);
       const e = entriesOf(record.nodeName);
@@ -302,39 +270,32 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
     },
     flush() {
       seal();
-      if (pending.length === 0) return Promise.resolve();
-      return new Promise((r) => idleWaiters.push(r));
+      return queue.idle();
     },
     lastStoredTime: (target) => acked.get(target),
     stats: () => ({ ...stats }),
     start() {
-      if (loop) return;
-      loop = run();
+      if (timer) return;
+      queue.start();
       // Only an idle sender needs the timer; a busy one takes the open request when it is done.
       timer = setInterval(() => {
-        if (pending.length === 0) seal();
+        if (queue.length === 0) seal();
       }, config.lingerMs);
       timer.unref();
     },
     async stop() {
       if (timer) clearInterval(timer);
       seal();
-      stopping = true;
-      wake?.();
-      const done = await Promise.race([
-        (loop ?? Promise.resolve()).then(() => true),
-        sleep(config.stopGraceMs).then(() => false),
-      ]);
+      const done = await queue.stop(config.stopGraceMs);
       if (!done) {
+        const unsent = queue.pending();
         logger.error('kafka unreachable at shutdown: unsent flows stay in hubble for since-resume', {
-          requests: pending.length,
-          flows: pending.reduce((n, r) => n + r.flows, 0),
+          requests: unsent.length,
+          flows: unsent.reduce((n, r) => n + r.flows, 0),
         });
       }
-      abort.abort();
-      // A send stuck in the client's own retries ends when the producer disconnects.
+      // Also ends a send stuck in the client's own retries.
       await producer?.disconnect().catch(() => {});
-      if (done) await loop;
     },
   };
 }

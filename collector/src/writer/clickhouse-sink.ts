@@ -1,8 +1,9 @@
 /**
  * The ClickHouse flow sink: encodes flows into RowBinary batches as they arrive, seals a batch
- * by size or age, and inserts sealed batches one at a time, retrying with backoff until stored.
- * The queue of sealed batches is bounded: when it is full `push` returns false and the source
- * must wait for `drained()` — memory never grows without bound, and nothing is dropped.
+ * by size or age, and hands sealed batches to a delivery queue (common/delivery-queue.ts) that
+ * inserts them one at a time, retrying with backoff until stored. The queue is bounded: when it
+ * is full `push` returns false and the source waits on `drained()` — memory never grows without
+ * bound, and nothing is dropped.
  *
  * Every insert skips flows already stored (same flow_id in the batch's time range) and repeats
  * within the batch, so re-importing a file or resuming a stream stores no duplicate, and a
@@ -11,10 +12,10 @@
  */
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
+import { createDeliveryQueue } from '../../../common/delivery-queue.ts';
 import { errorMessage } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
-import { retry } from '../../../common/retry.ts';
 import { encodeFlowRow, flowStructure } from '../../../common/schema/flow-row.ts';
 import type { IngestedFlow, LostRecord } from '../model.ts';
 
@@ -101,24 +102,15 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   let maxNs = 0n;
   let lastByTarget = new Map<string, bigint>();
   let lostBuffer: LostRecord[] = [];
-  const pending: Batch[] = [];
   const stored = new Map<string, bigint>();
-  let drainWaiters: (() => void)[] = [];
-  let idleWaiters: (() => void)[] = [];
-  let wake: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let loop: Promise<void> | undefined;
-  let stopping = false;
-  const abort = new AbortController();
 
   const seal = () => {
     if (rows === 0 && lostBuffer.length === 0) return;
-    pending.push({ data: writer.take(), rows, minNs, maxNs, lastByTarget, lost: lostBuffer });
-    m.pending.set(pending.length);
+    queue.enqueue({ data: writer.take(), rows, minNs, maxNs, lastByTarget, lost: lostBuffer });
     rows = 0;
     lastByTarget = new Map();
     lostBuffer = [];
-    wake?.();
   };
 
   const insertBatch = async (b: Batch) => {
@@ -157,50 +149,25 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
     for (const [t, ns] of b.lastByTarget) if ((stored.get(t) ?? 0n) < ns) stored.set(t, ns);
   };
 
-  const run = async () => {
-    for (;;) {
-      const b = pending[0];
-      if (!b) {
-        for (const w of idleWaiters) w();
-        idleWaiters = [];
-        if (stopping) return;
-        await new Promise<void>((r) => {
-          wake = r;
-        });
-        wake = undefined;
-        continue;
-      }
-      try {
-        await retry(() => insertBatch(b), {
-          maxAttempts: Number.POSITIVE_INFINITY,
-          initialDelayMs: config.retryInitialMs,
-          maxDelayMs: config.retryMaxMs,
-          signal: abort.signal,
-          isRetriable: () => true,
-          onRetry: (err, attempt, delay) => {
-            stats.failedInserts++;
-            m.failures.inc();
-            logger.warn('insert failed, retrying', {
-              attempt,
-              delay_ms: delay,
-              rows: b.rows,
-              error: errorMessage(err),
-            });
-          },
-        });
-      } catch (err) {
-        logger.error('insert abandoned at shutdown', { rows: b.rows, error: errorMessage(err) });
-        return;
-      }
-      pending.shift();
-      m.pending.set(pending.length);
-      if (pending.length < config.maxPendingBatches) {
-        const ws = drainWaiters;
-        drainWaiters = [];
-        for (const w of ws) w();
-      }
-    }
-  };
+  const queue = createDeliveryQueue<Batch>({
+    deliver: insertBatch,
+    maxPending: config.maxPendingBatches,
+    retryInitialMs: config.retryInitialMs,
+    retryMaxMs: config.retryMaxMs,
+    onRetry: (err, attempt, delay, b) => {
+      stats.failedInserts++;
+      m.failures.inc();
+      logger.warn('insert failed, retrying', {
+        attempt,
+        delay_ms: delay,
+        rows: b.rows,
+        error: errorMessage(err),
+      });
+    },
+    onAbandoned: (err, b) =>
+      logger.error('insert abandoned at shutdown', { rows: b.rows, error: errorMessage(err) }),
+    onLength: (n) => m.pending.set(n),
+  });
 
   return {
     push(f) {
@@ -213,12 +180,9 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
       const prev = lastByTarget.get(f.target);
       if (prev === undefined || f.timeNs > prev) lastByTarget.set(f.target, f.timeNs);
       if (rows >= config.batchSize) seal();
-      return pending.length < config.maxPendingBatches;
+      return queue.hasRoom();
     },
-    drained() {
-      if (pending.length < config.maxPendingBatches) return Promise.resolve();
-      return new Promise((r) => drainWaiters.push(r));
-    },
+    drained: () => queue.drained(),
     recordLost(record) {
       lostBuffer.push(record);
       stats.lost += Number(record.event.num_events_lost);
@@ -226,24 +190,20 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
     },
     flush() {
       seal();
-      if (pending.length === 0) return Promise.resolve();
-      return new Promise((r) => idleWaiters.push(r));
+      return queue.idle();
     },
     lastStoredTime: (target) => stored.get(target),
     stats: () => ({ ...stats }),
     start() {
-      if (loop) return;
-      loop = run();
+      if (timer) return;
+      queue.start();
       timer = setInterval(seal, config.flushIntervalMs);
       timer.unref();
     },
     async stop() {
       if (timer) clearInterval(timer);
       seal();
-      stopping = true;
-      wake?.();
-      await loop;
-      abort.abort();
+      await queue.stop();
     },
   };
 }
