@@ -11,7 +11,6 @@
  */
 
 import { BinaryReader, type WireType } from '@bufbuild/protobuf/wire';
-import { Client, type ClientReadableStream, type Metadata } from '@grpc/grpc-js';
 import { errorMessage } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
