@@ -5,11 +5,9 @@
  * Also bytes per flow on disk after merges.
  * @module
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
@@ -22,6 +20,7 @@ import { createCollector, defaultCollectorConfig } from '../collector.ts';
 import { flowIdFromUuid } from '../flow-id.ts';
 import { createGenerator } from '../generator/generator.ts';
 import { nowNs, timestampToNs } from '../model.ts';
+import { startSimulator } from './simulator-process.ts';
 
 export interface IngestBenchOptions {
   /** Flows through the gRPC path. Default 1,000,000. */
@@ -121,38 +120,6 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
     };
   }
-}
-
-/** Starts `flowtrail simulate` in a child process and resolves with the address it serves on. */
-async function startSimulator(): Promise<{ address: string; stop(): void }> {
-  const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/flowtrail.js');
-  const child = spawn(
-    process.execPath,
-    [
-      bin,
-      'simulate',
-      '--listen',
-      '127.0.0.1:0',
-      '--rate',
-      '0',
-      '--wait',
-      '--max-flows',
-      '65536',
-      '--seed',
-      '42',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /listening on (\S+?),/.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`flowtrail simulate exited with ${code}: ${out}`)));
-  });
-  return { address, stop: () => child.kill('SIGKILL') };
 }
 
 function round(n: number, digits: number): number {

@@ -19,9 +19,8 @@ import { migrate } from '../../../common/clickhouse/migrator.ts';
 import { configureLogging, createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import { sleep } from '../../../common/retry.ts';
+import { startSimulator } from '../bench/simulator-process.ts';
 import { createCollector, defaultCollectorConfig } from '../collector.ts';
-import { createGenerator } from '../generator/generator.ts';
-import { createObserverServer } from '../generator/observer-server.ts';
 import type { Compression } from './compression.ts';
 import { createKafkaClient, type KafkaConfig } from './config.ts';
 import { createKafkaSink, defaultKafkaSinkConfig } from './producer-sink.ts';
@@ -95,15 +94,12 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       logger,
       metrics,
     });
-    const gen = createGenerator({ seed: 42, rate: 0, overflow: 'wait', maxFlows: 65_536 });
-    const server = createObserverServer({ listen: '127.0.0.1:0', supply: gen });
-    const target = await server.start();
+    const sim = await startSimulator();
     const collector = createCollector(
-      { ...defaultCollectorConfig, targets: [target] },
+      { ...defaultCollectorConfig, targets: [sim.address] },
       { sink, logger, metrics },
     );
     await writer.start();
-    await gen.start();
     const started = performance.now();
     await collector.start();
     const done = () => writer.stats().stored + writer.stats().duplicates;
@@ -112,9 +108,8 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
     const stored = done();
     const produced = collector.status().sink.stored;
     const lag = writer.lag();
-    await gen.stop();
+    sim.stop();
     await collector.stop();
-    await server.stop(0);
     await writer.stop();
     const bytes = (await metrics.counter('kafka_produced_bytes_total', '').get()).values[0]?.value ?? 0;
     return {
