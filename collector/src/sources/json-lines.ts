@@ -7,6 +7,7 @@
  */
 
 import { errorMessage } from '../../../common/errors.ts';
+import { createMetrics } from '../../../common/metrics.ts';
 import type { ExportEvent } from '../../../proto/gen/observer/observer.ts';
 import { parseHubbleJson } from '../../../proto/src/hubble-json.ts';
 import { contentFlowId, flowIdFromUuid } from '../flow-id.ts';
@@ -45,6 +46,14 @@ export interface JsonLinesOptions extends LineReaderOptions {
   progressEvery?: number;
 }
 
+const metrics = (() => {
+  const m = createMetrics('json_lines');
+  return {
+    rejected: m.counter('lines_rejected_total', 'JSON lines that could not be imported'),
+    skipped: m.counter('lines_skipped_total', 'agent_event, debug_event and node_status lines skipped'),
+  };
+})();
+
 /** Parses one line into an ExportEvent; throws with a reason (naming the field) when it isn't one. */
 export function parseLine(text: string): ExportEvent {
   const json: unknown = (() => {
@@ -71,7 +80,15 @@ export async function importJsonLines(
   const progressEvery = opts.progressEvery ?? 10_000;
   const target = file === '-' ? 'stdin' : file;
   let lastFlowNs = 0n;
-  for await (const { text, lineNo } of readLines(file, opts)) {
+  let lineNo = 0;
+  const reject = (reason: string) => {
+    summary.rejected++;
+    metrics.rejected.inc();
+    if (summary.errors.length < maxErrors) summary.errors.push({ file: target, line: lineNo, reason });
+  };
+  for await (const line of readLines(file, opts)) {
+    const text = line.text;
+    lineNo = line.lineNo;
     if (text.trim().length === 0) continue;
     summary.read++;
     if (opts.onProgress && summary.read % progressEvery === 0) opts.onProgress(summary);
@@ -79,9 +96,7 @@ export async function importJsonLines(
     try {
       event = parseLine(text);
     } catch (err) {
-      summary.rejected++;
-      if (summary.errors.length < maxErrors)
-        summary.errors.push({ file: target, line: lineNo, reason: errorMessage(err) });
+      reject(errorMessage(err));
       continue;
     }
     const responseNs = timestampToNs(event.time);
@@ -89,14 +104,7 @@ export async function importJsonLines(
       const flow = event.flow;
       const timeNs = timestampToNs(flow.time) ?? responseNs;
       if (timeNs === undefined) {
-        summary.rejected++;
-        if (summary.errors.length < maxErrors) {
-          summary.errors.push({
-            file: target,
-            line: lineNo,
-            reason: 'flow has no time (flow.time and time are both missing)',
-          });
-        }
+        reject('flow has no time (flow.time and time are both missing)');
         continue;
       }
       lastFlowNs = timeNs;
@@ -121,15 +129,9 @@ export async function importJsonLines(
       });
     } else if (event.agent_event || event.debug_event || event.node_status) {
       summary.skipped++;
+      metrics.skipped.inc();
     } else {
-      summary.rejected++;
-      if (summary.errors.length < maxErrors) {
-        summary.errors.push({
-          file: target,
-          line: lineNo,
-          reason: 'line holds no flow, lost_events, node_status, agent_event or debug_event',
-        });
-      }
+      reject('line holds no flow, lost_events, node_status, agent_event or debug_event');
     }
   }
   return summary;
