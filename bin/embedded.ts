@@ -11,16 +11,13 @@
  */
 import type { Server } from 'node:http';
 import express from 'express';
+import { createAttribution } from '../collector/src/attribution.ts';
 import { createCollector, defaultCollectorConfig } from '../collector/src/collector.ts';
-import { createEnricher } from '../collector/src/enrich/index.ts';
 import type { AbusePattern } from '../collector/src/generator/abuse.ts';
 import { createGenerator } from '../collector/src/generator/generator.ts';
 import { createObserverServer } from '../collector/src/generator/observer-server.ts';
 import type { Population, WorkloadEndpoint } from '../collector/src/generator/population.ts';
-import type { IngestedFlow } from '../collector/src/model.ts';
-import { createNomadClient } from '../collector/src/nomad/client.ts';
 import { nomadConfigFromEnv } from '../collector/src/nomad/config.ts';
-import { createOwnershipTracker, defaultOwnershipTrackerConfig } from '../collector/src/ownership/tracker.ts';
 import { attributionLookup } from '../collector/src/ownership/who.ts';
 import { hubbleTlsFromEnv, parseHubbleTargets } from '../collector/src/sources/hubble-target.ts';
 import { openStore, storeConfigFromEnv } from '../common/clickhouse/index.ts';
@@ -123,28 +120,16 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
     }
 
     // Who owned which address when: Nomad when configured, else what earlier runs stored.
-    const tracker = createOwnershipTracker(
-      { tenancy: config.tenancy, ...defaultOwnershipTrackerConfig },
-      {
-        store,
-        logger: logger.child('ownership'),
-        metrics,
-        nomad: nomadConfig ? createNomadClient(nomadConfig) : undefined,
-      },
-    );
-    await tracker.start();
-    stops.push(() => tracker.stop());
-    const enricher = createEnricher({ tenancy: config.tenancy }, { ownership: tracker });
-    await enricher.start();
-    stops.push(() => enricher.stop());
-    const attribute = (f: IngestedFlow) =>
-      enricher.enrich({
-        timeNs: f.timeNs,
-        sourceIp: f.flow.IP?.source ?? '',
-        destinationIp: f.flow.IP?.destination ?? '',
-        sourceLabels: f.flow.source?.labels ?? [],
-        destinationLabels: f.flow.destination?.labels ?? [],
-      });
+    const attribution = createAttribution({
+      tenancy: config.tenancy,
+      store,
+      nomad: nomadConfig,
+      logger,
+      metrics,
+    });
+    await attribution.start();
+    stops.push(() => attribution.stop());
+    const attribute = attribution.attribute;
 
     const collector = createCollector(
       { ...defaultCollectorConfig, targets, tls: hubbleTlsFromEnv(env) },
@@ -173,7 +158,7 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
     const app = express();
     app.disable('x-powered-by');
     app.get('/api/v1/status', (_req, res) => {
-      const body = { demo, collector: collector.status(), ownership: tracker.stats() };
+      const body = { demo, collector: collector.status(), ownership: attribution.stats() };
       res.type('json').send(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
     });
     mountApi(app, deps);

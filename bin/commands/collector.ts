@@ -5,17 +5,22 @@
  * was received is delivered (Kafka) or stored (ClickHouse).
  *
  * In Kafka mode the collector has no database: a restarted collector asks Hubble for its whole
- * ring buffer, and the writers skip flows already stored. Attribution at ingest needs the ownership
- * tracker of the embedded product; without it, flows are attributed at query time.
+ * ring buffer, and the writers skip flows already stored. Flows are attributed at ingest from
+ * netreap labels and address scopes, and from Nomad ownership when NOMAD_ADDR and CLICKHOUSE_URL
+ * are both set (the tracker keeps its intervals in ClickHouse); otherwise ownership is applied at
+ * query time.
  * @module
  */
+import { createAttribution } from '../../collector/src/attribution.ts';
 import { createCollector, defaultCollectorConfig } from '../../collector/src/collector.ts';
 import { createKafkaClient, kafkaConfigFromEnv } from '../../collector/src/kafka/config.ts';
 import { createKafkaSink, defaultKafkaSinkConfig } from '../../collector/src/kafka/producer-sink.ts';
+import { nomadConfigFromEnv } from '../../collector/src/nomad/config.ts';
 import { hubbleTlsFromEnv, parseHubbleTargets } from '../../collector/src/sources/hubble-target.ts';
 import { clusterMigrateOptions } from '../../common/clickhouse/cluster.ts';
 import { openStore, type Store, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
+import { loadConfig } from '../../common/config/load.ts';
 import { ConfigError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
@@ -29,13 +34,18 @@ export async function run(argv: string[]): Promise<number> {
   const logger = createLogger('collector');
   const metrics = createMetrics('collector');
   const kafkaConfig = kafkaConfigFromEnv();
+  const nomad = nomadConfigFromEnv();
+  const { config } = loadConfig();
   let store: Store | undefined;
-  if (!kafkaConfig) {
+  // A Kafka collector needs ClickHouse only to follow Nomad ownership (CLICKHOUSE_URL).
+  if (!kafkaConfig || (nomad && process.env['CLICKHOUSE_URL'])) {
     const storeConfig = storeConfigFromEnv();
     store = await openStore(storeConfig);
     await migrate(store, clusterMigrateOptions(storeConfig.cluster));
   }
+  const attribution = createAttribution({ tenancy: config.tenancy, store, nomad, logger, metrics });
   try {
+    await attribution.start();
     const sink = kafkaConfig
       ? createKafkaSink(defaultKafkaSinkConfig, {
           kafka: createKafkaClient(kafkaConfig, logger.child('kafkajs'), 'collector'),
@@ -46,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
       : undefined;
     const collector = createCollector(
       { ...defaultCollectorConfig, targets, tls: hubbleTlsFromEnv() },
-      { store, sink, logger, metrics },
+      { store: kafkaConfig ? undefined : store, sink, logger, metrics, attribute: attribution.attribute },
     );
     const stopped = new Promise<void>((resolve) => {
       process.once('SIGTERM', () => resolve());
@@ -63,6 +73,7 @@ export async function run(argv: string[]): Promise<number> {
     logger.info('collector stopped', { ...collector.status().sink });
     return 0;
   } finally {
+    await attribution.stop();
     await store?.close();
   }
 }
