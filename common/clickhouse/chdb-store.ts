@@ -113,7 +113,8 @@ export async function createChdbStore(dataDir: string, database: string): Promis
           { params: insert.params, settings: insert.settings },
           'TSV',
         );
-        return { written: (await writtenRows()) - before };
+        // A merge (TTL) between the two counts can lower the total: never report below zero.
+        return { written: Math.max(0, (await writtenRows()) - before) };
       } finally {
         await unlink(file).catch(() => {});
       }

@@ -77,6 +77,18 @@ function readPem(path: string | undefined, what: string): Buffer | undefined {
   }
 }
 
+/** Largest message accepted (Hubble flows are a few KiB); a bigger length prefix means garbage. */
+const MAX_MESSAGE_BYTES = 16 << 20;
+
+/** grpc-message is percent-encoded; a server that sends a bare '%' still gets its text shown. */
+function percentDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 /** Opens the call; messages and the end are reported through `handlers`. */
 export function openGrpcStream(opts: GrpcStreamOptions, handlers: GrpcStreamHandlers): GrpcStream {
   const { url, unixPath } = authority(opts.target);
@@ -114,7 +126,14 @@ export function openGrpcStream(opts: GrpcStreamOptions, handlers: GrpcStreamHand
     end(new SourceError(opts.target, message, { retriable }));
 
   const keepalive = setInterval(() => {
-    if (!session.destroyed) session.ping((err) => err && fail(`keepalive ping failed: ${err.message}`));
+    if (session.destroyed) return;
+    // A half-open peer never answers: no pong within the interval ends the call.
+    const deadline = setTimeout(() => fail('keepalive ping timed out'), opts.keepaliveMs ?? 30_000);
+    deadline.unref();
+    session.ping((err) => {
+      clearTimeout(deadline);
+      if (err) fail(`keepalive ping failed: ${err.message}`);
+    });
   }, opts.keepaliveMs ?? 30_000);
   keepalive.unref();
 
@@ -140,7 +159,7 @@ export function openGrpcStream(opts: GrpcStreamOptions, handlers: GrpcStreamHand
     const code = headers['grpc-status'];
     if (code === undefined) return;
     const raw = headers['grpc-message'];
-    status = { code: Number(code), message: typeof raw === 'string' ? decodeURIComponent(raw) : '' };
+    status = { code: Number(code), message: typeof raw === 'string' ? percentDecode(raw) : '' };
   };
   req.on('response', (headers) => {
     const httpStatus = Number(headers[':status']);
@@ -160,6 +179,7 @@ export function openGrpcStream(opts: GrpcStreamOptions, handlers: GrpcStreamHand
     while (!paused && buf.length - off >= 5) {
       if (buf[off] !== 0) return fail('received a compressed message, which was not negotiated', false);
       const len = buf.readUInt32BE(off + 1);
+      if (len > MAX_MESSAGE_BYTES) return fail(`message of ${len} bytes exceeds ${MAX_MESSAGE_BYTES}`, false);
       if (buf.length - off - 5 < len) break;
       const message = buf.subarray(off + 5, off + 5 + len);
       off += 5 + len;
