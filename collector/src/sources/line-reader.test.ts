@@ -25,6 +25,25 @@ describe('collector > sources > line-reader', () => {
     ]);
   });
 
+  it('keeps a multi-byte character split across reads', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'lines-')), 'u.json');
+    writeFileSync(file, '');
+    const abort = new AbortController();
+    const got: string[] = [];
+    const reading = (async () => {
+      for await (const l of readLines(file, { follow: true, pollMs: 10, signal: abort.signal }))
+        got.push(l.text);
+    })();
+    const bytes = Buffer.from('naïve\n');
+    appendFileSync(file, bytes.subarray(0, 3)); // ends inside "ï"
+    await sleep(60);
+    appendFileSync(file, bytes.subarray(3));
+    await until(() => got.length === 1);
+    abort.abort();
+    await reading;
+    expect(got).toEqual(['naïve']);
+  });
+
   it('follows a growing file across rotation, losing and repeating nothing', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'lines-'));
     const file = path.join(dir, 'events.log');
@@ -41,13 +60,14 @@ describe('collector > sources > line-reader', () => {
     await until(() => got.length === 3);
     await sleep(100);
     expect(got).toEqual(['a1@1', 'a2@2', 'a3@3']);
-    appendFileSync(file, '\n');
-    // Rotation as lumberjack does it: rename the full file, start a new one.
+    // Lines written just before the rotation, one of them with a multi-byte character, and the
+    // rename happening before the reader polls again.
+    appendFileSync(file, '\na5 é\na6');
     renameSync(file, path.join(dir, 'events-1.log'));
     writeFileSync(file, 'b1\nb2\n');
-    await until(() => got.length === 6);
+    await until(() => got.length === 8);
     abort.abort();
     await reading;
-    expect(got).toEqual(['a1@1', 'a2@2', 'a3@3', 'a4@4', 'b1@1', 'b2@2']);
+    expect(got).toEqual(['a1@1', 'a2@2', 'a3@3', 'a4@4', 'a5 é@5', 'a6@6', 'b1@1', 'b2@2']);
   });
 });

@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { sleep } from '../../../common/retry.ts';
 
 /** One line and where it came from. */
@@ -52,7 +53,15 @@ async function* followLines(path: string, opts: LineReaderOptions): AsyncGenerat
   let offset = 0;
   let lineNo = 0;
   let carry = '';
+  // A multi-byte character may straddle two reads: the decoder keeps its first bytes.
+  let decoder = new StringDecoder('utf8');
   const chunk = Buffer.allocUnsafe(1 << 20);
+  /** Splits decoded text into complete lines, keeping the unfinished tail in `carry`. */
+  const split = (text: string): string[] => {
+    const lines = (carry + text).split('\n');
+    carry = lines.pop() ?? '';
+    return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  };
   try {
     while (!opts.signal?.aborted) {
       if (!handle) {
@@ -62,6 +71,7 @@ async function* followLines(path: string, opts: LineReaderOptions): AsyncGenerat
           offset = 0;
           lineNo = 0;
           carry = '';
+          decoder = new StringDecoder('utf8');
         } catch {
           await sleep(pollMs, opts.signal).catch(() => {});
           continue;
@@ -70,23 +80,16 @@ async function* followLines(path: string, opts: LineReaderOptions): AsyncGenerat
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, offset);
       if (bytesRead > 0) {
         offset += bytesRead;
-        const text = carry + chunk.toString('utf8', 0, bytesRead);
-        const lines = text.split('\n');
-        carry = lines.pop() ?? '';
-        for (const l of lines) yield { text: l.endsWith('\r') ? l.slice(0, -1) : l, lineNo: ++lineNo };
+        for (const text of split(decoder.write(chunk.subarray(0, bytesRead))))
+          yield { text, lineNo: ++lineNo };
         continue;
       }
-      // No new bytes: has the file been rotated (new inode) or truncated?
+      // No new bytes: has the file been rotated (new inode) or truncated? The old generation was
+      // read to its end above, so what is left is its last, unterminated line, if any.
       const current = await stat(path).catch(() => undefined);
       if (current && (current.ino !== ino || current.size < offset)) {
-        // Drain what the old generation still holds, then switch.
-        const rest = await handle.read(chunk, 0, chunk.length, offset);
-        if (rest.bytesRead > 0) {
-          offset += rest.bytesRead;
-          carry += chunk.toString('utf8', 0, rest.bytesRead);
-          continue;
-        }
-        if (carry) yield { text: carry, lineNo: ++lineNo };
+        const rest = carry + decoder.end();
+        if (rest) yield { text: rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNo: ++lineNo };
         await handle.close();
         handle = undefined;
         continue;
