@@ -1,8 +1,10 @@
 /**
  * The Hubble gRPC source: `Observer.GetFlows` with follow against one target, kept alive for
  * ever. On every (re)connect it asks for flows `since` the newest one it already has (the newest
- * stored for this target after a restart) and drops the boundary duplicates — flows at exactly
- * that instant it has already seen. Reconnects back off exponentially with jitter. LostEvents
+ * stored for this target after a restart) less a small overlap: a Relay merges nodes, so a lagging
+ * node's flows can arrive slightly older than the newest seen. It drops the boundary duplicates
+ * it can recognise cheaply (flows at exactly the newest instant it has seen); the rest of the
+ * overlap is dropped by the sinks' flow_id dedup. Reconnects back off exponentially with jitter. LostEvents
  * are recorded with the window they fall in. The stream is paused while the sink is full.
  *
  * Responses are decoded by hand one level deep so the Flow's bytes are kept as received (Kafka
@@ -83,6 +85,8 @@ export interface HubbleSourceConfig {
   tls?: HubbleTlsConfig;
   /** Resume point after a process restart (newest stored flow time for this target), ns. */
   initialSinceNs?: bigint;
+  /** How far before the resume point to ask again, ms (a Relay's cross-node reordering). Default 5,000. */
+  resumeOverlapMs?: number;
   /** Reconnect backoff bounds in ms. */
   backoffInitialMs: number;
   backoffMaxMs: number;
@@ -133,12 +137,13 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
   let lastNs: bigint | undefined = config.initialSinceNs;
   let atLast = new Set<string>();
   let boundaryPending = config.initialSinceNs !== undefined;
+  const overlapNs = BigInt(config.resumeOverlapMs ?? 5_000) * 1_000_000n;
 
   const request = (): Uint8Array =>
     GetFlowsRequest.encode(
       GetFlowsRequest.fromPartial({
         follow: true,
-        ...(lastNs !== undefined ? { since: nsToTimestamp(lastNs) } : { number: MAX_UINT64 }),
+        ...(lastNs !== undefined ? { since: nsToTimestamp(lastNs - overlapNs) } : { number: MAX_UINT64 }),
       }),
     ).finish();
 
@@ -159,20 +164,18 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
     const flow = Flow.decode(res.flowBytes);
     const timeNs = timestampToNs(flow.time) ?? timestampToNs(res.time) ?? nowNs();
     const flowId = flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(res.flowBytes);
-    const key = Buffer.from(flowId).toString('hex');
-    if (boundaryPending && lastNs !== undefined) {
-      // After a resume Hubble repeats flows at exactly `since`; the ones we have are dropped here.
-      if (timeNs < lastNs || (timeNs === lastNs && atLast.has(key))) {
+    if (lastNs === undefined || timeNs > lastNs) {
+      lastNs = timeNs;
+      boundaryPending = false;
+      atLast = new Set([Buffer.from(flowId).toString('hex')]);
+    } else if (timeNs === lastNs) {
+      // After a resume Hubble repeats the flows at exactly the resume point: drop those we have.
+      const key = Buffer.from(flowId).toString('hex');
+      if (boundaryPending && atLast.has(key)) {
         status.boundaryDuplicates++;
         m.boundary.inc({ target });
         return true;
       }
-      if (timeNs > lastNs) boundaryPending = false;
-    }
-    if (lastNs === undefined || timeNs > lastNs) {
-      lastNs = timeNs;
-      atLast = new Set([key]);
-    } else if (timeNs === lastNs) {
       atLast.add(key);
     }
     status.flows++;
