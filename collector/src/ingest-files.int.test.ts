@@ -33,6 +33,20 @@ describeWithFixtures('collector > ingest-files', () => {
     expect(count).toEqual({ n: '1851', ids: '1851' });
   });
 
+  it('imports a capture spanning more days than ClickHouse allows partitions per insert by default', async () => {
+    const [good] = hubbleFixtureFiles().filter((f) => f.endsWith('basic-sample-10-flows.json'));
+    const line = (await import('node:fs')).readFileSync(good!, 'utf8').split('\n')[0]!;
+    const day = 86_400_000;
+    const lines = Array.from({ length: 120 }, (_, i) => {
+      const t = new Date(Date.UTC(2020, 0, 1) + i * day).toISOString().replace('.000Z', '.000000001Z');
+      return line.replaceAll(/"time":"[^"]+"/g, `"time":"${t}"`);
+    });
+    const file = path.join(dir, 'long.json');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const report = await ingestFiles({ store, files: [file] });
+    expect(report).toMatchObject({ read: 120, imported: 120, rejected: 0 });
+  });
+
   it('reports malformed lines with file, line number and reason, and imports the rest', async () => {
     const [good] = hubbleFixtureFiles().filter((f) => f.endsWith('basic-sample-10-flows.json'));
     const lines = (await import('node:fs')).readFileSync(good!, 'utf8').trim().split('\n');

@@ -30,6 +30,8 @@ export interface ClickHouseSinkConfig {
   /** Backoff bounds for failed inserts (retried until the sink is stopped). */
   retryInitialMs: number;
   retryMaxMs: number;
+  /** How long `stop()` keeps trying to store what is queued before giving up, ms. Default 30,000. */
+  stopGraceMs: number;
 }
 
 export const defaultClickHouseSinkConfig: ClickHouseSinkConfig = {
@@ -38,6 +40,7 @@ export const defaultClickHouseSinkConfig: ClickHouseSinkConfig = {
   maxPendingBatches: 4,
   retryInitialMs: 200,
   retryMaxMs: 10_000,
+  stopGraceMs: 30_000,
 };
 
 /** Counters a caller can read without Prometheus (CLI summaries, tests, bench). */
@@ -122,6 +125,8 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
         select: `SELECT * FROM {input} WHERE flow_id NOT IN (SELECT flow_id FROM flows WHERE time >= fromUnixTimestamp64Nano({min:Int64}, 'UTC') AND time <= fromUnixTimestamp64Nano({max:Int64}, 'UTC')) LIMIT 1 BY flow_id`,
         data: b.data,
         params: { min: b.minNs.toString(), max: b.maxNs.toString() },
+        // An import of old captures may span more days (partitions) than the default 100 per insert.
+        settings: { max_partitions_per_insert_block: 0 },
       });
       const written = Math.min(result.written, b.rows);
       stats.stored += written;
@@ -203,7 +208,10 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
     async stop() {
       if (timer) clearInterval(timer);
       seal();
-      await queue.stop();
+      if (!(await queue.stop(config.stopGraceMs))) {
+        const rows = queue.pending().reduce((n, b) => n + b.rows, 0);
+        logger.error('clickhouse unreachable at shutdown: queued flows were not stored', { rows });
+      }
     },
   };
 }
