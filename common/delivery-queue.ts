@@ -5,7 +5,7 @@
  * instead of buffering without bound.
  * @module
  */
-import { retry, sleep } from './retry.ts';
+import { retry } from './retry.ts';
 
 export interface DeliveryQueueOptions<B> {
   /** Delivers one batch; a rejection is retried with backoff (every error counts as transient). */
@@ -118,10 +118,18 @@ export function createDeliveryQueue<B>(opts: DeliveryQueueOptions<B>): DeliveryQ
       stopping = true;
       wake?.();
       const running = loop ?? Promise.resolve();
+      let timer: NodeJS.Timeout | undefined;
       const done =
         graceMs === undefined
           ? await running.then(() => true)
-          : await Promise.race([running.then(() => true), sleep(graceMs).then(() => false)]);
+          : await Promise.race([
+              running.then(() => true),
+              new Promise<boolean>((resolve) => {
+                timer = setTimeout(() => resolve(false), graceMs);
+              }),
+            ]);
+      // The grace timer must not keep a finished process alive.
+      clearTimeout(timer);
       abort.abort();
       if (done) await running;
       return done;

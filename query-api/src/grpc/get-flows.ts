@@ -16,6 +16,7 @@ import { flowRestoreColumns, type StoredFlowRow } from '../../../common/schema/f
 import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsRequest, GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
 import type { Principal } from '../auth/principal.ts';
+import { redactFlow } from '../auth/redact.ts';
 import { and, SqlParams, tenantScope } from '../filters/index.ts';
 import { rowFlow } from '../queries/flow-rows.ts';
 import { applyFieldMask, compileFieldMask } from './field-mask.ts';
@@ -35,11 +36,14 @@ type Row = StoredFlowRow & {
   id_hex: string;
   node_name: string;
   received_ns: string;
+  g_src_tenant: string;
+  g_dst_tenant: string;
 };
 
 const columns =
   'toString(toUnixTimestamp64Nano(time)) AS time_ns, lower(hex(flow_id)) AS id_hex, node_name, ' +
-  `${flowRestoreColumns}, toString(toUnixTimestamp64Nano(received_at)) AS received_ns`;
+  `${flowRestoreColumns}, toString(toUnixTimestamp64Nano(received_at)) AS received_ns, ` +
+  'src_tenant AS g_src_tenant, dst_tenant AS g_dst_tenant';
 /** How far behind the newest received_at each follow poll looks again (late batches). */
 const followLagNs = 10_000_000_000n;
 
@@ -99,7 +103,12 @@ export async function serveGetFlows(
   let sent = 0;
   const seen = new Map<string, bigint>();
   const emit = async (r: Row, flow: Flow) => {
-    await send({ flow: applyFieldMask(flow, mask), node_name: r.node_name, time: flow.time });
+    // A tenant sees the identifying detail of its own ends only (auth/redact.ts).
+    const shown = redactFlow(flow, principal, {
+      source: r.g_src_tenant === principal.tenant,
+      destination: r.g_dst_tenant === principal.tenant,
+    });
+    await send({ flow: applyFieldMask(shown, mask), node_name: r.node_name, time: flow.time });
     sent++;
   };
 

@@ -12,6 +12,7 @@ import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
 import { toHubbleJson, toHubbleJsonLine } from '../../../proto/src/hubble-json.ts';
 import type { Principal } from '../auth/principal.ts';
+import { redactFlow } from '../auth/redact.ts';
 
 const ownerFields = [
   'tenant',
@@ -133,14 +134,26 @@ export function rowResponse(row: FlowRow, flow: Flow = rowFlow(row)): GetFlowsRe
  * The NDJSON line of a row, without the newline: Hubble's exact text plus `attribution` (as
  * attributeRows resolved it for the row's page).
  */
-export function rowToLine(row: FlowRow, attribution: FlowAttributionView): string {
-  const hubble = toHubbleJsonLine(rowResponse(row));
+export function rowToLine(row: FlowRow, attribution: FlowAttributionView, principal: Principal): string {
+  const hubble = toHubbleJsonLine(rowResponse(row, visibleFlow(row, attribution, principal)));
   return `${hubble.slice(0, -1)},"attribution":${JSON.stringify(attribution)}}`;
 }
 
 /** The same content as rowToLine, as an object (for JSON pages). */
-export function rowToObject(row: FlowRow, attribution: FlowAttributionView): Record<string, unknown> {
-  return { ...toHubbleJson(rowResponse(row)), attribution };
+export function rowToObject(
+  row: FlowRow,
+  attribution: FlowAttributionView,
+  principal: Principal,
+): Record<string, unknown> {
+  return { ...toHubbleJson(rowResponse(row, visibleFlow(row, attribution, principal))), attribution };
+}
+
+/** The row's Flow with what a tenant may not see of a peer it doesn't own removed (auth/redact.ts). */
+function visibleFlow(row: FlowRow, attribution: FlowAttributionView, principal: Principal): Flow {
+  return redactFlow(rowFlow(row), principal, {
+    source: attribution.source !== null,
+    destination: attribution.destination !== null,
+  });
 }
 
 /** A page of rows as JSON objects, attributed with one ownership query (attributeRows). */
@@ -150,7 +163,7 @@ export async function rowsToObjects(
   principal: Principal,
 ): Promise<Record<string, unknown>[]> {
   const views = await attributeRows(store, rows, principal);
-  return rows.map((r, i) => rowToObject(r, views[i]!));
+  return rows.map((r, i) => rowToObject(r, views[i]!, principal));
 }
 
 /** A page of rows as NDJSON lines (no newlines), attributed with one ownership query. */
@@ -160,5 +173,5 @@ export async function rowsToLines(
   principal: Principal,
 ): Promise<string[]> {
   const views = await attributeRows(store, rows, principal);
-  return rows.map((r, i) => rowToLine(r, views[i]!));
+  return rows.map((r, i) => rowToLine(r, views[i]!, principal));
 }
