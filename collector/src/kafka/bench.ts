@@ -48,6 +48,12 @@ export interface KafkaBenchResult {
   kafka_produce_flows_per_s: number;
   /** Message bytes per flow before compression. */
   kafka_bytes_per_flow: number;
+  /**
+   * CPU (user + system) this process spent per stored flow over the same run: collector, writer
+   * and chdb's threads, not the broker nor the generator. Steadier than the rate on a shared
+   * machine, so compare this when a change is meant to save work.
+   */
+  kafka_cpu_us_per_flow: number;
   /** Messages behind the end of the topic, summed over partitions, when the last flow was stored. */
   consumer_lag_end: number;
   kafka_compression: Compression;
@@ -101,10 +107,12 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
     );
     await writer.start();
     const started = performance.now();
+    const cpuStart = process.cpuUsage();
     await collector.start();
     const done = () => writer.stats().stored + writer.stats().duplicates;
     while (done() < flows) await sleep(20);
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStart);
     const stored = done();
     const produced = collector.status().sink.stored;
     const lag = writer.lag();
@@ -118,6 +126,7 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       kafka_flows_per_s: Math.round(stored / seconds),
       kafka_produce_flows_per_s: Math.round(produced / seconds),
       kafka_bytes_per_flow: Math.round(bytes / Math.max(1, produced)),
+      kafka_cpu_us_per_flow: Math.round((cpu.user + cpu.system) / Math.max(1, stored)),
       consumer_lag_end: lag,
       kafka_compression: compression,
       kafka_partitions: partitions,
