@@ -137,6 +137,25 @@ describeWithFixtures('query-api > grpc > GetFlows over stored flows', () => {
     ]);
   });
 
+  it('follow keeps up when more flows arrive at once than one poll page holds', async () => {
+    const n = 5000;
+    const p = collect({ follow: true }, testTokens.admin, n);
+    await new Promise((r) => setTimeout(r, 300));
+    const line = readFileSync(hubbleFixtureFiles()[0]!, 'utf8').split('\n')[0]!;
+    const obj = JSON.parse(line) as { flow: { time: string; uuid?: string } };
+    const fresh = new Date().toISOString();
+    const uuid = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
+    const lines = Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ ...obj, flow: { ...obj.flow, time: fresh, uuid: uuid(i + 100) }, time: fresh }),
+    );
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/ft-follow-');
+    writeFileSync(`${dir}/many.jsonl`, `${lines.join('\n')}\n`);
+    await ingestFiles({ store: api.store, files: [`${dir}/many.jsonl`], attribute: testAttribute });
+    const { flows } = await p;
+    expect(new Set(flows.map((r) => r.flow!.uuid)).size).toBe(n);
+  });
+
   it('a tenant token only gets flows where its tenant owns an end; no token is refused', async () => {
     const { flows } = await collect({ number: 0n, since }, testTokens.globex);
     expect(flows.length).toBeGreaterThan(0);

@@ -187,23 +187,34 @@ export async function serveGetFlows(
   while (!signal.aborted) {
     await sleep(deps.followPollMs, signal);
     if (signal.aborted) break;
-    const q = new SqlParams('f');
-    // Look back over the lag window for late batches, but never before the subscription.
+    // Look back over the lag window for late batches, but never before the subscription, and
+    // page through everything stored since (a fixed LIMIT alone would stall behind old rows).
     const lagged = watermark > followLagNs ? watermark - followLagNs : 0n;
-    const from = lagged > startWatermark ? lagged : startWatermark;
-    const rows = await query(
-      [`received_at > fromUnixTimestamp64Nano(${q.bind(from, 'Int64')}, 'UTC')`],
-      `ORDER BY received_at ASC, time ASC, flow_id ASC LIMIT ${q.bind(pageSize, 'UInt32')}`,
-      q,
-    );
-    for (const r of rows) {
-      if (signal.aborted) break;
-      if (seen.has(r.id_hex)) continue;
-      const rec = BigInt(r.received_ns);
-      seen.set(r.id_hex, rec);
-      if (rec > watermark) watermark = rec;
-      const flow = rowFlow(r);
-      if (matches(flow)) await emit(r, flow);
+    let cursorNs = lagged > startWatermark ? lagged : startWatermark;
+    // Strictly after `cursorNs` at first: the highest flow_id sorts after every row of that instant.
+    let cursorId = 'f'.repeat(32);
+    for (;;) {
+      const q = new SqlParams('f');
+      const rows = await query(
+        [
+          `(received_at, flow_id) > (fromUnixTimestamp64Nano(${q.bind(cursorNs, 'Int64')}, 'UTC'), ` +
+            `toFixedString(unhex(${q.bind(cursorId, 'String')}), 16))`,
+        ],
+        `ORDER BY received_at ASC, flow_id ASC LIMIT ${q.bind(pageSize, 'UInt32')}`,
+        q,
+      );
+      for (const r of rows) {
+        if (signal.aborted) break;
+        const rec = BigInt(r.received_ns);
+        cursorNs = rec;
+        cursorId = r.id_hex;
+        if (seen.has(r.id_hex)) continue;
+        seen.set(r.id_hex, rec);
+        if (rec > watermark) watermark = rec;
+        const flow = rowFlow(r);
+        if (matches(flow)) await emit(r, flow);
+      }
+      if (rows.length < pageSize || signal.aborted) break;
     }
     for (const [id, rec] of seen) if (rec < watermark - followLagNs) seen.delete(id);
   }
