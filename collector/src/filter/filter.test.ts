@@ -388,6 +388,10 @@ describe('collector > filter', () => {
     { field: 'http_status_code', filter: { http_status_code: ['6+'] } },
     { field: 'protocol', filter: { protocol: ['quic'] } },
     { field: 'dns_query', filter: { dns_query: ['(unclosed'] } },
+    // Catastrophic backtracking in JavaScript's engine (RE2 would be fine): refused.
+    { field: 'http_path', filter: { http_path: ['^(a+)+$'] } },
+    { field: 'dns_query', filter: { dns_query: ['(x|xx)*y'] } },
+    { field: 'http_url', filter: { http_url: ['a'.repeat(300)] } },
     { field: 'source_label', filter: { source_label: ['k8s:app=a b'] } },
     { field: 'source_pod', filter: { source_pod: [''] } },
     { field: 'node_name', filter: { node_name: ['Bad_Node'] } },

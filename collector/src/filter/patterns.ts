@@ -110,8 +110,28 @@ export function compileHttpStatus(field: string, values: readonly string[]): (co
   };
 }
 
+/** Longest pattern accepted from a caller. */
+const MAX_PATTERN_LENGTH = 256;
+
+/**
+ * A quantified group that itself holds a quantifier or an alternation, e.g. `(a+)+` or `(a|aa)*`:
+ * the shapes that make a backtracking engine take exponential time. RE2 (what Hubble uses) has no
+ * such blow-up, but JavaScript's engine does, and these filters come from API callers and run on
+ * the event loop, so they are refused rather than risked.
+ */
+const nestedQuantifier = /\((?:[^()\\]|\\.)*(?:[+*?}]|\|)(?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d+,?\d*\})/;
+
 /** Compiles a Go (RE2) regular expression, unanchored like Go's MatchString. */
 export function compileRegex(field: string, source: string): RegExp {
+  if (source.length > MAX_PATTERN_LENGTH) {
+    throw new FlowFilterError(field, `regular expression longer than ${MAX_PATTERN_LENGTH} characters`);
+  }
+  if (nestedQuantifier.test(source)) {
+    throw new FlowFilterError(
+      field,
+      `regular expression "${source}" repeats a group that itself repeats or alternates; rewrite it without nested repetition`,
+    );
+  }
   let flags = '';
   let body = source;
   if (body.startsWith('(?i)')) {
