@@ -1,5 +1,5 @@
 /**
- * The one retry loop: exponential backoff with full jitter, bounded by attempts or an AbortSignal.
+ * The one retry loop: exponential backoff with jitter, bounded by attempts or an AbortSignal.
  * It retries only errors whose `retriable` flag is set (see common/errors.ts); `bail` stops at once.
  * @module
  */
@@ -32,7 +32,7 @@ export class RetriesExhaustedError extends FlowtrailError {
   }
 }
 
-/** Full-jitter delay for the given attempt (1-based): uniform in [0, min(max, initial * factor^(n-1))]. */
+/** Jittered delay for the given attempt (1-based): uniform in [c/2, c] with c = min(max, initial * factor^(n-1)), so retries never bunch at zero. */
 export function backoffDelay(attempt: number, opts: RetryOptions = {}): number {
   const initial = opts.initialDelayMs ?? 100;
   const max = opts.maxDelayMs ?? 30_000;
