@@ -205,15 +205,26 @@ export function splitFlow(f: IngestedFlow): { stored: number; rest: Flow } {
   const flow = f.flow;
   const rest: Flow = { ...flow };
   let stored = 0;
-  const take = (bit: number, clear: () => void) => {
-    stored |= bit;
-    clear();
-  };
-  if (flow.time && inRange(flow.time.nanos, 999_999_999)) take(F.time, () => (rest.time = undefined));
-  if (flow.uuid && canonicalUuid.test(flow.uuid)) take(F.uuid, () => (rest.uuid = ''));
-  if (inRange(flow.verdict, 7)) take(F.verdict, () => (rest.verdict = 0));
-  if (inRange(flow.auth_type, 2)) take(F.authType, () => (rest.auth_type = 0));
-  if (flow.ethernet) take(F.ethernet, () => (rest.ethernet = undefined));
+  if (flow.time && inRange(flow.time.nanos, 999_999_999)) {
+    stored |= F.time;
+    rest.time = undefined;
+  }
+  if (flow.uuid && canonicalUuid.test(flow.uuid)) {
+    stored |= F.uuid;
+    rest.uuid = '';
+  }
+  if (inRange(flow.verdict, 7)) {
+    stored |= F.verdict;
+    rest.verdict = 0;
+  }
+  if (inRange(flow.auth_type, 2)) {
+    stored |= F.authType;
+    rest.auth_type = 0;
+  }
+  if (flow.ethernet) {
+    stored |= F.ethernet;
+    rest.ethernet = undefined;
+  }
   const iph = flow.IP;
   if (
     iph &&
@@ -222,7 +233,8 @@ export function splitFlow(f: IngestedFlow): { stored: number; rest: Flow } {
     exactIp(iph.destination) &&
     exactIp(iph.source_xlated)
   ) {
-    take(F.ip, () => (rest.IP = undefined));
+    stored |= F.ip;
+    rest.IP = undefined;
   }
   const l4 = flow.l4;
   if (l4) {
@@ -231,30 +243,60 @@ export function splitFlow(f: IngestedFlow): { stored: number; rest: Flow } {
     const ports = l4.TCP ?? l4.UDP ?? l4.SCTP;
     const portsFit = !ports || (ports.source_port <= 0xffff && ports.destination_port <= 0xffff);
     if (variants <= 1 && !l4.VRRP && !l4.IGMP && portsFit) {
-      take(F.l4, () => (rest.l4 = undefined));
+      stored |= F.l4;
+      rest.l4 = undefined;
       if (l4.TCP?.flags) stored |= F.tcpFlags;
     }
   }
-  if (flow.source && exactEndpoint(flow.source)) take(F.source, () => (rest.source = undefined));
-  if (flow.destination && exactEndpoint(flow.destination))
-    take(F.destination, () => (rest.destination = undefined));
-  if (inRange(flow.Type, 3)) take(F.type, () => (rest.Type = 0));
-  if (flow.node_name === f.nodeName) take(F.nodeName, () => (rest.node_name = ''));
-  if (flow.event_type) take(F.eventType, () => (rest.event_type = undefined));
+  if (flow.source && exactEndpoint(flow.source)) {
+    stored |= F.source;
+    rest.source = undefined;
+  }
+  if (flow.destination && exactEndpoint(flow.destination)) {
+    stored |= F.destination;
+    rest.destination = undefined;
+  }
+  if (inRange(flow.Type, 3)) {
+    stored |= F.type;
+    rest.Type = 0;
+  }
+  if (flow.node_name === f.nodeName) {
+    stored |= F.nodeName;
+    rest.node_name = '';
+  }
+  if (flow.event_type) {
+    stored |= F.eventType;
+    rest.event_type = undefined;
+  }
   if (flow.source_service && !flow.source_service.namespace.includes('/')) {
-    take(F.sourceService, () => (rest.source_service = undefined));
+    stored |= F.sourceService;
+    rest.source_service = undefined;
   }
   if (flow.destination_service && !flow.destination_service.namespace.includes('/')) {
-    take(F.destinationService, () => (rest.destination_service = undefined));
+    stored |= F.destinationService;
+    rest.destination_service = undefined;
   }
-  if (inRange(flow.traffic_direction, 2)) take(F.trafficDirection, () => (rest.traffic_direction = 0));
+  if (inRange(flow.traffic_direction, 2)) {
+    stored |= F.trafficDirection;
+    rest.traffic_direction = 0;
+  }
   const l7 = flow.l7;
   if (l7 && inRange(l7.type, 3) && (l7.dns ? 1 : 0) + (l7.http ? 1 : 0) + (l7.kafka ? 1 : 0) <= 1) {
-    take(F.l7, () => (rest.l7 = undefined));
+    stored |= F.l7;
+    rest.l7 = undefined;
   }
-  if (flow.interface) take(F.interface, () => (rest.interface = undefined));
-  if (flow.emitter) take(F.emitter, () => (rest.emitter = undefined));
-  if (flow.trace_context?.parent) take(F.traceContext, () => (rest.trace_context = undefined));
+  if (flow.interface) {
+    stored |= F.interface;
+    rest.interface = undefined;
+  }
+  if (flow.emitter) {
+    stored |= F.emitter;
+    rest.emitter = undefined;
+  }
+  if (flow.trace_context?.parent) {
+    stored |= F.traceContext;
+    rest.trace_context = undefined;
+  }
   // Always exact in their columns.
   rest.drop_reason = 0;
   rest.drop_reason_desc = 0;
