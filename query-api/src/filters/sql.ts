@@ -5,6 +5,7 @@
  * which is how tenant scoping is enforced once for all of them.
  * @module
  */
+import { AccessError } from '../../../common/errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { FlowFilters } from './catalog.ts';
 import { lateOwnerMatch, type OwnerEnd, type OwnerPredicate, type TimeBounds } from './late-owner.ts';
@@ -154,11 +155,28 @@ export function filtersToSql(p: SqlParams, f: FlowFilters, late?: TimeBounds): s
  * The WHERE clause of a flows request for `principal`: time range, cursor, filters and tenant
  * scope, ANDed. Pass a SqlParams to share parameter numbering with a larger statement.
  */
+/**
+ * A tenant may filter by its own tenant only: `tenant=<other>` ANDed with its scope would tell it
+ * which of its flows touched that other tenant, an answer the scope exists to withhold.
+ */
+export function assertOwnTenantFilter(filters: FlowFilters, principal: Principal): void {
+  if (principal.role !== 'tenant') return;
+  const asked = filters.tenant ?? [];
+  const other = asked.find((t) => t !== principal.tenant);
+  if (other !== undefined) {
+    throw new AccessError(
+      403,
+      `tenant: a tenant token may only filter by its own tenant, not "${other.slice(0, 64)}"`,
+    );
+  }
+}
+
 export function flowQueryToSql(
   query: Pick<FlowQuery, 'filters' | 'sinceNs' | 'untilNs' | 'cursor'>,
   principal: Principal,
   p: SqlParams = new SqlParams(),
 ): SqlWhere {
+  assertOwnTenantFilter(query.filters, principal);
   const range = { sinceNs: query.sinceNs, untilNs: query.untilNs };
   const parts = [
     timeRange(p, query.sinceNs, query.untilNs),

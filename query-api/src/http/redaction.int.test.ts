@@ -62,6 +62,16 @@ describe('query-api > tenant redaction of peers', () => {
     expect(admin.text).toContain('nomad:tenant=globex');
   });
 
+  it('refuses a tenant filter naming another tenant (it would reveal who the peers are)', async () => {
+    const r = await get(api, `/api/v1/flows?${range}&tenant=globex`, testTokens.acme);
+    expect(r.status).toBe(403);
+    expect(r.text).toMatch(/only filter by its own tenant/);
+    const top = await get(api, `/api/v1/top?${range}&tenant=globex&by=destination`, testTokens.acme);
+    expect(top.status).toBe(403);
+    const own = await get(api, `/api/v1/flows?${range}&tenant=acme`, testTokens.acme);
+    expect(own.status).toBe(200);
+  });
+
   it('over gRPC: the same for the Hubble API', async () => {
     const client = new ObserverClient(api.grpcAddress, grpc.credentials.createInsecure());
     const md = new grpc.Metadata();

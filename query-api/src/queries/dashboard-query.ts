@@ -4,6 +4,7 @@
  * parameters rejected and tenant scope added in SQL.
  * @module
  */
+
 import type { z } from 'zod';
 import { InputError } from '../../../common/errors.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -21,6 +22,7 @@ import {
   tenantScope,
   timeRange,
 } from '../filters/index.ts';
+import { assertOwnTenantFilter } from '../filters/sql.ts';
 
 /** Filters, range and the endpoint's own parameters. */
 export interface DashboardQuery<E> {
@@ -54,6 +56,7 @@ export function parseDashboardQuery<S extends Record<string, z.ZodType>>(
 
 /** The WHERE clause of an aggregate: range, filters and tenant scope. */
 export function dashboardWhere(p: SqlParams, q: DashboardQuery<unknown>, principal: Principal): string {
+  assertOwnTenantFilter(q.filters, principal);
   const range = { sinceNs: q.sinceNs, untilNs: q.untilNs };
   return [
     timeRange(p, q.sinceNs, q.untilNs),
