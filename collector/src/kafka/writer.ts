@@ -342,7 +342,9 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     const partition = batch.partition;
     let last: string | undefined;
-    let target: InsertBatch | undefined;
+    // Every insert batch this handler's messages went into: the offset is committed only after
+    // all of them are stored (a batch sealed mid-handler may fail while a later one succeeds).
+    const targets = new Set<InsertBatch>();
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
       stats.messages++;
@@ -366,13 +368,13 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         for (const l of decoded.lost) b.lost.push(l);
         stats.flows += decoded.flows.length;
         stats.lostRecords += decoded.lost.length;
-        target = b;
+        targets.add(b);
         if (b.count >= config.batchRows) seal();
       }
       last = message.offset;
     }
     if (last === undefined) return;
-    if (target) await awaitStored(target, heartbeat);
+    for (const t of targets) await awaitStored(t, heartbeat);
     resolveOffset(last);
     const next = (BigInt(last) + 1n).toString();
     try {
