@@ -85,8 +85,18 @@ export function timeRange(p: SqlParams, sinceNs: bigint, untilNs: bigint): strin
  * time range), the `tenant`, `account`, `job` and `alloc` filters also match ends stored as
  * `none` whose owner at the flow's time is known now; without it they match stored columns only.
  */
-export function filtersToSql(p: SqlParams, f: FlowFilters, late?: TimeBounds): string[] {
+export function filtersToSql(
+  p: SqlParams,
+  f: FlowFilters,
+  late?: TimeBounds,
+  /** For a tenant principal: owner filters (account, job, alloc) match only its own ends. */
+  ownTenant?: string,
+): string[] {
   const out: string[] = [];
+  const own = ownTenant === undefined ? undefined : p.bind(ownTenant, 'String');
+  /** Restricts an owner predicate on one end to ends the caller's tenant owns. */
+  const mine = (pred: string, tenantColumn: string) =>
+    own ? `(${pred} AND ${tenantColumn} = ${own})` : pred;
   const add = (vals: readonly unknown[] | undefined, build: () => string) => {
     if (vals && vals.length > 0) out.push(build());
   };
@@ -123,29 +133,22 @@ export function filtersToSql(p: SqlParams, f: FlowFilters, late?: TimeBounds): s
   add(f['http-path'], () => and(["l7_protocol = 'http'", regexMatch(p, 'path(http_url)', f['http-path']!)]));
   add(f['dns-query'], () => and(["l7_protocol = 'dns'", regexMatch(p, 'dns_query', f['dns-query']!)]));
   const owner = (field: 'tenant' | 'account' | 'job', vals: readonly string[]) => {
-    if (!late) return anyIn(p, ownerColumns(field, both), vals, 'String');
     const arr = p.bind(vals, 'Array(String)');
-    return ownedBy(
-      p,
-      (e) => `has(${arr}, ${e}_${field})`,
-      (col) => `has(${arr}, ${col(field)})`,
-      late,
-    );
+    const stored = (e: OwnerEnd) => mine(`has(${arr}, ${e}_${field})`, `${e}_tenant`);
+    if (!late) return or(ends.map(stored));
+    return ownedBy(p, stored, (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')), late);
   };
   add(f.tenant, () => owner('tenant', f.tenant!));
   add(f.account, () => owner('account', f.account!));
   add(f.job, () => owner('job', f.job!));
   add(f.alloc, () => {
-    if (!late) return allocMatch(p, both, f.alloc!);
+    if (!late && !own) return allocMatch(p, both, f.alloc!);
     const vals = f.alloc!.map((a) => p.bind(a, 'String'));
     const match = (name: string, id: string) =>
       or(vals.map((v) => `(${name} = ${v} OR (length(${v}) >= 8 AND startsWith(${id}, ${v})))`));
-    return ownedBy(
-      p,
-      (e) => match(`${e}_alloc_name`, `${e}_alloc_id`),
-      (col) => match(col('alloc_name'), col('alloc_id')),
-      late,
-    );
+    const stored = (e: OwnerEnd) => mine(match(`${e}_alloc_name`, `${e}_alloc_id`), `${e}_tenant`);
+    if (!late) return or(ends.map(stored));
+    return ownedBy(p, stored, (col) => mine(match(col('alloc_name'), col('alloc_id')), col('tenant')), late);
   });
   add(f.scope, () => enumIn(p, ownerColumns('scope', both), f.scope!));
   return out;
@@ -180,7 +183,12 @@ export function flowQueryToSql(
   const range = { sinceNs: query.sinceNs, untilNs: query.untilNs };
   const parts = [
     timeRange(p, query.sinceNs, query.untilNs),
-    ...filtersToSql(p, query.filters, range),
+    ...filtersToSql(
+      p,
+      query.filters,
+      range,
+      principal.role === 'tenant' ? (principal.tenant ?? '') : undefined,
+    ),
     tenantScope(p, principal, range),
   ];
   if (query.cursor) {

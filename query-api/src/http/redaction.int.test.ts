@@ -72,6 +72,18 @@ describe('query-api > tenant redaction of peers', () => {
     expect(own.status).toBe(200);
   });
 
+  it('matches job, account and alloc filters of a tenant token against its own ends only', async () => {
+    const count = async (q: string, token: string) =>
+      (await get(api, `/api/v1/flows?${range}&${q}`, token)).body['count'];
+    // The peer's job and allocation (globex's) reveal nothing to acme…
+    expect(await count('job=api', testTokens.acme)).toBe(0);
+    expect(await count('alloc=bbbbbbbb', testTokens.acme)).toBe(0);
+    expect(await count('account=globex-1', testTokens.acme)).toBe(0);
+    // …while its own do match, and an admin matches either end.
+    expect(await count('job=web', testTokens.acme)).toBe(1);
+    expect(await count('job=api', testTokens.admin)).toBe(1);
+  });
+
   it('over gRPC: the same for the Hubble API', async () => {
     const client = new ObserverClient(api.grpcAddress, grpc.credentials.createInsecure());
     const md = new grpc.Metadata();

@@ -60,7 +60,7 @@ export function dashboardWhere(p: SqlParams, q: DashboardQuery<unknown>, princip
   const range = { sinceNs: q.sinceNs, untilNs: q.untilNs };
   return [
     timeRange(p, q.sinceNs, q.untilNs),
-    ...filtersToSql(p, q.filters, range),
+    ...filtersToSql(p, q.filters, range, principal.role === 'tenant' ? (principal.tenant ?? '') : undefined),
     tenantScope(p, principal, range),
   ].join(' AND ');
 }
