@@ -74,7 +74,7 @@ describe('query-api > tenant redaction of peers', () => {
 
   it('matches job, account and alloc filters of a tenant token against its own ends only', async () => {
     const count = async (q: string, token: string) =>
-      (await get(api, `/api/v1/flows?${range}&${q}`, token)).body['count'];
+      ((await get(api, `/api/v1/flows?${range}&${q}`, token)).body as Record<string, unknown>)['count'];
     // The peer's job and allocation (globex's) reveal nothing to acme…
     expect(await count('job=api', testTokens.acme)).toBe(0);
     expect(await count('alloc=bbbbbbbb', testTokens.acme)).toBe(0);
