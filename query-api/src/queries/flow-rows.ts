@@ -6,6 +6,7 @@
  * @module
  */
 import { attributeFlowEnds, type StoredEnd } from '../../../collector/src/ownership/reattribute.ts';
+import type { Owner } from '../../../collector/src/ownership/who.ts';
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { flowRestoreColumns, restoreFlow, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
 import type { Flow } from '../../../proto/gen/flow/flow.ts';
@@ -50,23 +51,8 @@ export type FlowRow = {
 } & StoredFlowRow &
   Record<`${'src' | 'dst'}_${(typeof ownerFields)[number] | 'source' | 'scope' | 'ip_text'}`, string>;
 
-/** The owner of one end as the API shows it (the `who` OWNER shape). */
-export interface Owner {
-  tenant: string;
-  account: string;
-  namespace: string;
-  job: string;
-  group: string;
-  alloc_id: string;
-  alloc_name: string;
-  node: string;
-  /** Start of the ownership interval (RFC 3339), when known. */
-  start: string | null;
-  /** End of the ownership interval, when known and closed. */
-  end: string | null;
-  /** How the owner was found: label, ownership (also when re-attributed at query time), node, cidr. */
-  source: string;
-}
+/** The owner of one end as the API shows it: the `who` OWNER shape (collector/src/ownership/who.ts). */
+export type { Owner };
 
 /** Both ends' owners. */
 export interface FlowAttributionView {
