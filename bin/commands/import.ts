@@ -6,15 +6,28 @@
  * @module
  */
 
+import { statSync } from 'node:fs';
 import { ingestFiles } from '../../collector/src/ingest-files.ts';
 import { createKafkaClient, kafkaConfigFromEnv } from '../../collector/src/kafka/config.ts';
 import { createKafkaSink, defaultKafkaSinkConfig } from '../../collector/src/kafka/producer-sink.ts';
+import type { ImportSummary } from '../../collector/src/sources/json-lines.ts';
 import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { InputError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
 import { parseCommandArgs } from './args.ts';
+
+/** One carriage-returned progress line: a bar when the total size is known, then counts and rate. */
+function progressLine(s: ImportSummary, totalBytes: number | undefined, started: number): string {
+  const rate = Math.round(s.read / Math.max(0.001, (Date.now() - started) / 1000));
+  const counts = `${s.read.toLocaleString()} lines, ${s.rejected} rejected, ${rate.toLocaleString()}/s`;
+  if (!totalBytes) return `\r${counts} `;
+  const done = Math.min(1, s.chars / totalBytes);
+  const width = 30;
+  const filled = Math.round(done * width);
+  return `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(done * 100).toFixed(0).padStart(3)}% ${counts} `;
+}
 
 /** An AbortSignal that fires on SIGINT or SIGTERM (`--follow` runs until then). */
 function stopOnSignal(): AbortSignal {
@@ -37,6 +50,11 @@ export async function run(argv: string[]): Promise<number> {
   const store = kafkaConfig ? undefined : await openStore(storeConfigFromEnv());
   const tty = process.stderr.isTTY && !values.json;
   const started = Date.now();
+  // Files have a size to show progress against; stdin and followed files don't.
+  const totalBytes =
+    values.follow || positionals.includes('-')
+      ? undefined
+      : positionals.reduce((n, f) => n + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
   try {
     if (store) await migrate(store);
     const logger = createLogger('import');
@@ -54,12 +72,7 @@ export async function run(argv: string[]): Promise<number> {
       follow: values.follow,
       signal: values.follow ? stopOnSignal() : undefined,
       onProgress: tty
-        ? (s) => {
-            const rate = Math.round(s.read / ((Date.now() - started) / 1000));
-            process.stderr.write(
-              `\r${s.read.toLocaleString()} lines, ${s.rejected} rejected, ${rate.toLocaleString()}/s `,
-            );
-          }
+        ? (summary) => process.stderr.write(progressLine(summary, totalBytes, started))
         : undefined,
     });
     if (tty) process.stderr.write('\n');

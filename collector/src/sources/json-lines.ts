@@ -36,6 +36,8 @@ export interface ImportSummary {
   rejected: number;
   /** The first `maxErrors` rejected lines, with reasons. */
   errors: LineError[];
+  /** Characters read, newlines included (≈ bytes for ASCII JSON): drives the progress bar. */
+  chars: number;
 }
 
 export interface JsonLinesOptions extends LineReaderOptions {
@@ -89,6 +91,7 @@ export async function importJsonLines(
   for await (const line of readLines(file, opts)) {
     const text = line.text;
     lineNo = line.lineNo;
+    summary.chars += text.length + 1;
     if (text.trim().length === 0) continue;
     summary.read++;
     if (opts.onProgress && summary.read % progressEvery === 0) opts.onProgress(summary);
@@ -139,5 +142,5 @@ export async function importJsonLines(
 
 /** A zeroed summary, to accumulate over several files. */
 export function emptySummary(): ImportSummary {
-  return { read: 0, flows: 0, skipped: 0, lostEvents: 0, rejected: 0, errors: [] };
+  return { read: 0, flows: 0, skipped: 0, lostEvents: 0, rejected: 0, errors: [], chars: 0 };
 }
