@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,15 +12,18 @@ import { describeWithFixtures, hubbleFixtureFiles } from '../testing/fixtures.ts
 import { flowRestoreColumns, restoreFlow } from './flow-restore.ts';
 import { flowColumns, flowStructure } from './flow-row.ts';
 
+const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'flowtrail-rows-')), 'data');
 let store: Store;
+/** A database of its own for hand-made flows, so the fixture counts below stay exact. */
+let scratch: Store;
 beforeAll(async () => {
-  store = await createChdbStore(
-    path.join(mkdtempSync(path.join(tmpdir(), 'flowtrail-rows-')), 'data'),
-    'flow_rows',
-  );
+  store = await createChdbStore(dataDir, 'flow_rows');
   await migrate(store);
+  scratch = await createChdbStore(dataDir, 'flow_rows_scratch');
+  await migrate(scratch);
 });
 afterAll(async () => {
+  await scratch?.close();
   await store?.close();
 });
 
@@ -28,6 +31,44 @@ afterAll(async () => {
 const norm = (t: string) => t.replace(/LowCardinality\((.*)\)/g, '$1').replace(/\s+/g, '');
 
 describe('common > schema > flow-row', () => {
+  it.each([
+    { description: 'canonical IPv4', source: '10.1.2.3', destination: '192.168.0.10', inColumns: true },
+    { description: 'canonical IPv6', source: 'fe80::1', destination: '2001:db8::a:1', inColumns: true },
+    {
+      description: 'IPv4 with leading zeros',
+      source: '010.1.2.3',
+      destination: '10.1.2.3',
+      inColumns: false,
+    },
+    { description: 'upper-case IPv6', source: 'FE80::1', destination: 'fe80::2', inColumns: false },
+    { description: 'the unspecified address', source: '::', destination: 'fe80::2', inColumns: false },
+  ])('gives back addresses exactly as written: $description', async ({ source, destination, inColumns }) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-ip-'));
+    const line = JSON.stringify({
+      flow: {
+        time: '2026-01-01T00:00:00Z',
+        verdict: 'FORWARDED',
+        IP: { source, destination, ipVersion: 'IPv4' },
+      },
+      node_name: 'n',
+      time: '2026-01-01T00:00:00Z',
+    });
+    const file = path.join(dir, 'ip.json');
+    writeFileSync(file, `${line}\n`);
+    await ingestFiles({ store: scratch, files: [file] });
+    const [row] = await scratch.query<Record<string, unknown>>(
+      `SELECT length(flow_extra) AS extra_len, ${flowRestoreColumns} FROM flows WHERE flow_id = unhex({id:String})`,
+      { params: { id: Buffer.from(contentFlowId(line)).toString('hex') } },
+    );
+    const restored = toHubbleJson({ flow: restoreFlow(row!), node_name: '' } as never)['flow'] as Record<
+      string,
+      unknown
+    >;
+    expect(restored['IP']).toEqual({ source, destination, ipVersion: 'IPv4' });
+    // Exact text lives in the columns; anything else stays in flow_extra.
+    expect(Number(row!['extra_len']) > 0).toBe(!inColumns);
+  });
+
   it('encodes exactly the columns of the flows table, in order, with compatible types', async () => {
     const cols = await store.query<{ name: string; type: string }>(
       "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'flows' ORDER BY position",

@@ -20,7 +20,7 @@ import {
 } from '../../proto/gen/flow/flow.ts';
 import { type EnumObject, enumName } from '../../proto/src/enums.ts';
 import type { RowBinaryWriter } from '../clickhouse/row-binary.ts';
-import { formatIpBytes, parseIpBytes, ZERO_IP } from '../net/ip.ts';
+import { formatIpBytes, parseIpBytes } from '../net/ip.ts';
 import { StoredField as F } from './stored-fields.ts';
 
 /** Enum name for a column: '' for 0 (protojson omits it), digits for numbers a newer Cilium added. */
@@ -157,18 +157,30 @@ export const flowStructure = [
 /** The column names in encoding order. */
 export const flowColumns = flowStructure.split(/,\s(?=[a-z_0-9]+ [A-Z])/).map((c) => c.split(' ')[0]!);
 
-const scratchIp = new Uint8Array(16);
 const canonicalUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** True when the address column gives `s` back exactly ('' is stored as `::`, so `::` itself is not). */
-function exactIp(s: string): boolean {
-  if (s === '') return true;
-  const b = parseIpBytes(s, scratchIp);
-  return b !== undefined && formatIpBytes(b) === s && s !== '::';
-}
+/** The three address columns of the row being encoded, parsed once per flow. */
+const addresses = [new Uint8Array(16), new Uint8Array(16), new Uint8Array(16)] as const;
 
-function ip(w: RowBinaryWriter, s: string | undefined): void {
-  w.ipv6Bytes(s ? (parseIpBytes(s, scratchIp) ?? ZERO_IP) : ZERO_IP);
+const digits = (n: number) => (n < 10 ? 1 : n < 100 ? 2 : 3);
+
+/**
+ * Parses an address into `out` (`::` for none or an unparseable one) and says whether the column
+ * gives `s` back exactly: '' is stored as `::`, so `::` itself is not; dotted quads are exact
+ * unless written with leading zeros (their length tells); IPv6 text must be the RFC 5952 form.
+ */
+function parseAddressColumn(s: string | undefined, out: Uint8Array): boolean {
+  if (!s) {
+    out.fill(0);
+    return true;
+  }
+  if (!parseIpBytes(s, out)) {
+    out.fill(0);
+    return false;
+  }
+  if (!s.includes(':'))
+    return s.length === digits(out[12]!) + digits(out[13]!) + digits(out[14]!) + digits(out[15]!) + 3;
+  return s !== '::' && formatIpBytes(out) === s;
 }
 
 const inRange = (v: number, max: number) => v >= 0 && v <= max;
@@ -200,8 +212,11 @@ function attribution(w: RowBinaryWriter, a: EndAttribution): void {
   w.int8(scopeCodes[a.scope]);
 }
 
-/** Decides which fields move into columns and returns the bit set plus what stays in flow_extra. */
-export function splitFlow(f: IngestedFlow): { stored: number; rest: Flow } {
+/**
+ * Decides which fields move into columns and returns the bit set plus what stays in flow_extra.
+ * `ipExact`: the address columns give IP.source, destination and source_xlated back exactly.
+ */
+export function splitFlow(f: IngestedFlow, ipExact: boolean): { stored: number; rest: Flow } {
   const flow = f.flow;
   const rest: Flow = { ...flow };
   let stored = 0;
@@ -226,13 +241,7 @@ export function splitFlow(f: IngestedFlow): { stored: number; rest: Flow } {
     rest.ethernet = undefined;
   }
   const iph = flow.IP;
-  if (
-    iph &&
-    inRange(iph.ipVersion, 2) &&
-    exactIp(iph.source) &&
-    exactIp(iph.destination) &&
-    exactIp(iph.source_xlated)
-  ) {
+  if (iph && inRange(iph.ipVersion, 2) && ipExact) {
     stored |= F.ip;
     rest.IP = undefined;
   }
@@ -318,7 +327,12 @@ export function splitFlow(f: IngestedFlow): { stored: number; rest: Flow } {
 /** Appends one flow as a row. */
 export function encodeFlowRow(w: RowBinaryWriter, f: IngestedFlow): void {
   const flow = f.flow;
-  const { stored, rest } = splitFlow(f);
+  const [srcIp, dstIp, xlatedIp] = addresses;
+  const ipExact =
+    parseAddressColumn(flow.IP?.source, srcIp) &&
+    parseAddressColumn(flow.IP?.destination, dstIp) &&
+    parseAddressColumn(flow.IP?.source_xlated, xlatedIp);
+  const { stored, rest } = splitFlow(f, ipExact);
   const ipHdr = flow.IP;
   const l4 = flow.l4;
   const l7 = flow.l7;
@@ -343,9 +357,9 @@ export function encodeFlowRow(w: RowBinaryWriter, f: IngestedFlow): void {
   w.uint32(flow.policy_match_type);
   w.int8(flow.is_reply === undefined ? 0 : flow.is_reply ? 2 : 1);
   w.int8(enumValue(ipHdr?.ipVersion ?? 0, 2));
-  ip(w, ipHdr?.source);
-  ip(w, ipHdr?.destination);
-  ip(w, ipHdr?.source_xlated);
+  w.ipv6Bytes(srcIp);
+  w.ipv6Bytes(dstIp);
+  w.ipv6Bytes(xlatedIp);
   w.bool(ipHdr?.encrypted ?? false);
   w.string(flow.ethernet?.source ?? '');
   w.string(flow.ethernet?.destination ?? '');
