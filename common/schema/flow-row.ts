@@ -7,7 +7,14 @@
  * One hand-written function rather than a closure per column: this runs for every flow.
  * @module
  */
-import { type EndAttribution, unattributed } from '../../collector/src/enrich/types.ts';
+import {
+  type AddressScope,
+  type AttributionSource,
+  addressScopes,
+  attributionSources,
+  type EndAttribution,
+  unattributed,
+} from '../../collector/src/enrich/types.ts';
 import type { IngestedFlow } from '../../collector/src/model.ts';
 import {
   DropReason,
@@ -34,17 +41,10 @@ const observationPointName = enumNames(TraceObservationPoint);
 const traceReasonName = enumNames(TraceReason);
 const xlatePointName = enumNames(SocketTranslationPoint);
 
-const sourceCodes = { none: 0, label: 1, ownership: 2, node: 3, cidr: 4 } as const;
-const scopeCodes = {
-  unknown: 0,
-  'same-tenant': 1,
-  'other-tenant': 2,
-  platform: 3,
-  metadata: 4,
-  private: 5,
-  'link-local': 6,
-  world: 7,
-} as const;
+/** Enum8 codes are positions in the lists of enrich/types.ts: one list for TS, columns and Kafka. */
+const sourceCodes = new Map<AttributionSource, number>(attributionSources.map((v, i) => [v, i]));
+const scopeCodes = new Map<AddressScope, number>(addressScopes.map((v, i) => [v, i]));
+const enum8 = (values: readonly string[]) => `Enum8(${values.map((v, i) => `'${v}' = ${i}`).join(', ')})`;
 
 const attributionColumns = (end: 'src' | 'dst') => [
   `${end}_tenant String`,
@@ -55,8 +55,8 @@ const attributionColumns = (end: 'src' | 'dst') => [
   `${end}_alloc_id String`,
   `${end}_alloc_name String`,
   `${end}_node String`,
-  `${end}_source Enum8('none' = 0, 'label' = 1, 'ownership' = 2, 'node' = 3, 'cidr' = 4)`,
-  `${end}_scope Enum8('unknown' = 0, 'same-tenant' = 1, 'other-tenant' = 2, 'platform' = 3, 'metadata' = 4, 'private' = 5, 'link-local' = 6, 'world' = 7)`,
+  `${end}_source ${enum8(attributionSources)}`,
+  `${end}_scope ${enum8(addressScopes)}`,
 ];
 
 /** The columns in encoding order, as a ClickHouse structure string. */
@@ -208,8 +208,8 @@ function attribution(w: RowBinaryWriter, a: EndAttribution): void {
   w.string(a.allocId);
   w.string(a.allocName);
   w.string(a.node);
-  w.int8(sourceCodes[a.source]);
-  w.int8(scopeCodes[a.scope]);
+  w.int8(sourceCodes.get(a.source) ?? 0);
+  w.int8(scopeCodes.get(a.scope) ?? 0);
 }
 
 /**
