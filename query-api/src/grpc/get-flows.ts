@@ -9,9 +9,11 @@
  */
 
 import { compileFlowFilters } from '../../../collector/src/filter/index.ts';
+import { timestampToNs } from '../../../collector/src/model.ts';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import type { ApiLimits } from '../../../common/config/api.ts';
 import { InputError, LimitError } from '../../../common/errors.ts';
+import { sleep } from '../../../common/retry.ts';
 import { flowRestoreColumns, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
 import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsRequest, GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
@@ -47,22 +49,6 @@ const columns =
 /** How far behind the newest received_at each follow poll looks again (late batches). */
 const followLagNs = 10_000_000_000n;
 
-const tsNs = (t: { seconds: bigint; nanos: number } | undefined) =>
-  t === undefined ? undefined : t.seconds * 1_000_000_000n + BigInt(t.nanos);
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
-}
-
 /** Streams the answer to one GetFlows request through `send`; resolves with the number sent. */
 export async function serveGetFlows(
   deps: GetFlowsDeps,
@@ -75,8 +61,8 @@ export async function serveGetFlows(
   const mask = compileFieldMask(
     req.field_mask?.length ? req.field_mask : (req.experimental?.field_mask ?? []),
   );
-  const sinceNs = tsNs(req.since);
-  const untilNs = req.follow ? undefined : tsNs(req.until);
+  const sinceNs = timestampToNs(req.since);
+  const untilNs = req.follow ? undefined : timestampToNs(req.until);
   const cap = BigInt(deps.limits.maxStreamRows);
   const wanted = req.number === 0n ? undefined : req.number;
   const opts = { settings: deps.settings, signal };
@@ -185,7 +171,7 @@ export async function serveGetFlows(
 
   if (!req.follow) return sent;
   while (!signal.aborted) {
-    await sleep(deps.followPollMs, signal);
+    await sleep(deps.followPollMs, signal).catch(() => {});
     if (signal.aborted) break;
     // Look back over the lag window for late batches, but never before the subscription, and
     // page through everything stored since (a fixed LIMIT alone would stall behind old rows).

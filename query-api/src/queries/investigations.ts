@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
-import { formatTimeNs, parseTimeArg } from '../../../common/time.ts';
+import { formatTimeNs, nowNs, parseTimeArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
 import {
   and,
@@ -197,7 +197,7 @@ export async function runInvestigation(
   }));
   const inv: Investigation = {
     id: randomUUID(),
-    created_at: formatTimeNs(BigInt(Date.now()) * 1_000_000n),
+    created_at: formatTimeNs(nowNs()),
     created_by: principal.name,
     request,
     accounts,
