@@ -124,6 +124,11 @@ describe('generator → gRPC → collector → ClickHouse', () => {
       const stored = await storedUuids(s);
       expect(new Set(stored).size).toBe(stored.length);
       expect(stored).toEqual(expected);
+      // Both halves of the resume dedup worked: the flow at exactly the resume point was dropped
+      // by the source, the rest of the 5 s overlap by the sink.
+      const status = collector.status();
+      expect(status.targets[0]!.boundaryDuplicates).toBeGreaterThan(0);
+      expect(status.sink.duplicates).toBeGreaterThan(0);
     } finally {
       await collector.stop();
       await server.stop(100);
