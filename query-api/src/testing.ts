@@ -6,8 +6,6 @@
  * @module
  */
 import { mkdtempSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ingestFiles } from '../../collector/src/ingest-files.ts';
@@ -18,13 +16,15 @@ import { parseConfig } from '../../common/config/load.ts';
 import { type EndAttribution, unattributed } from '../../common/flow/attribution.ts';
 import type { IngestedFlow } from '../../common/flow/model.ts';
 import { createLogger } from '../../common/logger.ts';
+import { createMetricsRegistry } from '../../common/metrics.ts';
 import { who } from '../../common/ownership/who.ts';
 import { hubbleFixtureFiles } from '../../common/testing/fixtures.ts';
-import { createApi } from './app.ts';
 import type { AuditLog } from './audit/audit-log.ts';
 import { hashToken } from './auth/tokens.ts';
+import type { QueryCore } from './core.ts';
 import type { ApiDeps } from './deps.ts';
-import { createGrpcServer, type GrpcServerHandle } from './grpc/server.ts';
+import { plaintextGrpc } from './grpc/tls.ts';
+import { createQueryService, type QueryService } from './service.ts';
 
 /** The tokens a test server accepts: name → token text. */
 export const testTokens = {
@@ -90,6 +90,9 @@ export interface TestApi {
   store: Store;
   deps: ApiDeps;
   auditLog: AuditLog;
+  /** The shared authenticator, audit log and admission (extra gRPC servers in tests reuse it). */
+  core: QueryCore;
+  service: QueryService;
   close(): Promise<void>;
 }
 
@@ -127,21 +130,33 @@ export async function startTestApi(
     tokens: config.tokens,
     attribution: (ip, atNs) => who(store, ip, atNs),
   };
-  const { app, auditLog } = createApi(deps);
-  const http = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  // The same service graph `flowtrail api` runs, without the UI and the scheduled alert engine.
+  const service = createQueryService({
+    store,
+    logger: deps.logger,
+    config,
+    metrics: createMetricsRegistry(),
+    ...(deps.attribution ? { attribution: deps.attribution } : {}),
+    ui: false,
+    runAlerts: false,
   });
-  const grpc: GrpcServerHandle = await createGrpcServer(deps).listen('127.0.0.1', 0);
+  const running = await service.start({
+    host: '127.0.0.1',
+    port: 0,
+    grpcHost: '127.0.0.1',
+    grpcPort: 0,
+    grpcTls: plaintextGrpc,
+  });
   return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
-    grpcAddress: `127.0.0.1:${grpc.port}`,
+    url: running.url,
+    grpcAddress: `127.0.0.1:${running.grpcPort}`,
     store,
     deps,
-    auditLog,
+    auditLog: service.core.auditLog,
+    core: service.core,
+    service,
     async close() {
-      await grpc.close();
-      http.closeAllConnections();
-      await new Promise<void>((r) => http.close(() => r()));
+      await service.stop();
       await store.command(`DROP DATABASE IF EXISTS ${store.database}`).catch(() => {});
       await store.close();
     },
