@@ -5,8 +5,9 @@
  * interval as `<end>_start` / `<end>_end`, and the tenant-role redaction of the JSON forms).
  * @module
  */
-import { attributeFlowEnds, type StoredEnd } from '../../../collector/src/ownership/reattribute.ts';
+
 import type { Store } from '../../../common/clickhouse/index.ts';
+import { attributeFlowEnds, type StoredEnd } from '../../../common/ownership/reattribute.ts';
 import type { Principal } from '../auth/principal.ts';
 
 // Every expression gets a `csv_` alias: an alias equal to a column name would shadow the column
