@@ -6,11 +6,11 @@ import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
 import type { Store } from '../../../common/clickhouse/store.ts';
 import { defaultTenancyConfig } from '../../../common/config/tenancy.ts';
+import { attributeFlowEnds, reattributeSql } from '../../../common/ownership/reattribute.ts';
+import { labelOwner, who } from '../../../common/ownership/who.ts';
 import { formatTimeNs } from '../../../common/time.ts';
-import { attributeFlowEnds, reattributeSql } from './reattribute.ts';
 import { allocFrameLine, frameOf, jobFrameLine } from './testing.ts';
 import { createOwnershipTracker } from './tracker.ts';
-import { labelOwner, who } from './who.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'flowtrail-ownership-'));
 const S = 1_000_000_000n;

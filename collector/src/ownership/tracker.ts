@@ -18,6 +18,14 @@ import type { TenancyConfig } from '../../../common/config/tenancy.ts';
 import { errorMessage } from '../../../common/errors.ts';
 import { createLogger, type Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
+import { createIntervalIndex } from '../../../common/ownership/interval-index.ts';
+import { canonicalAddress, loadIntervals, writeIntervals } from '../../../common/ownership/persistence.ts';
+import {
+  intervalKey,
+  OPEN_END_NS,
+  type OwnerInterval,
+  type OwnershipLookup,
+} from '../../../common/ownership/types.ts';
 import type { RetryOptions } from '../../../common/retry.ts';
 import { nowNs } from '../../../common/time.ts';
 import type { NomadClient } from '../nomad/client.ts';
@@ -29,12 +37,9 @@ import {
   type NomadNode,
   terminalClientStatuses,
 } from '../nomad/types.ts';
-import { createIntervalIndex } from './interval-index.ts';
 import { createOwnershipMetrics } from './metrics.ts';
-import { canonicalAddress, loadIntervals, writeIntervals } from './persistence.ts';
 import { createNomadSync, type NomadSync } from './sync.ts';
 import { createTenancyResolver } from './tenancy.ts';
-import { intervalKey, OPEN_END_NS, type OwnerInterval, type OwnershipLookup } from './types.ts';
 
 /** Tracker settings. */
 export interface OwnershipTrackerConfig {

@@ -8,8 +8,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import type { Severity } from '../../../common/config/alerts.ts';
 import { formatTimeNs } from '../../../common/time.ts';
-import type { Severity } from './config.ts';
 import { type Finding, maxNs, minNs, type SampleFlow } from './evaluator.ts';
 import type { Rule } from './rules/index.ts';
 

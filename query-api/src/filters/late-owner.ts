@@ -25,7 +25,7 @@
  * Node-kind intervals are not considered: they carry no tenant, account, job or allocation.
  * @module
  */
-import { mergedOwnershipSql } from '../../../collector/src/ownership/persistence.ts';
+import { mergedOwnershipSql } from '../../../common/ownership/persistence.ts';
 import type { SqlParams } from './sql-params.ts';
 
 /** A flow end by its attribution column prefix. */

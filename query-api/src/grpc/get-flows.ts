@@ -8,11 +8,11 @@
  * @module
  */
 
-import { compileFlowFilters } from '../../../collector/src/filter/index.ts';
-import { timestampToNs } from '../../../collector/src/model.ts';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import type { ApiLimits } from '../../../common/config/api.ts';
 import { InputError, LimitError } from '../../../common/errors.ts';
+import { compileFlowFilters } from '../../../common/filter/index.ts';
+import { timestampToNs } from '../../../common/flow/model.ts';
 import { sleep } from '../../../common/retry.ts';
 import { flowRestoreColumns, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
 import type { Flow } from '../../../proto/gen/flow/flow.ts';

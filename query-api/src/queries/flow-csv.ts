@@ -5,8 +5,9 @@
  * interval as `<end>_start` / `<end>_end`, and the tenant-role redaction of auth/redact.ts, as in the JSON forms).
  * @module
  */
-import { attributeFlowEnds, type StoredEnd } from '../../../collector/src/ownership/reattribute.ts';
+
 import type { Store } from '../../../common/clickhouse/index.ts';
+import { attributeFlowEnds, type StoredEnd } from '../../../common/ownership/reattribute.ts';
 import type { Principal } from '../auth/principal.ts';
 import { ownsEnd, redactFlatEnds } from '../auth/redact.ts';
 

@@ -5,9 +5,10 @@
  * "time":…}`) with `"attribution":{"source":OWNER|null,"destination":OWNER|null}` appended.
  * @module
  */
-import { attributeFlowEnds, type StoredEnd } from '../../../collector/src/ownership/reattribute.ts';
-import type { Owner } from '../../../collector/src/ownership/who.ts';
+
 import type { Store } from '../../../common/clickhouse/index.ts';
+import { attributeFlowEnds, type StoredEnd } from '../../../common/ownership/reattribute.ts';
+import type { Owner } from '../../../common/ownership/who.ts';
 import { flowRestoreColumns, restoreFlow, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
 import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';

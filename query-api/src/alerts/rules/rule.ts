@@ -5,8 +5,9 @@
  * counts, samples and evidence the same way, live and in backfill.
  * @module
  */
+
+import type { Severity } from '../../../../common/config/alerts.ts';
 import type { SqlParams } from '../../filters/index.ts';
-import type { Severity } from '../config.ts';
 
 /** The evaluation range a rule's SELECT must restrict `time` to: [t0, t1), Unix nanoseconds. */
 export interface RuleRange {

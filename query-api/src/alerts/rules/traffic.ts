@@ -4,7 +4,7 @@
  * attempts to reach another tenant.
  * @module
  */
-import type { BuiltinRulesConfig } from '../config.ts';
+import type { BuiltinRulesConfig } from '../../../../common/config/alerts.ts';
 import type { Rule } from './rule.ts';
 import { hasOwner, ipText, notAllowed, sourceEventColumns, timeIn } from './sql.ts';
 

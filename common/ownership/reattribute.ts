@@ -12,7 +12,7 @@
  *   including late attribution), where fetching rows is not an option.
  * @module
  */
-import type { Store } from '../../../common/clickhouse/store.ts';
+import type { Store } from '../clickhouse/store.ts';
 import { mergedOwnershipSql } from './persistence.ts';
 import type { OwnerInterval } from './types.ts';
 import { canonicalIp, intervalsFor, type Owner, ownerOf, pickOwners } from './who.ts';

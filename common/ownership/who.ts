@@ -5,10 +5,10 @@
  * An address nobody held at T gives `owner: null`, never a guess.
  * @module
  */
-import type { Store } from '../../../common/clickhouse/store.ts';
-import { InputError } from '../../../common/errors.ts';
-import { formatIpBytes, parseIpBytes } from '../../../common/net/ip.ts';
-import { formatTimeNs, nowNs, parseTimeArg } from '../../../common/time.ts';
+import type { Store } from '../clickhouse/store.ts';
+import { InputError } from '../errors.ts';
+import { formatIpBytes, parseIpBytes } from '../net/ip.ts';
+import { formatTimeNs, nowNs, parseTimeArg } from '../time.ts';
 import { mergedOwnershipSql, type OwnershipRow, rowToInterval } from './persistence.ts';
 import { OPEN_END_NS, type OwnerInterval } from './types.ts';
 
