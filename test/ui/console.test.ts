@@ -4,7 +4,7 @@
  * keep data and say when the API is gone, exports of the whole result, layout at 1024 px.
  * @module
  */
-import type { Request } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goto, type Harness, iso, shot, startHarness } from './harness.ts';
 
@@ -207,6 +207,104 @@ describe('console bugs', () => {
     await goto(page, '#/nope', 'not-found');
     expect(await page.locator('h1').textContent()).toBe('Not found');
     expect(await page.title()).toBe('Not found · Flowtrail');
+    await page.close();
+  });
+});
+
+interface Viz {
+  dimensions: string[];
+  step_seconds: number;
+  top: { key: string[]; flows: number }[];
+}
+
+describe('visualize', () => {
+  /** The query string of the page's last /visualize request. */
+  const lastQuery = (page: Page) => {
+    const seen: string[] = [];
+    page.on('request', (r: Request) => {
+      if (r.url().includes('/api/v1/visualize')) seen.push(new URL(r.url()).search);
+    });
+    return () => seen[seen.length - 1];
+  };
+
+  it('answers "top 10 accounts by flows to port 25 in the last hour, per minute"', async () => {
+    const page = await h.openPage(1440);
+    const last = lastQuery(page);
+    await goto(page, '#/visualize', 'visualize');
+    await page.getByLabel('Dimension 1').selectOption('src_account');
+    await page.getByLabel('Top').selectOption('10');
+    await page.getByLabel('Step').selectOption('1m');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.waitForSelector('main[data-page="visualize"][data-ready="true"] [data-testid="viz-result"]');
+    await page.getByLabel('Filter', { exact: true }).selectOption('to-port');
+    await page.getByLabel('Value').fill('25');
+    await page.getByRole('button', { name: 'Add filter' }).click();
+    await page.waitForSelector('main[data-page="visualize"][data-ready="true"] .chip[data-param="to-port"]');
+    const q = new URLSearchParams(last());
+    expect(q.get('dimensions')).toBe('src_account');
+    expect(q.get('to-port')).toBe('25');
+    expect(q.get('step')).toBe('1m');
+    expect(q.get('n')).toBe('10');
+    expect((Date.parse(q.get('until')!) - Date.parse(q.get('since')!)) / 60_000).toBe(60);
+    const want = await h.api<Viz>(`/api/v1/visualize${last()}`);
+    expect(want.step_seconds).toBe(60);
+    expect(want.top.length).toBeGreaterThan(0);
+    const result = page.getByTestId('viz-result');
+    expect(await result.getAttribute('data-step')).toBe('60');
+    const rows = await page
+      .getByTestId('viz-grid')
+      .locator('tbody tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [tr.querySelector('th')?.textContent?.trim(), tr.querySelector('a')?.textContent]),
+      );
+    expect(rows).toEqual(want.top.map((t) => [t.key[0] || '(none)', t.flows.toLocaleString('en-US')]));
+    // One stacked series per account (plus "Other" when the top 10 leave flows out).
+    expect(await page.locator('svg.stacked-area path.area').count()).toBeGreaterThanOrEqual(want.top.length);
+    await shot(page, 'visualize-port25');
+    await page.close();
+  });
+
+  it('answers "flows from tenant X to the world by remote /24", and a row drills into its flows', async () => {
+    const { owner } = h.backend.reused;
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const page = await h.openPage(1440);
+    const last = lastQuery(page);
+    await goto(
+      page,
+      `#/visualize?range=custom&since=${since}&until=${until}&dimensions=remote_24&tenant=${owner.tenant}&scope=world&view=grid`,
+      'visualize',
+    );
+    const want = await h.api<Viz>(`/api/v1/visualize${last()}`);
+    expect(want.top.length).toBeGreaterThan(0);
+    for (const t of want.top) expect(t.key[0]).toMatch(/^\d+\.\d+\.\d+\.0\/24$/);
+    const grid = page.getByTestId('viz-grid');
+    expect(await grid.locator('tbody tr').count()).toBe(want.top.length);
+    await shot(page, 'visualize-world-24');
+    const first = want.top[0]!;
+    await grid.locator('tbody tr').first().locator('a').click();
+    await page.waitForSelector('main[data-page="flows"][data-ready="true"]');
+    await expect.poll(() => page.locator('.chip[data-param="ip"]').textContent()).toContain(first.key[0]);
+    expect(await page.locator('.chip[data-param="tenant"]').textContent()).toContain(owner.tenant);
+    const flows = await h.api<{ count: number }>(
+      `/api/v1/flows?since=${since}&until=${until}&tenant=${owner.tenant}&scope=world&ip=${first.key[0]}&limit=5000`,
+    );
+    expect(flows.count).toBeGreaterThanOrEqual(first.flows);
+    expect(Number(await page.locator('.vt').getAttribute('data-row-count'))).toBe(Math.min(500, flows.count));
+    await page.close();
+  });
+
+  it('draws a sankey of two dimensions whose bands drill into their flows', async () => {
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const page = await h.openPage(1440);
+    await goto(
+      page,
+      `#/visualize?range=custom&since=${since}&dimensions=src_tenant,verdict&view=sankey`,
+      'visualize',
+    );
+    const links = page.locator('svg.sankey path.sankey-link');
+    await expect.poll(() => links.count()).toBeGreaterThan(1);
+    await shot(page, 'visualize-sankey');
     await page.close();
   });
 });

@@ -11,10 +11,19 @@ import { investigatePage } from './pages/investigate.ts';
 import { overviewPage } from './pages/overview.ts';
 import { signinPage } from './pages/signin.ts';
 import { tenantPage } from './pages/tenant.ts';
+import { visualizePage } from './pages/visualize.ts';
 import { link, type Page, parseHash } from './router.ts';
 import { createSession, probeAlerts, resolvePrincipal, storedToken, storeToken } from './session.ts';
 
-const pages: Page[] = [overviewPage, flowsPage, investigatePage, tenantPage, alertsPage, signinPage];
+const pages: Page[] = [
+  overviewPage,
+  visualizePage,
+  flowsPage,
+  investigatePage,
+  tenantPage,
+  alertsPage,
+  signinPage,
+];
 const session = createSession();
 const main = document.getElementById('main') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
