@@ -117,7 +117,15 @@ export function openApiDocument(): JsonSchema {
       },
       '/api/v1/investigations': {
         post: {
-          summary: 'Run and save an investigation: the owners behind matching flows, ranked.',
+          summary:
+            'Run and save an abuse-report investigation: the accounts behind OUR end of the matching flows, ranked.',
+          description:
+            'Give our side (`indicator`: address, CIDR or post-SNAT egress address), their side (`remote`), or both; ' +
+            'optionally `port` and `protocol`; and `since`/`until` or `at` ± `tolerance` seconds. Our side matches ' +
+            '`source_xlated` when the flow was SNATed. When the indicator lies outside our address space (a victim, ' +
+            'a remote scanner), the other end is attributed (`indicator_side: outside`). `accounts` are in rank ' +
+            'order: full matches of every given field first, then closeness to `at`, then volume; each lists its ' +
+            '`allocations`, `attributed_end`, `source` and `conflicts`.',
           requestBody: {
             required: true,
             content: { 'application/json': { schema: schemaOf(investigationRequestSchema) } },

@@ -14,7 +14,7 @@ import { parseParam } from '../../filters/index.ts';
 import {
   getInvestigation,
   investigationCsvHeader,
-  investigationCsvValues,
+  investigationCsvRecords,
   investigationRequestSchema,
   runInvestigation,
 } from '../../queries/investigations.ts';
@@ -87,7 +87,9 @@ export function investigationRoutes(
         res.setHeader('Content-Type', contentTypes.csv);
         res.send(
           csvLine(investigationCsvHeader) +
-            inv.accounts.map((a) => csvLine(investigationCsvValues(a))).join(''),
+            investigationCsvRecords(inv)
+              .map((r) => csvLine(r))
+              .join(''),
         );
       } else {
         res.setHeader('Content-Type', contentTypes.json);
