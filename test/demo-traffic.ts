@@ -12,11 +12,11 @@ import type { AbusePattern } from '../collector/src/generator/abuse.ts';
 import { createGenerator } from '../collector/src/generator/generator.ts';
 import type { Population, WorkloadEndpoint } from '../collector/src/generator/population.ts';
 import { ingestFiles } from '../collector/src/ingest-files.ts';
-import { createIntervalIndex } from '../collector/src/ownership/interval-index.ts';
-import { writeIntervals } from '../collector/src/ownership/persistence.ts';
-import { OPEN_END_NS, type OwnerInterval } from '../collector/src/ownership/types.ts';
 import type { Store } from '../common/clickhouse/index.ts';
 import { defaultTenancyConfig } from '../common/config/tenancy.ts';
+import { createIntervalIndex } from '../common/ownership/interval-index.ts';
+import { writeIntervals } from '../common/ownership/persistence.ts';
+import { OPEN_END_NS, type OwnerInterval } from '../common/ownership/types.ts';
 import { toHubbleJsonLine } from '../proto/src/hubble-json.ts';
 
 /** Milliseconds to nanoseconds. */
