@@ -166,6 +166,39 @@ describe('query-api > http > investigations shaped like abuse reports', () => {
     expect(first).toContain(`${scan.snat},${scan.victim},${scan.port}`);
   });
 
+  it('activity of the scanning allocation lists the victim among its peers, aggregated by port', async () => {
+    const win = `since=${formatTimeNs(scan.atNs - 3_600_000_000_000n)}&until=${formatTimeNs(scan.atNs + 3_600_000_000_000n)}`;
+    const r = await get(api, `/api/v1/activity?alloc=${actorAlloc.allocId}&${win}`, testTokens.investigator);
+    expect(r.status).toBe(200);
+    const body = r.body as J;
+    expect(body['owner']).toEqual({ kind: 'alloc', value: actorAlloc.allocId });
+    const toVictim = (body['peers'] as J[]).filter(
+      (x) => x['peer_ip'] === scan.victim && x['direction'] === 'out',
+    );
+    // One line per scanned port, each with its flows; nothing is counted twice.
+    expect(new Set(toVictim.map((x) => x['port'])).size).toBe(toVictim.length);
+    expect(toVictim.map((x) => x['port'])).toContain(scan.port);
+    expect(toVictim.length).toBeGreaterThanOrEqual(15);
+    for (const x of toVictim) {
+      expect(x).toMatchObject({ protocol: 'TCP', bytes: null, peer_scope: 'world' });
+      expect(x['flows']).toBeGreaterThan(0);
+    }
+    // The same through the account and by the allocation's name.
+    const byAccount = await get(api, `/api/v1/activity?account=${actor.account}&${win}`, testTokens.admin);
+    expect((byAccount.body as J)['peers'].some((x: J) => x['peer_ip'] === scan.victim)).toBe(true);
+    const byName = await get(
+      api,
+      `/api/v1/activity?alloc=${encodeURIComponent(actorAlloc.allocName)}&${win}`,
+      testTokens.admin,
+    );
+    expect((byName.body as J)['peers'].length).toBeGreaterThan(0);
+    expect((await get(api, `/api/v1/activity?alloc=x&tenant=y&${win}`, testTokens.admin)).status).toBe(400);
+    expect((await get(api, `/api/v1/activity?${win}`, testTokens.admin)).status).toBe(400);
+    expect((await get(api, `/api/v1/activity?tenant=${actor.tenant}&${win}`, testTokens.acme)).status).toBe(
+      403,
+    );
+  });
+
   it.each([
     [{ at: 'now' }, 'indicator'],
     [{ indicator: '10.0.0.1' }, 'since'],
