@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../common/testing/chromium.ts';
 import { repoRoot } from '../../common/testing/fixtures.ts';
 import { startUiBackend, testTokens, type UiBackend } from './backend.ts';
 
-const chromiumPath = '/usr/bin/chromium';
 const shots = path.join(repoRoot, 'test-output', 'ui');
 const widths = [1280, 1920] as const;
 
@@ -55,25 +55,9 @@ async function shot(page: Page, name: string): Promise<void> {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `${chromiumPath} is missing: the browser tests need Debian's chromium (.ci/run installs chromium; locally: apt-get install -y chromium)`,
-    );
-  }
   mkdirSync(shots, { recursive: true });
   backend = await startUiBackend();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {
