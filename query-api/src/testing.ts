@@ -19,6 +19,7 @@ import { createLogger } from '../../common/logger.ts';
 import { createMetricsRegistry } from '../../common/metrics.ts';
 import { who } from '../../common/ownership/who.ts';
 import { hubbleFixtureFiles } from '../../common/testing/fixtures.ts';
+import type { Alerts } from './alerts/index.ts';
 import type { AuditLog } from './audit/audit-log.ts';
 import { hashToken } from './auth/tokens.ts';
 import type { QueryCore } from './core.ts';
@@ -90,6 +91,8 @@ export interface TestApi {
   store: Store;
   deps: ApiDeps;
   auditLog: AuditLog;
+  /** The alert engine and routes (mounted at /api/v1/alerts, never started: tests evaluate ranges). */
+  alerts: Alerts;
   /** The shared authenticator, audit log and admission (extra gRPC servers in tests reuse it). */
   core: QueryCore;
   service: QueryService;
@@ -122,18 +125,20 @@ export async function startTestApi(
     },
     ...(opts.config as object),
   });
+  const logger = createLogger('test-api');
   const deps: ApiDeps = {
     store,
-    logger: createLogger('test-api'),
+    logger,
     api: config.api,
     auth: config.auth,
     tokens: config.tokens,
     attribution: (ip, atNs) => who(store, ip, atNs),
   };
-  // The same service graph `flowtrail api` runs, without the UI and the scheduled alert engine.
+  // The same service graph `flowtrail api` runs, without the UI; the alert engine and routes are
+  // there but never started (tests evaluate ranges).
   const service = createQueryService({
     store,
-    logger: deps.logger,
+    logger,
     config,
     metrics: createMetricsRegistry(),
     ...(deps.attribution ? { attribution: deps.attribution } : {}),
@@ -151,8 +156,9 @@ export async function startTestApi(
     url: running.url,
     grpcAddress: `127.0.0.1:${running.grpcPort}`,
     store,
-    deps,
+    deps: { ...deps, alerts: service.alerts.router },
     auditLog: service.core.auditLog,
+    alerts: service.alerts,
     core: service.core,
     service,
     async close() {
