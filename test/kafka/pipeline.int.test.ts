@@ -105,7 +105,7 @@ describe('test > kafka > pipeline', () => {
     expect(dead[headers.sourcePartition]).toBe('0');
     expect(writer.stats().deadLettered).toBe(1);
     expect(writer.lag()).toBe(0);
-  }, 240_000);
+  }, 600_000);
 
   it('survives the broker stopping and restarting mid-stream', async () => {
     const config = testKafkaConfig(broker.brokers);
@@ -130,7 +130,7 @@ describe('test > kafka > pipeline', () => {
     await produceAll(sink, flows.slice(pushed));
     await sink.stop();
     await expectExactly(store, flows, [writer]);
-  }, 240_000);
+  }, 600_000);
 
   it('stores everything once when ClickHouse inserts fail for a while', async () => {
     const config = testKafkaConfig(broker.brokers);
@@ -146,7 +146,7 @@ describe('test > kafka > pipeline', () => {
     await expectExactly(real, flows, [writer]);
     expect(faults.failed).toBe(4);
     expect(writer.stats().failedInserts).toBe(4);
-  }, 240_000);
+  }, 600_000);
 
   it('stores no duplicate when a restarted collector resends what it had produced', async () => {
     const config = testKafkaConfig(broker.brokers);
@@ -161,7 +161,7 @@ describe('test > kafka > pipeline', () => {
     await produceAll(second, flows.slice(4_000));
     await second.stop();
     await expectExactly(store, flows, [writer]);
-  }, 240_000);
+  }, 600_000);
 
   it('rebalances when a second writer joins, and stores every flow once', async () => {
     const config = testKafkaConfig(broker.brokers, 6);
@@ -184,5 +184,5 @@ describe('test > kafka > pipeline', () => {
     // Which writer consumed the later flows depends on which partitions their nodes hash to;
     // what matters is that the group rebalanced (asserted above) and nothing was lost or doubled.
     expect(one.stats().flows + two.stats().flows).toBeGreaterThanOrEqual(flows.length);
-  }, 240_000);
+  }, 600_000);
 });
