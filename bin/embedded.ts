@@ -18,7 +18,8 @@ import { createGenerator } from '../collector/src/generator/generator.ts';
 import { createObserverServer } from '../collector/src/generator/observer-server.ts';
 import type { Population, WorkloadEndpoint } from '../collector/src/generator/population.ts';
 import { nomadConfigFromEnv } from '../collector/src/nomad/config.ts';
-import { attributionLookup } from '../collector/src/ownership/who.ts';
+import { createScenario } from '../collector/src/nomad-standin/scenario.ts';
+import { createNomadStandin } from '../collector/src/nomad-standin/server.ts';
 import { hubbleTlsFromEnv, parseHubbleTargets } from '../collector/src/sources/hubble-target.ts';
 import { openStore, storeConfigFromEnv } from '../common/clickhouse/index.ts';
 import { migrate } from '../common/clickhouse/migrator.ts';
@@ -26,13 +27,12 @@ import { loadConfig } from '../common/config/load.ts';
 import { ConfigError } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
+import { attributionLookup } from '../common/ownership/who.ts';
 import { createAlerts } from '../query-api/src/alerts/index.ts';
 import { mountApi } from '../query-api/src/app.ts';
 import type { ApiDeps } from '../query-api/src/deps.ts';
 import { createGrpcServer } from '../query-api/src/grpc/server.ts';
 import { grpcTlsFromEnv } from '../query-api/src/grpc/tls.ts';
-import { createScenario } from '../test/nomad-standin/scenario.ts';
-import { createNomadStandin } from '../test/nomad-standin/server.ts';
 import { ensureUiBuilt, uiStaticDir } from '../ui/serve.ts';
 
 /** The running product. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a single-node Apache Kafka broker (KRaft, combined broker and controller) on loopback, in the
 # background, and returns once it accepts connections. For local runs and CI; tests start their own broker
-# through test/kafka/broker.ts. Prints KAFKA_BROKERS=127.0.0.1:<port> on success.
+# through kafka/broker.ts. Prints KAFKA_BROKERS=127.0.0.1:<port> on success.
 # Usage: scripts/kafka-start.sh [--port N] [--controller-port N] [--data DIR] [--timeout SECONDS]
 #   --port            client (PLAINTEXT) port, default 19092
 #   --controller-port KRaft controller port, default port+1

@@ -8,11 +8,11 @@
  */
 import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
+import { loadAlertsConfig } from '../../common/config/alerts.ts';
 import { InputError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
 import { formatTimeNs, nowNs, parseTimeArg } from '../../common/time.ts';
-import { loadAlertsConfig } from '../../query-api/src/alerts/config.ts';
 import { createAlertEngine } from '../../query-api/src/alerts/engine.ts';
 import { incidentJson } from '../../query-api/src/alerts/incidents.ts';
 import { parseCommandArgs } from './args.ts';

@@ -5,9 +5,9 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { createScenario } from '../../collector/src/nomad-standin/scenario.ts';
+import { createNomadStandin } from '../../collector/src/nomad-standin/server.ts';
 import { createLogger } from '../../common/logger.ts';
-import { createScenario } from '../../test/nomad-standin/scenario.ts';
-import { createNomadStandin } from '../../test/nomad-standin/server.ts';
 
 /** Runs until SIGINT or SIGTERM; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {

@@ -5,10 +5,10 @@
  * @module
  */
 import { parseArgs } from 'node:util';
-import { type Owner, type WhoAnswer, who } from '../../collector/src/ownership/who.ts';
 import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { InputError } from '../../common/errors.ts';
+import { type Owner, type WhoAnswer, who } from '../../common/ownership/who.ts';
 import { parseTimeArg } from '../../common/time.ts';
 
 const usage = 'usage: flowtrail who <ip> [--at <time>] [--json]\n';

@@ -8,10 +8,11 @@
  */
 import type { Store } from '../../common/clickhouse/index.ts';
 import type { TenancyConfig } from '../../common/config/tenancy.ts';
+import type { IngestedFlow } from '../../common/flow/model.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../common/metrics.ts';
+import type { OwnershipLookup } from '../../common/ownership/types.ts';
 import { createEnricher } from './enrich/index.ts';
-import type { IngestedFlow } from './model.ts';
 import { createNomadClient } from './nomad/client.ts';
 import type { NomadConfig } from './nomad/config.ts';
 import {
@@ -19,7 +20,6 @@ import {
   defaultOwnershipTrackerConfig,
   type OwnershipStats,
 } from './ownership/tracker.ts';
-import type { OwnershipLookup } from './ownership/types.ts';
 import type { AttributeFlow } from './pipeline.ts';
 
 export interface AttributionDeps {

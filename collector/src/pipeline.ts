@@ -4,8 +4,8 @@
  * when the sink is full and the source waits on `drained()` (pausing its gRPC stream or file).
  * @module
  */
-import type { FlowAttribution } from './enrich/types.ts';
-import type { IngestedFlow, LostRecord } from './model.ts';
+import type { FlowAttribution } from '../../common/flow/attribution.ts';
+import type { IngestedFlow, LostRecord } from '../../common/flow/model.ts';
 import type { FlowSink } from './writer/clickhouse-sink.ts';
 
 /** Attributes one flow; the enricher of collector/src/enrich implements it. */

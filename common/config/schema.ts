@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from 'zod';
-import { alertsConfigSchema } from '../../query-api/src/alerts/config.ts';
+import { alertsConfigSchema } from './alerts.ts';
 import { apiConfigSchema } from './api.ts';
 import { authConfigSchema, tokensSchema } from './auth.ts';
 import { tenancyConfigSchema } from './tenancy.ts';

@@ -7,15 +7,7 @@
  * One hand-written function rather than a closure per column: this runs for every flow.
  * @module
  */
-import {
-  type AddressScope,
-  type AttributionSource,
-  addressScopes,
-  attributionSources,
-  type EndAttribution,
-  unattributed,
-} from '../../collector/src/enrich/types.ts';
-import type { IngestedFlow } from '../../collector/src/model.ts';
+
 import {
   DropReason,
   type Endpoint,
@@ -27,6 +19,15 @@ import {
 } from '../../proto/gen/flow/flow.ts';
 import { type EnumObject, enumName } from '../../proto/src/enums.ts';
 import type { RowBinaryWriter } from '../clickhouse/row-binary.ts';
+import {
+  type AddressScope,
+  type AttributionSource,
+  addressScopes,
+  attributionSources,
+  type EndAttribution,
+  unattributed,
+} from '../flow/attribution.ts';
+import type { IngestedFlow } from '../flow/model.ts';
 import { formatIpBytes, parseIpBytes } from '../net/ip.ts';
 import { StoredField as F } from './stored-fields.ts';
 

@@ -5,11 +5,11 @@
  */
 
 import type { Router } from 'express';
-import type { WhoAnswer } from '../../collector/src/ownership/who.ts';
 import type { Store } from '../../common/clickhouse/index.ts';
 import type { ApiConfig } from '../../common/config/api.ts';
 import type { AuthConfig, TokenConfig } from '../../common/config/auth.ts';
 import type { Logger } from '../../common/logger.ts';
+import type { WhoAnswer } from '../../common/ownership/who.ts';
 
 export type { WhoAnswer };
 

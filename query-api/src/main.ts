@@ -5,12 +5,12 @@
  * @module
  */
 import type { Server } from 'node:http';
-import { who } from '../../collector/src/ownership/who.ts';
 import { openStore, type Store, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { loadConfig } from '../../common/config/load.ts';
 import { ConfigError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
+import { who } from '../../common/ownership/who.ts';
 import { createApi } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { createGrpcServer, type GrpcServerHandle } from './grpc/server.ts';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type TestBroker } from './broker.ts';
+import { startBroker, type TestBroker } from '../../kafka/broker.ts';
 
 // Proves the harness: a real broker takes idempotent acks=all writes and a consumer group reads every one back,
 // in order per key, across a clean restart.

@@ -10,7 +10,7 @@ import { migrate } from '../../common/clickhouse/migrator.ts';
 import { SinkError } from '../../common/errors.ts';
 import { configureLogging } from '../../common/logger.ts';
 import { sleep } from '../../common/retry.ts';
-import { startBroker, type TestBroker } from './broker.ts';
+import { startBroker, type TestBroker } from '../../kafka/broker.ts';
 import {
   produceAll,
   quietKafka,

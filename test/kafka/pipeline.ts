@@ -17,9 +17,9 @@ import {
   type KafkaWriter,
   type KafkaWriterConfig,
 } from '../../collector/src/kafka/writer.ts';
-import type { IngestedFlow } from '../../collector/src/model.ts';
 import type { FlowSink } from '../../collector/src/writer/clickhouse-sink.ts';
 import type { Store } from '../../common/clickhouse/index.ts';
+import type { IngestedFlow } from '../../common/flow/model.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
 import { sleep } from '../../common/retry.ts';

@@ -8,7 +8,7 @@ import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
 import { configureLogging } from '../../common/logger.ts';
 import { sleep } from '../../common/retry.ts';
 import { repoRoot } from '../../common/testing/fixtures.ts';
-import { startBroker, type TestBroker } from './broker.ts';
+import { startBroker, type TestBroker } from '../../kafka/broker.ts';
 import { produceAll, quietKafka, startSink, storedFlowIds, testKafkaConfig } from './pipeline.ts';
 
 // `flowtrail writer` as a real process: SIGKILLed mid-stream (offsets of the batch in flight never

@@ -4,13 +4,13 @@
  * page at the review sizes in light and dark mode (into test-output/ui/, gitignored).
  * @module
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../common/testing/chromium.ts';
 import { repoRoot } from '../../common/testing/fixtures.ts';
 import { startUiBackend, testTokens, type UiBackend } from './backend.ts';
 
-const chromiumPath = '/usr/bin/chromium';
 const shots = path.join(repoRoot, 'test-output', 'ui');
 /** The review sizes: a laptop and the narrowest supported width. */
 const sizes = [
@@ -59,25 +59,9 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Starts the backend and Chromium. */
 export async function startHarness(): Promise<Harness> {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `${chromiumPath} is missing: the browser tests need Debian's chromium (.ci/run installs chromium; locally: apt-get install -y chromium)`,
-    );
-  }
   mkdirSync(shots, { recursive: true });
   const backend = await startUiBackend();
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  const browser = await launchChromium();
   return {
     backend,
     browser,

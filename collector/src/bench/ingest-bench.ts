@@ -12,14 +12,14 @@ import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
+import { flowIdFromUuid } from '../../../common/flow/flow-id.ts';
+import { nowNs, timestampToNs } from '../../../common/flow/model.ts';
 import { configureLogging, createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import { sleep } from '../../../common/retry.ts';
 import { encodeFlowRow, flowStructure } from '../../../common/schema/flow-row.ts';
 import { createCollector, defaultCollectorConfig } from '../collector.ts';
-import { flowIdFromUuid } from '../flow-id.ts';
 import { createGenerator } from '../generator/generator.ts';
-import { nowNs, timestampToNs } from '../model.ts';
 import { startSimulator } from './simulator-process.ts';
 
 export interface IngestBenchOptions {

@@ -7,8 +7,8 @@
  * @module
  */
 import { defaultTenancyConfig } from '../../../common/config/tenancy.ts';
-import { createIntervalIndex } from '../ownership/interval-index.ts';
-import { OPEN_END_NS, type OwnershipLookup } from '../ownership/types.ts';
+import { createIntervalIndex } from '../../../common/ownership/interval-index.ts';
+import { OPEN_END_NS, type OwnershipLookup } from '../../../common/ownership/types.ts';
 import { createEnricher, type EnrichInput } from './index.ts';
 
 /** Benchmark result. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultTenancyConfig, tenancyConfigSchema } from '../../../common/config/tenancy.ts';
-import { createIntervalIndex } from '../ownership/interval-index.ts';
-import { OPEN_END_NS, type OwnerInterval, type OwnershipLookup } from '../ownership/types.ts';
+import { createIntervalIndex } from '../../../common/ownership/interval-index.ts';
+import { OPEN_END_NS, type OwnerInterval, type OwnershipLookup } from '../../../common/ownership/types.ts';
 import { benchEnrich } from './bench.ts';
 import { createEnricher } from './index.ts';
 

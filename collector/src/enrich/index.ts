@@ -14,13 +14,23 @@
  * @module
  */
 import type { TenancyConfig } from '../../../common/config/tenancy.ts';
-import type { OwnerInterval, OwnershipLookup } from '../ownership/types.ts';
+import type {
+  AddressScope,
+  AttributionSource,
+  EndAttribution,
+  FlowAttribution,
+} from '../../../common/flow/attribution.ts';
+import type { OwnerInterval, OwnershipLookup } from '../../../common/ownership/types.ts';
 import { createCidrSet, createParsedAddress, linkLocalCidrs, parseAddress, privateCidrs } from './address.ts';
 import { createLabelParser, type LabelIdentity } from './labels.ts';
-import type { AddressScope, AttributionSource, EndAttribution, FlowAttribution } from './types.ts';
 
 /** The attribution contract with the flow writer, re-exported so callers import one module. */
-export type { AddressScope, AttributionSource, EndAttribution, FlowAttribution } from './types.ts';
+export type {
+  AddressScope,
+  AttributionSource,
+  EndAttribution,
+  FlowAttribution,
+} from '../../../common/flow/attribution.ts';
 
 /** Enricher settings: the tenancy slice of the config file. */
 export interface EnrichConfig {

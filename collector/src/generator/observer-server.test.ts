@@ -1,10 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowFilter } from '../../../common/filter/index.ts';
 import { configureLogging } from '../../../common/logger.ts';
 import { Verdict } from '../../../proto/gen/flow/flow.js';
 import { HealthCheckResponse_ServingStatus } from '../../../proto/gen/health/health.js';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.js';
-import { flowFilter } from '../filter/index.ts';
 import { createGenerator, type Generator } from './generator.ts';
 import { type ObserverServer, startObserverServer } from './observer-server.ts';
 import { collectFlows, flowsRequest, observerClients, takeFlows } from './testing.ts';

@@ -8,6 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { errorMessage } from '../../../common/errors.ts';
+import { compileFlowFilters, FlowFilterError } from '../../../common/filter/index.ts';
 import { createLogger, type Logger } from '../../../common/logger.ts';
 import { type Flow, LostEventSource } from '../../../proto/gen/flow/flow.js';
 import {
@@ -25,7 +26,6 @@ import {
   type ServerStatusResponse,
 } from '../../../proto/gen/observer/observer.js';
 import { NodeState } from '../../../proto/gen/relay/relay.js';
-import { compileFlowFilters, FlowFilterError } from '../filter/index.ts';
 import { compareTime, type FlowRing, type RingCursor, type RingEvent } from './ring.ts';
 import type { FlowSupply } from './supply.ts';
 

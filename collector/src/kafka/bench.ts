@@ -72,7 +72,7 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
   try {
     await migrate(store);
     if (!opts.brokers) {
-      const harness = await import('../../../test/kafka/broker.ts');
+      const harness = await import('../../../kafka/broker.ts');
       broker = await harness.startBroker();
     }
     const id = randomUUID().slice(0, 8);

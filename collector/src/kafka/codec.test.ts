@@ -1,7 +1,7 @@
 import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import type { LostRecord } from '../../../common/flow/model.ts';
 import { FlowBatch } from '../../../proto/gen/flowtrail/ingest.ts';
-import type { LostRecord } from '../model.ts';
 import {
   batchFrame,
   decodeFlowBatch,

@@ -14,7 +14,6 @@
  * @module
  */
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { Flow, LostEvent } from '../../../proto/gen/flow/flow.ts';
 import {
   type AddressScope,
   type AttributionSource,
@@ -23,8 +22,9 @@ import {
   type EndAttribution,
   type FlowAttribution,
   unattributed,
-} from '../enrich/types.ts';
-import type { IngestedFlow, LostRecord } from '../model.ts';
+} from '../../../common/flow/attribution.ts';
+import type { IngestedFlow, LostRecord } from '../../../common/flow/model.ts';
+import { Flow, LostEvent } from '../../../proto/gen/flow/flow.ts';
 
 /** Version of the message format, in field 1 and in the `flowtrail-format` header. */
 export const FORMAT_VERSION = 1;

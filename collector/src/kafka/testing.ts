@@ -4,12 +4,13 @@
  * Production code never imports this module.
  * @module
  */
+
+import { unattributed } from '../../../common/flow/attribution.ts';
+import { flowIdFromUuid } from '../../../common/flow/flow-id.ts';
+import type { IngestedFlow } from '../../../common/flow/model.ts';
+import { nowNs, timestampToNs } from '../../../common/flow/model.ts';
 import { Flow } from '../../../proto/gen/flow/flow.ts';
-import { unattributed } from '../enrich/types.ts';
-import { flowIdFromUuid } from '../flow-id.ts';
 import { createGenerator } from '../generator/generator.ts';
-import type { IngestedFlow } from '../model.ts';
-import { nowNs, timestampToNs } from '../model.ts';
 
 /** `n` generated flows with their protobuf bytes, from `target`; deterministic for a seed. */
 export function generatedFlows(n: number, opts: { seed?: number; target?: string } = {}): IngestedFlow[] {

@@ -20,11 +20,11 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from '
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { errorMessage } from '../../../common/errors.ts';
+import type { LostRecord } from '../../../common/flow/model.ts';
 import { createSampledLogger, type Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { retry, sleep } from '../../../common/retry.ts';
 import { encodeFlowRow, flowStructure } from '../../../common/schema/flow-row.ts';
-import type { LostRecord } from '../model.ts';
 import { decodeFlowBatch, headers } from './codec.ts';
 import { ensureTopics, type KafkaConfig } from './config.ts';
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Store } from '../../../common/clickhouse/store.ts';
-import { who } from './who.ts';
+import { who } from '../../../common/ownership/who.ts';
 
 /** Benchmark result. */
 export interface WhoBenchResult {

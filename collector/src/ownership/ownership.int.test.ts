@@ -6,11 +6,11 @@ import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
 import type { Store } from '../../../common/clickhouse/store.ts';
 import { defaultTenancyConfig } from '../../../common/config/tenancy.ts';
+import { attributeFlowEnds, reattributeSql } from '../../../common/ownership/reattribute.ts';
+import { labelOwner, who } from '../../../common/ownership/who.ts';
 import { formatTimeNs } from '../../../common/time.ts';
-import { attributeFlowEnds, reattributeSql } from './reattribute.ts';
 import { allocFrameLine, frameOf, jobFrameLine } from './testing.ts';
 import { createOwnershipTracker } from './tracker.ts';
-import { labelOwner, who } from './who.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'flowtrail-ownership-'));
 const S = 1_000_000_000n;
@@ -172,6 +172,7 @@ describe('collector > ownership (chdb)', () => {
     const recv = (BigInt(Date.now()) * 1_000_000n).toString();
     await store.insertJson('flows', [
       {
+        flow_id: 'late-flow-000000',
         time: (T0 + 20n * S).toString(),
         source_ip: '10.0.0.5',
         destination_ip: '8.8.8.8',
@@ -180,6 +181,7 @@ describe('collector > ownership (chdb)', () => {
         received_at: recv,
       },
       {
+        flow_id: 'late-flow-000001',
         time: (T0 + 65n * S).toString(),
         source_ip: '10.0.0.5',
         destination_ip: '8.8.8.8',
@@ -188,6 +190,7 @@ describe('collector > ownership (chdb)', () => {
         received_at: recv,
       },
       {
+        flow_id: 'late-flow-000002',
         time: (T0 + 90n * S).toString(),
         source_ip: '10.0.0.5',
         destination_ip: '8.8.8.8',

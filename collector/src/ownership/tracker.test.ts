@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Store } from '../../../common/clickhouse/store.ts';
 import { defaultTenancyConfig } from '../../../common/config/tenancy.ts';
 import type { Logger } from '../../../common/logger.ts';
+import { OPEN_END_NS } from '../../../common/ownership/types.ts';
 import { allocFrameLine, frameOf, jobFrameLine } from './testing.ts';
 import { createOwnershipTracker } from './tracker.ts';
-import { OPEN_END_NS } from './types.ts';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 // apply*() does no I/O; only start/flush touch the store.

@@ -14,6 +14,8 @@
 
 import { BinaryReader, type WireType } from '@bufbuild/protobuf/wire';
 import { errorMessage } from '../../../common/errors.ts';
+import { contentFlowId, flowIdFromUuid } from '../../../common/flow/flow-id.ts';
+import { nowNs, nsToTimestamp, timestampToNs } from '../../../common/flow/model.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { backoffDelay, sleep } from '../../../common/retry.ts';
@@ -21,8 +23,6 @@ import { Flow, type LostEvent, LostEvent as LostEventCodec } from '../../../prot
 import { Timestamp } from '../../../proto/gen/google/protobuf/timestamp.ts';
 import { GetFlowsRequest } from '../../../proto/gen/observer/observer.ts';
 import { NodeStatusEvent } from '../../../proto/gen/relay/relay.ts';
-import { contentFlowId, flowIdFromUuid } from '../flow-id.ts';
-import { nowNs, nsToTimestamp, timestampToNs } from '../model.ts';
 import type { FlowIntake } from '../pipeline.ts';
 import { type GrpcStream, openGrpcStream } from './grpc-stream.ts';
 import type { HubbleTlsConfig } from './hubble-target.ts';

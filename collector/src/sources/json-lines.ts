@@ -7,11 +7,11 @@
  */
 
 import { errorMessage } from '../../../common/errors.ts';
+import { contentFlowId, flowIdFromUuid } from '../../../common/flow/flow-id.ts';
+import { nowNs, timestampToNs } from '../../../common/flow/model.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import type { ExportEvent } from '../../../proto/gen/observer/observer.ts';
 import { parseHubbleJson } from '../../../proto/src/hubble-json.ts';
-import { contentFlowId, flowIdFromUuid } from '../flow-id.ts';
-import { nowNs, timestampToNs } from '../model.ts';
 import type { FlowIntake } from '../pipeline.ts';
 import { type LineReaderOptions, readLines } from './line-reader.ts';
 

@@ -14,10 +14,10 @@ import type { Store } from '../../../common/clickhouse/index.ts';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { createDeliveryQueue } from '../../../common/delivery-queue.ts';
 import { errorMessage } from '../../../common/errors.ts';
+import type { IngestedFlow, LostRecord } from '../../../common/flow/model.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { encodeFlowRow, flowStructure } from '../../../common/schema/flow-row.ts';
-import type { IngestedFlow, LostRecord } from '../model.ts';
 
 /** Sink tuning. */
 export interface ClickHouseSinkConfig {

@@ -14,9 +14,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
+import { alertsConfigSchema } from '../../../common/config/alerts.ts';
 import { configureLogging, createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
-import { alertsConfigSchema } from './config.ts';
 import { createAlertEngine } from './engine.ts';
 import { type FlowSpec, owner, storeFlows } from './testing.ts';
 

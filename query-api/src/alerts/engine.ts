@@ -8,11 +8,11 @@
  * @module
  */
 import type { Store } from '../../../common/clickhouse/index.ts';
+import type { AlertsConfig } from '../../../common/config/alerts.ts';
 import { errorMessage } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { nowNs as wallNowNs } from '../../../common/time.ts';
-import type { AlertsConfig } from './config.ts';
 import { alignDown, backfillPlan, evaluateRule, type Finding, maxNs, type WindowPlan } from './evaluator.ts';
 import { createIncidentStore, type IncidentStore } from './incident-store.ts';
 import { applyFinding, type Incident, type IncidentChange, ownerKey } from './incidents.ts';

@@ -7,8 +7,8 @@
  * @module
  */
 import type { Store } from '../../../common/clickhouse/index.ts';
+import type { Severity } from '../../../common/config/alerts.ts';
 import { formatTimeNs } from '../../../common/time.ts';
-import type { Severity } from './config.ts';
 import type { Incident, IncidentStatus } from './incidents.ts';
 
 /** Filters of GET /incidents. */

@@ -8,14 +8,19 @@
  */
 import type { Router } from 'express';
 import type { Store } from '../../../common/clickhouse/index.ts';
+import type { AlertsConfig } from '../../../common/config/alerts.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { createMetrics, type Metrics } from '../../../common/metrics.ts';
-import type { AlertsConfig } from './config.ts';
 import { type AlertEngine, createAlertEngine } from './engine.ts';
 import { createAlertsRouter } from './routes.ts';
 import { createWebhookNotifier, type WebhookNotifier } from './webhooks/notifier.ts';
 
-export { type AlertsConfig, alertsConfigSchema, defaultAlertsConfig, loadAlertsConfig } from './config.ts';
+export {
+  type AlertsConfig,
+  alertsConfigSchema,
+  defaultAlertsConfig,
+  loadAlertsConfig,
+} from '../../../common/config/alerts.ts';
 export type { AlertEngine, EvaluationResult } from './engine.ts';
 export { createAlertsRouter } from './routes.ts';
 

@@ -5,9 +5,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
+import { alertsConfigSchema } from '../../../common/config/alerts.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
-import { alertsConfigSchema } from './config.ts';
 import { createAlertEngine } from './engine.ts';
 import { type FlowSpec, owner, storeFlows } from './testing.ts';
 

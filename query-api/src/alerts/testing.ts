@@ -5,15 +5,15 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import type { EndAttribution } from '../../../collector/src/enrich/types.ts';
-import { unattributed } from '../../../collector/src/enrich/types.ts';
-import type { IngestedFlow } from '../../../collector/src/model.ts';
 import { createIntake } from '../../../collector/src/pipeline.ts';
 import {
   createClickHouseSink,
   defaultClickHouseSinkConfig,
 } from '../../../collector/src/writer/clickhouse-sink.ts';
 import type { Store } from '../../../common/clickhouse/index.ts';
+import type { EndAttribution } from '../../../common/flow/attribution.ts';
+import { unattributed } from '../../../common/flow/attribution.ts';
+import type { IngestedFlow } from '../../../common/flow/model.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import { DropReason, Flow, L7FlowType, Verdict } from '../../../proto/gen/flow/flow.ts';

@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from 'zod';
-import { addressScopes } from '../../../collector/src/enrich/types.ts';
+import { addressScopes } from '../../../common/flow/attribution.ts';
 import { formatIpBytes, parseIpBytes } from '../../../common/net/ip.ts';
 import { DropReason, TrafficDirection, Verdict } from '../../../proto/gen/flow/flow.ts';
 

@@ -8,10 +8,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unattributed } from '../../../collector/src/enrich/types.ts';
 import { ingestFiles } from '../../../collector/src/ingest-files.ts';
-import { writeIntervals } from '../../../collector/src/ownership/persistence.ts';
-import { OPEN_END_NS, type OwnerInterval } from '../../../collector/src/ownership/types.ts';
+import { unattributed } from '../../../common/flow/attribution.ts';
+import { writeIntervals } from '../../../common/ownership/persistence.ts';
+import { OPEN_END_NS, type OwnerInterval } from '../../../common/ownership/types.ts';
 import { formatTimeNs } from '../../../common/time.ts';
 import { get, post, startTestApi, type TestApi, testTokens } from '../testing.ts';
 

@@ -5,15 +5,16 @@
  * "time":…}`) with `"attribution":{"source":OWNER|null,"destination":OWNER|null}` appended.
  * @module
  */
-import { attributeFlowEnds, type StoredEnd } from '../../../collector/src/ownership/reattribute.ts';
-import type { Owner } from '../../../collector/src/ownership/who.ts';
+
 import type { Store } from '../../../common/clickhouse/index.ts';
+import { attributeFlowEnds, type StoredEnd } from '../../../common/ownership/reattribute.ts';
+import type { Owner } from '../../../common/ownership/who.ts';
 import { flowRestoreColumns, restoreFlow, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
 import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
 import { toHubbleJson, toHubbleJsonLine } from '../../../proto/src/hubble-json.ts';
 import type { Principal } from '../auth/principal.ts';
-import { redactFlow } from '../auth/redact.ts';
+import { ownsEnd, redactFlow } from '../auth/redact.ts';
 
 const ownerFields = [
   'tenant',
@@ -79,9 +80,7 @@ function storedEnd(row: FlowRow, end: 'src' | 'dst'): StoredEnd {
 
 /** What `principal` may see of an end's owner: a tenant sees only its own tenant's owners. */
 function visible(o: Owner | null, principal: Principal): Owner | null {
-  if (!o) return null;
-  if (principal.role === 'tenant' && o.tenant !== principal.tenant) return null;
-  return o;
+  return o && ownsEnd(principal, o.tenant) ? o : null;
 }
 
 /**

@@ -4,9 +4,10 @@
  * on events or distinct peers, and whose owner (source or destination end) an incident is about.
  * @module
  */
+
+import type { CustomRuleConfig } from '../../../../common/config/alerts.ts';
 import { ConfigError, errorMessage } from '../../../../common/errors.ts';
 import { type FlowFilters, filtersToSql, parseFlowFilters, type RawParams } from '../../filters/index.ts';
-import type { CustomRuleConfig } from '../config.ts';
 import type { Rule } from './rule.ts';
 import { hasOwner, ipText, notAllowed, ownerColumns, sampleExpr, timeIn } from './sql.ts';
 

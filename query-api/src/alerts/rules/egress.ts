@@ -4,7 +4,7 @@
  * rule, which needs the pool's port and its DNS name together).
  * @module
  */
-import type { BuiltinRulesConfig } from '../config.ts';
+import type { BuiltinRulesConfig } from '../../../../common/config/alerts.ts';
 import type { Rule } from './rule.ts';
 import { domainMatch, hasOwner, ipText, notAllowed, sourceEventColumns, timeIn } from './sql.ts';
 

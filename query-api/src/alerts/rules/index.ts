@@ -2,7 +2,7 @@
  * The rule set of one configuration: the seven built-in rules (ids fixed) and the custom ones.
  * @module
  */
-import type { AlertsConfig } from '../config.ts';
+import type { AlertsConfig } from '../../../../common/config/alerts.ts';
 import { customRule } from './custom.ts';
 import { metadataAccessRule, miningRule, smtpEgressRule } from './egress.ts';
 import type { Rule } from './rule.ts';

@@ -5,8 +5,9 @@
  * counts, samples and evidence the same way, live and in backfill.
  * @module
  */
+
+import type { Severity } from '../../../../common/config/alerts.ts';
 import type { SqlParams } from '../../filters/index.ts';
-import type { Severity } from '../config.ts';
 
 /** The evaluation range a rule's SELECT must restrict `time` to: [t0, t1), Unix nanoseconds. */
 export interface RuleRange {
@@ -47,6 +48,8 @@ export interface Rule {
   thresholds: Record<string, unknown>;
   /** What `peak` measures, for summaries ("distinct hosts on one port"). */
   measureName: string;
+  /** True when an incident's keys are other tenants' names (hidden from tenant tokens, auth/redact.ts). */
+  keysNameTenants?: boolean;
   /** Builds the event SELECT and threshold; binds every value through `p`. */
   query(p: SqlParams, range: RuleRange): RuleQuery;
   /** Flow filters (as /api/v1/flows parameters) that show the evidence besides the owner and time. */

@@ -13,8 +13,9 @@
  * (that is not a reply), so health checkers that reset are not port scanners.
  * @module
  */
+
+import type { BuiltinRulesConfig } from '../../../../common/config/alerts.ts';
 import type { SqlParams } from '../../filters/index.ts';
-import type { BuiltinRulesConfig } from '../config.ts';
 import type { Rule, RuleRange } from './rule.ts';
 import { hasOwner, ipText, notAllowed, ownerColumns, sampleExpr, timeIn } from './sql.ts';
 

@@ -4,7 +4,7 @@
  * attempts to reach another tenant.
  * @module
  */
-import type { BuiltinRulesConfig } from '../config.ts';
+import type { BuiltinRulesConfig } from '../../../../common/config/alerts.ts';
 import type { Rule } from './rule.ts';
 import { hasOwner, ipText, notAllowed, sourceEventColumns, timeIn } from './sql.ts';
 
@@ -55,6 +55,8 @@ export function crossTenantRule(cfg: BuiltinRulesConfig['cross-tenant']): Rule {
     windowNs: seconds(cfg.windowSeconds),
     thresholds: { dropReasons: cfg.dropReasons, minEvents: cfg.minEvents, windowSeconds: cfg.windowSeconds },
     measureName: 'denied flow events',
+    // The keys are the targeted tenants.
+    keysNameTenants: true,
     query(p, range) {
       return {
         sql:

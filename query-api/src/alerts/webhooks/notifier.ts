@@ -12,11 +12,16 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Store } from '../../../../common/clickhouse/index.ts';
+import {
+  type Severity,
+  severities,
+  type WebhooksConfig,
+  type WebhookTarget,
+} from '../../../../common/config/alerts.ts';
 import { errorMessage, FlowtrailError } from '../../../../common/errors.ts';
 import type { Logger } from '../../../../common/logger.ts';
 import type { Metrics } from '../../../../common/metrics.ts';
 import { retry, sleep } from '../../../../common/retry.ts';
-import { type Severity, severities, type WebhooksConfig, type WebhookTarget } from '../config.ts';
 import type { IncidentNotifier } from '../engine.ts';
 import type { Incident, IncidentChange } from '../incidents.ts';
 import { type DeliveryRecord, recordDeliveries } from './deliveries.ts';

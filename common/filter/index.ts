@@ -20,7 +20,7 @@
  * URL path), http_url (regex), http_header (exact key and value), node_name (`[cluster/]node` globs),
  * interface (index and/or name), trace_id, ip_trace_id.
  */
-import type { Endpoint, Flow, FlowFilter, Layer4 } from '../../../proto/gen/flow/flow.js';
+import type { Endpoint, Flow, FlowFilter, Layer4 } from '../../proto/gen/flow/flow.js';
 import { FlowFilterError } from './errors.ts';
 import { compileIpMatcher } from './ip.ts';
 import { compileLabelSelector } from './labels.ts';

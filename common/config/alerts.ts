@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, errorMessage } from '../../../common/errors.ts';
+import { ConfigError, errorMessage } from '../errors.ts';
 
 /** Incident severities, lowest first (webhook `minSeverity` compares by this order). */
 export const severities = ['info', 'low', 'medium', 'high', 'critical'] as const;

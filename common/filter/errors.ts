@@ -2,7 +2,7 @@
  * @module The error a bad FlowFilter raises at compile time. Servers map it to gRPC INVALID_ARGUMENT
  * (as Hubble does), HTTP APIs to 400; it is never retried.
  */
-import { InputError } from '../../../common/errors.ts';
+import { InputError } from '../errors.ts';
 
 /** A FlowFilter field holds a value the matcher cannot use (bad CIDR, bad regex, unsupported field…). */
 export class FlowFilterError extends InputError {

@@ -8,7 +8,7 @@
 import type { Flow, LostEvent } from '../../proto/gen/flow/flow.ts';
 import type { Timestamp } from '../../proto/gen/google/protobuf/timestamp.ts';
 import { timestampToNanos } from '../../proto/src/timestamp.ts';
-import type { FlowAttribution } from './enrich/types.ts';
+import type { FlowAttribution } from './attribution.ts';
 
 /** One flow on its way to storage. */
 export interface IngestedFlow {
@@ -46,5 +46,5 @@ export function timestampToNs(ts: Timestamp | undefined): bigint | undefined {
   return ts ? timestampToNanos(ts) : undefined;
 }
 
-export { nowNs } from '../../common/time.ts';
 export { timestampFromNanos as nsToTimestamp } from '../../proto/src/timestamp.ts';
+export { nowNs } from '../time.ts';

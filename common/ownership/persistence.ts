@@ -4,9 +4,9 @@
  * non-empty descriptive fields, so duplicate writes and unmerged parts never change an answer.
  * @module
  */
-import type { Store } from '../../../common/clickhouse/store.ts';
-import { formatIpBytes, parseIpBytes } from '../../../common/net/ip.ts';
-import { nowNs } from '../../../common/time.ts';
+import type { Store } from '../clickhouse/store.ts';
+import { formatIpBytes, parseIpBytes } from '../net/ip.ts';
+import { nowNs } from '../time.ts';
 import type { OwnerInterval, OwnerKind } from './types.ts';
 
 const latest = (col: string) => `argMaxIf(${col}, nomad_index, ${col} != '')`;

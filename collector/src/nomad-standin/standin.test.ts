@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNomadClient, NomadError } from '../../collector/src/nomad/client.ts';
-import { parseNomadJson } from '../../collector/src/nomad/json.ts';
-import { describeWithFixtures, nomadFixture } from '../../common/testing/fixtures.ts';
+import { describeWithFixtures, nomadFixture } from '../../../common/testing/fixtures.ts';
+import { createNomadClient, NomadError } from '../nomad/client.ts';
+import { parseNomadJson } from '../nomad/json.ts';
 import { createScenario } from './scenario.ts';
 import { createNomadStandin, type NomadStandin } from './server.ts';
 

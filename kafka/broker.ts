@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 
 const execFileAsync = promisify(execFile);
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const kafkaDir = join(repoRoot, 'kafka');
 const libsDir = join(repoRoot, '.kafka', 'libs');
 const javaClassPath = [

@@ -3,7 +3,7 @@
  * or a CIDR prefix. Exact addresses compare as canonical text (no parse per flow); prefixes parse the
  * flow's address once into 16 bytes (IPv4 as ::ffff:a.b.c.d) and compare the leading bits.
  */
-import { formatIpBytes, isV4Mapped, parseIpBytes } from '../../../common/net/ip.ts';
+import { formatIpBytes, isV4Mapped, parseIpBytes } from '../net/ip.ts';
 import { FlowFilterError } from './errors.ts';
 
 interface Prefix {

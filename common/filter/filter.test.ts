@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { describeWithFixtures, hubbleFixtureFiles } from '../../../common/testing/fixtures.ts';
 import {
   DropReason,
   type Flow,
@@ -8,8 +7,9 @@ import {
   IPVersion,
   TrafficDirection,
   Verdict,
-} from '../../../proto/gen/flow/flow.js';
-import { parseHubbleJson } from '../../../proto/src/hubble-json.ts';
+} from '../../proto/gen/flow/flow.js';
+import { parseHubbleJson } from '../../proto/src/hubble-json.ts';
+import { describeWithFixtures, hubbleFixtureFiles } from '../testing/fixtures.ts';
 import { compileFlowFilter, compileFlowFilters, FlowFilterError, flowFilter } from './index.ts';
 
 // Expectations below read the raw JSON text of each fixture line (J), never our decoded Flow, so the
