@@ -44,7 +44,9 @@ describe('ui', () => {
     );
     const keys = new Set(ts.points.map((p) => p.key));
     expect(keys.size).toBeGreaterThan(1);
-    await expect.poll(() => page.locator('path.area').count()).toBe(keys.size);
+    await expect
+      .poll(() => page.locator('svg[aria-label="Flow events per second by verdict"] path.area').count())
+      .toBe(keys.size);
     const tenants = await api<{ items: { tenant: string; flows: number }[] }>(
       `/api/v1/top?by=tenant&n=10&since=${since}&until=${until}`,
     );
