@@ -178,9 +178,9 @@ describe('ui', () => {
     await goto(page, '#/alerts', 'alerts');
     await expect
       .poll(() => page.getByTestId('incidents').locator('tbody tr').count())
-      .toBe(incidents.incidents.length);
+      .toBe(Math.min(25, incidents.incidents.length));
     const shown = await page.getByTestId('incidents').locator('tbody th').allTextContents();
-    expect(new Set(shown)).toEqual(new Set(incidents.incidents.map((i) => i.rule)));
+    expect(new Set(shown)).toEqual(new Set(incidents.incidents.slice(0, 25).map((i) => i.rule)));
     expect(await page.getByTestId('rules').locator('tbody tr').count()).toBe(rules.rules.length);
     await shot(page, 'alerts');
     await page.close();
