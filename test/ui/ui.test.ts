@@ -143,6 +143,42 @@ describe('ui', () => {
     await page.close();
   });
 
+  it('an abuse report entered through the form (SNAT address, victim, port, ±2 min) ranks the planted account first', async () => {
+    const { ip, owner } = h.backend.reused;
+    // The planted address scan as the victim saw it: from the node's post-SNAT address.
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const seen = await api<{ flows: { flow: Record<string, any> }[] }>(
+      `/api/v1/flows?from-ip=${ip}&to-ip=198.51.100.0/24&to-ip=203.0.113.0/24&since=${since}&until=now&limit=50&order=oldest`,
+    );
+    const f = seen.flows.map((l) => l.flow).find((x) => x['IP']?.['source_xlated'] && x['l4']?.['TCP'])!;
+    expect(f).toBeDefined();
+    const reportAt = new Date(Date.parse(f['time']) + 45_000).toISOString().slice(0, 19);
+    const page = await openPage(1280);
+    await goto(page, '#/investigate', 'investigate');
+    await page.getByLabel('Our address', { exact: true }).fill(f['IP']['source_xlated']);
+    await page.getByLabel('Their address').fill(f['IP']['destination']);
+    await page
+      .locator('form.investigate-form')
+      .getByLabel('Port', { exact: true })
+      .fill(String(f['l4']['TCP']['destination_port']));
+    await page.locator('form.investigate-form').getByLabel('Protocol', { exact: true }).selectOption('tcp');
+    await page.getByLabel('When').selectOption('at');
+    await page.getByLabel('Reported at (UTC)').fill(reportAt);
+    await page.getByLabel('± seconds').fill('120');
+    await page.getByRole('button', { name: 'Investigate' }).click();
+    await page.waitForSelector('table.accounts tbody tr.account-row');
+    const first = page.locator('table.accounts tbody tr.account-row').first();
+    expect(await first.getAttribute('data-rank')).toBe('1');
+    expect(await first.getAttribute('data-tenant')).toBe(owner.tenant);
+    expect(await first.getAttribute('data-account')).toBe(owner.account);
+    expect(Number(await first.getByTestId('full-matches').textContent())).toBeGreaterThan(0);
+    // The account's allocations are listed under it; the link keeps the report in the URL.
+    expect(await page.locator('table.accounts tr.alloc-row').count()).toBeGreaterThan(0);
+    expect(await page.evaluate(() => location.hash)).toContain('remote=');
+    await shot(page, 'investigate-report');
+    await page.close();
+  });
+
   it('tenant view shows the summary and a service map with one mark per topology edge and node', async () => {
     const { owner } = h.backend.reused;
     const since = iso(h.backend.demoSinceMs - 60_000);
