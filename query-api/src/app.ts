@@ -69,7 +69,7 @@ export function createApiRouter(deps: ApiDeps): ApiHandle {
       gate.run(() => handleAudit(q, req, res, ctx)),
     ),
   );
-  v1.use(investigationRoutes(q, auditLog));
+  v1.use(investigationRoutes({ ...q, evidence: deps.api.evidence }, auditLog));
   v1.use(dashboardRoutes(q, auditLog));
   if (deps.alerts) v1.use('/alerts', deps.alerts);
   v1.use((_req, _res, next) => next(new HttpError(404, 'no such endpoint')));
