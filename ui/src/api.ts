@@ -214,6 +214,17 @@ export interface Incident {
   [k: string]: unknown;
 }
 
+/** `GET /api/v1/visualize`: top groups of up to three dimensions, their series and the totals. */
+export interface Visualization {
+  dimensions: string[];
+  step_seconds: number;
+  since: string;
+  until: string;
+  top: { key: string[]; flows: number; drops: number }[];
+  points: { time: string; key: string[]; flows: number }[];
+  totals: { time: string; flows: number }[];
+}
+
 /** Who the API says the caller is. */
 export interface Principal {
   name: string;
@@ -349,6 +360,11 @@ export class ApiClient {
   async top(params: Params, signal?: AbortSignal): Promise<TopItem[]> {
     const raw = await this.request<unknown>('GET', '/api/v1/top', params, undefined, signal);
     return normaliseTop(raw, typeof params['metric'] === 'string' ? params['metric'] : 'flows');
+  }
+
+  /** Flow events grouped by dimensions (the Visualize page). */
+  visualize(params: Params, signal?: AbortSignal): Promise<Visualization> {
+    return this.request<Visualization>('GET', '/api/v1/visualize', params, undefined, signal);
   }
 
   /** Edges between owners and peers. */

@@ -11,6 +11,7 @@ import { exportParams } from '../http/routes/investigations.ts';
 import { activityParams } from '../queries/activity.ts';
 import { summaryParams, timeseriesParams, topologyParams, topParams } from '../queries/dashboards.ts';
 import { investigationRequestSchema } from '../queries/investigations.ts';
+import { visualizeParams } from '../queries/visualize.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -211,6 +212,16 @@ export function openApiDocument(): JsonSchema {
           summary: 'Top sources, destinations, ports or tenants.',
           parameters: aggregate(topParams),
           responses: ok('Items'),
+        },
+      },
+      '/api/v1/visualize': {
+        get: {
+          summary:
+            'Flow events grouped by up to three dimensions: the top N groups over the range, their counts per step, and the totals per step.',
+          parameters: aggregate(visualizeParams),
+          responses: ok(
+            'dimensions, step_seconds, top [{key, flows, drops}], points [{time, key, flows}], totals [{time, flows}]',
+          ),
         },
       },
       '/api/v1/topology': {
