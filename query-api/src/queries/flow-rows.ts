@@ -15,7 +15,7 @@ import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
 import { toHubbleJson, toHubbleJsonLine } from '../../../proto/src/hubble-json.ts';
 import type { Principal } from '../auth/principal.ts';
-import { redactFlow } from '../auth/redact.ts';
+import { ownsEnd, redactFlow } from '../auth/redact.ts';
 
 const ownerFields = [
   'tenant',
@@ -89,8 +89,7 @@ function storedEnd(row: FlowRow, end: 'src' | 'dst'): StoredEnd {
  * of a conflict only which fields disagreed (the labels may name another tenant).
  */
 function visible(o: Owner | null, principal: Principal): Owner | null {
-  if (!o) return null;
-  if (principal.role === 'tenant' && o.tenant !== principal.tenant) return null;
+  if (!o || !ownsEnd(principal, o.tenant)) return null;
   if (principal.role === 'tenant' && o.conflict) return { ...o, conflict: conflictForTenant(o.conflict) };
   return o;
 }
