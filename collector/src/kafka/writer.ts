@@ -393,8 +393,15 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     }
     const replayUpTo = intents.get(partition);
     let recovery: InsertBatch | undefined;
+    let beat = Date.now();
     for (const message of messages) {
       if (!isRunning() || isStale()) break;
+      // Decoding a large fetch on a starved CPU can outlast the session: heartbeat as we go (a
+      // no-op until the heartbeat interval has passed).
+      if (Date.now() - beat > 1_000) {
+        beat = Date.now();
+        await heartbeat().catch(() => {});
+      }
       stats.messages++;
       m.messages.inc();
       lastActivity = Date.now();
@@ -473,6 +480,15 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         allowAutoTopicCreation: false,
       });
       consumer = c;
+      // Connected up front, so a handler's first read of the commit intents is one request.
+      await retry(readIntents, {
+        maxAttempts: Number.POSITIVE_INFINITY,
+        initialDelayMs: config.retryInitialMs,
+        maxDelayMs: config.retryMaxMs,
+        signal: abort.signal,
+        isRetriable: () => true,
+        onRetry: (err) => logger.warn('reading commit intents failed', { error: errorMessage(err) }),
+      });
       c.on(c.events.GROUP_JOIN, (e) => {
         const assigned = e.payload.memberAssignment[topic] ?? [];
         assignment = [...assigned];
