@@ -518,7 +518,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   return {
     async start() {
       if (ownership) {
-        await refreshOwnership();
+        // Loaded in the background: joining the group does not wait for the ownership table.
+        void refreshOwnership();
         ownershipTimer = setInterval(() => void refreshOwnership(), config.ownershipRefreshMs);
         ownershipTimer.unref();
       }
