@@ -7,17 +7,19 @@
  * the file is imported. Prints a JSON summary.
  * @module
  */
+
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseNomadJson } from '../../collector/src/nomad/json.ts';
 import { toEventFrame } from '../../collector/src/nomad/types.ts';
 import { createOwnershipTracker } from '../../collector/src/ownership/tracker.ts';
-import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import type { Store } from '../../common/clickhouse/store.ts';
 import { defaultTenancyConfig, type TenancyConfig } from '../../common/config/tenancy.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { type CorrectionReport, correctLateOwners } from '../../common/ownership/correct.ts';
+import { serviceConfig } from '../env.ts';
 
 /** The summary printed at the end (also returned for tests and the demo). */
 export interface ImportSummary {
@@ -92,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('usage: flowtrail import-nomad-events <file…|->\n');
     return files.length === 0 ? 2 : 0;
   }
-  const store = await openStore(storeConfigFromEnv());
+  const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
     await migrate(store);
     const summary = await importNomadEvents(store, files);
