@@ -174,6 +174,41 @@ describe('ui', () => {
     expect(await page.locator('table.accounts tr.alloc-row').count()).toBeGreaterThan(0);
     expect(await page.evaluate(() => location.hash)).toContain('remote=');
     await shot(page, 'investigate-report');
+
+    // Pivots from the investigation view: the account's activity ±1 h lists the victim…
+    const caseHash = await page.evaluate(() => location.hash);
+    await first.locator('details.pivot[data-pivot-kind="account"] > summary').click();
+    await first.getByRole('menuitem', { name: 'Activity ±1 h' }).click();
+    await page.waitForSelector('main[data-page="activity"][data-ready="true"]');
+    expect(
+      await page.locator(`table.peers tr[data-peer="${f['IP']['destination']}"]`).count(),
+    ).toBeGreaterThan(0);
+    // …the allocation filters the flows…
+    await goto(page, caseHash, 'investigate');
+    await page.waitForSelector('table.accounts tr.alloc-row details.pivot[data-pivot-kind="alloc"]');
+    const alloc = page.locator('table.accounts tr.alloc-row details.pivot[data-pivot-kind="alloc"]').first();
+    await alloc.locator('summary').click();
+    await alloc.getByRole('menuitem', { name: 'Filter flows by it' }).click();
+    await page.waitForSelector('main[data-page="flows"][data-ready="true"]');
+    expect(await page.evaluate(() => location.hash)).toContain('alloc=');
+    await expect.poll(() => page.locator('.vt').getAttribute('data-row-count')).not.toBe('0');
+    // …and a sample flow's address says who held it at that instant.
+    await goto(page, caseHash, 'investigate');
+    await page
+      .locator('table.accounts tr.account-row')
+      .first()
+      .locator('details:not(.pivot) > summary')
+      .click();
+    const src = page
+      .locator(`table.accounts details.pivot[data-pivot-kind="ip"][data-pivot-value="${ip}"]`)
+      .first();
+    await src.locator('summary').click();
+    await src.getByRole('menuitem', { name: 'Who held it at this instant' }).click();
+    await page.waitForSelector('main[data-page="who"][data-ready="true"]');
+    const held = page.locator('table.holders tr[data-holder="owner"]');
+    expect(await held.getAttribute('data-tenant')).toBe(owner.tenant);
+    expect(await held.getAttribute('data-account')).toBe(owner.account);
+    await shot(page, 'who');
     await page.close();
   });
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { h, replace, status } from './dom.ts';
+import { activityPage } from './pages/activity.ts';
 import { alertsPage } from './pages/alerts.ts';
 import { flowsPage } from './pages/flows.ts';
 import { investigatePage } from './pages/investigate.ts';
@@ -12,6 +13,7 @@ import { overviewPage } from './pages/overview.ts';
 import { signinPage } from './pages/signin.ts';
 import { tenantPage } from './pages/tenant.ts';
 import { visualizePage } from './pages/visualize.ts';
+import { whoPage } from './pages/who.ts';
 import { link, type Page, parseHash } from './router.ts';
 import { createSession, probeAlerts, resolvePrincipal, storedToken, storeToken } from './session.ts';
 
@@ -22,6 +24,8 @@ const pages: Page[] = [
   investigatePage,
   tenantPage,
   alertsPage,
+  whoPage,
+  activityPage,
   signinPage,
 ];
 const session = createSession();
@@ -44,7 +48,7 @@ function drawNav(active: string): void {
       'ul',
       {},
       ...pages
-        .filter(allowed)
+        .filter((p) => allowed(p) && p.nav !== false)
         .map((p) =>
           h(
             'li',
