@@ -53,7 +53,7 @@ export function pivot(t: PivotTarget): HTMLElement {
     'ul',
     { class: 'pivot-menu', role: 'menu' },
     ...pivotLinks(t).map(([label, href]) =>
-      h('li', { role: 'none' }, h('a', { role: 'menuitem', href }, label)),
+      h('li', { role: 'none' }, h('a', { role: 'menuitem', class: 'pivot-link', href }, label)),
     ),
   );
   const el = h(
