@@ -211,6 +211,13 @@ describe('ui', () => {
     expect(await held.getAttribute('data-tenant')).toBe(owner.tenant);
     expect(await held.getAttribute('data-account')).toBe(owner.account);
     await shot(page, 'who');
+    // The case is listed among the saved cases, open.
+    const caseId = /[?&]id=([0-9a-f-]{36})/.exec(caseHash)?.[1];
+    expect(caseId).toBeDefined();
+    await goto(page, '#/cases?status=open', 'cases');
+    expect(await page.locator(`table.cases tr[data-case="${caseId}"]`).getAttribute('data-status')).toBe(
+      'open',
+    );
     await page.close();
   });
 

@@ -7,6 +7,7 @@
 import { h, replace, status } from './dom.ts';
 import { activityPage } from './pages/activity.ts';
 import { alertsPage } from './pages/alerts.ts';
+import { casesPage } from './pages/cases.ts';
 import { flowsPage } from './pages/flows.ts';
 import { investigatePage } from './pages/investigate.ts';
 import { overviewPage } from './pages/overview.ts';
@@ -26,6 +27,7 @@ const pages: Page[] = [
   alertsPage,
   whoPage,
   activityPage,
+  casesPage,
   signinPage,
 ];
 const session = createSession();

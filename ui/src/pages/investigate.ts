@@ -539,6 +539,8 @@ async function render(ctx: PageContext): Promise<void> {
       { class: 'note' },
       'From an abuse report to the accounts behind it. Addresses are reused, so the answer is who held the address when each flow happened. Counts are flow events, not bytes. ',
       h('a', { href: link('who') }, 'Who held an address at an instant?'),
+      ' · ',
+      h('a', { href: link('cases') }, 'Saved cases'),
     ),
     f.el,
     out,
