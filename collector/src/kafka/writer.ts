@@ -376,19 +376,32 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     if (messages.length === 0) return;
     const first = messages[0]!.offset;
     lastActivity = Date.now();
-    if (expected.get(partition) !== first) {
-      await retry(readIntents, {
-        ...retryOptions(0),
-        onRetry: (err) => logger.warn('reading commit intents failed', { error: errorMessage(err) }),
+    try {
+      if (expected.get(partition) !== first) await readIntents();
+      // Record the intent before any of these messages can reach an insert (see the module doc).
+      const intent = `${intentPrefix}${messages[messages.length - 1]!.offset}`;
+      await consumer?.commitOffsets([{ topic, partition, offset: first, metadata: intent }]);
+    } catch (err) {
+      // Nothing resolved: the consumer fetches these messages again (after a rejoin, if that was
+      // the cause). A short pause keeps a broker that is down from turning this into a busy loop.
+      sampled('warn', 'intent', 'recording the insert intent failed; will retry', {
+        partition,
+        error: errorMessage(err),
       });
+      await sleep(250);
+      return;
     }
     const replayUpTo = intents.get(partition);
-    // Record the intent before any of these messages can reach an insert (see the module doc).
-    const intent = `${intentPrefix}${messages[messages.length - 1]!.offset}`;
-    await consumer?.commitOffsets([{ topic, partition, offset: first, metadata: intent }]);
     let recovery: InsertBatch | undefined;
+    let beat = Date.now();
     for (const message of messages) {
       if (!isRunning() || isStale()) break;
+      // Decoding a large fetch on a starved CPU can outlast the session: heartbeat as we go (a
+      // no-op until the heartbeat interval has passed).
+      if (Date.now() - beat > 1_000) {
+        beat = Date.now();
+        await heartbeat().catch(() => {});
+      }
       stats.messages++;
       m.messages.inc();
       lastActivity = Date.now();
@@ -467,6 +480,15 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         allowAutoTopicCreation: false,
       });
       consumer = c;
+      // Connected up front, so a handler's first read of the commit intents is one request.
+      await retry(readIntents, {
+        maxAttempts: Number.POSITIVE_INFINITY,
+        initialDelayMs: config.retryInitialMs,
+        maxDelayMs: config.retryMaxMs,
+        signal: abort.signal,
+        isRetriable: () => true,
+        onRetry: (err) => logger.warn('reading commit intents failed', { error: errorMessage(err) }),
+      });
       c.on(c.events.GROUP_JOIN, (e) => {
         const assigned = e.payload.memberAssignment[topic] ?? [];
         assignment = [...assigned];
