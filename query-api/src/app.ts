@@ -10,8 +10,9 @@ import { createMetrics } from '../../common/metrics.ts';
 import { type AuditLog, createAuditLog } from './audit/audit-log.ts';
 import { createAuthenticator } from './auth/tokens.ts';
 import type { ApiDeps } from './deps.ts';
-import { authenticateMiddleware, principalOf, route } from './http/context.ts';
+import { auditMiddleware, authenticateMiddleware, principalOf, route } from './http/context.ts';
 import { errorMiddleware, HttpError } from './http/errors.ts';
+import { jsonBody, rejectMalformedPath } from './http/input.ts';
 import { metricsMiddleware } from './http/metrics.ts';
 import { handleAttribution } from './http/routes/attribution.ts';
 import { handleAudit } from './http/routes/audit.ts';
@@ -46,8 +47,10 @@ export function createApiRouter(deps: ApiDeps): ApiHandle {
   });
 
   const v1 = express.Router();
+  v1.use(auditMiddleware(auditLog));
+  v1.use(rejectMalformedPath);
   v1.use(authenticateMiddleware(authenticator));
-  v1.use(express.json({ limit: '64kb' }));
+  v1.use(jsonBody('64kb'));
   v1.get('/whoami', (_req, res) => {
     res.json(principalOf(res));
   });

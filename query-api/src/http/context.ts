@@ -1,6 +1,6 @@
 /**
  * Per-request plumbing shared by the routes: authentication (principal in res.locals), role
- * checks, the audit entry written when the request ends (whatever the outcome), and an
+ * checks, the audit entry written when any request ends (whatever the outcome), and an
  * AbortSignal that fires when the client goes away so ClickHouse stops working for nobody.
  * @module
  */
@@ -9,7 +9,6 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { type Action, authorize, type Principal } from '../auth/principal.ts';
 import type { Authenticator } from '../auth/tokens.ts';
-import { describeError } from './errors.ts';
 
 /** What a route handler gets besides req/res. */
 export interface RouteContext {
@@ -39,16 +38,86 @@ export function authenticateMiddleware(auth: Authenticator): RequestHandler {
   };
 }
 
+/** What a route tells the audit middleware about its request (res.locals.audit). */
+export interface AuditNote {
+  action: string;
+  parameters?: unknown;
+  rows?: number;
+}
+
+/** Names the audit action (and optionally parameters and rows) of the current request. */
+export function noteAudit(res: Response, note: AuditNote): void {
+  const prev = res.locals['audit'] as AuditNote | undefined;
+  res.locals['audit'] = { ...prev, ...note };
+}
+
+/** The server's id of the request (set by auditMiddleware). */
+export function requestIdOf(res: Response): string | undefined {
+  return res.locals['requestId'] as string | undefined;
+}
+
+function outcomeOf(status: number): string {
+  if (status < 400) return 'ok';
+  if (status === 401 || status === 403) return 'denied';
+  if (status === 413 || status === 429 || status === 503) return 'limit';
+  return status < 500 ? 'invalid' : 'error';
+}
+
 /**
- * Wraps a route: checks the role for `action`, runs the handler with a context, and, when
- * `audit` names an audit action, records the request however it ends.
+ * Audits every request under it, whatever happens to it: failed authentication, unknown
+ * endpoints, refused input, errors and cancellations included. Mount it before authentication.
+ * The request id is ours (a UUID, echoed as `X-Request-Id`); a client's `X-Request-Id` is kept in
+ * its own field. Routes name their action and parameters with noteAudit (route() does).
+ */
+export function auditMiddleware(auditLog: AuditLog): RequestHandler {
+  return (req, res, next) => {
+    const started = Date.now();
+    const requestId = randomUUID();
+    res.locals['requestId'] = requestId;
+    res.setHeader('X-Request-Id', requestId);
+    const sent = req.headers['x-request-id'];
+    const clientRequestId = (Array.isArray(sent) ? sent[0] : sent)?.slice(0, 128);
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      const note = res.locals['audit'] as AuditNote | undefined;
+      const cancelled = !res.writableFinished;
+      const failed = res.locals['outcome'] as string | undefined;
+      auditLog.record({
+        requestId,
+        ...(clientRequestId ? { clientRequestId } : {}),
+        principal: res.locals['principal'] as Principal | undefined,
+        action: note?.action ?? (res.statusCode === 401 ? 'authenticate' : 'http'),
+        transport: 'http',
+        method: req.method,
+        path: req.originalUrl.split('?')[0] ?? req.path,
+        parameters: note?.parameters ?? { ...req.query },
+        rows: note?.rows ?? 0,
+        outcome: failed ?? (cancelled ? 'cancelled' : outcomeOf(res.statusCode)),
+        status: res.statusCode,
+        ...(res.locals['error'] ? { error: String(res.locals['error']) } : {}),
+        startedAtMs: started,
+        remoteAddr: req.socket.remoteAddress ?? '',
+      });
+    };
+    res.on('finish', finish);
+    res.on('close', finish);
+    next();
+  };
+}
+
+/**
+ * Wraps a route: checks the role for `action`, runs the handler with a context, and names the
+ * request's audit action (`audit`, else the guarded action), parameters and row count for
+ * auditMiddleware, however it ends.
  */
 export function route(
-  opts: { action: Action; audit?: string; auditLog: AuditLog },
+  // auditLog is accepted for callers written before auditMiddleware; the middleware writes the row.
+  opts: { action: Action; audit?: string; auditLog?: AuditLog },
   handler: (req: Request, res: Response, ctx: RouteContext) => Promise<RouteResult>,
 ): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
-    const started = Date.now();
     const principal = principalOf(res);
     const abort = new AbortController();
     const onClose = () => {
@@ -72,24 +141,7 @@ export function route(
       failure = err;
     } finally {
       res.off('close', onClose);
-      if (opts.audit) {
-        const d = failure === undefined ? undefined : describeError(failure);
-        opts.auditLog.record({
-          requestId: (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) ?? randomUUID(),
-          principal,
-          action: opts.audit,
-          transport: 'http',
-          method: req.method,
-          path: req.path,
-          parameters,
-          rows,
-          outcome: abort.signal.aborted ? 'cancelled' : (d?.outcome ?? 'ok'),
-          status: d?.status ?? res.statusCode,
-          ...(d ? { error: d.message } : {}),
-          startedAtMs: started,
-          remoteAddr: req.socket.remoteAddress ?? '',
-        });
-      }
+      noteAudit(res, { action: opts.audit ?? opts.action, parameters, rows });
     }
     if (failure !== undefined) next(failure);
   };
