@@ -11,6 +11,7 @@
  * ALTER TABLE t ADD COLUMN IF NOT EXISTS …
  *   → ALTER TABLE t_local ON CLUSTER c ADD COLUMN IF NOT EXISTS …; ALTER TABLE t ON CLUSTER c ADD COLUMN IF NOT EXISTS …
  * INSERT INTO t SELECT … (a backfill)  → unchanged: it runs once, through the Distributed tables
+ * ALTER TABLE t MODIFY SETTING …       → ALTER TABLE t_local ON CLUSTER c MODIFY SETTING … (storage settings live there)
  * ```
  *
  * Every table keeps its name for reads and writes (the Distributed table), so queries and inserts
@@ -102,6 +103,11 @@ export function clusterTransform(cluster: string): (statement: string) => string
         `ALTER TABLE ${localTable(name)} ON CLUSTER ${c} ${rest}`,
         `ALTER TABLE ${name} ON CLUSTER ${c} ${rest}`,
       ];
+    }
+    // Storage settings live on the local tables.
+    const setting = /^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?=MODIFY\s+SETTING\b)/i.exec(sql);
+    if (setting) {
+      return [`ALTER TABLE ${localTable(setting[1]!)} ON CLUSTER ${c} ${sql.slice(setting[0].length)}`];
     }
     // A backfill (INSERT … SELECT) runs once, through the Distributed tables, as written.
     if (/^INSERT\s+INTO\s/i.test(sql)) return [statement];
