@@ -142,9 +142,9 @@ describe('ui', () => {
   });
 
   it('an abuse report entered through the form (SNAT address, victim, port, ±2 min) ranks the planted account first', async () => {
-    const { ip, owner } = backend.reused;
+    const { ip, owner } = h.backend.reused;
     // The planted address scan as the victim saw it: from the node's post-SNAT address.
-    const since = iso(backend.demoSinceMs - 60_000);
+    const since = iso(h.backend.demoSinceMs - 60_000);
     const seen = await api<{ flows: { flow: Record<string, any> }[] }>(
       `/api/v1/flows?from-ip=${ip}&to-ip=198.51.100.0/24&to-ip=203.0.113.0/24&since=${since}&until=now&limit=50&order=oldest`,
     );
