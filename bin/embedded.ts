@@ -154,13 +154,11 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
       tokens: config.tokens,
       attribution: (ip, atNs) => attributionLookup(store, { ip, at: atNs.toString() }),
       alerts: alerts.router,
+      // Served by the API behind the api.ops guard (admin/sre by default).
+      status: () => ({ demo, collector: collector.status(), ownership: attribution.stats() }),
     };
     const app = express();
     app.disable('x-powered-by');
-    app.get('/api/v1/status', (_req, res) => {
-      const body = { demo, collector: collector.status(), ownership: attribution.stats() };
-      res.type('json').send(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
-    });
     mountApi(app, deps);
     await ensureUiBuilt();
     app.use(express.static(uiStaticDir(), { index: 'index.html', maxAge: '1h' }));

@@ -10,8 +10,16 @@ import { createMetrics } from '../../common/metrics.ts';
 import { type AuditLog, createAuditLog } from './audit/audit-log.ts';
 import { createAuthenticator } from './auth/tokens.ts';
 import type { ApiDeps } from './deps.ts';
-import { auditMiddleware, authenticateMiddleware, principalOf, route } from './http/context.ts';
+import {
+  auditMiddleware,
+  authenticateMiddleware,
+  noteAudit,
+  opsGuard,
+  principalOf,
+  route,
+} from './http/context.ts';
 import { errorMiddleware, HttpError } from './http/errors.ts';
+import { securityHeaders } from './http/headers.ts';
 import { jsonBody, rejectMalformedPath } from './http/input.ts';
 import { metricsMiddleware } from './http/metrics.ts';
 import { handleAttribution } from './http/routes/attribution.ts';
@@ -40,8 +48,11 @@ export function createApiRouter(deps: ApiDeps): ApiHandle {
   const q = { store: deps.store, settings, limits: deps.api.limits, gate };
 
   const router = express.Router();
+  // First, so the UI served after the API router gets the headers too.
+  router.use(securityHeaders);
   router.use(metricsMiddleware(metrics));
-  router.use(healthRoutes(deps));
+  const ops = opsGuard(authenticator, deps.api.ops);
+  router.use(healthRoutes(deps, ops));
   const doc = openApiDocument();
   router.get('/api/v1/openapi.json', (_req, res) => {
     res.json(doc);
@@ -50,6 +61,13 @@ export function createApiRouter(deps: ApiDeps): ApiHandle {
   const v1 = express.Router();
   v1.use(auditMiddleware(auditLog));
   v1.use(rejectMalformedPath);
+  const status = deps.status;
+  if (status) {
+    v1.get('/status', ops, (_req, res) => {
+      noteAudit(res, { action: 'status' });
+      res.type('json').send(JSON.stringify(status(), (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+    });
+  }
   v1.use(authenticateMiddleware(authenticator));
   v1.use(jsonBody('64kb'));
   v1.get('/whoami', (_req, res) => {

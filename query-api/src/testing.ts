@@ -100,7 +100,7 @@ const dirs = new Map<string, string>();
 
 /** Starts an API over the fixtures in a fresh database (one chdb directory per test file). */
 export async function startTestApi(
-  opts: { config?: unknown; ingest?: boolean; dataDir?: string } = {},
+  opts: { config?: unknown; ingest?: boolean; dataDir?: string; status?: () => unknown } = {},
 ): Promise<TestApi> {
   const dir = opts.dataDir ?? dirs.get('default') ?? mkdtempSync(path.join(tmpdir(), 'ft-api-'));
   dirs.set('default', dir);
@@ -128,6 +128,7 @@ export async function startTestApi(
     store,
     logger,
     alerts: alerts.router,
+    ...(opts.status ? { status: opts.status } : {}),
     api: config.api,
     auth: config.auth,
     tokens: config.tokens,

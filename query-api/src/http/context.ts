@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { AccessError } from '../../../common/errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { type Action, authorize, type Principal } from '../auth/principal.ts';
 import type { Authenticator } from '../auth/tokens.ts';
@@ -104,6 +105,29 @@ export function auditMiddleware(auditLog: AuditLog): RequestHandler {
     res.on('finish', finish);
     res.on('close', finish);
     next();
+  };
+}
+
+/**
+ * Guards an operational endpoint (/metrics, /api/v1/status): open when configured so, else a
+ * token whose role is one of `ops.roles` (401 without one, 403 for another role).
+ */
+export function opsGuard(
+  auth: Authenticator,
+  ops: { open: boolean; roles: readonly string[] },
+): RequestHandler {
+  return (req, res, next) => {
+    if (ops.open) return next();
+    try {
+      const principal = auth.authenticate(req.headers.authorization);
+      res.locals['principal'] = principal;
+      if (!ops.roles.includes(principal.role)) {
+        throw new AccessError(403, `role ${principal.role} may not read operational endpoints`);
+      }
+      next();
+    } catch (err) {
+      next(err);
+    }
   };
 }
 

@@ -4,13 +4,16 @@
  * seconds, with a short timeout, so probes cannot pile queries onto a struggling server).
  * @module
  */
-import { Router as createRouter, type Router } from 'express';
+import { Router as createRouter, type RequestHandler, type Router } from 'express';
 import type { Store } from '../../../../common/clickhouse/index.ts';
 import { errorMessage } from '../../../../common/errors.ts';
 import { registry } from '../../../../common/metrics.ts';
 
-/** Mounts /healthz, /readyz and /metrics. */
-export function healthRoutes(deps: { store: Store; ready?: () => boolean }): Router {
+/** Mounts /healthz, /readyz (open) and /metrics (behind `metricsGuard`, e.g. context.ts opsGuard). */
+export function healthRoutes(
+  deps: { store: Store; ready?: () => boolean },
+  metricsGuard: RequestHandler = (_req, _res, next) => next(),
+): Router {
   const router = createRouter();
   let last: { at: number; ok: boolean; reason: string } = { at: 0, ok: false, reason: 'not checked' };
   const check = async () => {
@@ -36,7 +39,7 @@ export function healthRoutes(deps: { store: Store; ready?: () => boolean }): Rou
     const ok = r.ok && !extra;
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', reason: extra ?? r.reason });
   });
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', metricsGuard, async (_req, res) => {
     res.setHeader('Content-Type', registry.contentType);
     res.send(await registry.metrics());
   });
