@@ -30,11 +30,6 @@ export interface ApiDeps {
   attribution?: AttributionLookup;
   /** The alerts routes (query-api/src/alerts), mounted at /api/v1/alerts behind authentication. */
   alerts?: Router;
-  /**
-   * The body of `GET /api/v1/status` (collector targets, ownership, demo…), served behind the
-   * `api.ops` guard; absent: no status endpoint.
-   */
-  status?: () => unknown;
   /** Readiness beyond "ClickHouse answers" (e.g. the collector caught up); default ready. */
   ready?: () => boolean;
 }

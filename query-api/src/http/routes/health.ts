@@ -5,15 +5,16 @@
  * @module
  */
 import { Router as createRouter, type RequestHandler, type Router } from 'express';
+import type { Registry } from 'prom-client';
 import type { Store } from '../../../../common/clickhouse/index.ts';
 import { errorMessage } from '../../../../common/errors.ts';
-import { registry } from '../../../../common/metrics.ts';
 
-/** Mounts /healthz, /readyz (open) and /metrics (behind `metricsGuard`, e.g. context.ts opsGuard). */
+/** Mounts /healthz, /readyz (open) and /metrics (the service's registry, behind `metricsGuard`: context.ts opsGuard). */
 export function healthRoutes(
-  deps: { store: Store; ready?: () => boolean },
+  deps: { store: Store; ready?: () => boolean; registry: Registry },
   metricsGuard: RequestHandler = (_req, _res, next) => next(),
 ): Router {
+  const { registry } = deps;
   const router = createRouter();
   let last: { at: number; ok: boolean; reason: string } = { at: 0, ok: false, reason: 'not checked' };
   const check = async () => {
