@@ -19,7 +19,8 @@ import { incidentJson } from '../../query-api/src/alerts/incidents.ts';
 import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
-const usage = `usage: flowtrail alerts evaluate --since T [--until T] [--rule ID]… [--store] [--json]
+/** The command's usage text (`flowtrail alerts --help`). */
+export const usage = `usage: flowtrail alerts evaluate --since T [--until T] [--rule ID]… [--store] [--json]
 
   --since, --until   time range (RFC 3339, epoch ns, now, or relative like -1h); until defaults to now
   --rule             only this rule id (repeatable; disabled rules may be named)

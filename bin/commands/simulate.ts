@@ -19,7 +19,8 @@ import {
 } from '../../collector/src/generator/index.ts';
 import { InputError } from '../../common/errors.ts';
 
-const usage = `usage: flowtrail simulate --listen ADDR [--replay FILE…] [--rate N] [--seed N] [--abuse[=p1,p2]]
+/** The command's usage text (`flowtrail simulate --help`). */
+export const usage = `usage: flowtrail simulate --listen ADDR [--replay FILE…] [--rate N] [--seed N] [--abuse[=p1,p2]]
                           [--max-flows N] [--lost-every N] [--cluster NAME] [--wait] [--loop]
 
   --listen ADDR     host:port or unix:/path (default 127.0.0.1:4245, Hubble Relay's port)

@@ -208,10 +208,11 @@ describeWithFixtures('query-api > http > access, tenant scope, audit, validation
     expect((await get(api, `/api/v1/top?${range}&by=${bad}`, testTokens.admin)).status).toBe(400);
   });
 
-  it('serves health, readiness, metrics and the OpenAPI document without a token', async () => {
+  it('serves health, readiness and the OpenAPI document without a token; metrics to admin/sre', async () => {
     expect((await get(api, '/healthz')).status).toBe(200);
     expect((await get(api, '/readyz')).body).toMatchObject({ status: 'ready' });
-    const m = await get(api, '/metrics');
+    expect((await get(api, '/metrics')).status).toBe(401);
+    const m = await get(api, '/metrics', testTokens.sre);
     expect(m.text).toContain('flowtrail_api_http_requests_total');
     expect(m.text).toContain('flowtrail_api_http_request_duration_seconds_bucket');
     const doc = (await get(api, '/api/v1/openapi.json')).body as {

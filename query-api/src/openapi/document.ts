@@ -74,6 +74,20 @@ const ok = (description: string, type = 'application/json') => ({
   default: errorResponse,
 });
 
+const incidentId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const noteBody = {
+  required: false,
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        properties: { note: { type: 'string', maxLength: 2000 } },
+        additionalProperties: false,
+      },
+    },
+  },
+};
+
 /** Builds the document. */
 export function openApiDocument(): JsonSchema {
   const aggregate = (extra: Record<string, z.ZodType>) => [
@@ -273,6 +287,66 @@ export function openApiDocument(): JsonSchema {
           responses: ok('Entries'),
         },
       },
+      '/api/v1/status': {
+        get: {
+          summary:
+            'Collector targets, ownership sync and demo state (api.ops roles, admin and sre by default).',
+          responses: ok('Status'),
+        },
+      },
+      '/api/v1/alerts/rules': {
+        get: {
+          summary:
+            'Every alert rule with its thresholds, enabled or not (tenant tokens see no allowlists or custom-rule filters).',
+          responses: ok('{rules: [{id, kind, enabled, severity, description, window_seconds, thresholds}]}'),
+        },
+      },
+      '/api/v1/alerts/incidents': {
+        get: {
+          summary: 'Incidents, newest first (a tenant token sees only its own tenant).',
+          parameters: queryParams({
+            status: z.string().describe('open, acknowledged, resolved (comma-separated or repeated).'),
+            rule: z.string().describe('Rule id (comma-separated or repeated).'),
+            tenant: z.string().describe('Owner tenant.'),
+            account: z.string().describe('Owner account.'),
+            alloc: z.string().describe('Owner allocation id.'),
+            since: z.string().describe('Last seen at or after (RFC 3339, epoch ns, or relative).'),
+            until: z.string().describe('First seen before.'),
+            limit: z.string().describe('1 to 10000 (default 100).'),
+          }),
+          responses: ok('{incidents: [...]}'),
+        },
+      },
+      '/api/v1/alerts/incidents/{id}': {
+        get: { summary: 'One incident.', parameters: [incidentId], responses: ok('The incident') },
+      },
+      '/api/v1/alerts/incidents/{id}/ack': {
+        post: {
+          summary: 'Acknowledge an incident (not tenant tokens); body `{"note": "…"}` optional.',
+          parameters: [incidentId],
+          requestBody: noteBody,
+          responses: ok('The incident'),
+        },
+      },
+      '/api/v1/alerts/incidents/{id}/resolve': {
+        post: {
+          summary: 'Resolve an incident (not tenant tokens); body `{"note": "…"}` optional.',
+          parameters: [incidentId],
+          requestBody: noteBody,
+          responses: ok('The incident'),
+        },
+      },
+      '/api/v1/alerts/deliveries': {
+        get: {
+          summary: 'The webhook delivery log (not tenant tokens).',
+          parameters: queryParams({
+            incident: z.string().describe('Incident id.'),
+            rule: z.string().describe('Rule id.'),
+            limit: z.string().describe('1 to 10000 (default 100).'),
+          }),
+          responses: ok('{deliveries: [...]}'),
+        },
+      },
       '/healthz': { get: { summary: 'Liveness.', security: [], responses: ok('ok') } },
       '/readyz': {
         get: {
@@ -282,7 +356,10 @@ export function openApiDocument(): JsonSchema {
         },
       },
       '/metrics': {
-        get: { summary: 'Prometheus metrics.', security: [], responses: ok('metrics', 'text/plain') },
+        get: {
+          summary: 'Prometheus metrics (api.ops roles, admin and sre by default; or open).',
+          responses: ok('metrics', 'text/plain'),
+        },
       },
     },
   };
