@@ -27,6 +27,7 @@ commands:
   import-nomad-events    backfill ownership from captured Nomad event-stream NDJSON
   nomad-standin          a Nomad API stand-in for tests and the demo
   bench --json           ingest and query benchmarks
+  evidence verify FILE   check an investigation's evidence bundle (hashes and signature)
 
 environment: FLOWTRAIL_DATA_DIR (default ./data) or CLICKHOUSE_URL, FLOWTRAIL_CONFIG, HUBBLE_SERVER, …
 `;

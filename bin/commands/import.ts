@@ -13,6 +13,7 @@ import { createKafkaSink, defaultKafkaSinkConfig } from '../../collector/src/kaf
 import type { ImportSummary } from '../../collector/src/sources/json-lines.ts';
 import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
+import { loadConfig } from '../../common/config/load.ts';
 import { InputError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
@@ -71,6 +72,8 @@ export async function run(argv: string[]): Promise<number> {
           })
         : undefined,
       files: positionals,
+      // Attributed at ingest like the collector: ownership table, labels, tenancy, scopes.
+      tenancy: loadConfig().config.tenancy,
       follow: values.follow,
       signal: values.follow ? stopOnSignal() : undefined,
       onProgress: tty

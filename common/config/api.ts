@@ -57,6 +57,20 @@ export const apiConfigSchema = z
     limits: apiLimitsSchema,
     /** How often a following gRPC GetFlows polls for newly stored flows, ms. Default 1000. */
     followPollMs: z.number().int().min(50).max(60_000).default(1000),
+    /**
+     * The key evidence bundles are signed with (GET /investigations/{id}/evidence). Without one,
+     * the endpoint answers 503: an unsigned bundle would prove nothing.
+     */
+    evidence: z
+      .strictObject({
+        /** Names the key in each bundle's signature. */
+        keyId: z.string().min(1).max(64).default('default'),
+        /** Shared secret for HMAC-SHA256 (at least 32 characters). */
+        hmacKey: z.string().min(32, 'expected at least 32 characters').optional(),
+        /** PKCS#8 PEM Ed25519 private key; used instead of the HMAC key when set. */
+        ed25519PrivateKeyPem: z.string().includes('PRIVATE KEY').optional(),
+      })
+      .prefault({}),
   })
   .prefault({});
 

@@ -71,7 +71,7 @@ export function createApiRouter(deps: ApiDeps, shared: ApiShared): Router {
       gate.run(() => handleAudit(q, req, res, ctx)),
     ),
   );
-  v1.use(investigationRoutes(q, auditLog));
+  v1.use(investigationRoutes({ ...q, evidence: deps.api.evidence }, auditLog));
   v1.use(dashboardRoutes(q, auditLog));
   v1.use(visualizeRoutes(q, auditLog));
   if (deps.alerts) v1.use('/alerts', deps.alerts);
