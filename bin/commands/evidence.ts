@@ -10,8 +10,8 @@
 
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { loadConfig } from '../../common/config/load.ts';
 import { type EvidenceVerifyKey, verifyBundle } from '../../common/evidence/bundle.ts';
+import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
 /** The command's usage text (`flowtrail evidence --help`). */
@@ -22,7 +22,7 @@ Without a key option the key comes from the config (FLOWTRAIL_CONFIG, api.eviden
 `;
 
 function keyFromConfig(): EvidenceVerifyKey {
-  const { config } = loadConfig();
+  const { config } = serviceConfig();
   const e = config.api.evidence;
   return {
     hmacKey: e.hmacKey,

@@ -38,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   const query = parseFlowQuery(params);
   const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
-    await migrate(store);
+    await migrate(store, { ttlDays: serviceConfig().env.FLOWTRAIL_TTL_DAYS });
     let n = 0;
     for await (const rows of streamFlows<FlowRow>(
       { store, settings: querySettings(limits) },

@@ -14,7 +14,6 @@ import { createKafkaSink, defaultKafkaSinkConfig } from '../../collector/src/kaf
 import type { ImportSummary } from '../../collector/src/sources/json-lines.ts';
 import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
-import { loadConfig } from '../../common/config/load.ts';
 import { InputError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
@@ -78,7 +77,7 @@ export async function run(argv: string[]): Promise<number> {
       ? undefined
       : files.reduce((n, f) => n + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
   try {
-    if (store) await migrate(store);
+    if (store) await migrate(store, { ttlDays: serviceConfig().env.FLOWTRAIL_TTL_DAYS });
     const logger = createLogger('import');
     const report = await ingestFiles({
       store,
@@ -92,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
         : undefined,
       files,
       // Attributed at ingest like the collector: ownership table, labels, tenancy, scopes.
-      tenancy: loadConfig().config.tenancy,
+      tenancy: serviceConfig().config.tenancy,
       follow: values.follow,
       signal: values.follow ? stopOnSignal() : undefined,
       onProgress: tty

@@ -38,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   const at = parseTimeArg(values.at ?? 'now');
   const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
-    await migrate(store);
+    await migrate(store, { ttlDays: serviceConfig().env.FLOWTRAIL_TTL_DAYS });
     const answer = await who(store, ip, at);
     process.stdout.write(values.json ? `${JSON.stringify(answer)}\n` : formatAnswer(answer));
     return 0;
