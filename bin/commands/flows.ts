@@ -1,15 +1,17 @@
 /**
- * `flowtrail flows [--ip A] [--from-ip A] [--to-ip A] [--verdict V] [--since T] [--until T]
- * [--limit N] [--json]`: stored flows, newest first. Every filter of `GET /api/v1/flows` is a flag
- * of the same name (repeat a flag to OR values), parsed by the API's own filter parser. `--json`
- * prints one Hubble JSON line per flow with `attribution` beside it, as the API's NDJSON does.
+ * `flowtrail flows [FILTERS…] [--since T] [--until T] [--limit N] [--order O] [--json]`: stored flows,
+ * newest first. The filters are `hubble observe`'s flags with Hubble's meaning (`--pod`, `--from-label`,
+ * `--not --protocol http`, …) plus Flowtrail's `--tenant`, `--account`, `--job`, `--alloc`, `--scope`,
+ * read in order by the one filter language (common/filter). `--json` prints one Hubble JSON line per
+ * flow with `attribution` beside it, as the API's NDJSON does.
  * @module
  */
 import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { apiConfigSchema } from '../../common/config/api.ts';
+import { InputError } from '../../common/errors.ts';
+import { FlowFilterError, filterSetFromArgs, parseFilterSet } from '../../common/filter/index.ts';
 import { openModePrincipal } from '../../query-api/src/auth/principal.ts';
-import { flowFilterNames } from '../../query-api/src/filters/index.ts';
 import { parseFlowQuery, type RawParams } from '../../query-api/src/filters/parse.ts';
 import { type FlowRow, rowsToLines, rowsToObjects } from '../../query-api/src/queries/flow-rows.ts';
 import { streamFlows } from '../../query-api/src/queries/flows.ts';
@@ -20,10 +22,21 @@ const control = ['since', 'until', 'limit', 'order'] as const;
 
 export async function run(argv: string[]): Promise<number> {
   const options = Object.fromEntries([
-    ...[...flowFilterNames, ...control].map((n) => [n, { type: 'string' as const, multiple: true }]),
+    ...control.map((n) => [n, { type: 'string' as const, multiple: true }]),
     ['json', { type: 'boolean' as const }],
   ]);
-  const values = parseCommandArgs('flows', argv, options).values as Record<
+  // Filter flags are read in order (`--not` applies to the next one); the rest are this command's.
+  let filters: ReturnType<typeof parseFilterSet>;
+  let rest: string[];
+  try {
+    const read = filterSetFromArgs(argv, { passThrough: new Set([...control, 'json']) });
+    rest = read.rest;
+    filters = parseFilterSet(read.set);
+  } catch (err) {
+    if (err instanceof FlowFilterError) throw new InputError(`flowtrail flows: ${err.message}`, err.field);
+    throw err;
+  }
+  const values = parseCommandArgs('flows', rest, options).values as Record<
     string,
     string[] | boolean | undefined
   >;
@@ -33,7 +46,7 @@ export async function run(argv: string[]): Promise<number> {
   // The CLI reads the data directly, as an operator with access to it: no tenant scope.
   const principal = openModePrincipal;
   const limits = apiConfigSchema.parse({}).limits;
-  const query = parseFlowQuery(params);
+  const query = parseFlowQuery(params, undefined, undefined, filters);
   const store = await openStore(storeConfigFromEnv());
   try {
     await migrate(store);

@@ -10,19 +10,17 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
+import {
+  FlowFilterError,
+  filterSetFromArgs,
+  filterSetSql,
+  ipInSql,
+  parseFilterSet,
+} from '../../../common/filter/index.ts';
+import { parseIpPrefix } from '../../../common/filter/ip.ts';
 import { formatTimeNs, nowNs, parseTimeArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
-import {
-  and,
-  anyIn,
-  ipIn,
-  lateOwnersSql,
-  protocolIn,
-  SqlParams,
-  tenantScope,
-  timeRange,
-} from '../filters/index.ts';
-import { ipValue, protocolValue } from '../filters/values.ts';
+import { and, lateOwnersSql, SqlParams, tenantScope, timeRange } from '../filters/index.ts';
 import { type FlowRow, flowRowColumns, rowsToObjects } from './flow-rows.ts';
 
 /** The body of POST /api/v1/investigations. */
@@ -111,23 +109,31 @@ export async function runInvestigation(
   principal: Principal,
   signal?: AbortSignal,
 ): Promise<Investigation> {
-  const ind = ipValue.safeParse(request.indicator);
-  if (!ind.success) throw new InputError('indicator: expected an IPv4/IPv6 address or CIDR', 'indicator');
+  const ind = parseIpPrefix(request.indicator.trim());
+  if (!ind) throw new InputError('indicator: expected an IPv4/IPv6 address or CIDR', 'indicator');
   const sinceNs = time('since', request.since);
   const untilNs = time('until', request.until);
   if (sinceNs >= untilNs) throw new InputError('since: must be before until', 'since');
   if (untilNs - sinceNs > deps.maxRangeNs)
     throw new InputError('since: the window is longer than allowed; narrow it', 'since');
-  const proto = request.protocol === undefined ? undefined : protocolValue.safeParse(request.protocol);
-  if (proto && !proto.success)
-    throw new InputError(`protocol: ${proto.error.issues[0]?.message}`, 'protocol');
+  // Port and protocol in the filter language's words (`--port` is either end, as in /flows).
+  const words = [
+    ...(request.port === undefined ? [] : ['--port', String(request.port)]),
+    ...(request.protocol === undefined ? [] : ['--protocol', request.protocol]),
+  ];
+  let narrowing: ReturnType<typeof parseFilterSet>;
+  try {
+    narrowing = parseFilterSet(filterSetFromArgs(words).set);
+  } catch (err) {
+    if (err instanceof FlowFilterError)
+      throw new InputError(err.message, err.field === 'protocol' ? 'protocol' : 'port');
+    throw err;
+  }
 
   const p = new SqlParams();
   const range = { sinceNs, untilNs };
   const narrow = [timeRange(p, sinceNs, untilNs)];
-  if (request.port !== undefined)
-    narrow.push(anyIn(p, ['source_port', 'destination_port'], [request.port], 'UInt16'));
-  if (proto?.success) narrow.push(protocolIn(p, [proto.data]));
+  narrow.push(filterSetSql(p, narrowing.whitelist, narrowing.blacklist));
   const common = [...narrow, tenantScope(p, principal, range)];
   // Each side groups by the end's effective owner: as stored, or, for an end stored as `none`,
   // its owner at the flow's time from the ownership table. The resolution is bounded to the
@@ -155,8 +161,8 @@ export async function runInvestigation(
   };
   const parts: string[] = [];
   if (request.direction !== 'destination')
-    parts.push(side('src', ipIn(p, ['source_ip', 'source_xlated'], [ind.data])));
-  if (request.direction !== 'source') parts.push(side('dst', ipIn(p, ['destination_ip'], [ind.data])));
+    parts.push(side('src', ipInSql(p, ['source_ip', 'source_xlated'], [ind])));
+  if (request.direction !== 'source') parts.push(side('dst', ipInSql(p, ['destination_ip'], [ind])));
   const own = principal.role === 'tenant' ? `WHERE tenant = ${p.bind(principal.tenant ?? '', 'String')}` : '';
   // Samples are kept as (time, flow id) pairs: the sample rows are then read back by their exact
   // primary-key time, not by re-running the window and scope.
