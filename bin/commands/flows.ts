@@ -1,9 +1,11 @@
 /**
- * `flowtrail flows [FILTERS…] [--since T] [--until T] [--limit N] [--order O] [--json]`: stored flows,
+ * `flowtrail flows [FILTERS…] [--since T] [--until T] [--all] [--limit N] [--order O] [--json]`: stored flows,
  * newest first. The filters are `hubble observe`'s flags with Hubble's meaning (`--pod`, `--from-label`,
  * `--not --protocol http`, …) plus Flowtrail's `--tenant`, `--account`, `--job`, `--alloc`, `--scope`,
  * read in order by the one filter language (common/filter). `--json` prints one Hubble JSON line per
- * flow with `attribution` beside it, as the API's NDJSON does.
+ * flow with `attribution` beside it, as the API's NDJSON does. `--all` (as `hubble observe --all`) reads
+ * every stored flow: since defaults to the epoch and the time-range bound of the API is lifted, which
+ * suits an operator reading the store directly; `--limit` still caps the rows (at most 10000).
  * @module
  */
 import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
@@ -12,7 +14,7 @@ import { apiConfigSchema } from '../../common/config/api.ts';
 import { InputError } from '../../common/errors.ts';
 import { FlowFilterError, filterSetFromArgs, parseFilterSet } from '../../common/filter/index.ts';
 import { openModePrincipal } from '../../query-api/src/auth/principal.ts';
-import { parseFlowQuery, type RawParams } from '../../query-api/src/filters/parse.ts';
+import { defaultFlowQueryBounds, parseFlowQuery, type RawParams } from '../../query-api/src/filters/parse.ts';
 import { type FlowRow, rowsToLines, rowsToObjects } from '../../query-api/src/queries/flow-rows.ts';
 import { streamFlows } from '../../query-api/src/queries/flows.ts';
 import { querySettings } from '../../query-api/src/queries/limits.ts';
@@ -24,12 +26,13 @@ export async function run(argv: string[]): Promise<number> {
   const options = Object.fromEntries([
     ...control.map((n) => [n, { type: 'string' as const, multiple: true }]),
     ['json', { type: 'boolean' as const }],
+    ['all', { type: 'boolean' as const }],
   ]);
   // Filter flags are read in order (`--not` applies to the next one); the rest are this command's.
   let filters: ReturnType<typeof parseFilterSet>;
   let rest: string[];
   try {
-    const read = filterSetFromArgs(argv, { passThrough: new Set([...control, 'json']) });
+    const read = filterSetFromArgs(argv, { passThrough: new Set([...control, 'json', 'all']) });
     rest = read.rest;
     filters = parseFilterSet(read.set);
   } catch (err) {
@@ -46,7 +49,13 @@ export async function run(argv: string[]): Promise<number> {
   // The CLI reads the data directly, as an operator with access to it: no tenant scope.
   const principal = openModePrincipal;
   const limits = apiConfigSchema.parse({}).limits;
-  const query = parseFlowQuery(params, undefined, undefined, filters);
+  const all = values['all'] === true;
+  if (all && params['since'] === undefined) params['since'] = ['1970-01-01T00:00:00Z'];
+  const unbounded = 1n << 62n;
+  const bounds = all
+    ? { ...defaultFlowQueryBounds, maxRangeNs: unbounded, maxUnboundedRangeNs: unbounded }
+    : defaultFlowQueryBounds;
+  const query = parseFlowQuery(params, bounds, undefined, filters);
   const store = await openStore(storeConfigFromEnv());
   try {
     await migrate(store);
