@@ -13,11 +13,7 @@ import { type FlowPredicate, filterSetPredicate, flowFilterPredicate } from './m
 import { type ParsedFlowFilter, parseFlowFilter } from './parse.ts';
 
 export {
-  FILTER_ALIASES,
-  FILTER_WORDS,
   FilterSetBuilder,
-  type FilterWord,
-  type FilterWordName,
   type FlowFilterSet,
   filterSetFromArgs,
   filterSetFromParams,
@@ -35,6 +31,12 @@ export {
   SUPPORTED_FLOW_FILTER_FIELDS,
 } from './parse.ts';
 export { and, type FilterSqlOptions, filterSetSql, flowFilterSql, ipInSql, type OwnEnds, or } from './sql.ts';
+export {
+  FILTER_ALIASES,
+  FILTER_WORDS,
+  type FilterWord,
+  type FilterWordName,
+} from './vocabulary.ts';
 
 /** A filter set with every FlowFilter parsed. */
 export interface ParsedFilterSet {
