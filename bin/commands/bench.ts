@@ -1,4 +1,8 @@
 /**
+ * `flowtrail bench --scale N [--runs R] [--ingest-flows N] [--json]`: the store at size instead
+ * (bin/bench-scale.ts): N flows filled by SQL, every question of the scale issue timed through the
+ * HTTP API (p50/p99), and the ingest rate into the filled store against an empty one.
+ *
  * `flowtrail bench [--flows N] [--raw-flows N] [--who-intervals N] [--kafka-flows N] [--json]`: measures ingest end
  * to end over gRPC into chdb, the raw insert rate of the same rows, bytes per flow on disk, the
  * per-flow cost of enrichment, who-held lookups over the ownership table, and the distributed path
@@ -12,6 +16,7 @@ import { benchEnrich } from '../../collector/src/enrich/bench.ts';
 import { benchKafka } from '../../collector/src/kafka/bench.ts';
 import { benchWho } from '../../collector/src/ownership/bench.ts';
 import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
+import { benchScale } from '../bench-scale.ts';
 import { parseCommandArgs, positiveInt } from './args.ts';
 
 export async function run(argv: string[]): Promise<number> {
@@ -21,12 +26,27 @@ export async function run(argv: string[]): Promise<number> {
     'raw-flows': { type: 'string' },
     'who-intervals': { type: 'string' },
     'kafka-flows': { type: 'string' },
+    scale: { type: 'string' },
+    runs: { type: 'string' },
+    'ingest-flows': { type: 'string' },
   });
+  const say = (msg: string) => values.json || process.stderr.write(`${msg}\n`);
+  if (values.scale !== undefined) {
+    const result = await benchScale({
+      flows: positiveInt('scale', values.scale, 10_000_000),
+      runs: positiveInt('runs', values.runs, 6),
+      ingestFlows: positiveInt('ingest-flows', values['ingest-flows'], 200_000),
+      say,
+    });
+    process.stdout.write(
+      values.json ? `${JSON.stringify(result)}\n` : `${JSON.stringify(result, null, 2)}\n`,
+    );
+    return 0;
+  }
   const flows = positiveInt('flows', values.flows, 1_000_000);
   const rawFlows = positiveInt('raw-flows', values['raw-flows'], 500_000);
   const whoIntervals = positiveInt('who-intervals', values['who-intervals'], 1_000_000);
   const kafkaFlows = positiveInt('kafka-flows', values['kafka-flows'], 300_000);
-  const say = (msg: string) => values.json || process.stderr.write(`${msg}\n`);
   const result = await withScratchStore(async (store, dataDir) => {
     say(`ingest: ${flows} flows over gRPC, ${rawFlows} raw rows…`);
     const ingest = await benchIngest(store, { flows, rawFlows });

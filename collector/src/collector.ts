@@ -9,7 +9,12 @@ import { ConfigError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../common/metrics.ts';
 import { type AttributeFlow, createIntake, type FlowIntake } from './pipeline.ts';
-import { createHubbleSource, type HubbleSource, type TargetStatus } from './sources/hubble-grpc.ts';
+import {
+  createHubbleSource,
+  type HubbleSource,
+  resumeOverlapMs,
+  type TargetStatus,
+} from './sources/hubble-grpc.ts';
 import type { HubbleTlsConfig } from './sources/hubble-target.ts';
 import {
   type ClickHouseSinkConfig,
@@ -81,6 +86,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
           )
         : [];
       const resume = new Map(rows.map((r) => [r.target, BigInt(r.last)]));
+      if (deps.store && sink.remember) await rememberOverlap(deps.store, sink, resume);
       sources = config.targets.map((target) =>
         createHubbleSource(
           {
@@ -102,4 +108,19 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     flush: () => sink.flush(),
     status: () => ({ targets: sources.map((s) => s.status()), sink: sink.stats() }),
   };
+}
+
+/**
+ * After a restart a source resumes `resumeOverlapMs` before its newest stored flow; the flows of
+ * that window are already stored, so the sink's dedup window learns their ids (one bounded read
+ * per target at start, instead of a check of every insert against the table).
+ */
+async function rememberOverlap(store: Store, sink: FlowSink, resume: Map<string, bigint>): Promise<void> {
+  for (const [target, last] of resume) {
+    const rows = await store.query<{ id: string }>(
+      "SELECT hex(flow_id) AS id FROM flows WHERE ingest_target = {target:String} AND time >= fromUnixTimestamp64Nano({from:Int64}, 'UTC')",
+      { params: { target, from: (last - BigInt(resumeOverlapMs) * 1_000_000n).toString() } },
+    );
+    sink.remember?.(rows.map((r) => Buffer.from(r.id, 'hex')));
+  }
 }

@@ -31,6 +31,9 @@ describeWithFixtures('collector > ingest-files', () => {
       'SELECT count() AS n, uniqExact(flow_id) AS ids FROM flows',
     );
     expect(count).toEqual({ n: '1851', ids: '1851' });
+    // The minute rollup is filled in the same insert, so the skipped re-import added nothing there either.
+    const [rollup] = await store.query<{ n: string }>('SELECT sum(flows) AS n FROM flows_minute');
+    expect(rollup).toEqual({ n: '1851' });
   });
 
   it('imports a capture spanning more days than ClickHouse allows partitions per insert by default', async () => {

@@ -50,7 +50,9 @@ export async function ingestFiles(opts: IngestFilesOptions): Promise<IngestRepor
   const sink =
     opts.flowSink ??
     createClickHouseSink(
-      { ...defaultClickHouseSinkConfig, ...opts.sink },
+      // Without follow, batches are cut by count only: the same files give the same batches (and
+      // tokens), so importing them again is skipped whole by ClickHouse.
+      { ...defaultClickHouseSinkConfig, ...(opts.follow ? {} : { flushIntervalMs: 0 }), ...opts.sink },
       { store: opts.store!, logger: createLogger('import'), metrics: createMetrics('import') },
     );
   sink.start();

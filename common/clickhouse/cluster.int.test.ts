@@ -29,7 +29,7 @@ describe('common > clickhouse > cluster', () => {
     const [row] = await store.query<{ q: string }>('SELECT formatQuery({sql:String}) AS q', {
       params: { sql },
     });
-    if (sql.startsWith('CREATE')) expect(row?.q).toMatch(/ON CLUSTER flowtrail/);
+    if (/^(CREATE|ALTER)/.test(sql)) expect(row?.q).toMatch(/ON CLUSTER flowtrail/);
     else expect(row?.q).toMatch(/^INSERT INTO/);
   });
 

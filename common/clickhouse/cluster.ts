@@ -9,6 +9,7 @@
  * CREATE MATERIALIZED VIEW IF NOT EXISTS v TO t AS SELECT … FROM s
  *   → CREATE MATERIALIZED VIEW IF NOT EXISTS v ON CLUSTER c TO t_local AS SELECT … FROM s_local
  * INSERT INTO t SELECT … (a backfill)  → unchanged: it runs once, through the Distributed tables
+ * ALTER TABLE t MODIFY SETTING …       → ALTER TABLE t_local ON CLUSTER c MODIFY SETTING … (storage settings live there)
  * ```
  *
  * Every table keeps its name for reads and writes (the Distributed table), so queries and inserts
@@ -89,6 +90,10 @@ export function clusterTransform(cluster: string): (statement: string) => string
       return [
         `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} ON CLUSTER ${c} TO ${localTable(to)} AS ${select}`,
       ];
+    }
+    const alter = /^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?=MODIFY\s+SETTING\b)/i.exec(sql);
+    if (alter) {
+      return [`ALTER TABLE ${localTable(alter[1]!)} ON CLUSTER ${c} ${sql.slice(alter[0].length)}`];
     }
     // A backfill (INSERT … SELECT) runs once, through the Distributed tables, as written.
     if (/^INSERT\s+INTO\s/i.test(sql)) return [statement];

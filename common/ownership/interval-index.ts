@@ -9,20 +9,23 @@
  * objects), and the exact bigint values are consulted only when the rounded values tie, which
  * keeps boundaries exact to the nanosecond (rounding is monotone, so order is never inverted).
  *
+ * A lookup answers by the one owner rule (owner-rule.ts): intervals are kept in rank order, and
+ * the scan walks back from the last one starting at or before t, stopping as soon as a prefix
+ * maximum of ends shows no earlier interval can still contain t. One index holds one kind
+ * (the tracker keeps allocations and node addresses apart), so rank order is start order.
+ *
  * Updates merge monotonically (start and end only move earlier, descriptive fields fill in),
  * so applying the same facts twice changes nothing, and `upsert` says whether anything changed.
  * @module
  */
+import { compareOwnerRank } from './owner-rule.ts';
 import { intervalKey, type OwnerInterval } from './types.ts';
-
-/** How many earlier intervals a lookup inspects when the latest-starting one has already ended. */
-const OVERLAP_SCAN = 4;
 
 /** A per-address interval index with monotone merging. */
 export interface IntervalIndex {
   /** Merges `iv` into the index; returns the stored interval when it changed, else undefined. */
   upsert(iv: OwnerInterval): OwnerInterval | undefined;
-  /** The interval containing `t` with the latest start, if any. */
+  /** The owner at `t` by the one owner rule (owner-rule.ts ownerAt), if any. */
   lookup(address: string, t: bigint): OwnerInterval | undefined;
   /** Every interval of an address, sorted by start. */
   intervalsOf(address: string): readonly OwnerInterval[];
@@ -68,15 +71,19 @@ interface AddressEntry {
   items: OwnerInterval[];
   starts: Float64Array;
   ends: Float64Array;
+  /** maxEnds[i]: the largest end among items[0..i] (rounded), to stop the backward scan. */
+  maxEnds: Float64Array;
 }
 
 function rebuild(e: AddressEntry): void {
-  e.items.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  e.items.sort(compareOwnerRank);
   e.starts = new Float64Array(e.items.length);
   e.ends = new Float64Array(e.items.length);
+  e.maxEnds = new Float64Array(e.items.length);
   for (let i = 0; i < e.items.length; i++) {
     e.starts[i] = Number(e.items[i]!.start);
     e.ends[i] = Number(e.items[i]!.end);
+    e.maxEnds[i] = Math.max(e.ends[i]!, i > 0 ? e.maxEnds[i - 1]! : 0);
   }
 }
 
@@ -99,7 +106,12 @@ export function createIntervalIndex(): IntervalIndex {
       byKey.set(key, stored);
       let entry = byAddress.get(iv.address);
       if (!entry) {
-        entry = { items: [], starts: new Float64Array(0), ends: new Float64Array(0) };
+        entry = {
+          items: [],
+          starts: new Float64Array(0),
+          ends: new Float64Array(0),
+          maxEnds: new Float64Array(0),
+        };
         byAddress.set(iv.address, entry);
       }
       entry.items.push(stored);
@@ -119,8 +131,10 @@ export function createIntervalIndex(): IntervalIndex {
         if (starts[mid]! <= ta) lo = mid + 1;
         else hi = mid;
       }
-      // lo - 1 is the latest interval whose (rounded) start is at or before t.
-      for (let i = lo - 1, n = 0; i >= 0 && n < OVERLAP_SCAN; i--, n++) {
+      // lo - 1 is the highest-ranked interval whose (rounded) start is at or before t; walk
+      // back in rank order until no earlier interval can still be open at t (rounding is
+      // monotone, so a rounded max end below t means every exact end is below t).
+      for (let i = lo - 1; i >= 0 && e.maxEnds[i]! >= ta; i--) {
         if (starts[i] === ta && e.items[i]!.start > t) continue;
         const end = e.ends[i]!;
         if (ta < end || (ta === end && t < e.items[i]!.end)) return e.items[i];

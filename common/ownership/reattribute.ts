@@ -6,14 +6,14 @@
  *
  * - attributeFlowEnds(): the service for row pages (the flows API, `flowtrail flows --json`,
  *   the Hubble API): one ClickHouse query for all distinct addresses of the page, then exact
- *   interval matching in TS (same rules as the ingest index). It also fills the interval
+ *   interval matching in TS (owner-rule.ts, the rule the ingest index uses). It also fills the interval
  *   (start/end) of ends attributed at ingest, so every end renders as one OWNER object.
- * - reattributeSql(): an ASOF JOIN fragment for aggregations over many flows (counts by tenant
+ * - reattributeSql(): a JOIN fragment (owner-rule.ts resolveOwnersSql) for aggregations over many flows (counts by tenant
  *   including late attribution), where fetching rows is not an option.
  * @module
  */
 import type { Store } from '../clickhouse/store.ts';
-import { mergedOwnershipSql } from './persistence.ts';
+import { resolveOwnersSql } from './owner-rule.ts';
 import type { OwnerInterval } from './types.ts';
 import { canonicalIp, intervalsFor, type Owner, ownerOf, pickOwners } from './who.ts';
 
@@ -99,26 +99,34 @@ export interface ReattributeSql {
 }
 
 /**
- * An ASOF LEFT JOIN of `flows` (aliased `alias`, default `f`) on the ownership interval that
- * started last at or before the flow's time for that side's address, applied only where the
- * stored source is 'none' and the interval has not ended. For aggregations; for row pages use
- * attributeFlowEnds(). The ownership side is the merged table (about 1M rows fits the join's
- * hash table); restrict the flows side with WHERE as usual.
+ * A LEFT JOIN of `flows` (aliased `alias`, default `f`) on the owner, by the one owner rule
+ * (owner-rule.ts resolveOwnersSql), of that side's address at the flow's time, applied only
+ * where the stored source is 'none'. For aggregations; for row pages use attributeFlowEnds().
+ * `flowsWhere` (plain predicates over `flows`, e.g. the statement's time range) bounds the
+ * flows the join resolves; without it every late end in the table is resolved.
  */
-export function reattributeSql(side: 'src' | 'dst', alias = 'f'): ReattributeSql {
+export function reattributeSql(
+  side: 'src' | 'dst',
+  alias = 'f',
+  flowsWhere: readonly string[] = [],
+): ReattributeSql {
   const own = `${side}_own`;
   const ipCol = side === 'src' ? 'source_ip' : 'destination_ip';
-  const late = `(${alias}.${side}_source = 'none' AND ${own}.alloc_id != '' AND ${alias}.time < ${own}.\`end\`)`;
+  const probes = `SELECT flow_id AS probe_id, ${ipCol} AS probe_ip, time AS probe_time FROM flows WHERE ${[
+    `${side}_source = 'none'`,
+    ...flowsWhere,
+  ].join(' AND ')}`;
+  const late = `(${alias}.${side}_source = 'none' AND ${own}.owner_alloc_id != '')`;
   const pick = (col: string, ownCol = col) =>
-    `if(${late}, ${own}.${ownCol}, ${alias}.${side}_${col}) AS ${side}_${col}_eff`;
+    `if(${late}, ${own}.owner_${ownCol}, ${alias}.${side}_${col}) AS ${side}_${col}_eff`;
   return {
-    join: `ASOF LEFT JOIN (SELECT address, start, \`end\`, tenant, account, namespace, job, \`group\`, alloc_id, alloc_name, node_name FROM (${mergedOwnershipSql("kind = 'alloc'")})) AS ${own} ON ${alias}.${ipCol} = ${own}.address AND ${alias}.time >= ${own}.start`,
+    join: `LEFT JOIN (${resolveOwnersSql(probes, { allocOnly: true })}) AS ${own} ON ${alias}.flow_id = ${own}.probe_id`,
     columns: [
       pick('tenant'),
       pick('account'),
       pick('namespace'),
       pick('job'),
-      pick('group', '`group`'),
+      pick('group'),
       pick('alloc_id'),
       pick('alloc_name'),
       pick('node', 'node_name'),

@@ -9,6 +9,7 @@ import type { Store } from '../clickhouse/store.ts';
 import { InputError } from '../errors.ts';
 import { formatIpBytes, parseIpBytes } from '../net/ip.ts';
 import { formatTimeNs, nowNs, parseTimeArg } from '../time.ts';
+import { ownerAt } from './owner-rule.ts';
 import { mergedOwnershipSql, type OwnershipRow, rowToInterval } from './persistence.ts';
 import { OPEN_END_NS, type OwnerInterval } from './types.ts';
 
@@ -78,7 +79,10 @@ export async function intervalsFor(store: Store, ips: readonly string[]): Promis
   return rows.map(rowToInterval);
 }
 
-/** Picks owner, previous and next among one address's intervals (sorted by start) at `at`. */
+/**
+ * Picks owner (by the one owner rule, owner-rule.ts), previous and next allocation among one
+ * address's intervals (sorted by start) at `at`.
+ */
 export function pickOwners(
   intervals: readonly OwnerInterval[],
   at: bigint,
@@ -88,9 +92,7 @@ export function pickOwners(
   next: OwnerInterval | undefined;
 } {
   const allocs = intervals.filter((iv) => iv.kind === 'alloc');
-  let owner: OwnerInterval | undefined;
-  for (const iv of allocs)
-    if (iv.start <= at && at < iv.end && (!owner || iv.start >= owner.start)) owner = iv;
+  const owner = ownerAt(intervals, at);
   let previous: OwnerInterval | undefined;
   for (const iv of allocs) {
     if (iv === owner) continue;
@@ -98,9 +100,6 @@ export function pickOwners(
     if (before && (!previous || iv.start >= previous.start)) previous = iv;
   }
   const next = allocs.find((iv) => iv.start > at);
-  if (!owner) {
-    for (const iv of intervals) if (iv.kind === 'node' && iv.start <= at && at < iv.end) owner = iv;
-  }
   return { owner, previous, next };
 }
 

@@ -19,6 +19,7 @@ import { dashboardRoutes } from './http/routes/dashboards.ts';
 import { handleFlows } from './http/routes/flows.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { investigationRoutes } from './http/routes/investigations.ts';
+import { visualizeRoutes } from './http/routes/visualize.ts';
 import { openApiDocument } from './openapi/document.ts';
 import { createQueryGate, querySettings } from './queries/limits.ts';
 
@@ -71,6 +72,7 @@ export function createApiRouter(deps: ApiDeps): ApiHandle {
   );
   v1.use(investigationRoutes(q, auditLog));
   v1.use(dashboardRoutes(q, auditLog));
+  v1.use(visualizeRoutes(q, auditLog));
   if (deps.alerts) v1.use('/alerts', deps.alerts);
   v1.use((_req, _res, next) => next(new HttpError(404, 'no such endpoint')));
   router.use('/api/v1', v1);

@@ -20,6 +20,7 @@ import type { IngestedFlow } from '../../common/flow/model.ts';
 import { createLogger } from '../../common/logger.ts';
 import { who } from '../../common/ownership/who.ts';
 import { hubbleFixtureFiles } from '../../common/testing/fixtures.ts';
+import { type Alerts, createAlerts } from './alerts/index.ts';
 import { createApi } from './app.ts';
 import type { AuditLog } from './audit/audit-log.ts';
 import { hashToken } from './auth/tokens.ts';
@@ -90,6 +91,8 @@ export interface TestApi {
   store: Store;
   deps: ApiDeps;
   auditLog: AuditLog;
+  /** The alert engine and routes (mounted at /api/v1/alerts, never started: tests evaluate ranges). */
+  alerts: Alerts;
   close(): Promise<void>;
 }
 
@@ -119,9 +122,12 @@ export async function startTestApi(
     },
     ...(opts.config as object),
   });
+  const logger = createLogger('test-api');
+  const alerts = createAlerts(config.alerts, { store, logger: logger.child('alerts') });
   const deps: ApiDeps = {
     store,
-    logger: createLogger('test-api'),
+    logger,
+    alerts: alerts.router,
     api: config.api,
     auth: config.auth,
     tokens: config.tokens,
@@ -138,6 +144,7 @@ export async function startTestApi(
     store,
     deps,
     auditLog,
+    alerts,
     async close() {
       await grpc.close();
       http.closeAllConnections();

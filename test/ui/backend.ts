@@ -6,32 +6,26 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
-import { createEnricher } from '../../collector/src/enrich/index.ts';
-import { createGenerator } from '../../collector/src/generator/generator.ts';
 import { createStaticPopulation, type WorkloadEndpoint } from '../../collector/src/generator/population.ts';
 import { ingestFiles } from '../../collector/src/ingest-files.ts';
 import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
 import type { Store } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { apiConfigSchema } from '../../common/config/api.ts';
-import { defaultTenancyConfig } from '../../common/config/tenancy.ts';
 import { createLogger } from '../../common/logger.ts';
-import { createIntervalIndex } from '../../common/ownership/interval-index.ts';
-import { writeIntervals } from '../../common/ownership/persistence.ts';
-import { OPEN_END_NS, type OwnerInterval } from '../../common/ownership/types.ts';
 import { who } from '../../common/ownership/who.ts';
 import { hubbleFixtureFiles } from '../../common/testing/fixtures.ts';
-import { toHubbleJsonLine } from '../../proto/src/hubble-json.ts';
 import { createAlerts, defaultAlertsConfig } from '../../query-api/src/alerts/index.ts';
 import { mountApi } from '../../query-api/src/app.ts';
 import type { WhoAnswer } from '../../query-api/src/deps.ts';
 import { ensureUiBuilt, uiStaticDir } from '../../ui/serve.ts';
+import { demoInterval, ingestDemoTraffic, ms2ns } from '../demo-traffic.ts';
 
 /** Tokens the tests sign in with (their SHA-256 is what the API is configured with). */
 export const testTokens = {
@@ -56,26 +50,6 @@ export interface UiBackend {
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const ms2ns = (ms: number) => BigInt(Math.round(ms)) * 1_000_000n;
-
-function interval(ep: WorkloadEndpoint, i: number, startMs: number, endNs = OPEN_END_NS): OwnerInterval {
-  return {
-    address: ep.ip,
-    kind: 'alloc',
-    allocId: `${(0x1000_0000 + i).toString(16)}-aaaa-4bbb-8ccc-${String(i).padStart(12, '0')}`,
-    allocName: `${ep.job}.${ep.group}[${i % 2}]`,
-    namespace: ep.namespace,
-    job: ep.job,
-    group: ep.group,
-    nodeId: `node-${ep.node}`,
-    nodeName: ep.node,
-    tenant: ep.tenant,
-    account: ep.account,
-    start: ms2ns(startMs),
-    end: endNs,
-    nomadIndex: BigInt(100 + i),
-  };
-}
 
 /** Starts the backend; `close()` stops the server and removes the data directory. */
 export async function startUiBackend(): Promise<UiBackend> {
@@ -89,53 +63,27 @@ export async function startUiBackend(): Promise<UiBackend> {
   const demoSinceMs = now - 60 * 60_000;
   const population = createStaticPopulation();
   const endpoints = population.endpoints();
-  const intervals = endpoints.map((ep, i) => interval(ep, i, now - 2 * 3_600_000));
+  const intervals = endpoints.map((ep, i) => demoInterval(ep, i, now - 2 * 3_600_000));
   const first = endpoints[0]!;
   const other = endpoints.find((e) => e.tenant !== first.tenant)!;
   const reuseAtMs = now - 2 * 3_600_000;
   intervals.push({
-    ...interval({ ...other, ip: first.ip }, 900, now - 3 * 3_600_000, ms2ns(reuseAtMs)),
+    ...demoInterval({ ...other, ip: first.ip }, 900, now - 3 * 3_600_000, ms2ns(reuseAtMs)),
     allocName: `${other.job}.${other.group}[9]`,
   });
-  await writeIntervals(store, intervals);
-  const index = createIntervalIndex();
-  for (const iv of intervals) index.upsert(iv);
-  const enricher = createEnricher(
-    { tenancy: defaultTenancyConfig },
-    {
-      ownership: {
-        allocAt: (ip, t) => index.lookup(ip, t),
-        nodeAt: () => undefined,
-        namespaceTenancy: () => undefined,
-      },
-    },
-  );
-
-  // An hour of demo traffic, 60 flows a minute, with abuse bursts from the reused address.
-  let clock = demoSinceMs;
-  const gen = createGenerator({ seed: 42 }, { population, now: () => clock });
-  const lines: string[] = [];
-  for (let minute = 0; minute < 60; minute++) {
-    clock = demoSinceMs + minute * 60_000 + 30_000;
-    if (minute % 15 === 5) gen.injectAbuse('address-scan', { actorIp: first.ip });
-    if (minute === 20) gen.injectAbuse('metadata-probe');
-    if (minute === 40) gen.injectAbuse('smtp-egress');
-    for (const ev of gen.take(60)) if (ev.kind === 'flow') lines.push(toHubbleJsonLine(ev.response));
-  }
-  const demoFile = path.join(dir, 'demo.jsonl');
-  writeFileSync(demoFile, `${lines.join('\n')}\n`);
   await ingestFiles({ store, files: hubbleFixtureFiles() });
-  await ingestFiles({
-    store,
-    files: [demoFile],
-    attribute: (f) =>
-      enricher.enrich({
-        timeNs: f.timeNs,
-        sourceIp: f.flow.IP?.source ?? '',
-        destinationIp: f.flow.IP?.destination ?? '',
-        sourceLabels: f.flow.source?.labels ?? [],
-        destinationLabels: f.flow.destination?.labels ?? [],
-      }),
+  // An hour of demo traffic, 60 flows a minute, with abuse bursts from the reused address.
+  await ingestDemoTraffic(store, {
+    dir,
+    population,
+    intervals,
+    sinceMs: demoSinceMs,
+    minutes: 60,
+    abuse: (minute) => [
+      ...(minute % 15 === 5 ? [['address-scan', first.ip] as const] : []),
+      ...(minute === 20 ? [['metadata-probe', undefined] as const] : []),
+      ...(minute === 40 ? [['smtp-egress', undefined] as const] : []),
+    ],
   });
 
   await ensureUiBuilt();

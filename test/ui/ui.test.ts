@@ -1,98 +1,32 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../common/testing/fixtures.ts';
-import { startUiBackend, testTokens, type UiBackend } from './backend.ts';
+import { testTokens } from './backend.ts';
+import { goto, type Harness, iso, shot, startHarness } from './harness.ts';
 
-const chromiumPath = '/usr/bin/chromium';
-const shots = path.join(repoRoot, 'test-output', 'ui');
-const widths = [1280, 1920] as const;
-
-let backend: UiBackend;
-let browser: Browser;
-
-/** Calls the API the way the UI does, to compute what the pages must show. */
-async function api<T>(p: string, init: RequestInit = {}): Promise<T> {
-  const res = await fetch(`${backend.url}${p}`, {
-    ...init,
-    headers: {
-      Authorization: `Bearer ${testTokens.admin}`,
-      'Content-Type': 'application/json',
-      ...init.headers,
-    },
-  });
-  if (!res.ok) throw new Error(`${p}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-async function openPage(width: number, token: string = testTokens.admin): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width, height: 1000 } });
-  page.on('pageerror', (err) => {
-    throw err;
-  });
-  await page.goto(`${backend.url}/#/signin`);
-  await page.getByLabel('API token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForSelector('main[data-page="overview"][data-ready="true"]');
-  return page;
-}
-
-async function goto(page: Page, hash: string, name: string): Promise<void> {
-  await page.evaluate((h) => {
-    location.hash = h;
-  }, hash);
-  await page.waitForSelector(`main[data-page="${name}"][data-ready="true"]`);
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  for (const width of widths) {
-    await page.setViewportSize({ width, height: 1000 });
-    await page.screenshot({ path: path.join(shots, `${name}-${width}.png`), fullPage: true });
-  }
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
+let h: Harness;
+const api = <T>(p: string, init?: RequestInit) => h.api<T>(p, init);
+const openPage = (width: number, token?: string) => h.openPage(width, token);
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(
-      `${chromiumPath} is missing: the browser tests need Debian's chromium (.ci/run installs chromium; locally: apt-get install -y chromium)`,
-    );
-  }
-  mkdirSync(shots, { recursive: true });
-  backend = await startUiBackend();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  h = await startHarness();
 }, 300_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await backend?.close();
+  await h?.close();
 });
 
 describe('ui', () => {
   it('signs in with a token and shows the navigation for the role', async () => {
     const admin = await openPage(1280);
     const nav = async (p: Page) => (await p.locator('#nav a').allTextContents()).map((s) => s.trim());
-    expect(await nav(admin)).toEqual(['Overview', 'Flows', 'Investigate', 'Tenants', 'Alerts']);
+    expect(await nav(admin)).toEqual(['Overview', 'Visualize', 'Flows', 'Investigate', 'Tenants', 'Alerts']);
     expect(await admin.evaluate(() => sessionStorage.getItem('flowtrail.token'))).toBe(testTokens.admin);
     await admin.close();
     const sre = await openPage(1280, testTokens.sre);
-    expect(await nav(sre)).toEqual(['Overview', 'Flows', 'Tenants', 'Alerts']);
+    expect(await nav(sre)).toEqual(['Overview', 'Visualize', 'Flows', 'Tenants', 'Alerts']);
     await sre.close();
-    const bad = await browser.newPage();
-    await bad.goto(`${backend.url}/#/overview`);
+    const bad = await h.browser.newPage();
+    await bad.goto(`${h.backend.url}/#/overview`);
     await bad.waitForSelector('main[data-page="signin"]');
     await bad.getByLabel('API token').fill('wrong');
     await bad.getByRole('button', { name: 'Sign in' }).click();
@@ -101,7 +35,7 @@ describe('ui', () => {
   });
 
   it('overview draws the verdict rates and top lists from the API, and numbers link to flows', async () => {
-    const since = iso(backend.demoSinceMs - 60_000);
+    const since = iso(h.backend.demoSinceMs - 60_000);
     const until = iso(Date.now() + 60_000);
     const page = await openPage(1280);
     await goto(page, `#/overview?range=custom&since=${since}&until=${until}`, 'overview');
@@ -130,7 +64,7 @@ describe('ui', () => {
   });
 
   it('flows explorer: a filter changes the table, bad input is explained inline, the drawer shows the Hubble JSON', async () => {
-    const since = iso(backend.demoSinceMs - 60_000);
+    const since = iso(h.backend.demoSinceMs - 60_000);
     const page = await openPage(1280);
     await goto(page, `#/flows?since=${since}&limit=1000`, 'flows');
     const all = await api<{ count: number }>(`/api/v1/flows?since=${since}&limit=1000`);
@@ -170,8 +104,8 @@ describe('ui', () => {
   });
 
   it('investigate names the account that held the address, and the timeline draws its bands and flows', async () => {
-    const { ip, owner, previous } = backend.reused;
-    const since = iso(backend.reused.reuseAtMs - 3_600_000);
+    const { ip, owner, previous } = h.backend.reused;
+    const since = iso(h.backend.reused.reuseAtMs - 3_600_000);
     const until = iso(Date.now() + 60_000);
     const page = await openPage(1280);
     await goto(page, `#/investigate?indicator=${ip}&since=${since}&until=${until}`, 'investigate');
@@ -207,9 +141,45 @@ describe('ui', () => {
     await page.close();
   });
 
+  it('an abuse report entered through the form (SNAT address, victim, port, ±2 min) ranks the planted account first', async () => {
+    const { ip, owner } = h.backend.reused;
+    // The planted address scan as the victim saw it: from the node's post-SNAT address.
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const seen = await api<{ flows: { flow: Record<string, any> }[] }>(
+      `/api/v1/flows?from-ip=${ip}&to-ip=198.51.100.0/24&to-ip=203.0.113.0/24&since=${since}&until=now&limit=50&order=oldest`,
+    );
+    const f = seen.flows.map((l) => l.flow).find((x) => x['IP']?.['source_xlated'] && x['l4']?.['TCP'])!;
+    expect(f).toBeDefined();
+    const reportAt = new Date(Date.parse(f['time']) + 45_000).toISOString().slice(0, 19);
+    const page = await openPage(1280);
+    await goto(page, '#/investigate', 'investigate');
+    await page.getByLabel('Our address', { exact: true }).fill(f['IP']['source_xlated']);
+    await page.getByLabel('Their address').fill(f['IP']['destination']);
+    await page
+      .locator('form.investigate-form')
+      .getByLabel('Port', { exact: true })
+      .fill(String(f['l4']['TCP']['destination_port']));
+    await page.locator('form.investigate-form').getByLabel('Protocol', { exact: true }).selectOption('tcp');
+    await page.getByLabel('When').selectOption('at');
+    await page.getByLabel('Reported at (UTC)').fill(reportAt);
+    await page.getByLabel('± seconds').fill('120');
+    await page.getByRole('button', { name: 'Investigate' }).click();
+    await page.waitForSelector('table.accounts tbody tr.account-row');
+    const first = page.locator('table.accounts tbody tr.account-row').first();
+    expect(await first.getAttribute('data-rank')).toBe('1');
+    expect(await first.getAttribute('data-tenant')).toBe(owner.tenant);
+    expect(await first.getAttribute('data-account')).toBe(owner.account);
+    expect(Number(await first.getByTestId('full-matches').textContent())).toBeGreaterThan(0);
+    // The account's allocations are listed under it; the link keeps the report in the URL.
+    expect(await page.locator('table.accounts tr.alloc-row').count()).toBeGreaterThan(0);
+    expect(await page.evaluate(() => location.hash)).toContain('remote=');
+    await shot(page, 'investigate-report');
+    await page.close();
+  });
+
   it('tenant view shows the summary and a service map with one mark per topology edge and node', async () => {
-    const { owner } = backend.reused;
-    const since = iso(backend.demoSinceMs - 60_000);
+    const { owner } = h.backend.reused;
+    const since = iso(h.backend.demoSinceMs - 60_000);
     const until = iso(Date.now() + 60_000);
     const page = await openPage(1280);
     await goto(page, `#/tenants/${owner.tenant}?range=custom&since=${since}&until=${until}`, 'tenants');

@@ -112,35 +112,58 @@ export interface AttributionAnswer {
   next: Owner | null;
 }
 
-/** One ranked account of an investigation, with its evidence. */
-export interface InvestigationAccount {
-  tenant: string;
-  account: string;
-  job: string;
+/** One allocation of a ranked account. */
+export interface InvestigationAllocation {
   alloc_id: string;
+  alloc_name: string;
+  job: string;
   node: string;
+  flows: number;
+  full_match_flows: number;
   first_seen: string;
   last_seen: string;
+}
+
+/** One ranked account of an investigation, with its allocations and evidence. */
+export interface InvestigationAccount {
+  rank: number;
+  tenant: string;
+  account: string;
+  full_match_flows: number;
   flows: number | string;
+  closest_s: number;
+  first_seen: string;
+  last_seen: string;
   verdicts: Record<string, number | string>;
   source: string;
+  attributed_end: 'source' | 'destination' | 'both';
+  attributed_flows?: { source: number; destination: number };
+  conflicts: string[];
+  allocations: InvestigationAllocation[];
   samples: FlowLine[];
   [k: string]: unknown;
 }
 
-/** The request body of `POST /api/v1/investigations`. */
+/** The request body of `POST /api/v1/investigations`: our side, their side, or both. */
 export interface InvestigationRequest {
-  indicator: string;
+  indicator?: string;
+  remote?: string;
   port?: number;
   protocol?: string;
-  since: string;
-  until: string;
+  since?: string;
+  until?: string;
+  at?: string;
+  tolerance?: number;
   direction?: string;
 }
 
 /** A saved case. */
 export interface Investigation {
   id: string;
+  created_at?: string;
+  created_by?: string;
+  window?: { since: string; until: string; reference: string | null };
+  indicator_side?: 'ours' | 'outside' | 'mixed' | 'none';
   accounts: InvestigationAccount[];
   [k: string]: unknown;
 }
@@ -189,6 +212,17 @@ export interface Incident {
   count: number | string;
   status: string;
   [k: string]: unknown;
+}
+
+/** `GET /api/v1/visualize`: top groups of up to three dimensions, their series and the totals. */
+export interface Visualization {
+  dimensions: string[];
+  step_seconds: number;
+  since: string;
+  until: string;
+  top: { key: string[]; flows: number; drops: number }[];
+  points: { time: string; key: string[]; flows: number }[];
+  totals: { time: string; flows: number }[];
 }
 
 /** Who the API says the caller is. */
@@ -326,6 +360,11 @@ export class ApiClient {
   async top(params: Params, signal?: AbortSignal): Promise<TopItem[]> {
     const raw = await this.request<unknown>('GET', '/api/v1/top', params, undefined, signal);
     return normaliseTop(raw, typeof params['metric'] === 'string' ? params['metric'] : 'flows');
+  }
+
+  /** Flow events grouped by dimensions (the Visualize page). */
+  visualize(params: Params, signal?: AbortSignal): Promise<Visualization> {
+    return this.request<Visualization>('GET', '/api/v1/visualize', params, undefined, signal);
   }
 
   /** Edges between owners and peers. */

@@ -11,15 +11,26 @@ import { investigatePage } from './pages/investigate.ts';
 import { overviewPage } from './pages/overview.ts';
 import { signinPage } from './pages/signin.ts';
 import { tenantPage } from './pages/tenant.ts';
+import { visualizePage } from './pages/visualize.ts';
 import { link, type Page, parseHash } from './router.ts';
 import { createSession, probeAlerts, resolvePrincipal, storedToken, storeToken } from './session.ts';
 
-const pages: Page[] = [overviewPage, flowsPage, investigatePage, tenantPage, alertsPage, signinPage];
+const pages: Page[] = [
+  overviewPage,
+  visualizePage,
+  flowsPage,
+  investigatePage,
+  tenantPage,
+  alertsPage,
+  signinPage,
+];
 const session = createSession();
 const main = document.getElementById('main') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
 const who = document.getElementById('who') as HTMLElement;
 let current: AbortController | null = null;
+/** Why the API could not be reached at boot; the pages wait for it instead of asking for a token. */
+let unreachable: string | null = null;
 
 function allowed(page: Page): boolean {
   const role = session.principal?.role;
@@ -79,6 +90,25 @@ async function route(): Promise<void> {
   const ctl = new AbortController();
   current = ctl;
   const r = parseHash(location.hash);
+  if (unreachable) {
+    // No answer is not a refusal: asking for a token would send the user down the wrong path.
+    drawNav('');
+    document.title = 'API not answering · Flowtrail';
+    main.setAttribute('data-page', 'unreachable');
+    replace(
+      main,
+      h('h1', {}, 'API not answering'),
+      status(`The Flowtrail API did not answer: ${unreachable}`, 'error'),
+      h(
+        'p',
+        {},
+        'Check that the query API is running and reachable from this browser. ',
+        h('button', { type: 'button', onclick: () => location.reload() }, 'Try again'),
+      ),
+    );
+    main.setAttribute('data-ready', 'true');
+    return;
+  }
   if (!session.principal && r.name !== 'signin') {
     location.replace(`#/signin?next=${encodeURIComponent(location.hash || '#/overview')}`);
     return;
@@ -86,14 +116,19 @@ async function route(): Promise<void> {
   const page = pages.find((p) => p.name === r.name) ?? (r.name === '' ? overviewPage : undefined);
   drawNav(page?.name ?? '');
   if (!page) {
+    document.title = 'Not found · Flowtrail';
+    main.setAttribute('data-page', 'not-found');
     replace(
       main,
       h('h1', {}, 'Not found'),
+      h('p', {}, `There is no page "${r.name}".`),
       h('p', {}, h('a', { href: link('overview') }, 'Back to the overview')),
     );
+    main.setAttribute('data-ready', 'true');
     return;
   }
   if (page !== signinPage && !allowed(page)) {
+    document.title = `${page.title} · Flowtrail`;
     replace(
       main,
       h('h1', {}, page.title),
@@ -118,7 +153,7 @@ async function boot(): Promise<void> {
     session.principal = await resolvePrincipal(session);
     if (session.principal) session.alerts = await probeAlerts(session);
   } catch (err) {
-    replace(main, status(`The API is not answering: ${(err as Error).message}`, 'error'));
+    unreachable = (err as Error).message;
   }
   window.addEventListener('hashchange', () => void route());
   window.addEventListener('flowtrail:session', () => {

@@ -6,17 +6,22 @@
  * - Batching: every partition consumed concurrently appends to one shared insert batch; the batch
  *   is sealed at `batchRows` or `lingerMs` after its first row, and each partition's handler waits
  *   until that batch is stored, then commits. A crash before the commit replays those messages.
- * - No duplicate on replay: inserts skip flows whose flow_id is already stored in the batch's time
- *   range (the same statement as the ClickHouse sink), so a replay after a crash, a rebalance or a
- *   collector's resend stores each flow once. Across writers this holds because a handler returns
- *   only after its insert finished: the group cannot hand a partition to another writer before
- *   its current owner rejoins, and it rejoins only after its handler returned (see README.md).
+ * - No duplicate on replay, at a cost that does not grow with the table (writer/flow-insert.ts):
+ *   a window of recent flow ids drops repeats (a collector resending its ring, a redelivery inside
+ *   this process); each batch carries a dedup token of its flow ids, so a retried insert is
+ *   skipped by ClickHouse; and before a partition's messages go into a batch, the offset commit
+ *   records the intent (`flowtrail-inflight:<last offset>` as commit metadata). A writer that takes
+ *   over a partition after a crash reads that intent: only the messages up to it — the ones the
+ *   dead writer may have stored without committing — are checked against the stored flow ids.
+ *   Across writers this holds because a handler returns only after its insert finished: the group
+ *   cannot hand a partition to another writer before its current owner rejoins, and it rejoins
+ *   only after its handler returned (see README.md).
  * - Malformed messages go to the dead-letter topic with the reason in a header; the partition goes on.
  * - Stop: `stop()` ends the consumer after the handlers return; an insert still failing at that
  *   point is abandoned after `stopGraceMs`, its offsets left uncommitted.
  * @module
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { errorMessage } from '../../../common/errors.ts';
@@ -24,7 +29,9 @@ import type { LostRecord } from '../../../common/flow/model.ts';
 import { createSampledLogger, type Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { retry, sleep } from '../../../common/retry.ts';
-import { encodeFlowRow, flowStructure } from '../../../common/schema/flow-row.ts';
+import { encodeFlowRow } from '../../../common/schema/flow-row.ts';
+import { BatchToken, insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
+import { RecentIds } from '../writer/recent-ids.ts';
 import { decodeFlowBatch, headers } from './codec.ts';
 import { ensureTopics, type KafkaConfig } from './config.ts';
 
@@ -50,6 +57,8 @@ export interface KafkaWriterConfig {
   stopGraceMs: number;
   /** Insert settings, e.g. `distributed_foreground_insert` for a cluster's Distributed table. */
   insertSettings: Record<string, string | number>;
+  /** Flow ids remembered for dedup (at least 2 × batchRows). Default 1,000,000 (24 MB). */
+  dedupWindow: number;
 }
 
 export const defaultKafkaWriterConfig: KafkaWriterConfig = {
@@ -64,6 +73,7 @@ export const defaultKafkaWriterConfig: KafkaWriterConfig = {
   retryMaxMs: 5_000,
   stopGraceMs: 10_000,
   insertSettings: {},
+  dedupWindow: 1_000_000,
 };
 
 export interface KafkaWriterDeps {
@@ -74,6 +84,9 @@ export interface KafkaWriterDeps {
   metrics: Metrics;
 }
 
+/** Commit metadata recording the last offset of messages about to go into an insert. */
+const intentPrefix = 'flowtrail-inflight:';
+
 /** Counters for the CLI summary, tests and the bench. */
 export interface KafkaWriterStats {
   messages: number;
@@ -81,6 +94,8 @@ export interface KafkaWriterStats {
   stored: number;
   duplicates: number;
   lostRecords: number;
+  /** Flows checked against the store because a writer may have stored them without committing. */
+  recovered: number;
   deadLettered: number;
   inserts: number;
   failedInserts: number;
@@ -106,6 +121,9 @@ export interface KafkaWriter {
 
 interface InsertBatch {
   rows: RowBinaryWriter;
+  token: BatchToken;
+  /** A replay of what another writer may have stored: checked against the store. */
+  checkStored: boolean;
   count: number;
   minNs: bigint;
   maxNs: bigint;
@@ -114,9 +132,6 @@ interface InsertBatch {
   resolve: () => void;
   reject: (err: unknown) => void;
 }
-
-const lostStructure =
-  "time DateTime64(9, 'UTC'), target String, node_name String, source String, num_events_lost UInt64, cpu Int32, window_start DateTime64(9, 'UTC'), window_end DateTime64(9, 'UTC')";
 
 /** Creates the writer; no connection before `start()`. */
 export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDeps): KafkaWriter {
@@ -144,6 +159,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     stored: 0,
     duplicates: 0,
     lostRecords: 0,
+    recovered: 0,
     deadLettered: 0,
     inserts: 0,
     failedInserts: 0,
@@ -159,8 +175,14 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   let inserting = false;
   let lastActivity = Date.now();
   const abort = new AbortController();
+  const seen = new RecentIds(Math.max(config.dedupWindow, 2 * config.batchRows));
+  // Per partition: the offset this writer expects next. A handler starting elsewhere means someone
+  // else (or a failed attempt) handled the messages before: read the recorded intent again.
+  const expected = new Map<number, string>();
+  const intents = new Map<number, bigint>();
+  let admin: Admin | undefined;
 
-  const newBatch = (): InsertBatch => {
+  const newBatch = (checkStored = false): InsertBatch => {
     let resolve!: () => void;
     let reject!: (err: unknown) => void;
     const done = new Promise<void>((res, rej) => {
@@ -169,7 +191,9 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     });
     done.catch(() => {});
     return {
-      rows: new RowBinaryWriter(16 << 20),
+      rows: new RowBinaryWriter(checkStored ? 1 << 20 : 16 << 20),
+      token: new BatchToken(),
+      checkStored,
       count: 0,
       minNs: 0n,
       maxNs: 0n,
@@ -184,25 +208,28 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     const started = performance.now();
     if (b.count > 0) {
       const data = b.rows.take();
-      const result = await retry(
+      const token = b.token.take();
+      const written = await retry(
         () =>
-          store.insertRowBinary({
-            into: 'flows',
-            structure: flowStructure,
-            select: `SELECT * FROM {input} WHERE flow_id NOT IN (SELECT flow_id FROM flows WHERE time >= fromUnixTimestamp64Nano({min:Int64}, 'UTC') AND time <= fromUnixTimestamp64Nano({max:Int64}, 'UTC')) LIMIT 1 BY flow_id`,
+          insertFlowBatch(store, {
             data,
-            params: { min: b.minNs.toString(), max: b.maxNs.toString() },
+            rows: b.count,
+            token,
+            minNs: b.minNs,
+            maxNs: b.maxNs,
+            checkStored: b.checkStored,
             settings: config.insertSettings,
           }),
         retryOptions(b.count),
       );
-      const written = Math.min(result.written, b.count);
       stats.stored += written;
       stats.duplicates += b.count - written;
       m.stored.inc(written);
       m.duplicates.inc(b.count - written);
     }
-    if (b.lost.length > 0) await retry(() => insertLost(b.lost), retryOptions(b.lost.length));
+    if (b.lost.length > 0) {
+      await retry(() => insertLostEvents(store, b.lost, config.insertSettings), retryOptions(b.lost.length));
+    }
     stats.inserts++;
     m.insertSeconds.observe((performance.now() - started) / 1000);
   };
@@ -220,32 +247,30 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     },
   });
 
-  /** Lost events, skipping reports already stored (same target, node, time and cpu). */
-  const insertLost = async (lost: LostRecord[]) => {
-    const w = new RowBinaryWriter(lost.length * 128);
-    let min = lost[0]!.timeNs;
-    let max = min;
-    for (const l of lost) {
-      if (l.timeNs < min) min = l.timeNs;
-      if (l.timeNs > max) max = l.timeNs;
-      w.dateTime64ns(l.timeNs);
-      w.string(l.target);
-      w.string(l.nodeName);
-      w.string(String(l.event.source));
-      w.uint64(l.event.num_events_lost);
-      w.int32(l.event.cpu ?? -1);
-      w.dateTime64ns(l.windowStartNs);
-      w.dateTime64ns(l.timeNs);
-    }
-    await store.insertRowBinary({
-      into: 'lost_events',
-      structure: lostStructure,
-      select:
-        "SELECT * FROM {input} WHERE (target, node_name, time, cpu) NOT IN (SELECT target, node_name, time, cpu FROM lost_events WHERE time >= fromUnixTimestamp64Nano({min:Int64}, 'UTC') AND time <= fromUnixTimestamp64Nano({max:Int64}, 'UTC')) LIMIT 1 BY target, node_name, time, cpu",
-      data: w.take(),
-      params: { min: min.toString(), max: max.toString() },
-      settings: config.insertSettings,
-    });
+  /**
+   * The intents recorded in the group's commit metadata, per partition (one round trip, shared by
+   * the handlers of every partition that asks at once).
+   */
+  let reading: Promise<void> | undefined;
+  const readIntents = () => {
+    reading ??= (async () => {
+      try {
+        if (!admin) {
+          const a = kafka.admin();
+          await a.connect();
+          admin = a;
+        }
+        const fetched = await admin.fetchOffsets({ groupId: kafkaConfig.groupId, topics: [topic] });
+        for (const p of fetched[0]?.partitions ?? []) {
+          if (p.metadata?.startsWith(intentPrefix)) {
+            intents.set(p.partition, BigInt(p.metadata.slice(intentPrefix.length)));
+          } else intents.delete(p.partition);
+        }
+      } finally {
+        reading = undefined;
+      }
+    })();
+    return reading;
   };
 
   const pump = async () => {
@@ -257,6 +282,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           await insert(b);
           b.resolve();
         } catch (err) {
+          // Abandoned unstored: its ids must not make a replay look like a repeat.
+          seen.clear();
           b.reject(err);
         }
       }
@@ -345,7 +372,22 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     // Every insert batch this handler's messages went into: the offset is committed only after
     // all of them are stored (a batch sealed mid-handler may fail while a later one succeeds).
     const targets = new Set<InsertBatch>();
-    for (const message of batch.messages) {
+    const messages = batch.messages;
+    if (messages.length === 0) return;
+    const first = messages[0]!.offset;
+    lastActivity = Date.now();
+    if (expected.get(partition) !== first) {
+      await retry(readIntents, {
+        ...retryOptions(0),
+        onRetry: (err) => logger.warn('reading commit intents failed', { error: errorMessage(err) }),
+      });
+    }
+    const replayUpTo = intents.get(partition);
+    // Record the intent before any of these messages can reach an insert (see the module doc).
+    const intent = `${intentPrefix}${messages[messages.length - 1]!.offset}`;
+    await consumer?.commitOffsets([{ topic, partition, offset: first, metadata: intent }]);
+    let recovery: InsertBatch | undefined;
+    for (const message of messages) {
       if (!isRunning() || isStale()) break;
       stats.messages++;
       m.messages.inc();
@@ -358,31 +400,45 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         await deadLetter(partition, message, errorMessage(err));
       }
       if (decoded) {
-        const b = current();
+        const replay = replayUpTo !== undefined && BigInt(message.offset) <= replayUpTo;
+        if (replay) recovery ??= newBatch(true);
+        const b = replay && recovery ? recovery : current();
         for (const f of decoded.flows) {
+          if (!seen.add(f.flowId)) {
+            stats.duplicates++;
+            m.duplicates.inc();
+            continue;
+          }
           if (b.count === 0 || f.timeNs < b.minNs) b.minNs = f.timeNs;
           if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
+          b.token.add(f.flowId);
           encodeFlowRow(b.rows, f);
           b.count++;
         }
         for (const l of decoded.lost) b.lost.push(l);
         stats.flows += decoded.flows.length;
+        if (replay) stats.recovered += decoded.flows.length;
         stats.lostRecords += decoded.lost.length;
         targets.add(b);
-        if (b.count >= config.batchRows) seal();
+        if (!replay && b.count >= config.batchRows) seal();
       }
       last = message.offset;
+    }
+    if (recovery) {
+      queue.push(recovery);
+      void pump();
     }
     if (last === undefined) return;
     for (const t of targets) await awaitStored(t, heartbeat);
     resolveOffset(last);
     const next = (BigInt(last) + 1n).toString();
+    expected.set(partition, next);
     try {
       await consumer?.commitOffsets([{ topic, partition, offset: next }]);
       stats.commits++;
     } catch (err) {
-      // Stored but not committed: whoever reads this partition next replays it, and the flow_id
-      // dedup skips what is already stored.
+      // Stored but not committed: whoever reads this partition next replays it, and the intent
+      // recorded before the insert tells it to check these messages against the store.
       logger.warn('offset commit failed', { partition, offset: next, error: errorMessage(err) });
     }
     const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
@@ -439,6 +495,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         clearTimeout(grace);
         abort.abort();
         await dlq?.disconnect().catch(() => {});
+        await admin?.disconnect().catch(() => {});
       }
     },
     stats: () => ({ ...stats }),

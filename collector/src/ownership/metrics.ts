@@ -23,6 +23,7 @@ export function createOwnershipMetrics(
     lastIndex: bigint;
     connected: boolean;
     resyncs: number;
+    indexResets: number;
   },
 ): OwnershipMetrics {
   if (!metrics) return { frame() {}, written() {}, writeFailed() {} };
@@ -46,6 +47,7 @@ export function createOwnershipMetrics(
     gauge.set({ field: 'last_index' }, Number(s.lastIndex));
     gauge.set({ field: 'stream_connected' }, s.connected ? 1 : 0);
     gauge.set({ field: 'resyncs' }, s.resyncs);
+    gauge.set({ field: 'index_resets' }, s.indexResets);
   };
   return {
     frame: (outcome) => frames.inc({ outcome }),

@@ -172,6 +172,7 @@ describe('collector > ownership (chdb)', () => {
     const recv = (BigInt(Date.now()) * 1_000_000n).toString();
     await store.insertJson('flows', [
       {
+        flow_id: 'late-flow-000000',
         time: (T0 + 20n * S).toString(),
         source_ip: '10.0.0.5',
         destination_ip: '8.8.8.8',
@@ -180,6 +181,7 @@ describe('collector > ownership (chdb)', () => {
         received_at: recv,
       },
       {
+        flow_id: 'late-flow-000001',
         time: (T0 + 65n * S).toString(),
         source_ip: '10.0.0.5',
         destination_ip: '8.8.8.8',
@@ -188,6 +190,7 @@ describe('collector > ownership (chdb)', () => {
         received_at: recv,
       },
       {
+        flow_id: 'late-flow-000002',
         time: (T0 + 90n * S).toString(),
         source_ip: '10.0.0.5',
         destination_ip: '8.8.8.8',

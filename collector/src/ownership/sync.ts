@@ -2,7 +2,11 @@
  * Keeps the tracker in step with Nomad: list (namespaces, nodes, allocations, reading the full
  * allocation when its address is not yet known), then follow `/v1/event/stream` (topics
  * Allocation, Job, Node; `namespace=*`) from the last applied index + 1, dropping repeated
- * frames. The stream never reports a gap, so every (re)connect lists again first. `namespace=*`
+ * frames. The stream never reports a gap, so every (re)connect lists again first. A re-list
+ * whose index is below the last applied one means Nomad's index was reset (the cluster was
+ * restarted from scratch, restored or rebuilt): the tracker forgets its indexes, the listing is
+ * re-applied and the stream resubscribes from the re-list index (one warning per reset), instead
+ * of dropping every later frame as a repeat. `namespace=*`
  * is frozen at subscribe time, so a blocking query on `/v1/namespaces` resubscribes the stream
  * when the set of namespaces changes. Reconnects back off through common/retry.ts.
  * @module
@@ -12,21 +16,47 @@ import type { Logger } from '../../../common/logger.ts';
 import { type RetryOptions, retry, sleep } from '../../../common/retry.ts';
 import type { NomadClient } from '../nomad/client.ts';
 import { NomadError } from '../nomad/client.ts';
-import { terminalClientStatuses } from '../nomad/types.ts';
-import type { OwnershipTracker } from './tracker.ts';
+import {
+  type NomadAllocation,
+  type NomadEventFrame,
+  type NomadNamespace,
+  type NomadNode,
+  terminalClientStatuses,
+} from '../nomad/types.ts';
+
+/**
+ * What the loop feeds: the tracker implements it. Declared here (not imported from tracker.ts)
+ * so the dependency runs one way, tracker → sync.
+ */
+export interface NomadSyncTarget {
+  applyFrame(frame: NomadEventFrame): unknown;
+  applyAllocation(a: NomadAllocation): void;
+  applyNamespace(ns: NomadNamespace): void;
+  applyNode(node: NomadNode): void;
+  allocState(id: string): { modifyIndex: bigint; addresses: readonly string[] } | undefined;
+  /** Highest event-stream index applied (resume from lastIndex + 1). */
+  readonly lastIndex: bigint;
+  /**
+   * Nomad's index went back below lastIndex (a restarted, restored or rebuilt cluster): forget
+   * the stored indexes so the re-list and the stream from `index` + 1 apply again.
+   */
+  resetIndex(index: bigint): void;
+}
 
 /** The running sync loop. */
 export interface NomadSync {
   start(): void;
   stop(): Promise<void>;
   readonly resyncs: number;
+  /** Times Nomad's index was found below the last applied one. */
+  readonly indexResets: number;
   readonly connected: boolean;
 }
 
 /** What the loop needs. */
 export interface NomadSyncDeps {
   client: NomadClient;
-  tracker: OwnershipTracker;
+  tracker: NomadSyncTarget;
   logger: Logger;
   retry?: RetryOptions | undefined;
   resyncConcurrency: number;
@@ -45,6 +75,7 @@ export function createNomadSync(deps: NomadSyncDeps): NomadSync {
   let streamAbort: AbortController | undefined;
   let subscribedNamespaces = '';
   let resyncs = 0;
+  let resets = 0;
   let connected = false;
   const running: Promise<void>[] = [];
 
@@ -62,6 +93,8 @@ export function createNomadSync(deps: NomadSyncDeps): NomadSync {
   });
 
   async function resync(signal: AbortSignal): Promise<void> {
+    // Index resets are detected on the allocation list (the index the stream resumes after);
+    // the namespace and node lists are applied either way (merging is idempotent).
     const nss = await client.listNamespaces({ signal });
     for (const ns of nss.items) tracker.applyNamespace(ns);
     subscribedNamespaces = nss.items
@@ -71,6 +104,17 @@ export function createNomadSync(deps: NomadSyncDeps): NomadSync {
     const nodes = await client.listNodes({ signal });
     for (const n of nodes.items) tracker.applyNode(n);
     const list = await client.listAllocations({ namespace: '*', signal });
+    if (list.index < tracker.lastIndex) {
+      logger.warn(
+        'nomad index went backwards (cluster restarted, restored or rebuilt): re-applying from its index',
+        {
+          stored_index: tracker.lastIndex,
+          nomad_index: list.index,
+        },
+      );
+      tracker.resetIndex(list.index);
+      resets++;
+    }
     const toRead: string[] = [];
     for (const stub of list.items) {
       const st = tracker.allocState(stub.id);
@@ -188,6 +232,9 @@ export function createNomadSync(deps: NomadSyncDeps): NomadSync {
     },
     get resyncs() {
       return resyncs;
+    },
+    get indexResets() {
+      return resets;
     },
     get connected() {
       return connected;

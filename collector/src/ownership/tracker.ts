@@ -38,7 +38,7 @@ import {
   terminalClientStatuses,
 } from '../nomad/types.ts';
 import { createOwnershipMetrics } from './metrics.ts';
-import { createNomadSync, type NomadSync } from './sync.ts';
+import { createNomadSync, type NomadSync, type NomadSyncTarget } from './sync.ts';
 import { createTenancyResolver } from './tenancy.ts';
 
 /** Tracker settings. */
@@ -77,12 +77,14 @@ export interface OwnershipStats {
   framesApplied: number;
   framesRepeated: number;
   resyncs: number;
+  /** Times Nomad's index went below the stored one and the tracker re-applied from it. */
+  indexResets: number;
   pendingWrites: number;
   connected: boolean;
 }
 
 /** The tracker: lookups for the enricher, apply methods for the stream, the import and tests. */
-export interface OwnershipTracker extends OwnershipLookup {
+export interface OwnershipTracker extends OwnershipLookup, NomadSyncTarget {
   /** Loads stored intervals, starts the flush loop and, with a Nomad client, the sync. */
   start(): Promise<void>;
   /** Stops the sync and writes everything pending. */
@@ -341,6 +343,11 @@ export function createOwnershipTracker(
     get lastIndex() {
       return lastIndex;
     },
+    resetIndex(index) {
+      lastIndex = index;
+      // Allocation ModifyIndexes of the old numbering would hide every update of the new one.
+      for (const st of allocs.values()) st.modifyIndex = 0n;
+    },
     allocState(id) {
       const st = allocs.get(id);
       return st ? { modifyIndex: st.modifyIndex, addresses: st.addresses } : undefined;
@@ -365,6 +372,7 @@ export function createOwnershipTracker(
         framesApplied,
         framesRepeated,
         resyncs: sync?.resyncs ?? 0,
+        indexResets: sync?.indexResets ?? 0,
         pendingWrites: dirty.size,
         connected: sync?.connected ?? false,
       };

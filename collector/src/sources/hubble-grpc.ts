@@ -4,7 +4,7 @@
  * stored for this target after a restart) less a small overlap: a Relay merges nodes, so a lagging
  * node's flows can arrive slightly older than the newest seen. It drops the boundary duplicates
  * it can recognise cheaply (flows at exactly the newest instant it has seen); the rest of the
- * overlap is dropped by the sinks' flow_id dedup. Reconnects back off exponentially with jitter. LostEvents
+ * overlap is dropped by the sinks' window of recent flow ids (seeded from the store after a restart). Reconnects back off exponentially with jitter. LostEvents
  * are recorded with the window they fall in. The stream is paused while the sink is full.
  *
  * Responses are decoded by hand one level deep so the Flow's bytes are kept as received (Kafka
@@ -112,6 +112,9 @@ export interface HubbleSource {
 
 const MAX_UINT64 = 18446744073709551615n;
 
+/** How far before its newest flow a source resumes by default (a Relay's lagging nodes), ms. */
+export const resumeOverlapMs = 5_000;
+
 /** Creates the source for one target; `start()` connects. */
 export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourceDeps): HubbleSource {
   const { intake, logger } = deps;
@@ -143,7 +146,7 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
   // Ids of the flows at exactly `lastNs` (usually one): reused, so the per-flow path allocates nothing.
   const atLast: Uint8Array[] = [];
   let boundaryPending = config.initialSinceNs !== undefined;
-  const overlapNs = BigInt(config.resumeOverlapMs ?? 5_000) * 1_000_000n;
+  const overlapNs = BigInt(config.resumeOverlapMs ?? resumeOverlapMs) * 1_000_000n;
   // Label lookups once, not per flow.
   const flowsCounter = m.flows.labels(target);
   const boundaryCounter = m.boundary.labels(target);

@@ -3,12 +3,59 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../../../common/retry.ts';
-import { readLines, type SourceLine } from './line-reader.ts';
+import { type LineReaderOptions, readLines, type SourceLine } from './line-reader.ts';
 
-/** Polls until `cond` holds (or fails after 10 s): the reader polls the file on its own clock. */
+/** Polls until `cond` holds, failing after a generous 60 s: the reader runs on its own clock. */
 async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await sleep(20);
-  if (!cond()) throw new Error('timed out');
+  const deadline = Date.now() + 60_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(10);
+  }
+}
+
+/**
+ * A following reader whose every yielded line lands in `got`, with a way to wait until it has consumed
+ * everything written so far, and a way to run an action inside its next read-came-back-empty window.
+ */
+function follow(file: string, format: (l: SourceLine) => string = (l) => l.text) {
+  const abort = new AbortController();
+  const got: string[] = [];
+  let idle = 0;
+  let inWindow: (() => void) | undefined;
+  const opts: LineReaderOptions = {
+    follow: true,
+    pollMs: 5,
+    signal: abort.signal,
+    onCaughtUp: () => {
+      idle++;
+      const act = inWindow;
+      inWindow = undefined;
+      act?.();
+    },
+  };
+  const reading = (async () => {
+    for await (const l of readLines(file, opts)) got.push(format(l));
+  })();
+  return {
+    got,
+    /**
+     * Resolves once the reader has read everything written before this call: two empty reads from now,
+     * since the first may have started before the caller's last write.
+     */
+    async caughtUp(): Promise<void> {
+      const from = idle;
+      await until(() => idle >= from + 2);
+    },
+    /** Runs `act` synchronously between the reader's next empty read and its rotation check. */
+    inNextWindow(act: () => void): void {
+      inWindow = act;
+    },
+    async stop(): Promise<void> {
+      abort.abort();
+      await reading;
+    },
+  };
 }
 
 describe('collector > sources > line-reader', () => {
@@ -28,46 +75,64 @@ describe('collector > sources > line-reader', () => {
   it('keeps a multi-byte character split across reads', async () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), 'lines-')), 'u.json');
     writeFileSync(file, '');
-    const abort = new AbortController();
-    const got: string[] = [];
-    const reading = (async () => {
-      for await (const l of readLines(file, { follow: true, pollMs: 10, signal: abort.signal }))
-        got.push(l.text);
-    })();
+    const reader = follow(file);
     const bytes = Buffer.from('naïve\n');
     appendFileSync(file, bytes.subarray(0, 3)); // ends inside "ï"
-    await sleep(60);
+    await reader.caughtUp();
+    expect(reader.got).toEqual([]);
     appendFileSync(file, bytes.subarray(3));
-    await until(() => got.length === 1);
-    abort.abort();
-    await reading;
-    expect(got).toEqual(['naïve']);
+    await until(() => reader.got.length === 1);
+    await reader.stop();
+    expect(reader.got).toEqual(['naïve']);
   });
 
   it('follows a growing file across rotation, losing and repeating nothing', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'lines-'));
     const file = path.join(dir, 'events.log');
     writeFileSync(file, 'a1\na2\n');
-    const abort = new AbortController();
-    const got: string[] = [];
-    const reading = (async () => {
-      for await (const l of readLines(file, { follow: true, pollMs: 20, signal: abort.signal })) {
-        got.push(`${l.text}@${l.lineNo}`);
-      }
-    })();
-    await until(() => got.length === 2);
+    const reader = follow(file, (l) => `${l.text}@${l.lineNo}`);
+    await until(() => reader.got.length === 2);
     appendFileSync(file, 'a3\na4'); // a4 is incomplete until its newline arrives
-    await until(() => got.length === 3);
-    await sleep(100);
-    expect(got).toEqual(['a1@1', 'a2@2', 'a3@3']);
-    // Lines written just before the rotation, one of them with a multi-byte character, and the
-    // rename happening before the reader polls again.
-    appendFileSync(file, '\na5 é\na6');
+    await reader.caughtUp();
+    expect(reader.got).toEqual(['a1@1', 'a2@2', 'a3@3']);
+    appendFileSync(file, '\na5 é\n');
     renameSync(file, path.join(dir, 'events-1.log'));
     writeFileSync(file, 'b1\nb2\n');
-    await until(() => got.length === 8);
-    abort.abort();
-    await reading;
-    expect(got).toEqual(['a1@1', 'a2@2', 'a3@3', 'a4@4', 'a5 é@5', 'a6@6', 'b1@1', 'b2@2']);
+    await until(() => reader.got.length === 7);
+    await reader.caughtUp();
+    await reader.stop();
+    expect(reader.got).toEqual(['a1@1', 'a2@2', 'a3@3', 'a4@4', 'a5 é@5', 'b1@1', 'b2@2']);
+  });
+
+  it('keeps the lines written between an empty read and the rotation check', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lines-'));
+    const file = path.join(dir, 'events.log');
+    writeFileSync(file, 'a1\na2\na3\na4');
+    const reader = follow(file, (l) => `${l.text}@${l.lineNo}`);
+    await reader.caughtUp();
+    expect(reader.got).toEqual(['a1@1', 'a2@2', 'a3@3']);
+    // The race, by construction: the reader has just found nothing new; before it stats the path the
+    // writer appends to the old generation, one line with a multi-byte character, and rotates.
+    reader.inNextWindow(() => {
+      appendFileSync(file, '\na5 é\na6');
+      renameSync(file, path.join(dir, 'events-1.log'));
+      writeFileSync(file, 'b1\nb2\n');
+    });
+    await until(() => reader.got.includes('b2@2'));
+    await reader.caughtUp();
+    await reader.stop();
+    expect(reader.got).toEqual(['a1@1', 'a2@2', 'a3@3', 'a4@4', 'a5 é@5', 'a6@6', 'b1@1', 'b2@2']);
+  });
+
+  it('starts again at line 1 when the file is truncated in place', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'lines-')), 't.log');
+    writeFileSync(file, 'x1\nx2\nx3\n');
+    const reader = follow(file, (l) => `${l.text}@${l.lineNo}`);
+    await until(() => reader.got.length === 3);
+    writeFileSync(file, 'y1\n');
+    await until(() => reader.got.length === 4);
+    await reader.caughtUp();
+    await reader.stop();
+    expect(reader.got).toEqual(['x1@1', 'x2@2', 'x3@3', 'y1@1']);
   });
 });

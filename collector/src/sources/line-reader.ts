@@ -23,6 +23,12 @@ export interface LineReaderOptions {
   pollMs?: number;
   /** Stops following. */
   signal?: AbortSignal;
+  /**
+   * Called when following and a read found no new bytes, before the reader looks for rotation. Tests use
+   * it to know the reader has consumed everything written so far, and to put a write and a rename in
+   * exactly that window.
+   */
+  onCaughtUp?: () => void | Promise<void>;
 }
 
 /** Yields the lines of `path` ('-' for stdin). */
@@ -84,10 +90,22 @@ async function* followLines(path: string, opts: LineReaderOptions): AsyncGenerat
           yield { text, lineNo: ++lineNo };
         continue;
       }
-      // No new bytes: has the file been rotated (new inode) or truncated? The old generation was
-      // read to its end above, so what is left is its last, unterminated line, if any.
+      await opts.onCaughtUp?.();
+      // No new bytes: has the file been rotated (new inode) or truncated?
       const current = await stat(path).catch(() => undefined);
       if (current && (current.ino !== ino || current.size < offset)) {
+        if (current.ino !== ino) {
+          // Rotated. The writer may have appended to the old generation after the read above came back
+          // empty and before it renamed the file: read the old handle to its end before switching.
+          for (;;) {
+            const { bytesRead: more } = await handle.read(chunk, 0, chunk.length, offset);
+            if (more === 0) break;
+            offset += more;
+            for (const text of split(decoder.write(chunk.subarray(0, more))))
+              yield { text, lineNo: ++lineNo };
+          }
+        }
+        // What is left is the old generation's last, unterminated line, if any.
         const rest = carry + decoder.end();
         if (rest) yield { text: rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNo: ++lineNo };
         await handle.close();

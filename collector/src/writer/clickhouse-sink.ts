@@ -5,9 +5,11 @@
  * is full `push` returns false and the source waits on `drained()` — memory never grows without
  * bound, and nothing is dropped.
  *
- * Every insert skips flows already stored (same flow_id in the batch's time range) and repeats
- * within the batch, so re-importing a file or resuming a stream stores no duplicate, and a
- * retried insert is idempotent.
+ * Deduplication (flow-insert.ts): a window of recent flow ids drops repeats (within a batch, across
+ * the files of one import, a stream's resume overlap — seeded by `remember` after a restart), and
+ * every batch carries a token of its flow ids, so a retried insert or a re-imported file (batches
+ * cut by count when `flushIntervalMs` is 0) is skipped by ClickHouse as a whole. Neither reads the
+ * table, so inserting costs the same into a full store as into an empty one.
  * @module
  */
 import type { Store } from '../../../common/clickhouse/index.ts';
@@ -17,14 +19,21 @@ import { errorMessage } from '../../../common/errors.ts';
 import type { IngestedFlow, LostRecord } from '../../../common/flow/model.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
-import { encodeFlowRow, flowStructure } from '../../../common/schema/flow-row.ts';
+import { encodeFlowRow } from '../../../common/schema/flow-row.ts';
+import { BatchToken, insertFlowBatch, insertLostEvents } from './flow-insert.ts';
+import { RecentIds } from './recent-ids.ts';
 
 /** Sink tuning. */
 export interface ClickHouseSinkConfig {
   /** Flows per batch. Default 100,000: fewer, larger parts insert ~25% faster and merge less. */
   batchSize: number;
-  /** A non-empty batch is sealed after this many milliseconds. Default 1,000. */
+  /**
+   * A non-empty batch is sealed after this many milliseconds. Default 1,000. 0: only by size (an
+   * import, so the same file always gives the same batches and a re-import is skipped whole).
+   */
   flushIntervalMs: number;
+  /** Flow ids remembered for dedup (at least 2 × batchSize). Default 1,000,000 (24 MB). */
+  dedupWindow: number;
   /** Sealed batches waiting for insert before `push` reports back-pressure. Default 4. */
   maxPendingBatches: number;
   /** Backoff bounds for failed inserts (retried until the sink is stopped). */
@@ -37,6 +46,7 @@ export interface ClickHouseSinkConfig {
 export const defaultClickHouseSinkConfig: ClickHouseSinkConfig = {
   batchSize: 100_000,
   flushIntervalMs: 1_000,
+  dedupWindow: 1_000_000,
   maxPendingBatches: 4,
   retryInitialMs: 200,
   retryMaxMs: 10_000,
@@ -61,6 +71,11 @@ export interface FlowSink {
   drained(): Promise<void>;
   /** Records a Hubble LostEvent. */
   recordLost(record: LostRecord): void;
+  /**
+   * Marks flow ids as already stored (a resumed source's overlap after a restart), so a repeat of
+   * them is dropped; sinks without a dedup window ignore it.
+   */
+  remember?(flowIds: Iterable<Uint8Array>): void;
   /** Seals the open batch and resolves when everything pushed so far is stored. */
   flush(): Promise<void>;
   /** The newest flow time stored per target (resume point for `since`). */
@@ -78,6 +93,7 @@ interface Batch {
   maxNs: bigint;
   lastByTarget: Map<string, bigint>;
   lost: LostRecord[];
+  token: string;
 }
 
 export interface ClickHouseSinkDeps {
@@ -105,12 +121,15 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   let maxNs = 0n;
   let lastByTarget = new Map<string, bigint>();
   let lostBuffer: LostRecord[] = [];
+  const token = new BatchToken();
+  const seen = new RecentIds(Math.max(config.dedupWindow, 2 * config.batchSize));
   const stored = new Map<string, bigint>();
   let timer: NodeJS.Timeout | undefined;
 
   const seal = () => {
     if (rows === 0 && lostBuffer.length === 0) return;
-    queue.enqueue({ data: writer.take(), rows, minNs, maxNs, lastByTarget, lost: lostBuffer });
+    const data = writer.take();
+    queue.enqueue({ data, rows, minNs, maxNs, lastByTarget, lost: lostBuffer, token: token.take() });
     rows = 0;
     lastByTarget = new Map();
     lostBuffer = [];
@@ -119,36 +138,19 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   const insertBatch = async (b: Batch) => {
     const started = performance.now();
     if (b.rows > 0) {
-      const result = await store.insertRowBinary({
-        into: 'flows',
-        structure: flowStructure,
-        select: `SELECT * FROM {input} WHERE flow_id NOT IN (SELECT flow_id FROM flows WHERE time >= fromUnixTimestamp64Nano({min:Int64}, 'UTC') AND time <= fromUnixTimestamp64Nano({max:Int64}, 'UTC')) LIMIT 1 BY flow_id`,
+      const written = await insertFlowBatch(store, {
         data: b.data,
-        params: { min: b.minNs.toString(), max: b.maxNs.toString() },
-        // An import of old captures may span more days (partitions) than the default 100 per insert.
-        settings: { max_partitions_per_insert_block: 0 },
+        rows: b.rows,
+        token: b.token,
+        minNs: b.minNs,
+        maxNs: b.maxNs,
       });
-      const written = Math.min(result.written, b.rows);
       stats.stored += written;
       stats.duplicates += b.rows - written;
       m.stored.inc(written);
       m.duplicates.inc(b.rows - written);
     }
-    if (b.lost.length > 0) {
-      await store.insertJson(
-        'lost_events',
-        b.lost.map((l) => ({
-          time: l.timeNs.toString(),
-          target: l.target,
-          node_name: l.nodeName,
-          source: String(l.event.source),
-          num_events_lost: l.event.num_events_lost.toString(),
-          cpu: l.event.cpu ?? -1,
-          window_start: l.windowStartNs.toString(),
-          window_end: l.timeNs.toString(),
-        })),
-      );
-    }
+    await insertLostEvents(store, b.lost);
     m.batchSeconds.observe((performance.now() - started) / 1000);
     stats.batches++;
     for (const [t, ns] of b.lastByTarget) if ((stored.get(t) ?? 0n) < ns) stored.set(t, ns);
@@ -169,25 +171,37 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
         error: errorMessage(err),
       });
     },
-    onAbandoned: (err, b) =>
-      logger.error('insert abandoned at shutdown', { rows: b.rows, error: errorMessage(err) }),
+    onAbandoned: (err, b) => {
+      // Its ids must not make a later resend look like a repeat.
+      seen.clear();
+      logger.error('insert abandoned at shutdown', { rows: b.rows, error: errorMessage(err) });
+    },
     onLength: (n) => m.pending.set(n),
   });
 
   return {
     push(f) {
+      stats.received++;
+      m.in.inc();
+      if (!seen.add(f.flowId)) {
+        stats.duplicates++;
+        m.duplicates.inc();
+        return queue.hasRoom();
+      }
+      token.add(f.flowId);
       if (rows === 0 || f.timeNs < minNs) minNs = f.timeNs;
       if (rows === 0 || f.timeNs > maxNs) maxNs = f.timeNs;
       encodeFlowRow(writer, f);
       rows++;
-      stats.received++;
-      m.in.inc();
       const prev = lastByTarget.get(f.target);
       if (prev === undefined || f.timeNs > prev) lastByTarget.set(f.target, f.timeNs);
       if (rows >= config.batchSize) seal();
       return queue.hasRoom();
     },
     drained: () => queue.drained(),
+    remember(ids) {
+      for (const id of ids) seen.add(id);
+    },
     recordLost(record) {
       lostBuffer.push(record);
       stats.lost += Number(record.event.num_events_lost);
@@ -202,8 +216,10 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
     start() {
       if (timer) return;
       queue.start();
-      timer = setInterval(seal, config.flushIntervalMs);
-      timer.unref();
+      if (config.flushIntervalMs > 0) {
+        timer = setInterval(seal, config.flushIntervalMs);
+        timer.unref();
+      }
     },
     async stop() {
       if (timer) clearInterval(timer);

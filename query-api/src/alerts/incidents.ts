@@ -100,9 +100,14 @@ export function evidenceUrl(
   return `/api/v1/flows?${q.toString()}`;
 }
 
+/** How a summary lists an incident's keys (exported so redaction can remove exactly this text). */
+export function keysText(keys: readonly string[]): string {
+  return keys.length ? ` (${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', …' : ''})` : '';
+}
+
 function summarize(rule: Rule, i: Pick<Incident, 'peak' | 'keys' | 'count'>, flagged: boolean): string {
   const peak = Number.isInteger(i.peak) ? String(i.peak) : i.peak.toFixed(1);
-  const keys = i.keys.length ? ` (${i.keys.slice(0, 5).join(', ')}${i.keys.length > 5 ? ', …' : ''})` : '';
+  const keys = keysText(i.keys);
   const first = flagged ? '; first-ever port-25 flow of the tenant' : '';
   return `${rule.id}: ${peak} ${rule.measureName} in one window${keys}; ${i.count} flow events${first}`;
 }

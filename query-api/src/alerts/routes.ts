@@ -19,10 +19,11 @@ import { AccessError, InputError } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { parseTimeArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
+import { redactIncidentView, redactRuleView } from '../auth/redact.ts';
 import { HttpError } from '../http/errors.ts';
 import type { AlertEngine } from './engine.ts';
 import type { IncidentFilter } from './incident-store.ts';
-import { incidentJson, incidentStatuses } from './incidents.ts';
+import { evidenceUrl, type Incident, incidentJson, incidentStatuses, keysText } from './incidents.ts';
 import { listDeliveries } from './webhooks/deliveries.ts';
 
 /** What the router needs. */
@@ -75,22 +76,39 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
   const router = express.Router();
   router.use(express.json({ limit: '16kb' }));
   const { incidents } = deps.engine;
+  const rules = new Map(deps.engine.rules.map((r) => [r.id, r]));
+  /** The JSON of an incident as `p` may see it (auth/redact.ts). */
+  const view = (i: Incident, p: Principal) => {
+    const rule = rules.get(i.rule);
+    return redactIncidentView(incidentJson(i), p, {
+      keysNameTenants: rule?.keysNameTenants === true,
+      keysText,
+      ...(rule?.kind === 'custom'
+        ? { evidenceWithoutFilter: evidenceUrl({ ...rule, evidence: () => ({}) }, i) }
+        : {}),
+    });
+  };
 
   router.get(
     '/rules',
     h(async (req, res) => {
-      principal(res);
+      const p = principal(res);
       only(req.query, []);
       res.json({
-        rules: deps.engine.rules.map((r) => ({
-          id: r.id,
-          kind: r.kind,
-          enabled: r.enabled,
-          severity: r.severity,
-          description: r.description,
-          window_seconds: Number(r.windowNs / 1_000_000_000n),
-          thresholds: r.thresholds,
-        })),
+        rules: deps.engine.rules.map((r) =>
+          redactRuleView(
+            {
+              id: r.id,
+              kind: r.kind,
+              enabled: r.enabled,
+              severity: r.severity,
+              description: r.description,
+              window_seconds: Number(r.windowNs / 1_000_000_000n),
+              thresholds: r.thresholds,
+            },
+            p,
+          ),
+        ),
       });
     }),
   );
@@ -127,7 +145,7 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
       };
       if (!privileged(p)) filter.tenant = [p.tenant ?? '\0'];
       const rows = await incidents.list(filter);
-      res.json({ incidents: rows.map(incidentJson) });
+      res.json({ incidents: rows.map((i) => view(i, p)) });
     }),
   );
 
@@ -140,7 +158,7 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
       if (!id.success) throw new InputError('id: expected an incident id', 'id');
       const i = await incidents.get(id.data);
       if (!i || (!privileged(p) && i.tenant !== p.tenant)) throw new HttpError(404, 'no such incident');
-      res.json(incidentJson(i));
+      res.json(view(i, p));
     }),
   );
 

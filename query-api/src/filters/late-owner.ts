@@ -2,10 +2,10 @@
  * Query-time attribution inside WHERE clauses: flow ends stored with source `none` (the flow
  * arrived before the Nomad update naming its owner) are matched against the ownership table, so
  * `tenant` / `account` / `job` / `alloc` filters and the tenant-role scope find them the way the
- * rows will be shown (collector/src/ownership/reattribute.ts attributeFlowEnds: the
- * latest-starting allocation interval containing the flow's time).
+ * rows will be shown (common/ownership/reattribute.ts attributeFlowEnds), by the one owner rule
+ * (common/ownership/owner-rule.ts) in its SQL form.
  *
- * Design (why not reattributeSql's ASOF JOIN on every statement): a JOIN would have to sit in
+ * Design (why not reattributeSql's JOIN on every statement): a JOIN would have to sit in
  * every statement that reads flows (pages, streams, aggregates, gRPC), would be applied to every
  * row of the range before the LIMIT, and would merge the whole ownership table per statement.
  * Instead each late predicate is a plain WHERE term, cheap by construction:
@@ -27,7 +27,7 @@
  */
 
 import type { SqlParams } from '../../../common/clickhouse/sql-params.ts';
-import { mergedOwnershipSql } from '../../../common/ownership/persistence.ts';
+import { resolveOwnersSql } from '../../../common/ownership/owner-rule.ts';
 
 /** A flow end by its attribution column prefix. */
 export type OwnerEnd = 'src' | 'dst';
@@ -97,24 +97,26 @@ export function lateOwnersSql(
     ...(until ? [`time < ${until}`] : []),
     ...flowConds,
   ];
-  // The flows side is a subquery over `flows` alone, so flowConds need no table alias.
-  return `SELECT late_fid, toUInt8(1) AS late_hit, ${lateOwnerFields
-    .map((f, i) => `tupleElement(late_w, ${i + 1}) AS late_${f}`)
+  // The flows side is a subquery over `flows` alone, so flowConds need no table alias. The owner
+  // is resolved by the one owner rule (common/ownership/owner-rule.ts), allocations only.
+  const resolved = resolveOwnersSql(
+    `SELECT flow_id AS probe_id, ${ip} AS probe_ip, time AS probe_time FROM flows WHERE ${flows.join(' AND ')}`,
+    { allocOnly: true, addresses, ownershipWhere: own },
+  );
+  const ownerCol: Record<(typeof lateOwnerFields)[number], string> = {
+    tenant: 'owner_tenant',
+    account: 'owner_account',
+    namespace: 'owner_namespace',
+    job: 'owner_job',
+    group: 'owner_group',
+    alloc_id: 'owner_alloc_id',
+    alloc_name: 'owner_alloc_name',
+    node: 'owner_node_name',
+  };
+  return `SELECT probe_id AS late_fid, toUInt8(1) AS late_hit, ${lateOwnerFields
+    .map((f) => `${ownerCol[f]} AS late_${f}`)
     .join(', ')}
-  FROM (
-    SELECT lf_id AS late_fid,
-      argMax(tuple(o_tenant, o_account, o_namespace, o_job, o_group, o_alloc_id, o_alloc_name, o_node), o_start) AS late_w
-    FROM (SELECT flow_id AS lf_id, time AS lf_time, ${ip} AS lf_ip FROM flows WHERE ${flows.join(' AND ')}) AS lf
-    INNER JOIN (
-      SELECT address AS o_address, start AS o_start, \`end\` AS o_end, tenant AS o_tenant, account AS o_account,
-        namespace AS o_namespace, job AS o_job, \`group\` AS o_group, alloc_id AS o_alloc_id,
-        alloc_name AS o_alloc_name, node_name AS o_node
-      FROM (${mergedOwnershipSql(`kind = 'alloc' AND address IN (${addresses})`)})
-      ${own.length ? `WHERE ${own.join(' AND ')}` : ''}
-    ) AS o ON lf_ip = o_address
-    WHERE lf_time >= o_start AND lf_time < o_end
-    GROUP BY late_fid
-  )`;
+  FROM (${resolved})`;
 }
 
 /**

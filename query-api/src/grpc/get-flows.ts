@@ -18,7 +18,7 @@ import { flowRestoreColumns, type StoredFlowRow } from '../../../common/schema/f
 import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsRequest, GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
 import type { Principal } from '../auth/principal.ts';
-import { redactFlow } from '../auth/redact.ts';
+import { ownsEnd, redactFlow } from '../auth/redact.ts';
 import { and, ownEnds, SqlParams, tenantScope } from '../filters/index.ts';
 import { rowFlow } from '../queries/flow-rows.ts';
 import { applyFieldMask, compileFieldMask } from './field-mask.ts';
@@ -92,8 +92,8 @@ export async function serveGetFlows(
   const emit = async (r: Row, flow: Flow) => {
     // A tenant sees the identifying detail of its own ends only (auth/redact.ts).
     const shown = redactFlow(flow, principal, {
-      source: r.g_src_tenant === principal.tenant,
-      destination: r.g_dst_tenant === principal.tenant,
+      source: ownsEnd(principal, r.g_src_tenant),
+      destination: ownsEnd(principal, r.g_dst_tenant),
     });
     await send({ flow: applyFieldMask(shown, mask), node_name: r.node_name, time: flow.time });
     sent++;

@@ -17,6 +17,7 @@ import type {
 } from '../../../proto/gen/observer/observer.ts';
 import { NodeState } from '../../../proto/gen/relay/relay.ts';
 import type { Principal } from '../auth/principal.ts';
+import { seesAll } from '../auth/redact.ts';
 import { SqlParams, tenantScope } from '../filters/index.ts';
 
 /** What the status calls need. */
@@ -90,12 +91,16 @@ export async function getNamespaces(deps: StatusDeps, principal: Principal): Pro
   const p = new SqlParams();
   const hours = p.bind(Math.ceil(deps.limits.maxUnboundedRangeHours), 'UInt32');
   const newest = `(SELECT max(time) FROM flows WHERE ${tenantScope(p, principal)})`;
+  // A tenant lists the namespaces of its own ends only: a peer's namespace is another tenant's
+  // (the rule of auth/redact.ts, by the stored owner as GetFlows redacts).
+  const own = seesAll(principal) ? '1' : `owner = ${p.bind(principal.tenant ?? '', 'String')}`;
   const rows = await deps.store.query<{ cluster: string; namespace: string }>(
     `SELECT DISTINCT cluster, namespace FROM (
-       SELECT arrayJoin([(source_cluster, source_namespace), (destination_cluster, destination_namespace)]) AS e,
-         e.1 AS cluster, e.2 AS namespace
+       SELECT arrayJoin([(source_cluster, source_namespace, src_tenant),
+         (destination_cluster, destination_namespace, dst_tenant)]) AS e,
+         e.1 AS cluster, e.2 AS namespace, e.3 AS owner
        FROM flows WHERE time > ${newest} - toIntervalHour(${hours}) AND ${tenantScope(p, principal)})
-     WHERE namespace != '' ORDER BY cluster, namespace LIMIT 10000`,
+     WHERE namespace != '' AND ${own} ORDER BY cluster, namespace LIMIT 10000`,
     { params: p.values, settings: deps.settings },
   );
   return { namespaces: rows.map((r) => ({ cluster: r.cluster, namespace: r.namespace })) };

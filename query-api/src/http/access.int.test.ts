@@ -110,22 +110,16 @@ describeWithFixtures('query-api > http > access, tenant scope, audit, validation
     const r = await get(api, `/api/v1/investigations/${adminCase}`, testTokens.investigator);
     expect(r.status).toBe(200);
     const accounts = (r.body as { accounts: J[] }).accounts;
-    expect(accounts[0]).toMatchObject({
-      tenant: 'globex',
-      account: 'globex-1',
-      job: 'api',
-      source: 'ownership',
-    });
+    expect(accounts[0]).toMatchObject({ tenant: 'globex', account: 'globex-1', source: 'ownership' });
+    expect((accounts[0]!['allocations'] as J[])[0]).toMatchObject({ job: 'api' });
     expect((accounts[0]!['samples'] as J[]).length).toBeGreaterThan(0);
     const csv = await get(
       api,
       `/api/v1/investigations/${adminCase}/export?format=csv`,
       testTokens.investigator,
     );
-    expect(csv.text.split('\r\n')[0]).toBe(
-      'tenant,account,job,alloc_id,node,first_seen,last_seen,flows,verdicts,source',
-    );
-    expect(csv.text).toContain('globex,globex-1,api');
+    expect(csv.text.split('\r\n')[0]).toMatch(/^rank,tenant,account,alloc_id,alloc_name,job,node,/);
+    expect(csv.text).toContain('1,globex,globex-1,bbbbbbbb-0000-0000-0000-000000000001,api.app[0],api');
   });
 
   it('writes audit rows with token name, role, parameters, row count and outcome', async () => {

@@ -9,8 +9,10 @@ import { flowControlParams } from '../filters/index.ts';
 import { attributionParams } from '../http/routes/attribution.ts';
 import { auditParams } from '../http/routes/audit.ts';
 import { exportParams } from '../http/routes/investigations.ts';
+import { activityParams } from '../queries/activity.ts';
 import { summaryParams, timeseriesParams, topologyParams, topParams } from '../queries/dashboards.ts';
 import { investigationRequestSchema } from '../queries/investigations.ts';
+import { visualizeParams } from '../queries/visualize.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -156,7 +158,15 @@ export function openApiDocument(): JsonSchema {
       },
       '/api/v1/investigations': {
         post: {
-          summary: 'Run and save an investigation: the owners behind matching flows, ranked.',
+          summary:
+            'Run and save an abuse-report investigation: the accounts behind OUR end of the matching flows, ranked.',
+          description:
+            'Give our side (`indicator`: address, CIDR or post-SNAT egress address), their side (`remote`), or both; ' +
+            'optionally `port` and `protocol`; and `since`/`until` or `at` ± `tolerance` seconds. Our side matches ' +
+            '`source_xlated` when the flow was SNATed. When the indicator lies outside our address space (a victim, ' +
+            'a remote scanner), the other end is attributed (`indicator_side: outside`). `accounts` are in rank ' +
+            'order: full matches of every given field first, then closeness to `at`, then volume; each lists its ' +
+            '`allocations`, `attributed_end`, `source` and `conflicts`.',
           requestBody: {
             required: true,
             content: { 'application/json': { schema: schemaOf(investigationRequestSchema) } },
@@ -183,6 +193,24 @@ export function openApiDocument(): JsonSchema {
           responses: ok('The case as JSON or CSV'),
         },
       },
+      '/api/v1/activity': {
+        get: {
+          summary:
+            "One owner's peers over a window: what else did this allocation, account or tenant talk to.",
+          description:
+            'Give exactly one of `alloc`, `account` or `tenant`, and `since`/`until`. Peers are aggregated by ' +
+            'direction (out: the owner sent), remote address and owner, destination port and protocol, with flow ' +
+            'event counts, verdicts and first/last seen. Hubble flows carry no byte counts, so `bytes` is null.',
+          parameters: [
+            ...queryParams(activityParams),
+            ...queryParams({
+              since: z.string().describe('Start of the window (RFC 3339, epoch ns, or relative).'),
+              until: z.string().describe('End of the window (default now).'),
+            }),
+          ],
+          responses: ok('Peers'),
+        },
+      },
       '/api/v1/tenants/{tenant}/summary': {
         get: {
           summary: "A tenant's activity over the range.",
@@ -205,6 +233,16 @@ export function openApiDocument(): JsonSchema {
           summary: 'Top sources, destinations, ports or tenants.',
           parameters: aggregate(topParams),
           responses: ok('Items'),
+        },
+      },
+      '/api/v1/visualize': {
+        get: {
+          summary:
+            'Flow events grouped by up to three dimensions: the top N groups over the range, their counts per step, and the totals per step.',
+          parameters: aggregate(visualizeParams),
+          responses: ok(
+            'dimensions, step_seconds, top [{key, flows, drops}], points [{time, key, flows}], totals [{time, flows}]',
+          ),
         },
       },
       '/api/v1/topology': {

@@ -2,13 +2,14 @@
  * The CSV form of flows: flat typed columns selected straight from ClickHouse (no protobuf
  * decoding), with both ends' attribution, for spreadsheets and evidence bundles. The owner
  * columns are filled per batch by attributeCsvRows (query-time re-attribution, the ownership
- * interval as `<end>_start` / `<end>_end`, and the tenant-role redaction of the JSON forms).
+ * interval as `<end>_start` / `<end>_end`, and the tenant-role redaction of auth/redact.ts, as in the JSON forms).
  * @module
  */
 
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { attributeFlowEnds, type StoredEnd } from '../../../common/ownership/reattribute.ts';
 import type { Principal } from '../auth/principal.ts';
+import { ownsEnd, redactFlatEnds } from '../auth/redact.ts';
 
 // Every expression gets a `csv_` alias: an alias equal to a column name would shadow the column
 // in the WHERE clause (ClickHouse resolves aliases first).
@@ -123,12 +124,16 @@ export async function attributeCsvRows(
     rows.flatMap((r) => [end(r, 'src'), end(r, 'dst')]),
   );
   rows.forEach((r, i) => {
+    const owned = { source: false, destination: false };
     (['src', 'dst'] as const).forEach((e, j) => {
       let o = owners[2 * i + j] ?? null;
-      if (o && principal.role === 'tenant' && o.tenant !== principal.tenant) o = null;
+      if (o && !ownsEnd(principal, o.tenant)) o = null;
+      owned[e === 'src' ? 'source' : 'destination'] = o !== null;
       for (const [col, field] of ownerCsvFields) r[`csv_${e}_${col}`] = o ? (o[field] ?? '') : '';
       if (!o) r[`csv_${e}_source`] = 'none';
     });
+    // The peer's namespace and pod columns come from the Flow: the same rule as redactFlow.
+    redactFlatEnds(r, principal, owned, 'csv_');
   });
   return rows;
 }

@@ -14,7 +14,7 @@ import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
 import { toHubbleJson, toHubbleJsonLine } from '../../../proto/src/hubble-json.ts';
 import type { Principal } from '../auth/principal.ts';
-import { redactFlow } from '../auth/redact.ts';
+import { ownsEnd, redactFlow } from '../auth/redact.ts';
 
 const ownerFields = [
   'tenant',
@@ -80,9 +80,7 @@ function storedEnd(row: FlowRow, end: 'src' | 'dst'): StoredEnd {
 
 /** What `principal` may see of an end's owner: a tenant sees only its own tenant's owners. */
 function visible(o: Owner | null, principal: Principal): Owner | null {
-  if (!o) return null;
-  if (principal.role === 'tenant' && o.tenant !== principal.tenant) return null;
-  return o;
+  return o && ownsEnd(principal, o.tenant) ? o : null;
 }
 
 /**

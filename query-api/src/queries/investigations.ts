@@ -1,9 +1,10 @@
 /**
- * Investigations: "who was behind this address (or range) in this window?". The service finds
- * the flows where the indicator is an end (the source, its post-SNAT address, or the
- * destination), groups them by the owner of that end, ranks the owners by flow count, and saves
- * the case so it can be read back and exported. A tenant principal only ever sees its own
- * tenant's owners and its cases.
+ * Investigations shaped like an abuse report: "your address X (often a node's post-SNAT egress
+ * address) talked to our host Y on port P around time T". The service finds the flows in the
+ * window where our side (`indicator`) or their side (`remote`) is an end, attributes OUR end of
+ * each (see runInvestigation), groups by account with its allocations, ranks accounts by how
+ * well they match the report, and saves the case so it can be read back and exported. A tenant
+ * principal only ever sees its own tenant's owners and its cases.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -17,40 +18,110 @@ import {
   ipInSql,
   parseFilterSet,
 } from '../../../common/filter/index.ts';
-import { parseIpPrefix } from '../../../common/filter/ip.ts';
+import { type IpPrefix, parseIpPrefix } from '../../../common/filter/ip.ts';
 import { formatTimeNs, nowNs, parseTimeArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
-import { and, lateOwnersSql, SqlParams, tenantScope, timeRange } from '../filters/index.ts';
+import {
+  and,
+  lateOwnerFields,
+  lateOwnersSql,
+  or,
+  SqlParams,
+  tenantScope,
+  timeRange,
+} from '../filters/index.ts';
 import { type FlowRow, flowRowColumns, rowsToObjects } from './flow-rows.ts';
 
-/** The body of POST /api/v1/investigations. */
-export const investigationRequestSchema = z.strictObject({
-  indicator: z.string().max(64).describe('The address or CIDR under investigation.'),
-  port: z.number().int().min(0).max(65535).optional().describe('Port of either end.'),
-  protocol: z.string().max(16).optional().describe('tcp, udp, icmp, … as in /flows.'),
-  since: z.string().max(64).describe('Start of the window (RFC 3339, epoch ns, or relative).'),
-  until: z.string().max(64).describe('End of the window.'),
-  direction: z
-    .enum(['source', 'destination', 'any'])
-    .default('any')
-    .describe('Which end the indicator must be: source (it sent), destination (it received), any.'),
-});
+/** Longest tolerance either side of `at` (one day). */
+const maxToleranceS = 86_400;
+
+/**
+ * The body of POST /api/v1/investigations: an abuse report's shape. `indicator` is our side (a
+ * pod or node address, a range, or the post-SNAT address the outside world saw), `remote` the
+ * other party (a victim or a scanner); at least one is required. The window is either
+ * `since`/`until` or `at` ± `tolerance` seconds.
+ */
+export const investigationRequestSchema = z
+  .strictObject({
+    indicator: z
+      .string()
+      .max(64)
+      .optional()
+      .describe('Our side: an address, a CIDR, or a post-SNAT (egress) address.'),
+    remote: z.string().max(64).optional().describe('The other party: an address or CIDR.'),
+    port: z.number().int().min(0).max(65535).optional().describe('Port of either end.'),
+    protocol: z.string().max(16).optional().describe('tcp, udp, icmp, … as in /flows.'),
+    since: z.string().max(64).optional().describe('Start of the window (RFC 3339, epoch ns, or relative).'),
+    until: z.string().max(64).optional().describe('End of the window.'),
+    at: z.string().max(64).optional().describe('The reported instant; the window is at ± tolerance.'),
+    tolerance: z
+      .number()
+      .int()
+      .min(0)
+      .max(maxToleranceS)
+      .optional()
+      .describe('Seconds either side of `at` (default 120).'),
+    direction: z
+      .enum(['source', 'destination', 'any'])
+      .default('any')
+      .describe('Which end the indicator must be: source (it sent), destination (it received), any.'),
+  })
+  .superRefine((r, ctx) => {
+    if (r.indicator === undefined && r.remote === undefined)
+      ctx.addIssue({ code: 'custom', path: ['indicator'], message: 'give indicator, remote, or both' });
+    if (r.at !== undefined && (r.since !== undefined || r.until !== undefined))
+      ctx.addIssue({ code: 'custom', path: ['at'], message: 'give either at (± tolerance) or since/until' });
+    if (r.at === undefined && (r.since === undefined || r.until === undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: [r.since === undefined ? 'since' : 'until'],
+        message: 'required unless at is given',
+      });
+    if (r.tolerance !== undefined && r.at === undefined)
+      ctx.addIssue({ code: 'custom', path: ['tolerance'], message: 'only meaningful with at' });
+  });
 
 /** A validated investigation request. */
 export type InvestigationRequest = z.infer<typeof investigationRequestSchema>;
 
-/** One ranked owner of a case. */
-export interface InvestigationAccount {
-  tenant: string;
-  account: string;
-  job: string;
+/** Which end of the matching flows was attributed: ours (see runInvestigation). */
+export type AttributedEnd = 'source' | 'destination' | 'both';
+
+/** One allocation of a ranked account. */
+export interface InvestigationAllocation {
   alloc_id: string;
+  alloc_name: string;
+  job: string;
   node: string;
+  flows: number;
+  full_match_flows: number;
   first_seen: string;
   last_seen: string;
+}
+
+/** One ranked owner (tenant, account) of a case. */
+export interface InvestigationAccount {
+  rank: number;
+  tenant: string;
+  account: string;
+  /** Flows matching every field the report gave. */
+  full_match_flows: number;
+  /** Flows matching the indicator or the remote party (a superset of the full matches). */
   flows: number;
+  /** Seconds from the reported instant (`at`) to the closest best-matching flow; 0 without `at`. */
+  closest_s: number;
+  first_seen: string;
+  last_seen: string;
   verdicts: Record<string, number>;
+  /** How the owner was found: ownership, label, node, cidr, none (several when mixed). */
   source: string;
+  /** The end whose owner this is (`both` when some matching flows are replies). */
+  attributed_end: AttributedEnd;
+  /** Matching flows by the end attributed: ours was their source, or their destination. */
+  attributed_flows: { source: number; destination: number };
+  /** Label/ownership disagreements recorded on the matching flows (empty when none). */
+  conflicts: string[];
+  allocations: InvestigationAllocation[];
   samples: unknown[];
 }
 
@@ -60,12 +131,19 @@ export interface Investigation {
   created_at: string;
   created_by: string;
   request: InvestigationRequest;
+  /** The window searched (RFC 3339) and the reported instant closeness is measured from, if any. */
+  window: { since: string; until: string; reference: string | null };
+  /**
+   * Where the indicator sat: `ours` (its own end was attributed), `outside` (it is a victim or
+   * a remote host: the other end was attributed), `mixed`, or `none` (no indicator or no flows).
+   */
+  indicator_side: 'ours' | 'outside' | 'mixed' | 'none';
   accounts: InvestigationAccount[];
 }
 
-/** Most owners listed per case, and sample flows per owner. */
-const maxAccounts = 200;
-const samplesPerAccount = 3;
+/** Most owners listed per case, and sample flows per account. */
+const maxAllocations = 500;
+const samplesPerAccount = 5;
 
 function time(name: string, text: string): bigint {
   try {
@@ -73,6 +151,40 @@ function time(name: string, text: string): bigint {
   } catch (err) {
     throw new InputError(`${name}: ${(err as Error).message}`, name);
   }
+}
+
+function range(name: string, text: string): IpPrefix {
+  const r = parseIpPrefix(text.trim());
+  if (!r) throw new InputError(`${name}: expected an IPv4/IPv6 address or CIDR`, name);
+  return r;
+}
+
+/** SQL of one filter word (`--port 22`, `--protocol tcp`) in the one filter language (common/filter). */
+function wordSql(p: SqlParams, word: 'port' | 'protocol', value: string): string {
+  try {
+    const { whitelist, blacklist } = parseFilterSet(filterSetFromArgs([`--${word}`, value]).set);
+    return filterSetSql(p, whitelist, blacklist);
+  } catch (err) {
+    if (err instanceof FlowFilterError) throw new InputError(err.message, word);
+    throw err;
+  }
+}
+
+/** The window a request asks for: since/until, or at ± tolerance; and the reference instant. */
+export function investigationWindow(request: InvestigationRequest): {
+  sinceNs: bigint;
+  untilNs: bigint;
+  refNs: bigint;
+} {
+  if (request.at !== undefined) {
+    const at = time('at', request.at);
+    const tol = BigInt(request.tolerance ?? 120) * 1_000_000_000n;
+    return { sinceNs: at - tol, untilNs: at + tol + 1n, refNs: at };
+  }
+  const sinceNs = time('since', request.since ?? '');
+  const untilNs = time('until', request.until ?? '');
+  if (sinceNs >= untilNs) throw new InputError('since: must be before until', 'since');
+  return { sinceNs, untilNs, refNs: sinceNs + (untilNs - sinceNs) / 2n };
 }
 
 /**
@@ -102,111 +214,179 @@ async function readSamples(
   );
 }
 
-/** Runs an investigation, saves it, and returns the case. */
+/** Scopes of an end that lie outside our address space (the internet, the cloud's metadata service). */
+const outsideScopes = `('world', 'metadata')`;
+
+/**
+ * Runs an investigation, saves it, and returns the case.
+ *
+ * Candidate flows are those in the window where the indicator is an end (our side: the source,
+ * the source's post-SNAT address, or the destination) or the remote party is an end. For each
+ * flow, OUR end is attributed: the indicator's end, unless the indicator sits outside our address
+ * space there (its stored scope is world/metadata and it did not match as a post-SNAT address, or
+ * it has no owner while the other end has one), in which case the other end; with only a remote
+ * party, the end opposite it. Owners are the effective owner at the flow's time (as stored, or
+ * for an end stored as `none`, from the ownership table: lateOwnersSql).
+ *
+ * Accounts are ranked: those with flows matching every given field (indicator, remote at the
+ * other end, port, protocol) first, then by how many fields their best flow matches, then by how
+ * close their best flows are to the reported instant, then by volume.
+ */
 export async function runInvestigation(
   deps: { store: Store; settings: QuerySettings; maxRangeNs: bigint },
   request: InvestigationRequest,
   principal: Principal,
   signal?: AbortSignal,
 ): Promise<Investigation> {
-  const ind = parseIpPrefix(request.indicator.trim());
-  if (!ind) throw new InputError('indicator: expected an IPv4/IPv6 address or CIDR', 'indicator');
-  const sinceNs = time('since', request.since);
-  const untilNs = time('until', request.until);
-  if (sinceNs >= untilNs) throw new InputError('since: must be before until', 'since');
+  const ind = request.indicator === undefined ? undefined : range('indicator', request.indicator);
+  const rem = request.remote === undefined ? undefined : range('remote', request.remote);
+  const { sinceNs, untilNs, refNs } = investigationWindow(request);
   if (untilNs - sinceNs > deps.maxRangeNs)
-    throw new InputError('since: the window is longer than allowed; narrow it', 'since');
-  // Port and protocol in the filter language's words (`--port` is either end, as in /flows).
-  const words = [
-    ...(request.port === undefined ? [] : ['--port', String(request.port)]),
-    ...(request.protocol === undefined ? [] : ['--protocol', request.protocol]),
-  ];
-  let narrowing: ReturnType<typeof parseFilterSet>;
-  try {
-    narrowing = parseFilterSet(filterSetFromArgs(words).set);
-  } catch (err) {
-    if (err instanceof FlowFilterError)
-      throw new InputError(err.message, err.field === 'protocol' ? 'protocol' : 'port');
-    throw err;
-  }
-
+    throw new InputError(
+      `${request.at === undefined ? 'since' : 'tolerance'}: the window is longer than allowed; narrow it`,
+      request.at === undefined ? 'since' : 'tolerance',
+    );
   const p = new SqlParams();
-  const range = { sinceNs, untilNs };
-  const narrow = [timeRange(p, sinceNs, untilNs)];
-  narrow.push(filterSetSql(p, narrowing.whitelist, narrowing.blacklist));
-  const common = [...narrow, tenantScope(p, principal, range)];
-  // Each side groups by the end's effective owner: as stored, or, for an end stored as `none`,
-  // its owner at the flow's time from the ownership table. The resolution is bounded to the
-  // flows this case matches (their addresses and the window), joined by flow_id.
-  const side = (end: 'src' | 'dst', match: string) => {
+  const bounds = { sinceNs, untilNs };
+  const dir = request.direction;
+  const indSrc = ind && dir !== 'destination' ? ipInSql(p, ['source_ip'], [ind]) : '0';
+  const indX = ind && dir !== 'destination' ? ipInSql(p, ['source_xlated'], [ind]) : '0';
+  const indDst = ind && dir !== 'source' ? ipInSql(p, ['destination_ip'], [ind]) : '0';
+  const remSrc = rem ? ipInSql(p, ['source_ip'], [rem]) : '0';
+  const remDst = rem ? ipInSql(p, ['destination_ip'], [rem]) : '0';
+  const portOk = request.port === undefined ? '1' : wordSql(p, 'port', String(request.port));
+  const protoOk = request.protocol === undefined ? '1' : wordSql(p, 'protocol', request.protocol);
+  const window = timeRange(p, sinceNs, untilNs);
+  const candidate = or([indSrc, indX, indDst, remSrc, remDst].filter((c) => c !== '0'));
+  const matched = and([window, candidate]);
+  const late = (end: 'src' | 'dst') => {
     const ip = end === 'src' ? 'source_ip' : 'destination_ip';
-    const matched = and([...narrow, match]);
-    const late = lateOwnersSql(
+    const sql = lateOwnersSql(
       p,
       end,
       `SELECT ${ip} FROM flows WHERE ${matched} AND ${end}_source = 'none'`,
-      range,
+      bounds,
       [matched],
     );
-    const eff = (field: string) => `if(late_hit = 1, late_${field}, ${end}_${field})`;
-    return `SELECT time, v, ${eff('tenant')} AS tenant, ${eff('account')} AS account, ${eff('job')} AS job,
-       ${eff('alloc_id')} AS alloc_id, ${eff('node')} AS node,
-       if(late_hit = 1, 'ownership', stored_source) AS source, t_ns, fid_hex
-     FROM (
-       SELECT time, toString(verdict) AS v, ${end}_tenant, ${end}_account, ${end}_job, ${end}_alloc_id,
-         ${end}_node, toString(${end}_source) AS stored_source, toUnixTimestamp64Nano(time) AS t_ns,
-         lower(hex(flow_id)) AS fid_hex, flow_id AS m_fid
-       FROM flows WHERE ${and([...common, match])}
-     ) AS m LEFT JOIN (${late}) AS l ON m.m_fid = l.late_fid`;
+    return `SELECT late_fid AS ${end}_late_fid, late_hit AS ${end}_hit, ${lateOwnerFields
+      .map((f) => `late_${f} AS ${end}_late_${f}`)
+      .join(', ')} FROM (${sql})`;
   };
-  const parts: string[] = [];
-  if (request.direction !== 'destination')
-    parts.push(side('src', ipInSql(p, ['source_ip', 'source_xlated'], [ind])));
-  if (request.direction !== 'source') parts.push(side('dst', ipInSql(p, ['destination_ip'], [ind])));
+  // An end is "outside" when its stored scope says so, or it has no owner (stored or late) while
+  // the other end has one.
+  const outside = (end: 'src' | 'dst', other: 'src' | 'dst') =>
+    `(toString(${end}_scope) IN ${outsideScopes} OR (${end}_source = 'none' AND ${end}_hit = 0 AND ` +
+    `(${other}_source != 'none' OR ${other}_hit = 1)))`;
+  // Closeness counts only for a reported instant (`at`); inside a since/until window every flow
+  // is as close as any other, and volume decides.
+  const dist =
+    request.at === undefined
+      ? 'toInt64(0)'
+      : `abs(toInt64(toUnixTimestamp64Nano(time)) - ${p.bind(refNs, 'Int64')})`;
+  const eff = (field: string) =>
+    `if(our_end = 1, if(src_hit = 1, src_late_${field}, src_${field}), if(dst_hit = 1, dst_late_${field}, dst_${field}))`;
   const own = principal.role === 'tenant' ? `WHERE tenant = ${p.bind(principal.tenant ?? '', 'String')}` : '';
+  const indGiven = ind ? 1 : 0;
+  const remGiven = rem ? 1 : 0;
   // Samples are kept as (time, flow id) pairs: the sample rows are then read back by their exact
   // primary-key time, not by re-running the window and scope.
-  const sql = `SELECT tenant, account, job, alloc_id, node, source,
+  const sql = `SELECT tenant, account, alloc_id, alloc_name, job, node,
+      arrayStringConcat(arraySort(groupUniqArray(source)), '+') AS source,
+      countIf(our_end = 1) AS src_ends, countIf(our_end = 2) AS dst_ends,
+      countIf(ind_outside = 1) AS outside_flows, countIf(ind_end != 0) AS ind_flows,
       formatDateTime(min(time), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS first_seen,
       formatDateTime(max(time), '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS last_seen,
-      count() AS flows, sumMap([v], [toUInt64(1)]) AS verdicts,
-      groupArray(${samplesPerAccount})(tuple(toString(t_ns), fid_hex)) AS samples
-    FROM (${parts.join(' UNION ALL ')}) ${own}
-    GROUP BY tenant, account, job, alloc_id, node, source
-    ORDER BY flows DESC, tenant, account, job, alloc_id
-    LIMIT ${maxAccounts}`;
-  type Row = Omit<InvestigationAccount, 'flows' | 'verdicts' | 'samples'> & {
+      count() AS flows, countIf(full = 1) AS full_flows,
+      min(tuple(-toInt16(score), dist)) AS best,
+      sumMap([v], [toUInt64(1)]) AS verdicts,
+      groupUniqArrayIf(3)(conflict, conflict != '') AS conflicts,
+      groupArrayIf(${samplesPerAccount})(tuple(toString(t_ns), fid_hex), full = 1) AS full_samples,
+      groupArray(${samplesPerAccount})(tuple(toString(t_ns), fid_hex)) AS any_samples
+    FROM (
+      SELECT time, v, t_ns, fid_hex, conflict, our_end, ind_end, ind_outside, full, score, dist,
+        ${eff('tenant')} AS tenant, ${eff('account')} AS account, ${eff('job')} AS job,
+        ${eff('alloc_id')} AS alloc_id, ${eff('alloc_name')} AS alloc_name, ${eff('node')} AS node,
+        if(our_end = 1, if(src_hit = 1, 'ownership', toString(src_source)),
+           if(dst_hit = 1, 'ownership', toString(dst_source))) AS source
+      FROM (
+        SELECT *,
+          toUInt8(multiIf(ind_end = 1, NOT ind_x AND ${outside('src', 'dst')}, ind_end = 2, ${outside('dst', 'src')}, 0)) AS ind_outside,
+          multiIf(ind_end != 0, if(ind_outside = 1, 3 - ind_end, ind_end), rem_end != 0, 3 - rem_end, 1) AS our_end,
+          if(${indGiven} = 1, (ind_end = 1 AND rem_d) OR (ind_end = 2 AND rem_s), rem_end != 0) AS rem_ok,
+          toUInt8(${indGiven} = 0 OR ind_end != 0) + toUInt8(${remGiven} = 0 OR rem_ok) + port_ok + proto_ok AS score,
+          toUInt8(score = 4) AS full
+        FROM (
+          SELECT time, toString(verdict) AS v, toUnixTimestamp64Nano(time) AS t_ns, lower(hex(flow_id)) AS fid_hex,
+            flow_id AS m_fid, attribution_conflict AS conflict,
+            src_tenant, src_account, src_job, src_alloc_id, src_alloc_name, src_node, src_source, src_scope,
+            dst_tenant, dst_account, dst_job, dst_alloc_id, dst_alloc_name, dst_node, dst_source, dst_scope,
+            ${indSrc} AS ind_s, ${indX} AS ind_x, ${indDst} AS ind_d, ${remSrc} AS rem_s, ${remDst} AS rem_d,
+            multiIf(ind_s OR ind_x, 1, ind_d, 2, 0) AS ind_end,
+            multiIf(ind_end = 1 AND rem_d, 2, ind_end = 2 AND rem_s, 1, rem_d, 2, rem_s, 1, 0) AS rem_end,
+            toUInt8(${portOk}) AS port_ok, toUInt8(${protoOk}) AS proto_ok,
+            ${dist} AS dist
+          FROM flows WHERE ${matched} AND ${tenantScope(p, principal, bounds)}
+        ) AS m
+        LEFT JOIN (${late('src')}) AS ls ON m.m_fid = ls.src_late_fid
+        LEFT JOIN (${late('dst')}) AS ld ON m.m_fid = ld.dst_late_fid
+      )
+    ) ${own}
+    GROUP BY tenant, account, alloc_id, alloc_name, job, node
+    ORDER BY full_flows > 0 DESC, best, flows DESC, tenant, account, alloc_id
+    LIMIT ${maxAllocations}`;
+  type Row = {
+    tenant: string;
+    account: string;
+    alloc_id: string;
+    alloc_name: string;
+    job: string;
+    node: string;
+    source: string;
+    src_ends: string;
+    dst_ends: string;
+    outside_flows: string;
+    ind_flows: string;
+    first_seen: string;
+    last_seen: string;
     flows: string;
+    full_flows: string;
+    best: [number, string];
     verdicts: [string[], string[]];
-    samples: [string, string][];
+    conflicts: string[];
+    full_samples: [string, string][];
+    any_samples: [string, string][];
   };
   const rows = await deps.store.query<Row>(sql, { params: p.values, settings: deps.settings, signal });
-  const samples = rows.flatMap((r) => r.samples);
+  const accounts = rankAccounts(rows);
+  const samples = accounts.flatMap((a) => a.sampleKeys);
   const sampleRows = samples.length ? await readSamples(deps, samples, signal) : [];
   const sampleObjects = await rowsToObjects(deps.store, sampleRows, principal);
   const samplesById = new Map(sampleRows.map((r, i) => [r.id_hex, sampleObjects[i]!]));
-  const accounts = rows.map((r) => ({
-    tenant: r.tenant,
-    account: r.account,
-    job: r.job,
-    alloc_id: r.alloc_id,
-    node: r.node,
-    first_seen: r.first_seen,
-    last_seen: r.last_seen,
-    flows: Number(r.flows),
-    verdicts: Object.fromEntries(r.verdicts[0].map((k, i) => [k, Number(r.verdicts[1][i])])),
-    source: r.source,
-    samples: r.samples.flatMap(([, id]) => {
-      const o = samplesById.get(id);
-      return o ? [o] : [];
-    }),
-  }));
+  let outsideFlows = 0;
+  let indFlows = 0;
+  for (const r of rows) {
+    outsideFlows += Number(r.outside_flows);
+    indFlows += Number(r.ind_flows);
+  }
   const inv: Investigation = {
     id: randomUUID(),
     created_at: formatTimeNs(nowNs()),
     created_by: principal.name,
     request,
-    accounts,
+    window: {
+      since: formatTimeNs(sinceNs),
+      until: formatTimeNs(untilNs),
+      reference: request.at === undefined ? null : formatTimeNs(refNs),
+    },
+    indicator_side:
+      indFlows === 0 ? 'none' : outsideFlows === 0 ? 'ours' : outsideFlows === indFlows ? 'outside' : 'mixed',
+    accounts: accounts.map(({ sampleKeys, ...a }) => ({
+      ...a,
+      samples: sampleKeys.flatMap(([, id]) => {
+        const o = samplesById.get(id);
+        return o ? [o] : [];
+      }),
+    })),
   };
   await deps.store.insertJson('investigations', [
     {
@@ -220,6 +400,120 @@ export async function runInvestigation(
     },
   ]);
   return inv;
+}
+
+/** Groups per-allocation rows (already in rank order) into ranked accounts. */
+function rankAccounts(
+  rows: readonly {
+    tenant: string;
+    account: string;
+    alloc_id: string;
+    alloc_name: string;
+    job: string;
+    node: string;
+    source: string;
+    src_ends: string;
+    dst_ends: string;
+    first_seen: string;
+    last_seen: string;
+    flows: string;
+    full_flows: string;
+    best: [number, string];
+    verdicts: [string[], string[]];
+    conflicts: string[];
+    full_samples: [string, string][];
+    any_samples: [string, string][];
+  }[],
+): (Omit<InvestigationAccount, 'samples'> & { sampleKeys: [string, string][] })[] {
+  const byKey = new Map<
+    string,
+    Omit<InvestigationAccount, 'samples'> & {
+      sampleKeys: [string, string][];
+      score: number;
+      dist: bigint;
+      sources: Set<string>;
+    }
+  >();
+  for (const r of rows) {
+    const key = JSON.stringify([r.tenant, r.account]);
+    let a = byKey.get(key);
+    if (!a) {
+      a = {
+        rank: 0,
+        tenant: r.tenant,
+        account: r.account,
+        full_match_flows: 0,
+        flows: 0,
+        closest_s: 0,
+        first_seen: r.first_seen,
+        last_seen: r.last_seen,
+        verdicts: {},
+        source: '',
+        attributed_end: 'source',
+        attributed_flows: { source: 0, destination: 0 },
+        conflicts: [],
+        allocations: [],
+        sampleKeys: [],
+        score: -1,
+        dist: 0n,
+        sources: new Set(),
+      };
+      byKey.set(key, a);
+    }
+    const full = Number(r.full_flows);
+    const flows = Number(r.flows);
+    const score = -Number(r.best[0]);
+    const dist = BigInt(r.best[1]);
+    if (score > a.score || (score === a.score && dist < a.dist)) {
+      a.score = score;
+      a.dist = dist;
+    }
+    a.full_match_flows += full;
+    a.flows += flows;
+    if (r.first_seen < a.first_seen) a.first_seen = r.first_seen;
+    if (r.last_seen > a.last_seen) a.last_seen = r.last_seen;
+    r.verdicts[0].forEach((k, i) => {
+      a.verdicts[k] = (a.verdicts[k] ?? 0) + Number(r.verdicts[1][i]);
+    });
+    for (const s of r.source.split('+')) a.sources.add(s);
+    a.attributed_flows.source += Number(r.src_ends);
+    a.attributed_flows.destination += Number(r.dst_ends);
+    for (const c of r.conflicts) if (!a.conflicts.includes(c)) a.conflicts.push(c);
+    a.allocations.push({
+      alloc_id: r.alloc_id,
+      alloc_name: r.alloc_name,
+      job: r.job,
+      node: r.node,
+      flows,
+      full_match_flows: full,
+      first_seen: r.first_seen,
+      last_seen: r.last_seen,
+    });
+    const keys = full > 0 ? r.full_samples : r.any_samples;
+    a.sampleKeys.push(...keys.slice(0, samplesPerAccount - a.sampleKeys.length));
+  }
+  // Rows arrive ordered by their own rank; an account's rank is that of its best allocation,
+  // except that full matches, match score, closeness and volume are re-compared over the account.
+  const list = [...byKey.values()].sort(
+    (x, y) =>
+      Number(y.full_match_flows > 0) - Number(x.full_match_flows > 0) ||
+      y.score - x.score ||
+      (x.dist < y.dist ? -1 : x.dist > y.dist ? 1 : 0) ||
+      y.full_match_flows - x.full_match_flows ||
+      y.flows - x.flows,
+  );
+  return list.map(({ score: _s, dist, sources, ...a }, i) => ({
+    ...a,
+    rank: i + 1,
+    closest_s: Number(dist / 1_000_000n) / 1000,
+    source: [...sources].sort().join('+'),
+    attributed_end:
+      a.attributed_flows.source && a.attributed_flows.destination
+        ? 'both'
+        : a.attributed_flows.destination
+          ? 'destination'
+          : 'source',
+  }));
 }
 
 /** Reads a saved case; undefined when absent or not visible to `principal`. */
@@ -240,35 +534,73 @@ export async function getInvestigation(
   return r ? (JSON.parse(r.result) as Investigation) : undefined;
 }
 
-/** Columns of the CSV export (one line per owner). */
+/** Columns of the CSV export: one line per allocation, with its account and the case's request. */
 export const investigationCsvHeader = [
+  'rank',
   'tenant',
   'account',
-  'job',
   'alloc_id',
+  'alloc_name',
+  'job',
   'node',
   'first_seen',
   'last_seen',
   'flows',
+  'full_match_flows',
   'verdicts',
   'source',
+  'attributed_end',
+  'conflicts',
+  'case_id',
+  'created_by',
+  'created_at',
+  'indicator',
+  'remote',
+  'port',
+  'protocol',
+  'window_since',
+  'window_until',
 ] as const;
 
-/** One CSV record's values for an owner. */
-export function investigationCsvValues(a: InvestigationAccount): unknown[] {
-  const verdicts = Object.entries(a.verdicts)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(';');
-  return [
-    a.tenant,
-    a.account,
-    a.job,
-    a.alloc_id,
-    a.node,
-    a.first_seen,
-    a.last_seen,
-    a.flows,
-    verdicts,
-    a.source,
+/** The CSV records of a case: one per allocation of each ranked account. */
+export function investigationCsvRecords(inv: Investigation): unknown[][] {
+  const r = inv.request;
+  const request = [
+    inv.id,
+    inv.created_by,
+    inv.created_at,
+    r.indicator ?? '',
+    r.remote ?? '',
+    r.port ?? '',
+    r.protocol ?? '',
+    inv.window?.since ?? r.since ?? '',
+    inv.window?.until ?? r.until ?? '',
   ];
+  return inv.accounts.flatMap((a) => {
+    const verdicts = Object.entries(a.verdicts)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(';');
+    // Cases saved before accounts carried allocations have none: one line for the account.
+    const allocs = a.allocations?.length
+      ? a.allocations
+      : [{ alloc_id: '', alloc_name: '', job: '', node: '', ...a }];
+    return allocs.map((al) => [
+      a.rank,
+      a.tenant,
+      a.account,
+      al.alloc_id,
+      al.alloc_name,
+      al.job,
+      al.node,
+      al.first_seen,
+      al.last_seen,
+      al.flows,
+      al.full_match_flows,
+      verdicts,
+      a.source,
+      a.attributed_end,
+      (a.conflicts ?? []).join(';'),
+      ...request,
+    ]);
+  });
 }

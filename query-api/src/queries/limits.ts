@@ -23,10 +23,14 @@ export function querySettings(limits: ApiLimits): QuerySettings {
   };
 }
 
-/** Parse bounds for a JSON page (`streamed` false) or a streamed answer. */
+/**
+ * Parse bounds for a JSON page (`streamed` false) or a streamed answer. A streamed answer
+ * without `limit` is an export of every matching flow, so it defaults to the stream cap rather
+ * than to one page's size.
+ */
 export function flowQueryBounds(limits: ApiLimits, streamed: boolean): FlowQueryBounds {
   return {
-    defaultLimit: limits.defaultRows,
+    defaultLimit: streamed ? limits.maxStreamRows : limits.defaultRows,
     maxLimit: streamed ? limits.maxStreamRows : limits.maxRowsPerResponse,
     maxRangeNs: BigInt(Math.round(limits.maxRangeHours * 3600)) * (HOUR_NS / 3600n),
     maxUnboundedRangeNs: BigInt(Math.round(limits.maxUnboundedRangeHours * 3600)) * (HOUR_NS / 3600n),

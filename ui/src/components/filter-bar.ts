@@ -36,6 +36,8 @@ export interface FilterBarOptions {
   params: URLSearchParams;
   /** Called with the full new parameter set when the user applies a change. */
   onApply: (next: URLSearchParams) => void;
+  /** Show the since/until/rows/order form (default true; pages with a time picker hide it). */
+  range?: boolean;
 }
 
 /** Builds the filter bar. */
@@ -188,6 +190,13 @@ export function filterBar(opts: FilterBarOptions): FilterBar {
     }
   };
 
-  const el = h('div', { class: 'filter-bar' }, chips, addForm, rangeForm, errorBox);
+  const el = h(
+    'div',
+    { class: 'filter-bar' },
+    chips,
+    addForm,
+    opts.range === false ? null : rangeForm,
+    errorBox,
+  );
   return { el, showError };
 }

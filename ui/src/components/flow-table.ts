@@ -94,12 +94,12 @@ export function flowTable(drawer: Drawer, label: string, height = 520): VirtualT
     columns: [
       {
         label: 'Time (UTC)',
-        width: '17.5rem',
+        width: '15.5rem',
         cell: (l) => h('time', { datetime: l.flow.time ?? '' }, fmtTime(l.flow.time ?? l.time)),
       },
       {
         label: 'Source',
-        width: 'minmax(13rem,1.3fr)',
+        width: 'minmax(9rem,1.3fr)',
         cell: (l) =>
           endCell(
             l.attribution?.source ?? null,
@@ -113,10 +113,10 @@ export function flowTable(drawer: Drawer, label: string, height = 520): VirtualT
             fmtAddr(l.flow.IP?.source, ports(l.flow).src),
           ),
       },
-      { label: 'Src port', width: '5.2rem', cell: (l) => String(ports(l.flow).src ?? '') },
+      { label: 'Src port', width: '4.4rem', cell: (l) => String(ports(l.flow).src ?? '') },
       {
         label: 'Destination',
-        width: 'minmax(13rem,1.3fr)',
+        width: 'minmax(9rem,1.3fr)',
         cell: (l) =>
           endCell(
             l.attribution?.destination ?? null,
@@ -130,7 +130,7 @@ export function flowTable(drawer: Drawer, label: string, height = 520): VirtualT
             fmtAddr(l.flow.IP?.destination, ports(l.flow).dst),
           ),
       },
-      { label: 'Dst port', width: '5.2rem', cell: (l) => String(ports(l.flow).dst ?? '') },
+      { label: 'Dst port', width: '4.4rem', cell: (l) => String(ports(l.flow).dst ?? '') },
       {
         label: 'Verdict',
         width: '7.6rem',
@@ -141,10 +141,10 @@ export function flowTable(drawer: Drawer, label: string, height = 520): VirtualT
             l.flow.verdict ?? '',
           ),
       },
-      { label: 'Type', width: '9rem', cell: (l) => eventType(l.flow) },
+      { label: 'Type', width: '7.5rem', cell: (l) => eventType(l.flow) },
       {
         label: 'Summary',
-        width: 'minmax(10rem,1.5fr)',
+        width: 'minmax(7rem,1.5fr)',
         cell: (l) => summary(l.flow),
         title: (l) => summary(l.flow),
       },

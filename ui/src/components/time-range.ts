@@ -8,8 +8,26 @@ import { field, h } from '../dom.ts';
 import { fromLocalInput, toLocalInput } from '../format.ts';
 
 /** Preset ranges and their length in milliseconds. */
-export const presets = { '15m': 15 * 60_000, '1h': 3_600_000, '24h': 86_400_000 } as const;
-type Preset = keyof typeof presets;
+export const presets = {
+  '5m': 5 * 60_000,
+  '15m': 15 * 60_000,
+  '1h': 3_600_000,
+  '6h': 6 * 3_600_000,
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+} as const;
+/** A preset's name. */
+export type Preset = keyof typeof presets;
+
+/** The presets' labels, in menu order (every page offers the same ones). */
+export const presetLabels: [Preset, string][] = [
+  ['5m', 'Last 5 minutes'],
+  ['15m', 'Last 15 minutes'],
+  ['1h', 'Last hour'],
+  ['6h', 'Last 6 hours'],
+  ['24h', 'Last 24 hours'],
+  ['7d', 'Last 7 days'],
+];
 
 /** A concrete window, RFC 3339 UTC. */
 export interface TimeWindow {
@@ -34,22 +52,24 @@ export function windowOf(params: URLSearchParams, fallback: Preset = '1h'): Time
   return { since: new Date(now - ms).toISOString(), until: new Date(now).toISOString(), seconds: ms / 1000 };
 }
 
-/** Builds the picker; `onChange` gets the new parameters (the page updates its hash with them). */
+/**
+ * Builds the picker; `onChange` gets the new parameters (the page updates its hash with them).
+ * `fallback` must be the one the page passes to windowOf, so the label names the range queried.
+ */
 export function timeRangePicker(
   params: URLSearchParams,
   onChange: (next: URLSearchParams) => void,
+  fallback: Preset = '1h',
 ): HTMLElement {
-  const current = params.get('range') ?? (params.get('since') ? 'custom' : '1h');
-  const win = windowOf(params);
+  const given = params.get('range') ?? (params.get('since') ? 'custom' : fallback);
+  const current = given === 'custom' || given in presets ? given : fallback;
+  const win = windowOf(params, fallback);
   const select = h(
     'select',
     { name: 'range' },
-    ...[
-      ['15m', 'Last 15 minutes'],
-      ['1h', 'Last hour'],
-      ['24h', 'Last 24 hours'],
-      ['custom', 'Custom…'],
-    ].map(([v, t]) => h('option', { value: v, selected: v === current }, t)),
+    ...[...presetLabels, ['custom', 'Custom…']].map(([v, t]) =>
+      h('option', { value: v, selected: v === current }, t),
+    ),
   );
   const since = h('input', {
     type: 'datetime-local',
@@ -81,6 +101,12 @@ export function timeRangePicker(
       ['60', 'Every minute'],
     ].map(([v, t]) => h('option', { value: v, selected: (params.get('refresh') ?? '0') === v }, t)),
   );
+  // Editing From/To means a custom range, whatever the menu said before.
+  const toCustom = () => {
+    select.value = 'custom';
+  };
+  since.addEventListener('input', toCustom);
+  until.addEventListener('input', toCustom);
   const emit = () => {
     const next = new URLSearchParams(params);
     next.set('range', select.value);
@@ -116,12 +142,24 @@ export function timeRangePicker(
   return form;
 }
 
-/** Re-runs `tick` every `refresh` seconds (from the parameters) until `signal` aborts. */
-export function autoRefresh(params: URLSearchParams, signal: AbortSignal, tick: () => void): void {
+/**
+ * Re-runs `tick` every `refresh` seconds (from the parameters) until `signal` aborts; a tick
+ * that is still running (a slow or hanging API) is not stacked with another.
+ */
+export function autoRefresh(
+  params: URLSearchParams,
+  signal: AbortSignal,
+  tick: () => Promise<unknown> | undefined,
+): void {
   const secs = Number(params.get('refresh') ?? 0);
-  if (!secs) return;
+  if (!secs || !Number.isFinite(secs) || secs < 0) return;
+  let busy = false;
   const timer = setInterval(() => {
-    if (document.visibilityState === 'visible') tick();
+    if (busy || document.visibilityState !== 'visible') return;
+    busy = true;
+    void Promise.resolve(tick()).finally(() => {
+      busy = false;
+    });
   }, secs * 1000);
   signal.addEventListener('abort', () => clearInterval(timer));
 }

@@ -34,7 +34,20 @@ export function genericTable(
     { class: 'data' },
     h('caption', { class: 'sr-only' }, caption),
     h('thead', {}, h('tr', {}, ...keys.map((k) => h('th', { scope: 'col' }, k)))),
-    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...keys.map((k) => h('td', {}, show(r[k])))))),
+    h(
+      'tbody',
+      {},
+      ...rows.map((r) =>
+        h(
+          'tr',
+          {},
+          ...keys.map((k) => {
+            const v = show(r[k]);
+            return h('td', { class: v.length > 32 ? 'wrap' : undefined }, v);
+          }),
+        ),
+      ),
+    ),
   );
 }
 

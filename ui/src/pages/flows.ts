@@ -22,6 +22,22 @@ export function apiParams(params: URLSearchParams): Params {
 }
 
 /**
+ * The export's parameters: the table's filters over the absolute window the API resolved for the
+ * first page (a relative `since=-15m` would mean another window at click time), without the
+ * page size or cursor (an export is every matching flow, up to the API's export cap).
+ */
+export function exportParams(query: Params, since?: string, until?: string): Params {
+  const out: Params = { ...query };
+  delete out['cursor'];
+  delete out['limit'];
+  if (since && until) {
+    out['since'] = since;
+    out['until'] = until;
+  }
+  return out;
+}
+
+/**
  * An export link: a real href (open mode and copy-link work), and with a token the click
  * downloads through fetch so the bearer header is sent.
  */
@@ -59,13 +75,24 @@ async function render(ctx: PageContext): Promise<void> {
   const info = h('p', { class: 'result-info', 'aria-live': 'polite' }, status('Loading…'));
   const more = h('button', { type: 'button', hidden: true }, 'Load next page');
   const query = apiParams(params);
-  const exportParams = { ...query };
-  delete exportParams['cursor'];
-  const exportNote = h(
-    'span',
-    { class: 'hint' },
-    'Exports use the same filters and range, up to the row limit.',
-  );
+  const exports = h('div', { class: 'exports', role: 'group', 'aria-label': 'Export' });
+  /** Export links for the window the table shows (absolute, so a later click exports the same flows). */
+  const drawExports = (since?: string, until?: string) => {
+    const p = exportParams(query, since, until);
+    replace(
+      exports,
+      exportLink(session, 'Export NDJSON', '/api/v1/flows', { ...p, format: 'ndjson' }, 'flows.ndjson'),
+      exportLink(session, 'Export CSV', '/api/v1/flows', { ...p, format: 'csv' }, 'flows.csv'),
+      h(
+        'span',
+        { class: 'hint' },
+        since && until
+          ? `Exports every matching flow from ${fmtTime(since)} to ${fmtTime(until)} UTC, not only the loaded pages.`
+          : 'Exports use the same filters and range.',
+      ),
+    );
+  };
+  drawExports();
   replace(
     root,
     h('div', { class: 'page-head' }, h('h1', {}, 'Flows')),
@@ -75,24 +102,7 @@ async function render(ctx: PageContext): Promise<void> {
       'Each row is one Hubble flow event (trace, drop, policy verdict or L7 record), not a connection or a byte count.',
     ),
     bar.el,
-    h(
-      'div',
-      { class: 'toolbar' },
-      info,
-      h(
-        'div',
-        { class: 'exports', role: 'group', 'aria-label': 'Export' },
-        exportLink(
-          session,
-          'Export NDJSON',
-          '/api/v1/flows',
-          { ...exportParams, format: 'ndjson' },
-          'flows.ndjson',
-        ),
-        exportLink(session, 'Export CSV', '/api/v1/flows', { ...exportParams, format: 'csv' }, 'flows.csv'),
-        exportNote,
-      ),
-    ),
+    h('div', { class: 'toolbar' }, info, exports),
     table.el,
     h('div', { class: 'pager' }, more),
     drawer.el,
@@ -105,6 +115,7 @@ async function render(ctx: PageContext): Promise<void> {
     try {
       const page = await session.api.flows({ ...query, ...(cursor ? { cursor } : {}) }, signal);
       pages += 1;
+      if (pages === 1) drawExports(page.since, page.until);
       if (pages === 1) table.setRows(page.flows);
       else table.appendRows(page.flows);
       cursor = page.next_cursor;

@@ -1,6 +1,7 @@
 /**
- * Investigate: an abuse report (address or CIDR, port, protocol, window, direction) becomes a
- * saved case: the accounts behind the matching flows, ranked, with their evidence; a timeline of
+ * Investigate: an abuse report (our address — pod, node or post-SNAT —, their address, port,
+ * protocol, a time ± tolerance or a window) becomes a saved case: the accounts behind our end of
+ * the matching flows, ranked by match to the report, with their allocations and evidence; a timeline of
  * who held the address across the window with every flow as a mark; the flows themselves; and
  * exports of the case and of the flows. The case id is kept in the link, so it can be shared.
  * @module
@@ -23,15 +24,36 @@ import { ownerBands } from '../owner-history.ts';
 import { link, type Page, type PageContext, replaceHash } from '../router.ts';
 import { exportLink } from './flows.ts';
 
-/** The /flows parameters selecting a case's matching flows. */
-export function caseFlowParams(req: InvestigationRequest): Params {
+/** The window a case searched: the saved one, else the request's since/until. */
+export function caseWindow(
+  inv: Investigation | undefined,
+  req: InvestigationRequest,
+): { since: string; until: string } {
+  if (inv?.window) return { since: inv.window.since, until: inv.window.until };
+  if (req.at !== undefined) {
+    const at = timeMs(req.at);
+    const tol = (req.tolerance ?? 120) * 1000;
+    return { since: new Date(at - tol).toISOString(), until: new Date(at + tol + 1).toISOString() };
+  }
+  return { since: req.since ?? '', until: req.until ?? '' };
+}
+
+/**
+ * The /flows parameters selecting a case's matching flows. `ip` matches the post-SNAT source
+ * too, so an egress address finds the flows the outside world saw; the remote party is the
+ * other end (the destination when our side sent, the source when it received).
+ */
+export function caseFlowParams(req: InvestigationRequest, inv?: Investigation): Params {
+  const w = caseWindow(inv, req);
   const ipParam = req.direction === 'source' ? 'from-ip' : req.direction === 'destination' ? 'to-ip' : 'ip';
+  const remoteParam = req.indicator ? (req.direction === 'destination' ? 'from-ip' : 'to-ip') : 'ip';
   return {
-    [ipParam]: req.indicator,
+    ...(req.indicator ? { [ipParam]: req.indicator } : {}),
+    ...(req.remote ? { [remoteParam]: req.remote } : {}),
     port: req.port === undefined ? undefined : String(req.port),
     protocol: req.protocol,
-    since: req.since,
-    until: req.until,
+    since: w.since,
+    until: w.until,
   };
 }
 
@@ -62,15 +84,18 @@ export function marksOf(lanes: string[], flows: FlowLine[]): Mark[] {
 }
 
 function requestFromParams(p: URLSearchParams): InvestigationRequest | undefined {
-  const indicator = p.get('indicator');
-  const since = p.get('since');
-  const until = p.get('until');
-  if (!indicator || !since || !until) return undefined;
+  const indicator = p.get('indicator') || undefined;
+  const remote = p.get('remote') || undefined;
+  const since = p.get('since') || undefined;
+  const until = p.get('until') || undefined;
+  const at = p.get('at') || undefined;
+  if ((!indicator && !remote) || (!at && (!since || !until))) return undefined;
   const port = p.get('port');
+  const tolerance = p.get('tolerance');
   return {
-    indicator,
-    since,
-    until,
+    ...(indicator ? { indicator } : {}),
+    ...(remote ? { remote } : {}),
+    ...(at ? { at, ...(tolerance ? { tolerance: Number(tolerance) } : {}) } : { since, until }),
     ...(port ? { port: Number(port) } : {}),
     ...(p.get('protocol') ? { protocol: p.get('protocol') ?? '' } : {}),
     ...(p.get('direction') ? { direction: p.get('direction') ?? 'any' } : {}),
@@ -82,14 +107,10 @@ function form(
   onSubmit: (req: InvestigationRequest) => void,
 ): { el: HTMLElement; error: (param: string | undefined, msg: string | null) => void } {
   const now = Date.now();
-  const indicator = h('input', {
-    type: 'text',
-    name: 'indicator',
-    required: true,
-    value: p.get('indicator') ?? '',
-    placeholder: '198.51.100.7 or 10.0.0.0/24',
-    spellcheck: 'false',
-  });
+  const text = (name: string, placeholder: string) =>
+    h('input', { type: 'text', name, value: p.get(name) ?? '', placeholder, spellcheck: 'false' });
+  const indicator = text('indicator', '192.0.2.125, 10.42.1.0/24');
+  const remote = text('remote', '203.0.113.200');
   const port = h('input', { type: 'number', name: 'port', min: 0, max: 65535, value: p.get('port') ?? '' });
   const protocol = h(
     'select',
@@ -98,18 +119,35 @@ function form(
       h('option', { value: v, selected: (p.get('protocol') ?? '') === v }, v || 'any'),
     ),
   );
+  const mode = h(
+    'select',
+    { name: 'mode' },
+    h('option', { value: 'at', selected: !p.get('since') }, 'at a time ± tolerance'),
+    h('option', { value: 'window', selected: !!p.get('since') }, 'in a window'),
+  );
+  const at = h('input', {
+    type: 'datetime-local',
+    step: 1,
+    name: 'at',
+    value: p.get('at') ? toLocalInput(p.get('at') ?? '') : '',
+  });
+  const tolerance = h('input', {
+    type: 'number',
+    name: 'tolerance',
+    min: 0,
+    max: 86400,
+    value: p.get('tolerance') ?? '120',
+  });
   const since = h('input', {
     type: 'datetime-local',
     step: 1,
     name: 'since',
-    required: true,
     value: toLocalInput(p.get('since') ?? new Date(now - 86_400_000).toISOString()),
   });
   const until = h('input', {
     type: 'datetime-local',
     step: 1,
     name: 'until',
-    required: true,
     value: toLocalInput(p.get('until') ?? new Date(now).toISOString()),
   });
   const direction = h(
@@ -122,27 +160,56 @@ function form(
     ].map(([v, t]) => h('option', { value: v, selected: (p.get('direction') ?? 'any') === v }, t)),
   );
   const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
-  const controls: Record<string, HTMLElement> = { indicator, port, protocol, since, until, direction };
+  const controls: Record<string, HTMLElement> = {
+    indicator,
+    remote,
+    port,
+    protocol,
+    at,
+    tolerance,
+    since,
+    until,
+    direction,
+  };
+  const atFields = [field('Reported at (UTC)', at), field('± seconds', tolerance)];
+  const windowFields = [field('From (UTC)', since), field('To (UTC)', until)];
+  const showMode = () => {
+    // Inline display, not `hidden`: the form's grid layout would override the attribute.
+    for (const f of atFields) f.style.display = mode.value === 'at' ? '' : 'none';
+    for (const f of windowFields) f.style.display = mode.value === 'at' ? 'none' : '';
+  };
+  mode.addEventListener('change', showMode);
+  showMode();
   const el = h(
     'form',
     { class: 'investigate-form panel', 'aria-label': 'Abuse report' },
-    field('Address or CIDR', indicator, 'As the report names it (the post-SNAT source counts too)'),
+    field('Our address', indicator, 'Pod, node or post-SNAT (egress) address, or a CIDR'),
+    field('Their address', remote, 'The victim or remote host the report names'),
     field('Port', port),
     field('Protocol', protocol),
-    field('From (UTC)', since),
-    field('To (UTC)', until),
-    field('Indicator was', direction),
+    field('When', mode),
+    ...atFields,
+    ...windowFields,
+    field('Our address was', direction),
     h('button', { type: 'submit' }, 'Investigate'),
     err,
   );
   el.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const s = fromLocalInput(since.value);
-    const u = fromLocalInput(until.value);
+    const when: InvestigationRequest =
+      mode.value === 'at'
+        ? {
+            at: fromLocalInput(at.value) ?? at.value,
+            ...(tolerance.value ? { tolerance: Number(tolerance.value) } : {}),
+          }
+        : {
+            since: fromLocalInput(since.value) ?? since.value,
+            until: fromLocalInput(until.value) ?? until.value,
+          };
     onSubmit({
-      indicator: indicator.value.trim(),
-      since: s ?? since.value,
-      until: u ?? until.value,
+      ...(indicator.value.trim() ? { indicator: indicator.value.trim() } : {}),
+      ...(remote.value.trim() ? { remote: remote.value.trim() } : {}),
+      ...when,
       ...(port.value ? { port: Number(port.value) } : {}),
       ...(protocol.value ? { protocol: protocol.value } : {}),
       direction: direction.value,
@@ -161,6 +228,8 @@ function form(
   return { el, error };
 }
 
+const endText = { source: 'source (it sent)', destination: 'destination (it received)', both: 'both ends' };
+
 function accountsTable(inv: Investigation, req: InvestigationRequest): HTMLElement {
   if (inv.accounts.length === 0) {
     return h(
@@ -169,89 +238,111 @@ function accountsTable(inv: Investigation, req: InvestigationRequest): HTMLEleme
       'No flows matched: nobody to name in this window.',
     );
   }
-  const flowParams = caseFlowParams(req);
+  const flowParams = caseFlowParams(req, inv);
+  const filters: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(flowParams)) if (typeof v === 'string') filters[k] = v;
+  const cols = [
+    '#',
+    'Tenant',
+    'Account',
+    'Full matches',
+    'Flow events',
+    'Closest (s)',
+    'First seen',
+    'Last seen',
+    'Verdicts',
+    'Attributed',
+    'Evidence',
+  ];
+  const rows = inv.accounts.flatMap((a, i) => {
+    const href = link('flows', {
+      ...filters,
+      ...(a.tenant ? { tenant: a.tenant } : {}),
+      ...(a.account ? { account: a.account } : {}),
+    });
+    const conflict = (a.conflicts ?? []).length
+      ? h('span', { class: 'conflict', title: a.conflicts.join('\n') }, ' ⚠ labels disagree')
+      : null;
+    const head = h(
+      'tr',
+      {
+        class: 'account-row',
+        'data-account': a.account,
+        'data-tenant': a.tenant,
+        'data-rank': String(a.rank ?? i + 1),
+      },
+      h('td', {}, String(a.rank ?? i + 1)),
+      h('td', {}, a.tenant || '—'),
+      h('th', { scope: 'row' }, a.account || '(unattributed)', conflict),
+      h('td', { class: 'num', 'data-testid': 'full-matches' }, fmtCount(a.full_match_flows ?? 0)),
+      h('td', {}, h('a', { class: 'num', href }, fmtCount(a.flows))),
+      h('td', { class: 'num' }, inv.window?.reference ? String(a.closest_s ?? '') : '—'),
+      h('td', {}, fmtTime(a.first_seen)),
+      h('td', {}, fmtTime(a.last_seen)),
+      h(
+        'td',
+        {},
+        Object.entries(a.verdicts ?? {})
+          .map(([k, v]) => `${k} ${fmtCount(v)}`)
+          .join(', '),
+      ),
+      h('td', {}, `${a.source} · ${endText[a.attributed_end] ?? a.attributed_end ?? ''}`),
+      h(
+        'td',
+        {},
+        h(
+          'details',
+          {},
+          h('summary', {}, `${a.samples?.length ?? 0} sample flows`),
+          h(
+            'ul',
+            {},
+            ...(a.samples ?? []).map((s) => {
+              const f = (s as FlowLine).flow ?? {};
+              const x = f.IP?.source_xlated ? ` (as ${f.IP.source_xlated})` : '';
+              return h(
+                'li',
+                {},
+                h('code', {}, fmtTime(f.time)),
+                ` ${f.verdict ?? ''} ${f.IP?.source ?? ''}${x} → ${f.IP?.destination ?? ''} ${summary(f)}`,
+              );
+            }),
+          ),
+        ),
+      ),
+    );
+    const allocs = (a.allocations ?? []).map((x) =>
+      h(
+        'tr',
+        { class: 'alloc-row', 'data-alloc': x.alloc_id },
+        h('td', {}),
+        h(
+          'td',
+          { colspan: 2 },
+          '↳ ',
+          h('code', { title: x.alloc_id }, x.alloc_name || x.alloc_id || '(no allocation)'),
+          ` ${x.job || ''} on ${x.node || '?'}`,
+        ),
+        h('td', { class: 'num' }, fmtCount(x.full_match_flows)),
+        h('td', { class: 'num' }, fmtCount(x.flows)),
+        h('td', {}),
+        h('td', {}, fmtTime(x.first_seen)),
+        h('td', {}, fmtTime(x.last_seen)),
+        h('td', { colspan: 3 }),
+      ),
+    );
+    return [head, ...allocs];
+  });
   return h(
     'table',
     { class: 'data accounts', 'data-testid': 'accounts' },
-    h('caption', { class: 'sr-only' }, 'Accounts behind the matching flows, most flows first'),
     h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        ...[
-          '#',
-          'Tenant',
-          'Account',
-          'Job',
-          'Allocation',
-          'Node',
-          'First seen',
-          'Last seen',
-          'Flow events',
-          'Verdicts',
-          'Attributed by',
-          'Evidence',
-        ].map((c) => h('th', { scope: 'col' }, c)),
-      ),
+      'caption',
+      { class: 'sr-only' },
+      'Accounts behind our end of the matching flows, best match to the report first, each with its allocations',
     ),
-    h(
-      'tbody',
-      {},
-      ...inv.accounts.map((a, i) => {
-        const filters: Record<string, string | undefined> = {};
-        for (const [k, v] of Object.entries(flowParams)) if (typeof v === 'string') filters[k] = v;
-        const href = link('flows', {
-          ...filters,
-          ...(a.tenant ? { tenant: a.tenant } : {}),
-          ...(a.account ? { account: a.account } : {}),
-        });
-        return h(
-          'tr',
-          { 'data-account': a.account, 'data-tenant': a.tenant },
-          h('td', {}, String(i + 1)),
-          h('td', {}, a.tenant || '—'),
-          h('th', { scope: 'row' }, a.account || '(unattributed)'),
-          h('td', {}, a.job || '—'),
-          h('td', {}, h('code', {}, a.alloc_id ? a.alloc_id.slice(0, 8) : '—')),
-          h('td', {}, a.node || '—'),
-          h('td', {}, fmtTime(a.first_seen)),
-          h('td', {}, fmtTime(a.last_seen)),
-          h('td', {}, h('a', { class: 'num', href }, fmtCount(a.flows))),
-          h(
-            'td',
-            {},
-            Object.entries(a.verdicts ?? {})
-              .map(([k, v]) => `${k} ${fmtCount(v)}`)
-              .join(', '),
-          ),
-          h('td', {}, a.source),
-          h(
-            'td',
-            {},
-            h(
-              'details',
-              {},
-              h('summary', {}, `${a.samples?.length ?? 0} sample flows`),
-              h(
-                'ul',
-                {},
-                ...(a.samples ?? []).map((s) => {
-                  const f = (s as FlowLine).flow ?? {};
-                  return h(
-                    'li',
-                    {},
-                    h('code', {}, fmtTime(f.time)),
-                    ` ${f.verdict ?? ''} ${f.IP?.source ?? ''} → ${f.IP?.destination ?? ''} ${summary(f)}`,
-                  );
-                }),
-              ),
-            ),
-          ),
-        );
-      }),
-    ),
+    h('thead', {}, h('tr', {}, ...cols.map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, ...rows),
   );
 }
 
@@ -265,7 +356,12 @@ async function showCase(
   const drawer = createDrawer();
   const tl = h('div', { class: 'panel-body' }, status('Loading the owners of the address…'));
   const flowsBox = h('div', { class: 'panel-body' }, status('Loading flows…'));
-  const flowParams = caseFlowParams(req);
+  const flowParams = caseFlowParams(req, inv);
+  const w = caseWindow(inv, req);
+  const side =
+    inv.indicator_side === 'outside'
+      ? ' · the indicator is outside our address space: the other end of each flow is attributed'
+      : '';
   replace(
     out,
     h(
@@ -276,7 +372,7 @@ async function showCase(
         { class: 'result-info' },
         `Case `,
         h('code', { 'data-testid': 'case-id' }, inv.id),
-        ` · ${req.indicator} · ${fmtTime(req.since)} → ${fmtTime(req.until)} UTC`,
+        ` · ${[req.indicator, req.remote].filter(Boolean).join(' ↔ ')}${req.port !== undefined ? `:${req.port}` : ''} · ${fmtTime(w.since)} → ${fmtTime(w.until)} UTC${side}`,
       ),
       h(
         'div',
@@ -310,9 +406,11 @@ async function showCase(
     drawer.el,
   );
   let flows: FlowLine[] = [];
+  let sampled = false;
   try {
     const page = await session.api.flows({ ...flowParams, limit: '2000', order: 'oldest' }, signal);
     flows = page.flows;
+    sampled = !!page.next_cursor;
     const table = flowTable(drawer, 'Matching flows', 420);
     table.setRows(flows);
     const filters: Record<string, string> = {};
@@ -330,11 +428,11 @@ async function showCase(
   } catch (err) {
     replace(flowsBox, status(`Could not load flows: ${(err as Error).message}`, 'error'));
   }
-  const lanes = lanesOf(req.indicator, flows);
+  const lanes = lanesOf(req.indicator ?? req.remote ?? '', flows);
   const bands: Band[] = [];
   let note = '';
   try {
-    for (const ip of lanes) bands.push(...(await ownerBands(session.api, ip, req.since, req.until, signal)));
+    for (const ip of lanes) bands.push(...(await ownerBands(session.api, ip, w.since, w.until, signal)));
   } catch (err) {
     if (err instanceof ApiError && err.status === 403)
       note = 'Your role cannot read ownership history; bands are omitted.';
@@ -353,11 +451,18 @@ async function showCase(
       { class: 'hint' },
       'One band per owner interval (Nomad allocation holding the address); each dot is one flow event, coloured by verdict. Click a dot for the flow.',
     ),
+    sampled
+      ? h(
+          'p',
+          { class: 'note', 'data-testid': 'timeline-sampled' },
+          `Sampled: the dots are the first ${fmtCount(flows.length)} matching flow events only; open the flows explorer for all of them.`,
+        )
+      : null,
     note ? status(note, 'error') : null,
     timeline({
       width: Math.max(800, tl.clientWidth),
-      sinceMs: timeMs(req.since),
-      untilMs: timeMs(req.until),
+      sinceMs: timeMs(w.since),
+      untilMs: timeMs(w.until),
       addresses: lanes,
       bands,
       marks,

@@ -5,12 +5,13 @@
  * that produce it.
  * @module
  */
-import { type ApiClient, ApiError, type Incident, listOf, type TopItem } from '../api.ts';
+import { type ApiClient, type Incident, listOf, type TopItem } from '../api.ts';
 import { barList } from '../charts/bar-list.ts';
 import { colorOf } from '../charts/colors.ts';
 import { stackedArea } from '../charts/stacked-area.ts';
+import { createLive } from '../components/live.ts';
 import { autoRefresh, type TimeWindow, timeRangePicker, windowOf } from '../components/time-range.ts';
-import { h, panel, replace, status } from '../dom.ts';
+import { h, panel, replace } from '../dom.ts';
 import { fmtCount, fmtTime } from '../format.ts';
 import { go, link, type Page, type PageContext } from '../router.ts';
 
@@ -20,6 +21,16 @@ export function flowsLink(
   filters: Record<string, string | undefined>,
 ): string {
   return link('flows', { ...filters, since: win.since, until: win.until });
+}
+
+/** The parameters of a page zoomed to an absolute range (drag-to-zoom on a time chart). */
+export function zoomed(params: URLSearchParams, since: string, until: string): URLSearchParams {
+  const next = new URLSearchParams(params);
+  next.set('range', 'custom');
+  next.set('since', since);
+  next.set('until', until);
+  next.delete('refresh');
+  return next;
 }
 
 /** The step for a window: about 60 points, at least one second. */
@@ -50,20 +61,6 @@ export function destinationFilter(item: TopItem): Record<string, string> {
   const k = item.key;
   if (/^[0-9a-f:.]+(\/\d+)?$/i.test(k) && /[.:]/.test(k)) return { 'to-ip': k };
   return { fqdn: k };
-}
-
-async function section<T>(
-  body: HTMLElement,
-  load: () => Promise<T>,
-  draw: (v: T) => HTMLElement,
-  what: string,
-): Promise<void> {
-  try {
-    replace(body, draw(await load()));
-  } catch (err) {
-    if ((err as Error).name === 'AbortError') return;
-    replace(body, status(`Could not load ${what}: ${(err as Error).message}`, 'error'));
-  }
 }
 
 function incidentsTable(raw: unknown, win: TimeWindow): HTMLElement {
@@ -121,43 +118,39 @@ function incidentsTable(raw: unknown, win: TimeWindow): HTMLElement {
 async function render(ctx: PageContext): Promise<void> {
   const { root, params, session, signal } = ctx;
   const api = session.api;
+  const live = createLive();
+  const body = () => h('div', { class: 'panel-body' });
+  const rate = body();
+  const drops = body();
+  const tenantsFlows = body();
+  const tenantsDrops = body();
+  const dests = body();
+  const incidents = body();
   const draw = () => {
     const win = windowOf(params);
     const step = stepFor(win.seconds);
     const range = { since: win.since, until: win.until };
-    const rate = h('div', { class: 'panel-body' }, status('Loading…'));
-    const drops = h('div', { class: 'panel-body' }, status('Loading…'));
-    const tenantsFlows = h('div', { class: 'panel-body' }, status('Loading…'));
-    const tenantsDrops = h('div', { class: 'panel-body' }, status('Loading…'));
-    const dests = h('div', { class: 'panel-body' }, status('Loading…'));
-    const incidents = h('div', { class: 'panel-body' }, status('Loading…'));
-    replace(
-      grid,
-      h('div', { class: 'wide' }, panel('Flow events per second, by verdict', rate)),
-      panel('Drops by reason', drops),
-      panel('Top tenants by flow events', tenantsFlows),
-      panel('Top tenants by drops', tenantsDrops),
-      panel('Top destinations', dests),
-      session.alerts ? h('div', { class: 'wide' }, panel('Recent alert incidents', incidents)) : null,
-    );
     const href = (filters: Record<string, string | undefined>) => flowsLink(win, filters);
     // Unattributed traffic has no tenant filter that selects it: its number is not a link.
     const tenantHref = (tenant: string, extra: Record<string, string> = {}) =>
       tenant ? href({ tenant, ...extra }) : undefined;
-    const work = [
-      section(
+    return live.round([
+      live.section(
         rate,
         () => api.timeseries({ ...range, by: 'verdict', step: `${step}s` }, signal),
         (ts) =>
           stackedArea(ts, {
+            since: win.since,
+            until: win.until,
             width: Math.max(640, rate.clientWidth),
             height: 260,
             label: 'Flow events per second by verdict',
             href: (key, since, until) => flowsLink({ since, until }, { verdict: key }),
+            onZoom: (since, until) => go(link('overview', zoomed(params, since, until))),
           }),
         'the event rate',
       ),
-      section(
+      live.section(
         drops,
         () => dropsByReason(api, range, win.seconds, signal),
         (items) =>
@@ -176,7 +169,7 @@ async function render(ctx: PageContext): Promise<void> {
           ),
         'drops',
       ),
-      section(
+      live.section(
         tenantsFlows,
         () => api.top({ ...range, by: 'tenant', n: 10 }, signal),
         (items) =>
@@ -185,7 +178,7 @@ async function render(ctx: PageContext): Promise<void> {
           ),
         'tenants',
       ),
-      section(
+      live.section(
         tenantsDrops,
         () => api.top({ ...range, by: 'tenant', metric: 'drops', n: 10 }, signal),
         (items) =>
@@ -203,7 +196,7 @@ async function render(ctx: PageContext): Promise<void> {
           ),
         'tenants by drops',
       ),
-      section(
+      live.section(
         dests,
         () => api.top({ ...range, by: 'destination', n: 10 }, signal),
         (items) =>
@@ -217,20 +210,18 @@ async function render(ctx: PageContext): Promise<void> {
           ),
         'destinations',
       ),
-      session.alerts
-        ? section(
-            incidents,
-            () => api.alerts('incidents', { ...range, limit: 10 }, signal),
-            (raw) => incidentsTable(raw, win),
-            'incidents',
-          )
-        : Promise.resolve(),
-    ];
-    updated.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC`;
-    return Promise.all(work);
+      ...(session.alerts
+        ? [
+            live.section(
+              incidents,
+              () => api.alerts('incidents', { ...range, limit: 10 }, signal),
+              (raw) => incidentsTable(raw, win),
+              'incidents',
+            ),
+          ]
+        : []),
+    ]);
   };
-  const updated = h('span', { class: 'updated', 'aria-live': 'polite' });
-  const grid = h('div', { class: 'dash-grid', 'data-testid': 'overview-grid' });
   replace(
     root,
     h(
@@ -238,21 +229,27 @@ async function render(ctx: PageContext): Promise<void> {
       { class: 'page-head' },
       h('h1', {}, 'Overview'),
       timeRangePicker(params, (next) => go(link('overview', next))),
-      updated,
+      live.updated,
     ),
     h(
       'p',
       { class: 'note' },
       'Counts are Hubble flow events (trace, drop, policy verdict, L7), not bytes or packets. Click any number for the flows behind it.',
     ),
-    grid,
+    live.banner,
+    h(
+      'div',
+      { class: 'dash-grid', 'data-testid': 'overview-grid' },
+      h('div', { class: 'wide' }, panel('Flow events per second, by verdict', rate)),
+      panel('Drops by reason', drops),
+      panel('Top tenants by flow events', tenantsFlows),
+      panel('Top tenants by drops', tenantsDrops),
+      panel('Top destinations', dests),
+      session.alerts ? h('div', { class: 'wide' }, panel('Recent alert incidents', incidents)) : null,
+    ),
   );
-  autoRefresh(params, signal, () => void draw());
-  try {
-    await draw();
-  } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-  }
+  autoRefresh(params, signal, draw);
+  await draw();
 }
 
 /** The overview page. */

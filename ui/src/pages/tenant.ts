@@ -8,6 +8,7 @@ import type { TopologyEdge } from '../api.ts';
 import { barList } from '../charts/bar-list.ts';
 import { colorOf } from '../charts/colors.ts';
 import { serviceMap } from '../charts/service-map.ts';
+import { createLive } from '../components/live.ts';
 import { autoRefresh, timeRangePicker, windowOf } from '../components/time-range.ts';
 import { h, panel, replace, status } from '../dom.ts';
 import { fmtCount, fmtTime } from '../format.ts';
@@ -44,7 +45,7 @@ async function picker(ctx: PageContext): Promise<void> {
         'div',
         { class: 'page-head' },
         h('h1', {}, 'Tenants'),
-        timeRangePicker(params, (next) => go(link('tenants', next))),
+        timeRangePicker(params, (next) => go(link('tenants', next)), '24h'),
       ),
       h(
         'p',
@@ -70,22 +71,17 @@ async function render(ctx: PageContext): Promise<void> {
   const own = session.principal?.role === 'tenant' ? session.principal.tenant : undefined;
   const tenant = ctx.segments[0] ?? own;
   if (!tenant) return picker(ctx);
-  const draw = async () => {
+  const live = createLive();
+  const summaryBox = h('div', { class: 'panel-body' });
+  const mapBox = h('div', { class: 'panel-body' });
+  const draw = () => {
     const win = windowOf(params, '24h');
     const range = { since: win.since, until: win.until };
     const fl = (filters: Record<string, string | undefined>) => flowsLink(win, { tenant, ...filters });
-    const summaryBox = h('div', { class: 'panel-body' }, status('Loading…'));
-    const egressBox = h('div', { class: 'panel-body' }, status('Loading…'));
-    const mapBox = h('div', { class: 'panel-body' }, status('Loading…'));
-    replace(
-      body,
-      h('div', { class: 'wide' }, panel('Summary', summaryBox)),
-      h('div', { class: 'wide' }, panel('Egress: where this tenant sends traffic', egressBox)),
-      h('div', { class: 'wide' }, panel('Service map', mapBox)),
-    );
-    const summary = session.api
-      .tenantSummary(tenant, range, signal)
-      .then((s) => {
+    const summary = live.section(
+      summaryBox,
+      () => session.api.tenantSummary(tenant, range, signal),
+      (s) => {
         const card = (k: string, v: unknown, href?: string) =>
           h(
             'div',
@@ -102,8 +98,9 @@ async function render(ctx: PageContext): Promise<void> {
           protocol: string;
           flows: number;
         }[];
-        replace(
-          summaryBox,
+        return h(
+          'div',
+          {},
           h(
             'div',
             { class: 'cards', 'data-testid': 'tenant-cards' },
@@ -163,9 +160,7 @@ async function render(ctx: PageContext): Promise<void> {
               ),
             ),
           ),
-        );
-        replace(
-          egressBox,
+          h('h3', {}, 'Egress: where this tenant sends traffic'),
           barList(
             [
               { label: 'To the world', count: num(s['to_world']), href: fl({ scope: 'world' }) },
@@ -185,17 +180,17 @@ async function render(ctx: PageContext): Promise<void> {
             'flow events',
           ),
         );
-      })
-      .catch((err: Error) => {
-        if (err.name !== 'AbortError')
-          replace(summaryBox, status(`Could not load the summary: ${err.message}`, 'error'));
-      });
-    const map = session.api
-      .topology({ ...range, tenant, edges: 150 }, signal)
-      .then((edges) => {
+      },
+      'the summary',
+    );
+    const map = live.section(
+      mapBox,
+      () => session.api.topology({ ...range, tenant, edges: 150 }, signal),
+      (edges) => {
         const open = (e: TopologyEdge) => go(fl(edgeFilters(e)));
-        replace(
-          mapBox,
+        return h(
+          'div',
+          {},
           h(
             'p',
             { class: 'hint' },
@@ -237,21 +232,19 @@ async function render(ctx: PageContext): Promise<void> {
             ),
           ),
         );
-      })
-      .catch((err: Error) => {
-        if (err.name !== 'AbortError')
-          replace(mapBox, status(`Could not load the service map: ${err.message}`, 'error'));
-      });
-    await Promise.all([summary, map]);
+      },
+      'the service map',
+    );
+    return live.round([summary, map]);
   };
-  const body = h('div', { class: 'dash-grid' });
   replace(
     root,
     h(
       'div',
       { class: 'page-head' },
       h('h1', {}, `Tenant `, h('span', { 'data-testid': 'tenant-name' }, tenant)),
-      timeRangePicker(params, (next) => go(link('tenants', next, tenant))),
+      timeRangePicker(params, (next) => go(link('tenants', next, tenant)), '24h'),
+      live.updated,
       own ? null : h('a', { href: link('tenants', params) }, 'All tenants'),
     ),
     h(
@@ -259,9 +252,15 @@ async function render(ctx: PageContext): Promise<void> {
       { class: 'note' },
       'Counts are Hubble flow events (not bytes). Egress counts flows this tenant sent.',
     ),
-    body,
+    live.banner,
+    h(
+      'div',
+      { class: 'dash-grid' },
+      h('div', { class: 'wide' }, panel('Summary', summaryBox)),
+      h('div', { class: 'wide' }, panel('Service map', mapBox)),
+    ),
   );
-  autoRefresh(params, signal, () => void draw());
+  autoRefresh(params, signal, draw);
   await draw();
 }
 

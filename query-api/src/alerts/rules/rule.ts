@@ -48,6 +48,8 @@ export interface Rule {
   thresholds: Record<string, unknown>;
   /** What `peak` measures, for summaries ("distinct hosts on one port"). */
   measureName: string;
+  /** True when an incident's keys are other tenants' names (hidden from tenant tokens, auth/redact.ts). */
+  keysNameTenants?: boolean;
   /** Builds the event SELECT and threshold; binds every value through `p`. */
   query(p: SqlParams, range: RuleRange): RuleQuery;
   /** Flow filters (as /api/v1/flows parameters) that show the evidence besides the owner and time. */

@@ -55,6 +55,8 @@ export function crossTenantRule(cfg: BuiltinRulesConfig['cross-tenant']): Rule {
     windowNs: seconds(cfg.windowSeconds),
     thresholds: { dropReasons: cfg.dropReasons, minEvents: cfg.minEvents, windowSeconds: cfg.windowSeconds },
     measureName: 'denied flow events',
+    // The keys are the targeted tenants.
+    keysNameTenants: true,
     query(p, range) {
       return {
         sql:

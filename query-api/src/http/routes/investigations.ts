@@ -1,20 +1,22 @@
 /**
  * Investigation endpoints: `POST /api/v1/investigations` runs and saves a case,
  * `GET /api/v1/investigations/:id` reads it back, `…/export?format=json|csv` downloads it.
- * Each is audited.
+ * `GET /api/v1/activity?alloc=|account=|tenant=` aggregates one owner's peers over a window (the
+ * pivot "what else did it talk to"). Each is audited.
  * @module
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../../common/clickhouse/index.ts';
 import type { ApiLimits } from '../../../../common/config/api.ts';
-import { InputError } from '../../../../common/errors.ts';
+import { AccessError, InputError } from '../../../../common/errors.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
-import { parseParam } from '../../filters/index.ts';
+import { parseParam, parseTimeRange, type RawParams } from '../../filters/index.ts';
+import { activityParams, ownerActivity } from '../../queries/activity.ts';
 import {
   getInvestigation,
   investigationCsvHeader,
-  investigationCsvValues,
+  investigationCsvRecords,
   investigationRequestSchema,
   runInvestigation,
 } from '../../queries/investigations.ts';
@@ -87,13 +89,40 @@ export function investigationRoutes(
         res.setHeader('Content-Type', contentTypes.csv);
         res.send(
           csvLine(investigationCsvHeader) +
-            inv.accounts.map((a) => csvLine(investigationCsvValues(a))).join(''),
+            investigationCsvRecords(inv)
+              .map((r) => csvLine(r))
+              .join(''),
         );
       } else {
         res.setHeader('Content-Type', contentTypes.json);
         res.send(JSON.stringify(inv, null, 2));
       }
       return { rows: inv.accounts.length };
+    }),
+  );
+  router.get(
+    '/activity',
+    route({ action: 'investigations', audit: 'activity', auditLog }, async (req, res, ctx) => {
+      const q = req.query as RawParams;
+      const allowed = new Set(['alloc', 'account', 'tenant', 'limit', 'since', 'until']);
+      for (const k of Object.keys(q))
+        if (!allowed.has(k)) throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
+      const kinds = (['alloc', 'account', 'tenant'] as const).filter((k) => q[k] !== undefined);
+      if (kinds.length !== 1)
+        throw new InputError('alloc: give exactly one of alloc, account or tenant', kinds[1] ?? 'alloc');
+      const kind = kinds[0]!;
+      const value = parseParam(kind, activityParams[kind], q[kind]);
+      if (kind === 'tenant' && ctx.principal.role === 'tenant' && ctx.principal.tenant !== value)
+        throw new AccessError(403, 'a tenant token may only read its own tenant');
+      const limit = q['limit'] === undefined ? 500 : parseParam('limit', activityParams.limit, q['limit']);
+      const n = Number(limit);
+      if (n < 1 || n > 5000) throw new InputError('limit: expected 1-5000', 'limit');
+      const range = parseTimeRange(q, flowQueryBounds(deps.limits, false), true);
+      const body = await deps.gate.run(() =>
+        ownerActivity(deps, { kind, value }, range, n, ctx.principal, ctx.signal),
+      );
+      res.json(body);
+      return { rows: body.peers.length };
     }),
   );
   return router;

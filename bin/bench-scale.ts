@@ -1,0 +1,278 @@
+/**
+ * `flowtrail bench --scale N`: the store at size. Fills N synthetic flows straight into `flows` by
+ * SQL (20,000 pod addresses, 1M world addresses, 200 tenants, 80,000 ownership intervals, 24 h),
+ * serves them with the real HTTP API (`startApi`, open auth, in this process) and times every
+ * question of issue 13's table over loopback HTTP (p50 and p99 of warm requests); then measures
+ * the ingest rate (the ClickHouse sink, the same flows) into that filled store against an empty one.
+ *
+ * Lives in bin/ because it drives both sides (collector's sink, query-api's server).
+ * @module
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createGenerator } from '../collector/src/generator/generator.ts';
+import {
+  createClickHouseSink,
+  defaultClickHouseSinkConfig,
+} from '../collector/src/writer/clickhouse-sink.ts';
+import { createChdbStore } from '../common/clickhouse/chdb-store.ts';
+import type { Store } from '../common/clickhouse/index.ts';
+import { migrate } from '../common/clickhouse/migrator.ts';
+import { flowIdFromUuid } from '../common/flow/flow-id.ts';
+import { type IngestedFlow, nowNs, timestampToNs } from '../common/flow/model.ts';
+import { configureLogging, createLogger } from '../common/logger.ts';
+import { createMetrics } from '../common/metrics.ts';
+import { startApi } from '../query-api/src/main.ts';
+
+export interface ScaleBenchOptions {
+  /** Flows to fill. */
+  flows: number;
+  /** Warm requests per question (after one untimed). Default 6. */
+  runs: number;
+  /** Flows ingested into the empty and the filled store. Default 200,000. */
+  ingestFlows: number;
+  /** Progress messages (stderr). */
+  say: (msg: string) => void;
+}
+
+export interface QueryTiming {
+  name: string;
+  goal_ms: number;
+  p50_ms: number;
+  p99_ms: number;
+  /** HTTP statuses seen (a 503 is a limit that stopped the query). */
+  statuses: number[];
+}
+
+const pods = 20_000;
+const worlds = 1_000_000;
+const tenants = 200;
+const slotsPerPod = 4; // 80,000 ownership intervals: each pod address held by 4 allocations over 24 h
+const dayNs = 86_400_000_000_000n;
+
+/** The SQL fill: flows spread evenly over the 24 h before `endNs`, 70% pod → world, 30% pod → pod. */
+function fillSql(): string {
+  const h = (salt: number) => `cityHash64(number, ${salt})`;
+  const pod = `(${h(1)} % ${pods})`;
+  const slot = `intDiv(toUInt64(number * {step:Float64}), ${Number(dayNs) / slotsPerPod})`;
+  const podIp = (p: string) => `toIPv6(IPv4NumToString(toUInt32(167772160 + ${p})))`; // 10.0.0.0 + p
+  const toWorld = `(${h(2)} % 10 < 7)`;
+  const world = `toIPv6(IPv4NumToString(toUInt32(3405774848 + (${h(3)} % ${worlds}))))`; // 203.0.0.0 + w
+  const peerPod = `(${h(4)} % ${pods})`;
+  const tenantOf = (p: string) =>
+    `concat('tenant-', toString((${p} * ${slotsPerPod} + ${slot}) % ${tenants}))`;
+  const accountOf = (p: string) =>
+    `concat('account-', toString((${p} * ${slotsPerPod} + ${slot}) % ${tenants * 5}))`;
+  const allocOf = (p: string) => `concat('alloc-', toString(${p} * ${slotsPerPod} + ${slot}))`;
+  const dropped = `(${h(5)} % 10 = 0)`;
+  const ports = '[443, 80, 53, 22, 25, 8080, 5432, 6379]';
+  return `INSERT INTO flows (time, flow_id, node_name, verdict, drop_reason, drop_reason_desc, type, event_type,
+      traffic_direction, is_reply, ip_version, source_ip, destination_ip, source_xlated, l4_protocol, source_port,
+      destination_port, tcp_flags, src_tenant, src_account, src_job, src_alloc_id, src_source, src_scope,
+      dst_tenant, dst_account, dst_job, dst_alloc_id, dst_source, dst_scope, ingest_target, received_at, summary)
+    SELECT
+      fromUnixTimestamp64Nano(toInt64({start:Int64} + toInt64(number * {step:Float64})), 'UTC') AS t,
+      MD5(toString(number)),
+      concat('node-', toString(${pod} % 1000)),
+      if(${dropped}, 'DROPPED', 'FORWARDED'), if(${dropped}, 133, 0), if(${dropped}, 'POLICY_DENIED', ''),
+      'L3_L4', 4, 'EGRESS', 'false', 'IPv4',
+      ${podIp(pod)},
+      if(${toWorld}, ${world}, ${podIp(peerPod)}),
+      if(${toWorld}, toIPv6('198.51.100.7'), toIPv6('::')),
+      if(${h(6)} % 5 = 0, 'UDP', 'TCP'), toUInt16(32768 + ${h(7)} % 28000),
+      ${ports}[1 + ${h(8)} % 8], 18,
+      ${tenantOf(pod)}, ${accountOf(pod)}, 'job', ${allocOf(pod)}, 'ownership', 'same-tenant',
+      if(${toWorld}, '', ${tenantOf(peerPod)}), if(${toWorld}, '', ${accountOf(peerPod)}), if(${toWorld}, '', 'job'),
+      if(${toWorld}, '', ${allocOf(peerPod)}), if(${toWorld}, 'none', 'ownership'),
+      if(${toWorld}, 'world', 'other-tenant'),
+      'bench-scale', t, ''
+    FROM numbers({n:UInt64})`;
+}
+
+const ownershipSql = `INSERT INTO ownership
+  SELECT toIPv6(IPv4NumToString(toUInt32(167772160 + intDiv(number, ${slotsPerPod})))), 'alloc',
+    concat('alloc-', toString(number)), concat('web.app[', toString(number % ${slotsPerPod}), ']'), 'default', 'job', 'g',
+    concat('node-', toString(intDiv(number, ${slotsPerPod}) % 1000)), concat('node-', toString(intDiv(number, ${slotsPerPod}) % 1000)),
+    concat('tenant-', toString(number % ${tenants})), concat('account-', toString(number % ${tenants * 5})),
+    fromUnixTimestamp64Nano(toInt64({start:Int64} + (number % ${slotsPerPod}) * ${Number(dayNs) / slotsPerPod}), 'UTC'),
+    fromUnixTimestamp64Nano(toInt64({start:Int64} + (number % ${slotsPerPod} + 1) * ${Number(dayNs) / slotsPerPod}), 'UTC'),
+    number + 1, now64(9)
+  FROM numbers(${pods * slotsPerPod})`;
+
+/** Fills, serves and times; returns one JSON-ready object. */
+export async function benchScale(opts: ScaleBenchOptions) {
+  configureLogging({ level: 'error' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-bench-scale-'));
+  const dataDir = path.join(dir, 'data');
+  const configFile = path.join(dir, 'config.yaml');
+  writeFileSync(configFile, 'auth:\n  mode: open\n');
+  const endNs = (nowNs() / 60_000_000_000n) * 60_000_000_000n;
+  const startNs = endNs - dayNs;
+  try {
+    // 1. Ingest into an empty store (its own database), for the ratio below.
+    const empty = await createChdbStore(dataDir, 'scale_empty');
+    await migrate(empty);
+    const emptyRate = await ingestRate(empty, opts.ingestFlows, 1);
+    await empty.close();
+
+    // 2. Fill.
+    const store = await createChdbStore(dataDir, 'scale');
+    await migrate(store);
+    opts.say(`filling ${opts.flows} flows by SQL…`);
+    const fillStarted = performance.now();
+    const chunk = 10_000_000;
+    for (let done = 0; done < opts.flows; done += chunk) {
+      const n = Math.min(chunk, opts.flows - done);
+      const step = Number(dayNs) / opts.flows;
+      await store.command(
+        fillSql().replace('FROM numbers({n:UInt64})', `FROM numbers(${done}, {n:UInt64})`),
+        {
+          params: { start: startNs.toString(), step, n },
+        },
+      );
+      opts.say(`  ${done + n} flows`);
+    }
+    await store.command(ownershipSql, { params: { start: startNs.toString() } });
+    const fillSeconds = (performance.now() - fillStarted) / 1000;
+    const [disk] = await store.query<{ bytes: string; rows: string }>(
+      "SELECT sum(data_compressed_bytes) AS bytes, sum(rows) AS rows FROM system.parts WHERE database = currentDatabase() AND table = 'flows' AND active",
+    );
+    await store.close();
+
+    // 3. The questions, through the real HTTP API on this data.
+    opts.say('starting the API and timing the questions…');
+    const api = await startApi({
+      ...process.env,
+      FLOWTRAIL_DATA_DIR: dataDir,
+      CLICKHOUSE_URL: '',
+      CLICKHOUSE_DATABASE: 'scale',
+      FLOWTRAIL_CONFIG: configFile,
+      FLOWTRAIL_API_PORT: '0',
+      FLOWTRAIL_HTTP_PORT: '0',
+      FLOWTRAIL_GRPC_PORT: '0',
+    });
+    const base = `http://127.0.0.1:${(api.http.address() as AddressInfo).port}/api/v1`;
+    const iso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
+    const lastHour = `since=${iso(endNs - 3_600_000_000_000n)}&until=${iso(endNs)}`;
+    const lastDay = `since=${iso(startNs)}&until=${iso(endNs)}`;
+    const pod = '10.0.3.17';
+    const world = '203.0.1.2';
+    const questions: { name: string; goal: number; path: string; body?: unknown }[] = [
+      {
+        name: 'who held a pod address at T',
+        goal: 50,
+        path: `/attribution?ip=${pod}&at=${iso(endNs - 3_600_000_000_000n)}`,
+      },
+      {
+        name: 'flows from one pod address, 1 h, limit 100',
+        goal: 200,
+        path: `/flows?from-ip=${pod}&limit=100&${lastHour}`,
+      },
+      {
+        name: 'flows with one pod address at either end, 1 h',
+        goal: 200,
+        path: `/flows?ip=${pod}&${lastHour}`,
+      },
+      { name: 'flows to one world address, 24 h', goal: 500, path: `/flows?to-ip=${world}&${lastDay}` },
+      {
+        name: 'flows with one world address at either end, 24 h, limit 1000',
+        goal: 500,
+        path: `/flows?ip=${world}&limit=1000&${lastDay}`,
+      },
+      {
+        name: "one tenant's dropped flows, 1 h",
+        goal: 300,
+        path: `/flows?tenant=tenant-7&verdict=DROPPED&${lastHour}`,
+      },
+      { name: 'tenant summary, 24 h', goal: 300, path: `/tenants/tenant-7/summary?${lastDay}` },
+      { name: 'timeseries, 24 h', goal: 300, path: `/timeseries?${lastDay}` },
+      { name: 'top, 24 h', goal: 300, path: `/top?${lastDay}` },
+      {
+        name: 'investigation of a world address, 24 h',
+        goal: 1000,
+        path: '/investigations',
+        body: { indicator: world, since: iso(startNs), until: iso(endNs) },
+      },
+    ];
+    const timings: QueryTiming[] = [];
+    try {
+      for (const q of questions) {
+        const ms: number[] = [];
+        const statuses = new Set<number>();
+        for (let i = 0; i <= opts.runs; i++) {
+          const started = performance.now();
+          const res = await fetch(`${base}${q.path}`, {
+            method: q.body ? 'POST' : 'GET',
+            headers: q.body ? { 'content-type': 'application/json' } : {},
+            body: q.body ? JSON.stringify(q.body) : undefined,
+            signal: AbortSignal.timeout(120_000),
+          });
+          await res.arrayBuffer();
+          statuses.add(res.status);
+          if (i > 0) ms.push(performance.now() - started);
+        }
+        ms.sort((a, b) => a - b);
+        const at = (p: number) => Math.round(ms[Math.min(ms.length - 1, Math.ceil(p * ms.length) - 1)]!);
+        timings.push({
+          name: q.name,
+          goal_ms: q.goal,
+          p50_ms: at(0.5),
+          p99_ms: at(0.99),
+          statuses: [...statuses],
+        });
+        opts.say(`  ${q.name}: p50 ${at(0.5)} ms (${[...statuses].join(',')})`);
+      }
+    } finally {
+      await api.close();
+    }
+
+    // 4. Ingest into the filled store.
+    const filled = await createChdbStore(dataDir, 'scale');
+    const filledRate = await ingestRate(filled, opts.ingestFlows, 2);
+    await filled.close();
+    return {
+      scale_flows: Number(disk?.rows ?? 0),
+      scale_fill_seconds: Math.round(fillSeconds),
+      scale_bytes_per_flow: Math.round((Number(disk?.bytes ?? 0) / Number(disk?.rows ?? 1)) * 10) / 10,
+      scale_queries: timings,
+      ingest_empty_flows_per_s: Math.round(emptyRate),
+      ingest_filled_flows_per_s: Math.round(filledRate),
+      ingest_filled_ratio: Math.round((filledRate / emptyRate) * 100) / 100,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Flows per second through the ClickHouse sink (encode, dedup window, insert) into `store`. */
+async function ingestRate(store: Store, n: number, seed: number): Promise<number> {
+  const gen = createGenerator({ seed });
+  const flows: IngestedFlow[] = [];
+  while (flows.length < n) {
+    for (const ev of gen.take(Math.min(50_000, n - flows.length))) {
+      const flow = ev.response.flow;
+      if (!flow) continue;
+      flows.push({
+        flow,
+        nodeName: ev.response.node_name,
+        timeNs: timestampToNs(flow.time) ?? nowNs(),
+        flowId: flowIdFromUuid(flow.uuid),
+        target: 'bench-ingest',
+        receivedAtNs: nowNs(),
+      });
+    }
+  }
+  const sink = createClickHouseSink(
+    { ...defaultClickHouseSinkConfig, flushIntervalMs: 0 },
+    { store, logger: createLogger('bench'), metrics: createMetrics(`bench_scale_${seed}`) },
+  );
+  sink.start();
+  const started = performance.now();
+  for (const f of flows) if (!sink.push(f)) await sink.drained();
+  await sink.flush();
+  const seconds = (performance.now() - started) / 1000;
+  await sink.stop();
+  return sink.stats().stored / seconds;
+}

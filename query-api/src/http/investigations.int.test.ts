@@ -1,0 +1,218 @@
+/**
+ * Report-shaped investigations over the demo (real chdb, real HTTP on loopback): an abuse report
+ * names our post-SNAT egress address, the victim, a port and a time ± tolerance; the account
+ * behind the planted port scan must rank first, whether the report gives all of it, only the
+ * victim, or (the old single-field shape) the victim as the indicator (issue 12 item 5: the
+ * owners of OUR end are ranked, and the case says which end was attributed).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStaticPopulation } from '../../../collector/src/generator/population.ts';
+import { formatTimeNs } from '../../../common/time.ts';
+import { demoInterval, ingestDemoTraffic, ms2ns } from '../../../test/demo-traffic.ts';
+import { get, post, startTestApi, type TestApi, testTokens } from '../testing.ts';
+
+type J = Record<string, any>;
+let api: TestApi;
+const population = createStaticPopulation();
+const endpoints = population.endpoints();
+// The scanner and a neighbour of another tenant on the same node (so they share the SNAT address).
+const actor = endpoints.find((e) => e.tenant === 'initech')!;
+const neighbour = endpoints.find((e) => e.node === actor.node && e.tenant !== actor.tenant)!;
+const intervals = endpoints.map((ep, i) => demoInterval(ep, i, Date.now() - 3 * 3_600_000));
+const actorAlloc = intervals[endpoints.indexOf(actor)]!;
+const sinceMs = Date.now() - 40 * 60_000;
+const scanMinute = 12;
+let scan: { snat: string; victim: string; port: number; atNs: bigint };
+
+const report = (body: J, token: string = testTokens.investigator) =>
+  post(api, '/api/v1/investigations', body, token);
+
+describe('query-api > http > investigations shaped like abuse reports', () => {
+  beforeAll(async () => {
+    api = await startTestApi({ ingest: false });
+    await ingestDemoTraffic(api.store, {
+      dir: mkdtempSync(path.join(tmpdir(), 'ft-inv-')),
+      population,
+      intervals,
+      sinceMs,
+      minutes: 30,
+      abuse: (m) =>
+        m === scanMinute
+          ? [
+              ['port-scan', actor.ip],
+              ['smtp-egress', neighbour.ip],
+            ]
+          : m === scanMinute + 1
+            ? [['address-scan', neighbour.ip]]
+            : [],
+    });
+    // What the victim saw: the scanner's flows to the scanned host, SNATed to the node's address.
+    const range = `since=${formatTimeNs(ms2ns(sinceMs))}&until=now`;
+    const r = await get(
+      api,
+      `/api/v1/flows?${range}&from-ip=${actor.ip}&to-ip=203.0.113.200/29&to-ip=203.0.113.208/28&to-ip=203.0.113.224/27&format=ndjson&limit=1000`,
+      testTokens.admin,
+    );
+    const flows = r.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { flow: J }).flow)
+      .filter((f) => f['l4']?.['TCP']?.['destination_port'] === 22 || f['l4']?.['TCP']);
+    expect(flows.length).toBeGreaterThan(10);
+    const f = flows.find((x) => x['l4']['TCP']['destination_port'] === 22) ?? flows[0]!;
+    expect(f['IP']['source_xlated']).toMatch(/^192\.0\.2\./);
+    scan = {
+      snat: f['IP']['source_xlated'],
+      victim: f['IP']['destination'],
+      port: f['l4']['TCP']['destination_port'],
+      atNs: BigInt(Date.parse(f['time'])) * 1_000_000n,
+    };
+  }, 180_000);
+  afterAll(async () => api?.close());
+
+  const at = () => formatTimeNs(scan.atNs + 40_000_000_000n); // the report is 40 s off
+
+  it('SNAT address + victim + port + ±2 min ranks the scanning account first, with its allocation', async () => {
+    const r = await report({
+      indicator: scan.snat,
+      remote: scan.victim,
+      port: scan.port,
+      protocol: 'tcp',
+      at: at(),
+      tolerance: 120,
+    });
+    expect(r.status).toBe(201);
+    const accounts = r.body['accounts'] as J[];
+    expect(accounts[0]).toMatchObject({
+      rank: 1,
+      tenant: actor.tenant,
+      account: actor.account,
+      // Labels and ownership agree on the demo; the RST replies come back to the scanner, so
+      // its end is the destination of some matching flows.
+      source: 'label',
+    });
+    expect(accounts[0]!['attributed_flows']['source']).toBeGreaterThan(0);
+    expect(accounts[0]!['full_match_flows']).toBeGreaterThan(0);
+    expect(accounts[0]!['allocations'][0]).toMatchObject({
+      alloc_id: actorAlloc.allocId,
+      alloc_name: actorAlloc.allocName,
+      job: actor.job,
+      node: actor.node,
+    });
+    // Nobody else matches the whole report; the node's other tenants share the SNAT address only.
+    for (const a of accounts.slice(1)) expect(a['full_match_flows']).toBe(0);
+    expect(r.body['indicator_side']).toBe('ours');
+    const sample = accounts[0]!['samples'][0] as J;
+    expect(sample['flow']['IP']['source_xlated']).toBe(scan.snat);
+    expect(sample['flow']['IP']['destination']).toBe(scan.victim);
+  });
+
+  it('the SNAT address alone lists every tenant on the node; the report fields decide the order', async () => {
+    const all = await report({ indicator: scan.snat, at: at(), tolerance: 120 });
+    const tenants = new Set((all.body['accounts'] as J[]).map((a) => a['tenant']));
+    expect(tenants.has(neighbour.tenant)).toBe(true);
+    expect(tenants.has(actor.tenant)).toBe(true);
+  });
+
+  it('the victim alone (as remote) ranks the scanning account first', async () => {
+    const r = await report({ remote: scan.victim, at: at(), tolerance: 120 });
+    expect(r.status).toBe(201);
+    const accounts = r.body['accounts'] as J[];
+    expect(accounts[0]).toMatchObject({
+      tenant: actor.tenant,
+      account: actor.account,
+    });
+    expect(accounts[0]!['allocations'][0]['alloc_id']).toBe(actorAlloc.allocId);
+  });
+
+  it('an indicator outside our address space (the victim) ranks the owners of the other end', async () => {
+    const r = await report({ indicator: scan.victim, port: scan.port, at: at(), tolerance: 120 });
+    expect(r.status).toBe(201);
+    expect(r.body['indicator_side']).toBe('outside');
+    const accounts = r.body['accounts'] as J[];
+    expect(accounts[0]).toMatchObject({
+      tenant: actor.tenant,
+      account: actor.account,
+    });
+    expect(accounts.some((a) => a['tenant'] === '' && a['account'] === '')).toBe(false);
+  });
+
+  it('a window that misses the scan finds nothing of it', async () => {
+    const r = await report({
+      indicator: scan.snat,
+      remote: scan.victim,
+      at: formatTimeNs(scan.atNs - 600_000_000_000n),
+      tolerance: 60,
+    });
+    expect(r.status).toBe(201);
+    for (const a of r.body['accounts'] as J[]) expect(a['full_match_flows']).toBe(0);
+  });
+
+  it('the CSV export carries the request, the creator and the date, one line per allocation', async () => {
+    const r = await report({ indicator: scan.snat, remote: scan.victim, port: scan.port, at: at() });
+    const csv = await get(
+      api,
+      `/api/v1/investigations/${r.body['id']}/export?format=csv`,
+      testTokens.investigator,
+    );
+    const [head, first] = csv.text.split('\r\n');
+    expect(head).toContain('rank,tenant,account,alloc_id,alloc_name,job,node');
+    expect(head).toContain('case_id,created_by,created_at,indicator,remote,port');
+    expect(first).toContain(`1,${actor.tenant},${actor.account},${actorAlloc.allocId}`);
+    expect(first).toContain(`investigator`);
+    expect(first).toContain(`${scan.snat},${scan.victim},${scan.port}`);
+  });
+
+  it('activity of the scanning allocation lists the victim among its peers, aggregated by port', async () => {
+    const win = `since=${formatTimeNs(scan.atNs - 3_600_000_000_000n)}&until=${formatTimeNs(scan.atNs + 3_600_000_000_000n)}`;
+    const r = await get(api, `/api/v1/activity?alloc=${actorAlloc.allocId}&${win}`, testTokens.investigator);
+    expect(r.status).toBe(200);
+    const body = r.body as J;
+    expect(body['owner']).toEqual({ kind: 'alloc', value: actorAlloc.allocId });
+    const toVictim = (body['peers'] as J[]).filter(
+      (x) => x['peer_ip'] === scan.victim && x['direction'] === 'out',
+    );
+    // One line per scanned port, each with its flows; nothing is counted twice.
+    expect(new Set(toVictim.map((x) => x['port'])).size).toBe(toVictim.length);
+    expect(toVictim.map((x) => x['port'])).toContain(scan.port);
+    expect(toVictim.length).toBeGreaterThanOrEqual(15);
+    for (const x of toVictim) {
+      expect(x).toMatchObject({ protocol: 'TCP', bytes: null, peer_scope: 'world' });
+      expect(x['flows']).toBeGreaterThan(0);
+    }
+    // The same through the account and by the allocation's name.
+    const byAccount = await get(api, `/api/v1/activity?account=${actor.account}&${win}`, testTokens.admin);
+    expect((byAccount.body as J)['peers'].some((x: J) => x['peer_ip'] === scan.victim)).toBe(true);
+    const byName = await get(
+      api,
+      `/api/v1/activity?alloc=${encodeURIComponent(actorAlloc.allocName)}&${win}`,
+      testTokens.admin,
+    );
+    expect((byName.body as J)['peers'].length).toBeGreaterThan(0);
+    expect((await get(api, `/api/v1/activity?alloc=x&tenant=y&${win}`, testTokens.admin)).status).toBe(400);
+    expect((await get(api, `/api/v1/activity?${win}`, testTokens.admin)).status).toBe(400);
+    expect((await get(api, `/api/v1/activity?tenant=${actor.tenant}&${win}`, testTokens.acme)).status).toBe(
+      403,
+    );
+  });
+
+  it.each([
+    [{ at: 'now' }, 'indicator'],
+    [{ indicator: '10.0.0.1' }, 'since'],
+    [{ indicator: '10.0.0.1', at: 'now', since: '-1h' }, 'at'],
+    [{ indicator: '10.0.0.1', since: '-1h', until: 'now', tolerance: 5 }, 'tolerance'],
+    [{ remote: 'not-an-ip', at: 'now' }, 'remote'],
+    [{ indicator: '10.0.0.999', at: 'now' }, 'indicator'],
+    [{ indicator: '10.0.0.1', at: 'whenever' }, 'at'],
+    [{ indicator: '10.0.0.1', at: 'now', tolerance: -1 }, 'tolerance'],
+    [{ indicator: '10.0.0.1', at: 'now', port: 70000 }, 'port'],
+    [{ indicator: '10.0.0.1', at: 'now', colour: 'red' }, 'colour'],
+  ])('rejects %j with a 400 naming %s', async (body, param) => {
+    const r = await report(body);
+    expect(r.status).toBe(400);
+    expect(JSON.stringify(r.body)).toContain(param);
+  });
+});

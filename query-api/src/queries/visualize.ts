@@ -1,0 +1,236 @@
+/**
+ * The Visualize view (modelled on Akvorado's): flow events grouped by up to three dimensions
+ * (owner fields of either end, verdict, drop reason, protocols, port, scope, the remote address
+ * or its /24, the remote owner), the top N groups over the range, and their counts per step.
+ * Each query is one function so the rollup tables can stand in for `flows` later; every query
+ * uses the dashboards' WHERE (filters, range, tenant scope) and owner masking.
+ * @module
+ */
+import { z } from 'zod';
+import { InputError } from '../../../common/errors.ts';
+import { formatTimeNs } from '../../../common/time.ts';
+import type { Principal } from '../auth/principal.ts';
+import { SqlParams } from '../filters/index.ts';
+import type { DashboardQuery } from './dashboard-query.ts';
+import { dashboardWhere } from './dashboard-query.ts';
+import type { DashboardDeps } from './dashboards.ts';
+import { ipText, ownerExpr } from './owner-sql.ts';
+
+/**
+ * The remote end of a flow: the end in the world when exactly one is, else the destination
+ * (the peer a workload talked to).
+ */
+const remoteIsSource = `(src_scope = 'world' AND dst_scope != 'world')`;
+
+/** Every dimension: its SQL expression (masked for tenant principals) and its documentation. */
+const dimensionCatalog: Record<string, { doc: string; sql: (p: SqlParams, who: Principal) => string }> = {
+  src_tenant: { doc: 'Tenant of the source', sql: (p, w) => ownerExpr(p, w, 'src', 'tenant') },
+  dst_tenant: { doc: 'Tenant of the destination', sql: (p, w) => ownerExpr(p, w, 'dst', 'tenant') },
+  src_account: { doc: 'Account of the source', sql: (p, w) => ownerExpr(p, w, 'src', 'account') },
+  dst_account: { doc: 'Account of the destination', sql: (p, w) => ownerExpr(p, w, 'dst', 'account') },
+  src_namespace: { doc: 'Nomad namespace of the source', sql: (p, w) => ownerExpr(p, w, 'src', 'namespace') },
+  dst_namespace: {
+    doc: 'Nomad namespace of the destination',
+    sql: (p, w) => ownerExpr(p, w, 'dst', 'namespace'),
+  },
+  src_job: { doc: 'Nomad job of the source', sql: (p, w) => ownerExpr(p, w, 'src', 'job') },
+  dst_job: { doc: 'Nomad job of the destination', sql: (p, w) => ownerExpr(p, w, 'dst', 'job') },
+  src_alloc: { doc: 'Allocation name of the source', sql: (p, w) => ownerExpr(p, w, 'src', 'alloc_name') },
+  dst_alloc: {
+    doc: 'Allocation name of the destination',
+    sql: (p, w) => ownerExpr(p, w, 'dst', 'alloc_name'),
+  },
+  node: { doc: 'Observing node', sql: () => 'node_name' },
+  verdict: { doc: 'Verdict', sql: () => 'toString(verdict)' },
+  drop_reason: { doc: 'Drop reason', sql: () => 'drop_reason_desc' },
+  l4_protocol: { doc: 'L4 protocol', sql: () => 'toString(l4_protocol)' },
+  l7_protocol: { doc: 'L7 protocol', sql: () => "if(l7_protocol = 'none', '', toString(l7_protocol))" },
+  dst_port: { doc: 'Destination port', sql: () => 'toString(destination_port)' },
+  src_port: { doc: 'Source port', sql: () => 'toString(source_port)' },
+  dst_scope: { doc: 'Scope of the destination address', sql: () => 'toString(dst_scope)' },
+  src_scope: { doc: 'Scope of the source address', sql: () => 'toString(src_scope)' },
+  remote_ip: {
+    doc: 'Remote address (the end in the world, else the destination)',
+    sql: () => `if(${remoteIsSource}, ${ipText('source_ip')}, ${ipText('destination_ip')})`,
+  },
+  remote_24: {
+    doc: 'Remote network: the /24 of an IPv4 remote, the /48 of an IPv6 one',
+    sql: () => {
+      const ip = `if(${remoteIsSource}, source_ip, destination_ip)`;
+      return (
+        `if(startsWith(IPv6NumToString(${ip}), '::ffff:') AND position(IPv6NumToString(${ip}), '.') > 0, ` +
+        `concat(IPv4NumToString(bitAnd(toUInt32(toIPv4(substring(IPv6NumToString(${ip}), 8))), 4294967040)), '/24'), ` +
+        `concat(IPv6NumToString(tupleElement(IPv6CIDRToRange(${ip}, 48), 1)), '/48'))`
+      );
+    },
+  },
+  remote_owner: {
+    doc: 'Owner of the remote end (tenant/account), else its DNS name',
+    sql: (p, w) => {
+      const t = (e: 'src' | 'dst') => ownerExpr(p, w, e, 'tenant');
+      const a = (e: 'src' | 'dst') => ownerExpr(p, w, e, 'account');
+      const side = (e: 'src' | 'dst', names: string) =>
+        `if(${t(e)} != '', concat(${t(e)}, '/', ${a(e)}), if(length(${names}) > 0, ${names}[1], ''))`;
+      return `if(${remoteIsSource}, ${side('src', 'source_names')}, ${side('dst', 'destination_names')})`;
+    },
+  },
+};
+
+/** The dimension names, for the parameter schema and the UI. */
+export const visualizeDimensions = Object.keys(dimensionCatalog);
+
+/** Parameters of /visualize (filters and range come on top). */
+export const visualizeParams = {
+  dimensions: z
+    .string()
+    .regex(/^[a-z0-9_]+(,[a-z0-9_]+){0,2}$/, 'expected one to three dimension names, comma-separated')
+    .describe(
+      `Group by these dimensions (comma-separated, up to 3; default src_tenant): ${visualizeDimensions.join(', ')}.`,
+    ),
+  n: z
+    .string()
+    .regex(/^\d{1,2}$/, 'expected 1-50')
+    .describe('How many groups (top N by flow events; default 10, max 50).'),
+  step: z
+    .string()
+    .regex(/^\d{1,6}(s|m|h|d)$/, 'expected a step like 30s, 5m, 1h or 1d')
+    .describe('Bucket width of the series (default: range/60, at least 1s).'),
+} as const;
+
+type VisualizeQuery = DashboardQuery<{ dimensions?: string; n?: string; step?: string }>;
+
+const unitS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+const maxBuckets = 2000;
+const fmt = (col: string) => `formatDateTime(${col}, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC')`;
+
+function dimensionsOf(q: VisualizeQuery): string[] {
+  const dims = (q.extra.dimensions ?? 'src_tenant').split(',');
+  for (const d of dims) {
+    if (!(d in dimensionCatalog)) {
+      throw new InputError(
+        `dimensions: unknown dimension ${d}; expected ${visualizeDimensions.join(', ')}`,
+        'dimensions',
+      );
+    }
+  }
+  if (new Set(dims).size !== dims.length)
+    throw new InputError('dimensions: a dimension is repeated', 'dimensions');
+  return dims;
+}
+
+function stepOf(q: VisualizeQuery): number {
+  const rangeS = Number((q.untilNs - q.sinceNs) / 1_000_000_000n);
+  const step = q.extra.step
+    ? Number(q.extra.step.slice(0, -1)) * unitS[q.extra.step.slice(-1)]!
+    : Math.max(1, Math.ceil(rangeS / 60));
+  if (step < 1) throw new InputError('step: at least 1s', 'step');
+  if (rangeS / step > maxBuckets) {
+    throw new InputError(`step: more than ${maxBuckets} buckets over this range; use a larger step`, 'step');
+  }
+  return step;
+}
+
+/** SELECT list and GROUP BY of the dimensions: `k0, k1…`. */
+function keySql(p: SqlParams, principal: Principal, dims: string[]): { select: string; names: string } {
+  const select = dims.map((d, i) => `${dimensionCatalog[d]!.sql(p, principal)} AS k${i}`).join(', ');
+  return { select, names: dims.map((_, i) => `k${i}`).join(', ') };
+}
+
+/** The top N groups over the range, with their flow events and drops. */
+export async function visualizeTop(
+  deps: DashboardDeps,
+  q: VisualizeQuery,
+  principal: Principal,
+  dims: string[],
+  n: number,
+  signal?: AbortSignal,
+): Promise<{ key: string[]; flows: number; drops: number }[]> {
+  const p = new SqlParams();
+  const where = dashboardWhere(p, q, principal);
+  const k = keySql(p, principal, dims);
+  const rows = await deps.store.query<Record<string, string>>(
+    `SELECT ${k.select}, count() AS flows, countIf(verdict = 'DROPPED') AS drops
+     FROM flows WHERE ${where} GROUP BY ${k.names} ORDER BY flows DESC, ${k.names} LIMIT ${p.bind(n, 'UInt32')}`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  return rows.map((r) => ({
+    key: dims.map((_, i) => String(r[`k${i}`] ?? '')),
+    flows: Number(r['flows']),
+    drops: Number(r['drops']),
+  }));
+}
+
+/** Flow events per step of the top N groups (the same ranking as visualizeTop). */
+export async function visualizeSeries(
+  deps: DashboardDeps,
+  q: VisualizeQuery,
+  principal: Principal,
+  dims: string[],
+  n: number,
+  stepS: number,
+  signal?: AbortSignal,
+): Promise<{ time: string; key: string[]; flows: number }[]> {
+  const p = new SqlParams();
+  const where = dashboardWhere(p, q, principal);
+  const k = keySql(p, principal, dims);
+  const inner = keySql(p, principal, dims);
+  const innerWhere = dashboardWhere(p, q, principal);
+  const rows = await deps.store.query<Record<string, string>>(
+    `SELECT ${fmt(`toStartOfInterval(time, toIntervalSecond(${p.bind(stepS, 'UInt32')}))`)} AS t, ${k.select}, count() AS flows
+     FROM flows WHERE ${where}
+       AND (${k.names}) IN (SELECT ${inner.names} FROM (
+         SELECT ${inner.select}, count() AS c FROM flows WHERE ${innerWhere}
+         GROUP BY ${inner.names} ORDER BY c DESC, ${inner.names} LIMIT ${p.bind(n, 'UInt32')}))
+     GROUP BY t, ${k.names} ORDER BY t, ${k.names}`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  return rows.map((r) => ({
+    time: String(r['t']),
+    key: dims.map((_, i) => String(r[`k${i}`] ?? '')),
+    flows: Number(r['flows']),
+  }));
+}
+
+/** Flow events per step of everything the filters select (the top N plus "other"). */
+export async function visualizeTotals(
+  deps: DashboardDeps,
+  q: VisualizeQuery,
+  principal: Principal,
+  stepS: number,
+  signal?: AbortSignal,
+): Promise<{ time: string; flows: number }[]> {
+  const p = new SqlParams();
+  const where = dashboardWhere(p, q, principal);
+  const rows = await deps.store.query<{ t: string; flows: string }>(
+    `SELECT ${fmt(`toStartOfInterval(time, toIntervalSecond(${p.bind(stepS, 'UInt32')}))`)} AS t, count() AS flows
+     FROM flows WHERE ${where} GROUP BY t ORDER BY t`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  return rows.map((r) => ({ time: r.t, flows: Number(r.flows) }));
+}
+
+/** `GET /api/v1/visualize`: the top groups, their series and the totals per step. */
+export async function visualize(
+  deps: DashboardDeps,
+  q: VisualizeQuery,
+  principal: Principal,
+  signal?: AbortSignal,
+) {
+  const dims = dimensionsOf(q);
+  const n = Math.min(50, Math.max(1, Number(q.extra.n ?? 10)));
+  const stepS = stepOf(q);
+  const [top, points, totals] = await Promise.all([
+    visualizeTop(deps, q, principal, dims, n, signal),
+    visualizeSeries(deps, q, principal, dims, n, stepS, signal),
+    visualizeTotals(deps, q, principal, stepS, signal),
+  ]);
+  return {
+    dimensions: dims,
+    step_seconds: stepS,
+    since: formatTimeNs(q.sinceNs),
+    until: formatTimeNs(q.untilNs),
+    top,
+    points,
+    totals,
+  };
+}
