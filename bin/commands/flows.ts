@@ -8,7 +8,8 @@
  * suits an operator reading the store directly; `--limit` still caps the rows (at most 10000).
  * @module
  */
-import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+
+import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { apiConfigSchema } from '../../common/config/api.ts';
 import { InputError } from '../../common/errors.ts';
@@ -18,6 +19,7 @@ import { defaultFlowQueryBounds, parseFlowQuery, type RawParams } from '../../qu
 import { type FlowRow, rowsToLines, rowsToObjects } from '../../query-api/src/queries/flow-rows.ts';
 import { streamFlows } from '../../query-api/src/queries/flows.ts';
 import { querySettings } from '../../query-api/src/queries/limits.ts';
+import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
 const control = ['since', 'until', 'limit', 'order'] as const;
@@ -56,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
     ? { ...defaultFlowQueryBounds, maxRangeNs: unbounded, maxUnboundedRangeNs: unbounded }
     : defaultFlowQueryBounds;
   const query = parseFlowQuery(params, bounds, undefined, filters);
-  const store = await openStore(storeConfigFromEnv());
+  const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
     await migrate(store);
     let n = 0;

@@ -34,6 +34,8 @@ export interface OwnerFilters {
   alloc?: string[];
   /** Address scopes (see common/flow/attribution.ts addressScopes). */
   scope?: string[];
+  /** true: an end's labels and ownership disagreed (`attribution_conflict`); false: they did not. */
+  attributionConflict?: boolean[];
 }
 
 /** A complete filter: Hubble's whitelist/blacklist plus Flowtrail's owner filters. */
@@ -431,6 +433,7 @@ function setWord(t: Tracker, name: FilterWordName, v: string): void {
     case 'job':
     case 'alloc':
     case 'scope':
+    case 'attribution-conflict':
       throw new Error('owner words are handled by the builder');
   }
 }
@@ -456,9 +459,15 @@ export class FilterSetBuilder {
     if (++this.#count > 1000) throw new FlowFilterError(name, 'at most 1000 filter values');
     const blacklisting = this.#not;
     this.#not = false;
+    if (name === 'attribution-conflict') {
+      if (blacklisting) throw new FlowFilterError(name, `--not is not supported with --${name}`);
+      if (value !== 'true' && value !== 'false') throw new FlowFilterError(name, 'expected true or false');
+      this.#owner.attributionConflict = [...(this.#owner.attributionConflict ?? []), value === 'true'];
+      return;
+    }
     if ((OWNER_WORDS as readonly string[]).includes(name)) {
       if (blacklisting) throw new FlowFilterError(name, `--not is not supported with --${name}`);
-      const key = name as keyof OwnerFilters;
+      const key = name as (typeof OWNER_WORDS)[number];
       this.#owner[key] = [...(this.#owner[key] ?? []), ownerValue(name, value)];
       return;
     }

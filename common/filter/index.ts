@@ -56,7 +56,8 @@ export function parseFilterSet(set: FlowFilterSet): ParsedFilterSet {
 
 /** True when the set narrows a scan to addresses, pods or owners (what allows a long time range). */
 export function isNarrowed(set: ParsedFilterSet): boolean {
-  if (Object.values(set.owner).some((v) => v && v.length > 0)) return true;
+  const o = set.owner;
+  if ([o.tenant, o.account, o.job, o.alloc].some((v) => v && v.length > 0)) return true;
   const narrow = (f: ParsedFlowFilter) =>
     !!(f.source.ip || f.destination.ip || f.ipXlated) ||
     [...(f.source.pod ?? []), ...(f.destination.pod ?? [])].some((p) => p.prefix !== '');

@@ -190,6 +190,10 @@ export const FILTER_WORDS = {
   alloc: w('Nomad allocation of either end: id, id prefix (8+ characters) or allocation name.', {
     flowtrail: true,
   }),
+  'attribution-conflict': w(
+    'true: flows where netreap labels and the Nomad ownership interval disagreed about an end (see `conflict` on the end); false: the others.',
+    { flowtrail: true },
+  ),
   scope: w(`Address scope of either end (${addressScopes.filter((s) => s !== 'unknown').join(', ')}).`, {
     flowtrail: true,
   }),

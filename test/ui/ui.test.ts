@@ -44,7 +44,9 @@ describe('ui', () => {
     );
     const keys = new Set(ts.points.map((p) => p.key));
     expect(keys.size).toBeGreaterThan(1);
-    await expect.poll(() => page.locator('path.area').count()).toBe(keys.size);
+    await expect
+      .poll(() => page.locator('svg[aria-label="Flow events per second by verdict"] path.area').count())
+      .toBe(keys.size);
     const tenants = await api<{ items: { tenant: string; flows: number }[] }>(
       `/api/v1/top?by=tenant&n=10&since=${since}&until=${until}`,
     );
@@ -212,9 +214,9 @@ describe('ui', () => {
     await goto(page, '#/alerts', 'alerts');
     await expect
       .poll(() => page.getByTestId('incidents').locator('tbody tr').count())
-      .toBe(incidents.incidents.length);
+      .toBe(Math.min(25, incidents.incidents.length));
     const shown = await page.getByTestId('incidents').locator('tbody th').allTextContents();
-    expect(new Set(shown)).toEqual(new Set(incidents.incidents.map((i) => i.rule)));
+    expect(new Set(shown)).toEqual(new Set(incidents.incidents.slice(0, 25).map((i) => i.rule)));
     expect(await page.getByTestId('rules').locator('tbody tr').count()).toBe(rules.rules.length);
     await shot(page, 'alerts');
     await page.close();

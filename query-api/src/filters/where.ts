@@ -121,6 +121,11 @@ export function ownerFiltersSql(
     const arr = p.bind(f.scope, 'Array(String)');
     out.push(or(ends.map((e) => mine(`has(${arr}, toString(${e}_scope))`, `${e}_tenant`))));
   }
+  if (f.attributionConflict?.length) {
+    out.push(
+      or(f.attributionConflict.map((v) => (v ? "attribution_conflict != ''" : "attribution_conflict = ''"))),
+    );
+  }
   return out;
 }
 
