@@ -8,7 +8,7 @@
  * flags are these same words (filterSetFromParams, filterSetFromArgs).
  */
 
-import { DropReason, type FlowFilter, Verdict, type Workload } from '../../proto/gen/flow/flow.js';
+import { DropReason, type FlowFilter, TCPFlags, Verdict, type Workload } from '../../proto/gen/flow/flow.js';
 import { addressScopes } from '../flow/attribution.ts';
 import { FlowFilterError } from './errors.ts';
 import { flowFilter } from './flow-filter.ts';
@@ -182,22 +182,12 @@ function parseEventType(v: string): { type: number; sub_type: number; match_sub_
   return { type, sub_type: s, match_sub_type: true };
 }
 
-function parseTcpFlags(v: string) {
-  const flags = {
-    FIN: false,
-    SYN: false,
-    RST: false,
-    PSH: false,
-    ACK: false,
-    URG: false,
-    ECE: false,
-    CWR: false,
-    NS: false,
-  };
+function parseTcpFlags(v: string): TCPFlags {
+  const flags = TCPFlags.fromPartial({});
   for (const f of v.split(',')) {
     const n = f.toUpperCase();
     if (!Object.hasOwn(TCP_FLAG_BITS, n)) throw new FlowFilterError('tcp-flags', `unknown tcp flag: ${f}`);
-    flags[n as keyof typeof flags] = true;
+    flags[n as keyof TCPFlags] = true;
   }
   return flags;
 }

@@ -1,49 +1,7 @@
 /** @module Building FlowFilter values (ts-proto types require every repeated field). */
-import type { FlowFilter } from '../../proto/gen/flow/flow.js';
+import { FlowFilter } from '../../proto/gen/flow/flow.js';
 
 /** A complete FlowFilter from the fields you set. */
 export function flowFilter(partial: Partial<FlowFilter> = {}): FlowFilter {
-  return {
-    uuid: [],
-    source_ip: [],
-    source_ip_xlated: [],
-    source_pod: [],
-    source_fqdn: [],
-    source_label: [],
-    source_service: [],
-    source_workload: [],
-    source_cluster_name: [],
-    destination_ip: [],
-    destination_pod: [],
-    destination_fqdn: [],
-    destination_label: [],
-    destination_service: [],
-    destination_workload: [],
-    destination_cluster_name: [],
-    traffic_direction: [],
-    verdict: [],
-    drop_reason_desc: [],
-    interface: [],
-    event_type: [],
-    http_status_code: [],
-    protocol: [],
-    source_port: [],
-    destination_port: [],
-    reply: [],
-    dns_query: [],
-    source_identity: [],
-    destination_identity: [],
-    http_method: [],
-    http_path: [],
-    http_url: [],
-    http_header: [],
-    tcp_flags: [],
-    node_name: [],
-    node_labels: [],
-    ip_version: [],
-    trace_id: [],
-    ip_trace_id: [],
-    encrypted: [],
-    ...partial,
-  };
+  return FlowFilter.fromPartial(partial);
 }
