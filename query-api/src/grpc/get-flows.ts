@@ -11,7 +11,7 @@
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import type { ApiLimits } from '../../../common/config/api.ts';
 import { InputError, LimitError } from '../../../common/errors.ts';
-import { compileFlowFilters } from '../../../common/filter/index.ts';
+import { filterSetSql, parseFlowFilter } from '../../../common/filter/index.ts';
 import { sleep } from '../../../common/retry.ts';
 import { flowRestoreColumns, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
 import { timestampArgNs } from '../../../common/time.ts';
@@ -19,10 +19,9 @@ import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsRequest, GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
 import type { Principal } from '../auth/principal.ts';
 import { ownsEnd, redactFlow } from '../auth/redact.ts';
-import { and, SqlParams, tenantScope } from '../filters/index.ts';
+import { and, ownEnds, SqlParams, tenantScope } from '../filters/index.ts';
 import { rowFlow } from '../queries/flow-rows.ts';
 import { applyFieldMask, compileFieldMask } from './field-mask.ts';
-import { whitelistPrefilter } from './flow-filter-sql.ts';
 
 /** What GetFlows needs. */
 export interface GetFlowsDeps {
@@ -97,14 +96,16 @@ export async function serveGetFlows(
   // Pages stay under the per-statement result limit, so paging never trips it.
   const pageSize = Math.min(2000, deps.limits.maxResultRows);
 
-  // Exact matching in memory (shared Hubble semantics); SQL only narrows the scan.
-  const matches = compileFlowFilters(req.whitelist, req.blacklist);
-  // Conditions shared by every statement: prefilter and tenant scope (bound once, reused).
+  // The filters run in ClickHouse, compiled from the one filter language (common/filter): exact
+  // Hubble semantics, regexes in RE2 (`match()`), nothing evaluated on the event loop per row.
+  const whitelist = req.whitelist.map(parseFlowFilter);
+  const blacklist = req.blacklist.map(parseFlowFilter);
+  // Conditions shared by every statement: filters and tenant scope (bound once, reused).
   const base = new SqlParams('b');
   // The scope's late lookups (ends re-attributed at query time) are bounded by the request's
   // range when it has one; follow without since is bounded only by the tenant's addresses.
   const filter = and([
-    whitelistPrefilter(base, req.whitelist),
+    filterSetSql(base, whitelist, blacklist, { own: ownEnds(base, principal) }),
     // until is inclusive here, exclusive in the bounds.
     tenantScope(base, principal, { sinceNs, untilNs: untilNs === undefined ? undefined : untilNs + 1n }),
   ]);
@@ -173,7 +174,6 @@ export async function serveGetFlows(
       );
       for (const r of rows) {
         const flow = rowFlow(r);
-        if (!matches(flow)) continue;
         if (matched >= limit) {
           more = true;
           break pages;
@@ -225,8 +225,7 @@ export async function serveGetFlows(
         if (seen.has(r.id_hex)) continue;
         seen.set(r.id_hex, rec);
         if (rec > watermark) watermark = rec;
-        const flow = rowFlow(r);
-        if (matches(flow)) await emit(r, flow);
+        await emit(r, rowFlow(r));
       }
       if (rows.length < pageSize || signal.aborted) break;
     }

@@ -4,7 +4,8 @@
  * @module
  */
 import { z } from 'zod';
-import { flowControlParams, flowFilterCatalog } from '../filters/index.ts';
+import { FILTER_ALIASES, FILTER_WORDS, type FilterWord } from '../../../common/filter/index.ts';
+import { flowControlParams } from '../filters/index.ts';
 import { attributionParams } from '../http/routes/attribution.ts';
 import { auditParams } from '../http/routes/audit.ts';
 import { exportParams } from '../http/routes/investigations.ts';
@@ -39,11 +40,48 @@ function queryParams(params: Record<string, z.ZodType>, repeated = false): JsonS
   });
 }
 
-const flowFilterParams = () =>
-  queryParams(
-    Object.fromEntries(Object.entries(flowFilterCatalog).map(([k, v]) => [k, v.value.describe(v.doc)])),
-    true,
-  );
+/**
+ * How the REST filter words relate to `hubble observe`'s, said once for every endpoint taking them.
+ * REST deliberately differs only where noted here.
+ */
+const filterLanguageNote =
+  "Filters use hubble observe's words with Hubble's meaning (the same FlowFilters the CLI would send: " +
+  'repeat a parameter to OR values; different parameters are ANDed, the either-end ones on the same end, ' +
+  'as the CLI does). Differences from the CLI, by design: `not-<word>=v` stands for `--not --<word> v` ' +
+  '(query parameters have no order, so negations apply after all positive words); `node` and ' +
+  '`drop-reason` are accepted as older spellings of `node-name` and `drop-reason-desc` (the latter also ' +
+  'takes numbers); switches (`encrypted`, `ipv4`…) take `true` or no value; `dns-query`, `tenant`, ' +
+  '`account`, `job`, `alloc` and `scope` have no hubble flag (`dns-query` is the FlowFilter field ' +
+  '`dns_query`; the others select on Flowtrail attribution of either end and cannot be negated). For a ' +
+  "tenant token, filters on attributes the answer hides for another tenant's end (pod, namespace, " +
+  "service, workload, non-reserved labels, owner fields) match the caller's own ends only.";
+
+const flowFilterParams = () => [
+  ...Object.entries(FILTER_WORDS).map(([name, w]) => {
+    const word = w as FilterWord;
+    return {
+      name,
+      in: 'query',
+      required: false,
+      description: `${word.doc}${word.flowtrail ? ' (Flowtrail; no hubble flag.)' : ''}`,
+      schema: word.flag
+        ? { type: 'array', items: { type: 'string', enum: ['true', ''] } }
+        : { type: 'array', items: { type: 'string' } },
+      style: 'form',
+      explode: true,
+    };
+  }),
+  ...Object.entries(FILTER_ALIASES).map(([name, to]) => ({
+    name,
+    in: 'query',
+    required: false,
+    description: `Older spelling of \`${to}\`.`,
+    schema: { type: 'array', items: { type: 'string' } },
+    style: 'form',
+    explode: true,
+  })),
+];
+
 const rangeParams = () => queryParams({ since: flowControlParams.since, until: flowControlParams.until });
 
 const errorResponse = {
@@ -111,6 +149,7 @@ export function openApiDocument(): JsonSchema {
       '/api/v1/flows': {
         get: {
           summary: 'Stored flows (JSON page, streamed NDJSON of Hubble JSON lines plus attribution, or CSV).',
+          description: filterLanguageNote,
           parameters: [...flowFilterParams(), ...queryParams(flowControlParams)],
           responses: {
             '200': {
