@@ -26,12 +26,12 @@ describe('console bugs', () => {
     const until = iso(Date.now() + 60_000);
     const page = await h.openPage(1440);
     await goto(page, `#/overview?range=custom&since=${since}&until=${until}`, 'overview');
-    const svg = page.locator('svg.stacked-area');
+    const svg = page.locator('svg.stacked-area').first();
     await svg.waitFor();
     expect(await svg.getAttribute('data-since')).toBe(since);
     expect(await svg.getAttribute('data-until')).toBe(until);
     const series = await page.evaluate(() =>
-      [...document.querySelectorAll('svg.stacked-area path.area')].map((el) => {
+      [...document.querySelectorAll('svg.stacked-area')[0]!.querySelectorAll('path.area')].map((el) => {
         const layer = (el as unknown as { __data__: [number, number, { data: { t: number } }][] }).__data__;
         return [...layer].map((p) => ({
           t: (p as unknown as { data: { t: number } }).data.t,
@@ -66,8 +66,8 @@ describe('console bugs', () => {
     await expect.poll(() => page.evaluate(() => location.hash)).toContain('range=custom');
     await page.waitForSelector('main[data-page="overview"][data-ready="true"] svg.stacked-area');
     const want = (d: Date) => `${d.toISOString().slice(0, 19)}.000Z`;
-    expect(await page.locator('svg.stacked-area').getAttribute('data-since')).toBe(want(since));
-    expect(await page.locator('svg.stacked-area').getAttribute('data-until')).toBe(want(until));
+    expect(await page.locator('svg.stacked-area').first().getAttribute('data-since')).toBe(want(since));
+    expect(await page.locator('svg.stacked-area').first().getAttribute('data-until')).toBe(want(until));
     await page.close();
   });
 
@@ -92,7 +92,7 @@ describe('console bugs', () => {
   it('auto-refresh keeps the panels; with the API gone it keeps the data, says so and stops the clock', async () => {
     const page = await h.openPage(1440);
     await goto(page, '#/overview?range=1h&refresh=1', 'overview');
-    await page.locator('svg.stacked-area').waitFor();
+    await page.locator('svg.stacked-area').first().waitFor();
     await page.evaluate(() => {
       const w = window as unknown as { sawLoading: boolean };
       w.sawLoading = false;
@@ -305,6 +305,186 @@ describe('visualize', () => {
     const links = page.locator('svg.sankey path.sankey-link');
     await expect.poll(() => links.count()).toBeGreaterThan(1);
     await shot(page, 'visualize-sankey');
+    await page.close();
+  });
+});
+
+describe('dashboards', () => {
+  it('variables in the URL narrow every panel and every link; drops get their own panel', async () => {
+    const { owner } = h.backend.reused;
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const page = await h.openPage(1440);
+    const asked: URL[] = [];
+    page.on('request', (r: Request) => {
+      if (/\/api\/v1\/(timeseries|top)/.test(r.url())) asked.push(new URL(r.url()));
+    });
+    await goto(page, `#/overview?range=custom&since=${since}&until=${until}`, 'overview');
+    await page.getByLabel('Tenant', { exact: true }).fill(owner.tenant);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForSelector('main[data-page="overview"][data-ready="true"]');
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain(`tenant=${owner.tenant}`);
+    await expect
+      .poll(() => asked.filter((u) => u.searchParams.get('tenant') === owner.tenant).length)
+      .toBeGreaterThan(4);
+    const legend = page.locator('.legend a').first();
+    await legend.waitFor();
+    expect(await legend.getAttribute('href')).toContain(`tenant=${owner.tenant}`);
+    // The drop-rate panel: its legend totals are the API's drops by reason for this tenant.
+    const drops = await h.api<{ points: { key: string; flows: number }[] }>(
+      `/api/v1/timeseries?by=drop_reason&verdict=DROPPED&tenant=${owner.tenant}&since=${since}&until=${until}&step=3600s`,
+    );
+    const total = drops.points.reduce((a, p) => a + p.flows, 0);
+    expect(total).toBeGreaterThan(0);
+    const dropSvg = page.locator('svg[aria-label="Dropped events per second by drop reason"]');
+    await dropSvg.waitFor();
+    const shown = await page.locator('figure', { has: dropSvg }).locator('.legend a').allTextContents();
+    expect(
+      shown.reduce((a, t) => a + Number(/: ([\d,]+) events/.exec(t)?.[1]?.replace(/,/g, '') ?? 0), 0),
+    ).toBe(total);
+    await page.close();
+  });
+
+  it('hovering a time chart shows the exact counts of the step; dragging zooms into the selection', async () => {
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const page = await h.openPage(1440);
+    const asked: URL[] = [];
+    page.on('request', (r: Request) => {
+      if (r.url().includes('/api/v1/timeseries') && r.url().includes('by=verdict'))
+        asked.push(new URL(r.url()));
+    });
+    await goto(page, `#/overview?range=custom&since=${since}&until=${until}`, 'overview');
+    const svg = page.locator('svg[aria-label="Flow events per second by verdict"]');
+    await svg.waitFor();
+    const q = asked[asked.length - 1]!.search;
+    const ts = await h.api<{ step_seconds: number; points: { time: string; key: string; flows: number }[] }>(
+      `/api/v1/timeseries${q}`,
+    );
+    const stepMs = ts.step_seconds * 1000;
+    // The busiest step, and where its middle is on screen.
+    const byT = new Map<string, number>();
+    for (const p of ts.points) byT.set(p.time, (byT.get(p.time) ?? 0) + p.flows);
+    const [busiest] = [...byT].sort((a, b) => b[1] - a[1])[0]!;
+    const box = (await svg.boundingBox())!;
+    const vb = await svg.evaluate((el) => (el as SVGSVGElement).viewBox.baseVal.width);
+    const xAt = (ms: number) =>
+      box.x +
+      ((56 + ((ms - Date.parse(since)) / (Date.parse(until) - Date.parse(since))) * (vb - 72)) * box.width) /
+        vb;
+    const y = box.y + box.height / 2;
+    await page.mouse.move(xAt(Date.parse(busiest) + stepMs / 2), y);
+    const tip = page.locator('.chart-tip').first();
+    await expect.poll(() => tip.isVisible()).toBe(true);
+    for (const p of ts.points.filter((x) => x.time === busiest)) {
+      expect(await tip.locator(`tr[data-key="${p.key}"] td`).nth(2).textContent()).toBe(
+        p.flows.toLocaleString('en-US'),
+      );
+    }
+    // Drag from 10 to 20 minutes into the demo: the page zooms to about that window.
+    const from = h.backend.demoSinceMs + 10 * 60_000;
+    const to = h.backend.demoSinceMs + 20 * 60_000;
+    await page.mouse.move(xAt(from), y);
+    await page.mouse.down();
+    await page.mouse.move(xAt((from + to) / 2), y, { steps: 4 });
+    await page.mouse.move(xAt(to), y, { steps: 4 });
+    await page.mouse.up();
+    await page.waitForFunction(
+      () => location.hash.includes('range=custom') && !location.hash.includes('refresh'),
+    );
+    await expect
+      .poll(async () => {
+        const p = new URLSearchParams((await page.evaluate(() => location.hash)).split('?')[1]);
+        return (
+          Math.abs(Date.parse(p.get('since')!) - from) < 60_000 &&
+          Math.abs(Date.parse(p.get('until')!) - to) < 60_000
+        );
+      })
+      .toBe(true);
+    await page.close();
+  });
+
+  it('the tenant page has its own rate chart, drop rate, top talkers and ports', async () => {
+    const { owner } = h.backend.reused;
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const page = await h.openPage(1440);
+    await goto(page, `#/tenants/${owner.tenant}?range=custom&since=${since}&until=${until}`, 'tenants');
+    expect(
+      await page
+        .locator(`svg[aria-label="Flow events per second of ${owner.tenant} by verdict"] path.area`)
+        .count(),
+    ).toBeGreaterThan(0);
+    const srcs = await h.api<{ items: { ip: string; flows: number }[] }>(
+      `/api/v1/top?by=source&n=10&tenant=${owner.tenant}&since=${since}&until=${until}`,
+    );
+    const panelOf = (title: string) =>
+      page.locator('section.panel', { has: page.getByRole('heading', { name: title }) });
+    const shown = await panelOf('Top sources').locator('.bar-label').allTextContents();
+    expect(shown.map((s) => s.split(' ')[0])).toEqual(srcs.items.map((i) => i.ip));
+    expect(await panelOf('Top destination ports').locator('li').count()).toBeGreaterThan(0);
+    expect(await panelOf('Dropped events per second, by reason').locator('svg').count()).toBe(1);
+    await shot(page, 'tenant-dashboard');
+    await page.close();
+  });
+});
+
+describe('alerts', () => {
+  it('pages, filters and groups incidents, opens one with its targets and evidence, and shows rules as text', async () => {
+    type Inc = { id: string; rule: string; status: string; tenant: string };
+    const all = await h.api<{ incidents: Inc[] }>('/api/v1/alerts/incidents?limit=2000');
+    const page = await h.openPage(1440);
+    await goto(page, '#/alerts', 'alerts');
+    const rows = page.getByTestId('incidents').locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(Math.min(25, all.incidents.length));
+    expect(await page.getByTestId('incident-total').textContent()).toContain(
+      `${all.incidents.length.toLocaleString('en-US')} incidents`,
+    );
+    if (all.incidents.length > 25) {
+      await page.getByRole('button', { name: 'Next' }).click();
+      await page.waitForSelector('main[data-page="alerts"][data-ready="true"]');
+      await expect
+        .poll(() => page.getByTestId('incidents').locator('tbody tr').count())
+        .toBe(Math.min(25, all.incidents.length - 25));
+    }
+    // Filter by a rule: the API's answer for that rule, page by page.
+    const rule = all.incidents[0]!.rule;
+    const ofRule = all.incidents.filter((i) => i.rule === rule);
+    await page.getByLabel('Rule', { exact: true }).fill(rule);
+    await page.getByLabel('Group by').selectOption('tenant');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForSelector('main[data-page="alerts"][data-ready="true"] .incident-group');
+    const tenants = new Set(ofRule.map((i) => i.tenant || '(none)'));
+    expect(await page.locator('.incident-group').count()).toBe(tenants.size);
+    expect(await page.getByTestId('incident-total').textContent()).toContain(
+      `${ofRule.length} incidents in ${tenants.size} groups`,
+    );
+    // Rules read as text, not JSON.
+    const rulesText = await page.getByTestId('rules').textContent();
+    expect(rulesText).not.toContain('{"');
+    // An incident's detail: targets, ports, counts and a link to the flows behind it.
+    await goto(page, `#/alerts?incident=${all.incidents[0]!.id}`, 'alerts');
+    const detail = page.getByTestId('incident-detail');
+    await detail.waitFor();
+    expect(await detail.textContent()).toContain('Targets');
+    const evidence = detail.getByRole('link', { name: /Evidence/ });
+    expect(await evidence.getAttribute('href')).toMatch(/^#\/flows\?/);
+    await shot(page, 'alerts-incident');
+    await evidence.click();
+    await page.waitForSelector('main[data-page="flows"][data-ready="true"]');
+    expect(Number(await page.locator('.vt').getAttribute('data-row-count'))).toBeGreaterThan(0);
+    await page.close();
+  });
+
+  it('dark mode follows the system preference', async () => {
+    const page = await h.openPage(1440);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    const [r, g, b] = (bg.match(/\d+/g) ?? []).map(Number);
+    expect((r ?? 255) + (g ?? 255) + (b ?? 255)).toBeLessThan(150);
+    await page.emulateMedia({ colorScheme: 'light' });
+    const light = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(light).not.toBe(bg);
     await page.close();
   });
 });

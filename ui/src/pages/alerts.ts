@@ -4,9 +4,9 @@
  * @module
  */
 import { ApiError, type Incident, listOf } from '../api.ts';
-import { h, panel, replace, status } from '../dom.ts';
+import { field, h, panel, replace, status } from '../dom.ts';
 import { fmtCount, fmtTime } from '../format.ts';
-import { link, type Page, type PageContext } from '../router.ts';
+import { go, link, type Page, type PageContext } from '../router.ts';
 
 const show = (v: unknown): string => {
   if (v === null || v === undefined) return '';
@@ -93,7 +93,11 @@ function incidentsTable(ctx: PageContext, incidents: Incident[], reload: () => v
         h(
           'tr',
           { id: `incident-${i.id}`, class: focus === i.id ? 'focus' : undefined },
-          h('th', { scope: 'row' }, i.rule),
+          h(
+            'th',
+            { scope: 'row' },
+            h('a', { href: link('alerts', { ...Object.fromEntries(ctx.params), incident: i.id }) }, i.rule),
+          ),
           h('td', {}, h('span', { class: `sev sev-${i.severity}` }, i.severity)),
           h('td', {}, i.tenant),
           h('td', {}, i.account),
@@ -150,11 +154,172 @@ function incidentsTable(ctx: PageContext, incidents: Incident[], reload: () => v
   );
 }
 
+const pageSize = 25;
+
+/** A rule's thresholds as a sentence: `flows ≥ 100 · distinct destinations ≥ 20 · window 5 min`. */
+export function thresholdsText(t: unknown): string {
+  if (!t || typeof t !== 'object') return show(t);
+  const words = (k: string) =>
+    k
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
+      .replace(/[_-]/g, ' ')
+      .toLowerCase();
+  return Object.entries(t as Record<string, unknown>)
+    .map(([k, v]) => {
+      if (/seconds$/i.test(k) && typeof v === 'number') {
+        return `${words(k.replace(/seconds$/i, '')) || 'window'} ${v >= 60 ? `${v / 60} min` : `${v} s`}`.trim();
+      }
+      if (Array.isArray(v)) return `${words(k)}: ${v.join(', ')}`;
+      if (typeof v === 'number') return `${words(k)} ≥ ${fmtCount(v)}`;
+      if (v && typeof v === 'object') return `${words(k)}: ${thresholdsText(v)}`;
+      return `${words(k)}: ${show(v)}`;
+    })
+    .join(' · ');
+}
+
+function rulesTable(rows: Record<string, unknown>[]): HTMLElement {
+  if (rows.length === 0) return h('p', { class: 'empty' }, 'No rules.');
+  return h(
+    'table',
+    { class: 'data' },
+    h('caption', { class: 'sr-only' }, 'Rules'),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ...['Rule', 'Kind', 'Severity', 'Enabled', 'Window', 'Fires when', 'Description'].map((c) =>
+          h('th', { scope: 'col' }, c),
+        ),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      ...rows.map((r) => {
+        const w = Number(r['window_seconds'] ?? 0);
+        return h(
+          'tr',
+          {},
+          h('th', { scope: 'row' }, show(r['id'])),
+          h('td', {}, show(r['kind'])),
+          h('td', {}, h('span', { class: `sev sev-${show(r['severity'])}` }, show(r['severity']))),
+          h('td', {}, r['enabled'] === false ? 'no' : 'yes'),
+          h('td', {}, w ? (w >= 60 ? `${w / 60} min` : `${w} s`) : ''),
+          h('td', { class: 'wrap' }, thresholdsText(r['thresholds'])),
+          h('td', { class: 'wrap' }, show(r['description'])),
+        );
+      }),
+    ),
+  );
+}
+
+/** The flows page link of an incident's evidence (`/api/v1/flows?…` → `#/flows?…`). */
+export function evidenceLink(url: unknown): string | undefined {
+  if (typeof url !== 'string' || !url.includes('?')) return undefined;
+  return `#/flows?${url.slice(url.indexOf('?') + 1)}`;
+}
+
+function incidentDetail(i: Record<string, unknown>): HTMLElement {
+  const addrs = (i['addresses'] ?? {}) as { sources?: string[]; destinations?: string[] };
+  const samples = (Array.isArray(i['samples']) ? i['samples'] : []) as Record<string, unknown>[];
+  const evidence = evidenceLink(i['evidence_url']);
+  const dl = (pairs: [string, unknown][]) =>
+    h('dl', { class: 'kv' }, ...pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, show(v))]));
+  return h(
+    'div',
+    { class: 'incident-detail', 'data-testid': 'incident-detail' },
+    h('p', {}, h('strong', {}, show(i['rule'])), ` — ${show(i['summary'])}`),
+    dl([
+      ['Severity', i['severity']],
+      ['Status', i['status']],
+      ['Tenant / account', `${show(i['tenant'])} / ${show(i['account'])}`],
+      ['Allocation', `${show(i['alloc_name'])} (${show(i['alloc_id'])})`],
+      ['Job / node', `${show(i['job'])} / ${show(i['node'])}`],
+      ['First / last seen', `${show(i['first_seen'])} → ${show(i['last_seen'])} UTC`],
+      [
+        'Events / detections / peak',
+        `${fmtCount(show(i['count']))} / ${show(i['detections'])} / ${show(i['peak'])}`,
+      ],
+      ['Targets', (addrs.destinations ?? []).join(', ') || '—'],
+      ['Sources', (addrs.sources ?? []).join(', ') || '—'],
+      ['Ports', (Array.isArray(i['ports']) ? (i['ports'] as number[]) : []).join(', ') || '—'],
+    ]),
+    evidence
+      ? h('p', {}, h('a', { href: evidence, class: 'button' }, 'Evidence: the flows behind this incident'))
+      : null,
+    h('h3', {}, `Sample flows (${samples.length})`),
+    samples.length
+      ? genericTable(samples, 'Sample flows', ['time', 'source', 'destination', 'port', 'verdict'])
+      : null,
+  );
+}
+
 async function render(ctx: PageContext): Promise<void> {
-  const { root, session, signal } = ctx;
+  const { root, session, signal, params } = ctx;
   const rules = h('div', { 'data-testid': 'rules' }, status('Loading…'));
   const incidents = h('div', {}, status('Loading…'));
   const deliveries = h('div', { 'data-testid': 'deliveries' }, status('Loading…'));
+  const detail = h('div', {});
+  const page = Math.max(1, Number(params.get('page') ?? 1) || 1);
+  const group = params.get('group') ?? '';
+  const nav = (changes: Record<string, string | undefined>) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    go(link('alerts', next));
+  };
+  const statusSel = h(
+    'select',
+    { name: 'status' },
+    ...['', 'open', 'acknowledged', 'resolved'].map((v) =>
+      h('option', { value: v, selected: (params.get('status') ?? '') === v }, v || 'any'),
+    ),
+  );
+  const ruleIn = h('input', {
+    type: 'text',
+    name: 'rule',
+    value: params.get('rule') ?? '',
+    placeholder: 'any',
+  });
+  const tenantIn = h('input', {
+    type: 'text',
+    name: 'tenant',
+    value: params.get('tenant') ?? '',
+    placeholder: 'any',
+  });
+  const groupSel = h(
+    'select',
+    { name: 'group' },
+    ...[
+      ['', 'None'],
+      ['rule', 'Rule'],
+      ['tenant', 'Tenant'],
+      ['account', 'Account'],
+    ].map(([v, t]) => h('option', { value: v, selected: group === v }, t)),
+  );
+  const filterForm = h(
+    'form',
+    { class: 'dash-vars', 'aria-label': 'Filter incidents' },
+    field('Status', statusSel),
+    field('Rule', ruleIn),
+    field('Tenant', tenantIn),
+    field('Group by', groupSel),
+    h('button', { type: 'submit' }, 'Filter'),
+  );
+  filterForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    nav({
+      status: statusSel.value,
+      rule: ruleIn.value.trim(),
+      tenant: tenantIn.value.trim(),
+      group: groupSel.value,
+      page: undefined,
+    });
+  });
   replace(
     root,
     h('div', { class: 'page-head' }, h('h1', {}, 'Alerts')),
@@ -163,36 +328,102 @@ async function render(ctx: PageContext): Promise<void> {
       { class: 'note' },
       'Rules evaluate flow events (not bytes) over sliding windows; incidents are grouped per rule and owner; webhooks deliver them signed.',
     ),
-    panel('Incidents', incidents),
+    detail,
+    panel('Incidents', filterForm, incidents),
     panel('Rules', rules),
     panel('Webhook deliveries', deliveries),
   );
+  const focus = params.get('incident');
+  if (focus) {
+    replace(detail, panel('Incident', status('Loading…')));
+    session.api
+      .request<Record<string, unknown>>(
+        'GET',
+        `/api/v1/alerts/incidents/${encodeURIComponent(focus)}`,
+        {},
+        undefined,
+        signal,
+      )
+      .then((i) => replace(detail, panel('Incident', incidentDetail(i))))
+      .catch((err: Error) => {
+        if (err.name !== 'AbortError')
+          replace(detail, panel('Incident', status(`Could not load the incident: ${err.message}`, 'error')));
+      });
+  }
+  const drawIncidents = (all: Incident[], reload: () => void) => {
+    const pages = Math.max(1, Math.ceil(all.length / pageSize));
+    const p = Math.min(page, pages);
+    const slice = all.slice((p - 1) * pageSize, p * pageSize);
+    const pager = h(
+      'nav',
+      { class: 'pager', 'aria-label': 'Incident pages' },
+      h(
+        'span',
+        { 'data-testid': 'incident-total' },
+        `${fmtCount(all.length)} incidents · page ${p} of ${pages} `,
+      ),
+      h(
+        'button',
+        { type: 'button', disabled: p <= 1, onclick: () => nav({ page: String(p - 1) }) },
+        'Previous',
+      ),
+      ' ',
+      h(
+        'button',
+        { type: 'button', disabled: p >= pages, onclick: () => nav({ page: String(p + 1) }) },
+        'Next',
+      ),
+    );
+    if (!group) {
+      replace(incidents, pager, incidentsTable(ctx, slice, reload));
+      return;
+    }
+    const groups = new Map<string, Incident[]>();
+    for (const i of all) {
+      const k = String((i as Record<string, unknown>)[group] ?? '') || '(none)';
+      groups.set(k, [...(groups.get(k) ?? []), i]);
+    }
+    replace(
+      incidents,
+      h(
+        'p',
+        { 'data-testid': 'incident-total' },
+        `${fmtCount(all.length)} incidents in ${groups.size} groups`,
+      ),
+      ...[...groups]
+        .sort((a, b) => b[1].length - a[1].length)
+        .map(([k, list]) =>
+          h(
+            'details',
+            { class: 'incident-group', 'data-group': k },
+            h(
+              'summary',
+              {},
+              h('strong', {}, k),
+              ` — ${list.length} incidents, ${list.filter((i) => i.status === 'open').length} open, ${fmtCount(list.reduce((a, i) => a + Number(i.count), 0))} events`,
+            ),
+            incidentsTable(ctx, list.slice(0, 100), reload),
+          ),
+        ),
+    );
+  };
   const load = async (box: HTMLElement, kind: 'rules' | 'incidents' | 'deliveries') => {
     try {
-      const raw = await session.api.alerts(kind, kind === 'rules' ? {} : { limit: 200 }, signal);
+      const filters: Record<string, string> = {};
+      if (kind === 'incidents') {
+        for (const k of ['status', 'rule', 'tenant']) {
+          const v = params.get(k);
+          if (v) filters[k] = v;
+        }
+      }
+      const raw = await session.api.alerts(kind, kind === 'rules' ? {} : { ...filters, limit: 2000 }, signal);
       const rows = listOf(raw, kind) as Record<string, unknown>[];
-      if (kind === 'incidents')
-        replace(
-          box,
-          incidentsTable(ctx, rows as Incident[], () => void load(box, kind)),
-        );
-      else if (kind === 'rules')
-        replace(
-          box,
-          genericTable(rows, 'Rules', [
-            'id',
-            'name',
-            'enabled',
-            'severity',
-            'window',
-            'threshold',
-            'description',
-          ]),
-        );
+      if (kind === 'incidents') drawIncidents(rows as Incident[], () => void load(box, kind));
+      else if (kind === 'rules') replace(box, rulesTable(rows));
       else
         replace(
           box,
-          genericTable(rows, 'Deliveries', [
+          genericTable(rows.slice(0, 50), 'Deliveries', [
             'incident_id',
             'rule',
             'url',

@@ -9,6 +9,7 @@ import { type ApiClient, type Incident, listOf, type TopItem } from '../api.ts';
 import { barList } from '../charts/bar-list.ts';
 import { colorOf } from '../charts/colors.ts';
 import { stackedArea } from '../charts/stacked-area.ts';
+import { dashVars, varsOf } from '../components/dash-vars.ts';
 import { createLive } from '../components/live.ts';
 import { autoRefresh, type TimeWindow, timeRangePicker, windowOf } from '../components/time-range.ts';
 import { h, panel, replace } from '../dom.ts';
@@ -121,6 +122,7 @@ async function render(ctx: PageContext): Promise<void> {
   const live = createLive();
   const body = () => h('div', { class: 'panel-body' });
   const rate = body();
+  const dropRate = body();
   const drops = body();
   const tenantsFlows = body();
   const tenantsDrops = body();
@@ -129,8 +131,10 @@ async function render(ctx: PageContext): Promise<void> {
   const draw = () => {
     const win = windowOf(params);
     const step = stepFor(win.seconds);
-    const range = { since: win.since, until: win.until };
-    const href = (filters: Record<string, string | undefined>) => flowsLink(win, filters);
+    const vars = varsOf(params);
+    // Every panel and every link carries the dashboard variables.
+    const range = { since: win.since, until: win.until, ...vars };
+    const href = (filters: Record<string, string | undefined>) => flowsLink(win, { ...vars, ...filters });
     // Unattributed traffic has no tenant filter that selects it: its number is not a link.
     const tenantHref = (tenant: string, extra: Record<string, string> = {}) =>
       tenant ? href({ tenant, ...extra }) : undefined;
@@ -145,10 +149,31 @@ async function render(ctx: PageContext): Promise<void> {
             width: Math.max(640, rate.clientWidth),
             height: 260,
             label: 'Flow events per second by verdict',
-            href: (key, since, until) => flowsLink({ since, until }, { verdict: key }),
+            href: (key, since, until) => flowsLink({ since, until }, { ...vars, verdict: key }),
             onZoom: (since, until) => go(link('overview', zoomed(params, since, until))),
           }),
         'the event rate',
+      ),
+      // Drops on their own scale: a few drops a second vanish under thousands forwarded.
+      live.section(
+        dropRate,
+        () => api.timeseries({ ...range, by: 'drop_reason', verdict: 'DROPPED', step: `${step}s` }, signal),
+        (ts) =>
+          stackedArea(ts, {
+            since: win.since,
+            until: win.until,
+            width: Math.max(640, dropRate.clientWidth),
+            height: 200,
+            label: 'Dropped events per second by drop reason',
+            unit: 'drops/s',
+            href: (key, since, until) =>
+              flowsLink(
+                { since, until },
+                { ...vars, verdict: 'DROPPED', 'drop-reason': key && key !== '(none)' ? key : undefined },
+              ),
+            onZoom: (since, until) => go(link('overview', zoomed(params, since, until))),
+          }),
+        'the drop rate',
       ),
       live.section(
         drops,
@@ -214,7 +239,7 @@ async function render(ctx: PageContext): Promise<void> {
         ? [
             live.section(
               incidents,
-              () => api.alerts('incidents', { ...range, limit: 10 }, signal),
+              () => api.alerts('incidents', { since: win.since, until: win.until, limit: 10 }, signal),
               (raw) => incidentsTable(raw, win),
               'incidents',
             ),
@@ -231,6 +256,7 @@ async function render(ctx: PageContext): Promise<void> {
       timeRangePicker(params, (next) => go(link('overview', next))),
       live.updated,
     ),
+    dashVars(params, (next) => go(link('overview', next))),
     h(
       'p',
       { class: 'note' },
@@ -241,6 +267,7 @@ async function render(ctx: PageContext): Promise<void> {
       'div',
       { class: 'dash-grid', 'data-testid': 'overview-grid' },
       h('div', { class: 'wide' }, panel('Flow events per second, by verdict', rate)),
+      h('div', { class: 'wide' }, panel('Dropped events per second, by reason', dropRate)),
       panel('Drops by reason', drops),
       panel('Top tenants by flow events', tenantsFlows),
       panel('Top tenants by drops', tenantsDrops),

@@ -8,12 +8,14 @@ import type { TopologyEdge } from '../api.ts';
 import { barList } from '../charts/bar-list.ts';
 import { colorOf } from '../charts/colors.ts';
 import { serviceMap } from '../charts/service-map.ts';
+import { stackedArea } from '../charts/stacked-area.ts';
+import { dashVars, varsOf } from '../components/dash-vars.ts';
 import { createLive } from '../components/live.ts';
 import { autoRefresh, timeRangePicker, windowOf } from '../components/time-range.ts';
 import { h, panel, replace, status } from '../dom.ts';
 import { fmtCount, fmtTime } from '../format.ts';
 import { go, link, type Page, type PageContext } from '../router.ts';
-import { flowsLink } from './overview.ts';
+import { destinationFilter, flowsLink, stepFor, zoomed } from './overview.ts';
 
 const num = (v: unknown) => (typeof v === 'number' ? v : Number(v ?? 0) || 0);
 const rec = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, unknown>) : {});
@@ -73,14 +75,87 @@ async function render(ctx: PageContext): Promise<void> {
   if (!tenant) return picker(ctx);
   const live = createLive();
   const summaryBox = h('div', { class: 'panel-body' });
+  const rateBox = h('div', { class: 'panel-body' });
+  const dropBox = h('div', { class: 'panel-body' });
+  const srcBox = h('div', { class: 'panel-body' });
+  const dstBox = h('div', { class: 'panel-body' });
+  const portBox = h('div', { class: 'panel-body' });
   const mapBox = h('div', { class: 'panel-body' });
   const draw = () => {
     const win = windowOf(params, '24h');
     const range = { since: win.since, until: win.until };
-    const fl = (filters: Record<string, string | undefined>) => flowsLink(win, { tenant, ...filters });
+    const vars = varsOf(params);
+    const step = stepFor(win.seconds);
+    const scoped = { ...range, ...vars, tenant };
+    const fl = (filters: Record<string, string | undefined>, w: { since: string; until: string } = win) =>
+      flowsLink(w, { ...vars, tenant, ...filters });
+    const zoom = (since: string, until: string) => go(link('tenants', zoomed(params, since, until), tenant));
+    const rate = live.section(
+      rateBox,
+      () => session.api.timeseries({ ...scoped, by: 'verdict', step: `${step}s` }, signal),
+      (ts) =>
+        stackedArea(ts, {
+          since: win.since,
+          until: win.until,
+          width: Math.max(640, rateBox.clientWidth),
+          height: 220,
+          label: `Flow events per second of ${tenant} by verdict`,
+          href: (key, since, until) => fl({ verdict: key }, { since, until }),
+          onZoom: zoom,
+        }),
+      'the event rate',
+    );
+    const dropRate = live.section(
+      dropBox,
+      () =>
+        session.api.timeseries(
+          { ...scoped, by: 'drop_reason', verdict: 'DROPPED', step: `${step}s` },
+          signal,
+        ),
+      (ts) =>
+        stackedArea(ts, {
+          since: win.since,
+          until: win.until,
+          width: Math.max(640, dropBox.clientWidth),
+          height: 160,
+          unit: 'drops/s',
+          label: `Dropped events per second of ${tenant} by reason`,
+          href: (key, since, until) =>
+            fl(
+              { verdict: 'DROPPED', 'drop-reason': key && key !== '(none)' ? key : undefined },
+              { since, until },
+            ),
+          onZoom: zoom,
+        }),
+      'the drop rate',
+    );
+    const talkers = (box: HTMLElement, by: 'source' | 'destination' | 'port', what: string) =>
+      live.section(
+        box,
+        () => session.api.top({ ...scoped, by, n: 10 }, signal),
+        (items) =>
+          barList(
+            items.map((i) => ({
+              label: by === 'port' ? `${i.key}/${String(i['protocol'] ?? '')}` : i.key,
+              count: i.count,
+              note:
+                by === 'port'
+                  ? undefined
+                  : [i['tenant'], i['account'], i['job']].filter(Boolean).join('/') || undefined,
+              href: fl(
+                by === 'port'
+                  ? { 'to-port': i.key }
+                  : by === 'source'
+                    ? { 'from-ip': i.key }
+                    : destinationFilter(i),
+              ),
+            })),
+          ),
+        what,
+      );
     const summary = live.section(
       summaryBox,
-      () => session.api.tenantSummary(tenant, range, signal),
+      () => session.api.tenantSummary(tenant, { ...range, ...vars }, signal),
       (s) => {
         const card = (k: string, v: unknown, href?: string) =>
           h(
@@ -185,7 +260,7 @@ async function render(ctx: PageContext): Promise<void> {
     );
     const map = live.section(
       mapBox,
-      () => session.api.topology({ ...range, tenant, edges: 150 }, signal),
+      () => session.api.topology({ ...scoped, edges: 150 }, signal),
       (edges) => {
         const open = (e: TopologyEdge) => go(fl(edgeFilters(e)));
         return h(
@@ -235,7 +310,15 @@ async function render(ctx: PageContext): Promise<void> {
       },
       'the service map',
     );
-    return live.round([summary, map]);
+    return live.round([
+      rate,
+      dropRate,
+      summary,
+      talkers(srcBox, 'source', 'top sources'),
+      talkers(dstBox, 'destination', 'top destinations'),
+      talkers(portBox, 'port', 'top ports'),
+      map,
+    ]);
   };
   replace(
     root,
@@ -252,11 +335,17 @@ async function render(ctx: PageContext): Promise<void> {
       { class: 'note' },
       'Counts are Hubble flow events (not bytes). Egress counts flows this tenant sent.',
     ),
+    dashVars(params, (next) => go(link('tenants', next, tenant)), ['tenant']),
     live.banner,
     h(
       'div',
       { class: 'dash-grid' },
+      h('div', { class: 'wide' }, panel('Flow events per second, by verdict', rateBox)),
+      h('div', { class: 'wide' }, panel('Dropped events per second, by reason', dropBox)),
       h('div', { class: 'wide' }, panel('Summary', summaryBox)),
+      panel('Top sources', srcBox),
+      panel('Top destinations', dstBox),
+      panel('Top destination ports', portBox),
       h('div', { class: 'wide' }, panel('Service map', mapBox)),
     ),
   );
