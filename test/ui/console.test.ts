@@ -488,3 +488,22 @@ describe('alerts', () => {
     await page.close();
   });
 });
+
+describe('flows page', () => {
+  it('shows the total hit count and a histogram of the whole result, not only the loaded page', async () => {
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const page = await h.openPage(1440);
+    await goto(page, `#/flows?since=${since}&until=${until}&verdict=FORWARDED`, 'flows');
+    const all = await h.api<{ count: number }>(
+      `/api/v1/flows?since=${since}&until=${until}&verdict=FORWARDED&limit=10000`,
+    );
+    expect(all.count).toBeGreaterThan(500);
+    await expect
+      .poll(() => page.getByTestId('hit-count').textContent())
+      .toBe(all.count.toLocaleString('en-US'));
+    expect(await page.getByTestId('flow-histogram').locator('svg path.area').count()).toBe(1);
+    await shot(page, 'flows');
+    await page.close();
+  });
+});
