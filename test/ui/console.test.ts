@@ -507,3 +507,46 @@ describe('flows page', () => {
     await page.close();
   });
 });
+
+describe('service map', () => {
+  it('groups addresses by /24 or into one world node, colours edges by verdict, and zooms', async () => {
+    const { owner } = h.backend.reused;
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const topo = await h.api<{ edges: { source: string; destination: string }[] }>(
+      `/api/v1/topology?tenant=${owner.tenant}&edges=150&since=${since}&until=${until}`,
+    );
+    const isAddr = (id: string) => /^[0-9a-f:.]+$/i.test(id);
+    const group24 = (id: string) =>
+      isAddr(id) && /^\d+\.\d+\.\d+\.\d+$/.test(id) ? `${id.split('.').slice(0, 3).join('.')}.0/24` : id;
+    const groupW = (id: string) => (isAddr(id) ? 'world' : id);
+    const nodes = (g: (id: string) => string) =>
+      new Set(topo.edges.flatMap((e) => [g(e.source), g(e.destination)])).size;
+    const page = await h.openPage(1440);
+    const base = `#/tenants/${owner.tenant}?range=custom&since=${since}&until=${until}`;
+    await goto(page, base, 'tenants');
+    const svg = page.locator('svg.service-map');
+    await svg.waitFor();
+    expect(Number(await svg.getAttribute('data-nodes'))).toBe(nodes(group24));
+    expect(nodes(group24)).toBeLessThan(nodes((id) => id));
+    await goto(page, `${base}&group=world`, 'tenants');
+    await page.locator('svg.service-map').waitFor();
+    expect(Number(await page.locator('svg.service-map').getAttribute('data-nodes'))).toBe(nodes(groupW));
+    expect(await page.locator('svg.service-map g.node text', { hasText: /^world$/ }).count()).toBe(1);
+    // Edges carry their verdict's colour; dropped ones are dashed.
+    const verdicts = await page
+      .locator('svg.service-map line.link')
+      .evaluateAll((ls) => ls.map((l) => l.getAttribute('data-verdict')));
+    expect(verdicts.every((v) => !!v)).toBe(true);
+    // Wheel zoom transforms the viewport.
+    await page.locator('svg.service-map').scrollIntoViewIfNeeded();
+    const box = (await page.locator('svg.service-map').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -400);
+    await expect
+      .poll(() => page.locator('svg.service-map g.viewport').getAttribute('transform'))
+      .toContain('scale');
+    await shot(page, 'tenant-map-world');
+    await page.close();
+  });
+});

@@ -184,7 +184,11 @@ describe('ui', () => {
     const since = iso(h.backend.demoSinceMs - 60_000);
     const until = iso(Date.now() + 60_000);
     const page = await openPage(1280);
-    await goto(page, `#/tenants/${owner.tenant}?range=custom&since=${since}&until=${until}`, 'tenants');
+    await goto(
+      page,
+      `#/tenants/${owner.tenant}?range=custom&since=${since}&until=${until}&group=none`,
+      'tenants',
+    );
     const topo = await api<{ nodes: unknown[]; edges: { verdicts: Record<string, number> }[] }>(
       `/api/v1/topology?tenant=${owner.tenant}&edges=150&since=${since}&until=${until}`,
     );
