@@ -547,6 +547,17 @@ describe('service map', () => {
       .poll(() => page.locator('svg.service-map g.viewport').getAttribute('transform'))
       .toContain('scale');
     await shot(page, 'tenant-map-world');
+    // The cluster-wide map: every tenant's owners, addresses grouped the same way.
+    const all = await h.api<{ edges: { source: string; destination: string }[] }>(
+      `/api/v1/topology?edges=300&since=${since}&until=${until}`,
+    );
+    await goto(page, `#/map?range=custom&since=${since}&until=${until}`, 'map');
+    const cluster = page.locator('svg.service-map');
+    await cluster.waitFor();
+    expect(Number(await cluster.getAttribute('data-nodes'))).toBe(
+      new Set(all.edges.flatMap((e) => [group24(e.source), group24(e.destination)])).size,
+    );
+    await shot(page, 'service-map');
     await page.close();
   });
 });

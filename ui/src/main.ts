@@ -8,6 +8,7 @@ import { h, replace, status } from './dom.ts';
 import { alertsPage } from './pages/alerts.ts';
 import { flowsPage } from './pages/flows.ts';
 import { investigatePage } from './pages/investigate.ts';
+import { mapPage } from './pages/map.ts';
 import { overviewPage } from './pages/overview.ts';
 import { signinPage } from './pages/signin.ts';
 import { tenantPage } from './pages/tenant.ts';
@@ -21,6 +22,7 @@ const pages: Page[] = [
   flowsPage,
   investigatePage,
   tenantPage,
+  mapPage,
   alertsPage,
   signinPage,
 ];
