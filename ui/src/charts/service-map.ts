@@ -114,9 +114,10 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
       d3
         .forceLink<MapNode, MapLink>(links)
         .id((d) => d.id)
-        .distance(90),
+        // Bigger maps spread further so labels stay apart.
+        .distance(Math.max(90, Math.min(width, height) / 3.5)),
     )
-    .force('charge', d3.forceManyBody().strength(-260))
+    .force('charge', d3.forceManyBody().strength(-Math.min(1400, 260 + 40 * list.length)))
     .force('x', d3.forceX(width / 2).strength(0.04))
     .force('y', d3.forceY(height / 2).strength(0.12))
     .force('collide', d3.forceCollide(26))

@@ -63,7 +63,7 @@ export function groupControl(
     next.set('group', sel.value);
     onChange(next);
   });
-  return field('Group', sel);
+  return h('div', { class: 'dash-vars' }, field('Group', sel));
 }
 
 async function picker(ctx: PageContext): Promise<void> {
