@@ -3,14 +3,18 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# The same install as .ci/run: `npm ci` refuses this lock (chdb lists per-platform builds the
+# registry does not serve), `npm install` honours the lock for everything else.
+RUN npm install --no-audit --no-fund
 COPY . .
-# Builds the UI bundle (and anything else a `build` script adds) when the project defines one.
-RUN npm run build --if-present && npm prune --omit=dev --no-audit --no-fund
+# Builds the UI bundle into ui/dist (Vite is a dev dependency, so before the prune); the query
+# service serves it and, finding it newer than its sources, never rebuilds at runtime.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     FLOWTRAIL_DATA_DIR=/var/lib/flowtrail \
+    FLOWTRAIL_HTTP_HOST=0.0.0.0 \
     FLOWTRAIL_HTTP_PORT=8080 \
     FLOWTRAIL_GRPC_PORT=4245
 WORKDIR /app

@@ -20,6 +20,7 @@ import {
 import { createChdbStore } from '../common/clickhouse/chdb-store.ts';
 import type { Store } from '../common/clickhouse/index.ts';
 import { migrate } from '../common/clickhouse/migrator.ts';
+import { loadServiceConfig } from '../common/config/env.ts';
 import { flowIdFromUuid } from '../common/flow/flow-id.ts';
 import { type IngestedFlow, nowNs, timestampToNs } from '../common/flow/model.ts';
 import { configureLogging, createLogger } from '../common/logger.ts';
@@ -143,16 +144,19 @@ export async function benchScale(opts: ScaleBenchOptions) {
 
     // 3. The questions, through the real HTTP API on this data.
     opts.say('starting the API and timing the questions…');
-    const api = await startApi({
-      ...process.env,
-      FLOWTRAIL_DATA_DIR: dataDir,
-      CLICKHOUSE_URL: '',
-      CLICKHOUSE_DATABASE: 'scale',
-      FLOWTRAIL_CONFIG: configFile,
-      FLOWTRAIL_API_PORT: '0',
-      FLOWTRAIL_HTTP_PORT: '0',
-      FLOWTRAIL_GRPC_PORT: '0',
-    });
+    const api = await startApi(
+      loadServiceConfig({
+        ...process.env,
+        FLOWTRAIL_DATA_DIR: dataDir,
+        CLICKHOUSE_URL: '',
+        CLICKHOUSE_DATABASE: 'scale',
+        FLOWTRAIL_CONFIG: configFile,
+        FLOWTRAIL_HTTP_HOST: '127.0.0.1',
+        FLOWTRAIL_HTTP_PORT: '0',
+        FLOWTRAIL_GRPC_PORT: '0',
+      }),
+      createLogger('bench-api'),
+    );
     const base = `http://127.0.0.1:${(api.http.address() as AddressInfo).port}/api/v1`;
     const iso = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
     const lastHour = `since=${iso(endNs - 3_600_000_000_000n)}&until=${iso(endNs)}`;

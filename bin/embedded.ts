@@ -9,8 +9,6 @@
  * stopped in reverse.
  * @module
  */
-import type { Server } from 'node:http';
-import express from 'express';
 import { createAttribution } from '../collector/src/attribution.ts';
 import { createCollector, defaultCollectorConfig } from '../collector/src/collector.ts';
 import type { AbusePattern } from '../collector/src/generator/abuse.ts';
@@ -21,19 +19,14 @@ import { nomadConfigFromEnv } from '../collector/src/nomad/config.ts';
 import { createScenario } from '../collector/src/nomad-standin/scenario.ts';
 import { createNomadStandin } from '../collector/src/nomad-standin/server.ts';
 import { hubbleTlsFromEnv, parseHubbleTargets } from '../collector/src/sources/hubble-target.ts';
-import { openStore, storeConfigFromEnv } from '../common/clickhouse/index.ts';
+import { openStore, storeConfigOf } from '../common/clickhouse/index.ts';
 import { migrate } from '../common/clickhouse/migrator.ts';
-import { loadConfig } from '../common/config/load.ts';
-import { ConfigError } from '../common/errors.ts';
+import { loadServiceConfig, type RawEnv } from '../common/config/env.ts';
 import { createLogger } from '../common/logger.ts';
-import { createMetrics } from '../common/metrics.ts';
+import { createMetricsRegistry } from '../common/metrics.ts';
 import { attributionLookup } from '../common/ownership/who.ts';
-import { createAlerts } from '../query-api/src/alerts/index.ts';
-import { mountApi } from '../query-api/src/app.ts';
-import type { ApiDeps } from '../query-api/src/deps.ts';
-import { createGrpcServer } from '../query-api/src/grpc/server.ts';
-import { grpcTlsFromEnv } from '../query-api/src/grpc/tls.ts';
-import { ensureUiBuilt, uiStaticDir } from '../ui/serve.ts';
+import { listenConfigOf } from '../query-api/src/main.ts';
+import { createQueryService } from '../query-api/src/service.ts';
 
 /** The running product. */
 export interface Embedded {
@@ -49,26 +42,17 @@ export interface Embedded {
 /** Abuse the demo traffic carries, so the alert rules fire in the demo. */
 const demoAbuse: readonly AbusePattern[] = ['address-scan', 'smtp-egress', 'metadata-probe', 'port-scan'];
 
-function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const v = env[name];
-  if (v === undefined || v === '') return fallback;
-  if (!/^\d{1,5}$/.test(v) || Number(v) > 65535)
-    throw new ConfigError(`${name} must be a port number, got "${v}"`);
-  return Number(v);
-}
-
 /** Starts everything; resolves once the API answers. */
-export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promise<Embedded> {
+export async function startEmbedded(raw: RawEnv): Promise<Embedded> {
   const logger = createLogger('flowtrail');
-  const metrics = createMetrics('collector');
-  const demo = !env['HUBBLE_SERVER'];
-  const host = env['FLOWTRAIL_HTTP_HOST'] || '127.0.0.1';
-  const httpPort = port(env, 'FLOWTRAIL_HTTP_PORT', 8080);
-  const grpcPort = port(env, 'FLOWTRAIL_GRPC_PORT', 4245);
-  const grpcTls = grpcTlsFromEnv(env);
+  const registry = createMetricsRegistry();
+  const metrics = registry.component('collector');
+  const demo = !raw['HUBBLE_SERVER'];
   // The demo is for a newcomer on localhost: open access unless a config or mode says otherwise.
-  const openDemo = demo && !env['FLOWTRAIL_CONFIG'] && !env['FLOWTRAIL_AUTH_MODE'];
-  const { config } = loadConfig(openDemo ? { ...env, FLOWTRAIL_AUTH_MODE: 'open' } : env);
+  const openDemo = demo && !raw['FLOWTRAIL_CONFIG'] && !raw['FLOWTRAIL_AUTH_MODE'];
+  const loaded = loadServiceConfig(openDemo ? { ...raw, FLOWTRAIL_AUTH_MODE: 'open' } : raw);
+  const { config, env } = loaded;
+  const listen = listenConfigOf(loaded);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse())
@@ -76,10 +60,10 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
   };
 
   try {
-    const storeConfig = storeConfigFromEnv(env);
+    const storeConfig = storeConfigOf(env);
     const store = await openStore(storeConfig);
     stops.push(() => store.close());
-    await migrate(store);
+    await migrate(store, { ttlDays: env.FLOWTRAIL_TTL_DAYS });
 
     // Demo sources: the Nomad stand-in with churn, and the traffic generator over its allocations.
     let nomadConfig = nomadConfigFromEnv(env);
@@ -101,7 +85,7 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
       nomadConfig = nomadConfigFromEnv({ NOMAD_ADDR: nomadUrl });
       const population = scenarioPopulation(() => scenario.running());
       const generator = createGenerator(
-        { rate: Number(env['FLOWTRAIL_DEMO_RATE'] || 200), abuse: demoAbuse, abuseIntervalMs: 5_000 },
+        { rate: env.FLOWTRAIL_DEMO_RATE, abuse: demoAbuse, abuseIntervalMs: 5_000 },
         { population },
       );
       const observer = createObserverServer({ listen: '127.0.0.1:0', supply: generator });
@@ -116,7 +100,7 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
         nomad: nomadUrl,
       });
     } else {
-      targets = parseHubbleTargets(env['HUBBLE_SERVER'] ?? '');
+      targets = parseHubbleTargets(env.HUBBLE_SERVER ?? '');
     }
 
     // Who owned which address when: Nomad when configured, else what earlier runs stored.
@@ -139,53 +123,28 @@ export async function startEmbedded(env: NodeJS.ProcessEnv = process.env): Promi
     stops.push(() => collector.stop());
 
     // The demo evaluates every 10 s so a newcomer sees its abuse turn into incidents quickly.
-    const alertsConfig = openDemo ? { ...config.alerts, intervalSeconds: 10, lagSeconds: 5 } : config.alerts;
-    const alerts = createAlerts(alertsConfig, { store, logger: logger.child('alerts'), env });
-    if (config.alerts.enabled) {
-      alerts.start();
-      stops.push(() => alerts.stop());
-    }
-
-    const deps: ApiDeps = {
+    const alerts = openDemo ? { ...config.alerts, intervalSeconds: 10, lagSeconds: 5 } : config.alerts;
+    const service = createQueryService({
       store,
-      logger: logger.child('api'),
-      api: config.api,
-      auth: config.auth,
-      tokens: config.tokens,
+      logger,
+      config: { ...config, alerts },
+      metrics: registry,
       attribution: (ip, atNs) => attributionLookup(store, { ip, at: atNs.toString() }),
-      alerts: alerts.router,
-    };
-    const app = express();
-    app.disable('x-powered-by');
-    app.get('/api/v1/status', (_req, res) => {
-      const body = { demo, collector: collector.status(), ownership: attribution.stats() };
-      res.type('json').send(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+      status: () => ({ demo, collector: collector.status(), ownership: attribution.stats() }),
+      secrets: loaded.secrets,
     });
-    mountApi(app, deps);
-    await ensureUiBuilt();
-    app.use(express.static(uiStaticDir(), { index: 'index.html', maxAge: '1h' }));
-    app.use((req, res, next) => {
-      // Client-side routes of the UI all load index.html.
-      if (req.method === 'GET' && !req.path.startsWith('/api/'))
-        res.sendFile('index.html', { root: uiStaticDir() });
-      else next();
-    });
-    const http = await new Promise<Server>((resolve, reject) => {
-      const s = app.listen(httpPort, host, (err?: Error) => (err ? reject(err) : resolve(s)));
-    });
-    stops.push(() => new Promise<void>((resolve) => http.close(() => resolve())));
-    const grpc = await createGrpcServer(deps).listen(host, grpcPort, grpcTls);
-    stops.push(() => grpc.close());
+    const running = await service.start(listen);
+    stops.push(() => service.stop());
 
-    const url = `http://${host}:${(http.address() as { port: number }).port}`;
+    const url = running.url;
     logger.info('flowtrail is running', {
       ui: url,
-      hubble_api: `${grpcTls.kind === 'tls' ? 'tls://' : ''}${host}:${grpc.port}`,
+      hubble_api: `${listen.grpcTls.kind === 'tls' ? 'tls://' : ''}${listen.grpcHost}:${running.grpcPort}`,
       storage: store.kind === 'chdb' ? `chdb ${storeConfig.dataDir}` : 'clickhouse server',
       sources: targets,
       auth: config.auth.mode,
     });
-    return { url, grpcPort: grpc.port, demo, stop: stopAll };
+    return { url, grpcPort: running.grpcPort, demo, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { errorMessage, FlowtrailError } from '../common/errors.ts';
+import { ConfigError, errorMessage, FlowtrailError } from '../common/errors.ts';
+import { configureLogging, type LogLevel } from '../common/logger.ts';
 
 const commandsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'commands');
 
@@ -26,11 +27,19 @@ commands:
   import-nomad-events    backfill ownership from captured Nomad event-stream NDJSON
   nomad-standin          a Nomad API stand-in for tests and the demo
   bench --json           ingest and query benchmarks
+  evidence verify FILE   check an investigation's evidence bundle (hashes and signature)
 
 environment: FLOWTRAIL_DATA_DIR (default ./data) or CLICKHOUSE_URL, FLOWTRAIL_CONFIG, HUBBLE_SERVER, …
 `;
 
+const logLevels: readonly string[] = ['debug', 'info', 'warn', 'error'];
+
 async function main(argv: string[]): Promise<number> {
+  // Logging is configured before any command runs, so even a config error is logged at the right level.
+  const level = process.env['FLOWTRAIL_LOG_LEVEL'] || 'info';
+  if (!logLevels.includes(level))
+    throw new ConfigError(`FLOWTRAIL_LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${level}"`);
+  configureLogging({ level: level as LogLevel });
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage);

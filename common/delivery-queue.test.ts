@@ -1,15 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { createDeliveryQueue } from './delivery-queue.ts';
-import { sleep } from './retry.ts';
+import { waitUntil } from './testing/faults.ts';
 
 describe('common > delivery-queue', () => {
   it('delivers in order, retries failures and reports back-pressure when full', async () => {
     const delivered: number[] = [];
     let failuresLeft = 2;
     const retries: number[] = [];
+    // Deliveries wait at a gate, so the queue is full by construction when it is checked.
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
     const q = createDeliveryQueue<number>({
       async deliver(n) {
-        await sleep(5);
+        await gate;
         if (n === 2 && failuresLeft-- > 0) throw new Error('insert failed');
         delivered.push(n);
       },
@@ -23,6 +28,7 @@ describe('common > delivery-queue', () => {
     expect(q.hasRoom()).toBe(true);
     q.enqueue(2);
     expect(q.hasRoom()).toBe(false);
+    open();
     await q.drained();
     expect(q.hasRoom()).toBe(true);
     q.enqueue(3);
@@ -48,7 +54,8 @@ describe('common > delivery-queue', () => {
     q.enqueue('b');
     expect(await q.stop(50)).toBe(false);
     expect(q.pending()).toEqual(['a', 'b']);
-    await sleep(30);
+    // Stopping aborts the retry wait; the abandoned batches are reported as it unwinds.
+    await waitUntil('the abandoned batches', () => abandoned.length === 2);
     expect(abandoned).toEqual(['a', 'b']);
   });
 });

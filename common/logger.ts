@@ -19,7 +19,8 @@ export interface Logger {
 /** Where log lines go; tests and the CLI's JSON modes swap it. */
 export type LogWriter = (line: string) => void;
 
-let minLevel: LogLevel = (process.env['FLOWTRAIL_LOG_LEVEL'] as LogLevel | undefined) ?? 'info';
+// bin/flowtrail.ts sets the level from FLOWTRAIL_LOG_LEVEL before any command runs.
+let minLevel: LogLevel = 'info';
 let writer: LogWriter = (line) => process.stderr.write(`${line}\n`);
 
 /** Sets the process-wide minimum level and writer. */

@@ -20,6 +20,7 @@ import { defaultTenancyConfig } from '../common/config/tenancy.ts';
 import type { Logger } from '../common/logger.ts';
 import { OPEN_END_NS } from '../common/ownership/types.ts';
 import { who } from '../common/ownership/who.ts';
+import { waitUntil } from '../common/testing/faults.ts';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'flowtrail-attribution-'));
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
@@ -30,17 +31,9 @@ let scenario: Scenario;
 let tracker: OwnershipTracker | undefined;
 let url: string;
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const lastFrameIndex = () => scenario.state.buffer.at(-1)?.Index ?? 0n;
 const caughtUp = () =>
-  waitFor(() => (tracker?.lastIndex ?? 0n) >= lastFrameIndex(), 'the tracker to catch up');
+  waitUntil('the tracker to catch up', () => (tracker?.lastIndex ?? 0n) >= lastFrameIndex());
 
 function startTracker(): OwnershipTracker {
   const client = createNomadClient({
@@ -97,7 +90,12 @@ describe('test > attribution end to end (stand-in over loopback, chdb)', () => {
 
     standin.setDown(true);
     for (let i = 0; i < 3; i++) scenario.step(); // while the API is unreachable
-    await new Promise((r) => setTimeout(r, 300));
+    // The outage is felt by construction: the tracker lost its stream and was refused twice more.
+    const refusedBefore = standin.refused;
+    await waitUntil(
+      'the tracker to retry into the outage',
+      () => !t.stats().connected && standin.refused >= refusedBefore + 2,
+    );
     standin.setDown(false);
     await caughtUp();
     for (let i = 0; i < 2; i++) scenario.step();
@@ -165,9 +163,9 @@ describe('test > attribution end to end (stand-in over loopback, chdb)', () => {
       nodeId: node,
     });
     const net = s.setAllocNetwork(String(placed['ID']), '10.42.0.200');
-    await waitFor(
-      () => t.allocAt('10.42.0.200', net['ModifyTime'] as bigint) !== undefined,
+    await waitUntil(
       'the late namespace allocation',
+      () => t.allocAt('10.42.0.200', net['ModifyTime'] as bigint) !== undefined,
     );
     expect(t.allocAt('10.42.0.200', net['ModifyTime'] as bigint)).toMatchObject({
       tenant: 'late',

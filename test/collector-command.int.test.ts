@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createChdbStore } from '../common/clickhouse/chdb-store.ts';
-import { sleep } from '../common/retry.ts';
+import { waitUntil } from '../common/testing/faults.ts';
 import { repoRoot } from '../common/testing/fixtures.ts';
 
 const bin = path.join(repoRoot, 'bin/flowtrail.js');
@@ -12,6 +12,23 @@ const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
 });
+
+/**
+ * The row count of the largest committed part of a chdb MergeTree table, read from disk: the collector holds
+ * the chdb directory while it runs, so the test cannot query it. Each insert commits a part directory (named
+ * without the tmp_ prefix) that holds its row count in count.txt.
+ */
+function largestCommittedPart(dataDir: string, database: string, table: string): number {
+  const dir = path.join(dataDir, 'data', database, table);
+  if (!existsSync(dir)) return 0;
+  let most = 0;
+  for (const part of readdirSync(dir)) {
+    if (!/^[^_]+(_\d+){3,}$/.test(part)) continue;
+    const count = path.join(dir, part, 'count.txt');
+    if (existsSync(count)) most = Math.max(most, Number(readFileSync(count, 'utf8')));
+  }
+  return most;
+}
 
 function flowtrail(args: string[], env: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, [bin, ...args], {
@@ -40,8 +57,11 @@ describe('flowtrail collector (standalone, as in distributed mode without Kafka)
     collector.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
-    // The collector owns the chdb directory while it runs: give it time, then stop it and look.
-    await sleep(6000);
+    // Stop it once an insert of more than 100 flows has been committed, then look through chdb.
+    await waitUntil(
+      'the collector to store a batch',
+      () => largestCommittedPart(dataDir, 'flowtrail', 'flows') > 100,
+    );
     collector.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => collector.once('exit', resolve));
     expect(code, stderr).toBe(0);
@@ -62,5 +82,5 @@ describe('flowtrail collector (standalone, as in distributed mode without Kafka)
     } finally {
       await store.close();
     }
-  }, 60_000);
+  });
 });

@@ -219,6 +219,7 @@ describe('test > compose', () => {
       'CLICKHOUSE_DATABASE',
       'CLICKHOUSE_CLUSTER',
       'FLOWTRAIL_DATA_DIR',
+      'FLOWTRAIL_HTTP_HOST',
       'FLOWTRAIL_HTTP_PORT',
       'FLOWTRAIL_GRPC_PORT',
       'FLOWTRAIL_CONFIG',

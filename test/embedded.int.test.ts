@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Embedded, startEmbedded } from '../bin/embedded.ts';
 import { configureLogging } from '../common/logger.ts';
-import { sleep } from '../common/retry.ts';
+import { waitUntil } from '../common/testing/faults.ts';
 
 configureLogging({ level: 'error' });
 let running: Embedded;
@@ -20,7 +20,7 @@ beforeAll(async () => {
     FLOWTRAIL_GRPC_PORT: '0',
     FLOWTRAIL_DEMO_RATE: '1000',
   });
-}, 180_000);
+});
 afterAll(async () => {
   await running?.stop();
 });
@@ -44,10 +44,14 @@ async function flows(query: string): Promise<Line[]> {
 describe('flowtrail start (embedded demo)', () => {
   it('stores demo flows attributed to tenants and their Nomad allocations', async () => {
     let lines: Line[] = [];
-    for (let i = 0; i < 60 && lines.length < 200; i++) {
-      await sleep(500);
-      lines = await flows('limit=500');
-    }
+    await waitUntil(
+      '200 demo flows',
+      async () => {
+        lines = await flows('limit=500');
+        return lines.length >= 200;
+      },
+      { intervalMs: 500 },
+    );
     expect(lines.length).toBeGreaterThanOrEqual(200);
     // Workload ends carry netreap labels; their owner names a tenant and, from the Nomad
     // stand-in's ownership intervals, the allocation that held the address.
@@ -63,13 +67,17 @@ describe('flowtrail start (embedded demo)', () => {
   it('turns the demo abuse into alert incidents with the tenant attached', async () => {
     const wanted = ['address-scan', 'smtp-egress', 'metadata-access'];
     let incidents: { rule: string; tenant: string; status: string }[] = [];
-    for (let i = 0; i < 90 && !wanted.every((r) => incidents.some((x) => x.rule === r)); i++) {
-      await sleep(1000);
-      const res = await fetch(`${running.url}/api/v1/alerts/incidents`);
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as { incidents: typeof incidents } | typeof incidents;
-      incidents = Array.isArray(body) ? body : body.incidents;
-    }
+    await waitUntil(
+      `incidents of ${wanted.join(', ')}`,
+      async () => {
+        const res = await fetch(`${running.url}/api/v1/alerts/incidents`);
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as { incidents: typeof incidents } | typeof incidents;
+        incidents = Array.isArray(body) ? body : body.incidents;
+        return wanted.every((r) => incidents.some((x) => x.rule === r));
+      },
+      { intervalMs: 1000 },
+    );
     for (const rule of wanted) {
       const found = incidents.filter((x) => x.rule === rule);
       expect(found.length, rule).toBeGreaterThan(0);
@@ -78,7 +86,7 @@ describe('flowtrail start (embedded demo)', () => {
         rule,
       ).toBe(true);
     }
-  }, 120_000);
+  });
 
   it('serves the UI, health and status on the same port', async () => {
     const page = await fetch(`${running.url}/`);

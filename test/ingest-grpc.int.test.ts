@@ -10,7 +10,7 @@ import type { Store } from '../common/clickhouse/index.ts';
 import { migrate } from '../common/clickhouse/migrator.ts';
 import { configureLogging, createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
-import { sleep } from '../common/retry.ts';
+import { faultyStore, waitUntil } from '../common/testing/faults.ts';
 
 configureLogging({ level: 'error' });
 const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'flowtrail-e2e-')), 'data');
@@ -51,21 +51,16 @@ async function storedUuids(s: Store): Promise<string[]> {
     .sort();
 }
 
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function collectorFor(s: Store, target: string): Collector {
+function collectorFor(
+  s: Store,
+  target: string,
+  sink: Partial<typeof defaultCollectorConfig.sink> = {},
+): Collector {
   return createCollector(
     {
       ...defaultCollectorConfig,
       targets: [target],
-      sink: { ...defaultCollectorConfig.sink, flushIntervalMs: 100 },
+      sink: { ...defaultCollectorConfig.sink, flushIntervalMs: 100, ...sink },
       backoffInitialMs: 50,
       backoffMaxMs: 500,
     },
@@ -83,7 +78,7 @@ describe('generator → gRPC → collector → ClickHouse', () => {
     const collector = collectorFor(s, target);
     await collector.start();
     try {
-      await waitFor('20,000 stored flows', async () => collector.status().sink.stored >= 20_000);
+      await waitUntil('20,000 stored flows', () => collector.status().sink.stored >= 20_000);
       await collector.flush();
       const expected = generatedUuids(gen).sort();
       expect(expected).toHaveLength(20_000);
@@ -100,27 +95,41 @@ describe('generator → gRPC → collector → ClickHouse', () => {
 
   it('loses and doubles nothing when the Hubble server is killed mid-stream and restarted', async () => {
     const s = await freshStore();
-    const gen = createGenerator({ seed: 11, maxFlows: 100_000, rate: 20_000 });
-    await gen.start();
+    const gen = createGenerator({ seed: 11, maxFlows: 100_000 });
+    gen.fill(40_000);
     let server = createObserverServer({ listen: '127.0.0.1:0', supply: gen });
     const target = await server.start();
-    const collector = collectorFor(s, target);
+    // Mid-stream by construction: inserts wait at a gate, so the collector's bounded queue (two sealed
+    // batches of 5,000; batches seal by size only) fills, it stops reading, and HTTP/2 flow control holds
+    // the rest of the 40,000 on the server's side.
+    const faults = faultyStore(s);
+    faults.hold();
+    const collector = collectorFor(faults.store, target, {
+      batchSize: 5_000,
+      maxPendingBatches: 2,
+      flushIntervalMs: 600_000,
+    });
     await collector.start();
     try {
-      await waitFor('flows before the kill', async () => collector.status().sink.stored > 5_000);
-      await server.stop(0); // abrupt: open streams are cut
-      await sleep(300); // the generator keeps producing into its ring while the server is down
+      await waitUntil('5,000 flows received', () => collector.status().targets[0]!.flows >= 5_000);
+      await server.stop(0); // killed: open streams are cut
+      expect(collector.status().targets[0]!.flows).toBeLessThan(40_000);
+      gen.fill(10_000); // the generator keeps producing into its ring while the server is down
       server = createObserverServer({ listen: target, supply: gen });
       await server.start();
-      await waitFor('a reconnect', async () => collector.status().targets[0]!.reconnects > 0);
-      await sleep(500);
-      await gen.stop();
+      faults.release();
+      await waitUntil('a reconnect', () => collector.status().targets[0]!.reconnects > 0);
       const expected = generatedUuids(gen).sort();
-      await waitFor(
+      expect(expected).toHaveLength(50_000);
+      // flush() seals the open batch, so the wait needs no flush timer.
+      await waitUntil(
         'every generated flow stored',
-        async () => collector.status().sink.stored >= expected.length,
+        async () => {
+          await collector.flush();
+          return collector.status().sink.stored >= expected.length;
+        },
+        { intervalMs: 200 },
       );
-      await collector.flush();
       const stored = await storedUuids(s);
       expect(new Set(stored).size).toBe(stored.length);
       expect(stored).toEqual(expected);
@@ -130,6 +139,7 @@ describe('generator → gRPC → collector → ClickHouse', () => {
       expect(status.targets[0]!.boundaryDuplicates).toBeGreaterThan(0);
       expect(status.sink.duplicates).toBeGreaterThan(0);
     } finally {
+      faults.release();
       await collector.stop();
       await server.stop(100);
       await s.close();

@@ -6,7 +6,8 @@
  * Thresholds come from the `alerts:` section of FLOWTRAIL_CONFIG.
  * @module
  */
-import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+
+import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { loadAlertsConfig } from '../../common/config/alerts.ts';
 import { InputError } from '../../common/errors.ts';
@@ -15,6 +16,7 @@ import { createMetrics } from '../../common/metrics.ts';
 import { formatTimeNs, nowNs, parseTimeArg } from '../../common/time.ts';
 import { createAlertEngine } from '../../query-api/src/alerts/engine.ts';
 import { incidentJson } from '../../query-api/src/alerts/incidents.ts';
+import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
 const usage = `usage: flowtrail alerts evaluate --since T [--until T] [--rule ID]… [--store] [--json]
@@ -47,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   const untilNs = values.until ? parseTimeArg(values.until, now) : now;
   if (sinceNs >= untilNs) throw new InputError('--since must be before --until', 'since');
   const config = loadAlertsConfig();
-  const store = await openStore(storeConfigFromEnv());
+  const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
     await migrate(store);
     const engine = createAlertEngine(config, {

@@ -11,6 +11,7 @@
  * query time.
  * @module
  */
+
 import { createAttribution } from '../../collector/src/attribution.ts';
 import { createCollector, defaultCollectorConfig } from '../../collector/src/collector.ts';
 import { createKafkaClient, kafkaConfigFromEnv } from '../../collector/src/kafka/config.ts';
@@ -18,30 +19,30 @@ import { createKafkaSink, defaultKafkaSinkConfig } from '../../collector/src/kaf
 import { nomadConfigFromEnv } from '../../collector/src/nomad/config.ts';
 import { hubbleTlsFromEnv, parseHubbleTargets } from '../../collector/src/sources/hubble-target.ts';
 import { clusterMigrateOptions } from '../../common/clickhouse/cluster.ts';
-import { openStore, type Store, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+import { openStore, type Store, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
-import { loadConfig } from '../../common/config/load.ts';
 import { ConfigError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
+import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
 export async function run(argv: string[]): Promise<number> {
   parseCommandArgs('collector', argv, {});
-  const server = process.env['HUBBLE_SERVER'];
+  const { env, config } = serviceConfig();
+  const server = env.HUBBLE_SERVER;
   if (!server) throw new ConfigError('flowtrail collector: set HUBBLE_SERVER (host:port of Hubble Relay, …)');
   const targets = parseHubbleTargets(server);
   const logger = createLogger('collector');
   const metrics = createMetrics('collector');
-  const kafkaConfig = kafkaConfigFromEnv();
-  const nomad = nomadConfigFromEnv();
-  const { config } = loadConfig();
+  const kafkaConfig = kafkaConfigFromEnv(env);
+  const nomad = nomadConfigFromEnv(env);
   let store: Store | undefined;
   // A Kafka collector needs ClickHouse only to follow Nomad ownership (CLICKHOUSE_URL).
-  if (!kafkaConfig || (nomad && process.env['CLICKHOUSE_URL'])) {
-    const storeConfig = storeConfigFromEnv();
+  if (!kafkaConfig || (nomad && env.CLICKHOUSE_URL)) {
+    const storeConfig = storeConfigOf(env);
     store = await openStore(storeConfig);
-    await migrate(store, clusterMigrateOptions(storeConfig.cluster));
+    await migrate(store, { ...clusterMigrateOptions(storeConfig.cluster), ttlDays: env.FLOWTRAIL_TTL_DAYS });
   }
   const attribution = createAttribution({ tenancy: config.tenancy, store, nomad, logger, metrics });
   try {
@@ -55,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
         })
       : undefined;
     const collector = createCollector(
-      { ...defaultCollectorConfig, targets, tls: hubbleTlsFromEnv() },
+      { ...defaultCollectorConfig, targets, tls: hubbleTlsFromEnv(env) },
       { store: kafkaConfig ? undefined : store, sink, logger, metrics, attribute: attribution.attribute },
     );
     const stopped = new Promise<void>((resolve) => {

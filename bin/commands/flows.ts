@@ -5,7 +5,8 @@
  * prints one Hubble JSON line per flow with `attribution` beside it, as the API's NDJSON does.
  * @module
  */
-import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+
+import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { apiConfigSchema } from '../../common/config/api.ts';
 import { openModePrincipal } from '../../query-api/src/auth/principal.ts';
@@ -14,6 +15,7 @@ import { parseFlowQuery, type RawParams } from '../../query-api/src/filters/pars
 import { type FlowRow, rowsToLines, rowsToObjects } from '../../query-api/src/queries/flow-rows.ts';
 import { streamFlows } from '../../query-api/src/queries/flows.ts';
 import { querySettings } from '../../query-api/src/queries/limits.ts';
+import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
 const control = ['since', 'until', 'limit', 'order'] as const;
@@ -34,7 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   const principal = openModePrincipal;
   const limits = apiConfigSchema.parse({}).limits;
   const query = parseFlowQuery(params);
-  const store = await openStore(storeConfigFromEnv());
+  const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
     await migrate(store);
     let n = 0;

@@ -2,20 +2,24 @@
  * `flowtrail import-nomad-events <file…|->`: backfills ownership from captured
  * `/v1/event/stream` NDJSON (for history from before Flowtrail ran). Every frame is applied in
  * replay mode, merging with what is stored, so importing the same capture twice changes
- * nothing. A malformed line is counted and reported with its file and line number; the rest of
+ * nothing. Flows already stored as nobody's that the imported intervals own are then corrected
+ * (common/ownership/correct.ts) so alerts and dashboards see their owner. A malformed line is counted and reported with its file and line number; the rest of
  * the file is imported. Prints a JSON summary.
  * @module
  */
+
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseNomadJson } from '../../collector/src/nomad/json.ts';
 import { toEventFrame } from '../../collector/src/nomad/types.ts';
 import { createOwnershipTracker } from '../../collector/src/ownership/tracker.ts';
-import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import type { Store } from '../../common/clickhouse/store.ts';
 import { defaultTenancyConfig, type TenancyConfig } from '../../common/config/tenancy.ts';
 import { errorMessage } from '../../common/errors.ts';
+import { type CorrectionReport, correctLateOwners } from '../../common/ownership/correct.ts';
+import { serviceConfig } from '../env.ts';
 
 /** The summary printed at the end (also returned for tests and the demo). */
 export interface ImportSummary {
@@ -26,6 +30,11 @@ export interface ImportSummary {
   events: number;
   malformed: { file: string; line: number; error: string }[];
   intervals: number;
+  /**
+   * Flows stored before these owners were known, now corrected in storage and the rollups
+   * (common/ownership/correct.ts), over the time span of the imported intervals.
+   */
+  corrected?: CorrectionReport;
 }
 
 /** Imports the files into the store's ownership table. */
@@ -74,6 +83,7 @@ export async function importNomadEvents(
     await tracker.stop();
   }
   summary.intervals = tracker.stats().intervals + tracker.stats().nodeIntervals;
+  if (summary.frames > 0) summary.corrected = await correctLateOwners(store);
   return summary;
 }
 
@@ -84,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write('usage: flowtrail import-nomad-events <file…|->\n');
     return files.length === 0 ? 2 : 0;
   }
-  const store = await openStore(storeConfigFromEnv());
+  const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
     await migrate(store);
     const summary = await importNomadEvents(store, files);

@@ -11,11 +11,13 @@ import { ingestFiles } from '../../collector/src/ingest-files.ts';
 import { createKafkaClient, kafkaConfigFromEnv } from '../../collector/src/kafka/config.ts';
 import { createKafkaSink, defaultKafkaSinkConfig } from '../../collector/src/kafka/producer-sink.ts';
 import type { ImportSummary } from '../../collector/src/sources/json-lines.ts';
-import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
+import { loadConfig } from '../../common/config/load.ts';
 import { InputError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
+import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
 /** One carriage-returned progress line: a bar when the total size is known, then counts and rate. */
@@ -45,9 +47,10 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (positionals.length === 0)
     throw new InputError('flowtrail import: give one or more files, or - for stdin');
-  const kafkaConfig = kafkaConfigFromEnv();
+  const { env } = serviceConfig();
+  const kafkaConfig = kafkaConfigFromEnv(env);
   // Distributed mode: produce to Kafka (the writers store); otherwise write to ClickHouse directly.
-  const store = kafkaConfig ? undefined : await openStore(storeConfigFromEnv());
+  const store = kafkaConfig ? undefined : await openStore(storeConfigOf(env));
   const tty = process.stderr.isTTY && !values.json;
   const started = Date.now();
   // Files have a size to show progress against; stdin and followed files don't.
@@ -69,6 +72,8 @@ export async function run(argv: string[]): Promise<number> {
           })
         : undefined,
       files: positionals,
+      // Attributed at ingest like the collector: ownership table, labels, tenancy, scopes.
+      tenancy: loadConfig().config.tenancy,
       follow: values.follow,
       signal: values.follow ? stopOnSignal() : undefined,
       onProgress: tty

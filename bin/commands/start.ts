@@ -7,7 +7,7 @@ import { parseCommandArgs } from './args.ts';
 
 export async function run(argv: string[]): Promise<number> {
   parseCommandArgs('start', argv, {});
-  const running = await startEmbedded();
+  const running = await startEmbedded(process.env);
   process.stdout.write(
     `flowtrail ${running.demo ? '(demo) ' : ''}is up: UI and API at ${running.url}, Hubble API on port ${running.grpcPort}\n`,
   );

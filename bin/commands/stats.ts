@@ -2,8 +2,10 @@
  * `flowtrail stats [--json]`: stored flow counts by verdict, L4 protocol and L7 protocol.
  * @module
  */
-import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+
+import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
+import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
 /** The `stats --json` object; names as in Hubble JSON, L7 keys `dns`, `http`, `kafka`. */
@@ -16,7 +18,7 @@ export interface FlowStats {
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('stats', argv, { json: { type: 'boolean' } });
-  const store = await openStore(storeConfigFromEnv());
+  const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
     await migrate(store);
     const rows = await store.query<{ dim: string; key: string; n: string }>(

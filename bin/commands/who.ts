@@ -4,12 +4,14 @@
  * nanoseconds, `now`, or relative forms like `-15m` (default now).
  * @module
  */
+
 import { parseArgs } from 'node:util';
-import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { InputError } from '../../common/errors.ts';
 import { type Owner, type WhoAnswer, who } from '../../common/ownership/who.ts';
 import { parseTimeArg } from '../../common/time.ts';
+import { serviceConfig } from '../env.ts';
 
 const usage = 'usage: flowtrail who <ip> [--at <time>] [--json]\n';
 
@@ -33,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const at = parseTimeArg(values.at ?? 'now');
-  const store = await openStore(storeConfigFromEnv());
+  const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
     await migrate(store);
     const answer = await who(store, ip, at);

@@ -9,11 +9,12 @@
 import { createKafkaClient, kafkaConfigFromEnv } from '../../collector/src/kafka/config.ts';
 import { createKafkaWriter, defaultKafkaWriterConfig } from '../../collector/src/kafka/writer.ts';
 import { clusterInsertSettings, clusterMigrateOptions } from '../../common/clickhouse/cluster.ts';
-import { openStore, storeConfigFromEnv } from '../../common/clickhouse/index.ts';
+import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { ConfigError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
+import { serviceConfig } from '../env.ts';
 import { parseCommandArgs, positiveInt } from './args.ts';
 
 export async function run(argv: string[]): Promise<number> {
@@ -23,24 +24,25 @@ export async function run(argv: string[]): Promise<number> {
     'no-migrate': { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  const kafkaConfig = kafkaConfigFromEnv();
+  const { env } = serviceConfig();
+  const kafkaConfig = kafkaConfigFromEnv(env);
   if (!kafkaConfig) throw new ConfigError('flowtrail writer: set KAFKA_BROKERS (host:port,…)');
   const untilIdleMs = values['until-idle'] ? positiveInt('until-idle', values['until-idle'], 1) * 1000 : 0;
   const logger = createLogger('writer');
-  const storeConfig = storeConfigFromEnv();
+  const storeConfig = storeConfigOf(env);
   const store = await openStore(storeConfig);
   try {
-    if (!values['no-migrate']) await migrate(store, clusterMigrateOptions(storeConfig.cluster));
+    if (!values['no-migrate'])
+      await migrate(store, {
+        ...clusterMigrateOptions(storeConfig.cluster),
+        ttlDays: env.FLOWTRAIL_TTL_DAYS,
+      });
     const writer = createKafkaWriter(
       {
         ...defaultKafkaWriterConfig,
         batchRows: positiveInt('batch-rows', values['batch-rows'], defaultKafkaWriterConfig.batchRows),
         // How soon the group reassigns a dead writer's partitions (broker minimum 6,000 ms).
-        sessionTimeoutMs: positiveInt(
-          'KAFKA_SESSION_TIMEOUT_MS',
-          process.env['KAFKA_SESSION_TIMEOUT_MS'],
-          defaultKafkaWriterConfig.sessionTimeoutMs,
-        ),
+        sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS ?? defaultKafkaWriterConfig.sessionTimeoutMs,
         insertSettings: clusterInsertSettings(storeConfig.cluster),
       },
       {

@@ -67,15 +67,22 @@ export function createAttribution(deps: AttributionDeps): Attribution {
     );
   }
   const enricher = createEnricher({ tenancy: deps.tenancy }, { ownership: tracker ?? noOwners });
+  const conflicts = deps.metrics.counter(
+    'attribution_conflicts_total',
+    'Flows whose netreap labels and Nomad ownership interval disagreed about an end (the owner is the interval; see attribution-conflict=true)',
+  );
   return {
-    attribute: (f: IngestedFlow) =>
-      enricher.enrich({
+    attribute: (f: IngestedFlow) => {
+      const a = enricher.enrich({
         timeNs: f.timeNs,
         sourceIp: f.flow.IP?.source ?? '',
         destinationIp: f.flow.IP?.destination ?? '',
         sourceLabels: f.flow.source?.labels ?? [],
         destinationLabels: f.flow.destination?.labels ?? [],
-      }),
+      });
+      if (a.conflict !== '') conflicts.inc();
+      return a;
+    },
     stats: () => tracker?.stats(),
     async start() {
       await tracker?.start();

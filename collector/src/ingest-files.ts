@@ -5,9 +5,11 @@
  * @module
  */
 import type { Store } from '../../common/clickhouse/index.ts';
+import type { TenancyConfig } from '../../common/config/tenancy.ts';
 import { ConfigError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
+import { createAttribution } from './attribution.ts';
 import { type AttributeFlow, createIntake } from './pipeline.ts';
 import { emptySummary, type ImportSummary, importJsonLines, type LineError } from './sources/json-lines.ts';
 import {
@@ -33,8 +35,14 @@ export interface IngestFilesOptions {
   store?: Store;
   /** Paths, or '-' for stdin. */
   files: readonly string[];
-  /** Attributes both ends of each flow before storage. */
+  /** Attributes both ends of each flow before storage (overrides `tenancy`). */
   attribute?: AttributeFlow;
+  /**
+   * Attribute at ingest the way the collector does (collector/src/attribution.ts): the ownership
+   * table of `store` (loaded once), netreap labels, these tenancy rules and address scopes.
+   * Without a store (Kafka mode) labels, tenancy and scopes still apply.
+   */
+  tenancy?: TenancyConfig;
   sink?: Partial<ClickHouseSinkConfig>;
   /** Where flows go instead of a ClickHouse sink on `store` (Kafka in distributed mode); started and stopped here. */
   flowSink?: FlowSink;
@@ -55,8 +63,18 @@ export async function ingestFiles(opts: IngestFilesOptions): Promise<IngestRepor
       { ...defaultClickHouseSinkConfig, ...(opts.follow ? {} : { flushIntervalMs: 0 }), ...opts.sink },
       { store: opts.store!, logger: createLogger('import'), metrics: createMetrics('import') },
     );
+  const attribution =
+    opts.attribute || !opts.tenancy
+      ? undefined
+      : createAttribution({
+          tenancy: opts.tenancy,
+          store: opts.store,
+          logger: createLogger('import'),
+          metrics: createMetrics('import'),
+        });
+  await attribution?.start();
   sink.start();
-  const intake = createIntake(sink, opts.attribute);
+  const intake = createIntake(sink, opts.attribute ?? attribution?.attribute);
   const summary = emptySummary();
   try {
     for (const file of opts.files)
@@ -69,6 +87,7 @@ export async function ingestFiles(opts: IngestFilesOptions): Promise<IngestRepor
     await sink.flush();
   } finally {
     await sink.stop();
+    await attribution?.stop();
   }
   const stats = sink.stats();
   return {

@@ -1,6 +1,13 @@
 /**
  * The embedded transport: chdb, the ClickHouse engine inside this process. Only one data
  * directory may be open per process, so the session is shared by every Store created here.
+ *
+ * The engine runs one statement at a time, so whatever is handed to it waits in its queue in
+ * arrival order: a burst of API queries would make flow inserts wait behind all of them (the
+ * collector then falls behind and Hubble's ring overflows). So statements go through a scheduler
+ * of our own with two lanes: inserts (and the bookkeeping around them) always go next, queries
+ * take turns after them, and a queued statement whose caller gave up (signal aborted: the client
+ * left, or its deadline passed) is dropped before it reaches the engine.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -19,21 +26,82 @@ import {
   settingsClause,
 } from './store.ts';
 
-let shared: { dir: string; session: Session; users: number } | undefined;
+/** Which lane a statement waits in: inserts are never queued behind queries. */
+export type Lane = 'insert' | 'query';
 
-function openSession(dir: string): Session {
+interface Job {
+  run(): Promise<void>;
+  signal: AbortSignal | undefined;
+  onAbort?: () => void;
+}
+
+/**
+ * Runs one statement at a time, inserts first. `observe` (tests) sees each job as it starts.
+ */
+export interface StatementScheduler {
+  schedule<T>(lane: Lane, fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** Statements waiting, by lane. */
+  readonly queued: { insert: number; query: number };
+}
+
+/** Creates a scheduler (one per chdb session). */
+export function createStatementScheduler(): StatementScheduler {
+  const lanes: Record<Lane, Job[]> = { insert: [], query: [] };
+  let busy = false;
+  const next = () => {
+    if (busy) return;
+    const job = lanes.insert.shift() ?? lanes.query.shift();
+    if (!job) return;
+    if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
+    busy = true;
+    void job.run().finally(() => {
+      busy = false;
+      next();
+    });
+  };
+  return {
+    schedule<T>(lane: Lane, fn: () => Promise<T>, signal?: AbortSignal) {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      return new Promise<T>((resolve, reject) => {
+        const job: Job = {
+          signal,
+          run: () => fn().then(resolve, reject),
+        };
+        if (signal) {
+          job.onAbort = () => {
+            const i = lanes[lane].indexOf(job);
+            if (i >= 0) {
+              lanes[lane].splice(i, 1);
+              reject(signal.reason);
+            }
+          };
+          signal.addEventListener('abort', job.onAbort, { once: true });
+        }
+        lanes[lane].push(job);
+        next();
+      });
+    },
+    get queued() {
+      return { insert: lanes.insert.length, query: lanes.query.length };
+    },
+  };
+}
+
+let shared: { dir: string; session: Session; users: number; scheduler: StatementScheduler } | undefined;
+
+function openSession(dir: string): { session: Session; scheduler: StatementScheduler } {
   const abs = path.resolve(dir);
   if (shared) {
     if (shared.dir !== abs) {
       throw new Error(`chdb already has ${shared.dir} open in this process; cannot also open ${abs}`);
     }
     shared.users++;
-    return shared.session;
+    return shared;
   }
   mkdirSync(abs, { recursive: true });
   const session = new Session(abs);
-  shared = { dir: abs, session, users: 1 };
-  return session;
+  shared = { dir: abs, session, users: 1, scheduler: createStatementScheduler() };
+  return shared;
 }
 
 function releaseSession(): void {
@@ -46,7 +114,7 @@ function releaseSession(): void {
 
 /** Opens (or shares) the chdb engine on `dataDir` and uses `database` in it. */
 export async function createChdbStore(dataDir: string, database: string): Promise<Store> {
-  const session = openSession(dataDir);
+  const { session, scheduler } = openSession(dataDir);
   const scratch = path.join(path.resolve(dataDir), 'tmp');
   mkdirSync(scratch, { recursive: true });
   const db = quoteIdent(database);
@@ -65,16 +133,19 @@ export async function createChdbStore(dataDir: string, database: string): Promis
   };
   const withDb = (sql: string) => `USE ${db}; ${sql}`;
 
-  await run(`CREATE DATABASE IF NOT EXISTS ${db}`, {}, 'TSV');
+  const queued = (sql: string, opts: QueryOptions, format: string) =>
+    scheduler.schedule('query', () => run(sql, opts, format), opts.signal);
+
+  await queued(`CREATE DATABASE IF NOT EXISTS ${db}`, {}, 'TSV');
 
   const store: Store = {
     kind: 'chdb',
     database,
     async command(sql, opts = {}) {
-      await run(withDb(sql), opts, 'TSV');
+      await queued(withDb(sql), opts, 'TSV');
     },
     async query<T>(sql: string, opts: QueryOptions = {}) {
-      const res = await run(withDb(sql), opts, 'JSONEachRow');
+      const res = await queued(withDb(sql), opts, 'JSONEachRow');
       const text = res.text();
       if (!text) return [];
       return text
@@ -90,20 +161,24 @@ export async function createChdbStore(dataDir: string, database: string): Promis
     async insertJson(table, rows) {
       if (rows.length === 0) return;
       const body = rows.map((r) => JSON.stringify(r, jsonReplacer)).join('\n');
-      try {
-        await session.insert({
-          table: `${database}.${table}`,
-          values: Buffer.from(body),
-          format: 'JSONEachRow',
-        });
-      } catch (err) {
-        throw parseClickHouseError(err, `INSERT INTO ${table}`);
-      }
+      await scheduler.schedule('insert', async () => {
+        try {
+          await session.insert({
+            table: `${database}.${table}`,
+            values: Buffer.from(body),
+            format: 'JSONEachRow',
+          });
+        } catch (err) {
+          throw parseClickHouseError(err, `INSERT INTO ${table}`);
+        }
+      });
     },
     async insertRowBinary(insert: RowBinaryInsert): Promise<InsertResult> {
       const file = path.join(scratch, `${randomUUID()}.bin`);
       await writeFile(file, insert.data);
-      try {
+      // The counts and the insert run as one job, so no other statement lands between them.
+      return scheduler.schedule('insert', () => insertFile(file)).finally(() => unlink(file).catch(() => {}));
+      async function insertFile(file: string): Promise<InsertResult> {
         const input = `file('${file}', 'RowBinary', '${insert.structure.replace(/'/g, "\\'")}')`;
         const before = await writtenRows();
         await run(
@@ -115,8 +190,6 @@ export async function createChdbStore(dataDir: string, database: string): Promis
         );
         // A merge (TTL) between the two counts can lower the total: never report below zero.
         return { written: Math.max(0, (await writtenRows()) - before) };
-      } finally {
-        await unlink(file).catch(() => {});
       }
       async function writtenRows(): Promise<number> {
         // chdb's queryAsync reports no written-rows summary, so count the target's rows instead.

@@ -1,6 +1,7 @@
 /**
  * Opens the configured ClickHouse: a server when `CLICKHOUSE_URL` is set, otherwise the chdb
- * engine on `FLOWTRAIL_DATA_DIR` (default ./data).
+ * engine on `FLOWTRAIL_DATA_DIR` (default ./data). The variables are parsed at the edge
+ * (common/config/env.ts); this takes the parsed values.
  * @module
  */
 import { createChdbStore } from './chdb-store.ts';
@@ -29,13 +30,18 @@ export interface StoreConfig {
   cluster?: string;
 }
 
-/** Reads the store configuration from the environment. */
-export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): StoreConfig {
+/** The store configuration of the parsed environment (common/config/env.ts). */
+export function storeConfigOf(env: {
+  CLICKHOUSE_URL?: string | undefined;
+  FLOWTRAIL_DATA_DIR?: string | undefined;
+  CLICKHOUSE_DATABASE?: string | undefined;
+  CLICKHOUSE_CLUSTER?: string | undefined;
+}): StoreConfig {
   return {
-    url: env['CLICKHOUSE_URL'] || undefined,
-    dataDir: env['FLOWTRAIL_DATA_DIR'] || './data',
-    database: env['CLICKHOUSE_DATABASE'] || 'flowtrail',
-    cluster: env['CLICKHOUSE_CLUSTER'] || undefined,
+    url: env.CLICKHOUSE_URL || undefined,
+    dataDir: env.FLOWTRAIL_DATA_DIR || './data',
+    database: env.CLICKHOUSE_DATABASE || 'flowtrail',
+    cluster: env.CLICKHOUSE_CLUSTER || undefined,
   };
 }
 

@@ -17,7 +17,7 @@ import type { Store } from './store.ts';
 export const migrationsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 
 export interface MigrateOptions {
-  /** Flow retention in days (TTL). Default: `FLOWTRAIL_TTL_DAYS`, else 30. */
+  /** Flow retention in days (TTL; main passes FLOWTRAIL_TTL_DAYS). Default 30. */
   ttlDays?: number;
   /** Rewrites each statement before it runs (cluster DDL uses this; one may become several). */
   transform?: (statement: string) => string | string[];
@@ -31,12 +31,11 @@ export interface Migration {
   checksum: string;
 }
 
-/** The flow retention to apply: the option, else FLOWTRAIL_TTL_DAYS, else 30 days. */
+/** The flow retention to apply: the option, else 30 days. */
 export function retentionDays(opts: MigrateOptions = {}): number {
-  const env = process.env['FLOWTRAIL_TTL_DAYS'];
-  const days = opts.ttlDays ?? (env ? Number(env) : 30);
+  const days = opts.ttlDays ?? 30;
   if (!Number.isInteger(days) || days < 1) {
-    throw new ConfigError(`FLOWTRAIL_TTL_DAYS must be a positive whole number of days, got "${env ?? days}"`);
+    throw new ConfigError(`FLOWTRAIL_TTL_DAYS must be a positive whole number of days, got "${days}"`);
   }
   return days;
 }

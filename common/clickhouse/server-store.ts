@@ -1,6 +1,8 @@
 /**
  * The server transport: a ClickHouse server (or cluster entry point) over HTTP with
- * @clickhouse/client. Same SQL and parameters as the embedded transport.
+ * @clickhouse/client. Same SQL and parameters as the embedded transport. Inserts have a client
+ * (and so a connection pool) of their own: a burst of slow API queries can fill the query pool,
+ * and flow inserts must never wait for one of those sockets.
  * @module
  */
 import { Readable } from 'node:stream';
@@ -19,6 +21,12 @@ export async function createServerStore(url: string, database: string): Promise<
     await admin.close();
   }
   const client = createClient({
+    url,
+    database,
+    clickhouse_settings: pinnedSettings as never,
+    request_timeout: 300_000,
+  });
+  const inserter = createClient({
     url,
     database,
     clickhouse_settings: pinnedSettings as never,
@@ -75,7 +83,7 @@ export async function createServerStore(url: string, database: string): Promise<
     async insertJson(table, rows) {
       if (rows.length === 0) return;
       try {
-        await client.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow' });
+        await inserter.insert({ table, values: rows as Record<string, unknown>[], format: 'JSONEachRow' });
       } catch (err) {
         throw parseClickHouseError(err, `INSERT INTO ${table}`);
       }
@@ -84,7 +92,7 @@ export async function createServerStore(url: string, database: string): Promise<
       const input = `input('${insert.structure.replace(/'/g, "\\'")}')`;
       const query = `INSERT INTO ${insert.into} ${insert.columns ?? ''} ${insert.select.replaceAll('{input}', input)} FORMAT RowBinary`;
       try {
-        const res = await client.exec({
+        const res = await inserter.exec({
           query,
           values: Readable.from([
             Buffer.from(insert.data.buffer, insert.data.byteOffset, insert.data.byteLength),
@@ -100,7 +108,7 @@ export async function createServerStore(url: string, database: string): Promise<
       }
     },
     async close() {
-      await client.close();
+      await Promise.all([client.close(), inserter.close()]);
     },
   };
   return store;

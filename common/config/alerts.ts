@@ -94,6 +94,14 @@ export const builtinRulesSchema = z
         minEvents: z.number().int().min(1).default(1),
       })
       .prefault({}),
+    /** Hubble reported events lost (flows missing from the record): a platform incident per target. */
+    'lost-events': z
+      .strictObject({
+        ...base('high', 300),
+        /** LostEvents reports from one Hubble target within the window. Default 1. */
+        minReports: z.number().int().min(1).default(1),
+      })
+      .prefault({}),
     /** A miner-pool port together with a miner-pool DNS name (Falco's miner lists; a port alone is too noisy). */
     mining: z
       .strictObject({
@@ -154,6 +162,7 @@ export const builtinRuleIds = [
   'metadata-access',
   'cross-tenant',
   'mining',
+  'lost-events',
 ] as const;
 export type BuiltinRuleId = (typeof builtinRuleIds)[number];
 

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Store } from '../clickhouse/store.ts';
+import { conflictingFields, type EndConflictView, type OwnerClaim } from '../flow/attribution.ts';
 import { resolveOwnersSql } from './owner-rule.ts';
 import type { OwnerInterval } from './types.ts';
 import { canonicalIp, intervalsFor, type Owner, ownerOf, pickOwners } from './who.ts';
@@ -31,13 +32,18 @@ export interface StoredEnd {
   node: string;
   /** The stored `src_source` / `dst_source`. */
   source: 'none' | 'label' | 'ownership' | 'node' | 'cidr';
+  /** This end's part of the stored `attribution_conflict`, if any. */
+  conflict?: EndConflictView | undefined;
 }
 
 /**
  * Resolves stored flow ends to OWNER objects (null when nobody is known to own the end).
  * Ends stored with source `none` are re-attributed from the ownership table at their time
  * (source becomes `ownership` or `node`); the others keep their stored attribution and gain the
- * interval of their allocation when the table has it.
+ * interval of their allocation when the table has it. An end carries `conflict` when ingest
+ * recorded one, or when it was stored (before the one-identity rule) with the labels' tenant or
+ * job next to the allocation of another owner: such an end is shown as the interval's identity
+ * with the stored label fields as the conflict, so no output mixes two identities.
  */
 export async function attributeFlowEnds(store: Store, ends: readonly StoredEnd[]): Promise<(Owner | null)[]> {
   const ips = new Set<string>();
@@ -69,7 +75,30 @@ export async function attributeFlowEnds(store: Store, ends: readonly StoredEnd[]
       (e.allocId && intervals.find((iv) => iv.allocId === e.allocId)) ||
       pickOwners(intervals, e.timeNs).owner;
     const sameOwner = match && (!e.allocId || match.allocId === e.allocId);
-    return {
+    if (sameOwner && match && e.allocId) {
+      const stored: OwnerClaim = {
+        tenant: e.tenant,
+        account: e.account,
+        namespace: e.namespace,
+        job: e.job,
+        group: e.group,
+      };
+      const held: OwnerClaim = {
+        tenant: match.tenant,
+        account: match.account,
+        namespace: match.namespace,
+        job: match.job,
+        group: match.group,
+      };
+      const fields = conflictingFields(stored, held);
+      if (fields.length > 0) {
+        return {
+          ...ownerOf(match),
+          conflict: e.conflict ?? { labels: stored, ownership: { ...held, alloc_id: match.allocId }, fields },
+        };
+      }
+    }
+    const owner: Owner = {
       tenant: e.tenant,
       account: e.account,
       namespace: e.namespace,
@@ -82,6 +111,8 @@ export async function attributeFlowEnds(store: Store, ends: readonly StoredEnd[]
       end: sameOwner && match ? ownerOf(match).end : null,
       source: e.source,
     };
+    if (e.conflict) owner.conflict = e.conflict;
+    return owner;
   });
 }
 

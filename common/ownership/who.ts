@@ -7,6 +7,7 @@
  */
 import type { Store } from '../clickhouse/store.ts';
 import { InputError } from '../errors.ts';
+import type { EndConflictView } from '../flow/attribution.ts';
 import { formatIpBytes, parseIpBytes } from '../net/ip.ts';
 import { formatTimeNs, nowNs, parseTimeArg } from '../time.ts';
 import { ownerAt } from './owner-rule.ts';
@@ -29,6 +30,11 @@ export interface Owner {
   start: string | null;
   end: string | null;
   source: 'label' | 'ownership' | 'node' | 'cidr';
+  /**
+   * Present only on flow ends where netreap labels and the ownership interval disagreed: what
+   * each said (the owner fields above are then the interval's identity).
+   */
+  conflict?: EndConflictView;
 }
 
 /** The answer of who(): exactly the `--json` / API fields. */

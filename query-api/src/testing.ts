@@ -6,8 +6,6 @@
  * @module
  */
 import { mkdtempSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ingestFiles } from '../../collector/src/ingest-files.ts';
@@ -18,14 +16,16 @@ import { parseConfig } from '../../common/config/load.ts';
 import { type EndAttribution, unattributed } from '../../common/flow/attribution.ts';
 import type { IngestedFlow } from '../../common/flow/model.ts';
 import { createLogger } from '../../common/logger.ts';
+import { createMetricsRegistry } from '../../common/metrics.ts';
 import { who } from '../../common/ownership/who.ts';
 import { hubbleFixtureFiles } from '../../common/testing/fixtures.ts';
-import { type Alerts, createAlerts } from './alerts/index.ts';
-import { createApi } from './app.ts';
+import type { Alerts } from './alerts/index.ts';
 import type { AuditLog } from './audit/audit-log.ts';
 import { hashToken } from './auth/tokens.ts';
+import type { QueryCore } from './core.ts';
 import type { ApiDeps } from './deps.ts';
-import { createGrpcServer, type GrpcServerHandle } from './grpc/server.ts';
+import { plaintextGrpc } from './grpc/tls.ts';
+import { createQueryService, type QueryService } from './service.ts';
 
 /** The tokens a test server accepts: name → token text. */
 export const testTokens = {
@@ -93,6 +93,9 @@ export interface TestApi {
   auditLog: AuditLog;
   /** The alert engine and routes (mounted at /api/v1/alerts, never started: tests evaluate ranges). */
   alerts: Alerts;
+  /** The shared authenticator, audit log and admission (extra gRPC servers in tests reuse it). */
+  core: QueryCore;
+  service: QueryService;
   close(): Promise<void>;
 }
 
@@ -123,32 +126,43 @@ export async function startTestApi(
     ...(opts.config as object),
   });
   const logger = createLogger('test-api');
-  const alerts = createAlerts(config.alerts, { store, logger: logger.child('alerts') });
   const deps: ApiDeps = {
     store,
     logger,
-    alerts: alerts.router,
     api: config.api,
     auth: config.auth,
     tokens: config.tokens,
     attribution: (ip, atNs) => who(store, ip, atNs),
   };
-  const { app, auditLog } = createApi(deps);
-  const http = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const grpc: GrpcServerHandle = await createGrpcServer(deps).listen('127.0.0.1', 0);
-  return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
-    grpcAddress: `127.0.0.1:${grpc.port}`,
+  // The same service graph `flowtrail api` runs, without the UI; the alert engine and routes are
+  // there but never started (tests evaluate ranges).
+  const service = createQueryService({
     store,
-    deps,
-    auditLog,
-    alerts,
+    logger,
+    config,
+    metrics: createMetricsRegistry(),
+    ...(deps.attribution ? { attribution: deps.attribution } : {}),
+    ui: false,
+    runAlerts: false,
+  });
+  const running = await service.start({
+    host: '127.0.0.1',
+    port: 0,
+    grpcHost: '127.0.0.1',
+    grpcPort: 0,
+    grpcTls: plaintextGrpc,
+  });
+  return {
+    url: running.url,
+    grpcAddress: `127.0.0.1:${running.grpcPort}`,
+    store,
+    deps: { ...deps, alerts: service.alerts.router },
+    auditLog: service.core.auditLog,
+    alerts: service.alerts,
+    core: service.core,
+    service,
     async close() {
-      await grpc.close();
-      http.closeAllConnections();
-      await new Promise<void>((r) => http.close(() => r()));
+      await service.stop();
       await store.command(`DROP DATABASE IF EXISTS ${store.database}`).catch(() => {});
       await store.close();
     },

@@ -22,7 +22,7 @@ import type { Store } from '../../common/clickhouse/index.ts';
 import type { IngestedFlow } from '../../common/flow/model.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
-import { sleep } from '../../common/retry.ts';
+import { waitUntil } from '../../common/testing/faults.ts';
 
 /** A Kafka config on a fresh topic and group. */
 export function testKafkaConfig(brokers: string, partitions = 6): KafkaConfig {
@@ -106,15 +106,18 @@ export async function storedFlowIds(store: Store): Promise<{ ids: Set<string>; r
   return { ids: new Set(rows.map((r) => r.id.toLowerCase())), rows: rows.length };
 }
 
-/** Waits until `count` rows are stored (or throws after `timeoutMs`, saying how many were). */
-export async function waitForRows(store: Store, count: number, timeoutMs = 45_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/** Waits until `count` rows are stored (or throws after a generous deadline, saying how many were). */
+export async function waitForRows(store: Store, count: number, timeoutMs = 180_000): Promise<void> {
   let seen = 0;
-  while (Date.now() < deadline) {
-    const [row] = await store.query<{ n: string }>('SELECT count() AS n FROM flows');
-    seen = Number(row?.n ?? 0);
-    if (seen >= count) return;
-    await sleep(200);
-  }
-  throw new Error(`expected ${count} stored flows, found ${seen} after ${timeoutMs} ms`);
+  await waitUntil(
+    `${count} stored flows`,
+    async () => {
+      const [row] = await store.query<{ n: string }>('SELECT count() AS n FROM flows');
+      seen = Number(row?.n ?? 0);
+      return seen >= count;
+    },
+    { timeoutMs, intervalMs: 200 },
+  ).catch(() => {
+    throw new Error(`expected ${count} stored flows, found ${seen} after ${timeoutMs} ms`);
+  });
 }

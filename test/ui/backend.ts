@@ -7,11 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import express from 'express';
 import { createStaticPopulation, type WorkloadEndpoint } from '../../collector/src/generator/population.ts';
 import { ingestFiles } from '../../collector/src/ingest-files.ts';
 import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
@@ -19,12 +16,14 @@ import type { Store } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { apiConfigSchema } from '../../common/config/api.ts';
 import { createLogger } from '../../common/logger.ts';
+import { createMetricsRegistry } from '../../common/metrics.ts';
 import { who } from '../../common/ownership/who.ts';
 import { hubbleFixtureFiles } from '../../common/testing/fixtures.ts';
-import { createAlerts, defaultAlertsConfig } from '../../query-api/src/alerts/index.ts';
-import { mountApi } from '../../query-api/src/app.ts';
+import { defaultAlertsConfig } from '../../query-api/src/alerts/index.ts';
 import type { WhoAnswer } from '../../query-api/src/deps.ts';
-import { ensureUiBuilt, uiStaticDir } from '../../ui/serve.ts';
+import { plaintextGrpc } from '../../query-api/src/grpc/tls.ts';
+import { createQueryService } from '../../query-api/src/service.ts';
+import { ensureUiBuilt } from '../../ui/serve.ts';
 import { demoInterval, ingestDemoTraffic, ms2ns } from '../demo-traffic.ts';
 
 /** Tokens the tests sign in with (their SHA-256 is what the API is configured with). */
@@ -93,27 +92,29 @@ export async function startUiBackend(): Promise<UiBackend> {
     { name: 'ui-admin', role: 'admin' as const, sha256: sha(testTokens.admin) },
     { name: 'ui-sre', role: 'sre' as const, sha256: sha(testTokens.sre) },
   ];
-  // The alert rules run over the stored hour so the Alerts page and the overview have incidents.
-  const alerts = createAlerts(defaultAlertsConfig, { store, logger });
-  await alerts.engine.evaluateRange(ms2ns(demoSinceMs - 60_000), ms2ns(Date.now()), { persist: true });
-  const app = express();
-  mountApi(app, {
+  // The same query service graph `flowtrail start` and `flowtrail api` run, UI included.
+  const service = createQueryService({
     store,
     logger,
-    api: apiConfigSchema.parse({}),
-    auth,
-    tokens,
+    config: { api: apiConfigSchema.parse({}), auth, tokens, alerts: defaultAlertsConfig },
+    metrics: createMetricsRegistry(),
     // who() answers the OWNER shape; deps.ts types it loosely (index signature), hence the cast.
     attribution: async (ip, at) => (await who(store, ip, at)) as unknown as WhoAnswer,
-    alerts: alerts.router,
+    runAlerts: false,
   });
-  app.use(express.static(uiStaticDir()));
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  // The alert rules run over the stored hour so the Alerts page and the overview have incidents.
+  await service.alerts.engine.evaluateRange(ms2ns(demoSinceMs - 60_000), ms2ns(Date.now()), {
+    persist: true,
   });
-  const { port } = server.address() as AddressInfo;
+  const running = await service.start({
+    host: '127.0.0.1',
+    port: 0,
+    grpcHost: '127.0.0.1',
+    grpcPort: 0,
+    grpcTls: plaintextGrpc,
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: running.url,
     store,
     reused: {
       ip: first.ip,
@@ -123,8 +124,7 @@ export async function startUiBackend(): Promise<UiBackend> {
     },
     demoSinceMs,
     async close() {
-      await new Promise<void>((r) => server.close(() => r()));
-      server.closeAllConnections?.();
+      await service.stop();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

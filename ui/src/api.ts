@@ -84,6 +84,8 @@ export interface Owner {
   start: string | null;
   end: string | null;
   source: string;
+  /** Present when netreap labels disagreed with the ownership interval (the owner above wins). */
+  conflict?: { labels?: { tenant: string; job: string }; fields?: string[]; description?: string };
 }
 
 /** One stored flow: a Hubble JSON line plus both ends' attribution. */

@@ -56,11 +56,14 @@ export function eventType(f: HubbleFlow): string {
   return name;
 }
 
-/** A short owner label: `tenant/job` (account) or Hubble's own identity when unattributed. */
+/**
+ * A short owner label: `tenant/job` (account) or Hubble's own identity when unattributed. An end
+ * whose labels disagreed with the ownership interval gets a `⚠ labels: tenant/job` marker.
+ */
 export function ownerLabel(owner: Owner | null, ep: HubbleEndpoint | undefined, names?: string[]): string {
   if (owner) {
     const who = [owner.tenant, owner.job || owner.alloc_name || owner.node].filter(Boolean).join('/');
-    return who || owner.source;
+    return (who || owner.source) + conflictMarker(owner);
   }
   if (ep?.pod_name) return ep.namespace ? `${ep.namespace}/${ep.pod_name}` : ep.pod_name;
   const reserved = ep?.labels?.find((l) => l.startsWith('reserved:'));
@@ -99,4 +102,12 @@ export function flatten(value: unknown, prefix = '', out: [string, string][] = [
 export function hubbleJson(line: FlowLine): Record<string, unknown> {
   const { attribution: _attribution, ...rest } = line;
   return rest;
+}
+
+/** The labels-vs-ownership marker of an owner label ('' when they agreed). */
+export function conflictMarker(owner: Owner): string {
+  const c = owner.conflict;
+  if (!c) return '';
+  const said = c.labels ? [c.labels.tenant, c.labels.job].filter(Boolean).join('/') : '';
+  return said ? ` ⚠ labels: ${said}` : ' ⚠ labels disagree';
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultTenancyConfig, tenancyConfigSchema } from '../../../common/config/tenancy.ts';
+import { decodeConflict } from '../../../common/flow/attribution.ts';
 import { createIntervalIndex } from '../../../common/ownership/interval-index.ts';
 import { OPEN_END_NS, type OwnerInterval, type OwnershipLookup } from '../../../common/ownership/types.ts';
 import { benchEnrich } from './bench.ts';
@@ -240,7 +241,7 @@ describe('collector > enrich', () => {
     expect(r.conflict).toBe('');
   });
 
-  it('flags a disagreement between labels and ownership', () => {
+  it('on a disagreement, the owner is wholly the ownership identity and the labels are kept as the conflict', () => {
     const labels = ['netreap:nomad.namespace=tenant-a', 'netreap:nomad.job_id=api', 'nomad:tenant=tenant-a'];
     const r = enricher.enrich({
       timeNs: T0 + 90n * S,
@@ -249,10 +250,39 @@ describe('collector > enrich', () => {
       sourceLabels: labels,
       destinationLabels: [],
     });
-    expect(r.source).toMatchObject({ source: 'label', tenant: 'tenant-a', job: 'api', allocId: 'alloc-b' });
-    expect(r.conflict).toContain('source labels vs ownership (alloc alloc-b)');
-    expect(r.conflict).toContain('tenant tenant-a != tenant-b');
-    expect(r.conflict).toContain('job api != miner');
+    // One identity: tenant, account, namespace, job and allocation all from alloc-b's interval.
+    expect(r.source).toEqual({
+      tenant: 'tenant-b',
+      account: 'acct-b',
+      namespace: 'tenant-b',
+      job: 'miner',
+      group: 'web',
+      allocId: 'alloc-b',
+      allocName: 'miner.web[0]',
+      node: 'node-1',
+      source: 'ownership',
+      scope: 'private',
+    });
+    const c = decodeConflict(r.conflict);
+    expect(c.destination).toBeUndefined();
+    expect(c.source).toEqual({
+      labels: {
+        tenant: 'tenant-a',
+        account: expect.any(String),
+        namespace: 'tenant-a',
+        job: 'api',
+        group: '',
+      },
+      ownership: {
+        tenant: 'tenant-b',
+        account: 'acct-b',
+        namespace: 'tenant-b',
+        job: 'miner',
+        group: 'web',
+        alloc_id: 'alloc-b',
+      },
+      fields: expect.arrayContaining(['tenant', 'namespace', 'job']),
+    });
   });
 
   it('attributes from labels alone when ownership knows nothing (Nomad API down)', () => {

@@ -8,17 +8,23 @@
  * 4. a scope for every end relative to the other: same or other tenant, platform, cloud
  *    metadata, private, link-local or world.
  *
- * When labels and ownership both know an end, the owner carries allocation, node and interval
- * from ownership and tenant and job from the labels; any disagreement is written to `conflict`,
- * never resolved silently.
+ * When labels and ownership both know an end and agree, the owner is the labels' identity with
+ * the allocation and node of the interval. When they disagree (stale labels on a reused
+ * address), the ownership interval is the authority on which allocation held the address: the
+ * end's owner is wholly the interval's identity (source `ownership`), never fields of two, and
+ * what the labels said is written to `conflict` (common/flow/attribution.ts EndConflict).
  * @module
  */
 import type { TenancyConfig } from '../../../common/config/tenancy.ts';
-import type {
-  AddressScope,
-  AttributionSource,
-  EndAttribution,
-  FlowAttribution,
+import {
+  type AddressScope,
+  type AttributionSource,
+  conflictingFields,
+  type EndAttribution,
+  encodeConflict,
+  type FlowAttribution,
+  type FlowConflict,
+  type OwnerClaim,
 } from '../../../common/flow/attribution.ts';
 import type { OwnerInterval, OwnershipLookup } from '../../../common/ownership/types.ts';
 import { createCidrSet, createParsedAddress, linkLocalCidrs, parseAddress, privateCidrs } from './address.ts';
@@ -90,22 +96,53 @@ export function createEnricher(config: EnrichConfig, deps: EnrichDeps): Enricher
     return ADDR_WORLD;
   };
 
-  let conflict = '';
+  let conflict: FlowConflict = {};
 
-  function attribute(ip: string, labels: readonly string[], timeNs: bigint, side: string): EndAttribution {
+  function attribute(
+    ip: string,
+    labels: readonly string[],
+    timeNs: bigint,
+    side: 'source' | 'destination',
+  ): EndAttribution {
     const fromLabels: LabelIdentity | undefined = labels.length > 0 ? parseLabels(labels) : undefined;
     const owner = ip ? ownership.allocAt(ip, timeNs) : undefined;
     if (fromLabels) {
+      // What the labels say, completed from namespace meta only (never from the interval, so
+      // the claim stays the labels' own).
       let tenant = fromLabels.tenant;
       let account = fromLabels.account;
       if (!tenant || !account) {
         const ns = fromLabels.namespace ? ownership.namespaceTenancy(fromLabels.namespace) : undefined;
-        tenant ||= ns?.tenant || owner?.tenant || '';
-        account ||= ns?.account || owner?.account || '';
+        tenant ||= ns?.tenant || '';
+        account ||= ns?.account || '';
       }
+      // The common case (agreement) allocates nothing: objects only once a field differs.
       if (owner && disagree(fromLabels, tenant, account, owner)) {
-        const text = `${side} labels vs ownership (alloc ${owner.allocId}): ${describeDisagreement(fromLabels, tenant, account, owner)}`;
-        conflict = conflict ? `${conflict}; ${text}` : text;
+        const said: OwnerClaim = {
+          tenant,
+          account,
+          namespace: fromLabels.namespace,
+          job: fromLabels.job,
+          group: fromLabels.group,
+        };
+        const held: OwnerClaim = {
+          tenant: owner.tenant,
+          account: owner.account,
+          namespace: owner.namespace,
+          job: owner.job,
+          group: owner.group,
+        };
+        conflict[side] = {
+          labels: said,
+          ownership: { ...held, alloc_id: owner.allocId },
+          fields: conflictingFields(said, held),
+        };
+        return fromOwnership(owner);
+      }
+      if (owner) {
+        // Agreeing: one identity, whose blanks the interval fills.
+        tenant ||= owner.tenant;
+        account ||= owner.account;
       }
       return {
         tenant,
@@ -120,20 +157,7 @@ export function createEnricher(config: EnrichConfig, deps: EnrichDeps): Enricher
         scope: 'unknown',
       };
     }
-    if (owner) {
-      return {
-        tenant: owner.tenant,
-        account: owner.account,
-        namespace: owner.namespace,
-        job: owner.job,
-        group: owner.group,
-        allocId: owner.allocId,
-        allocName: owner.allocName,
-        node: owner.nodeName,
-        source: 'ownership',
-        scope: 'unknown',
-      };
-    }
+    if (owner) return fromOwnership(owner);
     if (!ip) return end('none', '', '', '', '');
     const node = ownership.nodeAt(ip, timeNs);
     if (node) return end('node', '', '', '', node.nodeName);
@@ -161,16 +185,16 @@ export function createEnricher(config: EnrichConfig, deps: EnrichDeps): Enricher
 
   const enricher: Enricher = {
     enrich(input) {
-      conflict = '';
+      conflict = {};
       const src = attribute(input.sourceIp, input.sourceLabels, input.timeNs, 'source');
       const dst = attribute(input.destinationIp, input.destinationLabels, input.timeNs, 'destination');
       src.scope = scopeOf(input.sourceIp, src, dst);
       dst.scope = scopeOf(input.destinationIp, dst, src);
-      return { source: src, destination: dst, conflict };
+      return { source: src, destination: dst, conflict: encodeConflict(conflict) };
     },
     attributeEnd(ip, labels, timeNs) {
-      conflict = '';
-      const end = attribute(ip, labels, timeNs, 'end');
+      conflict = {};
+      const end = attribute(ip, labels, timeNs, 'source');
       end.scope = scopeOf(ip, end, none);
       return end;
     },
@@ -182,29 +206,31 @@ export function createEnricher(config: EnrichConfig, deps: EnrichDeps): Enricher
 
 const differ = (a: string, b: string) => a !== '' && b !== '' && a !== b;
 
-/** True when labels and the ownership interval name different owners for the same end. */
+/** True when labels and the ownership interval name different owners (conflictingFields, inline). */
 function disagree(l: LabelIdentity, tenant: string, account: string, o: OwnerInterval): boolean {
   return (
+    differ(tenant, o.tenant) ||
+    differ(account, o.account) ||
     differ(l.namespace, o.namespace) ||
     differ(l.job, o.job) ||
-    differ(l.group, o.group) ||
-    differ(tenant, o.tenant) ||
-    differ(account, o.account)
+    differ(l.group, o.group)
   );
 }
 
-function describeDisagreement(l: LabelIdentity, tenant: string, account: string, o: OwnerInterval): string {
-  const pairs: [string, string, string][] = [
-    ['namespace', l.namespace, o.namespace],
-    ['job', l.job, o.job],
-    ['group', l.group, o.group],
-    ['tenant', tenant, o.tenant],
-    ['account', account, o.account],
-  ];
-  return pairs
-    .filter(([, a, b]) => differ(a, b))
-    .map(([f, a, b]) => `${f} ${a} != ${b}`)
-    .join(', ');
+/** An end owned by an ownership interval: wholly that interval's identity. */
+function fromOwnership(owner: OwnerInterval): EndAttribution {
+  return {
+    tenant: owner.tenant,
+    account: owner.account,
+    namespace: owner.namespace,
+    job: owner.job,
+    group: owner.group,
+    allocId: owner.allocId,
+    allocName: owner.allocName,
+    node: owner.nodeName,
+    source: 'ownership',
+    scope: 'unknown',
+  };
 }
 
 /** Builds a non-workload end with one object shape (keeps the hot path monomorphic). */

@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowFilter } from '../../../common/filter/index.ts';
 import { configureLogging } from '../../../common/logger.ts';
+import { waitUntil } from '../../../common/testing/faults.ts';
 import { Verdict } from '../../../proto/gen/flow/flow.js';
 import { HealthCheckResponse_ServingStatus } from '../../../proto/gen/health/health.js';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.js';
@@ -120,7 +121,8 @@ describe('collector > generator > observer server', () => {
 
   it('follow streams only new flows', async () => {
     const pending = takeFlows(clients.observer, flowsRequest({ follow: true }), 30);
-    await new Promise((r) => setTimeout(r, 100));
+    // The call has its start point once the server tracks it.
+    await waitUntil('the follow call', () => server.stats().activeCalls === 1);
     const before = gen.ring.head;
     gen.fill(30);
     const got = await pending;
@@ -203,7 +205,7 @@ describe('collector > generator > observer server > lost events', () => {
     const c = observerClients(server.address);
     try {
       const pending = takeFlows(c.observer, flowsRequest({ follow: true }), 51);
-      await new Promise((r) => setTimeout(r, 100));
+      await waitUntil('the follow call', () => server.stats().activeCalls === 1);
       gen.fill(500); // synchronously: the follower cannot read before 550 are overwritten
       gen.fill(100);
       const got = await pending;
@@ -237,7 +239,8 @@ describe('collector > generator > observer server > backpressure', () => {
           }
         });
       });
-      await new Promise((r) => setTimeout(r, 500));
+      // The server stops writing by construction: it waits for 'drain', which a paused client never gives.
+      await waitUntil('the server to wait for the paused client', () => server.stats().waitingCalls === 1);
       const paused = server.stats();
       expect(paused.activeCalls).toBe(1);
       // Bounded by the HTTP/2 window and the stream's high-water mark, not by the 20k flows.
@@ -250,6 +253,7 @@ describe('collector > generator > observer server > backpressure', () => {
       stream.resume();
       await done;
       expect(received).toBe(20_000);
+      expect(server.stats().waitingCalls).toBe(0);
       expect(server.stats().maxBufferedPerCall).toBeLessThanOrEqual(20);
     } finally {
       c.close();

@@ -57,6 +57,8 @@ export interface ObserverServerStats {
   maxBufferedPerCall: number;
   /** Flows (and lost events) written to clients since start. */
   sentEvents: number;
+  /** GetFlows calls waiting right now for a slow client to read ('drain'): backpressure at work. */
+  waitingCalls: number;
 }
 
 /** A running (or startable) Observer server. */
@@ -164,6 +166,7 @@ export function createObserverServer(options: ObserverServerOptions): ObserverSe
   let address = '';
   let maxBufferedPerCall = 0;
   let sentEvents = 0;
+  let waitingCalls = 0;
 
   const uptimeNs = () => process.hrtime.bigint() - startedAt;
 
@@ -221,7 +224,12 @@ export function createObserverServer(options: ObserverServerOptions): ObserverSe
       if (buffered > maxBufferedPerCall) maxBufferedPerCall = buffered;
       if (!ok && buffered >= maxQueued) {
         writesSinceYield = 0;
-        await waitFor(drained());
+        waitingCalls++;
+        try {
+          await waitFor(drained());
+        } finally {
+          waitingCalls--;
+        }
       } else if (++writesSinceYield >= WRITES_PER_YIELD) {
         writesSinceYield = 0;
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -351,7 +359,13 @@ export function createObserverServer(options: ObserverServerOptions): ObserverSe
     stats: () => {
       let buffered = 0;
       for (const c of calls.keys()) buffered += c.writableLength;
-      return { activeCalls: calls.size, bufferedMessages: buffered, maxBufferedPerCall, sentEvents };
+      return {
+        activeCalls: calls.size,
+        bufferedMessages: buffered,
+        maxBufferedPerCall,
+        sentEvents,
+        waitingCalls,
+      };
     },
     async start() {
       if (server) return address;

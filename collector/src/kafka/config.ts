@@ -33,8 +33,16 @@ export interface KafkaConfig {
 /** The topic name when KAFKA_TOPIC is not set. */
 export const defaultTopic = 'flowtrail.flows';
 
-/** Reads the Kafka settings; undefined when KAFKA_BROKERS is not set (embedded mode). */
-export function kafkaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaConfig | undefined {
+/** The Kafka settings of the parsed environment (common/config/env.ts); undefined without KAFKA_BROKERS (embedded mode). */
+export function kafkaConfigFromEnv(env: {
+  KAFKA_BROKERS?: string | undefined;
+  KAFKA_TOPIC?: string | undefined;
+  KAFKA_COMPRESSION?: string | undefined;
+  KAFKA_TOPIC_PARTITIONS?: string | undefined;
+  KAFKA_DLQ_TOPIC?: string | undefined;
+  KAFKA_GROUP?: string | undefined;
+  KAFKA_CLIENT_ID?: string | undefined;
+}): KafkaConfig | undefined {
   const brokers = (env['KAFKA_BROKERS'] ?? '')
     .split(',')
     .map((b) => b.trim())

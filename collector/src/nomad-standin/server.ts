@@ -47,6 +47,8 @@ export interface NomadStandin {
   setDown(down: boolean): void;
   /** Open event streams. */
   readonly streams: number;
+  /** Connections reset because the stand-in was down (tests wait on it to know an outage was felt). */
+  readonly refused: number;
 }
 
 class HttpError extends Error {
@@ -84,9 +86,11 @@ export function createNomadStandin(opts: NomadStandinOptions = {}): NomadStandin
   const aclOn = Object.keys(tokens).length > 0;
   const streams = new Set<http.ServerResponse>();
   let down = false;
+  let refused = 0;
 
   const server = http.createServer((req, res) => {
     if (down) {
+      refused++;
       req.socket.destroy();
       return;
     }
@@ -317,6 +321,9 @@ export function createNomadStandin(opts: NomadStandinOptions = {}): NomadStandin
     },
     get streams() {
       return streams.size;
+    },
+    get refused() {
+      return refused;
     },
   };
 }

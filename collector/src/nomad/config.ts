@@ -21,7 +21,12 @@ export interface NomadConfig {
 }
 
 /** Reads NOMAD_ADDR, NOMAD_TOKEN, NOMAD_REGION and NOMAD_CACERT; undefined when NOMAD_ADDR is unset. */
-export function nomadConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NomadConfig | undefined {
+export function nomadConfigFromEnv(env: {
+  NOMAD_ADDR?: string | undefined;
+  NOMAD_TOKEN?: string | undefined;
+  NOMAD_REGION?: string | undefined;
+  NOMAD_CACERT?: string | undefined;
+}): NomadConfig | undefined {
   const address = env['NOMAD_ADDR'];
   if (!address) return undefined;
   return {

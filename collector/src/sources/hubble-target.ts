@@ -38,7 +38,12 @@ export function parseHubbleTargets(list: string): string[] {
 }
 
 /** Reads TLS settings from the environment. */
-export function hubbleTlsFromEnv(env: NodeJS.ProcessEnv = process.env): HubbleTlsConfig | undefined {
+export function hubbleTlsFromEnv(env: {
+  HUBBLE_TLS_CA?: string | undefined;
+  HUBBLE_TLS_CERT?: string | undefined;
+  HUBBLE_TLS_KEY?: string | undefined;
+  HUBBLE_TLS_SERVER_NAME?: string | undefined;
+}): HubbleTlsConfig | undefined {
   const tls: HubbleTlsConfig = {
     ca: env['HUBBLE_TLS_CA'] || undefined,
     cert: env['HUBBLE_TLS_CERT'] || undefined,

@@ -7,6 +7,7 @@
  */
 import type { z } from 'zod';
 import {
+  boolValue,
   directionValue,
   dropReasonValue,
   eventTypeValue,
@@ -68,6 +69,10 @@ export const flowFilterCatalog = {
   job: { value: nameValue, doc: 'Nomad job of either end.' },
   alloc: { value: nameValue, doc: 'Nomad allocation of either end: id, id prefix or allocation name.' },
   scope: { value: scopeValue, doc: 'Address scope of either end (world, private, metadata, other-tenant…).' },
+  'attribution-conflict': {
+    value: boolValue,
+    doc: 'true: flows where netreap labels and the Nomad ownership interval disagreed about an end (see `conflict` on the end); false: the others.',
+  },
 } as const;
 
 /** A flow filter parameter name. */

@@ -151,6 +151,11 @@ export function filtersToSql(
     return ownedBy(p, stored, (col) => mine(match(col('alloc_name'), col('alloc_id')), col('tenant')), late);
   });
   add(f.scope, () => enumIn(p, ownerColumns('scope', both), f.scope!));
+  add(f['attribution-conflict'], () =>
+    or(
+      f['attribution-conflict']!.map((v) => (v ? "attribution_conflict != ''" : "attribution_conflict = ''")),
+    ),
+  );
   return out;
 }
 

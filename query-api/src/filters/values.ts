@@ -113,6 +113,12 @@ export const directionValue = enumValue(
   'a traffic direction',
 );
 
+/** A yes/no filter value: `true` or `false`. */
+export const boolValue = z
+  .string()
+  .refine((v) => v === 'true' || v === 'false', 'expected true or false')
+  .transform((v) => v === 'true');
+
 /** An address scope as the enricher assigns it. */
 export const scopeValue = enumValue(addressScopes, 'an address scope');
 

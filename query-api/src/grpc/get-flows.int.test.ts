@@ -36,6 +36,25 @@ function fixtureFlows(): Flow[] {
   );
 }
 
+/**
+ * Resolves once the server has run a follow call's start query (the newest received_at it will stream
+ * after): flows stored later are the call's to stream. Watches the store the server shares with the test.
+ */
+function followStarted(): Promise<void> {
+  const store = api.store;
+  const query = store.query;
+  return new Promise((resolve) => {
+    store.query = (async (sql: string, opts?: Parameters<typeof query>[1]) => {
+      const rows = await query.call(store, sql, opts);
+      if (sql.includes('max(received_at)')) {
+        store.query = query;
+        resolve();
+      }
+      return rows;
+    }) as typeof query;
+  });
+}
+
 function collect(
   req: Partial<GetFlowsRequest>,
   token: string = testTokens.admin,
@@ -114,8 +133,9 @@ describeWithFixtures('query-api > grpc > GetFlows over stored flows', () => {
   });
 
   it('follow streams flows as they are stored', async () => {
+    const started = followStarted();
     const p = collect({ follow: true }, testTokens.admin, 2);
-    await new Promise((r) => setTimeout(r, 300));
+    await started;
     const line = readFileSync(hubbleFixtureFiles()[0]!, 'utf8').split('\n')[0]!;
     const obj = JSON.parse(line) as { flow: { time: string; uuid?: string } };
     const fresh = new Date().toISOString();
@@ -139,8 +159,9 @@ describeWithFixtures('query-api > grpc > GetFlows over stored flows', () => {
 
   it('follow keeps up when more flows arrive at once than one poll page holds', async () => {
     const n = 5000;
+    const started = followStarted();
     const p = collect({ follow: true }, testTokens.admin, n);
-    await new Promise((r) => setTimeout(r, 300));
+    await started;
     const line = readFileSync(hubbleFixtureFiles()[0]!, 'utf8').split('\n')[0]!;
     const obj = JSON.parse(line) as { flow: { time: string; uuid?: string } };
     const fresh = new Date().toISOString();

@@ -8,9 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { AccessError, FlowtrailError, InputError, LimitError } from '../../../common/errors.ts';
+import { FlowtrailError } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
-import { createMetrics } from '../../../common/metrics.ts';
+import type { Metrics } from '../../../common/metrics.ts';
 import {
   HealthCheckResponse_ServingStatus,
   type HealthServer,
@@ -18,12 +18,11 @@ import {
   type ObserverServer,
   ObserverService,
 } from '../../../proto/src/grpc.ts';
-import { createAuditLog } from '../audit/audit-log.ts';
 import { authorize, type Principal } from '../auth/principal.ts';
-import { createAuthenticator } from '../auth/tokens.ts';
+import type { QueryCore } from '../core.ts';
 import type { ApiDeps } from '../deps.ts';
 import { describeError } from '../http/errors.ts';
-import { querySettings } from '../queries/limits.ts';
+import { countFilterValues } from '../queries/limits.ts';
 import { serveGetFlows } from './get-flows.ts';
 import { getNamespaces, getNodes, serverStatus } from './status.ts';
 import { type GrpcTlsConfig, grpcServerCredentials, plaintextGrpc } from './tls.ts';
@@ -49,18 +48,22 @@ export interface GrpcApi {
   listen(host: string, port: number, tls?: GrpcTlsConfig): Promise<GrpcServerHandle>;
 }
 
-/** Maps an error to a gRPC status. */
+/** HTTP status → gRPC code: the gRPC side of the one error table (describeError). */
+const grpcCodeOfStatus: Readonly<Record<number, grpc.status>> = {
+  400: grpc.status.INVALID_ARGUMENT,
+  401: grpc.status.UNAUTHENTICATED,
+  403: grpc.status.PERMISSION_DENIED,
+  404: grpc.status.NOT_FOUND,
+  413: grpc.status.RESOURCE_EXHAUSTED,
+  429: grpc.status.RESOURCE_EXHAUSTED,
+  503: grpc.status.RESOURCE_EXHAUSTED,
+};
+
+/** Maps an error to a gRPC status through the same table as HTTP (http/errors.ts describeError). */
 export function grpcStatusOf(err: unknown): { code: grpc.status; details: string } {
-  if (err instanceof InputError) return { code: grpc.status.INVALID_ARGUMENT, details: err.message };
-  if (err instanceof AccessError) {
-    return {
-      code: err.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED,
-      details: err.message,
-    };
-  }
-  if (err instanceof LimitError) return { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message };
   const d = describeError(err);
-  if (d.status === 400) return { code: grpc.status.INVALID_ARGUMENT, details: d.message };
+  const code = grpcCodeOfStatus[d.status];
+  if (code !== undefined) return { code, details: d.message };
   return {
     code: grpc.status.INTERNAL,
     details: err instanceof FlowtrailError && err.retriable ? err.message : 'internal error',
@@ -68,14 +71,11 @@ export function grpcStatusOf(err: unknown): { code: grpc.status; details: string
 }
 
 /** Builds the Observer and Health services over the store. */
-export function createGrpcServer(deps: ApiDeps): GrpcApi {
+export function createGrpcServer(deps: ApiDeps, core: QueryCore, metrics: Metrics): GrpcApi {
   const logger: Logger = deps.logger.child('grpc');
-  const metrics = createMetrics('api_grpc');
-  const calls = metrics.counter('calls_total', 'gRPC calls by method and code.', ['method', 'code']);
-  const streamed = metrics.counter('flows_sent_total', 'Flows sent by GetFlows.');
-  const auditLog = createAuditLog({ store: deps.store, logger: logger.child('audit'), metrics });
-  const authenticator = createAuthenticator(deps.auth, deps.tokens);
-  const settings = querySettings(deps.api.limits);
+  const calls = metrics.counter('grpc_calls_total', 'gRPC calls by method and code.', ['method', 'code']);
+  const streamed = metrics.counter('grpc_flows_sent_total', 'Flows sent by GetFlows.');
+  const { auditLog, authenticator, settings, admission } = core;
   const statusDeps = {
     store: deps.store,
     settings,
@@ -102,7 +102,15 @@ export function createGrpcServer(deps: ApiDeps): GrpcApi {
       fn: (p: Principal, req: Req) => Promise<Res>,
     ): grpc.handleUnaryCall<Req, Res> =>
     (call, cb) => {
-      (async () => fn(principalOf(call.metadata), call.request))().then(
+      (async () => {
+        const p = principalOf(call.metadata);
+        const admitted = admission.admit(p);
+        try {
+          return await admission.gate.run(() => fn(p, call.request));
+        } finally {
+          admitted.release();
+        }
+      })().then(
         (res) => {
           calls.inc({ method, code: 'OK' });
           cb(null, res);
@@ -125,27 +133,52 @@ export function createGrpcServer(deps: ApiDeps): GrpcApi {
           if (call.write(r)) resolve();
           else call.once('drain', () => resolve());
         });
+      let release = () => {};
       (async () => {
         principal = principalOf(call.metadata);
-        return serveGetFlows(
-          { store: deps.store, settings, limits: deps.api.limits, followPollMs: deps.api.followPollMs },
-          call.request,
-          principal,
-          send,
-          abort.signal,
+        admission.checkComplexity(countFilterValues([...call.request.whitelist, ...call.request.blacklist]));
+        const admitted = admission.admit(principal);
+        const slot = (() => {
+          try {
+            return admission.gate.acquire();
+          } catch (err) {
+            admitted.release();
+            throw err;
+          }
+        })();
+        release = () => {
+          slot();
+          admitted.release();
+        };
+        // A following stream is open-ended by design; a history query has the request deadline.
+        const signal = call.request.follow
+          ? abort.signal
+          : AbortSignal.any([abort.signal, admitted.deadline]);
+        try {
+          return await serveGetFlows(
+            { store: deps.store, settings, limits: deps.api.limits, followPollMs: deps.api.followPollMs },
+            call.request,
+            principal,
+            send,
+            signal,
+          );
+        } catch (err) {
+          throw admitted.deadline.aborted && !abort.signal.aborted ? admitted.deadline.reason : err;
+        }
+      })()
+        .finally(() => release())
+        .then(
+          () => {
+            calls.inc({ method: 'GetFlows', code: 'OK' });
+            audit('ok', 0);
+            call.end();
+          },
+          (err) => {
+            const s = fail('GetFlows', err);
+            audit(describeError(err).outcome, s.code, s.details);
+            if (!call.cancelled) call.emit('error', { code: s.code, details: s.details });
+          },
         );
-      })().then(
-        () => {
-          calls.inc({ method: 'GetFlows', code: 'OK' });
-          audit('ok', 0);
-          call.end();
-        },
-        (err) => {
-          const s = fail('GetFlows', err);
-          audit(describeError(err).outcome, s.code, s.details);
-          if (!call.cancelled) call.emit('error', { code: s.code, details: s.details });
-        },
-      );
       function audit(outcome: string, code: number, error?: string) {
         const r = call.request;
         auditLog.record({

@@ -11,6 +11,7 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConfigError } from '../../../common/errors.ts';
+import { createMetrics } from '../../../common/metrics.ts';
 import { describeWithFixtures } from '../../../common/testing/fixtures.ts';
 import {
   GetFlowsRequest,
@@ -157,11 +158,19 @@ describeWithFixtures('query-api > grpc > tls', () => {
       keyPath: file('server.key'),
       clientCaPath: undefined,
     };
-    tlsServer = await createGrpcServer(api.deps).listen('127.0.0.1', 0, tls);
-    mtlsServer = await createGrpcServer(api.deps).listen('127.0.0.1', 0, {
-      ...tls,
-      clientCaPath: file('ca.pem'),
-    });
+    tlsServer = await createGrpcServer(api.deps, api.core, createMetrics('grpc_tls_test')).listen(
+      '127.0.0.1',
+      0,
+      tls,
+    );
+    mtlsServer = await createGrpcServer(api.deps, api.core, createMetrics('grpc_tls_test')).listen(
+      '127.0.0.1',
+      0,
+      {
+        ...tls,
+        clientCaPath: file('ca.pem'),
+      },
+    );
   }, 60_000);
 
   afterAll(async () => {

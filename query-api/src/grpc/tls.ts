@@ -36,10 +36,11 @@ export const plaintextGrpc: GrpcTlsConfig = Object.freeze({ kind: 'plaintext' })
  * ConfigError naming the variable when only one of cert and key is set, or a client CA is given
  * without them.
  */
-export function grpcTlsFromEnv(env: NodeJS.ProcessEnv = process.env): GrpcTlsConfig {
-  const cert = env['FLOWTRAIL_GRPC_TLS_CERT'] || undefined;
-  const key = env['FLOWTRAIL_GRPC_TLS_KEY'] || undefined;
-  const clientCa = env['FLOWTRAIL_GRPC_TLS_CLIENT_CA'] || undefined;
+export function grpcTlsFromEnv(env: Readonly<Record<string, unknown>>): GrpcTlsConfig {
+  const text = (k: string) => (typeof env[k] === 'string' && env[k] !== '' ? (env[k] as string) : undefined);
+  const cert = text('FLOWTRAIL_GRPC_TLS_CERT');
+  const key = text('FLOWTRAIL_GRPC_TLS_KEY');
+  const clientCa = text('FLOWTRAIL_GRPC_TLS_CLIENT_CA');
   if (cert && !key)
     throw new ConfigError('FLOWTRAIL_GRPC_TLS_KEY is required when FLOWTRAIL_GRPC_TLS_CERT is set');
   if (key && !cert)

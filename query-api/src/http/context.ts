@@ -1,7 +1,9 @@
 /**
- * Per-request plumbing shared by the routes: authentication (principal in res.locals), role
+ * Per-request plumbing shared by the routes: authentication (principal in res.locals), admission
+ * (the principal's concurrency and rate share, the filter-complexity bound, the deadline), role
  * checks, the audit entry written when the request ends (whatever the outcome), and an
- * AbortSignal that fires when the client goes away so ClickHouse stops working for nobody.
+ * AbortSignal that fires when the client goes away or the deadline passes, so ClickHouse stops
+ * working for nobody.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -9,6 +11,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { type Action, authorize, type Principal } from '../auth/principal.ts';
 import type { Authenticator } from '../auth/tokens.ts';
+import { countQueryValues, type QueryAdmission } from '../queries/limits.ts';
 import { describeError } from './errors.ts';
 
 /** What a route handler gets besides req/res. */
@@ -40,6 +43,26 @@ export function authenticateMiddleware(auth: Authenticator): RequestHandler {
 }
 
 /**
+ * Admits every request under it for its principal (mount after authenticateMiddleware): over the
+ * principal's share is 429 with Retry-After, too many filter values 400. The slot is held until
+ * the response ends; the deadline signal lands in res.locals for route() to honour.
+ */
+export function admissionMiddleware(admission: QueryAdmission): RequestHandler {
+  return (req, res, next) => {
+    try {
+      admission.checkComplexity(countQueryValues(req.query as Record<string, unknown>));
+      const admitted = admission.admit(principalOf(res));
+      res.locals['deadline'] = admitted.deadline;
+      res.once('close', admitted.release);
+      res.once('finish', admitted.release);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+/**
  * Wraps a route: checks the role for `action`, runs the handler with a context, and, when
  * `audit` names an audit action, records the request however it ends.
  */
@@ -55,6 +78,8 @@ export function route(
       if (!res.writableFinished) abort.abort();
     };
     res.on('close', onClose);
+    const deadline = res.locals['deadline'] as AbortSignal | undefined;
+    const signal = deadline ? AbortSignal.any([abort.signal, deadline]) : abort.signal;
     let parameters: unknown = { ...req.query, ...(req.params ?? {}) };
     let rows = 0;
     let failure: unknown;
@@ -62,14 +87,15 @@ export function route(
       authorize(principal, opts.action);
       const r = await handler(req, res, {
         principal,
-        signal: abort.signal,
+        signal,
         setAuditParameters: (p) => {
           parameters = p;
         },
       });
       rows = r?.rows ?? 0;
     } catch (err) {
-      failure = err;
+      // Past the deadline the engine's abort error says nothing useful: report the deadline.
+      failure = deadline?.aborted && !abort.signal.aborted ? deadline.reason : err;
     } finally {
       res.off('close', onClose);
       if (opts.audit) {

@@ -9,6 +9,7 @@ import type { ErrorRequestHandler } from 'express';
 import { ClickHouseError } from '../../../common/clickhouse/index.ts';
 import { AccessError, FlowtrailError, InputError, LimitError } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
+import { RetryLaterError } from '../queries/limits.ts';
 
 /** An error that already knows its HTTP status (404s and the like). */
 export class HttpError extends FlowtrailError {
@@ -32,6 +33,8 @@ export function describeError(err: unknown): {
   message: string;
   param?: string;
   outcome: string;
+  /** Seconds the client should wait before retrying (the Retry-After header). */
+  retryAfter?: number;
 } {
   if (err instanceof InputError) {
     return {
@@ -42,6 +45,11 @@ export function describeError(err: unknown): {
     };
   }
   if (err instanceof AccessError) return { status: err.status, message: err.message, outcome: 'denied' };
+  if (err instanceof RetryLaterError) {
+    // The caller's own share is used up (429); the deadline is the service being slow (503).
+    const status = err.limit === 'deadline' ? 503 : 429;
+    return { status, message: err.message, outcome: 'limit', retryAfter: err.retryAfterSeconds };
+  }
   if (err instanceof LimitError) {
     return { status: sizeLimits.has(err.limit) ? 413 : 503, message: err.message, outcome: 'limit' };
   }
@@ -73,7 +81,8 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       return;
     }
     if (d.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="flowtrail"');
-    if (d.status === 503) res.setHeader('Retry-After', '5');
+    if (d.retryAfter !== undefined) res.setHeader('Retry-After', String(d.retryAfter));
+    else if (d.status === 503) res.setHeader('Retry-After', '5');
     res
       .status(d.status)
       .json({ error: { status: d.status, message: d.message, ...(d.param ? { param: d.param } : {}) } });

@@ -5,16 +5,22 @@
  * victim, or (the old single-field shape) the victim as the indicator (issue 12 item 5: the
  * owners of OUR end are ranked, and the case says which end was attributed).
  */
-import { mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaticPopulation } from '../../../collector/src/generator/population.ts';
+import { verifyBundle } from '../../../common/evidence/bundle.ts';
+import { readTar } from '../../../common/evidence/tar.ts';
+import { repoRoot } from '../../../common/testing/fixtures.ts';
 import { formatTimeNs } from '../../../common/time.ts';
 import { demoInterval, ingestDemoTraffic, ms2ns } from '../../../test/demo-traffic.ts';
 import { get, post, startTestApi, type TestApi, testTokens } from '../testing.ts';
 
 type J = Record<string, any>;
+const run = promisify(execFile);
 let api: TestApi;
 const population = createStaticPopulation();
 const endpoints = population.endpoints();
@@ -25,6 +31,7 @@ const intervals = endpoints.map((ep, i) => demoInterval(ep, i, Date.now() - 3 * 
 const actorAlloc = intervals[endpoints.indexOf(actor)]!;
 const sinceMs = Date.now() - 40 * 60_000;
 const scanMinute = 12;
+const hmacKey = 'evidence-test-key-0123456789abcdef0123';
 let scan: { snat: string; victim: string; port: number; atNs: bigint };
 
 const report = (body: J, token: string = testTokens.investigator) =>
@@ -32,7 +39,16 @@ const report = (body: J, token: string = testTokens.investigator) =>
 
 describe('query-api > http > investigations shaped like abuse reports', () => {
   beforeAll(async () => {
-    api = await startTestApi({ ingest: false });
+    api = await startTestApi({
+      ingest: false,
+      config: {
+        api: {
+          limits: { maxRangeHours: 24 * 365 * 100, maxUnboundedRangeHours: 24 * 365 * 100 },
+          followPollMs: 100,
+          evidence: { keyId: 'test-key', hmacKey: hmacKey },
+        },
+      },
+    });
     await ingestDemoTraffic(api.store, {
       dir: mkdtempSync(path.join(tmpdir(), 'ft-inv-')),
       population,
@@ -197,6 +213,122 @@ describe('query-api > http > investigations shaped like abuse reports', () => {
     expect((await get(api, `/api/v1/activity?tenant=${actor.tenant}&${win}`, testTokens.acme)).status).toBe(
       403,
     );
+  });
+
+  it('the evidence bundle holds the case, the flows and signed hashes; it verifies, and fails after any byte changes', async () => {
+    const c = await report({ indicator: scan.snat, remote: scan.victim, port: scan.port, at: at() });
+    const res = await fetch(`${api.url}/api/v1/investigations/${c.body['id']}/evidence`, {
+      headers: { authorization: `Bearer ${testTokens.investigator}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-tar');
+    const bundle = Buffer.from(await res.arrayBuffer());
+    const files = new Map(readTar(bundle).map((e) => [e.name, e.data.toString('utf8')]));
+    expect([...files.keys()]).toEqual([
+      'case.json',
+      'flows.ndjson',
+      'flows.csv',
+      'manifest.json',
+      'manifest.sig.json',
+    ]);
+    const kase = JSON.parse(files.get('case.json')!) as J;
+    expect(kase).toMatchObject({
+      case_id: c.body['id'],
+      request: { indicator: scan.snat, remote: scan.victim, port: scan.port },
+      created_by: 'investigator',
+      exported_by: 'investigator',
+      software: { name: 'flowtrail' },
+      flows: { selection: 'full-match' },
+    });
+    expect(kase['software']['version']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Date.parse(kase['exported_at'])).toBeGreaterThanOrEqual(Date.parse(kase['created_at']));
+    // The ownership the attribution relied on: the scanner's allocation, with its source.
+    expect(kase['ownership_intervals']).toContainEqual(
+      expect.objectContaining({
+        address: actor.ip,
+        alloc_id: actorAlloc.allocId,
+        tenant: actor.tenant,
+        source: 'label',
+      }),
+    );
+    const flows = files
+      .get('flows.ndjson')!
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as J);
+    expect(flows.length).toBe(kase['flows']['count']);
+    expect(flows.length).toBeGreaterThan(0);
+    for (const f of flows) {
+      const ip = f['flow']['IP'];
+      expect([ip['source_xlated'], ip['destination']]).toEqual([scan.snat, scan.victim]);
+    }
+    expect(files.get('flows.csv')!.trim().split('\r\n').length).toBe(flows.length + 1);
+    const manifest = JSON.parse(files.get('manifest.json')!) as J;
+    expect(manifest['files'].map((f: J) => f['name'])).toEqual(['case.json', 'flows.ndjson', 'flows.csv']);
+
+    expect(verifyBundle(bundle, { hmacKey })).toMatchObject({
+      ok: true,
+      alg: 'HMAC-SHA256',
+      key_id: 'test-key',
+    });
+    expect(verifyBundle(bundle, { hmacKey: `${hmacKey}x` }).ok).toBe(false);
+    // Any one byte changed — in a header, a file, the padding, the manifest, the signature or
+    // the end blocks — fails verification.
+    const positions = new Set<number>();
+    for (let i = 0; i < 1536; i++) positions.add(i);
+    for (let i = 0; i < bundle.length; i += 7) positions.add(i);
+    for (let i = bundle.length - 1100; i < bundle.length; i++) positions.add(i);
+    let undetected = 0;
+    for (const i of positions) {
+      const bad = Buffer.from(bundle);
+      bad[i] = bad[i]! ^ 0x01;
+      if (verifyBundle(bad, { hmacKey }).ok) undetected++;
+    }
+    expect(undetected).toBe(0);
+    expect(verifyBundle(bundle.subarray(0, bundle.length - 512), { hmacKey }).ok).toBe(false);
+    expect(verifyBundle(Buffer.concat([bundle, Buffer.alloc(512)]), { hmacKey }).ok).toBe(false);
+
+    // The command a later reader runs.
+    const dir = mkdtempSync(path.join(tmpdir(), 'ft-evidence-'));
+    const file = path.join(dir, 'bundle.tar');
+    const keyFile = path.join(dir, 'key');
+    writeFileSync(file, bundle);
+    writeFileSync(keyFile, `${hmacKey}\n`);
+    const cli = (f: string) =>
+      run(process.execPath, ['bin/flowtrail.js', 'evidence', 'verify', f, '--hmac-key-file', keyFile], {
+        cwd: repoRoot,
+        env: { ...process.env, FLOWTRAIL_CONFIG: '' },
+      }).then(
+        (r) => ({ code: 0, out: r.stdout }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+      );
+    const good = await cli(file);
+    expect(good).toMatchObject({ code: 0 });
+    expect(good.out).toContain('verified');
+    const tampered = Buffer.from(bundle);
+    const at0 = tampered.indexOf(Buffer.from(scan.victim));
+    tampered[at0] = tampered[at0]! ^ 0x02;
+    writeFileSync(file, tampered);
+    const bad = await cli(file);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('SHA-256 does not match');
+  }, 120_000);
+
+  it('without a signing key the evidence endpoint says how to configure one', async () => {
+    const other = await startTestApi({ ingest: false });
+    try {
+      const c = await post(
+        other,
+        '/api/v1/investigations',
+        { indicator: '10.0.0.1', at: 'now' },
+        testTokens.admin,
+      );
+      const r = await get(other, `/api/v1/investigations/${c.body['id']}/evidence`, testTokens.admin);
+      expect(r.status).toBe(503);
+      expect(r.text).toContain('api.evidence.hmacKey');
+    } finally {
+      await other.close();
+    }
   });
 
   it.each([

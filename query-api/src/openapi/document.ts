@@ -154,6 +154,24 @@ export function openApiDocument(): JsonSchema {
           responses: ok('The case as JSON or CSV'),
         },
       },
+      '/api/v1/investigations/{id}/evidence': {
+        get: {
+          summary: 'Download the signed evidence bundle of a case (a tar).',
+          description:
+            'case.json (request, creator, created/exported times, software version, ranked accounts, the ownership ' +
+            'intervals relied on with their sources), flows.ndjson and flows.csv (the fully matching flows), ' +
+            'manifest.json (SHA-256 and size of every file) and manifest.sig.json (HMAC-SHA256 or Ed25519 over the ' +
+            "manifest's bytes, key from api.evidence in the config). Check it with `flowtrail evidence verify FILE`. " +
+            '503 when no signing key is configured.',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          responses: {
+            '200': { description: 'The bundle', content: { 'application/x-tar': {} } },
+            default: errorResponse,
+          },
+        },
+      },
       '/api/v1/activity': {
         get: {
           summary:

@@ -7,6 +7,7 @@
  */
 
 import type { Store } from '../../../common/clickhouse/index.ts';
+import { decodeConflict, type EndConflictView } from '../../../common/flow/attribution.ts';
 import { attributeFlowEnds, type StoredEnd } from '../../../common/ownership/reattribute.ts';
 import type { Principal } from '../auth/principal.ts';
 import { ownsEnd, redactFlatEnds } from '../auth/redact.ts';
@@ -62,12 +63,16 @@ const csvExpressions = [
   "'' AS csv_src_end",
   "'' AS csv_dst_start",
   "'' AS csv_dst_end",
+  // Labels vs ownership disagreement of each end, as text (conflictText); '' when none.
+  "'' AS csv_src_conflict",
+  "'' AS csv_dst_conflict",
 ];
 
 /** The SELECT list of the CSV form (plus the flow time in ns, which attributeCsvRows needs). */
 export const flowCsvColumns = [
   ...csvExpressions,
   'toString(toUnixTimestamp64Nano(time)) AS csvx_time_ns',
+  'attribution_conflict AS csvx_conflict',
 ].join(', ');
 
 /** The SELECT aliases, in order. */
@@ -118,6 +123,7 @@ export async function attributeCsvRows(
     allocName: str(r, `csv_${e}_alloc_name`),
     node: str(r, `csv_${e}_node`),
     source: (str(r, `csv_${e}_source`) || 'none') as StoredEnd['source'],
+    conflict: decodeConflict(str(r, 'csvx_conflict'))[e === 'src' ? 'source' : 'destination'],
   });
   const owners = await attributeFlowEnds(
     store,
@@ -131,9 +137,21 @@ export async function attributeCsvRows(
       owned[e === 'src' ? 'source' : 'destination'] = o !== null;
       for (const [col, field] of ownerCsvFields) r[`csv_${e}_${col}`] = o ? (o[field] ?? '') : '';
       if (!o) r[`csv_${e}_source`] = 'none';
+      r[`csv_${e}_conflict`] = o?.conflict ? conflictText(o.conflict, principal.role === 'tenant') : '';
     });
     // The peer's namespace and pod columns come from the Flow: the same rule as redactFlow.
     redactFlatEnds(r, principal, owned, 'csv_');
   });
   return rows;
+}
+
+/**
+ * One end's conflict as one CSV cell: `labels tenant=a job=x; ownership tenant=b job=y
+ * alloc_id=…` over the disagreeing fields (a tenant principal gets the field names only).
+ */
+export function conflictText(c: EndConflictView, fieldsOnly = false): string {
+  if (!('fields' in c)) return c.description;
+  if (fieldsOnly) return `labels and ownership disagree on ${c.fields.join(', ')}`;
+  const claim = (x: Record<string, string>) => c.fields.map((f) => `${f}=${x[f]}`).join(' ');
+  return `labels ${claim({ ...c.labels })}; ownership ${claim({ ...c.ownership })} alloc_id=${c.ownership.alloc_id}`;
 }

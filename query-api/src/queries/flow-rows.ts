@@ -7,6 +7,7 @@
  */
 
 import type { Store } from '../../../common/clickhouse/index.ts';
+import { decodeConflict, type EndConflictView } from '../../../common/flow/attribution.ts';
 import { attributeFlowEnds, type StoredEnd } from '../../../common/ownership/reattribute.ts';
 import type { Owner } from '../../../common/ownership/who.ts';
 import { flowRestoreColumns, restoreFlow, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
@@ -37,6 +38,8 @@ export const flowRowColumns = [
   'IPv6NumToString(source_ip) AS src_ip_text',
   'IPv6NumToString(destination_ip) AS dst_ip_text',
   flowRestoreColumns,
+  // Labels vs ownership disagreements recorded at ingest (JSON, common/flow/attribution.ts).
+  'attribution_conflict AS conflict_text',
   ...['src', 'dst'].flatMap((e) => [
     ...ownerFields.map((f) => `${e}_${f}`),
     `toString(${e}_source) AS ${e}_source`,
@@ -49,6 +52,7 @@ export type FlowRow = {
   time_ns: string;
   id_hex: string;
   node_name: string;
+  conflict_text: string;
 } & StoredFlowRow &
   Record<`${'src' | 'dst'}_${(typeof ownerFields)[number] | 'source' | 'scope' | 'ip_text'}`, string>;
 
@@ -63,7 +67,9 @@ export interface FlowAttributionView {
 
 function storedEnd(row: FlowRow, end: 'src' | 'dst'): StoredEnd {
   const source = row[`${end}_source`];
+  const conflict = row.conflict_text ? decodeConflict(row.conflict_text) : undefined;
   return {
+    conflict: conflict?.[end === 'src' ? 'source' : 'destination'],
     ip: row[`${end}_ip_text`],
     timeNs: BigInt(row.time_ns),
     tenant: row[`${end}_tenant`],
@@ -78,9 +84,18 @@ function storedEnd(row: FlowRow, end: 'src' | 'dst'): StoredEnd {
   };
 }
 
-/** What `principal` may see of an end's owner: a tenant sees only its own tenant's owners. */
+/**
+ * What `principal` may see of an end's owner: a tenant sees only its own tenant's owners, and
+ * of a conflict only which fields disagreed (the labels may name another tenant).
+ */
 function visible(o: Owner | null, principal: Principal): Owner | null {
-  return o && ownsEnd(principal, o.tenant) ? o : null;
+  if (!o || !ownsEnd(principal, o.tenant)) return null;
+  if (principal.role === 'tenant' && o.conflict) return { ...o, conflict: conflictForTenant(o.conflict) };
+  return o;
+}
+
+function conflictForTenant(c: EndConflictView): EndConflictView {
+  return 'fields' in c ? { description: `labels and ownership disagree on ${c.fields.join(', ')}` } : c;
 }
 
 /**

@@ -202,6 +202,82 @@ async function readSamples(
 /** Scopes of an end that lie outside our address space (the internet, the cloud's metadata service). */
 const outsideScopes = `('world', 'metadata')`;
 
+/** The SQL pieces of a report: which end matched what, and the window. Values bound in `p`. */
+export interface ReportMatch {
+  indSrc: string;
+  indX: string;
+  indDst: string;
+  remSrc: string;
+  remDst: string;
+  portOk: string;
+  protoOk: string;
+  /** Window AND (the indicator or the remote party is an end): the candidate flows. */
+  matched: string;
+  bounds: { sinceNs: bigint; untilNs: bigint };
+  refNs: bigint;
+}
+
+/** Validates a request's values and builds its match predicates (InputError names the field). */
+export function reportMatch(p: SqlParams, request: InvestigationRequest, maxRangeNs: bigint): ReportMatch {
+  const ind = request.indicator === undefined ? undefined : range('indicator', request.indicator);
+  const rem = request.remote === undefined ? undefined : range('remote', request.remote);
+  const { sinceNs, untilNs, refNs } = investigationWindow(request);
+  if (untilNs - sinceNs > maxRangeNs)
+    throw new InputError(
+      `${request.at === undefined ? 'since' : 'tolerance'}: the window is longer than allowed; narrow it`,
+      request.at === undefined ? 'since' : 'tolerance',
+    );
+  const proto = request.protocol === undefined ? undefined : protocolValue.safeParse(request.protocol);
+  if (proto && !proto.success)
+    throw new InputError(`protocol: ${proto.error.issues[0]?.message}`, 'protocol');
+  const dir = request.direction;
+  const indSrc = ind && dir !== 'destination' ? ipIn(p, ['source_ip'], [ind]) : '0';
+  const indX = ind && dir !== 'destination' ? ipIn(p, ['source_xlated'], [ind]) : '0';
+  const indDst = ind && dir !== 'source' ? ipIn(p, ['destination_ip'], [ind]) : '0';
+  const remSrc = rem ? ipIn(p, ['source_ip'], [rem]) : '0';
+  const remDst = rem ? ipIn(p, ['destination_ip'], [rem]) : '0';
+  const portOk =
+    request.port === undefined
+      ? '1'
+      : anyIn(p, ['source_port', 'destination_port'], [request.port], 'UInt16');
+  const protoOk = proto?.success ? protocolIn(p, [proto.data]) : '1';
+  const window = timeRange(p, sinceNs, untilNs);
+  const candidate = or([indSrc, indX, indDst, remSrc, remDst].filter((c) => c !== '0'));
+  return {
+    indSrc,
+    indX,
+    indDst,
+    remSrc,
+    remDst,
+    portOk,
+    protoOk,
+    matched: and([window, candidate]),
+    bounds: { sinceNs, untilNs },
+    refNs,
+  };
+}
+
+/**
+ * The flows that fully match a saved report (every given field: our side, their side at the
+ * other end, port, protocol) within its window, visible to `principal`: the evidence of a case.
+ */
+export function fullMatchWhere(p: SqlParams, request: InvestigationRequest, principal: Principal): string {
+  const m = reportMatch(p, request, BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000_000n);
+  const ind = or([m.indSrc, m.indX, m.indDst].filter((c) => c !== '0'));
+  const remote =
+    request.indicator === undefined
+      ? or([m.remSrc, m.remDst])
+      : or([`((${or([m.indSrc, m.indX])}) AND ${m.remDst})`, `(${m.indDst} AND ${m.remSrc})`]);
+  return and([
+    m.matched,
+    ...(request.indicator !== undefined ? [ind] : []),
+    ...(request.remote !== undefined ? [remote] : []),
+    m.portOk,
+    m.protoOk,
+    tenantScope(p, principal, m.bounds),
+  ]);
+}
+
 /**
  * Runs an investigation, saves it, and returns the case.
  *
@@ -223,34 +299,14 @@ export async function runInvestigation(
   principal: Principal,
   signal?: AbortSignal,
 ): Promise<Investigation> {
-  const ind = request.indicator === undefined ? undefined : range('indicator', request.indicator);
-  const rem = request.remote === undefined ? undefined : range('remote', request.remote);
-  const { sinceNs, untilNs, refNs } = investigationWindow(request);
-  if (untilNs - sinceNs > deps.maxRangeNs)
-    throw new InputError(
-      `${request.at === undefined ? 'since' : 'tolerance'}: the window is longer than allowed; narrow it`,
-      request.at === undefined ? 'since' : 'tolerance',
-    );
-  const proto = request.protocol === undefined ? undefined : protocolValue.safeParse(request.protocol);
-  if (proto && !proto.success)
-    throw new InputError(`protocol: ${proto.error.issues[0]?.message}`, 'protocol');
-
   const p = new SqlParams();
-  const bounds = { sinceNs, untilNs };
-  const dir = request.direction;
-  const indSrc = ind && dir !== 'destination' ? ipIn(p, ['source_ip'], [ind]) : '0';
-  const indX = ind && dir !== 'destination' ? ipIn(p, ['source_xlated'], [ind]) : '0';
-  const indDst = ind && dir !== 'source' ? ipIn(p, ['destination_ip'], [ind]) : '0';
-  const remSrc = rem ? ipIn(p, ['source_ip'], [rem]) : '0';
-  const remDst = rem ? ipIn(p, ['destination_ip'], [rem]) : '0';
-  const portOk =
-    request.port === undefined
-      ? '1'
-      : anyIn(p, ['source_port', 'destination_port'], [request.port], 'UInt16');
-  const protoOk = proto?.success ? protocolIn(p, [proto.data]) : '1';
-  const window = timeRange(p, sinceNs, untilNs);
-  const candidate = or([indSrc, indX, indDst, remSrc, remDst].filter((c) => c !== '0'));
-  const matched = and([window, candidate]);
+  const { indSrc, indX, indDst, remSrc, remDst, portOk, protoOk, matched, bounds, refNs } = reportMatch(
+    p,
+    request,
+    deps.maxRangeNs,
+  );
+  const ind = request.indicator !== undefined;
+  const rem = request.remote !== undefined;
   const late = (end: 'src' | 'dst') => {
     const ip = end === 'src' ? 'source_ip' : 'destination_ip';
     const sql = lateOwnersSql(
@@ -366,8 +422,8 @@ export async function runInvestigation(
     created_by: principal.name,
     request,
     window: {
-      since: formatTimeNs(sinceNs),
-      until: formatTimeNs(untilNs),
+      since: formatTimeNs(bounds.sinceNs),
+      until: formatTimeNs(bounds.untilNs),
       reference: request.at === undefined ? null : formatTimeNs(refNs),
     },
     indicator_side:

@@ -393,6 +393,13 @@ async function showCase(
         ),
         exportLink(
           session,
+          'Evidence bundle',
+          `/api/v1/investigations/${inv.id}/evidence`,
+          {},
+          `evidence-${inv.id}.tar`,
+        ),
+        exportLink(
+          session,
           'Flows NDJSON',
           '/api/v1/flows',
           { ...flowParams, format: 'ndjson', limit: '100000' },

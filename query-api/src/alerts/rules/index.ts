@@ -1,10 +1,11 @@
 /**
- * The rule set of one configuration: the seven built-in rules (ids fixed) and the custom ones.
+ * The rule set of one configuration: the eight built-in rules (ids fixed) and the custom ones.
  * @module
  */
 import type { AlertsConfig } from '../../../../common/config/alerts.ts';
 import { customRule } from './custom.ts';
 import { metadataAccessRule, miningRule, smtpEgressRule } from './egress.ts';
+import { lostEventsRule } from './lost-events.ts';
 import type { Rule } from './rule.ts';
 import { addressScanRule, portScanRule } from './scan.ts';
 import { crossTenantRule, floodRule } from './traffic.ts';
@@ -22,6 +23,7 @@ export function buildRules(config: AlertsConfig): Rule[] {
     metadataAccessRule(r['metadata-access']),
     crossTenantRule(r['cross-tenant']),
     miningRule(r.mining),
+    lostEventsRule(r['lost-events']),
     ...config.custom.map(customRule),
   ];
 }

@@ -5,12 +5,13 @@
  * @module
  */
 import { Router as createRouter, type Router } from 'express';
+import type { Registry } from 'prom-client';
 import type { Store } from '../../../../common/clickhouse/index.ts';
 import { errorMessage } from '../../../../common/errors.ts';
-import { registry } from '../../../../common/metrics.ts';
 
-/** Mounts /healthz, /readyz and /metrics. */
-export function healthRoutes(deps: { store: Store; ready?: () => boolean }): Router {
+/** Mounts /healthz, /readyz and /metrics (the service's registry). */
+export function healthRoutes(deps: { store: Store; ready?: () => boolean; registry: Registry }): Router {
+  const { registry } = deps;
   const router = createRouter();
   let last: { at: number; ok: boolean; reason: string } = { at: 0, ok: false, reason: 'not checked' };
   const check = async () => {

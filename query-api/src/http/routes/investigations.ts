@@ -8,11 +8,12 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../../common/clickhouse/index.ts';
-import type { ApiLimits } from '../../../../common/config/api.ts';
+import type { ApiConfig, ApiLimits } from '../../../../common/config/api.ts';
 import { AccessError, InputError } from '../../../../common/errors.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { parseParam, parseTimeRange, type RawParams } from '../../filters/index.ts';
 import { activityParams, ownerActivity } from '../../queries/activity.ts';
+import { caseEvidence } from '../../queries/evidence.ts';
 import {
   getInvestigation,
   investigationCsvHeader,
@@ -31,7 +32,13 @@ export const exportParams = { format: z.enum(['json', 'csv']).describe('json (de
 
 /** The investigation routes. */
 export function investigationRoutes(
-  deps: { store: Store; settings: QuerySettings; limits: ApiLimits; gate: QueryGate },
+  deps: {
+    store: Store;
+    settings: QuerySettings;
+    limits: ApiLimits;
+    gate: QueryGate;
+    evidence?: ApiConfig['evidence'] | undefined;
+  },
   auditLog: AuditLog,
 ): Router {
   const router = express.Router();
@@ -98,6 +105,27 @@ export function investigationRoutes(
         res.send(JSON.stringify(inv, null, 2));
       }
       return { rows: inv.accounts.length };
+    }),
+  );
+  router.get(
+    '/investigations/:id/evidence',
+    route({ action: 'investigations', audit: 'investigation.evidence', auditLog }, async (req, res, ctx) => {
+      for (const k of Object.keys(req.query))
+        throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
+      const key = deps.evidence;
+      if (!key?.hmacKey && !key?.ed25519PrivateKeyPem)
+        throw new HttpError(
+          503,
+          'evidence bundles need a signing key: set api.evidence.hmacKey or api.evidence.ed25519PrivateKeyPem in the config',
+        );
+      const inv = await load(req.params['id'], ctx.principal, ctx.signal);
+      const out = await deps.gate.run(() =>
+        caseEvidence({ ...deps, maxRows: deps.limits.maxStreamRows, key }, inv, ctx.principal, ctx.signal),
+      );
+      res.setHeader('Content-Type', 'application/x-tar');
+      res.setHeader('Content-Disposition', `attachment; filename="evidence-${inv.id}.tar"`);
+      res.send(out.bundle);
+      return { rows: out.flows };
     }),
   );
   router.get(
