@@ -504,6 +504,17 @@ describe('flows page', () => {
       .toBe(all.count.toLocaleString('en-US'));
     expect(await page.getByTestId('flow-histogram').locator('svg path.area').count()).toBe(1);
     await shot(page, 'flows');
+    // The column chooser: hide two columns; the choice is in the URL and the API is not bothered with it.
+    await page.getByText('Columns', { exact: true }).click();
+    await page.getByLabel('Type', { exact: true }).uncheck();
+    await page.getByLabel('Summary', { exact: true }).uncheck();
+    await page.getByRole('button', { name: 'Apply columns' }).click();
+    await page.waitForSelector('main[data-page="flows"][data-ready="true"]');
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain('cols=');
+    await expect
+      .poll(() => page.locator('.vt-head [role="columnheader"]').allTextContents())
+      .toEqual(['Time (UTC)', 'Source', 'Src port', 'Destination', 'Dst port', 'Verdict']);
+    expect(Number(await page.locator('.vt').getAttribute('data-row-count'))).toBe(500);
     await page.close();
   });
 });

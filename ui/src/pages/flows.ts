@@ -8,7 +8,7 @@ import { ApiError, type Params } from '../api.ts';
 import { stackedArea } from '../charts/stacked-area.ts';
 import { createDrawer } from '../components/drawer.ts';
 import { filterBar, isFilterName } from '../components/filter-bar.ts';
-import { flowTable } from '../components/flow-table.ts';
+import { flowColumnLabels, flowTable } from '../components/flow-table.ts';
 import { h, replace, status } from '../dom.ts';
 import { fmtCount, fmtTime } from '../format.ts';
 import { go, link, type Page, type PageContext } from '../router.ts';
@@ -18,7 +18,7 @@ import { stepFor } from './overview.ts';
 /** The API parameters of the explorer's hash parameters (all of them, repeated ones kept). */
 export function apiParams(params: URLSearchParams): Params {
   const out: Record<string, string[]> = {};
-  for (const k of new Set(params.keys())) out[k] = params.getAll(k);
+  for (const k of new Set(params.keys())) if (k !== 'cols') out[k] = params.getAll(k);
   if (!out['limit']) out['limit'] = ['500'];
   return out;
 }
@@ -69,11 +69,36 @@ export function exportLink(
   return a;
 }
 
+/** The column chooser: the choice lives in the hash (`cols=Time (UTC),Source,…`). */
+function columnChooser(params: URLSearchParams, cols: string[]): HTMLElement {
+  const boxes = flowColumnLabels.map((c) =>
+    h('input', { type: 'checkbox', name: 'col', value: c, checked: cols.length === 0 || cols.includes(c) }),
+  );
+  const form = h(
+    'form',
+    { class: 'col-chooser' },
+    ...boxes.map((b) => h('label', {}, b, ` ${b.value}`)),
+    h('button', { type: 'submit' }, 'Apply columns'),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+    const next = new URLSearchParams(params);
+    next.delete('cursor');
+    if (chosen.length === 0 || chosen.length === flowColumnLabels.length) next.delete('cols');
+    else next.set('cols', chosen.join(','));
+    go(link('flows', next));
+  });
+  return h('details', { class: 'columns' }, h('summary', {}, 'Columns'), form);
+}
+
 async function render(ctx: PageContext): Promise<void> {
   const { root, params, session, signal } = ctx;
   const drawer = createDrawer();
   const bar = filterBar({ params, onApply: (next) => go(link('flows', next)) });
-  const table = flowTable(drawer, 'Flows');
+  const cols = (params.get('cols') ?? '').split(',').filter(Boolean);
+  const table = flowTable(drawer, 'Flows', 520, cols);
+  const chooser = columnChooser(params, cols);
   const info = h('p', { class: 'result-info', 'aria-live': 'polite' }, status('Loading…'));
   const more = h('button', { type: 'button', hidden: true }, 'Load next page');
   const query = apiParams(params);
@@ -84,6 +109,7 @@ async function render(ctx: PageContext): Promise<void> {
     const p = exportParams(query, since, until);
     replace(
       exports,
+      chooser,
       exportLink(session, 'Export NDJSON', '/api/v1/flows', { ...p, format: 'ndjson' }, 'flows.ndjson'),
       exportLink(session, 'Export CSV', '/api/v1/flows', { ...p, format: 'csv' }, 'flows.csv'),
       h(
