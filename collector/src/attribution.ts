@@ -11,7 +11,9 @@ import type { TenancyConfig } from '../../common/config/tenancy.ts';
 import type { IngestedFlow } from '../../common/flow/model.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Metrics } from '../../common/metrics.ts';
+import { correctLateOwners } from '../../common/ownership/correct.ts';
 import type { OwnershipLookup } from '../../common/ownership/types.ts';
+import { nowNs } from '../../common/time.ts';
 import { createEnricher } from './enrich/index.ts';
 import { createNomadClient } from './nomad/client.ts';
 import type { NomadConfig } from './nomad/config.ts';
@@ -30,6 +32,14 @@ export interface AttributionDeps {
   nomad?: NomadConfig;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * With a store: how often flows stored as nobody's over the last `correctWindowMs` are
+   * corrected from the ownership table (common/ownership/correct.ts), so alerts and dashboards
+   * see owners that became known late. 0: never. Default 300,000 (5 min).
+   */
+  correctEveryMs?: number;
+  /** Default 7,200,000 (2 h). */
+  correctWindowMs?: number;
 }
 
 /** The running attribution. */
@@ -71,6 +81,38 @@ export function createAttribution(deps: AttributionDeps): Attribution {
     'attribution_conflicts_total',
     'Flows whose netreap labels and Nomad ownership interval disagreed about an end (the owner is the interval; see attribution-conflict=true)',
   );
+  const correctEveryMs = deps.correctEveryMs ?? 300_000;
+  const correctWindowNs = BigInt(deps.correctWindowMs ?? 7_200_000) * 1_000_000n;
+  const runs = deps.metrics.counter('late_owner_corrections_total', 'Late-owner correction runs by outcome', [
+    'outcome',
+  ]);
+  const corrected = deps.metrics.counter(
+    'late_owner_ends_corrected_total',
+    "Flow ends stored as nobody's, corrected from ownership learned later (flows and rollup)",
+  );
+  const runSeconds = deps.metrics.gauge('late_owner_last_run_seconds', 'Duration of the last correction run');
+  let correcting: Promise<void> | undefined;
+  let correctTimer: NodeJS.Timeout | undefined;
+  const correct = () => {
+    const store = deps.store;
+    if (!store || correcting) return;
+    correcting = tracker!
+      .flush()
+      .then(() => correctLateOwners(store, { sinceNs: nowNs() - correctWindowNs }))
+      .then((r) => {
+        runs.inc({ outcome: 'ok' });
+        corrected.inc(r.src + r.dst);
+        runSeconds.set(r.ms / 1000);
+        if (r.src + r.dst > 0) deps.logger.info('late owners corrected', { ends: r.src + r.dst, ms: r.ms });
+      })
+      .catch((err) => {
+        runs.inc({ outcome: 'error' });
+        deps.logger.warn('late-owner correction failed; will retry', { error: String(err) });
+      })
+      .finally(() => {
+        correcting = undefined;
+      });
+  };
   return {
     attribute: (f: IngestedFlow) => {
       const a = enricher.enrich({
@@ -87,8 +129,14 @@ export function createAttribution(deps: AttributionDeps): Attribution {
     async start() {
       await tracker?.start();
       await enricher.start();
+      if (tracker && correctEveryMs > 0) {
+        correctTimer = setInterval(correct, correctEveryMs);
+        correctTimer.unref();
+      }
     },
     async stop() {
+      if (correctTimer) clearInterval(correctTimer);
+      await correcting;
       await enricher.stop();
       await tracker?.stop();
     },

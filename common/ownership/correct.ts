@@ -86,10 +86,10 @@ export async function correctLateOwners(
       `AND flow_id NOT IN (SELECT flow_id FROM flow_owner_corrections WHERE side = '${side}')`;
     await store.command(
       `INSERT INTO flow_owner_corrections (flow_id, time, side, ${ownerCols.map(q).join(', ')}, batch, corrected_at)
-       SELECT f.flow_id, f.time, '${side}', ${ownerCols
+       SELECT f.flow_id, f.f_time, '${side}', ${ownerCols
          .map((c) => `r.owner_${c === 'node' ? 'node_name' : c}`)
          .join(', ')}, {batch:String}, now64(9)
-       FROM (SELECT flow_id, any(time) AS time FROM flows WHERE ${late.join(' AND ')} GROUP BY flow_id) AS f
+       FROM (SELECT flow_id, any(time) AS f_time FROM flows WHERE ${late.join(' AND ')} GROUP BY flow_id) AS f
        INNER JOIN (${resolveOwnersSql(probes, { allocOnly: true })}) AS r ON f.flow_id = r.probe_id`,
       { params },
     );

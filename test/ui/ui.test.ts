@@ -184,6 +184,97 @@ describe('ui', () => {
     expect(await page.locator('table.accounts tr.alloc-row').count()).toBeGreaterThan(0);
     expect(await page.evaluate(() => location.hash)).toContain('remote=');
     await shot(page, 'investigate-report');
+
+    // Pivots from the investigation view: the account's activity ±1 h lists the victim…
+    const caseHash = await page.evaluate(() => location.hash);
+    await first.locator('details.pivot[data-pivot-kind="account"] > summary').click();
+    await first.getByRole('menuitem', { name: 'Activity ±1 h' }).click();
+    await page.waitForSelector('main[data-page="activity"][data-ready="true"]');
+    expect(
+      await page.locator(`table.peers tr[data-peer="${f['IP']['destination']}"]`).count(),
+    ).toBeGreaterThan(0);
+    // …the allocation filters the flows…
+    await goto(page, caseHash, 'investigate');
+    await page.waitForSelector('table.accounts tr.alloc-row details.pivot[data-pivot-kind="alloc"]');
+    const alloc = page.locator('table.accounts tr.alloc-row details.pivot[data-pivot-kind="alloc"]').first();
+    await alloc.locator('summary').click();
+    await alloc.getByRole('menuitem', { name: 'Filter flows by it' }).click();
+    await page.waitForSelector('main[data-page="flows"][data-ready="true"]');
+    expect(await page.evaluate(() => location.hash)).toContain('alloc=');
+    await expect.poll(() => page.locator('.vt').getAttribute('data-row-count')).not.toBe('0');
+    // …and a sample flow's address says who held it at that instant.
+    await goto(page, caseHash, 'investigate');
+    await page
+      .locator('table.accounts tr.account-row')
+      .first()
+      .locator('details:not(.pivot) > summary')
+      .click();
+    const src = page
+      .locator(`table.accounts details.pivot[data-pivot-kind="ip"][data-pivot-value="${ip}"]`)
+      .first();
+    await src.locator('summary').click();
+    await src.getByRole('menuitem', { name: 'Who held it at this instant' }).click();
+    await page.waitForSelector('main[data-page="who"][data-ready="true"]');
+    const held = page.locator('table.holders tr[data-holder="owner"]');
+    expect(await held.getAttribute('data-tenant')).toBe(owner.tenant);
+    expect(await held.getAttribute('data-account')).toBe(owner.account);
+    await shot(page, 'who');
+    // The case is listed among the saved cases, open.
+    const caseId = /[?&]id=([0-9a-f-]{36})/.exec(caseHash)?.[1];
+    expect(caseId).toBeDefined();
+    await goto(page, '#/cases?status=open', 'cases');
+    expect(await page.locator(`table.cases tr[data-case="${caseId}"]`).getAttribute('data-status')).toBe(
+      'open',
+    );
+    await page.close();
+  });
+
+  it('the flow drawer turns owners and addresses into pivots: activity, filter, who held', async () => {
+    const { ip, owner } = h.backend.reused;
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const page = await openPage(1280);
+    await goto(page, `#/flows?from-ip=${ip}&since=${since}&until=${iso(Date.now() + 60_000)}`, 'flows');
+    await expect.poll(() => page.locator('.vt').getAttribute('data-row-count')).not.toBe('0');
+    await page.locator('.vt-scroll').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    const card = page.locator('.drawer .owner-card').first();
+    await card.locator(`details.pivot[data-pivot-kind="ip"][data-pivot-value="${ip}"]`).waitFor();
+    // The drawer's kinds: address, tenant, account, job, allocation.
+    const kinds = await card
+      .locator('details.pivot')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-pivot-kind')));
+    expect(kinds).toEqual(['ip', 'tenant', 'account', 'job', 'alloc']);
+    const flowsHash = await page.evaluate(() => location.hash);
+    const account = card.locator('details.pivot[data-pivot-kind="account"]');
+    await account.locator('summary').click();
+    await account.getByRole('menuitem', { name: 'Activity ±1 h' }).click();
+    await page.waitForSelector('main[data-page="activity"][data-ready="true"]');
+    expect(await page.locator('table.peers tbody tr').count()).toBeGreaterThan(0);
+    await goto(page, flowsHash, 'flows');
+    await expect.poll(() => page.locator('.vt').getAttribute('data-row-count')).not.toBe('0');
+    await page.locator('.vt-scroll').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    const addr = page.locator(
+      `.drawer .owner-card details.pivot[data-pivot-kind="ip"][data-pivot-value="${ip}"]`,
+    );
+    await addr.locator('summary').click();
+    await addr.getByRole('menuitem', { name: 'Who held it at this instant' }).click();
+    await page.waitForSelector('main[data-page="who"][data-ready="true"]');
+    expect(await page.locator('table.holders tr[data-holder="owner"]').getAttribute('data-account')).toBe(
+      owner.account,
+    );
+    // The tenant pivot filters the flows by the tenant.
+    await goto(page, flowsHash, 'flows');
+    await expect.poll(() => page.locator('.vt').getAttribute('data-row-count')).not.toBe('0');
+    await page.locator('.vt-scroll').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    const tenant = page.locator('.drawer .owner-card details.pivot[data-pivot-kind="tenant"]').first();
+    await tenant.locator('summary').click();
+    await tenant.getByRole('menuitem', { name: 'Filter flows by it' }).click();
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain(`tenant=${owner.tenant}`);
     await page.close();
   });
 

@@ -5,7 +5,9 @@
  * @module
  */
 import { h, replace, status } from './dom.ts';
+import { activityPage } from './pages/activity.ts';
 import { alertsPage } from './pages/alerts.ts';
+import { casesPage } from './pages/cases.ts';
 import { flowsPage } from './pages/flows.ts';
 import { investigatePage } from './pages/investigate.ts';
 import { mapPage } from './pages/map.ts';
@@ -13,6 +15,7 @@ import { overviewPage } from './pages/overview.ts';
 import { signinPage } from './pages/signin.ts';
 import { tenantPage } from './pages/tenant.ts';
 import { visualizePage } from './pages/visualize.ts';
+import { whoPage } from './pages/who.ts';
 import { link, type Page, parseHash } from './router.ts';
 import { createSession, probeAlerts, resolvePrincipal, storedToken, storeToken } from './session.ts';
 
@@ -24,6 +27,9 @@ const pages: Page[] = [
   tenantPage,
   mapPage,
   alertsPage,
+  whoPage,
+  activityPage,
+  casesPage,
   signinPage,
 ];
 const session = createSession();
@@ -46,7 +52,7 @@ function drawNav(active: string): void {
       'ul',
       {},
       ...pages
-        .filter(allowed)
+        .filter((p) => allowed(p) && p.nav !== false)
         .map((p) =>
           h(
             'li',

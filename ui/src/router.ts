@@ -25,6 +25,8 @@ export interface Page {
   roles: readonly string[];
   /** Hidden from the navigation unless this returns true. */
   visible?: (session: Session) => boolean;
+  /** False: never in the navigation, opened through links only (pivots). */
+  nav?: false;
   render(ctx: PageContext): void | Promise<void>;
 }
 

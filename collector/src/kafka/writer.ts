@@ -16,6 +16,10 @@
  *   Across writers this holds because a handler returns only after its insert finished: the group
  *   cannot hand a partition to another writer before its current owner rejoins, and it rejoins
  *   only after its handler returned (see README.md).
+ * - Attribution: a flow end the collector could not attribute (source `none`: a Kafka-only
+ *   collector has no ownership table) is attributed here from the store's ownership table
+ *   (common/ownership/stored-lookup.ts, refreshed every `ownershipRefreshMs`), by the one owner
+ *   rule; ends the collector attributed are kept as they are.
  * - Malformed messages go to the dead-letter topic with the reason in a header; the partition goes on.
  * - Stop: `stop()` ends the consumer after the handlers return; an insert still failing at that
  *   point is abandoned after `stopGraceMs`, its offsets left uncommitted.
@@ -25,9 +29,12 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer }
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { errorMessage } from '../../../common/errors.ts';
-import type { LostRecord } from '../../../common/flow/model.ts';
+import { type EndAttribution, unattributed } from '../../../common/flow/attribution.ts';
+import type { IngestedFlow, LostRecord } from '../../../common/flow/model.ts';
 import { createSampledLogger, type Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
+import { createStoredOwnership, type StoredOwnership } from '../../../common/ownership/stored-lookup.ts';
+import type { OwnerInterval } from '../../../common/ownership/types.ts';
 import { retry, sleep } from '../../../common/retry.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-row.ts';
 import { BatchToken, insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
@@ -59,6 +66,8 @@ export interface KafkaWriterConfig {
   insertSettings: Record<string, string | number>;
   /** Flow ids remembered for dedup (at least 2 × batchRows). Default 1,000,000 (24 MB). */
   dedupWindow: number;
+  /** How often the ownership table is re-read for ends the collector left unattributed; 0: never. Default 5,000 ms. */
+  ownershipRefreshMs: number;
 }
 
 export const defaultKafkaWriterConfig: KafkaWriterConfig = {
@@ -74,6 +83,7 @@ export const defaultKafkaWriterConfig: KafkaWriterConfig = {
   stopGraceMs: 10_000,
   insertSettings: {},
   dedupWindow: 1_000_000,
+  ownershipRefreshMs: 5_000,
 };
 
 export interface KafkaWriterDeps {
@@ -82,6 +92,43 @@ export interface KafkaWriterDeps {
   store: Store;
   logger: Logger;
   metrics: Metrics;
+}
+
+/** An end from an ownership interval: wholly its identity, keeping the collector's scope. */
+function ownedEnd(iv: OwnerInterval, scope: EndAttribution['scope']): EndAttribution {
+  return {
+    tenant: iv.tenant,
+    account: iv.account,
+    namespace: iv.namespace,
+    job: iv.job,
+    group: iv.group,
+    allocId: iv.allocId,
+    allocName: iv.allocName,
+    node: iv.nodeName,
+    source: 'ownership',
+    scope,
+  };
+}
+
+/**
+ * Attributes the ends of `f` that arrived unattributed from the stored ownership; returns how
+ * many ends it filled.
+ */
+export function attributeFromStore(f: IngestedFlow, ownership: StoredOwnership): number {
+  let filled = 0;
+  const a = f.attribution;
+  for (const side of ['source', 'destination'] as const) {
+    const end = a?.[side];
+    if (end && end.source !== 'none') continue;
+    const ip = f.flow.IP?.[side];
+    if (!ip) continue;
+    const iv = ownership.allocAt(ip, f.timeNs);
+    if (!iv) continue;
+    f.attribution ??= { source: { ...unattributed }, destination: { ...unattributed }, conflict: '' };
+    f.attribution[side] = ownedEnd(iv, end?.scope ?? 'unknown');
+    filled++;
+  }
+  return filled;
 }
 
 /** Commit metadata recording the last offset of messages about to go into an insert. */
@@ -96,6 +143,8 @@ export interface KafkaWriterStats {
   lostRecords: number;
   /** Flows checked against the store because a writer may have stored them without committing. */
   recovered: number;
+  /** Flow ends attributed here from the stored ownership table. */
+  attributed: number;
   deadLettered: number;
   inserts: number;
   failedInserts: number;
@@ -152,6 +201,10 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     ),
     failures: deps.metrics.counter('insert_failures_total', 'Failed insert attempts'),
     messages: deps.metrics.counter('messages_total', 'Messages consumed'),
+    attributed: deps.metrics.counter(
+      'ends_attributed_from_ownership_total',
+      'Flow ends the collector left unattributed, attributed here from the stored ownership table',
+    ),
   };
   const stats: KafkaWriterStats = {
     messages: 0,
@@ -160,6 +213,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     duplicates: 0,
     lostRecords: 0,
     recovered: 0,
+    attributed: 0,
     deadLettered: 0,
     inserts: 0,
     failedInserts: 0,
@@ -181,6 +235,14 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   const expected = new Map<number, string>();
   const intents = new Map<number, bigint>();
   let admin: Admin | undefined;
+  const ownership = config.ownershipRefreshMs > 0 ? createStoredOwnership(store) : undefined;
+  let ownershipTimer: NodeJS.Timeout | undefined;
+  const refreshOwnership = () =>
+    ownership
+      ?.refresh()
+      .catch((err) =>
+        logger.warn('cannot read the ownership table; will retry', { error: errorMessage(err) }),
+      );
 
   const newBatch = (checkStored = false): InsertBatch => {
     let resolve!: () => void;
@@ -376,19 +438,32 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     if (messages.length === 0) return;
     const first = messages[0]!.offset;
     lastActivity = Date.now();
-    if (expected.get(partition) !== first) {
-      await retry(readIntents, {
-        ...retryOptions(0),
-        onRetry: (err) => logger.warn('reading commit intents failed', { error: errorMessage(err) }),
+    try {
+      if (expected.get(partition) !== first) await readIntents();
+      // Record the intent before any of these messages can reach an insert (see the module doc).
+      const intent = `${intentPrefix}${messages[messages.length - 1]!.offset}`;
+      await consumer?.commitOffsets([{ topic, partition, offset: first, metadata: intent }]);
+    } catch (err) {
+      // Nothing resolved: the consumer fetches these messages again (after a rejoin, if that was
+      // the cause). A short pause keeps a broker that is down from turning this into a busy loop.
+      sampled('warn', 'intent', 'recording the insert intent failed; will retry', {
+        partition,
+        error: errorMessage(err),
       });
+      await sleep(250);
+      return;
     }
     const replayUpTo = intents.get(partition);
-    // Record the intent before any of these messages can reach an insert (see the module doc).
-    const intent = `${intentPrefix}${messages[messages.length - 1]!.offset}`;
-    await consumer?.commitOffsets([{ topic, partition, offset: first, metadata: intent }]);
     let recovery: InsertBatch | undefined;
+    let beat = Date.now();
     for (const message of messages) {
       if (!isRunning() || isStale()) break;
+      // Decoding a large fetch on a starved CPU can outlast the session: heartbeat as we go (a
+      // no-op until the heartbeat interval has passed).
+      if (Date.now() - beat > 1_000) {
+        beat = Date.now();
+        await heartbeat().catch(() => {});
+      }
       stats.messages++;
       m.messages.inc();
       lastActivity = Date.now();
@@ -412,6 +487,13 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           if (b.count === 0 || f.timeNs < b.minNs) b.minNs = f.timeNs;
           if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
           b.token.add(f.flowId);
+          if (ownership && ownership.size > 0) {
+            const n = attributeFromStore(f, ownership);
+            if (n > 0) {
+              stats.attributed += n;
+              m.attributed.inc(n);
+            }
+          }
           encodeFlowRow(b.rows, f);
           b.count++;
         }
@@ -448,6 +530,12 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
 
   return {
     async start() {
+      if (ownership) {
+        // Loaded in the background: joining the group does not wait for the ownership table.
+        void refreshOwnership();
+        ownershipTimer = setInterval(() => void refreshOwnership(), config.ownershipRefreshMs);
+        ownershipTimer.unref();
+      }
       await retry(() => ensureTopics(kafka, kafkaConfig, [topic, kafkaConfig.deadLetterTopic]), {
         maxAttempts: Number.POSITIVE_INFINITY,
         initialDelayMs: config.retryInitialMs,
@@ -467,6 +555,15 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         allowAutoTopicCreation: false,
       });
       consumer = c;
+      // Connected up front, so a handler's first read of the commit intents is one request.
+      await retry(readIntents, {
+        maxAttempts: Number.POSITIVE_INFINITY,
+        initialDelayMs: config.retryInitialMs,
+        maxDelayMs: config.retryMaxMs,
+        signal: abort.signal,
+        isRetriable: () => true,
+        onRetry: (err) => logger.warn('reading commit intents failed', { error: errorMessage(err) }),
+      });
       c.on(c.events.GROUP_JOIN, (e) => {
         const assigned = e.payload.memberAssignment[topic] ?? [];
         assignment = [...assigned];
@@ -486,6 +583,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
       logger.info('writer started', { topic, group: kafkaConfig.groupId });
     },
     async stop() {
+      if (ownershipTimer) clearInterval(ownershipTimer);
       seal();
       const grace = setTimeout(() => abort.abort(), config.stopGraceMs);
       try {

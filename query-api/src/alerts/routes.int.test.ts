@@ -92,6 +92,7 @@ describe('query-api > alerts > routes', () => {
       'metadata-access',
       'cross-tenant',
       'mining',
+      'lost-events',
     ]);
     expect(rules[0]).toMatchObject({ window_seconds: 300, thresholds: { minHosts: 25 } });
   });

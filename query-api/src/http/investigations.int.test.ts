@@ -331,6 +331,65 @@ describe('query-api > http > investigations shaped like abuse reports', () => {
     }
   });
 
+  it('cases: status, assignee, linked incidents and notes; listed by mine, status and tenant; every change audited', async () => {
+    const c = await report({ indicator: scan.snat, remote: scan.victim, at: at() });
+    const id = c.body['id'] as string;
+    const patch = (b: J, token: string = testTokens.investigator) =>
+      fetch(`${api.url}/api/v1/investigations/${id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(b),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as J }));
+    expect((await get(api, `/api/v1/investigations/${id}`, testTokens.investigator)).body).toMatchObject({
+      case: { status: 'open', assignee: '', linked_incidents: [], notes: [] },
+    });
+    const up = await patch({ status: 'escalated', assignee: 'admin', linked_incidents: ['inc-1'] });
+    expect(up).toMatchObject({
+      status: 200,
+      body: { status: 'escalated', assignee: 'admin', updated_by: 'investigator' },
+    });
+    expect((await patch({ status: 'maybe' })).status).toBe(400);
+    expect((await patch({ colour: 'red' })).status).toBe(400);
+    const note = await post(
+      api,
+      `/api/v1/investigations/${id}/notes`,
+      { text: 'upstream notified' },
+      testTokens.admin,
+    );
+    expect(note.status).toBe(201);
+    expect(
+      (await post(api, `/api/v1/investigations/${id}/notes`, { text: '' }, testTokens.admin)).status,
+    ).toBe(400);
+    const got = (await get(api, `/api/v1/investigations/${id}`, testTokens.investigator)).body as J;
+    expect(got['case']['notes']).toEqual([
+      expect.objectContaining({ author: 'admin', text: 'upstream notified' }),
+    ]);
+    const list = async (q: string, token: string = testTokens.investigator) =>
+      ((await get(api, `/api/v1/cases?${q}`, token)).body as J)['cases'] as J[];
+    const mine = await list('mine=true&status=escalated', testTokens.admin);
+    expect(mine.map((x) => x['id'])).toContain(id);
+    expect(mine.find((x) => x['id'] === id)).toMatchObject({
+      status: 'escalated',
+      notes: 1,
+      top_account: { tenant: actor.tenant, account: actor.account },
+    });
+    expect((await list('status=closed')).map((x) => x['id'])).not.toContain(id);
+    expect((await list(`tenant=${actor.tenant}`)).map((x) => x['id'])).toContain(id);
+    expect((await list('tenant=nobody-here')).map((x) => x['id'])).not.toContain(id);
+    expect((await get(api, '/api/v1/cases?status=maybe', testTokens.admin)).status).toBe(400);
+    await patch({ status: 'closed' });
+    expect((await list('status=closed')).map((x) => x['id'])).toContain(id);
+    await api.auditLog.flush();
+    const audit = ((await get(api, '/api/v1/audit?since=-1h&limit=1000', testTokens.admin)).body as J)[
+      'entries'
+    ] as J[];
+    const changes = audit.filter(
+      (e) => ['case.update', 'case.note'].includes(e['action']) && e['outcome'] === 'ok',
+    );
+    expect(changes.map((e) => e['action']).sort()).toEqual(['case.note', 'case.update', 'case.update']);
+    expect(changes.some((e) => JSON.parse(e['parameters'])['status'] === 'escalated')).toBe(true);
+  });
+
   it.each([
     [{ at: 'now' }, 'indicator'],
     [{ indicator: '10.0.0.1' }, 'since'],

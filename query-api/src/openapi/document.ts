@@ -9,6 +9,7 @@ import { attributionParams } from '../http/routes/attribution.ts';
 import { auditParams } from '../http/routes/audit.ts';
 import { exportParams } from '../http/routes/investigations.ts';
 import { activityParams } from '../queries/activity.ts';
+import { caseListParams, caseNoteSchema, caseUpdateSchema } from '../queries/cases.ts';
 import { summaryParams, timeseriesParams, topologyParams, topParams } from '../queries/dashboards.ts';
 import { investigationRequestSchema } from '../queries/investigations.ts';
 import { visualizeParams } from '../queries/visualize.ts';
@@ -137,11 +138,22 @@ export function openApiDocument(): JsonSchema {
       },
       '/api/v1/investigations/{id}': {
         get: {
-          summary: 'A saved investigation.',
+          summary: 'A saved investigation, with its case state and notes.',
           parameters: [
             { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
           ],
           responses: ok('The case'),
+        },
+        patch: {
+          summary: 'Change a case: status (open, escalated, closed), assignee, linked incidents (audited).',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: schemaOf(caseUpdateSchema) } },
+          },
+          responses: ok('The new state'),
         },
       },
       '/api/v1/investigations/{id}/export': {
@@ -152,6 +164,26 @@ export function openApiDocument(): JsonSchema {
             ...queryParams(exportParams),
           ],
           responses: ok('The case as JSON or CSV'),
+        },
+      },
+      '/api/v1/cases': {
+        get: {
+          summary: 'Saved cases with their status, assignee, linked incidents and note count, newest first.',
+          parameters: queryParams(caseListParams),
+          responses: ok('Cases'),
+        },
+      },
+      '/api/v1/investigations/{id}/notes': {
+        post: {
+          summary: 'Add a note to a case (audited).',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: schemaOf(caseNoteSchema) } },
+          },
+          responses: { '201': { description: 'The notes' }, default: errorResponse },
         },
       },
       '/api/v1/investigations/{id}/evidence': {

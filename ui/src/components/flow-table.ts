@@ -10,6 +10,7 @@ import { h } from '../dom.ts';
 import { eventType, flatten, hubbleJson, ownerLabel, ports, summary } from '../flow-view.ts';
 import { fmtAddr, fmtTime } from '../format.ts';
 import type { Drawer } from './drawer.ts';
+import { pivot } from './pivot.ts';
 import { type Column, type VirtualTable, virtualTable } from './virtual-table.ts';
 
 function endCell(owner: Owner | null, label: string, ip: string | undefined): Node {
@@ -31,11 +32,19 @@ function endTitle(owner: Owner | null, label: string, ip: string | undefined): s
 /** The detail content of one flow: owners, every stored field, and the Hubble JSON. */
 export function flowDetail(line: FlowLine): HTMLElement {
   const rows = flatten(line);
-  const ownerTable = (name: string, o: Owner | null) =>
+  const at = line.flow.time;
+  // Owner values and addresses are pivot menus (filter flows, investigate, activity, who held).
+  const value = (k: string, v: string): Node | string => {
+    const kind = ({ tenant: 'tenant', account: 'account', job: 'job', alloc_id: 'alloc' } as const)[
+      k as 'tenant'
+    ];
+    return kind && v ? pivot({ kind, value: v, at }) : v || '—';
+  };
+  const ownerTable = (name: string, o: Owner | null, ip: string | undefined) =>
     h(
       'div',
       { class: 'owner-card' },
-      h('h3', {}, name),
+      h('h3', {}, name, ip ? ' ' : '', ip ? pivot({ kind: 'ip', value: ip, at }) : ''),
       o
         ? h(
             'dl',
@@ -52,7 +61,7 @@ export function flowDetail(line: FlowLine): HTMLElement {
                 'node',
                 'source',
               ] as const
-            ).flatMap((k) => [h('dt', {}, k), h('dd', {}, o[k] || '—')]),
+            ).flatMap((k) => [h('dt', {}, k), h('dd', {}, value(k, o[k]))]),
           )
         : h('p', { class: 'empty' }, 'Not attributed (no label, ownership interval, node or CIDR matched).'),
     );
@@ -62,8 +71,8 @@ export function flowDetail(line: FlowLine): HTMLElement {
     h(
       'div',
       { class: 'owners' },
-      ownerTable('Source owner', line.attribution?.source ?? null),
-      ownerTable('Destination owner', line.attribution?.destination ?? null),
+      ownerTable('Source owner', line.attribution?.source ?? null, line.flow.IP?.source),
+      ownerTable('Destination owner', line.attribution?.destination ?? null, line.flow.IP?.destination),
     ),
     h('h3', {}, 'Every stored field'),
     h(

@@ -16,6 +16,7 @@ import {
 import { type Band, type Mark, timeline } from '../charts/timeline.ts';
 import { createDrawer } from '../components/drawer.ts';
 import { flowTable } from '../components/flow-table.ts';
+import { pivot } from '../components/pivot.ts';
 import { field, h, panel, replace, status } from '../dom.ts';
 import { summary } from '../flow-view.ts';
 import { fmtCount, fmtTime, fromLocalInput, timeMs, toLocalInput } from '../format.ts';
@@ -272,8 +273,13 @@ function accountsTable(inv: Investigation, req: InvestigationRequest): HTMLEleme
         'data-rank': String(a.rank ?? i + 1),
       },
       h('td', {}, String(a.rank ?? i + 1)),
-      h('td', {}, a.tenant || '—'),
-      h('th', { scope: 'row' }, a.account || '(unattributed)', conflict),
+      h('td', {}, a.tenant ? pivot({ kind: 'tenant', value: a.tenant, at: a.first_seen }) : '—'),
+      h(
+        'th',
+        { scope: 'row' },
+        a.account ? pivot({ kind: 'account', value: a.account, at: a.first_seen }) : '(unattributed)',
+        conflict,
+      ),
       h('td', { class: 'num', 'data-testid': 'full-matches' }, fmtCount(a.full_match_flows ?? 0)),
       h('td', {}, h('a', { class: 'num', href }, fmtCount(a.flows))),
       h('td', { class: 'num' }, inv.window?.reference ? String(a.closest_s ?? '') : '—'),
@@ -299,12 +305,19 @@ function accountsTable(inv: Investigation, req: InvestigationRequest): HTMLEleme
             {},
             ...(a.samples ?? []).map((s) => {
               const f = (s as FlowLine).flow ?? {};
-              const x = f.IP?.source_xlated ? ` (as ${f.IP.source_xlated})` : '';
+              const ip = (v: string | undefined) => (v ? pivot({ kind: 'ip', value: v, at: f.time }) : '');
               return h(
                 'li',
                 {},
                 h('code', {}, fmtTime(f.time)),
-                ` ${f.verdict ?? ''} ${f.IP?.source ?? ''}${x} → ${f.IP?.destination ?? ''} ${summary(f)}`,
+                ` ${f.verdict ?? ''} `,
+                ip(f.IP?.source),
+                f.IP?.source_xlated ? ' (as ' : '',
+                ip(f.IP?.source_xlated),
+                f.IP?.source_xlated ? ')' : '',
+                ' → ',
+                ip(f.IP?.destination),
+                ` ${summary(f)}`,
               );
             }),
           ),
@@ -320,8 +333,12 @@ function accountsTable(inv: Investigation, req: InvestigationRequest): HTMLEleme
           'td',
           { colspan: 2 },
           '↳ ',
-          h('code', { title: x.alloc_id }, x.alloc_name || x.alloc_id || '(no allocation)'),
-          ` ${x.job || ''} on ${x.node || '?'}`,
+          x.alloc_id
+            ? pivot({ kind: 'alloc', value: x.alloc_id, label: x.alloc_name || x.alloc_id, at: x.first_seen })
+            : '(no allocation)',
+          ' ',
+          x.job ? pivot({ kind: 'job', value: x.job, at: x.first_seen }) : '',
+          ` on ${x.node || '?'}`,
         ),
         h('td', { class: 'num' }, fmtCount(x.full_match_flows)),
         h('td', { class: 'num' }, fmtCount(x.flows)),
@@ -520,7 +537,10 @@ async function render(ctx: PageContext): Promise<void> {
     h(
       'p',
       { class: 'note' },
-      'From an abuse report to the accounts behind it. Addresses are reused, so the answer is who held the address when each flow happened. Counts are flow events, not bytes.',
+      'From an abuse report to the accounts behind it. Addresses are reused, so the answer is who held the address when each flow happened. Counts are flow events, not bytes. ',
+      h('a', { href: link('who') }, 'Who held an address at an instant?'),
+      ' · ',
+      h('a', { href: link('cases') }, 'Saved cases'),
     ),
     f.el,
     out,

@@ -13,6 +13,16 @@ import { AccessError, InputError } from '../../../../common/errors.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { parseParam, parseTimeRange, type RawParams } from '../../filters/index.ts';
 import { activityParams, ownerActivity } from '../../queries/activity.ts';
+import {
+  addCaseNote,
+  caseListParams,
+  caseNoteSchema,
+  caseNotes,
+  caseState,
+  caseUpdateSchema,
+  listCases,
+  updateCase,
+} from '../../queries/cases.ts';
 import { caseEvidence } from '../../queries/evidence.ts';
 import {
   getInvestigation,
@@ -73,10 +83,62 @@ export function investigationRoutes(
     if (!inv) throw new HttpError(404, 'no such investigation');
     return inv;
   };
+  const body = <T extends z.ZodType>(schema: T, value: unknown): z.output<T> => {
+    const r = schema.safeParse(value ?? {});
+    if (r.success) return r.data;
+    const issue = r.error.issues[0];
+    const param = issue?.path.length
+      ? String(issue.path[0])
+      : ((issue as { keys?: string[] })?.keys?.[0] ?? 'body');
+    throw new InputError(`${param}: ${issue?.message ?? 'invalid body'}`, param);
+  };
+  router.get(
+    '/cases',
+    route({ action: 'investigations', audit: 'case.list', auditLog }, async (req, res, ctx) => {
+      const q = req.query as Record<string, unknown>;
+      for (const k of Object.keys(q))
+        if (!(k in caseListParams))
+          throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
+      const mine = q['mine'] === undefined ? undefined : parseParam('mine', caseListParams.mine, q['mine']);
+      const status =
+        q['status'] === undefined ? undefined : parseParam('status', caseListParams.status, q['status']);
+      const tenant =
+        q['tenant'] === undefined ? undefined : parseParam('tenant', caseListParams.tenant, q['tenant']);
+      const cases = await deps.gate.run(() =>
+        listCases(deps, { mine: mine === 'true', status, tenant }, ctx.principal),
+      );
+      res.json({ cases });
+      return { rows: cases.length };
+    }),
+  );
+  router.patch(
+    '/investigations/:id',
+    route({ action: 'investigations', audit: 'case.update', auditLog }, async (req, res, ctx) => {
+      ctx.setAuditParameters({ id: req.params['id'], ...(req.body ?? {}) });
+      const update = body(caseUpdateSchema, req.body);
+      const inv = await load(req.params['id'], ctx.principal, ctx.signal);
+      const state = await deps.gate.run(() => updateCase(deps, inv.id, update, ctx.principal));
+      res.json({ id: inv.id, ...state });
+      return { rows: 1 };
+    }),
+  );
+  router.post(
+    '/investigations/:id/notes',
+    route({ action: 'investigations', audit: 'case.note', auditLog }, async (req, res, ctx) => {
+      ctx.setAuditParameters({ id: req.params['id'], ...(req.body ?? {}) });
+      const note = body(caseNoteSchema, req.body);
+      const inv = await load(req.params['id'], ctx.principal, ctx.signal);
+      await deps.gate.run(() => addCaseNote(deps, inv.id, note.text, ctx.principal));
+      res.status(201).json({ id: inv.id, notes: await caseNotes(deps, inv.id) });
+      return { rows: 1 };
+    }),
+  );
   router.get(
     '/investigations/:id',
     route({ action: 'investigations', audit: 'investigation.get', auditLog }, async (req, res, ctx) => {
-      const inv = await load(req.params['id'], ctx.principal, ctx.signal);
+      const found = await load(req.params['id'], ctx.principal, ctx.signal);
+      const [state, notes] = await Promise.all([caseState(deps, found.id), caseNotes(deps, found.id)]);
+      const inv = { ...found, case: { ...state, notes } };
       res.json(inv);
       return { rows: inv.accounts.length };
     }),
