@@ -24,7 +24,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../clickhouse/store.ts';
-import { resolveOwnersSql } from './owner-rule.ts';
+import { endOwnerFields, resolveOwnersSql } from './owner-rule.ts';
 
 /** What a correction run did. */
 export interface CorrectionReport {
@@ -39,16 +39,7 @@ export interface CorrectionReport {
 const sides = ['src', 'dst'] as const;
 type Side = (typeof sides)[number];
 const ipOf = (side: Side) => (side === 'src' ? 'source_ip' : 'destination_ip');
-const ownerCols = [
-  'tenant',
-  'account',
-  'namespace',
-  'job',
-  'group',
-  'alloc_id',
-  'alloc_name',
-  'node',
-] as const;
+const ownerCols = endOwnerFields;
 const q = (c: string) => (c === 'group' ? '`group`' : c);
 
 /** Time range of a correction run (Unix ns, since inclusive, until exclusive); both optional. */

@@ -70,6 +70,18 @@ export function ownerRankSql(prefix: string): string {
   return `tuple(${ownerRank.map((k) => k.sql(prefix)).join(', ')})`;
 }
 
+/** The owner fields a flow end stores (`src_<field>` / `dst_<field>` columns of `flows`). */
+export const endOwnerFields = [
+  'tenant',
+  'account',
+  'namespace',
+  'job',
+  'group',
+  'alloc_id',
+  'alloc_name',
+  'node',
+] as const;
+
 /** Owner columns resolveOwnersSql yields, named `owner_<field>`. */
 export const resolvedOwnerFields = [
   'kind',

@@ -25,6 +25,7 @@ import {
   type FlowAttribution,
   type FlowConflict,
   type OwnerClaim,
+  unattributed,
 } from '../../../common/flow/attribution.ts';
 import type { OwnerInterval, OwnershipLookup } from '../../../common/ownership/types.ts';
 import { createCidrSet, createParsedAddress, linkLocalCidrs, parseAddress, privateCidrs } from './address.ts';
@@ -195,7 +196,7 @@ export function createEnricher(config: EnrichConfig, deps: EnrichDeps): Enricher
     attributeEnd(ip, labels, timeNs) {
       conflict = {};
       const end = attribute(ip, labels, timeNs, 'source');
-      end.scope = scopeOf(ip, end, none);
+      end.scope = scopeOf(ip, end, unattributed);
       return end;
     },
     async start() {},
@@ -254,16 +255,3 @@ function end(
     scope: 'unknown',
   };
 }
-
-const none: EndAttribution = {
-  tenant: '',
-  account: '',
-  namespace: '',
-  job: '',
-  group: '',
-  allocId: '',
-  allocName: '',
-  node: '',
-  source: 'none',
-  scope: 'unknown',
-};

@@ -27,7 +27,7 @@
  */
 
 import type { SqlParams } from '../../../common/clickhouse/sql-params.ts';
-import { resolveOwnersSql } from '../../../common/ownership/owner-rule.ts';
+import { endOwnerFields, resolveOwnersSql } from '../../../common/ownership/owner-rule.ts';
 
 /** A flow end by its attribution column prefix. */
 export type OwnerEnd = 'src' | 'dst';
@@ -39,16 +39,7 @@ export interface TimeBounds {
 }
 
 /** The late owner fields a resolution yields (columns `late_<field>` of lateOwnersSql). */
-export const lateOwnerFields = [
-  'tenant',
-  'account',
-  'namespace',
-  'job',
-  'group',
-  'alloc_id',
-  'alloc_name',
-  'node',
-] as const;
+export const lateOwnerFields = endOwnerFields;
 
 /** Owner fields an ownership predicate may look at (ownership table column names). */
 export type OwnershipField = 'tenant' | 'account' | 'job' | 'alloc_id' | 'alloc_name';

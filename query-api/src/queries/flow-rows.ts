@@ -8,6 +8,7 @@
 
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { decodeConflict, type EndConflictView } from '../../../common/flow/attribution.ts';
+import { endOwnerFields } from '../../../common/ownership/owner-rule.ts';
 import { attributeFlowEnds, type StoredEnd } from '../../../common/ownership/reattribute.ts';
 import type { Owner } from '../../../common/ownership/who.ts';
 import { flowRestoreColumns, restoreFlow, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
@@ -17,16 +18,7 @@ import { toHubbleJson, toHubbleJsonLine } from '../../../proto/src/hubble-json.t
 import type { Principal } from '../auth/principal.ts';
 import { ownsEnd, redactFlow } from '../auth/redact.ts';
 
-const ownerFields = [
-  'tenant',
-  'account',
-  'namespace',
-  'job',
-  'group',
-  'alloc_id',
-  'alloc_name',
-  'node',
-] as const;
+const ownerFields = endOwnerFields;
 
 /** The SELECT list of a flow row (64-bit time as a string, the columns that rebuild the Flow). */
 export const flowRowColumns = [
