@@ -88,7 +88,10 @@ export function investigationRoutes(
             ? JSON.stringify(body, null, 2)
             : '';
       // The report itself is kept with the case; the audit log records its size only.
-      ctx.setAuditParameters({ bytes: Buffer.byteLength(raw), contentType: req.headers['content-type'] ?? '' });
+      ctx.setAuditParameters({
+        bytes: Buffer.byteLength(raw),
+        contentType: req.headers['content-type'] ?? '',
+      });
       const opened = await deps.gate.run(() =>
         openReportCase({ ...deps, maxRangeNs }, raw, ctx.principal, ctx.signal),
       );
