@@ -10,12 +10,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaticPopulation } from '../../../collector/src/generator/population.ts';
+import { verifyBundle } from '../../../common/evidence/bundle.ts';
+import { readTar } from '../../../common/evidence/tar.ts';
 import { formatTimeNs } from '../../../common/time.ts';
 import { demoInterval, ingestDemoTraffic, ms2ns } from '../../../test/demo-traffic.ts';
 import { get, startTestApi, type TestApi, testTokens } from '../testing.ts';
 
 type J = Record<string, any>;
 let api: TestApi;
+const hmacKey = 'reports-test-key-0123456789abcdef0123';
 const population = createStaticPopulation();
 const endpoints = population.endpoints();
 const actor = endpoints.find((e) => e.tenant === 'initech')!;
@@ -48,7 +51,12 @@ describe('query-api > http > abuse reports (X-ARF, ARF) open cases', () => {
   beforeAll(async () => {
     api = await startTestApi({
       ingest: false,
-      config: { api: { limits: { maxRangeHours: 24 * 365 * 100, maxUnboundedRangeHours: 24 * 365 * 100 } } },
+      config: {
+        api: {
+          limits: { maxRangeHours: 24 * 365 * 100, maxUnboundedRangeHours: 24 * 365 * 100 },
+          evidence: { keyId: 'test-key', hmacKey },
+        },
+      },
     });
     await ingestDemoTraffic(api.store, {
       dir: mkdtempSync(path.join(tmpdir(), 'ft-reports-')),
@@ -143,6 +151,17 @@ describe('query-api > http > abuse reports (X-ARF, ARF) open cases', () => {
     expectActorFirst(r.body);
     const c = await get(api, `/api/v1/investigations/${r.body['id']}`, testTokens.investigator);
     expect((c.body as J)['case']['reports'][0]['raw']).toBe(yaml);
+    // The signed evidence bundle carries the report verbatim.
+    const res = await fetch(`${api.url}/api/v1/investigations/${r.body['id']}/evidence`, {
+      headers: { authorization: `Bearer ${testTokens.investigator}` },
+    });
+    expect(res.status).toBe(200);
+    const tar = Buffer.from(await res.arrayBuffer());
+    expect(verifyBundle(tar, { hmacKey }).ok).toBe(true);
+    const files = readTar(tar);
+    expect(files.find((f) => f.name === 'report-1.txt')?.data.toString()).toBe(yaml);
+    const caseJson = JSON.parse(files.find((f) => f.name === 'case.json')!.data.toString()) as J;
+    expect(caseJson['reports']).toEqual([expect.objectContaining({ file: 'report-1.txt', format: 'x-arf' })]);
   });
 
   it('an ARF (RFC 5965) email opens a case on port 25 ranking the mailing account first', async () => {

@@ -219,7 +219,7 @@ export function openApiDocument(): JsonSchema {
           description:
             'case.json (request, creator, created/exported times, software version, ranked accounts, the ownership ' +
             'intervals relied on with their sources), flows.ndjson and flows.csv (the fully matching flows), ' +
-            'manifest.json (SHA-256 and size of every file) and manifest.sig.json (HMAC-SHA256 or Ed25519 over the ' +
+            'report-N.txt (an abuse report that opened the case, verbatim), manifest.json (SHA-256 and size of every file) and manifest.sig.json (HMAC-SHA256 or Ed25519 over the ' +
             "manifest's bytes, key from api.evidence in the config). Check it with `flowtrail evidence verify FILE`. " +
             '503 when no signing key is configured.',
           parameters: [
