@@ -33,6 +33,13 @@ commands:
 environment: FLOWTRAIL_DATA_DIR (default ./data) or CLICKHOUSE_URL, FLOWTRAIL_CONFIG, HUBBLE_SERVER, …
 `;
 
+/** A command's usage from its line of the overview (commands without their own usage text). */
+function commandUsage(name: string): string {
+  const line = usage.split('\n').find((l) => l.trimStart().startsWith(`${name} `) || l.trim() === name);
+  const [synopsis, ...what] = (line ?? name).trim().split(/\s{2,}/);
+  return `usage: flowtrail ${synopsis}${what.length ? `\n\n  ${what.join(' ')}` : ''}\n\n${usage.slice(usage.indexOf('environment:'))}`;
+}
+
 const logLevels: readonly string[] = ['debug', 'info', 'warn', 'error'];
 
 async function main(argv: string[]): Promise<number> {
@@ -52,7 +59,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const mod = (await import(pathToFileURL(path.join(commandsDir, `${name}.ts`)).href)) as {
     run(argv: string[]): Promise<number>;
+    usage?: string;
   };
+  // `--help` works the same on every command: its own usage text, else its line of the overview.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(mod.usage ?? commandUsage(name));
+    return 0;
+  }
   return mod.run(rest);
 }
 

@@ -66,8 +66,9 @@ export class SinkError extends FlowtrailError {
 export class LimitError extends FlowtrailError {
   readonly limit: string;
 
-  constructor(limit: string, message: string) {
-    super(message, { retriable: false });
+  /** `message` is shown to the caller; `cause` (e.g. the engine's own text) only to the log. */
+  constructor(limit: string, message: string, cause?: unknown) {
+    super(message, { retriable: false, cause });
     this.limit = limit;
   }
 }

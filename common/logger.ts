@@ -4,6 +4,8 @@
  * @module
  */
 
+import { boundedJson } from './bounded-json.ts';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -29,12 +31,9 @@ export function configureLogging(opts: { level?: LogLevel; writer?: LogWriter })
   if (opts.writer) writer = opts.writer;
 }
 
+// Fields may hold client input (paths, bodies): bounded, and a log call never throws.
 function serialize(fields: Record<string, unknown>): string {
-  return JSON.stringify(fields, (_k, v) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (v instanceof Error) return v.message;
-    return v;
-  });
+  return boundedJson(fields, { maxChars: 1_000_000 });
 }
 
 /** Creates a logger whose lines carry `component`. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from './errors.ts';
-import { formatTimeNs, parseTimeArg } from './time.ts';
+import { formatTimeNs, parseDurationArg, parseTimeArg, timestampArgNs } from './time.ts';
 
 const now = 1_700_000_000_000_000_000n;
 
@@ -30,5 +30,31 @@ describe('common > time', () => {
   ])('formats $ns', ({ ns, expected }) => {
     expect(formatTimeNs(ns)).toBe(expected);
     expect(parseTimeArg(expected)).toBe(ns);
+  });
+});
+
+describe('common > time > ranges', () => {
+  it.each([
+    '9999-12-31T00:00:00Z',
+    '0099-01-01T00:00:00Z',
+    '1969-12-31T23:59:59Z',
+    '2263-01-01T00:00:00Z',
+    '2026-02-30T00:00:00Z',
+    '99999999999999999999999',
+    '-999999d',
+  ])('refuses %j as out of range', (input) => {
+    expect(() => parseTimeArg(input, now)).toThrow(/out of range/);
+  });
+
+  it('bounds durations and protobuf timestamps', () => {
+    expect(parseDurationArg('1h30m', 'step')).toBe(5_400_000_000_000n);
+    expect(() => parseDurationArg('999999d', 'step')).toThrow(/step: out of range/);
+    expect(() => parseDurationArg('0s', 'step')).toThrow(/out of range/);
+    expect(() => parseDurationArg('5x', 'step')).toThrow(/expected a duration/);
+    expect(timestampArgNs({ seconds: 1n, nanos: 5 }, 'since')).toBe(1_000_000_005n);
+    expect(() => timestampArgNs({ seconds: 9_223_372_036_854_775_807n, nanos: 0 }, 'since')).toThrow(
+      /out of range/,
+    );
+    expect(() => timestampArgNs({ seconds: -1n, nanos: 0 }, 'since')).toThrow(InputError);
   });
 });

@@ -83,7 +83,7 @@ describe('flowtrail start (embedded demo)', () => {
         incidents = Array.isArray(body) ? body : body.incidents;
         return wanted.every((r) => incidents.some((x) => x.rule === r));
       },
-      { intervalMs: 1000 },
+      { timeoutMs: 540_000, intervalMs: 1000 },
     );
     for (const rule of wanted) {
       const found = incidents.filter((x) => x.rule === rule);
@@ -93,7 +93,7 @@ describe('flowtrail start (embedded demo)', () => {
         rule,
       ).toBe(true);
     }
-  });
+  }, 600_000);
 
   it('serves the UI, health and status on the same port', async () => {
     const page = await fetch(`${running.url}/`);

@@ -91,7 +91,7 @@ describe('generator → gRPC → collector → ClickHouse', () => {
       await server.stop(100);
       await s.close();
     }
-  });
+  }, 600_000);
 
   it('loses and doubles nothing when the Hubble server is killed mid-stream and restarted', async () => {
     const s = await freshStore();
@@ -144,5 +144,5 @@ describe('generator → gRPC → collector → ClickHouse', () => {
       await server.stop(100);
       await s.close();
     }
-  });
+  }, 600_000);
 });

@@ -9,7 +9,6 @@
 
 import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
-import { loadAlertsConfig } from '../../common/config/alerts.ts';
 import { InputError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
@@ -19,7 +18,8 @@ import { incidentJson } from '../../query-api/src/alerts/incidents.ts';
 import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
-const usage = `usage: flowtrail alerts evaluate --since T [--until T] [--rule ID]… [--store] [--json]
+/** The command's usage text (`flowtrail alerts --help`). */
+export const usage = `usage: flowtrail alerts evaluate --since T [--until T] [--rule ID]… [--store] [--json]
 
   --since, --until   time range (RFC 3339, epoch ns, now, or relative like -1h); until defaults to now
   --rule             only this rule id (repeatable; disabled rules may be named)
@@ -48,10 +48,11 @@ export async function run(argv: string[]): Promise<number> {
   const sinceNs = parseTimeArg(values.since, now);
   const untilNs = values.until ? parseTimeArg(values.until, now) : now;
   if (sinceNs >= untilNs) throw new InputError('--since must be before --until', 'since');
-  const config = loadAlertsConfig();
-  const store = await openStore(storeConfigOf(serviceConfig().env));
+  const loaded = serviceConfig();
+  const config = loaded.config.alerts;
+  const store = await openStore(storeConfigOf(loaded.env));
   try {
-    await migrate(store);
+    await migrate(store, { ttlDays: loaded.env.FLOWTRAIL_TTL_DAYS });
     const engine = createAlertEngine(config, {
       store,
       logger: createLogger('alerts'),

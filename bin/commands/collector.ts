@@ -28,7 +28,7 @@ import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
 export async function run(argv: string[]): Promise<number> {
-  parseCommandArgs('collector', argv, {});
+  const { values } = parseCommandArgs('collector', argv, { check: { type: 'boolean' } });
   const { env, config } = serviceConfig();
   const server = env.HUBBLE_SERVER;
   if (!server) throw new ConfigError('flowtrail collector: set HUBBLE_SERVER (host:port of Hubble Relay, …)');
@@ -37,6 +37,14 @@ export async function run(argv: string[]): Promise<number> {
   const metrics = createMetrics('collector');
   const kafkaConfig = kafkaConfigFromEnv(env);
   const nomad = nomadConfigFromEnv(env);
+  const tls = hubbleTlsFromEnv(env);
+  if (values.check) {
+    process.stdout.write(
+      `config ok (hubble ${targets.join(', ')}${tls ? ' tls' : ''}; output ${kafkaConfig ? `kafka:${kafkaConfig.topic}` : 'clickhouse'}; ` +
+        `nomad ${nomad ? nomad.address : 'off'})\n`,
+    );
+    return 0;
+  }
   let store: Store | undefined;
   // A Kafka collector needs ClickHouse only to follow Nomad ownership (CLICKHOUSE_URL).
   if (!kafkaConfig || (nomad && env.CLICKHOUSE_URL)) {
@@ -56,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
         })
       : undefined;
     const collector = createCollector(
-      { ...defaultCollectorConfig, targets, tls: hubbleTlsFromEnv(env) },
+      { ...defaultCollectorConfig, targets, tls },
       { store: kafkaConfig ? undefined : store, sink, logger, metrics, attribute: attribution.attribute },
     );
     const stopped = new Promise<void>((resolve) => {

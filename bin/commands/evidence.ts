@@ -10,18 +10,19 @@
 
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { loadConfig } from '../../common/config/load.ts';
 import { type EvidenceVerifyKey, verifyBundle } from '../../common/evidence/bundle.ts';
+import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
-const usage = `usage: flowtrail evidence verify BUNDLE [--hmac-key-file FILE | --public-key PEMFILE] [--json]
+/** The command's usage text (`flowtrail evidence --help`). */
+export const usage = `usage: flowtrail evidence verify BUNDLE [--hmac-key-file FILE | --public-key PEMFILE] [--json]
 
 Checks an evidence bundle: every file's SHA-256 against the signed manifest, and the signature.
 Without a key option the key comes from the config (FLOWTRAIL_CONFIG, api.evidence).
 `;
 
 function keyFromConfig(): EvidenceVerifyKey {
-  const { config } = loadConfig();
+  const { config } = serviceConfig();
   const e = config.api.evidence;
   return {
     hmacKey: e.hmacKey,

@@ -1,17 +1,21 @@
 /**
- * `flowtrail flows [--ip A] [--from-ip A] [--to-ip A] [--verdict V] [--since T] [--until T]
- * [--limit N] [--json]`: stored flows, newest first. Every filter of `GET /api/v1/flows` is a flag
- * of the same name (repeat a flag to OR values), parsed by the API's own filter parser. `--json`
- * prints one Hubble JSON line per flow with `attribution` beside it, as the API's NDJSON does.
+ * `flowtrail flows [FILTERS…] [--since T] [--until T] [--all] [--limit N] [--order O] [--json]`: stored flows,
+ * newest first. The filters are `hubble observe`'s flags with Hubble's meaning (`--pod`, `--from-label`,
+ * `--not --protocol http`, …) plus Flowtrail's `--tenant`, `--account`, `--job`, `--alloc`, `--scope`,
+ * read in order by the one filter language (common/filter). `--json` prints one Hubble JSON line per
+ * flow with `attribution` beside it, as the API's NDJSON does. `--all` (as `hubble observe --all`) reads
+ * every stored flow: since defaults to the epoch and the time-range bound of the API is lifted, which
+ * suits an operator reading the store directly; `--limit` still caps the rows (at most 10000).
  * @module
  */
 
 import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
 import { apiConfigSchema } from '../../common/config/api.ts';
+import { InputError } from '../../common/errors.ts';
+import { FlowFilterError, filterSetFromArgs, parseFilterSet } from '../../common/filter/index.ts';
 import { openModePrincipal } from '../../query-api/src/auth/principal.ts';
-import { flowFilterNames } from '../../query-api/src/filters/index.ts';
-import { parseFlowQuery, type RawParams } from '../../query-api/src/filters/parse.ts';
+import { defaultFlowQueryBounds, parseFlowQuery, type RawParams } from '../../query-api/src/filters/parse.ts';
 import { type FlowRow, rowsToLines, rowsToObjects } from '../../query-api/src/queries/flow-rows.ts';
 import { streamFlows } from '../../query-api/src/queries/flows.ts';
 import { querySettings } from '../../query-api/src/queries/limits.ts';
@@ -22,10 +26,22 @@ const control = ['since', 'until', 'limit', 'order'] as const;
 
 export async function run(argv: string[]): Promise<number> {
   const options = Object.fromEntries([
-    ...[...flowFilterNames, ...control].map((n) => [n, { type: 'string' as const, multiple: true }]),
+    ...control.map((n) => [n, { type: 'string' as const, multiple: true }]),
     ['json', { type: 'boolean' as const }],
+    ['all', { type: 'boolean' as const }],
   ]);
-  const values = parseCommandArgs('flows', argv, options).values as Record<
+  // Filter flags are read in order (`--not` applies to the next one); the rest are this command's.
+  let filters: ReturnType<typeof parseFilterSet>;
+  let rest: string[];
+  try {
+    const read = filterSetFromArgs(argv, { passThrough: new Set([...control, 'json', 'all']) });
+    rest = read.rest;
+    filters = parseFilterSet(read.set);
+  } catch (err) {
+    if (err instanceof FlowFilterError) throw new InputError(`flowtrail flows: ${err.message}`, err.field);
+    throw err;
+  }
+  const values = parseCommandArgs('flows', rest, options).values as Record<
     string,
     string[] | boolean | undefined
   >;
@@ -35,10 +51,16 @@ export async function run(argv: string[]): Promise<number> {
   // The CLI reads the data directly, as an operator with access to it: no tenant scope.
   const principal = openModePrincipal;
   const limits = apiConfigSchema.parse({}).limits;
-  const query = parseFlowQuery(params);
+  const all = values['all'] === true;
+  if (all && params['since'] === undefined) params['since'] = ['1970-01-01T00:00:00Z'];
+  const unbounded = 1n << 62n;
+  const bounds = all
+    ? { ...defaultFlowQueryBounds, maxRangeNs: unbounded, maxUnboundedRangeNs: unbounded }
+    : defaultFlowQueryBounds;
+  const query = parseFlowQuery(params, bounds, undefined, filters);
   const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
-    await migrate(store);
+    await migrate(store, { ttlDays: serviceConfig().env.FLOWTRAIL_TTL_DAYS });
     let n = 0;
     for await (const rows of streamFlows<FlowRow>(
       { store, settings: querySettings(limits) },

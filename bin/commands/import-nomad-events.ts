@@ -96,7 +96,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
-    await migrate(store);
+    await migrate(store, { ttlDays: serviceConfig().env.FLOWTRAIL_TTL_DAYS });
     const summary = await importNomadEvents(store, files);
     for (const m of summary.malformed)
       process.stderr.write(`${m.file}:${m.line}: malformed line: ${m.error}\n`);

@@ -6,14 +6,14 @@
  * @module
  */
 
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { ingestFiles } from '../../collector/src/ingest-files.ts';
 import { createKafkaClient, kafkaConfigFromEnv } from '../../collector/src/kafka/config.ts';
 import { createKafkaSink, defaultKafkaSinkConfig } from '../../collector/src/kafka/producer-sink.ts';
 import type { ImportSummary } from '../../collector/src/sources/json-lines.ts';
 import { openStore, storeConfigOf } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
-import { loadConfig } from '../../common/config/load.ts';
 import { InputError } from '../../common/errors.ts';
 import { createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
@@ -40,6 +40,23 @@ function stopOnSignal(): AbortSignal {
   return abort.signal;
 }
 
+/**
+ * A directory stands for the regular files directly in it, in name order (an exporter's
+ * events.log and its rotated siblings); an empty one is an error saying so, not a bare EISDIR.
+ */
+export function expandDirectories(paths: readonly string[]): string[] {
+  return paths.flatMap((p) => {
+    if (p === '-' || !statSync(p, { throwIfNoEntry: false })?.isDirectory()) return [p];
+    const files = readdirSync(p, { withFileTypes: true })
+      .filter((e) => e.isFile() && !e.name.startsWith('.'))
+      .map((e) => path.join(p, e.name))
+      .sort();
+    if (files.length === 0)
+      throw new InputError(`flowtrail import: ${p} is a directory with no files to import`);
+    return files;
+  });
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs('import', argv, {
     json: { type: 'boolean' },
@@ -47,6 +64,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   if (positionals.length === 0)
     throw new InputError('flowtrail import: give one or more files, or - for stdin');
+  const files = expandDirectories(positionals);
   const { env } = serviceConfig();
   const kafkaConfig = kafkaConfigFromEnv(env);
   // Distributed mode: produce to Kafka (the writers store); otherwise write to ClickHouse directly.
@@ -55,11 +73,11 @@ export async function run(argv: string[]): Promise<number> {
   const started = Date.now();
   // Files have a size to show progress against; stdin and followed files don't.
   const totalBytes =
-    values.follow || positionals.includes('-')
+    values.follow || files.includes('-')
       ? undefined
-      : positionals.reduce((n, f) => n + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
+      : files.reduce((n, f) => n + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
   try {
-    if (store) await migrate(store);
+    if (store) await migrate(store, { ttlDays: serviceConfig().env.FLOWTRAIL_TTL_DAYS });
     const logger = createLogger('import');
     const report = await ingestFiles({
       store,
@@ -71,9 +89,9 @@ export async function run(argv: string[]): Promise<number> {
             metrics: createMetrics('import'),
           })
         : undefined,
-      files: positionals,
+      files,
       // Attributed at ingest like the collector: ownership table, labels, tenancy, scopes.
-      tenancy: loadConfig().config.tenancy,
+      tenancy: serviceConfig().config.tenancy,
       follow: values.follow,
       signal: values.follow ? stopOnSignal() : undefined,
       onProgress: tty

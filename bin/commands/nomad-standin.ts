@@ -20,6 +20,7 @@ export async function run(argv: string[]): Promise<number> {
       pool: { type: 'string', default: '172.16.0.0/28' },
       seed: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h' },
+      check: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -32,6 +33,10 @@ export async function run(argv: string[]): Promise<number> {
   if (!m) {
     process.stderr.write(`flowtrail nomad-standin: --listen must be HOST:PORT, got ${values.listen}\n`);
     return 2;
+  }
+  if (values.check) {
+    process.stdout.write(`config ok (listen ${values.listen})\n`);
+    return 0;
   }
   const logger = createLogger('nomad-standin');
   const scenario = createScenario({

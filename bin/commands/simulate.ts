@@ -19,7 +19,8 @@ import {
 } from '../../collector/src/generator/index.ts';
 import { InputError } from '../../common/errors.ts';
 
-const usage = `usage: flowtrail simulate --listen ADDR [--replay FILE…] [--rate N] [--seed N] [--abuse[=p1,p2]]
+/** The command's usage text (`flowtrail simulate --help`). */
+export const usage = `usage: flowtrail simulate --listen ADDR [--replay FILE…] [--rate N] [--seed N] [--abuse[=p1,p2]]
                           [--max-flows N] [--lost-every N] [--cluster NAME] [--wait] [--loop]
 
   --listen ADDR     host:port or unix:/path (default 127.0.0.1:4245, Hubble Relay's port)
@@ -33,6 +34,7 @@ const usage = `usage: flowtrail simulate --listen ADDR [--replay FILE…] [--rat
   --cluster NAME    Cilium cluster name (node names become NAME/node unless "default")
   --wait            never overwrite flows a following reader has not read (pause generation instead)
   --loop            restart a paced replay at its end
+  --check           validate the options and exit
 `;
 
 function intOption(name: string, v: string | undefined): number | undefined {
@@ -60,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
       wait: { type: 'boolean', default: false },
       loop: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      check: { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -87,6 +90,11 @@ export async function run(argv: string[]): Promise<number> {
       clusterName: values.cluster,
       overflow: values.wait ? 'wait' : 'lose',
     });
+  }
+  if (values.check) {
+    // The options were valid (the generator or replay was built from them); nothing is served.
+    process.stdout.write(`config ok (listen ${values.listen})\n`);
+    return 0;
   }
   await supply.start();
   const server = await startObserverServer({ listen: values.listen, supply });

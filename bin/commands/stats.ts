@@ -20,7 +20,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('stats', argv, { json: { type: 'boolean' } });
   const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
-    await migrate(store);
+    await migrate(store, { ttlDays: serviceConfig().env.FLOWTRAIL_TTL_DAYS });
     const rows = await store.query<{ dim: string; key: string; n: string }>(
       `SELECT 'verdict' AS dim, toString(verdict) AS key, count() AS n FROM flows GROUP BY verdict
        UNION ALL SELECT 'l4', toString(l4_protocol), count() FROM flows WHERE l4_protocol != 'NONE' GROUP BY l4_protocol

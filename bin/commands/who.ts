@@ -13,7 +13,8 @@ import { type Owner, type WhoAnswer, who } from '../../common/ownership/who.ts';
 import { parseTimeArg } from '../../common/time.ts';
 import { serviceConfig } from '../env.ts';
 
-const usage = 'usage: flowtrail who <ip> [--at <time>] [--json]\n';
+/** The command's usage text (`flowtrail who --help`). */
+export const usage = 'usage: flowtrail who <ip> [--at <time>] [--json]\n';
 
 /** Runs the command; returns the exit code. */
 export async function run(argv: string[]): Promise<number> {
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   const at = parseTimeArg(values.at ?? 'now');
   const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
-    await migrate(store);
+    await migrate(store, { ttlDays: serviceConfig().env.FLOWTRAIL_TTL_DAYS });
     const answer = await who(store, ip, at);
     process.stdout.write(values.json ? `${JSON.stringify(answer)}\n` : formatAnswer(answer));
     return 0;

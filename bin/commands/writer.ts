@@ -22,11 +22,18 @@ export async function run(argv: string[]): Promise<number> {
     'until-idle': { type: 'string' },
     'batch-rows': { type: 'string' },
     'no-migrate': { type: 'boolean' },
+    check: { type: 'boolean' },
     json: { type: 'boolean' },
   });
   const { env } = serviceConfig();
   const kafkaConfig = kafkaConfigFromEnv(env);
   if (!kafkaConfig) throw new ConfigError('flowtrail writer: set KAFKA_BROKERS (host:port,…)');
+  if (values.check) {
+    process.stdout.write(
+      `config ok (kafka ${kafkaConfig.brokers.join(',')} topic ${kafkaConfig.topic}; group ${kafkaConfig.groupId})\n`,
+    );
+    return 0;
+  }
   const untilIdleMs = values['until-idle'] ? positiveInt('until-idle', values['until-idle'], 1) * 1000 : 0;
   const logger = createLogger('writer');
   const storeConfig = storeConfigOf(env);

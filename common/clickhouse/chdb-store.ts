@@ -48,9 +48,23 @@ export interface StatementScheduler {
 export function createStatementScheduler(): StatementScheduler {
   const lanes: Record<Lane, Job[]> = { insert: [], query: [] };
   let busy = false;
+  // Inserts go first, but a steady stream of them must not starve queries either: after a few
+  // inserts in a row, a waiting query gets its turn.
+  let insertsInARow = 0;
   const next = () => {
     if (busy) return;
-    const job = lanes.insert.shift() ?? lanes.query.shift();
+    const queryTurn = lanes.query.length > 0 && insertsInARow >= 4;
+    const lane: Lane | undefined =
+      !queryTurn && lanes.insert.length > 0
+        ? 'insert'
+        : lanes.query.length > 0
+          ? 'query'
+          : lanes.insert.length > 0
+            ? 'insert'
+            : undefined;
+    if (!lane) return;
+    const job = lanes[lane].shift();
+    insertsInARow = lane === 'insert' ? insertsInARow + 1 : 0;
     if (!job) return;
     if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
     busy = true;

@@ -8,6 +8,8 @@
  *     CREATE TABLE IF NOT EXISTS t ON CLUSTER c AS t_local ENGINE = Distributed(c, currentDatabase(), t_local, <key>)
  * CREATE MATERIALIZED VIEW IF NOT EXISTS v TO t AS SELECT … FROM s
  *   → CREATE MATERIALIZED VIEW IF NOT EXISTS v ON CLUSTER c TO t_local AS SELECT … FROM s_local
+ * ALTER TABLE t ADD COLUMN IF NOT EXISTS …
+ *   → ALTER TABLE t_local ON CLUSTER c ADD COLUMN IF NOT EXISTS …; ALTER TABLE t ON CLUSTER c ADD COLUMN IF NOT EXISTS …
  * INSERT INTO t SELECT … (a backfill)  → unchanged: it runs once, through the Distributed tables
  * ALTER TABLE t MODIFY SETTING …       → ALTER TABLE t_local ON CLUSTER c MODIFY SETTING … (storage settings live there)
  * ```
@@ -30,6 +32,8 @@ const shardingKeys: Readonly<Record<string, string>> = { flows: 'sipHash64(flow_
 /** The local (per-shard, replicated) table behind a Distributed table. */
 export const localTable = (name: string): string => `${name}_local`;
 
+const alterAddColumn =
+  /^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+(ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s[\s\S]*?);?\s*$/i;
 const createTable = /^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(/i;
 const createMv =
   /^CREATE\s+MATERIALIZED\s+VIEW\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\s+TO\s+([A-Za-z_][A-Za-z0-9_]*)\s+AS\s+/i;
@@ -91,9 +95,19 @@ export function clusterTransform(cluster: string): (statement: string) => string
         `CREATE MATERIALIZED VIEW IF NOT EXISTS ${view} ON CLUSTER ${c} TO ${localTable(to)} AS ${select}`,
       ];
     }
-    const alter = /^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?=MODIFY\s+SETTING\b)/i.exec(sql);
+    // A new column goes to the shards' local tables and to the Distributed table in front of them.
+    const alter = alterAddColumn.exec(sql);
     if (alter) {
-      return [`ALTER TABLE ${localTable(alter[1]!)} ON CLUSTER ${c} ${sql.slice(alter[0].length)}`];
+      const [, name, rest] = alter as unknown as [string, string, string];
+      return [
+        `ALTER TABLE ${localTable(name)} ON CLUSTER ${c} ${rest}`,
+        `ALTER TABLE ${name} ON CLUSTER ${c} ${rest}`,
+      ];
+    }
+    // Storage settings live on the local tables.
+    const setting = /^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?=MODIFY\s+SETTING\b)/i.exec(sql);
+    if (setting) {
+      return [`ALTER TABLE ${localTable(setting[1]!)} ON CLUSTER ${c} ${sql.slice(setting[0].length)}`];
     }
     // A backfill (INSERT … SELECT) runs once, through the Distributed tables, as written.
     if (/^INSERT\s+INTO\s/i.test(sql)) return [statement];

@@ -66,9 +66,11 @@ export function parseClickHouseError(err: unknown, sql?: string): FlowtrailError
       ? anyErr.type
       : (/\(([A-Z_]+)\)\s*(?:\(version|$)/m.exec(message)?.[1] ?? undefined);
   if (code !== undefined && limitCodes[code]) {
+    // The engine's text (codes, settings, SQL) stays in the cause, for the log only.
     return new LimitError(
       limitCodes[code]!,
-      `query limit reached (${limitCodes[code]}): ${firstLine(message)}`,
+      `query limit reached (${limitCodes[code]}): narrow the time range or the filters`,
+      new ClickHouseError(`clickhouse: ${firstLine(message)}`, code, type, false, err),
     );
   }
   const networkish = /ECONNREFUSED|ECONNRESET|socket hang up|ETIMEDOUT/.test(message);

@@ -282,7 +282,7 @@ export const defaultAlertsConfig: AlertsConfig = Object.freeze(alertsConfigSchem
  * only this slice (`flowtrail alerts`), so they work whether or not the composed loader in
  * common/config knows the section yet. Other sections are not validated here.
  */
-export function loadAlertsConfig(env: NodeJS.ProcessEnv = process.env): AlertsConfig {
+export function loadAlertsConfig(env: Readonly<Record<string, string | undefined>>): AlertsConfig {
   const file = env['FLOWTRAIL_CONFIG'];
   let doc: unknown = {};
   if (file) {

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { tokenRoles } from './auth.ts';
 
 /** Per-request limits. */
 export const apiLimitsSchema = z
@@ -57,6 +58,17 @@ export const apiConfigSchema = z
     limits: apiLimitsSchema,
     /** How often a following gRPC GetFlows polls for newly stored flows, ms. Default 1000. */
     followPollMs: z.number().int().min(50).max(60_000).default(1000),
+    /**
+     * Who may read the operational endpoints `/metrics` and `/api/v1/status` (they name Hubble
+     * targets, rules and webhooks): token roles (default admin, sre), or `open: true` for a
+     * scraper without a token. `/healthz` and `/readyz` are always open.
+     */
+    ops: z
+      .strictObject({
+        open: z.boolean().default(false),
+        roles: z.array(z.enum(tokenRoles)).min(1).default(['admin', 'sre']),
+      })
+      .prefault({}),
     /**
      * The key evidence bundles are signed with (GET /investigations/{id}/evidence). Without one,
      * the endpoint answers 503: an unsigned bundle would prove nothing.

@@ -19,6 +19,8 @@ export const tokenSchema = z
     tenant: z.string().min(1).max(256).optional(),
     /** Hex SHA-256 of the token (`printf %s "$TOKEN" | sha256sum`). */
     sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected the hex SHA-256 of the token (64 hex digits)'),
+    /** When the token stops working (RFC 3339, e.g. `2026-06-30T00:00:00Z`); afterwards 401, audited. */
+    expires: z.iso.datetime({ offset: true }).optional(),
   })
   .superRefine((t, ctx) => {
     if (t.role === 'tenant' && !t.tenant) {

@@ -51,6 +51,8 @@ export const envSchema = z.object({
   FLOWTRAIL_DEMO_RATE: positiveInt.default(200),
   /** Set to print stack traces of unexpected errors. */
   FLOWTRAIL_DEBUG: z.string().optional(),
+  /** Tests only: where the shared Hubble/Nomad fixtures live (default ../shared/fixtures). */
+  FLOWTRAIL_FIXTURES_DIR: z.string().optional(),
   /** ClickHouse server URL (with credentials); unset: the embedded chdb engine on FLOWTRAIL_DATA_DIR. */
   CLICKHOUSE_URL: z.url().optional(),
   /** Database name. Default flowtrail. */

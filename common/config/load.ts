@@ -30,7 +30,7 @@ export function parseConfig(doc: unknown, source = 'config'): FlowtrailConfig {
  * Loads the configuration: the file at `env.FLOWTRAIL_CONFIG` when set, then overrides:
  * `FLOWTRAIL_AUTH_MODE` (`open` or `tokens`).
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): LoadedConfig {
   const path = env['FLOWTRAIL_CONFIG'] || undefined;
   let doc: unknown = {};
   if (path) {

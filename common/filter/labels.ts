@@ -13,12 +13,13 @@ interface ParsedLabel {
   readonly value: string;
 }
 
-type Op = 'exists' | 'notexists' | 'in' | 'notin';
+export type LabelOp = 'exists' | 'notexists' | 'in' | 'notin';
 
-interface Requirement {
+/** One requirement of a selector; `source` undefined matches labels of any source. */
+export interface LabelRequirement {
   readonly source: string | undefined;
   readonly key: string;
-  readonly op: Op;
+  readonly op: LabelOp;
   readonly values: readonly string[];
 }
 
@@ -82,7 +83,7 @@ function splitKey(raw: string, withSource: boolean): { source: string | undefine
   return { source: source === 'any' ? undefined : source, key: raw.slice(colon + 1) };
 }
 
-function parseRequirement(field: string, text: string, withSource: boolean): Requirement {
+function parseRequirement(field: string, text: string, withSource: boolean): LabelRequirement {
   let m = RE_SET.exec(text);
   if (m) {
     const values = m[3]!
@@ -99,36 +100,50 @@ function parseRequirement(field: string, text: string, withSource: boolean): Req
 }
 
 /**
- * Compiles one selector. `withSource` (flow endpoint labels) understands `source:` prefixes; without it
- * (node labels, plain `key=value`) keys are taken whole.
+ * Parses one selector into its requirements (all must hold). `withSource` (flow endpoint labels)
+ * understands `source:` prefixes; without it (node labels, plain `key=value`) keys are taken whole.
  */
-export function compileLabelSelector(field: string, selector: string, withSource = true): LabelMatcher {
-  const reqs = splitRequirements(selector).map((r) => parseRequirement(field, r, withSource));
-  return (labels) => {
-    const parsed = parseLabels(labels, withSource);
-    for (const r of reqs) {
-      let found: ParsedLabel | undefined;
-      for (const l of parsed) {
-        if (l.key === r.key && (r.source === undefined || l.source === r.source)) {
-          found = l;
-          break;
-        }
-      }
-      switch (r.op) {
-        case 'exists':
-          if (!found) return false;
-          break;
-        case 'notexists':
-          if (found) return false;
-          break;
-        case 'in':
-          if (!found || !r.values.includes(found.value)) return false;
-          break;
-        case 'notin':
-          if (found && r.values.includes(found.value)) return false;
-          break;
-      }
+export function parseLabelSelector(field: string, selector: string, withSource = true): LabelRequirement[] {
+  return splitRequirements(selector).map((r) => parseRequirement(field, r, withSource));
+}
+
+/** True when the label list satisfies every requirement. */
+export function labelsSatisfy(
+  reqs: readonly LabelRequirement[],
+  labels: readonly string[],
+  withSource = true,
+): boolean {
+  const parsed = parseLabels(labels, withSource);
+  // A requirement looks at every label with its key (several sources may carry one key), the same
+  // reading the SQL form (sql.ts) gives it with arrayExists.
+  for (const r of reqs) {
+    const hit = (withValue: boolean) =>
+      parsed.some(
+        (l) =>
+          l.key === r.key &&
+          (r.source === undefined || l.source === r.source) &&
+          (!withValue || r.values.includes(l.value)),
+      );
+    switch (r.op) {
+      case 'exists':
+        if (!hit(false)) return false;
+        break;
+      case 'notexists':
+        if (hit(false)) return false;
+        break;
+      case 'in':
+        if (!hit(true)) return false;
+        break;
+      case 'notin':
+        if (hit(true)) return false;
+        break;
     }
-    return true;
-  };
+  }
+  return true;
+}
+
+/** Compiles one selector (see parseLabelSelector) into a matcher. */
+export function compileLabelSelector(field: string, selector: string, withSource = true): LabelMatcher {
+  const reqs = parseLabelSelector(field, selector, withSource);
+  return (labels) => labelsSatisfy(reqs, labels, withSource);
 }

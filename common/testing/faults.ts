@@ -17,7 +17,7 @@ import { sleep } from '../retry.ts';
 export async function waitUntil(
   what: string,
   cond: () => boolean | Promise<boolean>,
-  { timeoutMs = 120_000, intervalMs = 20 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 300_000, intervalMs = 20 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

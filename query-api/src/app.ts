@@ -10,8 +10,17 @@ import type { Registry } from 'prom-client';
 import type { Metrics } from '../../common/metrics.ts';
 import type { QueryCore } from './core.ts';
 import type { ApiDeps } from './deps.ts';
-import { admissionMiddleware, authenticateMiddleware, principalOf, route } from './http/context.ts';
+import {
+  admissionMiddleware,
+  auditMiddleware,
+  authenticateMiddleware,
+  opsGuard,
+  principalOf,
+  route,
+} from './http/context.ts';
 import { errorMiddleware, HttpError } from './http/errors.ts';
+import { securityHeaders } from './http/headers.ts';
+import { jsonBody, rejectMalformedPath } from './http/input.ts';
 import { metricsMiddleware } from './http/metrics.ts';
 import { handleAttribution } from './http/routes/attribution.ts';
 import { handleAudit } from './http/routes/audit.ts';
@@ -39,17 +48,24 @@ export function createApiRouter(deps: ApiDeps, shared: ApiShared): Router {
   const q = { store: deps.store, settings: core.settings, limits: deps.api.limits, gate };
 
   const router = express.Router();
+  // First, so the UI served after the API router gets the headers too.
+  router.use(securityHeaders);
   router.use(metricsMiddleware(metrics));
-  router.use(healthRoutes({ ...deps, registry: shared.registry }));
+  router.use(
+    healthRoutes({ ...deps, registry: shared.registry }, opsGuard(core.authenticator, deps.api.ops)),
+  );
   const doc = openApiDocument();
   router.get('/api/v1/openapi.json', (_req, res) => {
     res.json(doc);
   });
 
   const v1 = express.Router();
+  // Audit first: failed authentication and refused input leave a row too.
+  v1.use(auditMiddleware(auditLog));
+  v1.use(rejectMalformedPath);
   v1.use(authenticateMiddleware(core.authenticator));
   v1.use(admissionMiddleware(admission));
-  v1.use(express.json({ limit: '64kb' }));
+  v1.use(jsonBody('64kb'));
   v1.get('/whoami', (_req, res) => {
     res.json(principalOf(res));
   });

@@ -23,6 +23,8 @@ import { createQueryCore, type QueryCore } from './core.ts';
 import type { ApiDeps, AttributionLookup } from './deps.ts';
 import { createGrpcServer, type GrpcApi } from './grpc/server.ts';
 import type { GrpcTlsConfig } from './grpc/tls.ts';
+import { opsGuard } from './http/context.ts';
+import { securityHeaders } from './http/headers.ts';
 import { createLostEventsMonitor, type LostEventsMonitor } from './queries/lost-events.ts';
 
 /** Where the service listens. */
@@ -114,19 +116,25 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
 
   const app = express();
   app.disable('x-powered-by');
-  // Status is for operators and probes; it carries no tenant data (security review: see issue 17).
-  app.get('/api/v1/status', async (_req, res, next) => {
-    try {
-      const body = {
-        ...deps.status?.(),
-        lostEvents: await lostEvents.summary(),
-        queries: { inFlight: core.admission.gate.inFlight },
-      };
-      res.type('json').send(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
-    } catch (err) {
-      next(err);
-    }
-  });
+  // Status is for operators: it names Hubble targets, rules and webhooks, so it is behind the
+  // api.ops guard (admin/sre by default), with the security headers of every answer.
+  app.get(
+    '/api/v1/status',
+    securityHeaders,
+    opsGuard(core.authenticator, config.api.ops),
+    async (_req, res, next) => {
+      try {
+        const body = {
+          ...deps.status?.(),
+          lostEvents: await lostEvents.summary(),
+          queries: { inFlight: core.admission.gate.inFlight },
+        };
+        res.type('json').send(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+      } catch (err) {
+        next(err);
+      }
+    },
+  );
   app.use(createApiRouter(apiDeps, { core, metrics: apiMetrics, registry: deps.metrics.registry }));
   const serveUi = deps.ui !== false;
 

@@ -103,7 +103,7 @@ const dirs = new Map<string, string>();
 
 /** Starts an API over the fixtures in a fresh database (one chdb directory per test file). */
 export async function startTestApi(
-  opts: { config?: unknown; ingest?: boolean; dataDir?: string } = {},
+  opts: { config?: unknown; ingest?: boolean; dataDir?: string; status?: () => unknown } = {},
 ): Promise<TestApi> {
   const dir = opts.dataDir ?? dirs.get('default') ?? mkdtempSync(path.join(tmpdir(), 'ft-api-'));
   dirs.set('default', dir);
@@ -142,6 +142,7 @@ export async function startTestApi(
     config,
     metrics: createMetricsRegistry(),
     ...(deps.attribution ? { attribution: deps.attribution } : {}),
+    ...(opts.status ? { status: opts.status as () => Record<string, unknown> } : {}),
     ui: false,
     runAlerts: false,
   });

@@ -17,6 +17,7 @@ import { produceAll, quietKafka, startSink, storedFlowIds, testKafkaConfig } fro
 describe('test > kafka > writer crash', () => {
   let broker: TestBroker;
   const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-writer-crash-'));
+  const writers: ChildProcess[] = [];
   const dataDir = path.join(dir, 'data');
 
   beforeAll(async () => {
@@ -25,6 +26,9 @@ describe('test > kafka > writer crash', () => {
   });
 
   afterAll(async () => {
+    // A failed run must not leave writers consuming (and the test process waiting on them).
+    for (const child of writers)
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await broker?.dispose();
     rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   });
@@ -49,8 +53,8 @@ describe('test > kafka > writer crash', () => {
       // The killed writer's partitions move after this, not after the default 30 s.
       KAFKA_SESSION_TIMEOUT_MS: '6000',
     };
-    const spawnWriter = (...args: string[]): ChildProcess =>
-      spawn(
+    const spawnWriter = (...args: string[]): ChildProcess => {
+      const child = spawn(
         process.execPath,
         [path.join(repoRoot, 'bin', 'flowtrail.js'), 'writer', '--batch-rows', '3000', ...args],
         {
@@ -58,6 +62,9 @@ describe('test > kafka > writer crash', () => {
           stdio: ['ignore', 'pipe', 'inherit'],
         },
       );
+      writers.push(child);
+      return child;
+    };
     const exited = (child: ChildProcess) =>
       new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
         child.once('exit', (code, signal) => resolve({ code, signal })),
@@ -72,10 +79,10 @@ describe('test > kafka > writer crash', () => {
       return (fetched[0]?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
     };
     const waitCommitted = async (child: ChildProcess, above: number) => {
-      const deadline = Date.now() + 180_000;
+      const deadline = Date.now() + 400_000;
       while ((await committed()) <= above) {
         if (child.exitCode !== null) throw new Error(`writer exited early with ${child.exitCode}`);
-        if (Date.now() > deadline) throw new Error('writer committed nothing within 180 s');
+        if (Date.now() > deadline) throw new Error('writer committed nothing within 400 s');
         await sleep(25);
       }
     };
@@ -113,5 +120,5 @@ describe('test > kafka > writer crash', () => {
     } finally {
       await store.close();
     }
-  }, 600_000);
+  }, 1_500_000);
 });

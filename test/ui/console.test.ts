@@ -488,3 +488,87 @@ describe('alerts', () => {
     await page.close();
   });
 });
+
+describe('flows page', () => {
+  it('shows the total hit count and a histogram of the whole result, not only the loaded page', async () => {
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const page = await h.openPage(1440);
+    await goto(page, `#/flows?since=${since}&until=${until}&verdict=FORWARDED`, 'flows');
+    const all = await h.api<{ count: number }>(
+      `/api/v1/flows?since=${since}&until=${until}&verdict=FORWARDED&limit=10000`,
+    );
+    expect(all.count).toBeGreaterThan(500);
+    await expect
+      .poll(() => page.getByTestId('hit-count').textContent())
+      .toBe(all.count.toLocaleString('en-US'));
+    expect(await page.getByTestId('flow-histogram').locator('svg path.area').count()).toBe(1);
+    await shot(page, 'flows');
+    // The column chooser: hide two columns; the choice is in the URL and the API is not bothered with it.
+    await page.getByText('Columns', { exact: true }).click();
+    await page.getByLabel('Type', { exact: true }).uncheck();
+    await page.getByLabel('Summary', { exact: true }).uncheck();
+    await page.getByRole('button', { name: 'Apply columns' }).click();
+    await page.waitForSelector('main[data-page="flows"][data-ready="true"]');
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain('cols=');
+    await expect
+      .poll(() => page.locator('.vt-head [role="columnheader"]').allTextContents())
+      .toEqual(['Time (UTC)', 'Source', 'Src port', 'Destination', 'Dst port', 'Verdict']);
+    expect(Number(await page.locator('.vt').getAttribute('data-row-count'))).toBe(500);
+    await page.close();
+  });
+});
+
+describe('service map', () => {
+  it('groups addresses by /24 or into one world node, colours edges by verdict, and zooms', async () => {
+    const { owner } = h.backend.reused;
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const topo = await h.api<{ edges: { source: string; destination: string }[] }>(
+      `/api/v1/topology?tenant=${owner.tenant}&edges=150&since=${since}&until=${until}`,
+    );
+    const isAddr = (id: string) => /^[0-9a-f:.]+$/i.test(id);
+    const group24 = (id: string) =>
+      isAddr(id) && /^\d+\.\d+\.\d+\.\d+$/.test(id) ? `${id.split('.').slice(0, 3).join('.')}.0/24` : id;
+    const groupW = (id: string) => (isAddr(id) ? 'world' : id);
+    const nodes = (g: (id: string) => string) =>
+      new Set(topo.edges.flatMap((e) => [g(e.source), g(e.destination)])).size;
+    const page = await h.openPage(1440);
+    const base = `#/tenants/${owner.tenant}?range=custom&since=${since}&until=${until}`;
+    await goto(page, base, 'tenants');
+    const svg = page.locator('svg.service-map');
+    await svg.waitFor();
+    expect(Number(await svg.getAttribute('data-nodes'))).toBe(nodes(group24));
+    expect(nodes(group24)).toBeLessThan(nodes((id) => id));
+    await goto(page, `${base}&group=world`, 'tenants');
+    await page.locator('svg.service-map').waitFor();
+    expect(Number(await page.locator('svg.service-map').getAttribute('data-nodes'))).toBe(nodes(groupW));
+    expect(await page.locator('svg.service-map g.node text', { hasText: /^world$/ }).count()).toBe(1);
+    // Edges carry their verdict's colour; dropped ones are dashed.
+    const verdicts = await page
+      .locator('svg.service-map line.link')
+      .evaluateAll((ls) => ls.map((l) => l.getAttribute('data-verdict')));
+    expect(verdicts.every((v) => !!v)).toBe(true);
+    // Wheel zoom transforms the viewport.
+    await page.locator('svg.service-map').scrollIntoViewIfNeeded();
+    const box = (await page.locator('svg.service-map').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.wheel(0, -400);
+    await expect
+      .poll(() => page.locator('svg.service-map g.viewport').getAttribute('transform'))
+      .toContain('scale');
+    await shot(page, 'tenant-map-world');
+    // The cluster-wide map: every tenant's owners, addresses grouped the same way.
+    const all = await h.api<{ edges: { source: string; destination: string }[] }>(
+      `/api/v1/topology?edges=300&since=${since}&until=${until}`,
+    );
+    await goto(page, `#/map?range=custom&since=${since}&until=${until}`, 'map');
+    const cluster = page.locator('svg.service-map');
+    await cluster.waitFor();
+    expect(Number(await cluster.getAttribute('data-nodes'))).toBe(
+      new Set(all.edges.flatMap((e) => [group24(e.source), group24(e.destination)])).size,
+    );
+    await shot(page, 'service-map');
+    await page.close();
+  });
+});

@@ -19,11 +19,19 @@ describe('ui', () => {
   it('signs in with a token and shows the navigation for the role', async () => {
     const admin = await openPage(1280);
     const nav = async (p: Page) => (await p.locator('#nav a').allTextContents()).map((s) => s.trim());
-    expect(await nav(admin)).toEqual(['Overview', 'Visualize', 'Flows', 'Investigate', 'Tenants', 'Alerts']);
+    expect(await nav(admin)).toEqual([
+      'Overview',
+      'Visualize',
+      'Flows',
+      'Investigate',
+      'Tenants',
+      'Service map',
+      'Alerts',
+    ]);
     expect(await admin.evaluate(() => sessionStorage.getItem('flowtrail.token'))).toBe(testTokens.admin);
     await admin.close();
     const sre = await openPage(1280, testTokens.sre);
-    expect(await nav(sre)).toEqual(['Overview', 'Visualize', 'Flows', 'Tenants', 'Alerts']);
+    expect(await nav(sre)).toEqual(['Overview', 'Visualize', 'Flows', 'Tenants', 'Service map', 'Alerts']);
     await sre.close();
     const bad = await h.browser.newPage();
     await bad.goto(`${h.backend.url}/#/overview`);
@@ -275,7 +283,11 @@ describe('ui', () => {
     const since = iso(h.backend.demoSinceMs - 60_000);
     const until = iso(Date.now() + 60_000);
     const page = await openPage(1280);
-    await goto(page, `#/tenants/${owner.tenant}?range=custom&since=${since}&until=${until}`, 'tenants');
+    await goto(
+      page,
+      `#/tenants/${owner.tenant}?range=custom&since=${since}&until=${until}&group=none`,
+      'tenants',
+    );
     const topo = await api<{ nodes: unknown[]; edges: { verdicts: Record<string, number> }[] }>(
       `/api/v1/topology?tenant=${owner.tenant}&edges=150&since=${since}&until=${until}`,
     );

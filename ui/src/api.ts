@@ -280,12 +280,21 @@ export class ApiClient {
     body?: unknown,
     signal?: AbortSignal,
   ): Promise<T> {
-    const res = await fetch(this.url(path, params), {
-      method,
-      headers: this.headers(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      ...(signal ? { signal } : {}),
-    });
+    const send = () =>
+      fetch(this.url(path, params), {
+        method,
+        headers: this.headers(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
+      });
+    let res = await send();
+    // 429: this user has too many requests in flight (a busy page, two tabs); wait as told, twice at most.
+    for (let i = 0; i < 2 && res.status === 429 && !signal?.aborted; i++) {
+      const wait = Math.min(5, Math.max(1, Number(res.headers.get('Retry-After')) || 1));
+      await res.body?.cancel();
+      await new Promise((r) => setTimeout(r, wait * 1000));
+      res = await send();
+    }
     const text = await res.text();
     let json: unknown;
     try {

@@ -3,6 +3,7 @@
  * names (`trace:to-endpoint`, `drop`, `l7`…), and the flattened field list of the detail drawer.
  * @module
  */
+import { EVENT_TYPES, TRACE_SUB_TYPES } from '../../common/filter/vocabulary.ts';
 import type { FlowLine, HubbleEndpoint, HubbleFlow, Owner } from './api.ts';
 
 /** Source and destination ports (undefined for ICMP and the like). */
@@ -19,30 +20,13 @@ export function protocol(f: HubbleFlow): string {
   return Object.keys(l4)[0] ?? '';
 }
 
-const typeNames: Record<number, string> = {
-  1: 'drop',
-  2: 'debug',
-  3: 'capture',
-  4: 'trace',
-  5: 'policy-verdict',
-  7: 'trace-sock',
-  129: 'l7',
-  130: 'agent',
-};
-const traceSub = [
-  'to-endpoint',
-  'to-proxy',
-  'to-host',
-  'to-stack',
-  'to-overlay',
-  'from-endpoint',
-  'from-proxy',
-  'from-host',
-  'from-stack',
-  'from-overlay',
-  'from-network',
-  'to-network',
-];
+// The vocabulary the API accepts, from the one table (common/filter/vocabulary.ts).
+const typeNames: Record<number, string> = Object.fromEntries(
+  Object.entries(EVENT_TYPES).map(([name, n]) => [n, name]),
+);
+const traceSub: Record<number, string> = Object.fromEntries(
+  Object.entries(TRACE_SUB_TYPES).map(([name, n]) => [n, name]),
+);
 
 /** Hubble's name of the event type, as `hubble observe -t` takes it. */
 export function eventType(f: HubbleFlow): string {

@@ -10,6 +10,7 @@ import { alertsPage } from './pages/alerts.ts';
 import { casesPage } from './pages/cases.ts';
 import { flowsPage } from './pages/flows.ts';
 import { investigatePage } from './pages/investigate.ts';
+import { mapPage } from './pages/map.ts';
 import { overviewPage } from './pages/overview.ts';
 import { signinPage } from './pages/signin.ts';
 import { tenantPage } from './pages/tenant.ts';
@@ -24,6 +25,7 @@ const pages: Page[] = [
   flowsPage,
   investigatePage,
   tenantPage,
+  mapPage,
   alertsPage,
   whoPage,
   activityPage,

@@ -26,7 +26,10 @@ export async function startSimulator(): Promise<{ address: string; stop(): void 
       '--seed',
       '42',
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FLOWTRAIL_LOG_LEVEL: 'warn' } },
+    {
+      stdio: ['ignore', 'pipe', 'inherit'], // The child needs nothing from our environment but a quieter log.
+      env: { FLOWTRAIL_LOG_LEVEL: 'warn' },
+    },
   );
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';

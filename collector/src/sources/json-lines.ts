@@ -46,7 +46,12 @@ export interface JsonLinesOptions extends LineReaderOptions {
   /** Called every `progressEvery` lines. */
   onProgress?: (summary: ImportSummary) => void;
   progressEvery?: number;
+  /** Longer lines are rejected unparsed (one 50 MB line must not become one flow). Default 1 MiB. */
+  maxLineChars?: number;
 }
+
+/** The default cap of one line: far above any real Hubble JSON line (a few KiB, L7 included). */
+export const defaultMaxLineChars = 1_048_576;
 
 const metrics = (() => {
   const m = createMetrics('json_lines');
@@ -80,6 +85,7 @@ export async function importJsonLines(
 ): Promise<ImportSummary> {
   const maxErrors = opts.maxErrors ?? 100;
   const progressEvery = opts.progressEvery ?? 10_000;
+  const maxLineChars = opts.maxLineChars ?? defaultMaxLineChars;
   const target = file === '-' ? 'stdin' : file;
   let lastFlowNs = 0n;
   let lineNo = 0;
@@ -95,6 +101,10 @@ export async function importJsonLines(
     if (text.trim().length === 0) continue;
     summary.read++;
     if (opts.onProgress && summary.read % progressEvery === 0) opts.onProgress(summary);
+    if (text.length > maxLineChars) {
+      reject(`line of ${text.length} characters is longer than the ${maxLineChars} allowed`);
+      continue;
+    }
     let event: ExportEvent;
     try {
       event = parseLine(text);

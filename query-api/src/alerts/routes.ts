@@ -20,7 +20,9 @@ import type { Logger } from '../../../common/logger.ts';
 import { parseTimeArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
 import { redactIncidentView, redactRuleView } from '../auth/redact.ts';
+import { noteAudit } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
+import { jsonBody } from '../http/input.ts';
 import type { AlertEngine } from './engine.ts';
 import type { IncidentFilter } from './incident-store.ts';
 import { evidenceUrl, type Incident, incidentJson, incidentStatuses, keysText } from './incidents.ts';
@@ -74,7 +76,7 @@ const h =
 /** Builds the router; mount it at `/api/v1/alerts`. */
 export function createAlertsRouter(deps: AlertsRouterDeps): Router {
   const router = express.Router();
-  router.use(express.json({ limit: '16kb' }));
+  router.use(jsonBody('16kb'));
   const { incidents } = deps.engine;
   const rules = new Map(deps.engine.rules.map((r) => [r.id, r]));
   /** The JSON of an incident as `p` may see it (auth/redact.ts). */
@@ -92,6 +94,7 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
   router.get(
     '/rules',
     h(async (req, res) => {
+      noteAudit(res, { action: 'alerts.rules' });
       const p = principal(res);
       only(req.query, []);
       res.json({
@@ -116,6 +119,7 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
   router.get(
     '/incidents',
     h(async (req, res) => {
+      noteAudit(res, { action: 'alerts.incidents' });
       const p = principal(res);
       const q = req.query as Query;
       only(q, ['status', 'rule', 'tenant', 'account', 'alloc', 'since', 'until', 'limit']);
@@ -145,6 +149,7 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
       };
       if (!privileged(p)) filter.tenant = [p.tenant ?? '\0'];
       const rows = await incidents.list(filter);
+      noteAudit(res, { action: 'alerts.incidents', rows: rows.length });
       res.json({ incidents: rows.map((i) => view(i, p)) });
     }),
   );
@@ -152,18 +157,24 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
   router.get(
     '/incidents/:id',
     h(async (req, res) => {
+      noteAudit(res, { action: 'alerts.incident.get', parameters: { id: req.params['id'] } });
       const p = principal(res);
       only(req.query, []);
       const id = idSchema.safeParse(req.params['id']);
       if (!id.success) throw new InputError('id: expected an incident id', 'id');
       const i = await incidents.get(id.data);
       if (!i || (!privileged(p) && i.tenant !== p.tenant)) throw new HttpError(404, 'no such incident');
+      noteAudit(res, { action: 'alerts.incident.get', rows: 1 });
       res.json(view(i, p));
     }),
   );
 
   const transition = (status: 'acknowledged' | 'resolved') =>
     h(async (req, res) => {
+      noteAudit(res, {
+        action: status === 'acknowledged' ? 'alerts.incident.ack' : 'alerts.incident.resolve',
+        parameters: { id: req.params['id'], body: req.body },
+      });
       const p = principal(res);
       if (!privileged(p)) throw new AccessError(403, `role ${p.role} may not change incidents`);
       const id = idSchema.safeParse(req.params['id']);
@@ -182,6 +193,7 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
   router.get(
     '/deliveries',
     h(async (req, res) => {
+      noteAudit(res, { action: 'alerts.deliveries' });
       const p = principal(res);
       if (!privileged(p)) throw new AccessError(403, `role ${p.role} may not read the delivery log`);
       const q = req.query as Query;
@@ -196,6 +208,7 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
         rule: one('rule'),
         limit: limitOf(q, 100, 10_000),
       });
+      noteAudit(res, { action: 'alerts.deliveries', rows: rows.length });
       res.json({ deliveries: rows });
     }),
   );

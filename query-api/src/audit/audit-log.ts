@@ -1,10 +1,11 @@
 /**
- * The audit log: every flows, attribution, investigation, export and Hubble API request is
- * written to `audit_log` in ClickHouse with the token name and role, the parameters, the row
+ * The audit log: every HTTP API request (failed authentication included) and every Hubble API
+ * call is written to `audit_log` in ClickHouse with the token name and role, the parameters, the row
  * count, the time and the outcome. Writes are small and asynchronous so a slow insert never
  * delays an answer; failures are logged and counted, and `flush()` waits for pending writes.
  * @module
  */
+import { boundedJson } from '../../../common/bounded-json.ts';
 import type { Store } from '../../../common/clickhouse/index.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
@@ -12,7 +13,10 @@ import type { Principal } from '../auth/principal.ts';
 
 /** One audited request. */
 export interface AuditEntry {
+  /** Ours (a UUID the server generated), so a client cannot forge or collide ids. */
   requestId: string;
+  /** The X-Request-Id the client sent, kept apart (at most 128 characters). */
+  clientRequestId?: string;
   principal: Principal | undefined;
   /** flows, attribution, investigation.create, investigation.get, investigation.export, audit, grpc.get_flows… */
   action: string;
@@ -31,9 +35,35 @@ export interface AuditEntry {
 
 /** Writes audit rows. */
 export interface AuditLog {
+  /** Queues the row; never throws, whatever the entry holds (bounded serialization). */
   record(entry: AuditEntry): void;
   /** Resolves when every recorded entry is written (or failed). */
   flush(): Promise<void>;
+}
+
+const text = (v: unknown, max: number): string => (typeof v === 'string' ? v : String(v ?? '')).slice(0, max);
+
+/** The audit_log row of an entry: every field bounded, the parameters as bounded JSON. */
+export function auditRow(e: AuditEntry, now: number): Record<string, unknown> {
+  return {
+    time: new Date(now).toISOString().replace('T', ' ').replace('Z', ''),
+    request_id: text(e.requestId, 64),
+    client_request_id: text(e.clientRequestId, 128),
+    token_name: text(e.principal?.name, 256),
+    role: text(e.principal?.role, 32),
+    tenant: text(e.principal?.tenant, 256),
+    action: text(e.action, 128),
+    transport: e.transport,
+    method: text(e.method, 32),
+    path: text(e.path, 2048),
+    parameters: boundedJson(e.parameters ?? {}, { maxDepth: 8, maxChars: 16_384 }),
+    rows: Number.isFinite(e.rows) && e.rows >= 0 ? Math.floor(e.rows) : 0,
+    outcome: text(e.outcome, 32),
+    status: Number.isInteger(e.status) && e.status >= 0 && e.status < 65_536 ? e.status : 0,
+    error: text(e.error, 1024),
+    duration_ms: Math.min(4_294_967_295, Math.max(0, now - e.startedAtMs)),
+    remote_addr: text(e.remoteAddr, 128),
+  };
 }
 
 /** Creates the ClickHouse-backed audit log. */
@@ -44,36 +74,21 @@ export function createAuditLog(deps: { store: Store; logger: Logger; metrics: Me
   ]);
   return {
     record(e) {
-      const now = Date.now();
-      const row = {
-        time: new Date(now).toISOString().replace('T', ' ').replace('Z', ''),
-        request_id: e.requestId,
-        token_name: e.principal?.name ?? '',
-        role: e.principal?.role ?? '',
-        tenant: e.principal?.tenant ?? '',
-        action: e.action,
-        transport: e.transport,
-        method: e.method,
-        path: e.path.slice(0, 2048),
-        parameters: JSON.stringify(e.parameters ?? {}, (_k, v) =>
-          typeof v === 'bigint' ? v.toString() : v,
-        ).slice(0, 16_384),
-        rows: e.rows,
-        outcome: e.outcome,
-        status: e.status,
-        error: (e.error ?? '').slice(0, 1024),
-        duration_ms: Math.max(0, now - e.startedAtMs),
-        remote_addr: e.remoteAddr ?? '',
-      };
-      const p = deps.store
-        .insertJson('audit_log', [row])
-        .then(() => void written.inc({ result: 'ok' }))
-        .catch((err) => {
-          written.inc({ result: 'failed' });
-          deps.logger.error('audit write failed', { action: e.action, err });
-        })
-        .finally(() => pending.delete(p));
-      pending.add(p);
+      try {
+        const p = deps.store
+          .insertJson('audit_log', [auditRow(e, Date.now())])
+          .then(() => void written.inc({ result: 'ok' }))
+          .catch((err) => {
+            written.inc({ result: 'failed' });
+            deps.logger.error('audit write failed', { action: e.action, err });
+          })
+          .finally(() => pending.delete(p));
+        pending.add(p);
+      } catch (err) {
+        // Building the row failed (it cannot, by construction): count it, never fail the request.
+        written.inc({ result: 'failed' });
+        deps.logger.error('audit row rejected', { err });
+      }
     },
     async flush() {
       await Promise.all([...pending]);

@@ -1,7 +1,7 @@
 /**
  * Who is asking: the principal behind a request (from its bearer token, or the open-mode
  * stand-in), and what each role may do. Tenant scoping itself is enforced in SQL
- * (filters/sql.ts tenantScope), so no endpoint can forget it.
+ * (filters/where.ts tenantScope), so no endpoint can forget it.
  * @module
  */
 import { AccessError } from '../../../common/errors.ts';

@@ -45,6 +45,9 @@ export function createAuthenticator(auth: AuthConfig, tokens: readonly TokenConf
       }
       const t = byHash.get(hashToken(token));
       if (!t || (name !== undefined && name !== t.name)) throw new AccessError(401, 'unknown token');
+      if (t.expires !== undefined && Date.parse(t.expires) <= Date.now()) {
+        throw new AccessError(401, `token ${t.name} expired at ${t.expires}`);
+      }
       return principalOf(t);
     },
   };

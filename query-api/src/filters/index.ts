@@ -1,9 +1,10 @@
 /**
- * The flow filter language shared by the HTTP API, the gRPC API and `flowtrail flows`:
- * parse parameters into a typed FlowQuery, then turn it into a WHERE clause.
+ * Flow queries over the `flows` table: request parameters → FlowQuery (the filters in the one filter
+ * language of common/filter), then the WHERE clause with tenant scope and owner filters.
  * @module
  */
-export { type FlowFilterName, type FlowFilters, flowFilterCatalog, flowFilterNames } from './catalog.ts';
+export { SqlParams } from '../../../common/clickhouse/sql-params.ts';
+export { and, or } from '../../../common/filter/index.ts';
 export { decodeCursor, encodeCursor, type FlowCursor } from './cursor.ts';
 export {
   lateOwnerFields,
@@ -18,6 +19,7 @@ export {
   type FlowQuery,
   type FlowQueryBounds,
   flowControlParams,
+  flowFilterNames,
   flowFormats,
   isNarrowed,
   parseFlowFilters,
@@ -26,6 +28,13 @@ export {
   parseTimeRange,
   type RawParams,
 } from './parse.ts';
-export { and, anyIn, enumIn, ipIn, or, protocolIn, type Side } from './predicates.ts';
-export { filtersToSql, flowQueryToSql, type SqlWhere, tenantScope, timeRange } from './sql.ts';
-export { SqlParams } from './sql-params.ts';
+export {
+  assertOwnTenantFilter,
+  filtersToSql,
+  flowQueryToSql,
+  ownEnds,
+  ownerFiltersSql,
+  type SqlWhere,
+  tenantScope,
+  timeRange,
+} from './where.ts';

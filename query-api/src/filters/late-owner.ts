@@ -25,8 +25,9 @@
  * Node-kind intervals are not considered: they carry no tenant, account, job or allocation.
  * @module
  */
+
+import type { SqlParams } from '../../../common/clickhouse/sql-params.ts';
 import { resolveOwnersSql } from '../../../common/ownership/owner-rule.ts';
-import type { SqlParams } from './sql-params.ts';
 
 /** A flow end by its attribution column prefix. */
 export type OwnerEnd = 'src' | 'dst';

@@ -1,14 +1,33 @@
 /**
- * Turns query parameters (HTTP query string or CLI flags) into a typed FlowQuery: every filter
- * of the catalog plus the time range, page size, cursor, order and output format. Errors are
- * InputErrors naming the parameter, so the API answers 400 with a useful message.
+ * Turns query parameters (HTTP query string or CLI flags) into a typed FlowQuery: the filters, in
+ * the one filter language of common/filter (Hubble's words, parsed into FlowFilters exactly as
+ * `hubble observe` builds them, plus Flowtrail's owner filters), and the time range, page size,
+ * cursor, order and output format. Errors are InputErrors naming the parameter, so the API answers
+ * 400 with a useful message.
  * @module
  */
 import { z } from 'zod';
 import { InputError } from '../../../common/errors.ts';
+import {
+  FILTER_ALIASES,
+  FILTER_WORDS,
+  filterSetFromParams,
+  isFilterParam,
+  isNarrowed,
+  type ParsedFilterSet,
+  parseFilterSet,
+  type RawParams,
+} from '../../../common/filter/index.ts';
 import { nowNs, parseTimeArg } from '../../../common/time.ts';
-import { type FlowFilterName, type FlowFilters, flowFilterCatalog, flowFilterNames } from './catalog.ts';
 import { decodeCursor, type FlowCursor } from './cursor.ts';
+
+export { isNarrowed, type RawParams };
+
+/** Every filter parameter name (the filter words and their old aliases; `not-<word>` negates). */
+export const flowFilterNames: readonly string[] = [
+  ...Object.keys(FILTER_WORDS),
+  ...Object.keys(FILTER_ALIASES),
+];
 
 /** Output formats of the flows endpoint. */
 export const flowFormats = ['json', 'ndjson', 'csv'] as const;
@@ -16,7 +35,7 @@ export type FlowFormat = (typeof flowFormats)[number];
 
 /** A fully parsed flows request. */
 export interface FlowQuery {
-  filters: FlowFilters;
+  filters: ParsedFilterSet;
   /** Inclusive lower bound, Unix nanoseconds. */
   sinceNs: bigint;
   /** Exclusive upper bound, Unix nanoseconds. */
@@ -49,18 +68,6 @@ export const defaultFlowQueryBounds: FlowQueryBounds = {
   maxUnboundedRangeNs: 7n * 86_400n * 1_000_000_000n,
 };
 
-/** Filters that narrow a scan enough to allow the long range. */
-const narrowing: readonly FlowFilterName[] = [
-  'ip',
-  'from-ip',
-  'to-ip',
-  'tenant',
-  'account',
-  'job',
-  'alloc',
-  'pod',
-];
-
 /** The non-filter parameters and their schemas (also used for the OpenAPI document). */
 export const flowControlParams = {
   since: z
@@ -79,9 +86,6 @@ export const flowControlParams = {
     .enum(flowFormats)
     .describe('json (default), ndjson (streamed Hubble JSON lines) or csv; else from Accept.'),
 } as const;
-
-/** Query parameters as express or a CLI parser hands them over. */
-export type RawParams = Record<string, string | string[] | undefined>;
 
 function values(params: RawParams, name: string): string[] {
   const v = params[name];
@@ -105,16 +109,9 @@ export function parseParam<T extends z.ZodType>(name: string, schema: T, value: 
   return r.data;
 }
 
-/** Parses only the filters of the catalog (other parameters are the caller's business). */
-export function parseFlowFilters(params: RawParams): FlowFilters {
-  const filters: Record<string, unknown[]> = {};
-  for (const name of flowFilterNames) {
-    const raw = values(params, name);
-    if (raw.length === 0) continue;
-    if (raw.length > 100) throw new InputError(`${name}: at most 100 values`, name);
-    filters[name] = raw.map((v) => parseParam(name, flowFilterCatalog[name].value, v));
-  }
-  return filters as FlowFilters;
+/** Parses only the filters (other parameters are the caller's business). */
+export function parseFlowFilters(params: RawParams): ParsedFilterSet {
+  return parseFilterSet(filterSetFromParams(params));
 }
 
 /** Parses the time range with its defaults and bounds. */
@@ -147,11 +144,6 @@ export function parseTimeRange(
   return { sinceNs, untilNs };
 }
 
-/** True when the filters narrow the scan to an address or an owner. */
-export function isNarrowed(filters: FlowFilters): boolean {
-  return narrowing.some((n) => (filters[n]?.length ?? 0) > 0);
-}
-
 /**
  * Parses a flows request. Unknown parameters are rejected (a typo must not silently widen the
  * result), and so is anything the bounds forbid.
@@ -160,12 +152,15 @@ export function parseFlowQuery(
   params: RawParams,
   bounds: FlowQueryBounds = defaultFlowQueryBounds,
   now?: bigint,
+  /** Filters already read from ordered arguments (`flowtrail flows`); else read from `params`. */
+  parsedFilters?: ParsedFilterSet,
 ): FlowQuery {
-  const known = new Set<string>([...flowFilterNames, ...Object.keys(flowControlParams)]);
+  const known = new Set<string>(Object.keys(flowControlParams));
   for (const k of Object.keys(params)) {
-    if (!known.has(k)) throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
+    if (!known.has(k) && (parsedFilters || !isFilterParam(k)))
+      throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
   }
-  const filters = parseFlowFilters(params);
+  const filters = parsedFilters ?? parseFlowFilters(params);
   const { sinceNs, untilNs } = parseTimeRange(params, bounds, isNarrowed(filters), now);
   const limitText = single(params, 'limit');
   const limit =
@@ -195,3 +190,10 @@ export function parseFlowQuery(
     ...(format ? { format } : {}),
   };
 }
+
+/** A tenant, account, job, namespace or allocation name: bound as a parameter, so any text is safe. */
+export const nameValue = z
+  .string()
+  .min(1, 'expected a non-empty value')
+  .max(256, 'expected at most 256 characters')
+  .refine((v) => ![...v].some((c) => c.charCodeAt(0) < 0x20), 'control characters are not allowed');

@@ -11,18 +11,17 @@
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import type { ApiLimits } from '../../../common/config/api.ts';
 import { InputError, LimitError } from '../../../common/errors.ts';
-import { compileFlowFilters } from '../../../common/filter/index.ts';
-import { timestampToNs } from '../../../common/flow/model.ts';
+import { filterSetSql, parseFlowFilter } from '../../../common/filter/index.ts';
 import { sleep } from '../../../common/retry.ts';
 import { flowRestoreColumns, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
+import { timestampArgNs } from '../../../common/time.ts';
 import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsRequest, GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
 import type { Principal } from '../auth/principal.ts';
 import { ownsEnd, redactFlow } from '../auth/redact.ts';
-import { and, SqlParams, tenantScope } from '../filters/index.ts';
+import { and, ownEnds, SqlParams, tenantScope } from '../filters/index.ts';
 import { rowFlow } from '../queries/flow-rows.ts';
 import { applyFieldMask, compileFieldMask } from './field-mask.ts';
-import { whitelistPrefilter } from './flow-filter-sql.ts';
 
 /** What GetFlows needs. */
 export interface GetFlowsDeps {
@@ -49,6 +48,33 @@ const columns =
 /** How far behind the newest received_at each follow poll looks again (late batches). */
 const followLagNs = 10_000_000_000n;
 
+/** Most FlowFilters per request (whitelist and blacklist together). */
+export const maxFlowFilters = 256;
+/** Most values across all filters' repeated fields (addresses, labels, ports…). */
+export const maxFlowFilterTerms = 4096;
+
+/**
+ * Refuses filter sets too large to evaluate in bounded time or to fit ClickHouse's max_query_size
+ * (10,000 whitelist filters once failed there as a 500): INVALID_ARGUMENT naming the limit.
+ */
+function boundFilters(req: GetFlowsRequest): void {
+  const all = [...req.whitelist, ...req.blacklist];
+  if (all.length > maxFlowFilters) {
+    throw new InputError(
+      `too many flow filters (${all.length}); at most ${maxFlowFilters} in whitelist and blacklist together`,
+      'whitelist',
+    );
+  }
+  let terms = 0;
+  for (const f of all) for (const v of Object.values(f)) if (Array.isArray(v)) terms += v.length;
+  if (terms > maxFlowFilterTerms) {
+    throw new InputError(
+      `flow filters too large (${terms} values); at most ${maxFlowFilterTerms} across all filters`,
+      'whitelist',
+    );
+  }
+}
+
 /** Streams the answer to one GetFlows request through `send`; resolves with the number sent. */
 export async function serveGetFlows(
   deps: GetFlowsDeps,
@@ -58,25 +84,28 @@ export async function serveGetFlows(
   signal: AbortSignal,
 ): Promise<number> {
   if (req.first && req.follow) throw new InputError('first cannot be specified with follow', 'first');
+  boundFilters(req);
   const mask = compileFieldMask(
     req.field_mask?.length ? req.field_mask : (req.experimental?.field_mask ?? []),
   );
-  const sinceNs = timestampToNs(req.since);
-  const untilNs = req.follow ? undefined : timestampToNs(req.until);
+  const sinceNs = timestampArgNs(req.since, 'since');
+  const untilNs = req.follow ? undefined : timestampArgNs(req.until, 'until');
   const cap = BigInt(deps.limits.maxStreamRows);
   const wanted = req.number === 0n ? undefined : req.number;
   const opts = { settings: deps.settings, signal };
   // Pages stay under the per-statement result limit, so paging never trips it.
   const pageSize = Math.min(2000, deps.limits.maxResultRows);
 
-  // Exact matching in memory (shared Hubble semantics); SQL only narrows the scan.
-  const matches = compileFlowFilters(req.whitelist, req.blacklist);
-  // Conditions shared by every statement: prefilter and tenant scope (bound once, reused).
+  // The filters run in ClickHouse, compiled from the one filter language (common/filter): exact
+  // Hubble semantics, regexes in RE2 (`match()`), nothing evaluated on the event loop per row.
+  const whitelist = req.whitelist.map(parseFlowFilter);
+  const blacklist = req.blacklist.map(parseFlowFilter);
+  // Conditions shared by every statement: filters and tenant scope (bound once, reused).
   const base = new SqlParams('b');
   // The scope's late lookups (ends re-attributed at query time) are bounded by the request's
   // range when it has one; follow without since is bounded only by the tenant's addresses.
   const filter = and([
-    whitelistPrefilter(base, req.whitelist),
+    filterSetSql(base, whitelist, blacklist, { own: ownEnds(base, principal) }),
     // until is inclusive here, exclusive in the bounds.
     tenantScope(base, principal, { sinceNs, untilNs: untilNs === undefined ? undefined : untilNs + 1n }),
   ]);
@@ -145,7 +174,6 @@ export async function serveGetFlows(
       );
       for (const r of rows) {
         const flow = rowFlow(r);
-        if (!matches(flow)) continue;
         if (matched >= limit) {
           more = true;
           break pages;
@@ -197,8 +225,7 @@ export async function serveGetFlows(
         if (seen.has(r.id_hex)) continue;
         seen.set(r.id_hex, rec);
         if (rec > watermark) watermark = rec;
-        const flow = rowFlow(r);
-        if (matches(flow)) await emit(r, flow);
+        await emit(r, rowFlow(r));
       }
       if (rows.length < pageSize || signal.aborted) break;
     }

@@ -64,10 +64,10 @@ export function grpcStatusOf(err: unknown): { code: grpc.status; details: string
   const d = describeError(err);
   const code = grpcCodeOfStatus[d.status];
   if (code !== undefined) return { code, details: d.message };
-  return {
-    code: grpc.status.INTERNAL,
-    details: err instanceof FlowtrailError && err.retriable ? err.message : 'internal error',
-  };
+  // Engine text (ClickHouse codes, settings, SQL) never reaches a client; the log has it.
+  if (err instanceof FlowtrailError && err.retriable)
+    return { code: grpc.status.UNAVAILABLE, details: 'temporarily unavailable; retry' };
+  return { code: grpc.status.INTERNAL, details: 'internal error' };
 }
 
 /** Builds the Observer and Health services over the store. */
@@ -92,7 +92,14 @@ export function createGrpcServer(deps: ApiDeps, core: QueryCore, metrics: Metric
   };
   const fail = (method: string, err: unknown) => {
     const s = grpcStatusOf(err);
-    if (s.code === grpc.status.INTERNAL) logger.error('grpc call failed', { method, err });
+    if (s.code === grpc.status.INTERNAL || s.code === grpc.status.UNAVAILABLE)
+      logger.error('grpc call failed', { method, err });
+    else if (s.code === grpc.status.RESOURCE_EXHAUSTED)
+      logger.warn('grpc call hit a limit', {
+        method,
+        err,
+        detail: (err as { cause?: Error }).cause?.message,
+      });
     calls.inc({ method, code: grpc.status[s.code] });
     return { code: s.code, details: s.details };
   };
@@ -102,8 +109,28 @@ export function createGrpcServer(deps: ApiDeps, core: QueryCore, metrics: Metric
       fn: (p: Principal, req: Req) => Promise<Res>,
     ): grpc.handleUnaryCall<Req, Res> =>
     (call, cb) => {
+      const started = Date.now();
+      let principal: Principal | undefined;
+      // Every call is audited, refused credentials included.
+      const audit = (outcome: string, code: number, error?: string) =>
+        auditLog.record({
+          requestId: randomUUID(),
+          principal,
+          action: `grpc.${method.replace(/[A-Z]/g, (c, i) => (i ? '_' : '') + c.toLowerCase())}`,
+          transport: 'grpc',
+          method,
+          path: `/observer.Observer/${method}`,
+          parameters: {},
+          rows: 0,
+          outcome,
+          status: code,
+          ...(error ? { error } : {}),
+          startedAtMs: started,
+          remoteAddr: call.getPeer(),
+        });
       (async () => {
         const p = principalOf(call.metadata);
+        principal = p;
         const admitted = admission.admit(p);
         try {
           return await admission.gate.run(() => fn(p, call.request));
@@ -113,9 +140,14 @@ export function createGrpcServer(deps: ApiDeps, core: QueryCore, metrics: Metric
       })().then(
         (res) => {
           calls.inc({ method, code: 'OK' });
+          audit('ok', grpc.status.OK);
           cb(null, res);
         },
-        (err) => cb(fail(method, err)),
+        (err) => {
+          const s = fail(method, err);
+          audit(describeError(err).outcome, s.code, s.details);
+          cb(s);
+        },
       );
     };
 

@@ -58,6 +58,10 @@ export function describeError(err: unknown): {
   if (err instanceof ClickHouseError && err.code !== undefined && inputCodes.has(err.code)) {
     return { status: 400, message: 'invalid regular expression in a filter', outcome: 'invalid' };
   }
+  // The router failing to decode a path parameter (rejectMalformedPath normally answers first).
+  if (err instanceof URIError) {
+    return { status: 400, message: 'path: malformed percent-encoding', param: 'path', outcome: 'invalid' };
+  }
   const e = err as { type?: string; status?: number; expose?: boolean; message?: string };
   // body-parser errors (malformed JSON, too large) carry their own 4xx status.
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
@@ -66,12 +70,33 @@ export function describeError(err: unknown): {
   return { status: 500, message: 'internal error', outcome: 'error' };
 }
 
-/** The error middleware; mount it last. */
+/** The engine's detail behind an error (ClickHouse's own text), for the log only. */
+function causeOf(err: unknown): { detail?: string } {
+  const c = (err as { cause?: unknown })?.cause;
+  return c instanceof Error ? { detail: c.message } : {};
+}
+
+/** The error middleware; mount it last. The body names our request id, never engine text. */
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const d = describeError(err);
+    const requestId = res.locals['requestId'] as string | undefined;
     if (d.status >= 500 && d.outcome === 'error') {
-      logger.error('request failed', { method: req.method, path: req.path, err });
+      logger.error('request failed', {
+        method: req.method,
+        path: req.path,
+        request_id: requestId,
+        err,
+        ...causeOf(err),
+      });
+    } else if (d.outcome === 'limit') {
+      logger.warn('request hit a limit', {
+        method: req.method,
+        path: req.path,
+        request_id: requestId,
+        err,
+        ...causeOf(err),
+      });
     }
     res.locals['outcome'] = d.outcome;
     res.locals['error'] = d.message;
@@ -83,8 +108,13 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     if (d.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="flowtrail"');
     if (d.retryAfter !== undefined) res.setHeader('Retry-After', String(d.retryAfter));
     else if (d.status === 503) res.setHeader('Retry-After', '5');
-    res
-      .status(d.status)
-      .json({ error: { status: d.status, message: d.message, ...(d.param ? { param: d.param } : {}) } });
+    res.status(d.status).json({
+      error: {
+        status: d.status,
+        message: d.message,
+        ...(d.param ? { param: d.param } : {}),
+        ...(requestId ? { request_id: requestId } : {}),
+      },
+    });
   };
 }

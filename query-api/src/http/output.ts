@@ -23,10 +23,17 @@ export const contentTypes: Readonly<Record<FlowFormat, string>> = {
   csv: 'text/csv; charset=utf-8',
 };
 
-/** Quotes one CSV field (RFC 4180); a leading =, +, - or @ is prefixed with ' against formula injection. */
+/** A plain number (what a spreadsheet reads as a number, never a formula). */
+const plainNumber = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+/**
+ * Quotes one CSV field (RFC 4180). A value a spreadsheet would run as a formula (leading =, +,
+ * -, @, tab or CR) is prefixed with ' (OWASP CSV injection), unless it is a plain number:
+ * `-1+1+cmd|' /C calc'!A0` starts with a digit after the minus and is still a formula.
+ */
 export function csvField(v: unknown): string {
   let s = v === null || v === undefined ? '' : typeof v === 'string' ? v : String(v);
-  if (/^[=+\-@\t\r]/.test(s) && !/^-?\d/.test(s)) s = `'${s}`;
+  if (/^[=+\-@\t\r]/.test(s) && !plainNumber.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -4,7 +4,8 @@
  * @module
  */
 import { z } from 'zod';
-import { flowControlParams, flowFilterCatalog } from '../filters/index.ts';
+import { FILTER_ALIASES, FILTER_WORDS, type FilterWord } from '../../../common/filter/index.ts';
+import { flowControlParams } from '../filters/index.ts';
 import { attributionParams } from '../http/routes/attribution.ts';
 import { auditParams } from '../http/routes/audit.ts';
 import { exportParams } from '../http/routes/investigations.ts';
@@ -39,11 +40,48 @@ function queryParams(params: Record<string, z.ZodType>, repeated = false): JsonS
   });
 }
 
-const flowFilterParams = () =>
-  queryParams(
-    Object.fromEntries(Object.entries(flowFilterCatalog).map(([k, v]) => [k, v.value.describe(v.doc)])),
-    true,
-  );
+/**
+ * How the REST filter words relate to `hubble observe`'s, said once for every endpoint taking them.
+ * REST deliberately differs only where noted here.
+ */
+const filterLanguageNote =
+  "Filters use hubble observe's words with Hubble's meaning (the same FlowFilters the CLI would send: " +
+  'repeat a parameter to OR values; different parameters are ANDed, the either-end ones on the same end, ' +
+  'as the CLI does). Differences from the CLI, by design: `not-<word>=v` stands for `--not --<word> v` ' +
+  '(query parameters have no order, so negations apply after all positive words); `node` and ' +
+  '`drop-reason` are accepted as older spellings of `node-name` and `drop-reason-desc` (the latter also ' +
+  'takes numbers); switches (`encrypted`, `ipv4`…) take `true` or no value; `dns-query`, `tenant`, ' +
+  '`account`, `job`, `alloc` and `scope` have no hubble flag (`dns-query` is the FlowFilter field ' +
+  '`dns_query`; the others select on Flowtrail attribution of either end and cannot be negated). For a ' +
+  "tenant token, filters on attributes the answer hides for another tenant's end (pod, namespace, " +
+  "service, workload, non-reserved labels, owner fields) match the caller's own ends only.";
+
+const flowFilterParams = () => [
+  ...Object.entries(FILTER_WORDS).map(([name, w]) => {
+    const word = w as FilterWord;
+    return {
+      name,
+      in: 'query',
+      required: false,
+      description: `${word.doc}${word.flowtrail ? ' (Flowtrail; no hubble flag.)' : ''}`,
+      schema: word.flag
+        ? { type: 'array', items: { type: 'string', enum: ['true', ''] } }
+        : { type: 'array', items: { type: 'string' } },
+      style: 'form',
+      explode: true,
+    };
+  }),
+  ...Object.entries(FILTER_ALIASES).map(([name, to]) => ({
+    name,
+    in: 'query',
+    required: false,
+    description: `Older spelling of \`${to}\`.`,
+    schema: { type: 'array', items: { type: 'string' } },
+    style: 'form',
+    explode: true,
+  })),
+];
+
 const rangeParams = () => queryParams({ since: flowControlParams.since, until: flowControlParams.until });
 
 const errorResponse = {
@@ -74,6 +112,20 @@ const ok = (description: string, type = 'application/json') => ({
   default: errorResponse,
 });
 
+const incidentId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const noteBody = {
+  required: false,
+  content: {
+    'application/json': {
+      schema: {
+        type: 'object',
+        properties: { note: { type: 'string', maxLength: 2000 } },
+        additionalProperties: false,
+      },
+    },
+  },
+};
+
 /** Builds the document. */
 export function openApiDocument(): JsonSchema {
   const aggregate = (extra: Record<string, z.ZodType>) => [
@@ -97,6 +149,7 @@ export function openApiDocument(): JsonSchema {
       '/api/v1/flows': {
         get: {
           summary: 'Stored flows (JSON page, streamed NDJSON of Hubble JSON lines plus attribution, or CSV).',
+          description: filterLanguageNote,
           parameters: [...flowFilterParams(), ...queryParams(flowControlParams)],
           responses: {
             '200': {
@@ -300,6 +353,66 @@ export function openApiDocument(): JsonSchema {
           responses: ok('Entries'),
         },
       },
+      '/api/v1/status': {
+        get: {
+          summary:
+            'Collector targets, ownership sync and demo state (api.ops roles, admin and sre by default).',
+          responses: ok('Status'),
+        },
+      },
+      '/api/v1/alerts/rules': {
+        get: {
+          summary:
+            'Every alert rule with its thresholds, enabled or not (tenant tokens see no allowlists or custom-rule filters).',
+          responses: ok('{rules: [{id, kind, enabled, severity, description, window_seconds, thresholds}]}'),
+        },
+      },
+      '/api/v1/alerts/incidents': {
+        get: {
+          summary: 'Incidents, newest first (a tenant token sees only its own tenant).',
+          parameters: queryParams({
+            status: z.string().describe('open, acknowledged, resolved (comma-separated or repeated).'),
+            rule: z.string().describe('Rule id (comma-separated or repeated).'),
+            tenant: z.string().describe('Owner tenant.'),
+            account: z.string().describe('Owner account.'),
+            alloc: z.string().describe('Owner allocation id.'),
+            since: z.string().describe('Last seen at or after (RFC 3339, epoch ns, or relative).'),
+            until: z.string().describe('First seen before.'),
+            limit: z.string().describe('1 to 10000 (default 100).'),
+          }),
+          responses: ok('{incidents: [...]}'),
+        },
+      },
+      '/api/v1/alerts/incidents/{id}': {
+        get: { summary: 'One incident.', parameters: [incidentId], responses: ok('The incident') },
+      },
+      '/api/v1/alerts/incidents/{id}/ack': {
+        post: {
+          summary: 'Acknowledge an incident (not tenant tokens); body `{"note": "…"}` optional.',
+          parameters: [incidentId],
+          requestBody: noteBody,
+          responses: ok('The incident'),
+        },
+      },
+      '/api/v1/alerts/incidents/{id}/resolve': {
+        post: {
+          summary: 'Resolve an incident (not tenant tokens); body `{"note": "…"}` optional.',
+          parameters: [incidentId],
+          requestBody: noteBody,
+          responses: ok('The incident'),
+        },
+      },
+      '/api/v1/alerts/deliveries': {
+        get: {
+          summary: 'The webhook delivery log (not tenant tokens).',
+          parameters: queryParams({
+            incident: z.string().describe('Incident id.'),
+            rule: z.string().describe('Rule id.'),
+            limit: z.string().describe('1 to 10000 (default 100).'),
+          }),
+          responses: ok('{deliveries: [...]}'),
+        },
+      },
       '/healthz': { get: { summary: 'Liveness.', security: [], responses: ok('ok') } },
       '/readyz': {
         get: {
@@ -309,7 +422,10 @@ export function openApiDocument(): JsonSchema {
         },
       },
       '/metrics': {
-        get: { summary: 'Prometheus metrics.', security: [], responses: ok('metrics', 'text/plain') },
+        get: {
+          summary: 'Prometheus metrics (api.ops roles, admin and sre by default; or open).',
+          responses: ok('metrics', 'text/plain'),
+        },
       },
     },
   };

@@ -11,7 +11,7 @@ import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { formatTimeNs } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
 import { lateOwnerMatch, SqlParams, timeRange } from '../filters/index.ts';
-import { nameValue } from '../filters/values.ts';
+import { nameValue } from '../filters/parse.ts';
 import { ipText } from './owner-sql.ts';
 
 /** Query parameters of GET /api/v1/activity (besides since/until). */

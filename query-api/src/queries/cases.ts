@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import type { Principal } from '../auth/principal.ts';
 import { SqlParams } from '../filters/index.ts';
-import { nameValue } from '../filters/values.ts';
+import { nameValue } from '../filters/parse.ts';
 
 /** Case statuses. */
 export const caseStatuses = ['open', 'escalated', 'closed'] as const;

@@ -7,12 +7,13 @@
 
 import type { z } from 'zod';
 import { InputError } from '../../../common/errors.ts';
+import type { ParsedFilterSet } from '../../../common/filter/index.ts';
+import { isFilterParam } from '../../../common/filter/index.ts';
 import type { Principal } from '../auth/principal.ts';
 import {
-  type FlowFilters,
+  assertOwnTenantFilter,
   type FlowQueryBounds,
   filtersToSql,
-  flowFilterNames,
   isNarrowed,
   parseFlowFilters,
   parseParam,
@@ -22,11 +23,10 @@ import {
   tenantScope,
   timeRange,
 } from '../filters/index.ts';
-import { assertOwnTenantFilter } from '../filters/sql.ts';
 
 /** Filters, range and the endpoint's own parameters. */
 export interface DashboardQuery<E> {
-  filters: FlowFilters;
+  filters: ParsedFilterSet;
   sinceNs: bigint;
   untilNs: bigint;
   extra: E;
@@ -38,9 +38,10 @@ export function parseDashboardQuery<S extends Record<string, z.ZodType>>(
   extra: S,
   bounds: FlowQueryBounds,
 ): DashboardQuery<{ [K in keyof S]?: z.output<S[K]> }> {
-  const known = new Set<string>([...flowFilterNames, 'since', 'until', ...Object.keys(extra)]);
+  const known = new Set<string>(['since', 'until', ...Object.keys(extra)]);
   for (const k of Object.keys(params)) {
-    if (!known.has(k)) throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
+    if (!known.has(k) && !isFilterParam(k))
+      throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
   }
   const filters = parseFlowFilters(params);
   const range = parseTimeRange(params, bounds, isNarrowed(filters));
@@ -60,7 +61,7 @@ export function dashboardWhere(p: SqlParams, q: DashboardQuery<unknown>, princip
   const range = { sinceNs: q.sinceNs, untilNs: q.untilNs };
   return [
     timeRange(p, q.sinceNs, q.untilNs),
-    ...filtersToSql(p, q.filters, range, principal.role === 'tenant' ? (principal.tenant ?? '') : undefined),
+    ...filtersToSql(p, q.filters, principal, range),
     tenantScope(p, principal, range),
   ].join(' AND ');
 }

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
-import { formatTimeNs } from '../../../common/time.ts';
+import { formatTimeNs, parseDurationArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
 import { SqlParams } from '../filters/index.ts';
 import { type DashboardQuery, dashboardWhere } from './dashboard-query.ts';
@@ -51,8 +51,8 @@ export const topologyParams = {
 /** Parameters of /tenants/:tenant/summary (filters and range come on top). */
 export const summaryParams = {} as const;
 
-const unitS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const maxBuckets = 2000;
+const maxStepNs = 36_500n * 86_400n * 1_000_000_000n;
 
 /** Counts by a dimension at a step. */
 export async function timeseries(
@@ -62,8 +62,10 @@ export async function timeseries(
   signal?: AbortSignal,
 ) {
   const rangeS = Number((q.untilNs - q.sinceNs) / 1_000_000_000n);
+  // The shared duration parser bounds the step: at most 100 years, so the UInt32 seconds below
+  // never wrap (999999d once bucketed into 2017).
   let stepS = q.extra.step
-    ? Number(q.extra.step.slice(0, -1)) * unitS[q.extra.step.slice(-1)]!
+    ? Number(parseDurationArg(q.extra.step, 'step', maxStepNs) / 1_000_000_000n)
     : Math.max(1, Math.ceil(rangeS / 100));
   if (stepS < 1) stepS = 1;
   if (rangeS / stepS > maxBuckets) {

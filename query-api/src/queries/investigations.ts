@@ -11,21 +11,25 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
+import {
+  FlowFilterError,
+  filterSetFromArgs,
+  filterSetSql,
+  ipInSql,
+  parseFilterSet,
+} from '../../../common/filter/index.ts';
+import { type IpPrefix, parseIpPrefix } from '../../../common/filter/ip.ts';
 import { formatTimeNs, nowNs, parseTimeArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
 import {
   and,
-  anyIn,
-  ipIn,
   lateOwnerFields,
   lateOwnersSql,
   or,
-  protocolIn,
   SqlParams,
   tenantScope,
   timeRange,
 } from '../filters/index.ts';
-import { type IpRange, ipValue, protocolValue } from '../filters/values.ts';
 import { type FlowRow, flowRowColumns, rowsToObjects } from './flow-rows.ts';
 
 /** Longest tolerance either side of `at` (one day). */
@@ -149,10 +153,21 @@ function time(name: string, text: string): bigint {
   }
 }
 
-function range(name: string, text: string): IpRange {
-  const r = ipValue.safeParse(text);
-  if (!r.success) throw new InputError(`${name}: expected an IPv4/IPv6 address or CIDR`, name);
-  return r.data;
+function range(name: string, text: string): IpPrefix {
+  const r = parseIpPrefix(text.trim());
+  if (!r) throw new InputError(`${name}: expected an IPv4/IPv6 address or CIDR`, name);
+  return r;
+}
+
+/** SQL of one filter word (`--port 22`, `--protocol tcp`) in the one filter language (common/filter). */
+function wordSql(p: SqlParams, word: 'port' | 'protocol', value: string): string {
+  try {
+    const { whitelist, blacklist } = parseFilterSet(filterSetFromArgs([`--${word}`, value]).set);
+    return filterSetSql(p, whitelist, blacklist);
+  } catch (err) {
+    if (err instanceof FlowFilterError) throw new InputError(err.message, word);
+    throw err;
+  }
 }
 
 /** The window a request asks for: since/until, or at ± tolerance; and the reference instant. */
@@ -227,20 +242,14 @@ export function reportMatch(p: SqlParams, request: InvestigationRequest, maxRang
       `${request.at === undefined ? 'since' : 'tolerance'}: the window is longer than allowed; narrow it`,
       request.at === undefined ? 'since' : 'tolerance',
     );
-  const proto = request.protocol === undefined ? undefined : protocolValue.safeParse(request.protocol);
-  if (proto && !proto.success)
-    throw new InputError(`protocol: ${proto.error.issues[0]?.message}`, 'protocol');
   const dir = request.direction;
-  const indSrc = ind && dir !== 'destination' ? ipIn(p, ['source_ip'], [ind]) : '0';
-  const indX = ind && dir !== 'destination' ? ipIn(p, ['source_xlated'], [ind]) : '0';
-  const indDst = ind && dir !== 'source' ? ipIn(p, ['destination_ip'], [ind]) : '0';
-  const remSrc = rem ? ipIn(p, ['source_ip'], [rem]) : '0';
-  const remDst = rem ? ipIn(p, ['destination_ip'], [rem]) : '0';
-  const portOk =
-    request.port === undefined
-      ? '1'
-      : anyIn(p, ['source_port', 'destination_port'], [request.port], 'UInt16');
-  const protoOk = proto?.success ? protocolIn(p, [proto.data]) : '1';
+  const indSrc = ind && dir !== 'destination' ? ipInSql(p, ['source_ip'], [ind]) : '0';
+  const indX = ind && dir !== 'destination' ? ipInSql(p, ['source_xlated'], [ind]) : '0';
+  const indDst = ind && dir !== 'source' ? ipInSql(p, ['destination_ip'], [ind]) : '0';
+  const remSrc = rem ? ipInSql(p, ['source_ip'], [rem]) : '0';
+  const remDst = rem ? ipInSql(p, ['destination_ip'], [rem]) : '0';
+  const portOk = request.port === undefined ? '1' : wordSql(p, 'port', String(request.port));
+  const protoOk = request.protocol === undefined ? '1' : wordSql(p, 'protocol', request.protocol);
   const window = timeRange(p, sinceNs, untilNs);
   const candidate = or([indSrc, indX, indDst, remSrc, remDst].filter((c) => c !== '0'));
   return {

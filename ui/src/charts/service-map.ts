@@ -8,6 +8,7 @@
 import * as d3 from 'd3';
 import type { TopologyEdge } from '../api.ts';
 import { fmtCount } from '../format.ts';
+import { colorOf } from './colors.ts';
 
 interface MapNode extends d3.SimulationNodeDatum {
   id: string;
@@ -27,9 +28,62 @@ export interface ServiceMapOptions {
   onEdge?: (edge: TopologyEdge) => void;
 }
 
+/** True for an address node: an address, a CIDR group (`10.0.0.0/24`) or the `world` group. */
+export function isAddressNode(id: string): boolean {
+  return id === 'world' || /^[0-9a-f:.]+(\/\d+)?$/i.test(id);
+}
+
+/** How address nodes are grouped so a map with thousands of peers stays readable. */
+export type Grouping = 'none' | '24' | 'world';
+
+/** The group of a node: owners stay themselves; addresses become their /24 (IPv4) or `world`. */
+export function groupOf(id: string, grouping: Grouping): string {
+  if (grouping === 'none' || !isAddressNode(id) || id === 'world') return id;
+  if (grouping === 'world') return 'world';
+  const m = /^(\d+\.\d+\.\d+)\.\d+$/.exec(id);
+  return m ? `${m[1]}.0/24` : id;
+}
+
+/** Edges between groups, with flows and drops summed (an edge per pair of groups). */
+export function groupEdges(edges: TopologyEdge[], grouping: Grouping): TopologyEdge[] {
+  if (grouping === 'none') return edges;
+  const out = new Map<string, TopologyEdge>();
+  for (const e of edges) {
+    const source = groupOf(e.source, grouping);
+    const destination = groupOf(e.destination, grouping);
+    const k = `${source}\u0000${destination}`;
+    const g = out.get(k);
+    if (!g) {
+      out.set(k, {
+        ...e,
+        source,
+        destination,
+        raw: { verdicts: { ...((e.raw['verdicts'] as object) ?? {}) } },
+      });
+      continue;
+    }
+    g.flows += e.flows;
+    g.dropped += e.dropped;
+    const v = g.raw['verdicts'] as Record<string, number>;
+    for (const [vk, n] of Object.entries((e.raw['verdicts'] as Record<string, number>) ?? {})) {
+      v[vk] = (v[vk] ?? 0) + Number(n);
+    }
+  }
+  return [...out.values()];
+}
+
+/** The verdict that colours an edge: DROPPED when any event was dropped, else the commonest. */
+export function edgeVerdict(e: TopologyEdge): string {
+  if (e.dropped > 0) return 'DROPPED';
+  const v = Object.entries((e.raw['verdicts'] as Record<string, number>) ?? {}).sort(
+    (a, b) => Number(b[1]) - Number(a[1]),
+  );
+  return v[0]?.[0] ?? 'FORWARDED';
+}
+
 /** Node kind: the tenant's own jobs, another owner, or a bare address. */
 export function nodeKind(id: string, tenant: string): MapNode['kind'] {
-  if (!id.includes('/')) return 'address';
+  if (isAddressNode(id)) return 'address';
   return id.startsWith(`${tenant}/`) ? 'own' : 'other-tenant';
 }
 
@@ -60,9 +114,10 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
       d3
         .forceLink<MapNode, MapLink>(links)
         .id((d) => d.id)
-        .distance(90),
+        // Bigger maps spread further so labels stay apart.
+        .distance(Math.max(90, Math.min(width, height) / 3.5)),
     )
-    .force('charge', d3.forceManyBody().strength(-260))
+    .force('charge', d3.forceManyBody().strength(-Math.min(1400, 260 + 40 * list.length)))
     .force('x', d3.forceX(width / 2).strength(0.04))
     .force('y', d3.forceY(height / 2).strength(0.12))
     .force('collide', d3.forceCollide(26))
@@ -81,15 +136,27 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
     .domain([1, d3.max(list, (n) => n.flows) ?? 1])
     .range([5, 18]);
 
-  const svg = d3
+  const root = d3
     .create('svg')
     .attr('viewBox', `0 0 ${width} ${height}`)
     .attr('class', 'chart service-map')
     .attr('role', 'img')
-    .attr('aria-label', `Service map of ${opts.tenant}: ${list.length} nodes, ${edges.length} edges`)
+    .attr(
+      'aria-label',
+      `Service map of ${opts.tenant || 'the cluster'}: ${list.length} nodes, ${edges.length} edges`,
+    )
     .attr('data-nodes', list.length)
     .attr('data-edges', edges.length);
-  svg
+  // Zoom and pan with the wheel and a drag on the background; nodes drag on their own.
+  const svg = root.append('g').attr('class', 'viewport');
+  const zoom = d3
+    .zoom<SVGSVGElement, unknown>()
+    .scaleExtent([0.3, 6])
+    .on('zoom', (ev: d3.D3ZoomEvent<SVGSVGElement, unknown>) =>
+      svg.attr('transform', ev.transform.toString()),
+    );
+  (root as unknown as d3.Selection<SVGSVGElement, unknown, null, undefined>).call(zoom);
+  root
     .append('defs')
     .append('marker')
     .attr('id', 'arrow')
@@ -113,22 +180,27 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
     const back = r(Math.max(1, b.flows)) + 2;
     return { x: (b.x ?? 0) - (dx / len) * back, y: (b.y ?? 0) - (dy / len) * back };
   };
-  svg
+  const lines = svg
     .append('g')
     .selectAll('line')
     .data(links)
     .join('line')
     .attr('class', (l) => (l.edge.dropped > 0 ? 'link dropped' : 'link'))
-    .attr('x1', (l) => pos(l.source).x ?? 0)
-    .attr('y1', (l) => pos(l.source).y ?? 0)
-    .attr('x2', (l) => end(l).x)
-    .attr('y2', (l) => end(l).y)
-    .attr('stroke', (l) => (l.edge.dropped > 0 ? '#c62828' : '#90a4ae'))
+    .attr('data-verdict', (l) => edgeVerdict(l.edge))
+    .attr('stroke', (l) => colorOf(edgeVerdict(l.edge)))
     .attr('stroke-opacity', 0.8)
     .attr('stroke-width', (l) => w(Math.max(1, l.edge.flows)))
     .attr('marker-end', 'url(#arrow)')
     .style('cursor', 'pointer')
-    .on('click', (_ev, l) => opts.onEdge?.(l.edge))
+    .on('click', (_ev, l) => opts.onEdge?.(l.edge));
+  const placeLines = () =>
+    lines
+      .attr('x1', (l) => pos(l.source).x ?? 0)
+      .attr('y1', (l) => pos(l.source).y ?? 0)
+      .attr('x2', (l) => end(l).x)
+      .attr('y2', (l) => end(l).y);
+  placeLines();
+  lines
     .append('title')
     .text(
       (l) =>
@@ -141,7 +213,17 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
     .data(list)
     .join('g')
     .attr('class', 'node')
-    .attr('transform', (n) => `translate(${n.x},${n.y})`);
+    .attr('transform', (n) => `translate(${n.x},${n.y})`)
+    .style('cursor', 'grab');
+  const drag = d3
+    .drag<SVGGElement, MapNode>()
+    .on('drag', function (ev: d3.D3DragEvent<SVGGElement, MapNode, MapNode>, n) {
+      n.x = ev.x;
+      n.y = ev.y;
+      d3.select(this).attr('transform', `translate(${n.x},${n.y})`);
+      placeLines();
+    });
+  (node as unknown as d3.Selection<SVGGElement, MapNode, SVGGElement, undefined>).call(drag);
   node
     .append('circle')
     .attr('r', (n) => r(Math.max(1, n.flows)))
@@ -152,10 +234,10 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
     .text((n) => `${n.id}: ${fmtCount(n.flows)} flow events`);
   // Owners are labelled; bare addresses only by their tooltip, to keep the map legible.
   node
-    .filter((n) => n.kind !== 'address')
+    .filter((n) => n.kind !== 'address' || n.id.includes('/') || n.id === 'world')
     .append('text')
     .attr('x', (n) => r(Math.max(1, n.flows)) + 3)
     .attr('y', 4)
     .text((n) => n.id);
-  return svg.node() as SVGSVGElement;
+  return root.node() as SVGSVGElement;
 }

@@ -5,38 +5,16 @@
  * and the bar puts the message next to that filter.
  * @module
  */
+import { FILTER_ALIASES, FILTER_WORDS } from '../../../common/filter/vocabulary.ts';
 import { field, h, replace, uid } from '../dom.ts';
 
-/** Filter names with a hint, in the API's catalog order. */
+/**
+ * Filter names with a hint: the API's filter words and their older spellings, from the one table
+ * (common/filter/vocabulary.ts), so the bar offers exactly what the API accepts.
+ */
 export const flowFilters: readonly (readonly [string, string])[] = [
-  ['ip', 'Address or CIDR of either end (also the post-SNAT source)'],
-  ['from-ip', 'Source address or CIDR'],
-  ['to-ip', 'Destination address or CIDR'],
-  ['port', 'L4 port of either end'],
-  ['from-port', 'Source port'],
-  ['to-port', 'Destination port'],
-  ['protocol', 'tcp, udp, sctp, icmp, icmpv4, icmpv6, dns, http, kafka'],
-  ['verdict', 'FORWARDED, DROPPED, ERROR, AUDIT, REDIRECTED, TRACED, TRANSLATED'],
-  ['drop-reason', 'Drop reason name (POLICY_DENIED) or number'],
-  ['type', 'drop, trace[:to-endpoint], l7, policy-verdict…'],
-  ['traffic-direction', 'ingress or egress'],
-  ['label', 'Label selector on either end (netreap:nomad.job_id=api)'],
-  ['from-label', 'Label selector on the source'],
-  ['to-label', 'Label selector on the destination'],
-  ['identity', 'Security identity (number or reserved name)'],
-  ['node', 'Observing node; * is a wildcard'],
-  ['namespace', 'Namespace of either end'],
-  ['pod', '[namespace/]pod-name-prefix'],
-  ['fqdn', 'DNS name of either end; * is a wildcard'],
-  ['http-method', 'HTTP method'],
-  ['http-status', 'HTTP status (404) or prefix (5+)'],
-  ['http-path', 'Regular expression on the URL path'],
-  ['dns-query', 'Regular expression on the DNS query'],
-  ['tenant', 'Tenant owning either end'],
-  ['account', 'Account owning either end'],
-  ['job', 'Nomad job of either end'],
-  ['alloc', 'Allocation id, prefix or name'],
-  ['scope', 'world, private, metadata, other-tenant…'],
+  ...Object.entries(FILTER_WORDS).map(([name, w]) => [name, w.doc] as const),
+  ...Object.entries(FILTER_ALIASES).map(([name, to]) => [name, `Older spelling of ${to}`] as const),
 ];
 
 const filterNames = new Set(flowFilters.map(([n]) => n));

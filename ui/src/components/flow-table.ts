@@ -11,7 +11,7 @@ import { eventType, flatten, hubbleJson, ownerLabel, ports, summary } from '../f
 import { fmtAddr, fmtTime } from '../format.ts';
 import type { Drawer } from './drawer.ts';
 import { pivot } from './pivot.ts';
-import { type VirtualTable, virtualTable } from './virtual-table.ts';
+import { type Column, type VirtualTable, virtualTable } from './virtual-table.ts';
 
 function endCell(owner: Owner | null, label: string, ip: string | undefined): Node {
   return h(
@@ -94,70 +94,87 @@ export function flowDetail(line: FlowLine): HTMLElement {
   );
 }
 
-/** Builds a flow table whose rows open the drawer. */
-export function flowTable(drawer: Drawer, label: string, height = 520): VirtualTable<FlowLine> {
+/** The table's column labels, in order (the flows page's column chooser offers them). */
+export const flowColumnLabels = [
+  'Time (UTC)',
+  'Source',
+  'Src port',
+  'Destination',
+  'Dst port',
+  'Verdict',
+  'Type',
+  'Summary',
+] as const;
+
+/**
+ * Builds a flow table whose rows open the drawer; `visible` (column labels) hides the others
+ * (all shown when absent or empty).
+ */
+export function flowTable(
+  drawer: Drawer,
+  label: string,
+  height = 520,
+  visible?: readonly string[],
+): VirtualTable<FlowLine> {
+  const columns: Column<FlowLine>[] = [
+    {
+      label: 'Time (UTC)',
+      width: '15.5rem',
+      cell: (l) => h('time', { datetime: l.flow.time ?? '' }, fmtTime(l.flow.time ?? l.time)),
+    },
+    {
+      label: 'Source',
+      width: 'minmax(9rem,1.3fr)',
+      cell: (l) =>
+        endCell(
+          l.attribution?.source ?? null,
+          ownerLabel(l.attribution?.source ?? null, l.flow.source, l.flow.source_names),
+          l.flow.IP?.source,
+        ),
+      title: (l) =>
+        endTitle(
+          l.attribution?.source ?? null,
+          ownerLabel(l.attribution?.source ?? null, l.flow.source),
+          fmtAddr(l.flow.IP?.source, ports(l.flow).src),
+        ),
+    },
+    { label: 'Src port', width: '4.4rem', cell: (l) => String(ports(l.flow).src ?? '') },
+    {
+      label: 'Destination',
+      width: 'minmax(9rem,1.3fr)',
+      cell: (l) =>
+        endCell(
+          l.attribution?.destination ?? null,
+          ownerLabel(l.attribution?.destination ?? null, l.flow.destination, l.flow.destination_names),
+          l.flow.IP?.destination,
+        ),
+      title: (l) =>
+        endTitle(
+          l.attribution?.destination ?? null,
+          ownerLabel(l.attribution?.destination ?? null, l.flow.destination, l.flow.destination_names),
+          fmtAddr(l.flow.IP?.destination, ports(l.flow).dst),
+        ),
+    },
+    { label: 'Dst port', width: '4.4rem', cell: (l) => String(ports(l.flow).dst ?? '') },
+    {
+      label: 'Verdict',
+      width: '7.6rem',
+      cell: (l) =>
+        h('span', { class: 'verdict', style: `--c:${colorOf(l.flow.verdict ?? '')}` }, l.flow.verdict ?? ''),
+    },
+    { label: 'Type', width: '7.5rem', cell: (l) => eventType(l.flow) },
+    {
+      label: 'Summary',
+      width: 'minmax(7rem,1.5fr)',
+      cell: (l) => summary(l.flow),
+      title: (l) => summary(l.flow),
+    },
+  ];
   return virtualTable<FlowLine>({
     label,
     height,
     empty: 'No flows match.',
-    columns: [
-      {
-        label: 'Time (UTC)',
-        width: '15.5rem',
-        cell: (l) => h('time', { datetime: l.flow.time ?? '' }, fmtTime(l.flow.time ?? l.time)),
-      },
-      {
-        label: 'Source',
-        width: 'minmax(9rem,1.3fr)',
-        cell: (l) =>
-          endCell(
-            l.attribution?.source ?? null,
-            ownerLabel(l.attribution?.source ?? null, l.flow.source, l.flow.source_names),
-            l.flow.IP?.source,
-          ),
-        title: (l) =>
-          endTitle(
-            l.attribution?.source ?? null,
-            ownerLabel(l.attribution?.source ?? null, l.flow.source),
-            fmtAddr(l.flow.IP?.source, ports(l.flow).src),
-          ),
-      },
-      { label: 'Src port', width: '4.4rem', cell: (l) => String(ports(l.flow).src ?? '') },
-      {
-        label: 'Destination',
-        width: 'minmax(9rem,1.3fr)',
-        cell: (l) =>
-          endCell(
-            l.attribution?.destination ?? null,
-            ownerLabel(l.attribution?.destination ?? null, l.flow.destination, l.flow.destination_names),
-            l.flow.IP?.destination,
-          ),
-        title: (l) =>
-          endTitle(
-            l.attribution?.destination ?? null,
-            ownerLabel(l.attribution?.destination ?? null, l.flow.destination, l.flow.destination_names),
-            fmtAddr(l.flow.IP?.destination, ports(l.flow).dst),
-          ),
-      },
-      { label: 'Dst port', width: '4.4rem', cell: (l) => String(ports(l.flow).dst ?? '') },
-      {
-        label: 'Verdict',
-        width: '7.6rem',
-        cell: (l) =>
-          h(
-            'span',
-            { class: 'verdict', style: `--c:${colorOf(l.flow.verdict ?? '')}` },
-            l.flow.verdict ?? '',
-          ),
-      },
-      { label: 'Type', width: '7.5rem', cell: (l) => eventType(l.flow) },
-      {
-        label: 'Summary',
-        width: 'minmax(7rem,1.5fr)',
-        cell: (l) => summary(l.flow),
-        title: (l) => summary(l.flow),
-      },
-    ],
+    columns: visible?.length ? columns.filter((c) => visible.includes(c.label)) : columns,
     onOpen: (l) => drawer.open(`Flow at ${fmtTime(l.flow.time ?? l.time)}`, flowDetail(l)),
   });
 }

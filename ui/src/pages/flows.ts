@@ -5,18 +5,20 @@
  * @module
  */
 import { ApiError, type Params } from '../api.ts';
+import { stackedArea } from '../charts/stacked-area.ts';
 import { createDrawer } from '../components/drawer.ts';
-import { filterBar } from '../components/filter-bar.ts';
-import { flowTable } from '../components/flow-table.ts';
+import { filterBar, isFilterName } from '../components/filter-bar.ts';
+import { flowColumnLabels, flowTable } from '../components/flow-table.ts';
 import { h, replace, status } from '../dom.ts';
 import { fmtCount, fmtTime } from '../format.ts';
 import { go, link, type Page, type PageContext } from '../router.ts';
 import type { Session } from '../session.ts';
+import { stepFor } from './overview.ts';
 
 /** The API parameters of the explorer's hash parameters (all of them, repeated ones kept). */
 export function apiParams(params: URLSearchParams): Params {
   const out: Record<string, string[]> = {};
-  for (const k of new Set(params.keys())) out[k] = params.getAll(k);
+  for (const k of new Set(params.keys())) if (k !== 'cols') out[k] = params.getAll(k);
   if (!out['limit']) out['limit'] = ['500'];
   return out;
 }
@@ -67,20 +69,47 @@ export function exportLink(
   return a;
 }
 
+/** The column chooser: the choice lives in the hash (`cols=Time (UTC),Source,…`). */
+function columnChooser(params: URLSearchParams, cols: string[]): HTMLElement {
+  const boxes = flowColumnLabels.map((c) =>
+    h('input', { type: 'checkbox', name: 'col', value: c, checked: cols.length === 0 || cols.includes(c) }),
+  );
+  const form = h(
+    'form',
+    { class: 'col-chooser' },
+    ...boxes.map((b) => h('label', {}, b, ` ${b.value}`)),
+    h('button', { type: 'submit' }, 'Apply columns'),
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
+    const next = new URLSearchParams(params);
+    next.delete('cursor');
+    if (chosen.length === 0 || chosen.length === flowColumnLabels.length) next.delete('cols');
+    else next.set('cols', chosen.join(','));
+    go(link('flows', next));
+  });
+  return h('details', { class: 'columns' }, h('summary', {}, 'Columns'), form);
+}
+
 async function render(ctx: PageContext): Promise<void> {
   const { root, params, session, signal } = ctx;
   const drawer = createDrawer();
   const bar = filterBar({ params, onApply: (next) => go(link('flows', next)) });
-  const table = flowTable(drawer, 'Flows');
+  const cols = (params.get('cols') ?? '').split(',').filter(Boolean);
+  const table = flowTable(drawer, 'Flows', 520, cols);
+  const chooser = columnChooser(params, cols);
   const info = h('p', { class: 'result-info', 'aria-live': 'polite' }, status('Loading…'));
   const more = h('button', { type: 'button', hidden: true }, 'Load next page');
   const query = apiParams(params);
+  const histogram = h('div', { class: 'flow-histogram', 'data-testid': 'flow-histogram' });
   const exports = h('div', { class: 'exports', role: 'group', 'aria-label': 'Export' });
   /** Export links for the window the table shows (absolute, so a later click exports the same flows). */
   const drawExports = (since?: string, until?: string) => {
     const p = exportParams(query, since, until);
     replace(
       exports,
+      chooser,
       exportLink(session, 'Export NDJSON', '/api/v1/flows', { ...p, format: 'ndjson' }, 'flows.ndjson'),
       exportLink(session, 'Export CSV', '/api/v1/flows', { ...p, format: 'csv' }, 'flows.csv'),
       h(
@@ -102,12 +131,62 @@ async function render(ctx: PageContext): Promise<void> {
       'Each row is one Hubble flow event (trace, drop, policy verdict or L7 record), not a connection or a byte count.',
     ),
     bar.el,
+    histogram,
     h('div', { class: 'toolbar' }, info, exports),
     table.el,
     h('div', { class: 'pager' }, more),
     drawer.el,
   );
 
+  /**
+   * Total hits and their histogram over the window the table shows: the same filters through
+   * /timeseries (by verdict), so the count is of every matching flow, not of the loaded pages.
+   */
+  const drawHistogram = async (since: string, until: string) => {
+    const filters: Record<string, string[]> = {};
+    for (const [k, v] of params) if (isFilterName(k)) filters[k] = [...(filters[k] ?? []), v];
+    const seconds = Math.max(1, (Date.parse(until) - Date.parse(since)) / 1000);
+    try {
+      const ts = await session.api.timeseries(
+        { ...filters, since, until, by: 'verdict', step: `${stepFor(seconds)}s` },
+        signal,
+      );
+      const total = ts.series.reduce((a, s) => a + s.points.reduce((b, p) => b + p.count, 0), 0);
+      replace(
+        histogram,
+        h(
+          'p',
+          { class: 'hits' },
+          h('strong', { 'data-testid': 'hit-count' }, fmtCount(total)),
+          ' matching flow events',
+        ),
+        stackedArea(ts, {
+          since,
+          until,
+          width: Math.max(640, histogram.clientWidth),
+          height: 120,
+          label: 'Matching flow events per second by verdict',
+          href: (key, s, u) => {
+            const next = new URLSearchParams(params);
+            next.delete('cursor');
+            next.set('since', s);
+            next.set('until', u);
+            if (!next.getAll('verdict').includes(key)) next.append('verdict', key);
+            return link('flows', next);
+          },
+          onZoom: (s, u) => {
+            const next = new URLSearchParams(params);
+            next.delete('cursor');
+            next.set('since', s);
+            next.set('until', u);
+            go(link('flows', next));
+          },
+        }),
+      );
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') replace(histogram, '');
+    }
+  };
   let cursor: string | null = null;
   let pages = 0;
   const load = async () => {
@@ -115,7 +194,10 @@ async function render(ctx: PageContext): Promise<void> {
     try {
       const page = await session.api.flows({ ...query, ...(cursor ? { cursor } : {}) }, signal);
       pages += 1;
-      if (pages === 1) drawExports(page.since, page.until);
+      if (pages === 1) {
+        drawExports(page.since, page.until);
+        void drawHistogram(page.since, page.until);
+      }
       if (pages === 1) table.setRows(page.flows);
       else table.appendRows(page.flows);
       cursor = page.next_cursor;

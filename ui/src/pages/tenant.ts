@@ -7,12 +7,12 @@
 import type { TopologyEdge } from '../api.ts';
 import { barList } from '../charts/bar-list.ts';
 import { colorOf } from '../charts/colors.ts';
-import { serviceMap } from '../charts/service-map.ts';
+import { type Grouping, groupEdges, isAddressNode, serviceMap } from '../charts/service-map.ts';
 import { stackedArea } from '../charts/stacked-area.ts';
 import { dashVars, varsOf } from '../components/dash-vars.ts';
 import { createLive } from '../components/live.ts';
 import { autoRefresh, timeRangePicker, windowOf } from '../components/time-range.ts';
-import { h, panel, replace, status } from '../dom.ts';
+import { field, h, panel, replace, status } from '../dom.ts';
 import { fmtCount, fmtTime } from '../format.ts';
 import { go, link, type Page, type PageContext } from '../router.ts';
 import { destinationFilter, flowsLink, stepFor, zoomed } from './overview.ts';
@@ -24,14 +24,46 @@ const rec = (v: unknown) => (v && typeof v === 'object' ? (v as Record<string, u
 export function edgeFilters(e: TopologyEdge): Record<string, string> {
   const out: Record<string, string> = {};
   const end = (id: string, ipKey: 'from-ip' | 'to-ip', label: 'from-label' | 'to-label') => {
-    if (id.includes('/')) {
+    if (id === 'world') {
+      // No "from-scope": scope matches either end, which is the world end here.
+      out['scope'] = 'world';
+    } else if (isAddressNode(id)) out[ipKey] = id;
+    else if (id.includes('/')) {
       const [, job] = id.split('/');
       if (job) out[label] = `netreap:nomad.job_id=${job}`;
-    } else if (id) out[ipKey] = id;
+    }
   };
   end(e.source, 'from-ip', 'from-label');
   end(e.destination, 'to-ip', 'to-label');
   return out;
+}
+
+/** The map's address grouping from the parameters (default: by /24). */
+export function groupingOf(params: URLSearchParams): Grouping {
+  const g = params.get('group');
+  return g === 'none' || g === 'world' ? g : '24';
+}
+
+/** The grouping menu of a service map. */
+export function groupControl(
+  params: URLSearchParams,
+  onChange: (next: URLSearchParams) => void,
+): HTMLElement {
+  const sel = h(
+    'select',
+    { name: 'group' },
+    ...[
+      ['24', 'Addresses by /24'],
+      ['world', 'Addresses as one "world" node'],
+      ['none', 'Every address'],
+    ].map(([v, t]) => h('option', { value: v, selected: groupingOf(params) === v }, t)),
+  );
+  sel.addEventListener('change', () => {
+    const next = new URLSearchParams(params);
+    next.set('group', sel.value);
+    onChange(next);
+  });
+  return h('div', { class: 'dash-vars' }, field('Group', sel));
 }
 
 async function picker(ctx: PageContext): Promise<void> {
@@ -81,6 +113,7 @@ async function render(ctx: PageContext): Promise<void> {
   const dstBox = h('div', { class: 'panel-body' });
   const portBox = h('div', { class: 'panel-body' });
   const mapBox = h('div', { class: 'panel-body' });
+  const grouping = groupingOf(params);
   const draw = () => {
     const win = windowOf(params, '24h');
     const range = { since: win.since, until: win.until };
@@ -261,7 +294,8 @@ async function render(ctx: PageContext): Promise<void> {
     const map = live.section(
       mapBox,
       () => session.api.topology({ ...scoped, edges: 150 }, signal),
-      (edges) => {
+      (raw) => {
+        const edges = groupEdges(raw, grouping);
         const open = (e: TopologyEdge) => go(fl(edgeFilters(e)));
         return h(
           'div',
@@ -269,8 +303,9 @@ async function render(ctx: PageContext): Promise<void> {
           h(
             'p',
             { class: 'hint' },
-            `Blue: ${tenant}'s jobs; purple: other tenants' jobs; grey: addresses without an owner. Line width grows with flow events; red dashed lines carried dropped events. Click an edge for its flows.`,
+            `Blue: ${tenant}'s jobs; purple: other tenants' jobs; grey: addresses without an owner. Line width grows with flow events; lines are coloured by verdict (red dashed: dropped events). Scroll to zoom, drag to pan or move a node. Click an edge for its flows.`,
           ),
+          groupControl(params, (next) => go(link('tenants', next, tenant))),
           edges.length
             ? serviceMap(edges, { tenant, onEdge: open, width: Math.max(800, mapBox.clientWidth) })
             : h('p', { class: 'empty' }, 'No traffic in this range.'),

@@ -7,9 +7,14 @@
 
 import type { CustomRuleConfig } from '../../../../common/config/alerts.ts';
 import { ConfigError, errorMessage } from '../../../../common/errors.ts';
-import { type FlowFilters, filtersToSql, parseFlowFilters, type RawParams } from '../../filters/index.ts';
+import { isFilterParam, type ParsedFilterSet } from '../../../../common/filter/index.ts';
+import type { Principal } from '../../auth/principal.ts';
+import { filtersToSql, parseFlowFilters, type RawParams } from '../../filters/index.ts';
 import type { Rule } from './rule.ts';
 import { hasOwner, ipText, notAllowed, ownerColumns, sampleExpr, timeIn } from './sql.ts';
+
+/** Rules read every tenant's flows, as an operator does. */
+const ruleReader: Principal = { name: 'alerts', role: 'admin' };
 
 const peerExpr = {
   events: "''",
@@ -20,14 +25,13 @@ const peerExpr = {
 
 /** Builds a custom rule; an invalid filter is a ConfigError naming the rule. */
 export function customRule(cfg: CustomRuleConfig): Rule {
-  let filters: FlowFilters;
+  let filters: ParsedFilterSet;
   try {
     filters = parseFlowFilters(cfg.filter as RawParams);
   } catch (err) {
     throw new ConfigError(`alerts.custom ${cfg.name}: invalid filter: ${errorMessage(err)}`, { cause: err });
   }
-  const known = new Set(Object.keys(filters));
-  const unknown = Object.keys(cfg.filter).filter((k) => !known.has(k));
+  const unknown = Object.keys(cfg.filter).filter((k) => !isFilterParam(k));
   if (unknown.length)
     throw new ConfigError(`alerts.custom ${cfg.name}: unknown filter ${unknown.join(', ')}`);
   const end = cfg.groupBy === 'destination' ? 'dst' : 'src';
@@ -48,7 +52,12 @@ export function customRule(cfg: CustomRuleConfig): Rule {
     },
     measureName: metric === 'events' ? 'flow events' : metric.replace('-', ' '),
     query(p, range) {
-      const where = [timeIn(p, range), hasOwner(end), notAllowed(p, end, cfg), ...filtersToSql(p, filters)];
+      const where = [
+        timeIn(p, range),
+        hasOwner(end),
+        notAllowed(p, end, cfg),
+        ...filtersToSql(p, filters, ruleReader),
+      ];
       const sql =
         `SELECT toUnixTimestamp64Nano(time) AS tn, ${ownerColumns(end)}, '' AS g, ${peerExpr[metric]} AS peer, ` +
         `${ipText('source_ip')} AS s_ip, ${ipText('destination_ip')} AS d_ip, destination_port AS port, ` +

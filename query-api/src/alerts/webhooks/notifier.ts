@@ -49,7 +49,7 @@ export interface WebhookNotifierDeps {
   store: Store;
   logger: Logger;
   metrics: Metrics;
-  /** Environment holding `secretEnv` secrets. Default process.env. */
+  /** Values of the `secretEnv` variables (main reads them from its environment). Default none. */
   env?: NodeJS.ProcessEnv;
   /** Replaces the SSRF guard's resolver-backed default (tests). */
   guard?: TargetGuard;
@@ -79,7 +79,7 @@ export function createWebhookNotifier(
   publicUrl: string,
   deps: WebhookNotifierDeps,
 ): WebhookNotifier {
-  const env = deps.env ?? process.env;
+  const env = deps.env ?? {};
   const guard = deps.guard ?? createTargetGuard(config.allowPrivateTargets);
   const log = deps.logger;
   const targets = config.targets.map((t) => ({

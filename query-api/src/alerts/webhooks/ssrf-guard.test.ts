@@ -18,11 +18,28 @@ describe('query-api > alerts > webhooks > ssrf-guard', () => {
     { address: 'fd00:ec2::254', expected: true },
     { address: 'fe80::1', expected: true },
     { address: '::ffff:127.0.0.1', expected: true },
+    { address: '::7f00:1', expected: true },
+    { address: '::ffff:7f00:1', expected: true },
+    { address: '::ffff:0:7f00:1', expected: true },
+    { address: '2002:7f00:1::', expected: true },
+    { address: '100::1', expected: true },
+    { address: '64:ff9b::7f00:1', expected: true },
+    { address: '2001:0:4136:e378::1', expected: true },
+    { address: '::ffff:93.184.216.34', expected: false },
+    { address: '2001:4860:4860::8888', expected: false },
     { address: '93.184.216.34', expected: false },
     { address: '2606:4700::1111', expected: false },
   ])('$address private: $expected', ({ address, expected }) => {
     expect(isPrivateAddress(address)).toBe(expected);
   });
+
+  it.each(['[::127.0.0.1]', '[::ffff:0:7f00:1]', '[2002:7f00:1::]', '[100::1]', '[::ffff:127.0.0.1]'])(
+    'refuses the URL literal %s',
+    async (host) => {
+      const guard = createTargetGuard([]);
+      await expect(guard.resolve(new URL(`http://${host}:8080/hook`))).rejects.toThrow(TargetRefusedError);
+    },
+  );
 
   it('refuses names and literals that reach private space unless allowlisted', async () => {
     const table = {

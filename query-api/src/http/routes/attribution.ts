@@ -6,10 +6,10 @@
 import type { Request } from 'express';
 import { z } from 'zod';
 import { InputError } from '../../../../common/errors.ts';
+import { parseIpPrefix } from '../../../../common/filter/ip.ts';
 import { parseTimeArg } from '../../../../common/time.ts';
 import type { AttributionLookup } from '../../deps.ts';
 import { parseParam } from '../../filters/index.ts';
-import { parseIpOrCidr } from '../../filters/values.ts';
 import type { RouteContext, RouteResult } from '../context.ts';
 import { HttpError } from '../errors.ts';
 
@@ -35,7 +35,7 @@ export async function handleAttribution(
     if (!(k in attributionParams))
       throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
   const ip = parseParam('ip', attributionParams.ip, q['ip']);
-  const range = parseIpOrCidr(ip);
+  const range = parseIpPrefix(ip.trim());
   if (!range || range.lo !== range.hi)
     throw new InputError(`ip: expected one IPv4 or IPv6 address, got "${ip.slice(0, 80)}"`, 'ip');
   const atText = q['at'] === undefined ? 'now' : parseParam('at', attributionParams.at, q['at']);

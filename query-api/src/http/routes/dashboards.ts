@@ -9,7 +9,7 @@ import type { ApiLimits } from '../../../../common/config/api.ts';
 import { AccessError } from '../../../../common/errors.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { parseParam, type RawParams } from '../../filters/index.ts';
-import { nameValue } from '../../filters/values.ts';
+import { nameValue } from '../../filters/parse.ts';
 import { parseDashboardQuery } from '../../queries/dashboard-query.ts';
 import {
   summaryParams,

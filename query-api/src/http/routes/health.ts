@@ -4,13 +4,16 @@
  * seconds, with a short timeout, so probes cannot pile queries onto a struggling server).
  * @module
  */
-import { Router as createRouter, type Router } from 'express';
+import { Router as createRouter, type RequestHandler, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Store } from '../../../../common/clickhouse/index.ts';
 import { errorMessage } from '../../../../common/errors.ts';
 
-/** Mounts /healthz, /readyz and /metrics (the service's registry). */
-export function healthRoutes(deps: { store: Store; ready?: () => boolean; registry: Registry }): Router {
+/** Mounts /healthz, /readyz (open) and /metrics (the service's registry, behind `metricsGuard`: context.ts opsGuard). */
+export function healthRoutes(
+  deps: { store: Store; ready?: () => boolean; registry: Registry },
+  metricsGuard: RequestHandler = (_req, _res, next) => next(),
+): Router {
   const { registry } = deps;
   const router = createRouter();
   let last: { at: number; ok: boolean; reason: string } = { at: 0, ok: false, reason: 'not checked' };
@@ -37,7 +40,7 @@ export function healthRoutes(deps: { store: Store; ready?: () => boolean; regist
     const ok = r.ok && !extra;
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', reason: extra ?? r.reason });
   });
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', metricsGuard, async (_req, res) => {
     res.setHeader('Content-Type', registry.contentType);
     res.send(await registry.metrics());
   });

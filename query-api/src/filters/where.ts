@@ -1,0 +1,190 @@
+/**
+ * The WHERE clause of every statement that reads flows, with bound parameters only: the time range,
+ * the keyset cursor, the filters (the Hubble part compiled by common/filter, Flowtrail's owner filters
+ * here, over stored attribution and ends re-attributed at query time) and, for a tenant principal, the
+ * tenant scope. Every endpoint that reads flows builds its WHERE here, which is how tenant scoping is
+ * enforced once for all of them.
+ * @module
+ */
+import type { SqlParams } from '../../../common/clickhouse/sql-params.ts';
+import { AccessError } from '../../../common/errors.ts';
+import {
+  and,
+  filterSetSql,
+  type OwnEnds,
+  type OwnerFilters,
+  or,
+  type ParsedFilterSet,
+} from '../../../common/filter/index.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { FlowCursor } from './cursor.ts';
+import { lateOwnerMatch, type OwnerEnd, type OwnerPredicate, type TimeBounds } from './late-owner.ts';
+
+/** A WHERE clause (without the keyword) and the parameters it binds. */
+export interface SqlWhere {
+  where: string;
+  params: Record<string, unknown>;
+}
+
+const ends: readonly OwnerEnd[] = ['src', 'dst'];
+
+/**
+ * Either end owned by an owner satisfying `pred`: as stored (`stored`, over the `src_`/`dst_`
+ * columns), or, for an end stored as `none`, as re-attributed from the ownership table at the
+ * flow's time (filters/late-owner.ts explains the cost). `range` bounds the late lookups.
+ */
+function ownedBy(
+  p: SqlParams,
+  stored: (end: OwnerEnd) => string,
+  pred: OwnerPredicate,
+  range: TimeBounds | undefined,
+): string {
+  return or(ends.flatMap((e) => [stored(e), lateOwnerMatch(p, e, pred, range)]));
+}
+
+/**
+ * The predicate restricting a principal to flows it may see (`1` for unrestricted roles): a
+ * tenant principal sees flows where its tenant owns an end, including ends re-attributed at
+ * query time. Pass the statement's time range when it has one: it bounds the late lookups.
+ */
+export function tenantScope(p: SqlParams, principal: Principal, range?: TimeBounds): string {
+  if (principal.role !== 'tenant') return '1';
+  // A tenant principal without a tenant sees nothing (config validation forbids it anyway).
+  if (!principal.tenant) return '0';
+  const t = p.bind(principal.tenant, 'String');
+  return ownedBy(
+    p,
+    (e) => `${e}_tenant = ${t}`,
+    (col) => `${col('tenant')} = ${t}`,
+    range,
+  );
+}
+
+/**
+ * For a tenant principal, the "this end is mine" conditions: filters on attributes a foreign end
+ * hides (pod, namespace, service, workload, labels) then match its own ends only, so a filter cannot
+ * confirm what redaction withholds (issue 17.4). Stored attribution only: an end attributed late
+ * is conservatively treated as foreign here.
+ */
+export function ownEnds(p: SqlParams, principal: Principal): OwnEnds | undefined {
+  if (principal.role !== 'tenant') return undefined;
+  const t = p.bind(principal.tenant ?? '', 'String');
+  return { source: `src_tenant = ${t}`, destination: `dst_tenant = ${t}` };
+}
+
+/** The time-range predicate: since inclusive, until exclusive. */
+export function timeRange(p: SqlParams, sinceNs: bigint, untilNs: bigint): string {
+  return (
+    `time >= fromUnixTimestamp64Nano(${p.bind(sinceNs, 'Int64')}, 'UTC') AND ` +
+    `time < fromUnixTimestamp64Nano(${p.bind(untilNs, 'Int64')}, 'UTC')`
+  );
+}
+
+/**
+ * Flowtrail's owner filters. With `late` (the statement's time range), `tenant`, `account`, `job`
+ * and `alloc` also match ends stored as `none` whose owner at the flow's time is known now; without
+ * it they match stored columns only. With `ownTenant` (a tenant principal) they match only ends its
+ * tenant owns.
+ */
+export function ownerFiltersSql(
+  p: SqlParams,
+  f: OwnerFilters,
+  late?: TimeBounds,
+  ownTenant?: string,
+): string[] {
+  const out: string[] = [];
+  const own = ownTenant === undefined ? undefined : p.bind(ownTenant, 'String');
+  /** Restricts an owner predicate on one end to ends the caller's tenant owns. */
+  const mine = (pred: string, tenantColumn: string) =>
+    own ? `(${pred} AND ${tenantColumn} = ${own})` : pred;
+  const owner = (field: 'tenant' | 'account' | 'job', vals: readonly string[]) => {
+    const arr = p.bind(vals, 'Array(String)');
+    const stored = (e: OwnerEnd) => mine(`has(${arr}, ${e}_${field})`, `${e}_tenant`);
+    if (!late) return or(ends.map(stored));
+    return ownedBy(p, stored, (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')), late);
+  };
+  if (f.tenant?.length) out.push(owner('tenant', f.tenant));
+  if (f.account?.length) out.push(owner('account', f.account));
+  if (f.job?.length) out.push(owner('job', f.job));
+  if (f.alloc?.length) {
+    const vals = f.alloc.map((a) => p.bind(a, 'String'));
+    const match = (name: string, id: string) =>
+      or(vals.map((v) => `(${name} = ${v} OR (length(${v}) >= 8 AND startsWith(${id}, ${v})))`));
+    const stored = (e: OwnerEnd) => mine(match(`${e}_alloc_name`, `${e}_alloc_id`), `${e}_tenant`);
+    out.push(
+      late
+        ? ownedBy(p, stored, (col) => mine(match(col('alloc_name'), col('alloc_id')), col('tenant')), late)
+        : or(ends.map(stored)),
+    );
+  }
+  if (f.scope?.length) {
+    const arr = p.bind(f.scope, 'Array(String)');
+    out.push(or(ends.map((e) => mine(`has(${arr}, toString(${e}_scope))`, `${e}_tenant`))));
+  }
+  if (f.attributionConflict?.length) {
+    out.push(
+      or(f.attributionConflict.map((v) => (v ? "attribution_conflict != ''" : "attribution_conflict = ''"))),
+    );
+  }
+  return out;
+}
+
+/**
+ * The predicates of the filters alone (no time, scope or cursor): the Hubble whitelist/blacklist and
+ * the owner filters, for `principal` (a tenant's attribute filters look at its own ends only).
+ */
+export function filtersToSql(
+  p: SqlParams,
+  f: ParsedFilterSet,
+  principal: Principal,
+  late?: TimeBounds,
+): string[] {
+  const hubble = filterSetSql(p, f.whitelist, f.blacklist, { own: ownEnds(p, principal) });
+  const own = principal.role === 'tenant' ? (principal.tenant ?? '') : undefined;
+  return [...(hubble === '1' ? [] : [hubble]), ...ownerFiltersSql(p, f.owner, late, own)];
+}
+
+/**
+ * A tenant may filter by its own tenant only: `tenant=<other>` ANDed with its scope would tell it
+ * which of its flows touched that other tenant, an answer the scope exists to withhold.
+ */
+export function assertOwnTenantFilter(filters: ParsedFilterSet, principal: Principal): void {
+  if (principal.role !== 'tenant') return;
+  const other = (filters.owner.tenant ?? []).find((t) => t !== principal.tenant);
+  if (other !== undefined) {
+    throw new AccessError(
+      403,
+      `tenant: a tenant token may only filter by its own tenant, not "${other.slice(0, 64)}"`,
+    );
+  }
+}
+
+/** What flowQueryToSql needs of a query. */
+export interface FlowWhereInput {
+  filters: ParsedFilterSet;
+  sinceNs: bigint;
+  untilNs: bigint;
+  cursor?: FlowCursor | undefined;
+}
+
+/**
+ * The WHERE clause of a flows request for `principal`: time range, cursor, filters and tenant
+ * scope, ANDed. Pass a SqlParams to share parameter numbering with a larger statement.
+ */
+export function flowQueryToSql(query: FlowWhereInput, principal: Principal, p: SqlParams): SqlWhere {
+  assertOwnTenantFilter(query.filters, principal);
+  const range = { sinceNs: query.sinceNs, untilNs: query.untilNs };
+  const parts = [
+    timeRange(p, query.sinceNs, query.untilNs),
+    ...filtersToSql(p, query.filters, principal, range),
+    tenantScope(p, principal, range),
+  ];
+  if (query.cursor) {
+    const cmp = query.cursor.order === 'newest' ? '<' : '>';
+    parts.push(
+      `(time, flow_id) ${cmp} (fromUnixTimestamp64Nano(${p.bind(query.cursor.timeNs, 'Int64')}, 'UTC'), ` +
+        `toFixedString(unhex(${p.bind(query.cursor.flowId, 'String')}), 16))`,
+    );
+  }
+  return { where: and(parts), params: p.values };
+}
