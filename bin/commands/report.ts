@@ -19,7 +19,8 @@ import { parseReport } from '../../query-api/src/reports/parse.ts';
 import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
-const usage = `usage: flowtrail report import FILE|- [--json]
+/** The command's usage text (`flowtrail report --help`). */
+export const usage = `usage: flowtrail report import FILE|- [--json]
 
 Opens a case from an abuse report: X-ARF (JSON or YAML, or an X-ARF email) or ARF (RFC 5965
 feedback-report email). The reported address (X-ARF Source, ARF Source-IP) is our side; the
