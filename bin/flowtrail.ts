@@ -28,6 +28,7 @@ commands:
   nomad-standin          a Nomad API stand-in for tests and the demo
   bench --json           ingest and query benchmarks
   evidence verify FILE   check an investigation's evidence bundle (hashes and signature)
+  report import FILE     open a case from an abuse report (X-ARF JSON/YAML, ARF email)
 
 environment: FLOWTRAIL_DATA_DIR (default ./data) or CLICKHOUSE_URL, FLOWTRAIL_CONFIG, HUBBLE_SERVER, …
 `;

@@ -189,6 +189,33 @@ export function openApiDocument(): JsonSchema {
           responses: { '201': { description: 'The saved case' }, default: errorResponse },
         },
       },
+      '/api/v1/reports': {
+        post: {
+          summary:
+            'Open a prefilled case from an abuse report: X-ARF (JSON or YAML) or ARF (RFC 5965 email).',
+          description:
+            'The body is the report as received. X-ARF: `Source` (or `Report.SourceIp`) is our side, ' +
+            '`Destination`/`Target` (or `Report.DestinationIp`) theirs, `Port`, `Date`, `Category`/`Report-Type`; ' +
+            'an X-ARF email (report as a YAML/JSON part) is read too. ARF: a multipart/report email whose ' +
+            'message/feedback-report part gives `Source-IP` (ours) and `Arrival-Date`; port 25/tcp. The case is ' +
+            'investigated at the reported time ± 300 s (as POST /api/v1/investigations) and the report is kept ' +
+            'verbatim with it (GET /api/v1/investigations/{id}: `case.reports`). A malformed report is a 400 naming ' +
+            'the field, e.g. `Source: not an IP address: "abc"`.',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { type: 'object', description: 'An X-ARF report.' } },
+              'application/yaml': { schema: { type: 'string', description: 'An X-ARF report.' } },
+              'message/rfc822': { schema: { type: 'string', description: 'An ARF or X-ARF email.' } },
+              'text/plain': { schema: { type: 'string', description: 'Any of the above.' } },
+            },
+          },
+          responses: {
+            '201': { description: 'The opened case, with `report` (what was read from it)' },
+            default: errorResponse,
+          },
+        },
+      },
       '/api/v1/investigations/{id}': {
         get: {
           summary: 'A saved investigation, with its case state and notes.',
@@ -245,7 +272,7 @@ export function openApiDocument(): JsonSchema {
           description:
             'case.json (request, creator, created/exported times, software version, ranked accounts, the ownership ' +
             'intervals relied on with their sources), flows.ndjson and flows.csv (the fully matching flows), ' +
-            'manifest.json (SHA-256 and size of every file) and manifest.sig.json (HMAC-SHA256 or Ed25519 over the ' +
+            'report-N.txt (an abuse report that opened the case, verbatim), manifest.json (SHA-256 and size of every file) and manifest.sig.json (HMAC-SHA256 or Ed25519 over the ' +
             "manifest's bytes, key from api.evidence in the config). Check it with `flowtrail evidence verify FILE`. " +
             '503 when no signing key is configured.',
           parameters: [

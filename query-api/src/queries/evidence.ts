@@ -3,7 +3,8 @@
  * a lawyer or an upstream provider: case.json (the request, who created and who exported it and
  * when, the software version, the ranked accounts, and every ownership interval the attribution
  * relied on with its source), the matching flows as flows.ndjson (the /flows NDJSON form) and
- * flows.csv (the /flows CSV form), and a signed manifest (common/evidence/bundle.ts).
+ * flows.csv (the /flows CSV form), any abuse report that opened the case verbatim (report-N.txt,
+ * from POST /api/v1/reports), and a signed manifest (common/evidence/bundle.ts).
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { buildBundle, type EvidenceSigningKey } from '../../../common/evidence/b
 import type { Principal } from '../auth/principal.ts';
 import { and, SqlParams, tenantScope } from '../filters/index.ts';
 import { csvLine } from '../http/output.ts';
+import { caseReports } from '../reports/open-case.ts';
 import { attributeCsvRows, flowCsvAliases, flowCsvColumns, flowCsvHeader } from './flow-csv.ts';
 import { attributeRows, type FlowRow, flowRowColumns, type Owner, rowToLine } from './flow-rows.ts';
 import { fullMatchWhere, type Investigation, reportMatch } from './investigations.ts';
@@ -84,6 +86,8 @@ export async function caseEvidence(
       if (!relied.has(key)) relied.set(key, { address, ...o });
     }
   });
+  // The abuse reports that opened the case, verbatim: what was reported is part of the evidence.
+  const reports = await caseReports(deps, inv.id);
   const now = new Date();
   const caseJson = {
     case_id: inv.id,
@@ -97,6 +101,7 @@ export async function caseEvidence(
     indicator_side: inv.indicator_side,
     flows: { selection, count: rows.length, truncated },
     accounts: inv.accounts.map(({ samples: _s, ...a }) => a),
+    reports: reports.map(({ raw: _raw, ...r }, i) => ({ file: `report-${i + 1}.txt`, ...r })),
     ownership_intervals: [...relied.values()].sort(
       (a, b) => a.address.localeCompare(b.address) || String(a.start).localeCompare(String(b.start)),
     ),
@@ -106,6 +111,7 @@ export async function caseEvidence(
       { name: 'case.json', data: Buffer.from(`${JSON.stringify(caseJson, null, 2)}\n`) },
       { name: 'flows.ndjson', data: Buffer.from(ndjson) },
       { name: 'flows.csv', data: Buffer.from(csv) },
+      ...reports.map((r, i) => ({ name: `report-${i + 1}.txt`, data: Buffer.from(r.raw) })),
     ],
     deps.key,
     now,

@@ -32,6 +32,8 @@ import {
   runInvestigation,
 } from '../../queries/investigations.ts';
 import { flowQueryBounds, type QueryGate } from '../../queries/limits.ts';
+import { caseReports, openReportCase } from '../../reports/open-case.ts';
+import { maxReportBytes } from '../../reports/parse.ts';
 import { route } from '../context.ts';
 import { HttpError } from '../errors.ts';
 import { contentTypes, csvLine } from '../output.ts';
@@ -71,6 +73,30 @@ export function investigationRoutes(
       );
       res.status(201).json(inv);
       return { rows: inv.accounts.length };
+    }),
+  );
+  router.post(
+    '/reports',
+    // X-ARF YAML and ARF email arrive as text; X-ARF JSON was already parsed by the JSON parser.
+    express.text({ type: (req) => !/json/i.test(req.headers['content-type'] ?? ''), limit: maxReportBytes }),
+    route({ action: 'investigations', audit: 'report.import', auditLog }, async (req, res, ctx) => {
+      const body: unknown = req.body;
+      const raw =
+        typeof body === 'string'
+          ? body
+          : body !== null && typeof body === 'object' && Object.keys(body).length > 0
+            ? JSON.stringify(body, null, 2)
+            : '';
+      // The report itself is kept with the case; the audit log records its size only.
+      ctx.setAuditParameters({
+        bytes: Buffer.byteLength(raw),
+        contentType: req.headers['content-type'] ?? '',
+      });
+      const opened = await deps.gate.run(() =>
+        openReportCase({ ...deps, maxRangeNs }, raw, ctx.principal, ctx.signal),
+      );
+      res.status(201).json(opened);
+      return { rows: opened.accounts.length };
     }),
   );
   const load = async (
@@ -137,8 +163,12 @@ export function investigationRoutes(
     '/investigations/:id',
     route({ action: 'investigations', audit: 'investigation.get', auditLog }, async (req, res, ctx) => {
       const found = await load(req.params['id'], ctx.principal, ctx.signal);
-      const [state, notes] = await Promise.all([caseState(deps, found.id), caseNotes(deps, found.id)]);
-      const inv = { ...found, case: { ...state, notes } };
+      const [state, notes, reports] = await Promise.all([
+        caseState(deps, found.id),
+        caseNotes(deps, found.id),
+        caseReports(deps, found.id),
+      ]);
+      const inv = { ...found, case: { ...state, notes, ...(reports.length ? { reports } : {}) } };
       res.json(inv);
       return { rows: inv.accounts.length };
     }),
