@@ -43,7 +43,7 @@ beforeAll(async () => {
   port = await freePort();
   const grpcPort = await freePort();
   const config = path.join(dir, 'flowtrail.yaml');
-  writeFileSync(config, 'alerts:\n  intervalSeconds: 1\n  lagSeconds: 0\n');
+  writeFileSync(config, 'alerts:\n  intervalSeconds: 1\n  lagSeconds: 0\napi:\n  ops:\n    open: true\n');
   child = spawn('node', [path.join(repoRoot, 'bin/flowtrail.js'), 'api'], {
     cwd: repoRoot,
     env: {
