@@ -83,7 +83,7 @@ export async function importNomadEvents(
     await tracker.stop();
   }
   summary.intervals = tracker.stats().intervals + tracker.stats().nodeIntervals;
-  if (summary.frames > 0) summary.corrected = await correctLateOwners(store);
+  if (summary.frames > 0) summary.corrected = await correctLateOwners(store, { tenancy });
   return summary;
 }
 
@@ -97,7 +97,7 @@ export async function run(argv: string[]): Promise<number> {
   const store = await openStore(storeConfigOf(serviceConfig().env));
   try {
     await migrate(store, { ttlDays: serviceConfig().env.FLOWTRAIL_TTL_DAYS });
-    const summary = await importNomadEvents(store, files);
+    const summary = await importNomadEvents(store, files, serviceConfig().config.tenancy);
     for (const m of summary.malformed)
       process.stderr.write(`${m.file}:${m.line}: malformed line: ${m.error}\n`);
     process.stdout.write(`${JSON.stringify(summary)}\n`);

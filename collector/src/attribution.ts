@@ -35,7 +35,8 @@ export interface AttributionDeps {
   /**
    * With a store: how often flows stored as nobody's over the last `correctWindowMs` are
    * corrected from the ownership table (common/ownership/correct.ts), so alerts and dashboards
-   * see owners that became known late. 0: never. Default 300,000 (5 min).
+   * see owners that became known late; also once at start, which finishes a correction a crash
+   * interrupted. 0: never. Default 300,000 (5 min).
    */
   correctEveryMs?: number;
   /** Default 7,200,000 (2 h). */
@@ -98,12 +99,13 @@ export function createAttribution(deps: AttributionDeps): Attribution {
     if (!store || correcting) return;
     correcting = tracker!
       .flush()
-      .then(() => correctLateOwners(store, { sinceNs: nowNs() - correctWindowNs }))
+      .then(() => correctLateOwners(store, { sinceNs: nowNs() - correctWindowNs, tenancy: deps.tenancy }))
       .then((r) => {
         runs.inc({ outcome: 'ok' });
         corrected.inc(r.src + r.dst);
         runSeconds.set(r.ms / 1000);
-        if (r.src + r.dst > 0) deps.logger.info('late owners corrected', { ends: r.src + r.dst, ms: r.ms });
+        if (r.src + r.dst > 0 || r.resumed > 0)
+          deps.logger.info('late owners corrected', { ends: r.src + r.dst, resumed: r.resumed, ms: r.ms });
       })
       .catch((err) => {
         runs.inc({ outcome: 'error' });
@@ -132,6 +134,8 @@ export function createAttribution(deps: AttributionDeps): Attribution {
       if (tracker && correctEveryMs > 0) {
         correctTimer = setInterval(correct, correctEveryMs);
         correctTimer.unref();
+        // At start too: finishes a batch a crash left unfinished (correct.ts) before new ones.
+        correct();
       }
     },
     async stop() {

@@ -4,36 +4,71 @@
  * collector) keep `none` in their stored owner columns; row pages re-attribute them at query
  * time (reattribute.ts), but alerts, tenant summaries, top, timeseries, topology and the minute
  * rollup read stored columns. This job corrects the store itself, by the one owner rule
- * (owner-rule.ts resolveOwnersSql), for the ends stored as `none` in a time range:
+ * (owner-rule.ts resolveOwnersSql) and the one scope rule (common/flow/scope.ts), for the ends
+ * stored as `none` in a time range. One run is one batch, whose progress is recorded in
+ * `flow_owner_correction_batches` (migration 0061) before each next step:
  *
- * 1. record each newly resolvable end in `flow_owner_corrections` (one batch per run; ends
- *    already recorded by an earlier run are skipped, so re-running never counts twice);
+ * 1. `started`; record each newly resolvable end in `flow_owner_corrections` with the batch id
+ *    (ends recorded by any earlier batch are skipped, so no end is corrected twice), and the new
+ *    address scopes of both ends of each of those flows in `flow_owner_correction_flows` (an
+ *    end's scope depends on both ends' tenants) → `recorded`;
  * 2. move the batch's counts in the minute rollup `flows_minute` (migration 0041): a -n row with
- *    the flow's stored owner dimensions and a +n row with the corrected ones (SummingMergeTree
- *    folds them);
- * 3. rewrite the stored owner columns of the recorded ends that are still `none` (one
- *    ALTER … UPDATE per side, reading the corrections through a Join-engine table), source
- *    becoming `ownership`.
+ *    the flows' stored dimensions and a +n row with the recorded ones, inserted with the batch as
+ *    `insert_deduplication_token`, so repeating the insert after a crash adds nothing → `rolled_up`;
+ * 3. rewrite the stored owner and scope columns of the batch's flows from the recorded rows (one
+ *    ALTER … UPDATE through a Join-engine table; writing recorded values twice is harmless) → `done`.
+ *
+ * Every step after 1 derives only from recorded rows and from the flows' stored columns, which
+ * nothing but step 3 of the same batch changes, so a step repeated after a crash writes what the
+ * interrupted one would have. Each run first finishes the unfinished batches, oldest first,
+ * before it records a new one (batches of one store must not interleave: run one job per store).
  *
  * Why rewrite rather than join at query time: every aggregate reader (alert rules, dashboards,
  * the gRPC API) would need the join, and the rollup cannot be joined per flow at all. A mutation
- * touches only the parts holding late flows; its cost is measured in notes/attrib.md.
- * Limits: the address scope of a corrected end is not recomputed (it depends on both ends and
- * the tenancy config); a crash between steps 1 and 2 leaves that batch out of the rollup.
+ * touches only the parts holding late flows (bounded by the batch's time span); its cost is
+ * measured in notes/attrib.md.
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { SqlParams } from '../clickhouse/sql-params.ts';
 import type { Store } from '../clickhouse/store.ts';
+import { defaultTenancyConfig } from '../config/tenancy.ts';
+import { type ScopeConfig, scopeSql } from '../flow/scope.ts';
 import { endOwnerFields, resolveOwnersSql } from './owner-rule.ts';
 
 /** What a correction run did. */
 export interface CorrectionReport {
+  /** The run's new batch ('' when it found no late end). */
   batch: string;
   /** Ends newly resolved and recorded, per side. */
   src: number;
   dst: number;
-  /** Wall time of the run, ms. */
+  /** Unfinished batches of earlier runs that this run finished first. */
+  resumed: number;
+  /** Wall time of the run, ms, and of its steps (summed over resumed and new batches). */
   ms: number;
+  stepMs: { record: number; rollup: number; rewrite: number };
+}
+
+/** The steps a batch records (migration 0061), in order. */
+export const correctionSteps = ['started', 'recorded', 'rolled_up', 'done'] as const;
+export type CorrectionStep = (typeof correctionSteps)[number];
+
+/** Time range of a correction run (Unix ns, since inclusive, until exclusive); both optional. */
+export interface CorrectionRange {
+  sinceNs?: bigint;
+  untilNs?: bigint;
+}
+
+/** Options of a correction run. */
+export interface CorrectionOptions extends CorrectionRange {
+  /** The scope rule's settings (the config file's tenancy). Default: the defaults. */
+  tenancy?: ScopeConfig;
+  /**
+   * Tests only: called after each step's work and before its state is recorded (the worst
+   * moment to crash); throwing there aborts the run as a crash would.
+   */
+  afterWork?: (work: 'ends' | 'scopes' | 'rollup' | 'rewrite', batch: string) => void | Promise<void>;
 }
 
 const sides = ['src', 'dst'] as const;
@@ -41,12 +76,8 @@ type Side = (typeof sides)[number];
 const ipOf = (side: Side) => (side === 'src' ? 'source_ip' : 'destination_ip');
 const ownerCols = endOwnerFields;
 const q = (c: string) => (c === 'group' ? '`group`' : c);
-
-/** Time range of a correction run (Unix ns, since inclusive, until exclusive); both optional. */
-export interface CorrectionRange {
-  sinceNs?: bigint;
-  untilNs?: bigint;
-}
+/** The flows_minute dimensions besides minute, owners and scopes, copied from the flow. */
+const rollupRest = ['verdict', 'drop_reason_desc', 'l4_protocol', 'destination_port'] as const;
 
 function rangeSql(range: CorrectionRange): string[] {
   return [
@@ -55,21 +86,39 @@ function rangeSql(range: CorrectionRange): string[] {
   ];
 }
 
-/** Runs one correction over `range`; see the module comment. */
-export async function correctLateOwners(
+/** The batch's recorded ends of one side, one row per flow (`hit` = 1), for LEFT JOINs. */
+const endsOf = (side: Side, alias: string) =>
+  `LEFT JOIN (SELECT flow_id, toUInt8(1) AS hit, ${ownerCols.map(q).join(', ')}
+     FROM flow_owner_corrections WHERE batch = {batch:String} AND side = '${side}') AS ${alias}
+   ON f.flow_id = ${alias}.flow_id`;
+
+/** The batch's recorded scopes, one row per flow (re-recording after a crash may repeat rows). */
+const scopesOf = `INNER JOIN (SELECT flow_id, any(src_scope) AS src_scope, any(dst_scope) AS dst_scope
+     FROM flow_owner_correction_flows WHERE batch = {batch:String} GROUP BY flow_id) AS sc
+   ON f.flow_id = sc.flow_id`;
+
+/** An owner field of one side after the correction: the recorded one when the end is in the batch. */
+const effective = (side: Side, col: string) => `if(${side}_c.hit = 1, ${side}_c.${q(col)}, f.${side}_${col})`;
+
+async function mark(store: Store, batch: string, step: CorrectionStep): Promise<void> {
+  await store.command(
+    `INSERT INTO flow_owner_correction_batches (batch, step, at) SELECT {batch:String}, {step:String}, now64(9)`,
+    { params: { batch, step } },
+  );
+}
+
+/** Step 1: records the batch's ends (skipping ends of earlier batches); returns counts per side. */
+async function recordEnds(
   store: Store,
-  range: CorrectionRange = {},
-): Promise<CorrectionReport> {
-  const started = Date.now();
-  const batch = randomUUID();
+  batch: string,
+  range: CorrectionRange,
+): Promise<{ src: number; dst: number }> {
   const params = {
     batch,
     ...(range.sinceNs !== undefined ? { since: range.sinceNs.toString() } : {}),
     ...(range.untilNs !== undefined ? { until: range.untilNs.toString() } : {}),
   };
-  const report: CorrectionReport = { batch, src: 0, dst: 0, ms: 0 };
-
-  // 1. Record newly resolvable ends.
+  const out = { src: 0, dst: 0 };
   for (const side of sides) {
     const late = [`${side}_source = 'none'`, ...rangeSql(range)];
     const probes =
@@ -88,64 +137,197 @@ export async function correctLateOwners(
       `SELECT toString(count()) AS n FROM flow_owner_corrections WHERE batch = {batch:String} AND side = '${side}'`,
       { params },
     );
-    report[side] = Number(n[0]?.n ?? 0);
+    out[side] = Number(n[0]?.n ?? 0);
   }
+  return out;
+}
 
-  if (report.src + report.dst > 0) {
-    // 2. Move the batch's counts in the minute rollup: -1 with the stored dimensions, +1 with the
-    // corrected ones, per flow (both ends corrected at once when both are in the batch).
-    const dims = (eff: boolean) =>
-      sides
-        .flatMap((s) =>
-          ['tenant', 'account', 'alloc_id'].map((c) =>
-            eff ? `if(${s}_c.hit = 1, ${s}_c.${c}, f.${s}_${c}) AS ${s}_${c}` : `f.${s}_${c} AS ${s}_${c}`,
-          ),
-        )
-        .join(', ');
-    const corrected = (s: Side) =>
-      `LEFT JOIN (SELECT flow_id, toUInt8(1) AS hit, tenant, account, alloc_id FROM flow_owner_corrections WHERE batch = {batch:String} AND side = '${s}') AS ${s}_c ON f.flow_id = ${s}_c.flow_id`;
-    const select = (sign: number, eff: boolean) =>
-      `SELECT toStartOfMinute(f.time) AS minute, ${dims(eff)}, f.src_scope AS src_scope, f.dst_scope AS dst_scope,
-         f.verdict AS verdict, f.drop_reason_desc AS drop_reason_desc, f.l4_protocol AS l4_protocol,
-         f.destination_port AS destination_port, toInt64(${sign}) AS flows
-       FROM (SELECT * FROM flows WHERE flow_id IN (SELECT flow_id FROM flow_owner_corrections WHERE batch = {batch:String})
-             AND (src_source = 'none' OR dst_source = 'none')) AS f
-       ${corrected('src')} ${corrected('dst')}`;
-    await store.command(
-      `INSERT INTO flows_minute (minute, src_tenant, src_account, src_alloc_id, dst_tenant, dst_account, dst_alloc_id,
-         src_scope, dst_scope, verdict, drop_reason_desc, l4_protocol, destination_port, flows)
-       SELECT minute, src_tenant, src_account, src_alloc_id, dst_tenant, dst_account, dst_alloc_id,
-         src_scope, dst_scope, verdict, drop_reason_desc, l4_protocol, destination_port, sum(flows)
-       FROM (${select(-1, false)} UNION ALL ${select(1, true)})
-       GROUP BY minute, src_tenant, src_account, src_alloc_id, dst_tenant, dst_account, dst_alloc_id,
-         src_scope, dst_scope, verdict, drop_reason_desc, l4_protocol, destination_port`,
-      { params, settings: { join_use_nulls: 0 } },
-    );
+/** Step 1, second half: the new scopes of both ends of every flow of the batch. */
+async function recordScopes(store: Store, batch: string, tenancy: ScopeConfig): Promise<void> {
+  const p = new SqlParams('s');
+  const end = (side: Side) => {
+    const other: Side = side === 'src' ? 'dst' : 'src';
+    return scopeSql(p, tenancy, {
+      ip: `f.${ipOf(side)}`,
+      tenant: effective(side, 'tenant'),
+      source: `if(${side}_c.hit = 1, 'ownership', toString(f.${side}_source))`,
+      namespace: effective(side, 'namespace'),
+      otherTenant: effective(other, 'tenant'),
+    });
+  };
+  await store.command(
+    `INSERT INTO flow_owner_correction_flows (batch, flow_id, src_scope, dst_scope)
+     SELECT {batch:String}, f.flow_id, ${end('src')}, ${end('dst')}
+     FROM (SELECT flow_id, any(source_ip) AS source_ip, any(destination_ip) AS destination_ip,
+             ${sides
+               .flatMap((s) => ['tenant', 'namespace', 'source'].map((c) => `any(${s}_${c}) AS ${s}_${c}`))
+               .join(', ')}
+           FROM flows WHERE flow_id IN (SELECT flow_id FROM flow_owner_corrections WHERE batch = {batch:String})
+           GROUP BY flow_id) AS f
+     ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`,
+    { params: { ...p.values, batch }, settings: { join_use_nulls: 0 } },
+  );
+}
+
+/** Step 2: the batch's -n/+n rollup rows, deduplicated by the batch id if repeated. */
+async function rollUp(store: Store, batch: string): Promise<void> {
+  const dims = (eff: boolean) =>
+    sides
+      .flatMap((s) => [
+        ...['tenant', 'account', 'alloc_id'].map(
+          (c) => `${eff ? effective(s, c) : `f.${s}_${c}`} AS ${s}_${c}`,
+        ),
+        `${eff ? `sc.${s}_scope` : `f.${s}_scope`} AS ${s}_scope`,
+      ])
+      .join(', ');
+  // Every stored row of a batch's flow counts, as the materialized view counted it at insert.
+  const select = (sign: number, eff: boolean) =>
+    `SELECT toStartOfMinute(f.time) AS minute, ${dims(eff)}, ${rollupRest.map((c) => `f.${c} AS ${c}`).join(', ')},
+       toInt64(${sign}) AS flows
+     FROM (SELECT * FROM flows WHERE flow_id IN
+             (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
+     ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`;
+  const cols = [
+    'minute',
+    ...sides.flatMap((s) => ['tenant', 'account', 'alloc_id', 'scope'].map((c) => `${s}_${c}`)),
+    ...rollupRest,
+  ];
+  await store.command(
+    // Sorted so a repeated insert splits into the same blocks as the first: the token suffixes
+    // blocks by position, and a crash can land between blocks.
+    `INSERT INTO flows_minute (${cols.join(', ')}, flows)
+     SELECT ${cols.join(', ')}, sum(flows) AS flows
+     FROM (${select(-1, false)} UNION ALL ${select(1, true)})
+     GROUP BY ${cols.join(', ')}
+     HAVING flows != 0
+     ORDER BY ${cols.join(', ')}`,
+    {
+      params: { batch },
+      settings: {
+        join_use_nulls: 0,
+        insert_deduplicate: 1,
+        insert_deduplication_token: `late-owner-correction:${batch}`,
+      },
+    },
+  );
+}
+
+/** Step 3: rewrites the batch's flows from the recorded rows. */
+async function rewrite(store: Store, batch: string): Promise<void> {
+  // joinGet in a mutation runs without a current database: the table name is qualified.
+  const join = `flow_owner_fix_${batch.replace(/[^0-9a-f]/g, '')}`;
+  const fields = sides.flatMap((s) => ownerCols.map((c) => `${s}_${c}`));
+  await store.command(`DROP TABLE IF EXISTS ${join}`);
+  await store.command(
+    // Keyed by the id's hex text: StorageJoin has no 128-bit key type for FixedString(16).
+    `CREATE TABLE ${join} ENGINE = Join(ANY, LEFT, fid) AS
+     SELECT lower(hex(f.flow_id)) AS fid, toUInt8(src_c.hit) AS src_hit, toUInt8(dst_c.hit) AS dst_hit,
+       ${sides.flatMap((s) => ownerCols.map((c) => `toString(${s}_c.${q(c)}) AS ${s}_${c}`)).join(', ')},
+       toString(sc.src_scope) AS src_scope, toString(sc.dst_scope) AS dst_scope
+     FROM (SELECT DISTINCT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String}) AS f
+     ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`,
+    { params: { batch }, settings: { join_use_nulls: 0 } },
+  );
+  // The batch's time span bounds the parts the mutation has to look at.
+  const [span] = await store.query<{ lo: string; hi: string }>(
+    `SELECT toString(toUnixTimestamp64Nano(min(time))) AS lo, toString(toUnixTimestamp64Nano(max(time))) AS hi
+     FROM flow_owner_corrections WHERE batch = {batch:String}`,
+    { params: { batch } },
+  );
+  const ns = (v: string | undefined) => (/^\d+$/.test(v ?? '') ? v! : '0');
+  const k = 'lower(hex(flow_id))';
+  const get = (col: string) => `joinGet('${store.database}.${join}', '${col}', ${k})`;
+  await store.command(
+    `ALTER TABLE flows UPDATE ${fields
+      .map((c) => `${q(c)} = if(${get(`${c.slice(0, 3)}_hit`)} = 1, ${get(c)}, ${q(c)})`)
+      .join(', ')},
+       ${sides.map((s) => `${s}_source = if(${get(`${s}_hit`)} = 1, 'ownership', toString(${s}_source))`).join(', ')},
+       ${sides.map((s) => `${s}_scope = ${get(`${s}_scope`)}`).join(', ')}
+     WHERE time >= fromUnixTimestamp64Nano(toInt64(${ns(span?.lo)}), 'UTC')
+       AND time <= fromUnixTimestamp64Nano(toInt64(${ns(span?.hi)}), 'UTC')
+       AND ${k} IN (SELECT fid FROM ${join})`,
+    { settings: { mutations_sync: 2, allow_nondeterministic_mutations: 1 } },
+  );
+  await store.command(`DROP TABLE IF EXISTS ${join}`);
+}
+
+/** Batches an earlier run left unfinished, oldest first, with the last step each recorded. */
+async function unfinished(store: Store): Promise<{ batch: string; last: CorrectionStep }[]> {
+  return store.query<{ batch: string; last: CorrectionStep }>(
+    `SELECT batch, toString(max(step)) AS last FROM flow_owner_correction_batches
+     GROUP BY batch HAVING max(step) != 'done' ORDER BY min(at), batch`,
+  );
+}
+
+/** Takes one batch from its recorded step to `done`. */
+async function finish(
+  store: Store,
+  batch: string,
+  from: CorrectionStep,
+  opts: CorrectionOptions,
+  report: CorrectionReport,
+): Promise<void> {
+  const tenancy = opts.tenancy ?? defaultTenancyConfig;
+  const timed = async (key: keyof CorrectionReport['stepMs'], work: () => Promise<void>) => {
+    const t = Date.now();
+    await work();
+    report.stepMs[key] += Date.now() - t;
+  };
+  let at = correctionSteps.indexOf(from);
+  if (at < 1) {
+    await timed('record', () => recordScopes(store, batch, tenancy));
+    await opts.afterWork?.('scopes', batch);
+    await mark(store, batch, 'recorded');
+    at = 1;
   }
+  if (at < 2) {
+    await timed('rollup', () => rollUp(store, batch));
+    await opts.afterWork?.('rollup', batch);
+    await mark(store, batch, 'rolled_up');
+    at = 2;
+  }
+  if (at < 3) {
+    await timed('rewrite', () => rewrite(store, batch));
+    await opts.afterWork?.('rewrite', batch);
+    await mark(store, batch, 'done');
+  }
+}
 
-  // 3. Rewrite the stored owner columns of every recorded end still stored as `none` (this batch
-  // and any earlier one whose rewrite did not finish).
-  for (const side of sides) {
-    // joinGet in a mutation runs without a current database: the table name is qualified.
-    const join = `flow_owner_fix_${side}`;
-    await store.command(`DROP TABLE IF EXISTS ${join}`);
-    await store.command(
-      // Keyed by the id's hex text: StorageJoin has no 128-bit key type for FixedString(16).
-      `CREATE TABLE ${join} ENGINE = Join(ANY, LEFT, fid) AS
-       SELECT lower(hex(flow_id)) AS fid, ${ownerCols.map((c) => `toString(${q(c)}) AS ${c}`).join(', ')}
-       FROM flow_owner_corrections FINAL WHERE side = '${side}' ${rangeSql(range)
-         .map((w) => `AND ${w}`)
-         .join(' ')}`,
-      { params },
-    );
-    await store.command(
-      `ALTER TABLE flows UPDATE ${ownerCols
-        .map((c) => `${side}_${c} = joinGet('${store.database}.${join}', '${c}', lower(hex(flow_id)))`)
-        .join(', ')}, ${side}_source = 'ownership'
-       WHERE ${side}_source = 'none' AND lower(hex(flow_id)) IN (SELECT fid FROM ${join})`,
-      { settings: { mutations_sync: 2, allow_nondeterministic_mutations: 1 } },
-    );
-    await store.command(`DROP TABLE IF EXISTS ${join}`);
+/**
+ * Runs one correction over `range` (see the module comment): finishes unfinished batches first,
+ * then records and applies a new one when there are newly resolvable ends.
+ */
+export async function correctLateOwners(
+  store: Store,
+  opts: CorrectionOptions = {},
+): Promise<CorrectionReport> {
+  const started = Date.now();
+  const report: CorrectionReport = {
+    batch: '',
+    src: 0,
+    dst: 0,
+    resumed: 0,
+    ms: 0,
+    stepMs: { record: 0, rollup: 0, rewrite: 0 },
+  };
+  for (const u of await unfinished(store)) {
+    await finish(store, u.batch, u.last, opts, report);
+    report.resumed++;
+  }
+  const batch = randomUUID();
+  await mark(store, batch, 'started');
+  const t = Date.now();
+  const ends = await recordEnds(store, batch, opts);
+  report.stepMs.record += Date.now() - t;
+  await opts.afterWork?.('ends', batch);
+  if (ends.src + ends.dst === 0) {
+    // Nothing late: the batch is empty and closed at once.
+    await mark(store, batch, 'done');
+  } else {
+    report.batch = batch;
+    report.src = ends.src;
+    report.dst = ends.dst;
+    await finish(store, batch, 'started', opts, report);
   }
   report.ms = Date.now() - started;
   return report;

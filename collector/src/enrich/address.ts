@@ -209,17 +209,3 @@ export function createCidrSet(cidrs: readonly string[]): CidrSet {
     size: cidrs.length,
   };
 }
-
-/** RFC 1918, RFC 6598 (carrier-grade NAT), loopback, unique local (fc00::/7), and 0.0.0.0/8. */
-export const privateCidrs = [
-  '10.0.0.0/8',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
-  '100.64.0.0/10',
-  '127.0.0.0/8',
-  '0.0.0.0/8',
-  'fc00::/7',
-  '::1/128',
-] as const;
-/** IPv4 and IPv6 link-local ranges. */
-export const linkLocalCidrs = ['169.254.0.0/16', 'fe80::/10'] as const;

@@ -27,8 +27,9 @@ import {
   type OwnerClaim,
   unattributed,
 } from '../../../common/flow/attribution.ts';
+import { type AddressClass, addressClassOrder, scopeOf } from '../../../common/flow/scope.ts';
 import type { OwnerInterval, OwnershipLookup } from '../../../common/ownership/types.ts';
-import { createCidrSet, createParsedAddress, linkLocalCidrs, parseAddress, privateCidrs } from './address.ts';
+import { createCidrSet, createParsedAddress, parseAddress } from './address.ts';
 import { createLabelParser, type LabelIdentity } from './labels.ts';
 
 /** The attribution contract with the flow writer, re-exported so callers import one module. */
@@ -68,33 +69,22 @@ export interface Enricher {
   stop(): Promise<void>;
 }
 
-const ADDR_WORLD = 0;
-const ADDR_PRIVATE = 1;
-const ADDR_LINK_LOCAL = 2;
-const ADDR_PLATFORM = 3;
-const ADDR_METADATA = 4;
-
 /** Creates an enricher; CIDRs are parsed here (ConfigError on a bad one). */
 export function createEnricher(config: EnrichConfig, deps: EnrichDeps): Enricher {
   const t = config.tenancy;
   const parseLabels = createLabelParser(t);
-  const metadata = createCidrSet(t.metadataCidrs);
-  const platform = createCidrSet(t.platformCidrs);
-  const priv = createCidrSet([...privateCidrs, ...t.extraPrivateCidrs]);
-  const linkLocal = createCidrSet(linkLocalCidrs);
+  // The scope rule's address classes (common/flow/scope.ts), tested in its order.
+  const classes = addressClassOrder(t).map(({ cls, cidrs }) => ({ cls, set: createCidrSet(cidrs) }));
   const owners = createCidrSet(t.cidrOwners.map((o) => o.cidr));
   const platformNamespaces = new Set(t.platformNamespaces);
   const { ownership } = deps;
 
   const parsed = createParsedAddress();
-  const addressClass = (ip: string): number => {
+  const addressClass = (ip: string): AddressClass => {
     const p = parseAddress(ip, parsed);
-    if (p.family === 0) return ADDR_WORLD;
-    if (metadata.indexOfParsed(p) >= 0) return ADDR_METADATA;
-    if (platform.size > 0 && platform.indexOfParsed(p) >= 0) return ADDR_PLATFORM;
-    if (linkLocal.indexOfParsed(p) >= 0) return ADDR_LINK_LOCAL;
-    if (priv.indexOfParsed(p) >= 0) return ADDR_PRIVATE;
-    return ADDR_WORLD;
+    if (p.family === 0) return 'world';
+    for (const c of classes) if (c.set.size > 0 && c.set.indexOfParsed(p) >= 0) return c.cls;
+    return 'world';
   };
 
   let conflict: FlowConflict = {};
@@ -172,31 +162,22 @@ export function createEnricher(config: EnrichConfig, deps: EnrichDeps): Enricher
     return end('none', '', '', '', '');
   }
 
-  function scopeOf(ip: string, self: EndAttribution, other: EndAttribution): AddressScope {
-    const cls = ip ? addressClass(ip) : ADDR_WORLD;
-    if (cls === ADDR_METADATA) return 'metadata';
-    if (self.tenant && other.tenant) return self.tenant === other.tenant ? 'same-tenant' : 'other-tenant';
-    if (cls === ADDR_PLATFORM || self.source === 'node') return 'platform';
-    if (self.namespace && platformNamespaces.has(self.namespace)) return 'platform';
-    if (!ip) return 'unknown';
-    if (cls === ADDR_LINK_LOCAL) return 'link-local';
-    if (cls === ADDR_PRIVATE) return 'private';
-    return 'world';
-  }
+  const scope = (ip: string, self: EndAttribution, other: EndAttribution): AddressScope =>
+    scopeOf(ip ? addressClass(ip) : 'world', ip !== '', self, other.tenant, platformNamespaces);
 
   const enricher: Enricher = {
     enrich(input) {
       conflict = {};
       const src = attribute(input.sourceIp, input.sourceLabels, input.timeNs, 'source');
       const dst = attribute(input.destinationIp, input.destinationLabels, input.timeNs, 'destination');
-      src.scope = scopeOf(input.sourceIp, src, dst);
-      dst.scope = scopeOf(input.destinationIp, dst, src);
+      src.scope = scope(input.sourceIp, src, dst);
+      dst.scope = scope(input.destinationIp, dst, src);
       return { source: src, destination: dst, conflict: encodeConflict(conflict) };
     },
     attributeEnd(ip, labels, timeNs) {
       conflict = {};
       const end = attribute(ip, labels, timeNs, 'source');
-      end.scope = scopeOf(ip, end, unattributed);
+      end.scope = scope(ip, end, unattributed);
       return end;
     },
     async start() {},
