@@ -16,7 +16,7 @@ import { createGenerator } from '../collector/src/generator/generator.ts';
 import { createObserverServer } from '../collector/src/generator/observer-server.ts';
 import type { Population, WorkloadEndpoint } from '../collector/src/generator/population.ts';
 import { nomadConfigFromEnv } from '../collector/src/nomad/config.ts';
-import { createScenario } from '../collector/src/nomad-standin/scenario.ts';
+import { createScenario, type ScenarioOptions } from '../collector/src/nomad-standin/scenario.ts';
 import { createNomadStandin } from '../collector/src/nomad-standin/server.ts';
 import { hubbleTlsFromEnv, parseHubbleTargets } from '../collector/src/sources/hubble-target.ts';
 import { openStore, storeConfigOf } from '../common/clickhouse/index.ts';
@@ -42,8 +42,14 @@ export interface Embedded {
 /** Abuse the demo traffic carries, so the alert rules fire in the demo. */
 const demoAbuse: readonly AbusePattern[] = ['address-scan', 'smtp-egress', 'metadata-probe', 'port-scan'];
 
+/** Tests only: an accelerated demo (faster churn) and a faster late-owner correction. */
+export interface EmbeddedOverrides {
+  scenario?: Omit<ScenarioOptions, 'state'>;
+  correctEveryMs?: number;
+}
+
 /** Starts everything; resolves once the API answers. */
-export async function startEmbedded(raw: RawEnv): Promise<Embedded> {
+export async function startEmbedded(raw: RawEnv, overrides: EmbeddedOverrides = {}): Promise<Embedded> {
   const logger = createLogger('flowtrail');
   const registry = createMetricsRegistry();
   const metrics = registry.component('collector');
@@ -74,6 +80,7 @@ export async function startEmbedded(raw: RawEnv): Promise<Embedded> {
         jobsPerTenant: 2,
         churnPerMinute: 12,
         addressPool: '10.42.8.0/26',
+        ...overrides.scenario,
       });
       const standin = createNomadStandin({ state: scenario.state });
       const nomadUrl = await standin.listen(0, '127.0.0.1');
@@ -110,6 +117,7 @@ export async function startEmbedded(raw: RawEnv): Promise<Embedded> {
       nomad: nomadConfig,
       logger,
       metrics,
+      ...(overrides.correctEveryMs !== undefined ? { correctEveryMs: overrides.correctEveryMs } : {}),
     });
     await attribution.start();
     stops.push(() => attribution.stop());
