@@ -100,6 +100,23 @@ const scopesOf = `INNER JOIN (SELECT flow_id, any(src_scope) AS src_scope, any(d
 /** An owner field of one side after the correction: the recorded one when the end is in the batch. */
 const effective = (side: Side, col: string) => `if(${side}_c.hit = 1, ${side}_c.${q(col)}, f.${side}_${col})`;
 
+/**
+ * The batch's time span (Unix ns), bounding every read of `flows` by the batch's flows: with the
+ * table's time-leading key, a step then reads the parts of that span, not the whole table.
+ */
+async function batchSpan(store: Store, batch: string): Promise<{ lo: string; hi: string }> {
+  const [span] = await store.query<{ lo: string; hi: string }>(
+    `SELECT toString(toUnixTimestamp64Nano(min(time))) AS lo, toString(toUnixTimestamp64Nano(max(time))) AS hi
+     FROM flow_owner_corrections WHERE batch = {batch:String}`,
+    { params: { batch } },
+  );
+  const ns = (v: string | undefined) => (/^\d+$/.test(v ?? '') ? v! : '0');
+  return { lo: ns(span?.lo), hi: ns(span?.hi) };
+}
+
+const inSpan =
+  "time >= fromUnixTimestamp64Nano({lo:Int64}, 'UTC') AND time <= fromUnixTimestamp64Nano({hi:Int64}, 'UTC')";
+
 async function mark(store: Store, batch: string, step: CorrectionStep): Promise<void> {
   await store.command(
     `INSERT INTO flow_owner_correction_batches (batch, step, at) SELECT {batch:String}, {step:String}, now64(9)`,
@@ -162,10 +179,11 @@ async function recordScopes(store: Store, batch: string, tenancy: ScopeConfig): 
              ${sides
                .flatMap((s) => ['tenant', 'namespace', 'source'].map((c) => `any(${s}_${c}) AS ${s}_${c}`))
                .join(', ')}
-           FROM flows WHERE flow_id IN (SELECT flow_id FROM flow_owner_corrections WHERE batch = {batch:String})
+           FROM flows WHERE ${inSpan}
+             AND flow_id IN (SELECT flow_id FROM flow_owner_corrections WHERE batch = {batch:String})
            GROUP BY flow_id) AS f
      ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`,
-    { params: { ...p.values, batch }, settings: { join_use_nulls: 0 } },
+    { params: { ...p.values, ...(await batchSpan(store, batch)), batch }, settings: { join_use_nulls: 0 } },
   );
 }
 
@@ -184,7 +202,7 @@ async function rollUp(store: Store, batch: string): Promise<void> {
   const select = (sign: number, eff: boolean) =>
     `SELECT toStartOfMinute(f.time) AS minute, ${dims(eff)}, ${rollupRest.map((c) => `f.${c} AS ${c}`).join(', ')},
        toInt64(${sign}) AS flows
-     FROM (SELECT * FROM flows WHERE flow_id IN
+     FROM (SELECT * FROM flows WHERE ${inSpan} AND flow_id IN
              (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
      ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`;
   const cols = [
@@ -202,7 +220,7 @@ async function rollUp(store: Store, batch: string): Promise<void> {
      HAVING flows != 0
      ORDER BY ${cols.join(', ')}`,
     {
-      params: { batch },
+      params: { batch, ...(await batchSpan(store, batch)) },
       settings: {
         join_use_nulls: 0,
         insert_deduplicate: 1,
@@ -228,13 +246,8 @@ async function rewrite(store: Store, batch: string): Promise<void> {
      ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`,
     { params: { batch }, settings: { join_use_nulls: 0 } },
   );
-  // The batch's time span bounds the parts the mutation has to look at.
-  const [span] = await store.query<{ lo: string; hi: string }>(
-    `SELECT toString(toUnixTimestamp64Nano(min(time))) AS lo, toString(toUnixTimestamp64Nano(max(time))) AS hi
-     FROM flow_owner_corrections WHERE batch = {batch:String}`,
-    { params: { batch } },
-  );
-  const ns = (v: string | undefined) => (/^\d+$/.test(v ?? '') ? v! : '0');
+  // The batch's span bounds the parts the mutation looks at (inlined: digits read from the store).
+  const span = await batchSpan(store, batch);
   const k = 'lower(hex(flow_id))';
   const get = (col: string) => `joinGet('${store.database}.${join}', '${col}', ${k})`;
   await store.command(
@@ -243,8 +256,8 @@ async function rewrite(store: Store, batch: string): Promise<void> {
       .join(', ')},
        ${sides.map((s) => `${s}_source = if(${get(`${s}_hit`)} = 1, 'ownership', toString(${s}_source))`).join(', ')},
        ${sides.map((s) => `${s}_scope = ${get(`${s}_scope`)}`).join(', ')}
-     WHERE time >= fromUnixTimestamp64Nano(toInt64(${ns(span?.lo)}), 'UTC')
-       AND time <= fromUnixTimestamp64Nano(toInt64(${ns(span?.hi)}), 'UTC')
+     WHERE time >= fromUnixTimestamp64Nano(toInt64(${span.lo}), 'UTC')
+       AND time <= fromUnixTimestamp64Nano(toInt64(${span.hi}), 'UTC')
        AND ${k} IN (SELECT fid FROM ${join})`,
     { settings: { mutations_sync: 2, allow_nondeterministic_mutations: 1 } },
   );
