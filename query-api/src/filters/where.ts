@@ -19,6 +19,7 @@ import {
 import type { Principal } from '../auth/principal.ts';
 import type { FlowCursor } from './cursor.ts';
 import { lateOwnerMatch, type OwnerEnd, type OwnerPredicate, type TimeBounds } from './late-owner.ts';
+import { sortColumn } from './sort.ts';
 
 /** A WHERE clause (without the keyword) and the parameters it binds. */
 export interface SqlWhere {
@@ -180,10 +181,16 @@ export function flowQueryToSql(query: FlowWhereInput, principal: Principal, p: S
     tenantScope(p, principal, range),
   ];
   if (query.cursor) {
-    const cmp = query.cursor.order === 'newest' ? '<' : '>';
+    const c = query.cursor;
+    const cmp = c.order === 'newest' ? '<' : '>';
+    // Keyset on (sort column, time, flow_id): the ORDER BY of queries/flows.ts, in one tuple.
+    const col = c.sort ? sortColumn(c.sort.key) : undefined;
+    const head =
+      col && c.sort ? { expr: `${col.expr}, `, value: `${col.bind(p, c.sort.value)}, ` } : undefined;
     parts.push(
-      `(time, flow_id) ${cmp} (fromUnixTimestamp64Nano(${p.bind(query.cursor.timeNs, 'Int64')}, 'UTC'), ` +
-        `toFixedString(unhex(${p.bind(query.cursor.flowId, 'String')}), 16))`,
+      `(${head?.expr ?? ''}time, flow_id) ${cmp} (${head?.value ?? ''}` +
+        `fromUnixTimestamp64Nano(${p.bind(c.timeNs, 'Int64')}, 'UTC'), ` +
+        `toFixedString(unhex(${p.bind(c.flowId, 'String')}), 16))`,
     );
   }
   return { where: and(parts), params: p.values };
