@@ -379,8 +379,10 @@ export function openApiDocument(): JsonSchema {
             since: z.string().describe('Last seen at or after (RFC 3339, epoch ns, or relative).'),
             until: z.string().describe('First seen before.'),
             limit: z.string().describe('1 to 10000 (default 100).'),
+            offset: z.string().describe('Matching incidents to skip, 0 to 1000000 (paging; default 0).'),
+            group: z.enum(['rule', 'tenant', 'account']).describe('Also count every group of the matches.'),
           }),
-          responses: ok('{incidents: [...]}'),
+          responses: ok('{incidents: [...], total, offset, limit, groups?: [{key, count, open, events}]}'),
         },
       },
       '/api/v1/alerts/incidents/{id}': {

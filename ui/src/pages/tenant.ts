@@ -393,5 +393,6 @@ export const tenantPage: Page = {
   name: 'tenants',
   title: 'Tenants',
   roles: ['admin', 'investigator', 'sre', 'tenant'],
+  timeRange: true,
   render,
 };

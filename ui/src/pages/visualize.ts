@@ -455,5 +455,6 @@ export const visualizePage: Page = {
   name: 'visualize',
   title: 'Visualize',
   roles: ['admin', 'investigator', 'sre', 'tenant'],
+  timeRange: true,
   render,
 };
