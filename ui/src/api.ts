@@ -216,6 +216,15 @@ export interface Incident {
   [k: string]: unknown;
 }
 
+/** `GET /api/v1/alerts/incidents`: a page of incidents, the total that match, and group counts. */
+export interface IncidentPage {
+  incidents: Incident[];
+  total?: number;
+  offset?: number;
+  limit?: number;
+  groups?: { key: string; count: number; open: number; events: number }[];
+}
+
 /** `GET /api/v1/visualize`: top groups of up to three dimensions, their series and the totals. */
 export interface Visualization {
   dimensions: string[];

@@ -183,6 +183,24 @@ const cases: { description: string; query: string; expected: (f: J) => boolean }
     expected: (f) =>
       inCidr(f['IP']?.source, '10.156.2.0/24') || inCidr(f['IP']?.destination, '10.156.2.0/24'),
   },
+  {
+    description: 'from-tenant (the source end only)',
+    query: 'from-tenant=globex',
+    expected: (f) => inCidr(f['IP']?.source, '10.244.1.0/24'),
+  },
+  {
+    description: 'to-account + to-job (the destination end only)',
+    query: 'to-account=acme-2&to-job=dns',
+    expected: (f) => inCidr(f['IP']?.destination, '10.156.2.0/24'),
+  },
+  {
+    description: 'from-tenant with to-scope',
+    query: 'from-tenant=globex&not-verdict=DROPPED&to-account=acme-2',
+    expected: (f) =>
+      inCidr(f['IP']?.source, '10.244.1.0/24') &&
+      inCidr(f['IP']?.destination, '10.156.2.0/24') &&
+      f['verdict'] !== 'DROPPED',
+  },
 ];
 
 const range = 'since=2000-01-01T00:00:00Z&until=2030-01-01T00:00:00Z';
