@@ -486,7 +486,8 @@ export class FilterSetBuilder {
     const owner = ownerWord(name);
     if (owner) {
       if (blacklisting) throw new FlowFilterError(name, `--not is not supported with --${name}`);
-      const into = owner.end ? (this.#owner[owner.end] ??= {}) : this.#owner;
+      if (owner.end && !this.#owner[owner.end]) this.#owner[owner.end] = {};
+      const into = (owner.end ? this.#owner[owner.end] : this.#owner) as EndOwnerFilters;
       into[owner.key] = [...(into[owner.key] ?? []), ownerValue(name, value)];
       return;
     }

@@ -55,12 +55,19 @@ export function parseFilterSet(set: FlowFilterSet): ParsedFilterSet {
   };
 }
 
-/** True when the set narrows a scan to addresses, pods or owners (what allows a long time range). */
-export function isNarrowed(set: ParsedFilterSet): boolean {
-  const o = set.owner;
+/**
+ * True when the owner filters name an owner (tenant, account, job or allocation) at either end or
+ * at one end (`from-`/`to-`): what re-attributes ends at query time, and narrows a scan.
+ */
+export function namesOwner(o: OwnerFilters): boolean {
   const owned = (e: EndOwnerFilters | undefined) =>
     !!e && [e.tenant, e.account, e.job, e.alloc].some((v) => v && v.length > 0);
-  if (owned(o) || owned(o.source) || owned(o.destination)) return true;
+  return owned(o) || owned(o.source) || owned(o.destination);
+}
+
+/** True when the set narrows a scan to addresses, pods or owners (what allows a long time range). */
+export function isNarrowed(set: ParsedFilterSet): boolean {
+  if (namesOwner(set.owner)) return true;
   const narrow = (f: ParsedFlowFilter) =>
     !!(f.source.ip || f.destination.ip || f.ipXlated) ||
     [...(f.source.pod ?? []), ...(f.destination.pod ?? [])].some((p) => p.prefix !== '');

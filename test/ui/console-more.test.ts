@@ -190,3 +190,86 @@ describe('alerts', () => {
     await page.close();
   });
 });
+
+describe('visualize', () => {
+  it('drills from a source account into exactly the flows of its series', async () => {
+    type Viz = { top: { key: string[]; flows: number }[] };
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const range = `since=${since}&until=${until}`;
+    const want = await h.api<Viz>(`/api/v1/visualize?dimensions=src_account&n=10&${range}`);
+    const named = want.top.filter((t) => t.key[0]);
+    expect(named.length).toBeGreaterThan(0);
+    // Prefer an account that is also a destination: there the either-end word selects more flows.
+    const count = async (q: string) =>
+      (await h.api<{ count: number }>(`/api/v1/flows?${range}&${q}&limit=10000`)).count;
+    let pick = named[0]!;
+    for (const t of named) {
+      if ((await count(`account=${encodeURIComponent(t.key[0]!)}`)) > t.flows) {
+        pick = t;
+        break;
+      }
+    }
+    const account = pick.key[0]!;
+    expect(await count(`from-account=${encodeURIComponent(account)}`)).toBe(pick.flows);
+    const page = await h.openPage(1440);
+    await goto(page, `#/visualize?range=custom&${range}&dimensions=src_account&view=grid`, 'visualize');
+    const row = page
+      .getByTestId('viz-grid')
+      .locator('tbody tr')
+      .filter({
+        has: page.locator('th', {
+          hasText: new RegExp(`^${account.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
+        }),
+      });
+    await row.locator('a').first().click();
+    await page.waitForSelector('main[data-page="flows"][data-ready="true"]');
+    await expect
+      .poll(() => page.locator('.chip[data-param="from-account"]').textContent())
+      .toContain(account);
+    expect(await page.locator('.chip[data-param="account"]').count()).toBe(0);
+    await expect
+      .poll(() => page.getByTestId('hit-count').textContent())
+      .toBe(pick.flows.toLocaleString('en-US'));
+    await shot(page, 'visualize-drill-source-account');
+    await page.close();
+  });
+});
+
+describe('service map', () => {
+  it('groups world addresses by the DNS name they were looked up by, else by /24', async () => {
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const topo = await h.api<{
+      nodes: { id: string; name?: string }[];
+      edges: { source: string; destination: string }[];
+    }>(`/api/v1/topology?edges=300&since=${since}&until=${until}`);
+    const names = new Map(topo.nodes.filter((n) => n.name).map((n) => [n.id, n.name!]));
+    expect(names.size).toBeGreaterThan(0);
+    const group = (id: string) => {
+      if (id.includes('/')) return id;
+      const name = names.get(id);
+      if (name) return name;
+      const m = /^(\d+\.\d+\.\d+)\.\d+$/.exec(id);
+      return m ? `${m[1]}.0/24` : id;
+    };
+    const groups = new Set(topo.edges.flatMap((e) => [group(e.source), group(e.destination)]));
+    const page = await h.openPage(1440);
+    await goto(page, `#/map?range=custom&since=${since}&until=${until}&group=dns`, 'map');
+    const svg = page.locator('svg.service-map');
+    await svg.waitFor();
+    expect(Number(await svg.getAttribute('data-nodes'))).toBe(groups.size);
+    // A name some edge leads to (names mostly come from destination_names).
+    const name = [...new Set(names.values())].find((n) => topo.edges.some((e) => group(e.destination) === n));
+    expect(name).toBeDefined();
+    if (!name) return;
+    expect(await page.locator('svg.service-map g.node text', { hasText: name }).count()).toBeGreaterThan(0);
+    await shot(page, 'service-map-dns');
+    // A name node's edge drills into the flows that recorded that name (Hubble's fqdn words).
+    await page.locator(`svg.service-map line.link[data-target="${name}"]`).first().dispatchEvent('click');
+    await page.waitForSelector('main[data-page="flows"][data-ready="true"]');
+    await expect.poll(() => page.locator('.chip[data-param="to-fqdn"]').textContent()).toContain(name);
+    expect(Number(await page.locator('.vt').getAttribute('data-row-count'))).toBeGreaterThan(0);
+    await page.close();
+  });
+});

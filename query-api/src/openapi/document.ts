@@ -341,7 +341,9 @@ export function openApiDocument(): JsonSchema {
         get: {
           summary: 'Edges between owners and peers.',
           parameters: aggregate(topologyParams),
-          responses: ok('Nodes and edges'),
+          responses: ok(
+            'Nodes `{id, kind, name?}` (`name`: the DNS name a world address was looked up by, when flows recorded one) and edges',
+          ),
         },
       },
       '/api/v1/whoami': {

@@ -12,6 +12,7 @@ import type { Principal } from '../auth/principal.ts';
 import { SqlParams } from '../filters/index.ts';
 import { type DashboardQuery, dashboardWhere } from './dashboard-query.ts';
 import { ipText, ownerExpr } from './owner-sql.ts';
+import { worldAddressNames } from './topology-names.ts';
 
 /** What the aggregate services need. */
 export interface DashboardDeps {
@@ -192,9 +193,19 @@ export async function topology(
     ports: Number(r.ports),
     verdicts: Object.fromEntries(r.verdicts[0].map((k, i) => [k, Number(r.verdicts[1][i])])),
   }));
-  const nodes = [...new Set(edges.flatMap((e) => [e.source, e.destination]))].map((id) => ({
+  const ids = [...new Set(edges.flatMap((e) => [e.source, e.destination]))];
+  // World addresses carry the DNS name they were looked up by, when the flows recorded one.
+  const names = await worldAddressNames(
+    deps,
+    q,
+    principal,
+    ids.filter((id) => !id.includes('/')),
+    signal,
+  );
+  const nodes = ids.map((id) => ({
     id,
     kind: id.includes('/') ? 'owner' : 'address',
+    ...(names.has(id) ? { name: names.get(id) } : {}),
   }));
   return { nodes, edges };
 }
