@@ -214,14 +214,7 @@ describe('visualize', () => {
     expect(await count(`from-account=${encodeURIComponent(account)}`)).toBe(pick.flows);
     const page = await h.openPage(1440);
     await goto(page, `#/visualize?range=custom&${range}&dimensions=src_account&view=grid`, 'visualize');
-    const row = page
-      .getByTestId('viz-grid')
-      .locator('tbody tr')
-      .filter({
-        has: page.locator('th', {
-          hasText: new RegExp(`^${account.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`),
-        }),
-      });
+    const row = page.locator(`[data-testid="viz-grid"] tbody tr[data-key="${account}"]`);
     await row.locator('a').first().click();
     await page.waitForSelector('main[data-page="flows"][data-ready="true"]');
     await expect

@@ -243,9 +243,9 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
     .attr('stroke-width', 1.5)
     .append('title')
     .text((n) => `${n.id}: ${fmtCount(n.flows)} flow events`);
-  // Owners are labelled; bare addresses only by their tooltip, to keep the map legible.
+  // Owners, groups and DNS names are labelled; bare addresses only by their tooltip, to keep the map legible.
   node
-    .filter((n) => n.kind !== 'address' || n.id.includes('/') || n.id === 'world')
+    .filter((n) => n.kind !== 'address' || n.id.includes('/') || n.id === 'world' || isNameNode(n.id))
     .append('text')
     .attr('x', (n) => r(Math.max(1, n.flows)) + 3)
     .attr('y', 4)
