@@ -12,7 +12,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { SqlParams } from '../filters/index.ts';
 import type { DashboardQuery } from './dashboard-query.ts';
 import { ipText, ownerExpr } from './owner-sql.ts';
-import { buildStatement, planAggregateQuery, type StatementBuilder } from './rollup.ts';
+import { buildStatement, defaultStepS, planAggregateQuery, type StatementBuilder } from './rollup.ts';
 
 /** What the aggregate services need. */
 export interface DashboardDeps {
@@ -35,7 +35,7 @@ export const timeseriesParams = {
   step: z
     .string()
     .regex(/^\d{1,6}(s|m|h|d)$/, 'expected a step like 30s, 5m, 1h or 1d')
-    .describe('Bucket width (default: range/100, at least 1s).'),
+    .describe('Bucket width (default: range/100, at least 1s, whole minutes from a minute up).'),
 } as const;
 
 /** Parameters of /top. */
@@ -74,7 +74,7 @@ export async function timeseries(
   // never wrap (999999d once bucketed into 2017).
   let stepS = q.extra.step
     ? Number(parseDurationArg(q.extra.step, 'step', maxStepNs) / 1_000_000_000n)
-    : Math.max(1, Math.ceil(rangeS / 100));
+    : defaultStepS(rangeS, 100);
   if (stepS < 1) stepS = 1;
   if (rangeS / stepS > maxBuckets) {
     throw new InputError(`step: more than ${maxBuckets} buckets over this range; use a larger step`, 'step');

@@ -91,6 +91,15 @@ export function planAggregate(input: PlanInput): AggregatePlan {
   return flows(`no rollup has ${(fewestMissing ?? []).sort().join(', ')}`);
 }
 
+/**
+ * The default bucket width for `buckets` buckets over `rangeS` seconds: from a minute up, a whole
+ * number of minutes, so a rollup can answer (Akvorado picks its resolution the same way).
+ */
+export function defaultStepS(rangeS: number, buckets: number): number {
+  const s = Math.max(1, Math.ceil(rangeS / buckets));
+  return s >= 60 ? Math.ceil(s / 60) * 60 : s;
+}
+
 /** Counting over the chosen table. */
 export interface AggregateSql {
   plan: AggregatePlan;

@@ -15,7 +15,7 @@ import type { DashboardQuery } from './dashboard-query.ts';
 import { dashboardWhere } from './dashboard-query.ts';
 import { bucket, type DashboardDeps } from './dashboards.ts';
 import { ipText, ownerExpr } from './owner-sql.ts';
-import { buildStatement, planAggregateQuery, type StatementBuilder } from './rollup.ts';
+import { buildStatement, defaultStepS, planAggregateQuery, type StatementBuilder } from './rollup.ts';
 
 /**
  * The remote end of a flow: the end in the world when exactly one is, else the destination
@@ -95,7 +95,7 @@ export const visualizeParams = {
   step: z
     .string()
     .regex(/^\d{1,6}(s|m|h|d)$/, 'expected a step like 30s, 5m, 1h or 1d')
-    .describe('Bucket width of the series (default: range/60, at least 1s).'),
+    .describe('Bucket width of the series (default: range/60, at least 1s, whole minutes from a minute up).'),
 } as const;
 
 type VisualizeQuery = DashboardQuery<{ dimensions?: string; n?: string; step?: string }>;
@@ -122,7 +122,7 @@ function stepOf(q: VisualizeQuery): number {
   const rangeS = Number((q.untilNs - q.sinceNs) / 1_000_000_000n);
   const step = q.extra.step
     ? Number(q.extra.step.slice(0, -1)) * unitS[q.extra.step.slice(-1)]!
-    : Math.max(1, Math.ceil(rangeS / 60));
+    : defaultStepS(rangeS, 60);
   if (step < 1) throw new InputError('step: at least 1s', 'step');
   if (rangeS / step > maxBuckets) {
     throw new InputError(`step: more than ${maxBuckets} buckets over this range; use a larger step`, 'step');
