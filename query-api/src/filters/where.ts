@@ -135,6 +135,8 @@ export function ownerFiltersSql(
 /**
  * The predicates of the filters alone (no time, scope or cursor): the Hubble whitelist/blacklist and
  * the owner filters, for `principal` (a tenant's attribute filters look at its own ends only).
+ * `late` is the statement's time range, which the statement must apply itself (timeRange): it
+ * bounds the late-owner lookups and lets address filters read through the address index.
  */
 export function filtersToSql(
   p: SqlParams,
@@ -142,7 +144,14 @@ export function filtersToSql(
   principal: Principal,
   late?: TimeBounds,
 ): string[] {
-  const hubble = filterSetSql(p, f.whitelist, f.blacklist, { own: ownEnds(p, principal) });
+  const range =
+    late?.sinceNs !== undefined && late.untilNs !== undefined
+      ? { sinceNs: late.sinceNs, untilNs: late.untilNs }
+      : undefined;
+  const hubble = filterSetSql(p, f.whitelist, f.blacklist, {
+    own: ownEnds(p, principal),
+    addressIndex: range,
+  });
   const own = principal.role === 'tenant' ? (principal.tenant ?? '') : undefined;
   return [...(hubble === '1' ? [] : [hubble]), ...ownerFiltersSql(p, f.owner, late, own)];
 }
