@@ -119,7 +119,9 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
     sim.stop();
     await collector.stop();
     await writer.stop();
-    const bytes = (await metrics.counter('kafka_produced_bytes_total', '').get()).values[0]?.value ?? 0;
+    // Read the producer's own series (declaring it again here with another help text would collide).
+    const producedBytes = metrics.registry.getSingleMetric('flowtrail_bench_kafka_kafka_producedBytes_total');
+    const bytes = (await producedBytes?.get())?.values[0]?.value ?? 0;
     return {
       kafka_flows: stored,
       kafka_seconds: Math.round(seconds * 100) / 100,
