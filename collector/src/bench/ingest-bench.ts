@@ -21,7 +21,7 @@ import { flowStructure } from '../../../common/schema/flow-row.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { createCollector, defaultCollectorConfig } from '../collector.ts';
 import { createGenerator } from '../generator/generator.ts';
-import { startSimulator } from './simulator-process.ts';
+import { startFrameServer } from './frame-server.ts';
 
 export interface IngestBenchOptions {
   /** Flows through the gRPC path. Default 1,000,000. */
@@ -58,9 +58,9 @@ export async function withScratchStore<T>(fn: (store: Store, dataDir: string) =>
 /** Runs the embedded ingest benchmark against a migrated scratch store. */
 export async function benchIngest(store: Store, opts: IngestBenchOptions): Promise<IngestBenchResult> {
   {
-    // 1. End to end. The generator runs in its own process, as Hubble would, serving as fast as
-    // the collector reads (--rate 0 --wait): what is measured is the collector and chdb.
-    const sim = await startSimulator();
+    // 1. End to end. Hubble's side runs in its own process and serves frames encoded before the
+    // clock starts, as fast as the collector reads: what is measured is the collector and chdb.
+    const sim = await startFrameServer();
     const collector = createCollector(
       { ...defaultCollectorConfig, targets: [sim.address] },
       { store, logger: createLogger('bench'), metrics: createMetrics('bench') },
