@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { Owner } from '../../common/ownership/who.ts';
+
 /** A failed API call: HTTP status, the API's message, and the parameter it blames (400s). */
 export class ApiError extends Error {
   readonly status: number;
@@ -71,22 +73,8 @@ export interface HubbleFlow {
   [k: string]: unknown;
 }
 
-/** The owner of one end at the flow's time (the `who` OWNER shape). */
-export interface Owner {
-  tenant: string;
-  account: string;
-  namespace: string;
-  job: string;
-  group: string;
-  alloc_id: string;
-  alloc_name: string;
-  node: string;
-  start: string | null;
-  end: string | null;
-  source: string;
-  /** Present when netreap labels disagreed with the ownership interval (the owner above wins). */
-  conflict?: { labels?: { tenant: string; job: string }; fields?: string[]; description?: string };
-}
+/** The owner of one end at the flow's time: the API's OWNER shape, declared once in common/. */
+export type { Owner };
 
 /** One stored flow: a Hubble JSON line plus both ends' attribution. */
 export interface FlowLine {
