@@ -462,7 +462,8 @@ export class FilterSetBuilder {
     }
     if ((OWNER_WORDS as readonly string[]).includes(name)) {
       const key = name as (typeof OWNER_WORDS)[number];
-      const into = blacklisting ? (this.#owner.exclude ??= {}) : this.#owner;
+      if (blacklisting) this.#owner.exclude ??= {};
+      const into = blacklisting ? (this.#owner.exclude ?? {}) : this.#owner;
       into[key] = [...(into[key] ?? []), ownerValue(name, value)];
       return;
     }
