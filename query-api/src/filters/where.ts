@@ -129,6 +129,8 @@ export function ownerFiltersSql(
       or(f.attributionConflict.map((v) => (v ? "attribution_conflict != ''" : "attribution_conflict = ''"))),
     );
   }
+  // Exclusions: the same predicates, each negated ("exclude it" pivots, `--not --account x`).
+  if (f.exclude) for (const x of ownerFiltersSql(p, f.exclude, late, ownTenant)) out.push(`NOT (${x})`);
   return out;
 }
 

@@ -53,7 +53,8 @@ const filterLanguageNote =
   '`drop-reason` are accepted as older spellings of `node-name` and `drop-reason-desc` (the latter also ' +
   'takes numbers); switches (`encrypted`, `ipv4`…) take `true` or no value; `dns-query`, `tenant`, ' +
   '`account`, `job`, `alloc` and `scope` have no hubble flag (`dns-query` is the FlowFilter field ' +
-  '`dns_query`; the others select on Flowtrail attribution of either end and cannot be negated). For a ' +
+  '`dns_query`; the others select on Flowtrail attribution of either end, and `not-tenant=x` leaves out ' +
+  'every flow with an end owned by x). For a ' +
   "tenant token, filters on attributes the answer hides for another tenant's end (pod, namespace, " +
   "service, workload, non-reserved labels, owner fields) match the caller's own ends only.";
 
