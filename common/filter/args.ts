@@ -45,6 +45,11 @@ export interface OwnerFilters extends EndOwnerFilters {
   destination?: EndOwnerFilters;
   /** true: an end's labels and ownership disagreed (`attribution_conflict`); false: they did not. */
   attributionConflict?: boolean[];
+  /**
+   * Owners to leave out (`--not --tenant x`, `not-tenant=x`, `not-from-account=y`): a flow is
+   * dropped when the end(s) the word looks at match any value of it; several words each drop their flows.
+   */
+  exclude?: Omit<OwnerFilters, 'exclude' | 'attributionConflict'>;
 }
 
 /** A complete filter: Hubble's whitelist/blacklist plus Flowtrail's owner filters. */
@@ -485,9 +490,11 @@ export class FilterSetBuilder {
     }
     const owner = ownerWord(name);
     if (owner) {
-      if (blacklisting) throw new FlowFilterError(name, `--not is not supported with --${name}`);
-      if (owner.end && !this.#owner[owner.end]) this.#owner[owner.end] = {};
-      const into = (owner.end ? this.#owner[owner.end] : this.#owner) as EndOwnerFilters;
+      // Negated: the same filter under `exclude` (the flows it selects are left out).
+      if (blacklisting) this.#owner.exclude ??= {};
+      const base: OwnerFilters = blacklisting ? (this.#owner.exclude ?? {}) : this.#owner;
+      if (owner.end && !base[owner.end]) base[owner.end] = {};
+      const into = (owner.end ? base[owner.end] : base) as EndOwnerFilters;
       into[owner.key] = [...(into[owner.key] ?? []), ownerValue(name, value)];
       return;
     }
@@ -505,12 +512,13 @@ export class FilterSetBuilder {
 
   build(): FlowFilterSet {
     if (this.#not) throw new FlowFilterError('not', '--not must be followed by a filter');
-    const o = this.#owner;
-    const owner: OwnerFilters = {
+    const copy = (o: OwnerFilters): OwnerFilters => ({
       ...o,
       ...(o.source ? { source: { ...o.source } } : {}),
       ...(o.destination ? { destination: { ...o.destination } } : {}),
-    };
+    });
+    const owner = copy(this.#owner);
+    if (owner.exclude) owner.exclude = copy(owner.exclude);
     return { whitelist: this.#white.filters(), blacklist: this.#black.filters(), owner };
   }
 }
@@ -566,8 +574,8 @@ export function isFilterParam(name: string): boolean {
 
 /**
  * Reads REST query parameters: every filter word is a parameter of the same name (repeat it to OR
- * values), switches take `true` (or no value), and `not-<word>=v` is `--not --<word> v`. Other
- * parameters are left to the caller. Owner words cannot be negated.
+ * values), switches take `true` (or no value), and `not-<word>=v` is `--not --<word> v` (for an
+ * owner word: leave that owner's flows out). Other parameters are left to the caller.
  */
 export function filterSetFromParams(params: RawParams): FlowFilterSet {
   const b = new FilterSetBuilder();

@@ -34,7 +34,7 @@ describe('common > filter > owner words', () => {
     expect(isNarrowed(parseFilterSet(filterSetFromParams({ 'to-scope': 'world' })))).toBe(false);
   });
 
-  it('refuses a bad scope, an empty value and negation, naming the word', () => {
+  it('refuses a bad scope and an empty value, naming the word; negation excludes', () => {
     const err = (p: Record<string, string>) => {
       try {
         filterSetFromParams(p);
@@ -45,7 +45,12 @@ describe('common > filter > owner words', () => {
     };
     expect(err({ 'to-scope': 'mars' })).toBe('to-scope');
     expect(err({ 'from-tenant': '' })).toBe('from-tenant');
-    expect(err({ 'not-from-account': 'a1' })).toBe('from-account');
+    expect(err({ 'not-from-account': 'a1' })).toBe('none');
+    // Negated, a one-end word leaves out the flows it would select.
+    expect(filterSetFromParams({ 'not-from-account': 'a1', 'to-tenant': 't' }).owner).toEqual({
+      destination: { tenant: ['t'] },
+      exclude: { source: { account: ['a1'] } },
+    });
     expect(isFilterParam('from-job')).toBe(true);
     expect(isFilterParam('from-verdict')).toBe(false);
   });

@@ -124,7 +124,7 @@ async function render(ctx: PageContext): Promise<void> {
   const bar = filterBar({ params, onApply: (next) => go(link('flows', next)), times: false });
   const picker = timeRangePicker(params, (next) => go(link('flows', next)), '7d', false);
   const cols = (params.get('cols') ?? '').split(',').filter(Boolean);
-  const table = flowTable(drawer, 'Flows', 520, cols, {
+  const table = flowTable(drawer, 'Flows', 520, cols, undefined, {
     key: params.get('sort') ?? 'time',
     descending: !ascending(params),
     onSort: (key) => go(link('flows', sortedBy(params, key))),
