@@ -30,7 +30,17 @@ export {
   parseFlowFilter,
   SUPPORTED_FLOW_FILTER_FIELDS,
 } from './parse.ts';
-export { and, type FilterSqlOptions, filterSetSql, flowFilterSql, ipInSql, type OwnEnds, or } from './sql.ts';
+export {
+  addressLookupSql,
+  and,
+  type FilterSqlOptions,
+  filterSetSql,
+  flowFilterSql,
+  ipInSql,
+  type OwnEnds,
+  or,
+  type SqlTimeRange,
+} from './sql.ts';
 export {
   FILTER_ALIASES,
   FILTER_WORDS,

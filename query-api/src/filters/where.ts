@@ -46,12 +46,15 @@ function ownedBy(
  * The predicate restricting a principal to flows it may see (`1` for unrestricted roles): a
  * tenant principal sees flows where its tenant owns an end, including ends re-attributed at
  * query time. Pass the statement's time range when it has one: it bounds the late lookups.
+ * `late: false` looks at stored attribution only (a rollup, which has no addresses to re-attribute:
+ * late ends reach it through the correction job, common/ownership/correct.ts).
  */
-export function tenantScope(p: SqlParams, principal: Principal, range?: TimeBounds): string {
+export function tenantScope(p: SqlParams, principal: Principal, range?: TimeBounds, late = true): string {
   if (principal.role !== 'tenant') return '1';
   // A tenant principal without a tenant sees nothing (config validation forbids it anyway).
   if (!principal.tenant) return '0';
   const t = p.bind(principal.tenant, 'String');
+  if (!late) return or(ends.map((e) => `${e}_tenant = ${t}`));
   return ownedBy(
     p,
     (e) => `${e}_tenant = ${t}`,
@@ -134,6 +137,8 @@ export function ownerFiltersSql(
 /**
  * The predicates of the filters alone (no time, scope or cursor): the Hubble whitelist/blacklist and
  * the owner filters, for `principal` (a tenant's attribute filters look at its own ends only).
+ * `late` is the statement's time range, which the statement must apply itself (timeRange): it
+ * bounds the late-owner lookups and lets address filters read through the address index.
  */
 export function filtersToSql(
   p: SqlParams,
@@ -141,7 +146,14 @@ export function filtersToSql(
   principal: Principal,
   late?: TimeBounds,
 ): string[] {
-  const hubble = filterSetSql(p, f.whitelist, f.blacklist, { own: ownEnds(p, principal) });
+  const range =
+    late?.sinceNs !== undefined && late.untilNs !== undefined
+      ? { sinceNs: late.sinceNs, untilNs: late.untilNs }
+      : undefined;
+  const hubble = filterSetSql(p, f.whitelist, f.blacklist, {
+    own: ownEnds(p, principal),
+    addressIndex: range,
+  });
   const own = principal.role === 'tenant' ? (principal.tenant ?? '') : undefined;
   return [...(hubble === '1' ? [] : [hubble]), ...ownerFiltersSql(p, f.owner, late, own)];
 }

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
 import {
+  addressLookupSql,
   FlowFilterError,
   filterSetFromArgs,
   filterSetSql,
@@ -252,6 +253,12 @@ export function reportMatch(p: SqlParams, request: InvestigationRequest, maxRang
   const protoOk = request.protocol === undefined ? '1' : wordSql(p, 'protocol', request.protocol);
   const window = timeRange(p, sinceNs, untilNs);
   const candidate = or([indSrc, indX, indDst, remSrc, remDst].filter((c) => c !== '0'));
+  // Every candidate has the indicator or the remote party as its source (a primary-key range per
+  // hour) or as its destination or post-SNAT source (the address index): reading only those
+  // granules leaves the answer as it is (common/filter addressLookupSql).
+  const parties = [ind, rem].filter((r) => r !== undefined);
+  const lookup = addressLookupSql(p, parties, { sinceNs, untilNs });
+  const narrowed = lookup ? or([ipInSql(p, ['source_ip'], parties), lookup]) : '1';
   return {
     indSrc,
     indX,
@@ -260,7 +267,7 @@ export function reportMatch(p: SqlParams, request: InvestigationRequest, maxRang
     remDst,
     portOk,
     protoOk,
-    matched: and([window, candidate]),
+    matched: and([window, candidate, narrowed]),
     bounds: { sinceNs, untilNs },
     refNs,
   };
