@@ -14,6 +14,7 @@ import { flowsPage } from './pages/flows.ts';
 import { investigatePage } from './pages/investigate.ts';
 import { mapPage } from './pages/map.ts';
 import { overviewPage } from './pages/overview.ts';
+import { reportPage } from './pages/report.ts';
 import { signinPage } from './pages/signin.ts';
 import { tenantPage } from './pages/tenant.ts';
 import { visualizePage } from './pages/visualize.ts';
@@ -32,6 +33,7 @@ const pages: Page[] = [
   whoPage,
   activityPage,
   casesPage,
+  reportPage,
   signinPage,
 ];
 const session = createSession();
