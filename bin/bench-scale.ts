@@ -27,7 +27,7 @@ import type { Store } from '../common/clickhouse/index.ts';
 import { migrate } from '../common/clickhouse/migrator.ts';
 import { loadServiceConfig } from '../common/config/env.ts';
 import { flowIdFromUuid } from '../common/flow/flow-id.ts';
-import { type IngestedFlow, nowNs, timestampToNs } from '../common/flow/model.ts';
+import { type IngestedFlow, ingestFlow, nowNs, timestampToNs } from '../common/flow/model.ts';
 import { configureLogging, createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { startApi } from '../query-api/src/main.ts';
@@ -335,14 +335,15 @@ async function ingestRate(store: Store, n: number, seed: number): Promise<number
     for (const ev of gen.take(Math.min(50_000, n - flows.length))) {
       const flow = ev.response.flow;
       if (!flow) continue;
-      flows.push({
-        flow,
-        nodeName: ev.response.node_name,
-        timeNs: timestampToNs(flow.time) ?? nowNs(),
-        flowId: flowIdFromUuid(flow.uuid),
-        target: 'bench-ingest',
-        receivedAtNs: nowNs(),
-      });
+      flows.push(
+        ingestFlow(flow, {
+          nodeName: ev.response.node_name,
+          timeNs: timestampToNs(flow.time) ?? nowNs(),
+          flowId: flowIdFromUuid(flow.uuid),
+          target: 'bench-ingest',
+          receivedAtNs: nowNs(),
+        }),
+      );
     }
   }
   const sink = createClickHouseSink(

@@ -36,6 +36,11 @@ export interface OwnerFilters {
   scope?: string[];
   /** true: an end's labels and ownership disagreed (`attribution_conflict`); false: they did not. */
   attributionConflict?: boolean[];
+  /**
+   * Owners to leave out (`--not --tenant x`, `not-tenant=x`): a flow is dropped when either end
+   * matches any value of a word; several words each drop their flows.
+   */
+  exclude?: Pick<OwnerFilters, (typeof OWNER_WORDS)[number]>;
 }
 
 /** A complete filter: Hubble's whitelist/blacklist plus Flowtrail's owner filters. */
@@ -456,9 +461,10 @@ export class FilterSetBuilder {
       return;
     }
     if ((OWNER_WORDS as readonly string[]).includes(name)) {
-      if (blacklisting) throw new FlowFilterError(name, `--not is not supported with --${name}`);
       const key = name as (typeof OWNER_WORDS)[number];
-      this.#owner[key] = [...(this.#owner[key] ?? []), ownerValue(name, value)];
+      if (blacklisting) this.#owner.exclude ??= {};
+      const into = blacklisting ? (this.#owner.exclude ?? {}) : this.#owner;
+      into[key] = [...(into[key] ?? []), ownerValue(name, value)];
       return;
     }
     // Each value is parsed on its own first, so an error names the word the user typed.
@@ -475,7 +481,9 @@ export class FilterSetBuilder {
 
   build(): FlowFilterSet {
     if (this.#not) throw new FlowFilterError('not', '--not must be followed by a filter');
-    return { whitelist: this.#white.filters(), blacklist: this.#black.filters(), owner: { ...this.#owner } };
+    const owner = { ...this.#owner };
+    if (owner.exclude) owner.exclude = { ...owner.exclude };
+    return { whitelist: this.#white.filters(), blacklist: this.#black.filters(), owner };
   }
 }
 
@@ -530,8 +538,8 @@ export function isFilterParam(name: string): boolean {
 
 /**
  * Reads REST query parameters: every filter word is a parameter of the same name (repeat it to OR
- * values), switches take `true` (or no value), and `not-<word>=v` is `--not --<word> v`. Other
- * parameters are left to the caller. Owner words cannot be negated.
+ * values), switches take `true` (or no value), and `not-<word>=v` is `--not --<word> v` (for an
+ * owner word: leave that owner's flows out). Other parameters are left to the caller.
  */
 export function filterSetFromParams(params: RawParams): FlowFilterSet {
   const b = new FilterSetBuilder();

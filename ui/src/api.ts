@@ -6,6 +6,9 @@
  * @module
  */
 
+import type { CaseNote, CaseReport, CaseState, CaseSummary } from '../../common/case.ts';
+import type { Owner } from '../../common/ownership/who.ts';
+
 /** A failed API call: HTTP status, the API's message, and the parameter it blames (400s). */
 export class ApiError extends Error {
   readonly status: number;
@@ -71,22 +74,8 @@ export interface HubbleFlow {
   [k: string]: unknown;
 }
 
-/** The owner of one end at the flow's time (the `who` OWNER shape). */
-export interface Owner {
-  tenant: string;
-  account: string;
-  namespace: string;
-  job: string;
-  group: string;
-  alloc_id: string;
-  alloc_name: string;
-  node: string;
-  start: string | null;
-  end: string | null;
-  source: string;
-  /** Present when netreap labels disagreed with the ownership interval (the owner above wins). */
-  conflict?: { labels?: { tenant: string; job: string }; fields?: string[]; description?: string };
-}
+/** The owner of one end at the flow's time: the API's OWNER shape, declared once in common/. */
+export type { CaseNote, CaseReport, CaseState, CaseSummary, Owner };
 
 /** One stored flow: a Hubble JSON line plus both ends' attribution. */
 export interface FlowLine {
@@ -167,7 +156,16 @@ export interface Investigation {
   window?: { since: string; until: string; reference: string | null };
   indicator_side?: 'ours' | 'outside' | 'mixed' | 'none';
   accounts: InvestigationAccount[];
+  /** The working state, notes and reports (when read back with `GET`). */
+  case?: CaseState & { notes: CaseNote[]; reports?: CaseReport[] };
   [k: string]: unknown;
+}
+
+/** The body of `PATCH /api/v1/investigations/{id}`. */
+export interface CaseUpdate {
+  status?: CaseState['status'];
+  assignee?: string;
+  linked_incidents?: string[];
 }
 
 /** One series of `GET /api/v1/timeseries`, normalised: a key and counts per step. */
@@ -213,6 +211,10 @@ export interface Incident {
   last_seen: string;
   count: number | string;
   status: string;
+  alloc_name?: string;
+  job?: string;
+  /** The /api/v1/flows query of the flows behind the incident (its rule's keys over its window). */
+  evidence_url?: string;
   [k: string]: unknown;
 }
 
@@ -279,12 +281,16 @@ export class ApiClient {
     params: Params = {},
     body?: unknown,
     signal?: AbortSignal,
+    /** Send `body` (a string) as is with this content type, instead of as JSON. */
+    contentType?: string,
   ): Promise<T> {
     const send = () =>
       fetch(this.url(path, params), {
         method,
-        headers: this.headers(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: this.headers(
+          body === undefined ? {} : { 'Content-Type': contentType ?? 'application/json' },
+        ),
+        ...(body === undefined ? {} : { body: contentType ? String(body) : JSON.stringify(body) }),
         ...(signal ? { signal } : {}),
       });
     let res = await send();
@@ -347,6 +353,46 @@ export class ApiClient {
       {},
       undefined,
       signal,
+    );
+  }
+
+  /** Changes a case's status, assignee or linked incidents (audited by the API). */
+  updateCase(id: string, change: CaseUpdate, signal?: AbortSignal): Promise<CaseState & { id: string }> {
+    return this.request('PATCH', `/api/v1/investigations/${encodeURIComponent(id)}`, {}, change, signal);
+  }
+
+  /** Adds a note to a case; answers every note of the case. */
+  addCaseNote(id: string, text: string, signal?: AbortSignal): Promise<{ id: string; notes: CaseNote[] }> {
+    return this.request(
+      'POST',
+      `/api/v1/investigations/${encodeURIComponent(id)}/notes`,
+      {},
+      { text },
+      signal,
+    );
+  }
+
+  /**
+   * Imports an abuse report (X-ARF JSON or YAML, or an ARF / X-ARF email) as it arrived: JSON is
+   * sent as JSON, anything else as text. The API opens a prefilled case and answers it.
+   */
+  importReport(
+    raw: string,
+    signal?: AbortSignal,
+  ): Promise<Investigation & { report?: Record<string, unknown> }> {
+    let json = false;
+    try {
+      json = typeof JSON.parse(raw) === 'object';
+    } catch {
+      json = false;
+    }
+    return this.request(
+      'POST',
+      '/api/v1/reports',
+      {},
+      raw,
+      signal,
+      json ? 'application/json' : 'text/plain; charset=utf-8',
     );
   }
 

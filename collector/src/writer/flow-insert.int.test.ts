@@ -9,7 +9,7 @@ import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import type { IngestedFlow } from '../../../common/flow/model.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
-import { encodeFlowRow } from '../../../common/schema/flow-row.ts';
+import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { generatedFlows } from '../kafka/testing.ts';
 import { createClickHouseSink, defaultClickHouseSinkConfig } from './clickhouse-sink.ts';
 import { BatchToken, insertFlowBatch } from './flow-insert.ts';

@@ -13,7 +13,7 @@ import {
 import type { Store } from '../../../common/clickhouse/index.ts';
 import type { EndAttribution } from '../../../common/flow/attribution.ts';
 import { unattributed } from '../../../common/flow/attribution.ts';
-import type { IngestedFlow } from '../../../common/flow/model.ts';
+import { type IngestedFlow, ingestFlow } from '../../../common/flow/model.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import { DropReason, Flow, L7FlowType, Verdict } from '../../../proto/gen/flow/flow.ts';
@@ -81,8 +81,7 @@ export function ingestedFlow(s: FlowSpec): IngestedFlow {
         }
       : {}),
   });
-  return {
-    flow,
+  return ingestFlow(flow, {
     nodeName: 'node-1',
     timeNs: s.timeNs,
     flowId: randomBytes(16),
@@ -93,7 +92,7 @@ export function ingestedFlow(s: FlowSpec): IngestedFlow {
       destination: { ...unattributed, scope: 'world', ...s.dstOwner },
       conflict: '',
     },
-  };
+  });
 }
 
 /** Stores the flows through the collector's intake and ClickHouse sink. */

@@ -46,12 +46,15 @@ function ownedBy(
  * The predicate restricting a principal to flows it may see (`1` for unrestricted roles): a
  * tenant principal sees flows where its tenant owns an end, including ends re-attributed at
  * query time. Pass the statement's time range when it has one: it bounds the late lookups.
+ * `late: false` looks at stored attribution only (a rollup, which has no addresses to re-attribute:
+ * late ends reach it through the correction job, common/ownership/correct.ts).
  */
-export function tenantScope(p: SqlParams, principal: Principal, range?: TimeBounds): string {
+export function tenantScope(p: SqlParams, principal: Principal, range?: TimeBounds, late = true): string {
   if (principal.role !== 'tenant') return '1';
   // A tenant principal without a tenant sees nothing (config validation forbids it anyway).
   if (!principal.tenant) return '0';
   const t = p.bind(principal.tenant, 'String');
+  if (!late) return or(ends.map((e) => `${e}_tenant = ${t}`));
   return ownedBy(
     p,
     (e) => `${e}_tenant = ${t}`,
@@ -126,6 +129,8 @@ export function ownerFiltersSql(
       or(f.attributionConflict.map((v) => (v ? "attribution_conflict != ''" : "attribution_conflict = ''"))),
     );
   }
+  // Exclusions: the same predicates, each negated ("exclude it" pivots, `--not --account x`).
+  if (f.exclude) for (const x of ownerFiltersSql(p, f.exclude, late, ownTenant)) out.push(`NOT (${x})`);
   return out;
 }
 

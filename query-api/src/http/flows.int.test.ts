@@ -178,6 +178,21 @@ const cases: { description: string; query: string; expected: (f: J) => boolean }
       inCidr(f['IP']?.source, '10.244.1.0/24') || inCidr(f['IP']?.destination, '10.244.1.0/24'),
   },
   {
+    description: 'not-tenant leaves that tenant out (the "exclude it" pivot)',
+    query: 'not-tenant=globex',
+    expected: (f) =>
+      !inCidr(f['IP']?.source, '10.244.1.0/24') && !inCidr(f['IP']?.destination, '10.244.1.0/24'),
+  },
+  {
+    description: 'an exclusion ANDed with positive words',
+    query: 'verdict=FORWARDED&not-account=acme-2&not-tenant=globex',
+    expected: (f) =>
+      f['verdict'] === 'FORWARDED' &&
+      ![f['IP']?.source, f['IP']?.destination].some(
+        (ip) => inCidr(ip, '10.244.1.0/24') || inCidr(ip, '10.156.2.0/24'),
+      ),
+  },
+  {
     description: 'account + job',
     query: 'account=acme-2&job=dns',
     expected: (f) =>

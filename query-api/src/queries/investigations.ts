@@ -398,29 +398,11 @@ export async function runInvestigation(
     GROUP BY tenant, account, alloc_id, alloc_name, job, node
     ORDER BY full_flows > 0 DESC, best, flows DESC, tenant, account, alloc_id
     LIMIT ${maxAllocations}`;
-  type Row = {
-    tenant: string;
-    account: string;
-    alloc_id: string;
-    alloc_name: string;
-    job: string;
-    node: string;
-    source: string;
-    src_ends: string;
-    dst_ends: string;
-    outside_flows: string;
-    ind_flows: string;
-    first_seen: string;
-    last_seen: string;
-    flows: string;
-    full_flows: string;
-    best: [number, string];
-    verdicts: [string[], string[]];
-    conflicts: string[];
-    full_samples: [string, string][];
-    any_samples: [string, string][];
-  };
-  const rows = await deps.store.query<Row>(sql, { params: p.values, settings: deps.settings, signal });
+  const rows = await deps.store.query<AllocationRow>(sql, {
+    params: p.values,
+    settings: deps.settings,
+    signal,
+  });
   const accounts = rankAccounts(rows);
   const samples = accounts.flatMap((a) => a.sampleKeys);
   const sampleRows = samples.length ? await readSamples(deps, samples, signal) : [];
@@ -466,28 +448,33 @@ export async function runInvestigation(
   return inv;
 }
 
+/** One row of the ranking statement: one allocation behind our end, with its counts and samples. */
+interface AllocationRow {
+  tenant: string;
+  account: string;
+  alloc_id: string;
+  alloc_name: string;
+  job: string;
+  node: string;
+  source: string;
+  src_ends: string;
+  dst_ends: string;
+  outside_flows: string;
+  ind_flows: string;
+  first_seen: string;
+  last_seen: string;
+  flows: string;
+  full_flows: string;
+  best: [number, string];
+  verdicts: [string[], string[]];
+  conflicts: string[];
+  full_samples: [string, string][];
+  any_samples: [string, string][];
+}
+
 /** Groups per-allocation rows (already in rank order) into ranked accounts. */
 function rankAccounts(
-  rows: readonly {
-    tenant: string;
-    account: string;
-    alloc_id: string;
-    alloc_name: string;
-    job: string;
-    node: string;
-    source: string;
-    src_ends: string;
-    dst_ends: string;
-    first_seen: string;
-    last_seen: string;
-    flows: string;
-    full_flows: string;
-    best: [number, string];
-    verdicts: [string[], string[]];
-    conflicts: string[];
-    full_samples: [string, string][];
-    any_samples: [string, string][];
-  }[],
+  rows: readonly AllocationRow[],
 ): (Omit<InvestigationAccount, 'samples'> & { sampleKeys: [string, string][] })[] {
   const byKey = new Map<
     string,

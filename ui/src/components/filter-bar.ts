@@ -19,9 +19,9 @@ export const flowFilters: readonly (readonly [string, string])[] = [
 
 const filterNames = new Set(flowFilters.map(([n]) => n));
 
-/** True when `name` is a flow filter (as opposed to since/until/limit/order/cursor). */
+/** True when `name` is a flow filter, or its negation `not-<name>` (as opposed to since/until/limit/order/cursor). */
 export function isFilterName(name: string): boolean {
-  return filterNames.has(name);
+  return filterNames.has(name.startsWith('not-') ? name.slice(4) : name);
 }
 
 /** The filter bar's handle. */
