@@ -36,7 +36,7 @@ import type { Metrics } from '../../../common/metrics.ts';
 import { createStoredOwnership, type StoredOwnership } from '../../../common/ownership/stored-lookup.ts';
 import type { OwnerInterval } from '../../../common/ownership/types.ts';
 import { retry, sleep } from '../../../common/retry.ts';
-import { encodeFlowRow } from '../../../common/schema/flow-row.ts';
+import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { BatchToken, insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
 import { RecentIds } from '../writer/recent-ids.ts';
 import { decodeFlowBatch, headers } from './codec.ts';
@@ -120,7 +120,7 @@ export function attributeFromStore(f: IngestedFlow, ownership: StoredOwnership):
   for (const side of ['source', 'destination'] as const) {
     const end = a?.[side];
     if (end && end.source !== 'none') continue;
-    const ip = f.flow.IP?.[side];
+    const ip = side === 'source' ? f.sourceIp : f.destinationIp;
     if (!ip) continue;
     const iv = ownership.allocAt(ip, f.timeNs);
     if (!iv) continue;
@@ -192,6 +192,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     insertSeconds: deps.metrics.histogram('insert_seconds', 'Time to insert one batch into ClickHouse'),
     stored: deps.metrics.counter('rows_stored_total', 'Flow rows stored'),
     duplicates: deps.metrics.counter('rows_duplicate_total', 'Flow rows skipped as already stored'),
+    undecodable: deps.metrics.counter('flows_undecodable_total', 'Flows dropped: their bytes are not a Flow'),
     rejected: deps.metrics.counter('messages_rejected_total', 'Messages that could not be decoded', [
       'reason',
     ]),
@@ -484,9 +485,6 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
             m.duplicates.inc();
             continue;
           }
-          if (b.count === 0 || f.timeNs < b.minNs) b.minNs = f.timeNs;
-          if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
-          b.token.add(f.flowId);
           if (ownership && ownership.size > 0) {
             const n = attributeFromStore(f, ownership);
             if (n > 0) {
@@ -494,7 +492,20 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
               m.attributed.inc(n);
             }
           }
-          encodeFlowRow(b.rows, f);
+          try {
+            encodeFlowRow(b.rows, f); // appends nothing when it throws
+          } catch (err) {
+            m.undecodable.inc();
+            logger.warn('undecodable flow dropped', {
+              partition,
+              offset: message.offset,
+              error: errorMessage(err),
+            });
+            continue;
+          }
+          if (b.count === 0 || f.timeNs < b.minNs) b.minNs = f.timeNs;
+          if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
+          b.token.add(f.flowId);
           b.count++;
         }
         for (const l of decoded.lost) b.lost.push(l);

@@ -8,7 +8,7 @@
 
 import { errorMessage } from '../../../common/errors.ts';
 import { contentFlowId, flowIdFromUuid } from '../../../common/flow/flow-id.ts';
-import { nowNs, timestampToNs } from '../../../common/flow/model.ts';
+import { ingestFlow, nowNs, timestampToNs } from '../../../common/flow/model.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import type { ExportEvent } from '../../../proto/gen/observer/observer.ts';
 import { parseHubbleJson } from '../../../proto/src/hubble-json.ts';
@@ -121,14 +121,15 @@ export async function importJsonLines(
       }
       lastFlowNs = timeNs;
       summary.flows++;
-      const more = intake.accept({
-        flow,
-        nodeName: event.node_name || flow.node_name,
-        timeNs,
-        flowId: flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(text),
-        target,
-        receivedAtNs: nowNs(),
-      });
+      const more = intake.accept(
+        ingestFlow(flow, {
+          nodeName: event.node_name || flow.node_name,
+          timeNs,
+          flowId: flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(text),
+          target,
+          receivedAtNs: nowNs(),
+        }),
+      );
       if (!more) await intake.drained();
     } else if (event.lost_events) {
       summary.lostEvents++;
