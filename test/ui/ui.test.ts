@@ -595,6 +595,144 @@ describe('ui', () => {
     await page.close();
   });
 
+  it('cases: edit status, assignee, linked incidents and notes from the case view; the list filters by mine, status and tenant; changes are audited', async () => {
+    const { ip, owner } = h.backend.reused;
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const until = iso(Date.now() + 60_000);
+    const created = await api<{ id: string }>('/api/v1/investigations', {
+      method: 'POST',
+      body: JSON.stringify({ indicator: ip, since, until }),
+    });
+    const incidents = await api<{ incidents: { id: string }[] }>('/api/v1/alerts/incidents?limit=5');
+    const incident = incidents.incidents[0]!.id;
+    const page = await openPage(1280);
+    await goto(page, '#/cases?status=open', 'cases');
+    const row = page.locator(`table.cases tr[data-case="${created.id}"]`);
+    expect(await row.getAttribute('data-status')).toBe('open');
+    await row.getByRole('link').first().click();
+    await page.waitForSelector('main[data-page="investigate"][data-ready="true"]');
+    const panel = page.getByTestId('case-panel');
+    await panel.waitFor();
+    expect(await panel.getAttribute('data-status')).toBe('open');
+    // A bad incident id: the API's message, at the field it names.
+    await panel.getByLabel('Linked incidents').fill('x'.repeat(200));
+    await panel.getByRole('button', { name: 'Save case' }).click();
+    await expect
+      .poll(() => panel.locator('form[aria-label="Case state"] .field-error').textContent())
+      .toMatch(/^linked_incidents: /);
+    expect(await panel.getByLabel('Linked incidents').getAttribute('aria-invalid')).toBe('true');
+    // Escalate, assign to me, link an incident; add a note.
+    await panel.getByLabel('Status').selectOption('escalated');
+    await panel.getByRole('button', { name: 'Assign to me' }).click();
+    await panel.getByLabel('Linked incidents').fill(incident);
+    await panel.getByRole('button', { name: 'Save case' }).click();
+    await expect.poll(() => panel.getAttribute('data-status')).toBe('escalated');
+    expect(await panel.getAttribute('data-assignee')).toBe('ui-admin');
+    expect(await panel.locator('.linked-incidents a').getAttribute('href')).toBe(
+      `#/alerts?incident=${incident}`,
+    );
+    await expect.poll(() => panel.getByTestId('case-updated').textContent()).toContain('ui-admin');
+    await panel.getByLabel('New note').fill('Upstream provider told; allocation stopped.');
+    await panel.getByRole('button', { name: 'Add note' }).click();
+    await expect
+      .poll(() => panel.getByTestId('case-notes').textContent())
+      .toContain('Upstream provider told; allocation stopped.');
+    await shot(page, 'case-edit');
+    // Saved: a fresh load shows the same state.
+    await goto(page, `#/investigate?id=${created.id}`, 'investigate');
+    await page.getByTestId('case-panel').waitFor();
+    expect(await page.getByTestId('case-panel').getByLabel('Status').inputValue()).toBe('escalated');
+    expect(await page.getByTestId('case-notes').locator('li.note-item').count()).toBe(1);
+    // The list, through its filter form: escalated + mine; then by tenant.
+    await goto(page, '#/cases', 'cases');
+    await page.getByLabel('Mine only').check();
+    await page.getByLabel('Status').selectOption('escalated');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForSelector('main[data-page="cases"][data-ready="true"]');
+    await expect.poll(() => page.evaluate(() => location.hash)).toContain('status=escalated');
+    const listed = page.locator(`table.cases tr[data-case="${created.id}"]`);
+    await listed.waitFor();
+    expect(await listed.getAttribute('data-status')).toBe('escalated');
+    expect(await listed.textContent()).toContain('ui-admin');
+    await goto(page, '#/cases?status=open', 'cases');
+    expect(await page.locator(`table.cases tr[data-case="${created.id}"]`).count()).toBe(0);
+    await goto(page, `#/cases?tenant=${owner.tenant}`, 'cases');
+    expect(await page.locator(`table.cases tr[data-case="${created.id}"]`).count()).toBe(1);
+    await goto(page, '#/cases?tenant=no-such-tenant', 'cases');
+    expect(await page.locator(`table.cases tr[data-case="${created.id}"]`).count()).toBe(0);
+    // Each change is in the audit log, by the signed-in user.
+    await expect
+      .poll(
+        async () => {
+          const a = await api<{
+            entries: { action: string; outcome: string; token_name: string; parameters: string }[];
+          }>('/api/v1/audit?since=-1h&limit=1000');
+          return a.entries
+            .filter(
+              (e) => ['case.update', 'case.note'].includes(e.action) && e.parameters.includes(created.id),
+            )
+            .map((e) => `${e.action}:${e.outcome}${e.token_name === 'ui-admin' ? '' : ` by ${e.token_name}`}`)
+            .sort();
+        },
+        { timeout: 60_000 },
+      )
+      .toEqual(['case.note:ok', 'case.update:invalid', 'case.update:ok']);
+    await page.close();
+  });
+
+  it('a report pasted or uploaded (X-ARF) opens the prefilled case; a malformed one names the field', async () => {
+    const { ip, owner } = h.backend.reused;
+    const since = iso(h.backend.demoSinceMs - 60_000);
+    const seen = await api<{ flows: { flow: Record<string, any> }[] }>(
+      `/api/v1/flows?from-ip=${ip}&to-ip=198.51.100.0/24&to-ip=203.0.113.0/24&since=${since}&until=now&limit=50&order=oldest`,
+    );
+    const f = seen.flows.map((l) => l.flow).find((x) => x['IP']?.['source_xlated'] && x['l4']?.['TCP'])!;
+    const xarf = (source: string) =>
+      [
+        'Reported-From: abuse@victim.example',
+        'Category: abuse',
+        'Report-Type: login-attack',
+        'Service: ssh',
+        "Version: '0.2'",
+        `Date: '${new Date(Date.parse(f['time']) + 45_000).toISOString()}'`,
+        `Source: ${source}`,
+        'Source-Type: ipv4',
+        `Destination: ${f['IP']['destination']}`,
+        `Port: ${f['l4']['TCP']['destination_port']}`,
+        '',
+      ].join('\n');
+    const page = await openPage(1280);
+    await goto(page, '#/investigate', 'investigate');
+    await page.getByRole('link', { name: 'Import an abuse report (X-ARF, ARF)' }).click();
+    await page.waitForSelector('main[data-page="report"][data-ready="true"]');
+    await page.getByLabel('Report', { exact: true }).fill(xarf('not-an-address'));
+    await page.getByRole('button', { name: 'Import report' }).click();
+    const err = page.getByTestId('report-error');
+    await expect.poll(() => err.textContent()).toContain('Source: not an IP address');
+    expect(await err.getAttribute('data-param')).toBe('Source');
+    await shot(page, 'report-error');
+    await page.getByLabel('Upload a report file').setInputFiles({
+      name: 'report.yaml',
+      mimeType: 'text/yaml',
+      buffer: Buffer.from(xarf(f['IP']['source_xlated'])),
+    });
+    await expect.poll(() => page.getByLabel('Report', { exact: true }).inputValue()).toContain('Source: ');
+    await page.getByRole('button', { name: 'Import report' }).click();
+    await page.waitForSelector('main[data-page="investigate"][data-ready="true"]');
+    await expect.poll(() => page.evaluate(() => location.hash)).toMatch(/[?&]id=[0-9a-f-]{36}/);
+    const first = page.locator('table.accounts tbody tr.account-row').first();
+    await first.waitFor();
+    expect(await first.getAttribute('data-rank')).toBe('1');
+    expect(await first.getAttribute('data-tenant')).toBe(owner.tenant);
+    expect(await first.getAttribute('data-account')).toBe(owner.account);
+    // The report is kept with the case.
+    const kept = page.getByTestId('case-report');
+    expect(await kept.count()).toBe(1);
+    expect(await kept.locator('pre').textContent()).toContain(`Source: ${f['IP']['source_xlated']}`);
+    await shot(page, 'report-case');
+    await page.close();
+  });
+
   it('tenant view shows the summary and a service map with one mark per topology edge and node', async () => {
     const { owner } = h.backend.reused;
     const since = iso(h.backend.demoSinceMs - 60_000);

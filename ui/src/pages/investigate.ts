@@ -14,6 +14,7 @@ import {
   type Params,
 } from '../api.ts';
 import { type Band, type Mark, timeline } from '../charts/timeline.ts';
+import { casePanel } from '../components/case-panel.ts';
 import { createDrawer } from '../components/drawer.ts';
 import { flowDetail, flowTable } from '../components/flow-table.ts';
 import { pivot } from '../components/pivot.ts';
@@ -439,6 +440,7 @@ async function showCase(
         ),
       ),
     ),
+    panel('Case', casePanel(session, inv, signal)),
     panel('Accounts behind the flows', accountsTable(inv, req)),
     panel('Who held the address', tl),
     panel('Matching flows', flowsBox),
@@ -550,6 +552,8 @@ async function render(ctx: PageContext): Promise<void> {
       h('a', { href: link('who') }, 'Who held an address at an instant?'),
       ' · ',
       h('a', { href: link('cases') }, 'Saved cases'),
+      ' · ',
+      h('a', { href: link('report') }, 'Import an abuse report (X-ARF, ARF)'),
     ),
     f.el,
     out,
