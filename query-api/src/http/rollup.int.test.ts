@@ -66,16 +66,16 @@ const interval = (o: Partial<OwnerInterval>): OwnerInterval => ({
   ...o,
 });
 
-async function answer(p: string, token: string, source?: 'rollup' | 'flows'): Promise<J> {
-  const r = await get(api, `${p}&${range}${source ? `&source=${source}` : ''}`, token);
+async function answer(p: string, token: string, source?: 'rollup' | 'flows', r0 = range): Promise<J> {
+  const r = await get(api, `${p}&${r0}${source ? `&source=${source}` : ''}`, token);
   expect(r.status, `${p} ${source}: ${JSON.stringify(r.body)}`).toBe(200);
   return r.body as J;
 }
 
 /** Both tables give the same answer, each saying which it was. */
-async function sameBothWays(p: string, token: string) {
-  const rollup = await answer(p, token, 'rollup');
-  const flows = await answer(p, token, 'flows');
+async function sameBothWays(p: string, token: string, r = range) {
+  const rollup = await answer(p, token, 'rollup', r);
+  const flows = await answer(p, token, 'flows', r);
   expect(rollup['source']).toBe('rollup');
   expect(flows['source']).toBe('flows');
   const { source: _r, ...a } = rollup;
@@ -164,9 +164,13 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
     expect((await answer(ts, testTokens.admin))['source']).toBe('rollup');
     const viz = await answer(`/api/v1/visualize?dimensions=dst_job,node&step=${step}`, testTokens.admin);
     expect(viz['source']).toBe('rollup');
-    // Ragged edges, a step of seconds, a column no rollup has: flows.
-    const r1 = await get(api, `${ts}&${ragged}`, testTokens.admin);
-    expect((r1.body as J)['source']).toBe('flows');
+    // Ragged edges: the rollup's whole minutes plus the edges from flows.
+    expect((await answer(ts, testTokens.admin, undefined, ragged))['source']).toBe('rollup');
+    // Less than a whole minute, a step of seconds, a column no rollup has: flows.
+    const short = `since=${formatTimeNs(t0 + S)}&until=${formatTimeNs(t0 + 50n * S)}`;
+    expect((await answer(ts.replace(step, '1m'), testTokens.admin, undefined, short))['source']).toBe(
+      'flows',
+    );
     const seconds = `/api/v1/timeseries?by=verdict&step=${Number(step.slice(0, -1)) * 60 + 30}s`;
     expect((await answer(seconds, testTokens.admin))['source']).toBe('flows');
     for (const p of [
@@ -199,6 +203,8 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
       }
     }
     expect(nonEmpty).toBe(questions(step).length);
+    // Over a range not on whole minutes (the late flows at 20 s and 30 s fall in the ragged edge).
+    for (const p of questions(step)) await sameBothWays(p, testTokens.admin, ragged);
     // The operator's answers include the late flows, unattributed, before any correction.
     const a = await sameBothWays(
       `/api/v1/visualize?dimensions=dst_port,src_tenant&n=50&step=${step}&to-port=1020`,
@@ -232,6 +238,8 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
     }
     for (const token of [testTokens.admin, testTokens.acme]) {
       for (const p of ownerQuestions(step)) await sameBothWays(p, token);
+      for (const p of [...questions(step).slice(0, 3), ...ownerQuestions(step)])
+        await sameBothWays(p, token, ragged);
     }
     // The late flows now count for their owners in the rollup: acme's at 20 s (out) and 30 s (in),
     // globex's later ones; masked for the other tenant.

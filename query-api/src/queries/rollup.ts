@@ -3,8 +3,10 @@
  * rollup (common/clickhouse/rollups.ts) when the question allows it, else `flows`. One function
  * decides (`planAggregate`), the way Akvorado picks a resolution: the rollup answers when
  *
- * - since and until fall on whole minutes and the step (if any) is a whole number of minutes
- *   (a bucket of minutes then holds exactly the flows whose time falls in it);
+ * - the step (if any) is a whole number of minutes (a bucket of minutes then holds exactly the
+ *   flows whose time falls in it), and the range holds at least one whole minute; when since or
+ *   until is not on a minute, the ragged edges are read from `flows` and added to the rollup's
+ *   whole minutes in one statement (`plan.edges`);
  * - every column the statement reads (filters, group keys, metrics) is a column of the rollup:
  *   the statement is written once, over `flows` column names, and checked, so a filter on a pod,
  *   a label or an address, or a metric counting distinct addresses, sends it to `flows`.
@@ -39,6 +41,11 @@ export interface AggregatePlan {
   source: AggregateSource;
   /** The table to read. */
   table: string;
+  /**
+   * For a rollup over a range not on whole minutes: the whole minutes it covers (ns); the rest
+   * is read from `flows`, with `columns`, in the same statement.
+   */
+  edges?: { sinceNs: bigint; untilNs: bigint; innerSinceNs: bigint; innerUntilNs: bigint; columns: string[] };
   /** Why `flows` answered (absent for a rollup). */
   reason?: string;
 }
@@ -77,16 +84,24 @@ export function planAggregate(input: PlanInput): AggregatePlan {
     return { source: 'flows', table: 'flows', reason };
   };
   if (input.force === 'flows') return { source: 'flows', table: 'flows', reason: 'source=flows' };
-  if (input.sinceNs % minuteNs !== 0n || input.untilNs % minuteNs !== 0n) {
-    return flows('since/until not on whole minutes');
-  }
+  const innerSinceNs = ((input.sinceNs + minuteNs - 1n) / minuteNs) * minuteNs;
+  const innerUntilNs = (input.untilNs / minuteNs) * minuteNs;
+  if (innerUntilNs <= innerSinceNs) return flows('less than a whole minute');
   if (input.stepS !== undefined && input.stepS % 60 !== 0) return flows('step not a whole number of minutes');
   const read = flowColumnsRead(input.sql.join(' '));
   let fewestMissing: string[] | undefined;
   for (const t of rollupTables) {
     const have = rollupColumns.get(t)!;
     const missing = [...read].filter((c) => !have.has(c));
-    if (missing.length === 0) return { source: 'rollup', table: t.name };
+    if (missing.length === 0) {
+      const ragged = innerSinceNs !== input.sinceNs || innerUntilNs !== input.untilNs;
+      const edges = { sinceNs: input.sinceNs, untilNs: input.untilNs, innerSinceNs, innerUntilNs };
+      return {
+        source: 'rollup',
+        table: t.name,
+        ...(ragged ? { edges: { ...edges, columns: [...read] } } : {}),
+      };
+    }
     if (!fewestMissing || missing.length < fewestMissing.length) fewestMissing = missing;
   }
   return flows(`no rollup has ${(fewestMissing ?? []).sort().join(', ')}`);
@@ -115,13 +130,24 @@ export interface AggregateSql {
 }
 
 /** The counting expressions of a plan. */
-export function aggregateSql(plan: AggregatePlan): AggregateSql {
+export function aggregateSql(plan: AggregatePlan, p: SqlParams): AggregateSql {
   const rollup = plan.source === 'rollup';
   // Qualified: the answers alias their counts `flows` too, and an alias would shadow the column.
   const n = `${plan.table}.flows`;
+  let from = plan.table;
+  const e = plan.edges;
+  if (rollup && e) {
+    // The ragged edges from flows (one row, one flow) and the whole minutes from the rollup.
+    const cols = ['time', ...e.columns.filter((c) => c !== 'time')].join(', ');
+    const at = (ns: bigint) => `fromUnixTimestamp64Nano(${p.bind(ns, 'Int64')}, 'UTC')`;
+    from =
+      `(SELECT ${cols}, toInt64(1) AS flows FROM flows WHERE (time >= ${at(e.sinceNs)} AND time < ${at(e.innerSinceNs)}) ` +
+      `OR (time >= ${at(e.innerUntilNs)} AND time < ${at(e.untilNs)}) ` +
+      `UNION ALL SELECT ${cols}, flows FROM ${plan.table} WHERE minute >= ${at(e.innerSinceNs)} AND minute < ${at(e.innerUntilNs)}) AS ${plan.table}`;
+  }
   return {
     plan,
-    from: plan.table,
+    from,
     count: (cond) =>
       rollup ? (cond ? `sumIf(${n}, ${cond})` : `sum(${n})`) : cond ? `countIf(${cond})` : 'count()',
     weight: rollup ? n : 'toUInt64(1)',
@@ -143,7 +169,7 @@ export function planDashboard(
   ...statements: StatementBuilder[]
 ): AggregatePlan {
   const p = new SqlParams();
-  const draft = aggregateSql({ source: 'rollup', table: rollupTables[0]!.name });
+  const draft = aggregateSql({ source: 'rollup', table: rollupTables[0]!.name }, p);
   const sql = statements.map((build) => build(p, draft, dashboardWhere(p, q, principal, false)));
   return planAggregate({ sinceNs: q.sinceNs, untilNs: q.untilNs, stepS, sql, force: q.source });
 }
@@ -187,6 +213,6 @@ export function buildStatement(
   build: StatementBuilder,
 ): { sql: string; params: Record<string, unknown> } {
   const p = new SqlParams();
-  const sql = build(p, aggregateSql(plan), dashboardWhere(p, q, principal, plan.source === 'flows'));
+  const sql = build(p, aggregateSql(plan, p), dashboardWhere(p, q, principal, plan.source === 'flows'));
   return { sql, params: p.values };
 }
