@@ -8,7 +8,7 @@
  *
  * 1. record each newly resolvable end in `flow_owner_corrections` (one batch per run; ends
  *    already recorded by an earlier run are skipped, so re-running never counts twice);
- * 2. move the batch's counts in the minute rollup `flows_minute` (migration 0041): a -n row with
+ * 2. move the batch's counts in every minute rollup (common/clickhouse/rollups.ts): a -n row with
  *    the flow's stored owner dimensions and a +n row with the corrected ones (SummingMergeTree
  *    folds them);
  * 3. rewrite the stored owner columns of the recorded ends that are still `none` (one
@@ -23,6 +23,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { type RollupTable, rollupDimensions, rollupTables } from '../clickhouse/rollups.ts';
 import type { Store } from '../clickhouse/store.ts';
 import { endOwnerFields, resolveOwnersSql } from './owner-rule.ts';
 
@@ -92,35 +93,9 @@ export async function correctLateOwners(
   }
 
   if (report.src + report.dst > 0) {
-    // 2. Move the batch's counts in the minute rollup: -1 with the stored dimensions, +1 with the
+    // 2. Move the batch's counts in every minute rollup: -1 with the stored dimensions, +1 with the
     // corrected ones, per flow (both ends corrected at once when both are in the batch).
-    const dims = (eff: boolean) =>
-      sides
-        .flatMap((s) =>
-          ['tenant', 'account', 'alloc_id'].map((c) =>
-            eff ? `if(${s}_c.hit = 1, ${s}_c.${c}, f.${s}_${c}) AS ${s}_${c}` : `f.${s}_${c} AS ${s}_${c}`,
-          ),
-        )
-        .join(', ');
-    const corrected = (s: Side) =>
-      `LEFT JOIN (SELECT flow_id, toUInt8(1) AS hit, tenant, account, alloc_id FROM flow_owner_corrections WHERE batch = {batch:String} AND side = '${s}') AS ${s}_c ON f.flow_id = ${s}_c.flow_id`;
-    const select = (sign: number, eff: boolean) =>
-      `SELECT toStartOfMinute(f.time) AS minute, ${dims(eff)}, f.src_scope AS src_scope, f.dst_scope AS dst_scope,
-         f.verdict AS verdict, f.drop_reason_desc AS drop_reason_desc, f.l4_protocol AS l4_protocol,
-         f.destination_port AS destination_port, toInt64(${sign}) AS flows
-       FROM (SELECT * FROM flows WHERE flow_id IN (SELECT flow_id FROM flow_owner_corrections WHERE batch = {batch:String})
-             AND (src_source = 'none' OR dst_source = 'none')) AS f
-       ${corrected('src')} ${corrected('dst')}`;
-    await store.command(
-      `INSERT INTO flows_minute (minute, src_tenant, src_account, src_alloc_id, dst_tenant, dst_account, dst_alloc_id,
-         src_scope, dst_scope, verdict, drop_reason_desc, l4_protocol, destination_port, flows)
-       SELECT minute, src_tenant, src_account, src_alloc_id, dst_tenant, dst_account, dst_alloc_id,
-         src_scope, dst_scope, verdict, drop_reason_desc, l4_protocol, destination_port, sum(flows)
-       FROM (${select(-1, false)} UNION ALL ${select(1, true)})
-       GROUP BY minute, src_tenant, src_account, src_alloc_id, dst_tenant, dst_account, dst_alloc_id,
-         src_scope, dst_scope, verdict, drop_reason_desc, l4_protocol, destination_port`,
-      { params, settings: { join_use_nulls: 0 } },
-    );
+    for (const rollup of rollupTables) await moveRollupCounts(store, rollup, params);
   }
 
   // 3. Rewrite the stored owner columns of every recorded end still stored as `none` (this batch
@@ -149,4 +124,30 @@ export async function correctLateOwners(
   }
   report.ms = Date.now() - started;
   return report;
+}
+
+/** Step 2 for one rollup (common/clickhouse/rollups.ts): the batch's -1/+1 rows. */
+async function moveRollupCounts(store: Store, rollup: RollupTable, params: Record<string, string>) {
+  const owner = new Set(rollup.ownerFields.flatMap((c) => sides.map((s) => `${s}_${c}`)));
+  const dims = rollupDimensions(rollup);
+  const value = (col: string, eff: boolean) => {
+    if (!owner.has(col)) return `f.${col} AS ${col}`;
+    const s = col.slice(0, 3) as Side;
+    const c = col.slice(4);
+    return eff ? `if(${s}_c.hit = 1, ${s}_c.${c}, f.${col}) AS ${col}` : `f.${col} AS ${col}`;
+  };
+  const corrected = (s: Side) =>
+    `LEFT JOIN (SELECT flow_id, toUInt8(1) AS hit, ${rollup.ownerFields.join(', ')} FROM flow_owner_corrections WHERE batch = {batch:String} AND side = '${s}') AS ${s}_c ON f.flow_id = ${s}_c.flow_id`;
+  const select = (sign: number, eff: boolean) =>
+    `SELECT toStartOfMinute(f.time) AS minute, ${dims.map((d) => value(d, eff)).join(', ')}, toInt64(${sign}) AS flows
+     FROM (SELECT * FROM flows WHERE flow_id IN (SELECT flow_id FROM flow_owner_corrections WHERE batch = {batch:String})
+           AND (src_source = 'none' OR dst_source = 'none')) AS f
+     ${corrected('src')} ${corrected('dst')}`;
+  await store.command(
+    `INSERT INTO ${rollup.name} (minute, ${dims.join(', ')}, flows)
+     SELECT minute, ${dims.join(', ')}, sum(flows)
+     FROM (${select(-1, false)} UNION ALL ${select(1, true)})
+     GROUP BY minute, ${dims.join(', ')}`,
+    { params, settings: { join_use_nulls: 0 } },
+  );
 }
