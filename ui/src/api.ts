@@ -194,6 +194,9 @@ export interface TopologyEdge {
   source_tenant: string;
   destination_tenant: string;
   destination_scope: string;
+  /** DNS name of an address end, when the API knows one (world addresses). */
+  source_name?: string;
+  destination_name?: string;
   flows: number;
   dropped: number;
   raw: Record<string, unknown>;
@@ -216,6 +219,15 @@ export interface Incident {
   /** The /api/v1/flows query of the flows behind the incident (its rule's keys over its window). */
   evidence_url?: string;
   [k: string]: unknown;
+}
+
+/** `GET /api/v1/alerts/incidents`: a page of incidents, the total that match, and group counts. */
+export interface IncidentPage {
+  incidents: Incident[];
+  total?: number;
+  offset?: number;
+  limit?: number;
+  groups?: { key: string; count: number; open: number; events: number }[];
 }
 
 /** `GET /api/v1/visualize`: top groups of up to three dimensions, their series and the totals. */
@@ -483,14 +495,24 @@ function endpointName(v: unknown): string {
 
 /** Normalises a topology answer (`{nodes, edges:[{source, destination, flows, ports, verdicts}]}`). */
 export function normaliseTopology(raw: unknown): TopologyEdge[] {
+  // Node names (`nodes: [{id, name}]`): the DNS names of world addresses.
+  const names = new Map<string, string>();
+  for (const n of listOf(raw, 'nodes')) {
+    const r = asRecord(n);
+    if (typeof r['name'] === 'string' && r['name']) names.set(str(r['id']), r['name']);
+  }
   return listOf(raw, 'edges').map((x) => {
     const o = asRecord(x);
     const verdicts = asRecord(o['verdicts']);
     const source = endpointName(o['source']);
     const destination = endpointName(o['destination']);
+    const sourceName = names.get(source);
+    const destinationName = names.get(destination);
     return {
       source,
       destination,
+      ...(sourceName ? { source_name: sourceName } : {}),
+      ...(destinationName ? { destination_name: destinationName } : {}),
       source_tenant: source.includes('/') ? (source.split('/')[0] ?? '') : '',
       destination_tenant: destination.includes('/') ? (destination.split('/')[0] ?? '') : '',
       destination_scope: str(o['destination_scope'] ?? o['scope']),

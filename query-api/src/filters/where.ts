@@ -10,6 +10,7 @@ import type { SqlParams } from '../../../common/clickhouse/sql-params.ts';
 import { AccessError } from '../../../common/errors.ts';
 import {
   and,
+  type EndOwnerFilters,
   filterSetSql,
   type OwnEnds,
   type OwnerFilters,
@@ -19,6 +20,7 @@ import {
 import type { Principal } from '../auth/principal.ts';
 import type { FlowCursor } from './cursor.ts';
 import { lateOwnerMatch, type OwnerEnd, type OwnerPredicate, type TimeBounds } from './late-owner.ts';
+import { sortColumn } from './sort.ts';
 
 /** A WHERE clause (without the keyword) and the parameters it binds. */
 export interface SqlWhere {
@@ -29,17 +31,19 @@ export interface SqlWhere {
 const ends: readonly OwnerEnd[] = ['src', 'dst'];
 
 /**
- * Either end owned by an owner satisfying `pred`: as stored (`stored`, over the `src_`/`dst_`
- * columns), or, for an end stored as `none`, as re-attributed from the ownership table at the
- * flow's time (filters/late-owner.ts explains the cost). `range` bounds the late lookups.
+ * One of `on` (both ends: either end; one end: that end) owned by an owner satisfying `pred`: as
+ * stored (`stored`, over the `src_`/`dst_` columns), or, for an end stored as `none`, as
+ * re-attributed from the ownership table at the flow's time (filters/late-owner.ts explains the
+ * cost). `range` bounds the late lookups.
  */
 function ownedBy(
   p: SqlParams,
   stored: (end: OwnerEnd) => string,
   pred: OwnerPredicate,
   range: TimeBounds | undefined,
+  on: readonly OwnerEnd[] = ends,
 ): string {
-  return or(ends.flatMap((e) => [stored(e), lateOwnerMatch(p, e, pred, range)]));
+  return or(on.flatMap((e) => [stored(e), lateOwnerMatch(p, e, pred, range)]));
 }
 
 /**
@@ -87,7 +91,8 @@ export function timeRange(p: SqlParams, sinceNs: bigint, untilNs: bigint): strin
  * Flowtrail's owner filters. With `late` (the statement's time range), `tenant`, `account`, `job`
  * and `alloc` also match ends stored as `none` whose owner at the flow's time is known now; without
  * it they match stored columns only. With `ownTenant` (a tenant principal) they match only ends its
- * tenant owns.
+ * tenant owns. The plain words look at either end; `source`/`destination` (the from-/to- words) at
+ * that end only.
  */
 export function ownerFiltersSql(
   p: SqlParams,
@@ -100,30 +105,41 @@ export function ownerFiltersSql(
   /** Restricts an owner predicate on one end to ends the caller's tenant owns. */
   const mine = (pred: string, tenantColumn: string) =>
     own ? `(${pred} AND ${tenantColumn} = ${own})` : pred;
-  const owner = (field: 'tenant' | 'account' | 'job', vals: readonly string[]) => {
-    const arr = p.bind(vals, 'Array(String)');
-    const stored = (e: OwnerEnd) => mine(`has(${arr}, ${e}_${field})`, `${e}_tenant`);
-    if (!late) return or(ends.map(stored));
-    return ownedBy(p, stored, (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')), late);
+  const endFilters = (e: EndOwnerFilters, on: readonly OwnerEnd[]) => {
+    const owner = (field: 'tenant' | 'account' | 'job', vals: readonly string[]) => {
+      const arr = p.bind(vals, 'Array(String)');
+      const stored = (end: OwnerEnd) => mine(`has(${arr}, ${end}_${field})`, `${end}_tenant`);
+      if (!late) return or(on.map(stored));
+      return ownedBy(p, stored, (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')), late, on);
+    };
+    if (e.tenant?.length) out.push(owner('tenant', e.tenant));
+    if (e.account?.length) out.push(owner('account', e.account));
+    if (e.job?.length) out.push(owner('job', e.job));
+    if (e.alloc?.length) {
+      const vals = e.alloc.map((a) => p.bind(a, 'String'));
+      const match = (name: string, id: string) =>
+        or(vals.map((v) => `(${name} = ${v} OR (length(${v}) >= 8 AND startsWith(${id}, ${v})))`));
+      const stored = (end: OwnerEnd) => mine(match(`${end}_alloc_name`, `${end}_alloc_id`), `${end}_tenant`);
+      out.push(
+        late
+          ? ownedBy(
+              p,
+              stored,
+              (col) => mine(match(col('alloc_name'), col('alloc_id')), col('tenant')),
+              late,
+              on,
+            )
+          : or(on.map(stored)),
+      );
+    }
+    if (e.scope?.length) {
+      const arr = p.bind(e.scope, 'Array(String)');
+      out.push(or(on.map((end) => mine(`has(${arr}, toString(${end}_scope))`, `${end}_tenant`))));
+    }
   };
-  if (f.tenant?.length) out.push(owner('tenant', f.tenant));
-  if (f.account?.length) out.push(owner('account', f.account));
-  if (f.job?.length) out.push(owner('job', f.job));
-  if (f.alloc?.length) {
-    const vals = f.alloc.map((a) => p.bind(a, 'String'));
-    const match = (name: string, id: string) =>
-      or(vals.map((v) => `(${name} = ${v} OR (length(${v}) >= 8 AND startsWith(${id}, ${v})))`));
-    const stored = (e: OwnerEnd) => mine(match(`${e}_alloc_name`, `${e}_alloc_id`), `${e}_tenant`);
-    out.push(
-      late
-        ? ownedBy(p, stored, (col) => mine(match(col('alloc_name'), col('alloc_id')), col('tenant')), late)
-        : or(ends.map(stored)),
-    );
-  }
-  if (f.scope?.length) {
-    const arr = p.bind(f.scope, 'Array(String)');
-    out.push(or(ends.map((e) => mine(`has(${arr}, toString(${e}_scope))`, `${e}_tenant`))));
-  }
+  endFilters(f, ends);
+  if (f.source) endFilters(f.source, ['src']);
+  if (f.destination) endFilters(f.destination, ['dst']);
   if (f.attributionConflict?.length) {
     out.push(
       or(f.attributionConflict.map((v) => (v ? "attribution_conflict != ''" : "attribution_conflict = ''"))),
@@ -164,7 +180,10 @@ export function filtersToSql(
  */
 export function assertOwnTenantFilter(filters: ParsedFilterSet, principal: Principal): void {
   if (principal.role !== 'tenant') return;
-  const other = (filters.owner.tenant ?? []).find((t) => t !== principal.tenant);
+  const o = filters.owner;
+  const other = [...(o.tenant ?? []), ...(o.source?.tenant ?? []), ...(o.destination?.tenant ?? [])].find(
+    (t) => t !== principal.tenant,
+  );
   if (other !== undefined) {
     throw new AccessError(
       403,
@@ -194,10 +213,16 @@ export function flowQueryToSql(query: FlowWhereInput, principal: Principal, p: S
     tenantScope(p, principal, range),
   ];
   if (query.cursor) {
-    const cmp = query.cursor.order === 'newest' ? '<' : '>';
+    const c = query.cursor;
+    const cmp = c.order === 'newest' ? '<' : '>';
+    // Keyset on (sort column, time, flow_id): the ORDER BY of queries/flows.ts, in one tuple.
+    const col = c.sort ? sortColumn(c.sort.key) : undefined;
+    const head =
+      col && c.sort ? { expr: `${col.expr}, `, value: `${col.bind(p, c.sort.value)}, ` } : undefined;
     parts.push(
-      `(time, flow_id) ${cmp} (fromUnixTimestamp64Nano(${p.bind(query.cursor.timeNs, 'Int64')}, 'UTC'), ` +
-        `toFixedString(unhex(${p.bind(query.cursor.flowId, 'String')}), 16))`,
+      `(${head?.expr ?? ''}time, flow_id) ${cmp} (${head?.value ?? ''}` +
+        `fromUnixTimestamp64Nano(${p.bind(c.timeNs, 'Int64')}, 'UTC'), ` +
+        `toFixedString(unhex(${p.bind(c.flowId, 'String')}), 16))`,
     );
   }
   return { where: and(parts), params: p.values };

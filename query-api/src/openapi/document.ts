@@ -54,7 +54,8 @@ const filterLanguageNote =
   'takes numbers); switches (`encrypted`, `ipv4`…) take `true` or no value; `dns-query`, `tenant`, ' +
   '`account`, `job`, `alloc` and `scope` have no hubble flag (`dns-query` is the FlowFilter field ' +
   '`dns_query`; the others select on Flowtrail attribution of either end, and `not-tenant=x` leaves out ' +
-  'every flow with an end owned by x). For a ' +
+  'every flow with an end owned by x; their `from-`/`to-` forms, e.g. `from-account` or `to-scope`, select ' +
+  'on the source or the destination only, `not-from-account=y` leaving out flows whose source y owns). For a ' +
   "tenant token, filters on attributes the answer hides for another tenant's end (pod, namespace, " +
   "service, workload, non-reserved labels, owner fields) match the caller's own ends only.";
 
@@ -342,7 +343,9 @@ export function openApiDocument(): JsonSchema {
         get: {
           summary: 'Edges between owners and peers.',
           parameters: aggregate(topologyParams),
-          responses: ok('Nodes and edges'),
+          responses: ok(
+            'Nodes `{id, kind, name?}` (`name`: the DNS name a world address was looked up by, when flows recorded one) and edges',
+          ),
         },
       },
       '/api/v1/whoami': {
@@ -381,8 +384,10 @@ export function openApiDocument(): JsonSchema {
             since: z.string().describe('Last seen at or after (RFC 3339, epoch ns, or relative).'),
             until: z.string().describe('First seen before.'),
             limit: z.string().describe('1 to 10000 (default 100).'),
+            offset: z.string().describe('Matching incidents to skip, 0 to 1000000 (paging; default 0).'),
+            group: z.enum(['rule', 'tenant', 'account']).describe('Also count every group of the matches.'),
           }),
-          responses: ok('{incidents: [...]}'),
+          responses: ok('{incidents: [...], total, offset, limit, groups?: [{key, count, open, events}]}'),
         },
       },
       '/api/v1/alerts/incidents/{id}': {

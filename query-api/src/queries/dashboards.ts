@@ -13,6 +13,7 @@ import type { SqlParams } from '../filters/index.ts';
 import type { DashboardQuery } from './dashboard-query.ts';
 import { ipText, ownerExpr } from './owner-sql.ts';
 import { buildStatement, defaultStepS, planAggregateQuery, type StatementBuilder } from './rollup.ts';
+import { worldAddressNames } from './topology-names.ts';
 
 /** What the aggregate services need. */
 export interface DashboardDeps {
@@ -213,9 +214,19 @@ export async function topology(
       r.verdicts[0].map((k, i) => [k, Number(r.verdicts[1][i])]).filter(([, c]) => c !== 0),
     ),
   }));
-  const nodes = [...new Set(edges.flatMap((e) => [e.source, e.destination]))].map((id) => ({
+  const ids = [...new Set(edges.flatMap((e) => [e.source, e.destination]))];
+  // World addresses carry the DNS name they were looked up by, when the flows recorded one.
+  const names = await worldAddressNames(
+    deps,
+    q,
+    principal,
+    ids.filter((id) => !id.includes('/')),
+    signal,
+  );
+  const nodes = ids.map((id) => ({
     id,
     kind: id.includes('/') ? 'owner' : 'address',
+    ...(names.has(id) ? { name: names.get(id) } : {}),
   }));
   return { source: plan.source, nodes, edges };
 }

@@ -25,6 +25,7 @@
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { type RollupTable, rollupDimensions, rollupTables } from '../../../common/clickhouse/rollups.ts';
 import { InputError } from '../../../common/errors.ts';
+import { namesOwner } from '../../../common/filter/index.ts';
 import { flowColumns } from '../../../common/schema/flow-row.ts';
 import type { Principal } from '../auth/principal.ts';
 import { SqlParams } from '../filters/index.ts';
@@ -165,7 +166,9 @@ export async function planAggregateQuery(
 ): Promise<AggregatePlan> {
   const plan = planDashboard(q, principal, stepS, ...statements);
   const o = q.filters.owner;
-  const late = principal.role === 'tenant' || [o.tenant, o.account, o.job, o.alloc].some((v) => v?.length);
+  // Any owner word (either end, from-/to-, or negated) may match ends attributed late.
+  const late =
+    principal.role === 'tenant' || namesOwner(o) || (o.exclude !== undefined && namesOwner(o.exclude));
   if (plan.source !== 'rollup' || q.source === 'rollup' || !late) return plan;
   const p = new SqlParams();
   const pending = await store.query<{ one: number }>(

@@ -11,7 +11,7 @@ import { eventType, flatten, hubbleJson, ownerLabel, ports, summary } from '../f
 import { fmtAddr, fmtTime } from '../format.ts';
 import type { Drawer } from './drawer.ts';
 import { ownerTargets, type PivotTarget, pivot } from './pivot.ts';
-import { type Column, type VirtualTable, virtualTable } from './virtual-table.ts';
+import { type Column, type TableSort, type VirtualTable, virtualTable } from './virtual-table.ts';
 
 /** The flows query a table shows, for "Exclude it" (see PivotTarget.base). */
 type PivotBase = PivotTarget['base'];
@@ -127,6 +127,7 @@ export const flowColumnLabels = [
  * Builds a flow table whose rows open the drawer; `visible` (column labels) hides the others
  * (all shown when absent or empty). Addresses and owners in the cells are pivot menus; `base` is
  * the query the table shows, which their "Exclude it" narrows (the flows page's own query when absent).
+ * With `sort`, headers sort by the flows API's `sort` keys.
  */
 export function flowTable(
   drawer: Drawer,
@@ -134,15 +135,18 @@ export function flowTable(
   height = 520,
   visible?: readonly string[],
   base?: PivotBase,
+  sort?: TableSort,
 ): VirtualTable<FlowLine> {
   const columns: Column<FlowLine>[] = [
     {
       label: 'Time (UTC)',
+      sortKey: 'time',
       width: '15.5rem',
       cell: (l) => h('time', { datetime: l.flow.time ?? '' }, fmtTime(l.flow.time ?? l.time)),
     },
     {
       label: 'Source',
+      sortKey: 'src_ip',
       width: 'minmax(9rem,1.3fr)',
       cell: (l) =>
         endCell(
@@ -159,9 +163,10 @@ export function flowTable(
           fmtAddr(l.flow.IP?.source, ports(l.flow).src),
         ),
     },
-    { label: 'Src port', width: '4.4rem', cell: (l) => String(ports(l.flow).src ?? '') },
+    { label: 'Src port', sortKey: 'src_port', width: '4.4rem', cell: (l) => String(ports(l.flow).src ?? '') },
     {
       label: 'Destination',
+      sortKey: 'dst_ip',
       width: 'minmax(9rem,1.3fr)',
       cell: (l) =>
         endCell(
@@ -178,14 +183,15 @@ export function flowTable(
           fmtAddr(l.flow.IP?.destination, ports(l.flow).dst),
         ),
     },
-    { label: 'Dst port', width: '4.4rem', cell: (l) => String(ports(l.flow).dst ?? '') },
+    { label: 'Dst port', sortKey: 'dst_port', width: '4.4rem', cell: (l) => String(ports(l.flow).dst ?? '') },
     {
       label: 'Verdict',
+      sortKey: 'verdict',
       width: '7.6rem',
       cell: (l) =>
         h('span', { class: 'verdict', style: `--c:${colorOf(l.flow.verdict ?? '')}` }, l.flow.verdict ?? ''),
     },
-    { label: 'Type', width: '7.5rem', cell: (l) => eventType(l.flow) },
+    { label: 'Type', sortKey: 'type', width: '7.5rem', cell: (l) => eventType(l.flow) },
     {
       label: 'Summary',
       width: 'minmax(7rem,1.5fr)',
@@ -199,5 +205,6 @@ export function flowTable(
     empty: 'No flows match.',
     columns: visible?.length ? columns.filter((c) => visible.includes(c.label)) : columns,
     onOpen: (l) => drawer.open(`Flow at ${fmtTime(l.flow.time ?? l.time)}`, flowDetail(l, base)),
+    ...(sort ? { sort } : {}),
   });
 }

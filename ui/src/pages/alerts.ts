@@ -3,7 +3,7 @@
  * deliveries. The navigation hides this page when the alerts API answers 404 (not deployed).
  * @module
  */
-import { ApiError, type Incident, listOf } from '../api.ts';
+import { ApiError, type Incident, type IncidentPage, listOf } from '../api.ts';
 import { type PivotTarget, pivot } from '../components/pivot.ts';
 import { type Child, field, h, panel, replace, status } from '../dom.ts';
 import { fmtCount, fmtTime } from '../format.ts';
@@ -417,18 +417,25 @@ async function render(ctx: PageContext): Promise<void> {
           replace(detail, panel('Incident', status(`Could not load the incident: ${err.message}`, 'error')));
       });
   }
-  const drawIncidents = (all: Incident[], reload: () => void) => {
-    const pages = Math.max(1, Math.ceil(all.length / pageSize));
+  /** The incident filters of the page (status, rule, tenant), as the API takes them. */
+  const filters: Record<string, string> = {};
+  for (const k of ['status', 'rule', 'tenant']) {
+    const v = params.get(k);
+    if (v) filters[k] = v;
+  }
+  /**
+   * One page of incidents from the API (offset paging: the API counts the matches, so paging
+   * reaches every incident however many there are); grouped, the API counts every group and a
+   * group's incidents load when it is opened.
+   */
+  const drawIncidents = (answer: IncidentPage, reload: () => void) => {
+    const total = answer.total ?? answer.incidents.length;
+    const pages = Math.max(1, Math.ceil(total / pageSize));
     const p = Math.min(page, pages);
-    const slice = all.slice((p - 1) * pageSize, p * pageSize);
     const pager = h(
       'nav',
       { class: 'pager', 'aria-label': 'Incident pages' },
-      h(
-        'span',
-        { 'data-testid': 'incident-total' },
-        `${fmtCount(all.length)} incidents · page ${p} of ${pages} `,
-      ),
+      h('span', { 'data-testid': 'incident-total' }, `${fmtCount(total)} incidents · page ${p} of ${pages} `),
       h(
         'button',
         { type: 'button', disabled: p <= 1, onclick: () => nav({ page: String(p - 1) }) },
@@ -441,52 +448,72 @@ async function render(ctx: PageContext): Promise<void> {
         'Next',
       ),
     );
-    if (!group) {
-      replace(incidents, pager, incidentsTable(ctx, slice, reload));
+    if (!group || !answer.groups) {
+      replace(incidents, pager, incidentsTable(ctx, answer.incidents, reload));
       return;
-    }
-    const groups = new Map<string, Incident[]>();
-    for (const i of all) {
-      const k = String((i as Record<string, unknown>)[group] ?? '') || '(none)';
-      groups.set(k, [...(groups.get(k) ?? []), i]);
     }
     replace(
       incidents,
       h(
         'p',
         { 'data-testid': 'incident-total' },
-        `${fmtCount(all.length)} incidents in ${groups.size} groups`,
+        `${fmtCount(total)} incidents in ${fmtCount(answer.groups.length)} groups`,
       ),
-      ...[...groups]
-        .sort((a, b) => b[1].length - a[1].length)
-        .map(([k, list]) =>
+      ...answer.groups.map((g) => {
+        const body = h('div', {}, status('Loading…'));
+        const box = h(
+          'details',
+          { class: 'incident-group', 'data-group': g.key || '(none)' },
           h(
-            'details',
-            { class: 'incident-group', 'data-group': k },
-            h(
-              'summary',
-              {},
-              h('strong', {}, k),
-              ` — ${list.length} incidents, ${list.filter((i) => i.status === 'open').length} open, ${fmtCount(list.reduce((a, i) => a + Number(i.count), 0))} events`,
-            ),
-            incidentsTable(ctx, list.slice(0, 100), reload),
+            'summary',
+            {},
+            h('strong', {}, g.key || '(none)'),
+            ` — ${fmtCount(g.count)} incidents, ${fmtCount(g.open)} open, ${fmtCount(g.events)} events`,
           ),
-        ),
+          body,
+        );
+        let loaded = false;
+        box.addEventListener('toggle', () => {
+          if (!box.open || loaded) return;
+          loaded = true;
+          session.api
+            .alerts('incidents', { ...filters, [group]: [g.key], limit: 100 }, signal)
+            .then((raw) => {
+              const list = listOf(raw, 'incidents') as Incident[];
+              replace(
+                body,
+                incidentsTable(ctx, list, reload),
+                g.count > list.length
+                  ? h(
+                      'p',
+                      { class: 'hint' },
+                      `The newest ${list.length} of ${fmtCount(g.count)}; filter to see more.`,
+                    )
+                  : null,
+              );
+            })
+            .catch((err: Error) => {
+              if (err.name !== 'AbortError') replace(body, status(`Could not load: ${err.message}`, 'error'));
+            });
+        });
+        return box;
+      }),
     );
   };
   const load = async (box: HTMLElement, kind: 'rules' | 'incidents' | 'deliveries') => {
     try {
-      const filters: Record<string, string> = {};
       if (kind === 'incidents') {
-        for (const k of ['status', 'rule', 'tenant']) {
-          const v = params.get(k);
-          if (v) filters[k] = v;
-        }
+        const raw = await session.api.alerts(
+          kind,
+          { ...filters, limit: pageSize, offset: (page - 1) * pageSize, ...(group ? { group } : {}) },
+          signal,
+        );
+        drawIncidents(raw as IncidentPage, () => void load(box, kind));
+        return;
       }
-      const raw = await session.api.alerts(kind, kind === 'rules' ? {} : { ...filters, limit: 2000 }, signal);
+      const raw = await session.api.alerts(kind, kind === 'rules' ? {} : { limit: 2000 }, signal);
       const rows = listOf(raw, kind) as Record<string, unknown>[];
-      if (kind === 'incidents') drawIncidents(rows as Incident[], () => void load(box, kind));
-      else if (kind === 'rules') replace(box, rulesTable(rows));
+      if (kind === 'rules') replace(box, rulesTable(rows));
       else
         replace(
           box,
