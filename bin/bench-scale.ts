@@ -5,10 +5,15 @@
  * question of issue 13's table over loopback HTTP (p50 and p99 of warm requests); then measures
  * the ingest rate (the ClickHouse sink, the same flows) into that filled store against an empty one.
  *
+ * With `keep` (a directory), the filled store is kept there and reused by the next run with the
+ * same N: the fill goes in interleaved chunks (chunk k holds flows k, k+K, k+2K, …), so a fill
+ * stopped early (`fillMinutes`) is a uniform fill of fewer flows over the same 24 h, which the
+ * questions are then timed on and the next run resumes.
+ *
  * Lives in bin/ because it drives both sides (collector's sink, query-api's server).
  * @module
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,7 +27,7 @@ import type { Store } from '../common/clickhouse/index.ts';
 import { migrate } from '../common/clickhouse/migrator.ts';
 import { loadServiceConfig } from '../common/config/env.ts';
 import { flowIdFromUuid } from '../common/flow/flow-id.ts';
-import { type IngestedFlow, nowNs, timestampToNs } from '../common/flow/model.ts';
+import { type IngestedFlow, ingestFlow, nowNs, timestampToNs } from '../common/flow/model.ts';
 import { configureLogging, createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { startApi } from '../query-api/src/main.ts';
@@ -34,9 +39,28 @@ export interface ScaleBenchOptions {
   runs: number;
   /** Flows ingested into the empty and the filled store. Default 200,000. */
   ingestFlows: number;
+  /** Keep the filled store in this directory and reuse it (see the module comment). */
+  keep?: string | undefined;
+  /** Stop filling after this many minutes (at a chunk's end) and time what is filled. */
+  fillMinutes?: number | undefined;
   /** Progress messages (stderr). */
   say: (msg: string) => void;
 }
+
+/** What a kept store holds: its 24 h window and how far its fill got. */
+interface FillState {
+  flows: number;
+  startNs: string;
+  endNs: string;
+  chunks: number;
+  chunksDone: number;
+  fillSeconds: number;
+  /** Filled-store ingest runs so far (each uses its own generator seed). */
+  ingestRuns?: number;
+}
+
+/** Flows per fill statement. */
+const chunkFlows = 5_000_000;
 
 export interface QueryTiming {
   name: string;
@@ -53,8 +77,12 @@ const tenants = 200;
 const slotsPerPod = 4; // 80,000 ownership intervals: each pod address held by 4 allocations over 24 h
 const dayNs = 86_400_000_000_000n;
 
-/** The SQL fill: flows spread evenly over the 24 h before `endNs`, 70% pod → world, 30% pod → pod. */
-function fillSql(): string {
+/**
+ * The SQL fill: flows spread evenly over the 24 h before `endNs`, 70% pod → world, 30% pod → pod.
+ * One statement inserts chunk `{k}` of `{chunks}`: flow numbers k, k+chunks, k+2·chunks, …;
+ * `skipStored` leaves out those already stored (a chunk cut short by a stop).
+ */
+function fillSql(skipStored = false): string {
   const h = (salt: number) => `cityHash64(number, ${salt})`;
   const pod = `(${h(1)} % ${pods})`;
   const slot = `intDiv(toUInt64(number * {step:Float64}), ${Number(dayNs) / slotsPerPod})`;
@@ -89,7 +117,8 @@ function fillSql(): string {
       if(${toWorld}, '', ${allocOf(peerPod)}), if(${toWorld}, 'none', 'ownership'),
       if(${toWorld}, 'world', 'other-tenant'),
       'bench-scale', t, ''
-    FROM numbers({n:UInt64})`;
+    FROM (SELECT number * {chunks:UInt64} + {k:UInt64} AS number FROM numbers({n:UInt64}))
+    ${skipStored ? 'WHERE MD5(toString(number)) NOT IN (SELECT flow_id FROM flows)' : ''}`;
 }
 
 const ownershipSql = `INSERT INTO ownership
@@ -105,44 +134,84 @@ const ownershipSql = `INSERT INTO ownership
 /** Fills, serves and times; returns one JSON-ready object. */
 export async function benchScale(opts: ScaleBenchOptions) {
   configureLogging({ level: 'error' });
-  const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-bench-scale-'));
+  const dir = opts.keep ?? mkdtempSync(path.join(tmpdir(), 'flowtrail-bench-scale-'));
+  mkdirSync(dir, { recursive: true });
   const dataDir = path.join(dir, 'data');
   const configFile = path.join(dir, 'config.yaml');
   writeFileSync(configFile, 'auth:\n  mode: open\n');
-  const endNs = (nowNs() / 60_000_000_000n) * 60_000_000_000n;
-  const startNs = endNs - dayNs;
+  const stateFile = path.join(dir, 'fill.json');
+  const chunks = Math.ceil(opts.flows / chunkFlows);
+  const kept =
+    opts.keep && existsSync(stateFile)
+      ? (JSON.parse(readFileSync(stateFile, 'utf8')) as FillState)
+      : undefined;
+  const endNow = (nowNs() / 60_000_000_000n) * 60_000_000_000n;
+  const state: FillState =
+    kept && kept.flows === opts.flows
+      ? kept
+      : {
+          flows: opts.flows,
+          startNs: (endNow - dayNs).toString(),
+          endNs: endNow.toString(),
+          chunks,
+          chunksDone: 0,
+          fillSeconds: 0,
+        };
+  const startNs = BigInt(state.startNs);
+  const endNs = BigInt(state.endNs);
   try {
-    // 1. Ingest into an empty store (its own database), for the ratio below.
-    const empty = await createChdbStore(dataDir, 'scale_empty');
-    await migrate(empty);
-    const emptyRate = await ingestRate(empty, opts.ingestFlows, 1);
-    await empty.close();
-
-    // 2. Fill.
+    // 1. Fill (or resume the kept fill), chunk by chunk, until done or out of time.
+    if (state.chunksDone === 0) {
+      const old = await createChdbStore(dataDir, 'scale');
+      await old.command('DROP DATABASE IF EXISTS scale');
+      await old.close();
+    }
     const store = await createChdbStore(dataDir, 'scale');
     await migrate(store);
-    opts.say(`filling ${opts.flows} flows by SQL…`);
     const fillStarted = performance.now();
-    const chunk = 10_000_000;
-    for (let done = 0; done < opts.flows; done += chunk) {
-      const n = Math.min(chunk, opts.flows - done);
-      const step = Number(dayNs) / opts.flows;
-      await store.command(
-        fillSql().replace('FROM numbers({n:UInt64})', `FROM numbers(${done}, {n:UInt64})`),
-        {
-          params: { start: startNs.toString(), step, n },
-        },
-      );
-      opts.say(`  ${done + n} flows`);
+    const deadline = opts.fillMinutes === undefined ? Infinity : fillStarted + opts.fillMinutes * 60_000;
+    if (state.chunksDone === 0) await store.command(ownershipSql, { params: { start: state.startNs } });
+    opts.say(`filling ${opts.flows} flows by SQL (${chunks} chunks, ${state.chunksDone} done)…`);
+    const step = Number(dayNs) / opts.flows;
+    const resumeFrom = state.chunksDone;
+    while (state.chunksDone < state.chunks && performance.now() < deadline) {
+      const k = state.chunksDone;
+      const n = Math.floor((opts.flows - k - 1) / state.chunks) + 1;
+      const started = performance.now();
+      // The first chunk after a resume may have been cut short by a stop: what it stored is skipped.
+      const resumed = k === resumeFrom && k > 0;
+      await store.command(fillSql(resumed), {
+        params: { start: state.startNs, step, n, k, chunks: state.chunks },
+        // Both cores when the machine has them (the views run in each insert thread).
+        settings: { max_insert_threads: 2 },
+      });
+      state.chunksDone++;
+      state.fillSeconds += (performance.now() - started) / 1000;
+      if (opts.keep) writeFileSync(stateFile, JSON.stringify(state));
+      opts.say(`  chunk ${state.chunksDone}/${state.chunks} (${Math.round(state.fillSeconds)} s)`);
     }
-    await store.command(ownershipSql, { params: { start: startNs.toString() } });
-    const fillSeconds = (performance.now() - fillStarted) / 1000;
-    const [disk] = await store.query<{ bytes: string; rows: string }>(
-      "SELECT sum(data_compressed_bytes) AS bytes, sum(rows) AS rows FROM system.parts WHERE database = currentDatabase() AND table = 'flows' AND active",
+    const bytesOf = async (table: string) =>
+      Number(
+        (
+          await store.query<{ bytes: string }>(
+            'SELECT sum(data_compressed_bytes) AS bytes FROM system.parts WHERE database = currentDatabase() AND table = {t:String} AND active',
+            { params: { t: table } },
+          )
+        )[0]?.bytes ?? 0,
+      );
+    const [disk] = await store.query<{ rows: string }>(
+      "SELECT sum(rows) AS rows FROM system.parts WHERE database = currentDatabase() AND table = 'flows' AND active",
     );
+    const rows = Number(disk?.rows ?? 0);
+    const perFlow = (bytes: number) => Math.round((bytes / Math.max(1, rows)) * 10) / 10;
+    const bytes = {
+      flows: perFlow(await bytesOf('flows')),
+      index: perFlow(await bytesOf('flows_by_address')),
+      rollup: perFlow(await bytesOf('flows_minute')),
+    };
     await store.close();
 
-    // 3. The questions, through the real HTTP API on this data.
+    // 2. The questions, through the real HTTP API on this data.
     opts.say('starting the API and timing the questions…');
     const api = await startApi(
       loadServiceConfig({
@@ -232,21 +301,34 @@ export async function benchScale(opts: ScaleBenchOptions) {
       await api.close();
     }
 
-    // 4. Ingest into the filled store.
+    // 3. Ingest into an empty store (its own database), then into the filled one, back to back so
+    // both run under the same conditions.
+    const empty = await createChdbStore(dataDir, `scale_empty_${Date.now()}`);
+    await migrate(empty);
+    const emptyRate = await ingestRate(empty, opts.ingestFlows, 1);
+    await empty.command(`DROP DATABASE IF EXISTS ${empty.database}`);
+    await empty.close();
     const filled = await createChdbStore(dataDir, 'scale');
-    const filledRate = await ingestRate(filled, opts.ingestFlows, 2);
+    // A kept store already holds earlier runs' ingest: a new seed, so dedup does not skip it.
+    const filledRate = await ingestRate(filled, opts.ingestFlows, 2 + (state.ingestRuns ?? 0));
+    state.ingestRuns = (state.ingestRuns ?? 0) + 1;
+    if (opts.keep) writeFileSync(stateFile, JSON.stringify(state));
     await filled.close();
     return {
-      scale_flows: Number(disk?.rows ?? 0),
-      scale_fill_seconds: Math.round(fillSeconds),
-      scale_bytes_per_flow: Math.round((Number(disk?.bytes ?? 0) / Number(disk?.rows ?? 1)) * 10) / 10,
+      scale_flows: rows,
+      scale_fill_seconds: Math.round(state.fillSeconds),
+      scale_bytes_per_flow: bytes.flows,
       scale_queries: timings,
       ingest_empty_flows_per_s: Math.round(emptyRate),
       ingest_filled_flows_per_s: Math.round(filledRate),
       ingest_filled_ratio: Math.round((filledRate / emptyRate) * 100) / 100,
+      // Added fields: the fill asked for, and the bytes per flow of the address index and rollup.
+      scale_planned_flows: opts.flows,
+      scale_index_bytes_per_flow: bytes.index,
+      scale_rollup_bytes_per_flow: bytes.rollup,
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -258,14 +340,15 @@ async function ingestRate(store: Store, n: number, seed: number): Promise<number
     for (const ev of gen.take(Math.min(50_000, n - flows.length))) {
       const flow = ev.response.flow;
       if (!flow) continue;
-      flows.push({
-        flow,
-        nodeName: ev.response.node_name,
-        timeNs: timestampToNs(flow.time) ?? nowNs(),
-        flowId: flowIdFromUuid(flow.uuid),
-        target: 'bench-ingest',
-        receivedAtNs: nowNs(),
-      });
+      flows.push(
+        ingestFlow(flow, {
+          nodeName: ev.response.node_name,
+          timeNs: timestampToNs(flow.time) ?? nowNs(),
+          flowId: flowIdFromUuid(flow.uuid),
+          target: 'bench-ingest',
+          receivedAtNs: nowNs(),
+        }),
+      );
     }
   }
   const sink = createClickHouseSink(

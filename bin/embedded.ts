@@ -74,6 +74,10 @@ export async function startEmbedded(raw: RawEnv, overrides: EmbeddedOverrides = 
     // Demo sources: the Nomad stand-in with churn, and the traffic generator over its allocations.
     let nomadConfig = nomadConfigFromEnv(env);
     let targets: string[];
+    // The demo's Hubble runs on this event loop: a stall stalls the source too, so a reader
+    // thread gains nothing there (and a reader thread against a server on a saturated loop of the
+    // same process was seen to stop receiving; see collector.ts readInThread).
+    let readInThread = true;
     if (demo) {
       const scenario = createScenario({
         tenants: 4,
@@ -97,6 +101,7 @@ export async function startEmbedded(raw: RawEnv, overrides: EmbeddedOverrides = 
       );
       const observer = createObserverServer({ listen: '127.0.0.1:0', supply: generator });
       targets = [await observer.start()];
+      readInThread = false;
       await generator.start();
       stops.push(async () => {
         await generator.stop();
@@ -124,7 +129,7 @@ export async function startEmbedded(raw: RawEnv, overrides: EmbeddedOverrides = 
     const attribute = attribution.attribute;
 
     const collector = createCollector(
-      { ...defaultCollectorConfig, targets, tls: hubbleTlsFromEnv(env) },
+      { ...defaultCollectorConfig, targets, tls: hubbleTlsFromEnv(env), readInThread },
       { store, logger: logger.child('collector'), metrics, attribute },
     );
     await collector.start();

@@ -60,7 +60,7 @@ describe('flowtrail CLI hardening', () => {
       {
         file: path.join(dir, 'events.log'),
         line: 2,
-        reason: `line of ${huge.length} characters is longer than the 1048576 allowed`,
+        reason: `line of ${huge.length} bytes is longer than the 1048576 allowed`,
       },
     ]);
     expect(r.code).toBe(1);

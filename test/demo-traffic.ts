@@ -94,14 +94,7 @@ export async function ingestDemoTraffic(store: Store, o: DemoTrafficOptions): Pr
   await ingestFiles({
     store,
     files: [file],
-    attribute: (f) =>
-      enricher.enrich({
-        timeNs: f.timeNs,
-        sourceIp: f.flow.IP?.source ?? '',
-        destinationIp: f.flow.IP?.destination ?? '',
-        sourceLabels: f.flow.source?.labels ?? [],
-        destinationLabels: f.flow.destination?.labels ?? [],
-      }),
+    attribute: (f) => enricher.enrich(f),
   });
   return file;
 }

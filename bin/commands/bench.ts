@@ -1,7 +1,9 @@
 /**
- * `flowtrail bench --scale N [--runs R] [--ingest-flows N] [--json]`: the store at size instead
- * (bin/bench-scale.ts): N flows filled by SQL, every question of the scale issue timed through the
- * HTTP API (p50/p99), and the ingest rate into the filled store against an empty one.
+ * `flowtrail bench --scale N [--runs R] [--ingest-flows N] [--keep DIR [--fill-minutes M]] [--json]`: the
+ * store at size instead (bin/bench-scale.ts): N flows filled by SQL, every question of the scale issue
+ * timed through the HTTP API (p50/p99), and the ingest rate into the filled store against an empty one.
+ * `--keep DIR` keeps the filled store in DIR for the next run; `--fill-minutes M` stops filling after
+ * M minutes (a uniform fill of fewer flows) and times that.
  *
  * `flowtrail bench [--flows N] [--raw-flows N] [--who-intervals N] [--kafka-flows N] [--json]`: measures ingest end
  * to end over gRPC into chdb, the raw insert rate of the same rows, bytes per flow on disk, the
@@ -29,6 +31,8 @@ export async function run(argv: string[]): Promise<number> {
     scale: { type: 'string' },
     runs: { type: 'string' },
     'ingest-flows': { type: 'string' },
+    keep: { type: 'string' },
+    'fill-minutes': { type: 'string' },
   });
   const say = (msg: string) => values.json || process.stderr.write(`${msg}\n`);
   if (values.scale !== undefined) {
@@ -36,6 +40,11 @@ export async function run(argv: string[]): Promise<number> {
       flows: positiveInt('scale', values.scale, 10_000_000),
       runs: positiveInt('runs', values.runs, 6),
       ingestFlows: positiveInt('ingest-flows', values['ingest-flows'], 200_000),
+      keep: values.keep,
+      fillMinutes:
+        values['fill-minutes'] === undefined
+          ? undefined
+          : positiveInt('fill-minutes', values['fill-minutes'], 1),
       say,
     });
     process.stdout.write(

@@ -1,5 +1,6 @@
 /**
- * `flowtrail flows [FILTERS…] [--since T] [--until T] [--all] [--limit N] [--order O] [--json]`: stored flows,
+ * `flowtrail flows [FILTERS…] [--since T] [--until T] [--all] [--limit N] [--order O] [--sort COL]
+ * [--json]`: stored flows,
  * newest first. The filters are `hubble observe`'s flags with Hubble's meaning (`--pod`, `--from-label`,
  * `--not --protocol http`, …) plus Flowtrail's `--tenant`, `--account`, `--job`, `--alloc`, `--scope`,
  * read in order by the one filter language (common/filter). `--json` prints one Hubble JSON line per
@@ -22,7 +23,7 @@ import { querySettings } from '../../query-api/src/queries/limits.ts';
 import { serviceConfig } from '../env.ts';
 import { parseCommandArgs } from './args.ts';
 
-const control = ['since', 'until', 'limit', 'order'] as const;
+const control = ['since', 'until', 'limit', 'order', 'sort'] as const;
 
 export async function run(argv: string[]): Promise<number> {
   const options = Object.fromEntries([

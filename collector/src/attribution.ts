@@ -117,13 +117,7 @@ export function createAttribution(deps: AttributionDeps): Attribution {
   };
   return {
     attribute: (f: IngestedFlow) => {
-      const a = enricher.enrich({
-        timeNs: f.timeNs,
-        sourceIp: f.flow.IP?.source ?? '',
-        destinationIp: f.flow.IP?.destination ?? '',
-        sourceLabels: f.flow.source?.labels ?? [],
-        destinationLabels: f.flow.destination?.labels ?? [],
-      });
+      const a = enricher.enrich(f);
       if (a.conflict !== '') conflicts.inc();
       return a;
     },

@@ -15,10 +15,11 @@ afterAll(async () => {
   await store?.close();
 });
 
-const ttlOf = async (s: Store) =>
+const ttlOf = async (s: Store, table = 'flows') =>
   (
     await s.query<{ q: string }>(
-      "SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = 'flows'",
+      'SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = {t:String}',
+      { params: { t: table } },
     )
   )[0]?.q.match(/toIntervalDay\((\d+)\)/)?.[1];
 
@@ -39,8 +40,11 @@ describe('common > clickhouse > migrator', () => {
     const s = await createChdbStore(dir, `ttl_${Date.now()}`);
     await migrate(s, { ttlDays: 7 });
     expect(await ttlOf(s)).toBe('7');
+    // The address index expires with the flows it points at (migrations/0045).
+    expect(await ttlOf(s, 'flows_by_address')).toBe('7');
     await migrate(s, { ttlDays: 90 });
     expect(await ttlOf(s)).toBe('90');
+    expect(await ttlOf(s, 'flows_by_address')).toBe('90');
     await expect(migrate(s, { ttlDays: 0 })).rejects.toThrow(/positive whole number/);
   });
 });

@@ -99,18 +99,33 @@ export async function migrate(store: Store, opts: MigrateOptions = {}): Promise<
 }
 
 /**
+ * The TTL of each table whose rows expire with the flows (the flows themselves, and the address
+ * index pointing at them: migrations/0045), for a retention of `days`.
+ */
+const retentionTtls: readonly { table: string; ttl: (days: number) => string }[] = [
+  { table: 'flows', ttl: (d) => `toDateTime(received_at) + toIntervalDay(${d})` },
+  {
+    table: 'flows_by_address',
+    ttl: (d) => `(hour + toIntervalHour(received_lag_hours + 1)) + toIntervalDay(${d})`,
+  },
+];
+
+/**
  * Retention is configuration, not history: when FLOWTRAIL_TTL_DAYS changes after `flows` was
- * created, the table's TTL is altered to match (single-node tables; a cluster's local tables are
- * altered by the operator with ON CLUSTER, see deploy/README.md).
+ * created, the TTL of the tables above is altered to match (single-node tables; a cluster's local
+ * tables are altered by the operator with ON CLUSTER, see deploy/README.md).
  */
 async function convergeRetention(store: Store, opts: MigrateOptions): Promise<void> {
   if (opts.transform) return;
   const days = retentionDays(opts);
-  const [table] = await store.query<{ q: string }>(
-    "SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = 'flows'",
-  );
-  if (!table || table.q.includes(`toIntervalDay(${days})`)) return;
-  await store.command(`ALTER TABLE flows MODIFY TTL toDateTime(received_at) + toIntervalDay(${days})`);
+  for (const { table, ttl } of retentionTtls) {
+    const [t] = await store.query<{ q: string }>(
+      'SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = {t:String}',
+      { params: { t: table } },
+    );
+    if (!t || t.q.includes(`toIntervalDay(${days})`)) continue;
+    await store.command(`ALTER TABLE ${table} MODIFY TTL ${ttl(days)}`);
+  }
 }
 
 const ledgerDdl = `CREATE TABLE IF NOT EXISTS schema_migrations

@@ -93,7 +93,8 @@ export class RowBinaryWriter {
     this.int64(ns);
   }
 
-  private varUInt(n: number): void {
+  /** An unsigned LEB128: the length of a String or the item count of an Array written piecewise. */
+  varUInt(n: number): void {
     this.ensure(5);
     while (n >= 0x80) {
       this.buf[this.pos++] = (n & 0x7f) | 0x80;
@@ -147,14 +148,39 @@ export class RowBinaryWriter {
   /** FixedString(N) from exactly N bytes. */
   fixed(b: Uint8Array, n: number): void {
     this.ensure(n);
-    this.buf.fill(0, this.pos, this.pos + n);
-    this.buf.set(b.subarray(0, n), this.pos);
-    this.pos += n;
+    // Byte by byte (ids and addresses are 16 bytes): no fill call, no subarray view per column.
+    const buf = this.buf;
+    const p = this.pos;
+    const m = Math.min(n, b.length);
+    for (let i = 0; i < m; i++) buf[p + i] = b[i]!;
+    for (let i = m; i < n; i++) buf[p + i] = 0;
+    this.pos = p + n;
   }
 
   /** IPv6 column from 16 bytes. */
   ipv6Bytes(b: Uint8Array): void {
     this.fixed(b, 16);
+  }
+
+  /** Bytes as they are (the body of a String whose length was written with `varUInt`). */
+  raw(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    // Short fields (most of a flow's) byte by byte: no subarray view to allocate.
+    if (n < 64) for (let i = start; i < end; i++) buf[p++] = src[i]!;
+    else {
+      buf.set(src.subarray(start, end), p);
+      p += n;
+    }
+    this.pos = p;
+  }
+
+  /** A String column straight from UTF-8 bytes (a protobuf string field's body). */
+  utf8(src: Uint8Array, start: number, end: number): void {
+    this.varUInt(end - start);
+    this.raw(src, start, end);
   }
 
   stringArray(items: readonly string[]): void {

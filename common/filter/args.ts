@@ -3,8 +3,8 @@
  * CLI turns them into a GetFlowsRequest's whitelist and blacklist (cilium hubble/cmd/observe/
  * flows_filter.go: "either end" flags split into a source-side and a destination-side filter, namespaces
  * applied to pod/service filters at the end, `--not` sending the next flag to the blacklist, conflicting
- * flags refused), plus Flowtrail's owner filters (tenant, account, job, alloc, scope), which select on
- * attribution and are ANDed with the Hubble part. `GET /api/v1/flows` parameters and `flowtrail flows`
+ * flags refused), plus Flowtrail's owner filters (tenant, account, job, alloc, scope, and their from-/to-
+ * forms for one end), which select on attribution and are ANDed with the Hubble part. `GET /api/v1/flows` parameters and `flowtrail flows`
  * flags are these same words (filterSetFromParams, filterSetFromArgs).
  */
 
@@ -25,8 +25,8 @@ import {
   TRACE_SUB_TYPES,
 } from './vocabulary.ts';
 
-/** Flowtrail's attribution filters: each ORs its values over either end; different ones are ANDed. */
-export interface OwnerFilters {
+/** Owner filters on one end: each ORs its values; different ones are ANDed. */
+export interface EndOwnerFilters {
   tenant?: string[];
   account?: string[];
   job?: string[];
@@ -34,8 +34,22 @@ export interface OwnerFilters {
   alloc?: string[];
   /** Address scopes (see common/flow/attribution.ts addressScopes). */
   scope?: string[];
+}
+
+/**
+ * Flowtrail's attribution filters: `tenant`, `account`… each ORs its values over either end;
+ * `source`/`destination` (the `from-`/`to-` words) hold them for one end; all are ANDed.
+ */
+export interface OwnerFilters extends EndOwnerFilters {
+  source?: EndOwnerFilters;
+  destination?: EndOwnerFilters;
   /** true: an end's labels and ownership disagreed (`attribution_conflict`); false: they did not. */
   attributionConflict?: boolean[];
+  /**
+   * Owners to leave out (`--not --tenant x`, `not-tenant=x`, `not-from-account=y`): a flow is
+   * dropped when the end(s) the word looks at match any value of it; several words each drop their flows.
+   */
+  exclude?: Omit<OwnerFilters, 'exclude' | 'attributionConflict'>;
 }
 
 /** A complete filter: Hubble's whitelist/blacklist plus Flowtrail's owner filters. */
@@ -47,8 +61,17 @@ export interface FlowFilterSet {
 
 const isWord = (n: string): n is FilterWordName => Object.hasOwn(FILTER_WORDS, n);
 
-/** The words that select on attribution rather than on the Hubble flow. */
+/** The words that select on attribution rather than on the Hubble flow (`from-`/`to-` for one end). */
 const OWNER_WORDS = ['tenant', 'account', 'job', 'alloc', 'scope'] as const;
+type OwnerWord = (typeof OWNER_WORDS)[number];
+
+/** The owner word and end of a word: `from-account` → source account; `account` → either end. */
+function ownerWord(name: string): { key: OwnerWord; end?: 'source' | 'destination' } | undefined {
+  const m = /^(from-|to-)?(.*)$/.exec(name);
+  const key = m?.[2] as OwnerWord;
+  if (!m || !(OWNER_WORDS as readonly string[]).includes(key)) return undefined;
+  return m[1] ? { key, end: m[1] === 'from-' ? 'source' : 'destination' } : { key };
+}
 
 /** Flags that cannot be combined in one list (the CLI's conflict groups). */
 const CONFLICTS: readonly (readonly string[])[] = [
@@ -211,7 +234,7 @@ function ownerValue(name: string, v: string): string {
   if (v.length === 0 || v.length > 256 || [...v].some((c) => c.charCodeAt(0) < 0x20)) {
     throw new FlowFilterError(name, 'expected 1 to 256 characters without control characters');
   }
-  if (name === 'scope' && !(addressScopes as readonly string[]).includes(v)) {
+  if (ownerWord(name)?.key === 'scope' && !(addressScopes as readonly string[]).includes(v)) {
     throw new FlowFilterError(name, `expected one of ${addressScopes.join(', ')}, got "${v.slice(0, 80)}"`);
   }
   return v;
@@ -423,6 +446,16 @@ function setWord(t: Tracker, name: FilterWordName, v: string): void {
     case 'job':
     case 'alloc':
     case 'scope':
+    case 'from-tenant':
+    case 'to-tenant':
+    case 'from-account':
+    case 'to-account':
+    case 'from-job':
+    case 'to-job':
+    case 'from-alloc':
+    case 'to-alloc':
+    case 'from-scope':
+    case 'to-scope':
     case 'attribution-conflict':
       throw new Error('owner words are handled by the builder');
   }
@@ -455,10 +488,14 @@ export class FilterSetBuilder {
       this.#owner.attributionConflict = [...(this.#owner.attributionConflict ?? []), value === 'true'];
       return;
     }
-    if ((OWNER_WORDS as readonly string[]).includes(name)) {
-      if (blacklisting) throw new FlowFilterError(name, `--not is not supported with --${name}`);
-      const key = name as (typeof OWNER_WORDS)[number];
-      this.#owner[key] = [...(this.#owner[key] ?? []), ownerValue(name, value)];
+    const owner = ownerWord(name);
+    if (owner) {
+      // Negated: the same filter under `exclude` (the flows it selects are left out).
+      if (blacklisting) this.#owner.exclude ??= {};
+      const base: OwnerFilters = blacklisting ? (this.#owner.exclude ?? {}) : this.#owner;
+      if (owner.end && !base[owner.end]) base[owner.end] = {};
+      const into = (owner.end ? base[owner.end] : base) as EndOwnerFilters;
+      into[owner.key] = [...(into[owner.key] ?? []), ownerValue(name, value)];
       return;
     }
     // Each value is parsed on its own first, so an error names the word the user typed.
@@ -475,7 +512,14 @@ export class FilterSetBuilder {
 
   build(): FlowFilterSet {
     if (this.#not) throw new FlowFilterError('not', '--not must be followed by a filter');
-    return { whitelist: this.#white.filters(), blacklist: this.#black.filters(), owner: { ...this.#owner } };
+    const copy = (o: OwnerFilters): OwnerFilters => ({
+      ...o,
+      ...(o.source ? { source: { ...o.source } } : {}),
+      ...(o.destination ? { destination: { ...o.destination } } : {}),
+    });
+    const owner = copy(this.#owner);
+    if (owner.exclude) owner.exclude = copy(owner.exclude);
+    return { whitelist: this.#white.filters(), blacklist: this.#black.filters(), owner };
   }
 }
 
@@ -530,8 +574,8 @@ export function isFilterParam(name: string): boolean {
 
 /**
  * Reads REST query parameters: every filter word is a parameter of the same name (repeat it to OR
- * values), switches take `true` (or no value), and `not-<word>=v` is `--not --<word> v`. Other
- * parameters are left to the caller. Owner words cannot be negated.
+ * values), switches take `true` (or no value), and `not-<word>=v` is `--not --<word> v` (for an
+ * owner word: leave that owner's flows out). Other parameters are left to the caller.
  */
 export function filterSetFromParams(params: RawParams): FlowFilterSet {
   const b = new FilterSetBuilder();

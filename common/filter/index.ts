@@ -8,11 +8,12 @@
  * set field must match (AND); inside one field any value may (OR). Regexes are RE2 (regex.ts).
  */
 import type { FlowFilter } from '../../proto/gen/flow/flow.js';
-import type { FlowFilterSet, OwnerFilters } from './args.ts';
+import type { EndOwnerFilters, FlowFilterSet, OwnerFilters } from './args.ts';
 import { type FlowPredicate, filterSetPredicate, flowFilterPredicate } from './match.ts';
 import { type ParsedFlowFilter, parseFlowFilter } from './parse.ts';
 
 export {
+  type EndOwnerFilters,
   FilterSetBuilder,
   type FlowFilterSet,
   filterSetFromArgs,
@@ -30,7 +31,17 @@ export {
   parseFlowFilter,
   SUPPORTED_FLOW_FILTER_FIELDS,
 } from './parse.ts';
-export { and, type FilterSqlOptions, filterSetSql, flowFilterSql, ipInSql, type OwnEnds, or } from './sql.ts';
+export {
+  addressLookupSql,
+  and,
+  type FilterSqlOptions,
+  filterSetSql,
+  flowFilterSql,
+  ipInSql,
+  type OwnEnds,
+  or,
+  type SqlTimeRange,
+} from './sql.ts';
 export {
   FILTER_ALIASES,
   FILTER_WORDS,
@@ -54,10 +65,19 @@ export function parseFilterSet(set: FlowFilterSet): ParsedFilterSet {
   };
 }
 
+/**
+ * True when the owner filters name an owner (tenant, account, job or allocation) at either end or
+ * at one end (`from-`/`to-`): what re-attributes ends at query time, and narrows a scan.
+ */
+export function namesOwner(o: OwnerFilters): boolean {
+  const owned = (e: EndOwnerFilters | undefined) =>
+    !!e && [e.tenant, e.account, e.job, e.alloc].some((v) => v && v.length > 0);
+  return owned(o) || owned(o.source) || owned(o.destination);
+}
+
 /** True when the set narrows a scan to addresses, pods or owners (what allows a long time range). */
 export function isNarrowed(set: ParsedFilterSet): boolean {
-  const o = set.owner;
-  if ([o.tenant, o.account, o.job, o.alloc].some((v) => v && v.length > 0)) return true;
+  if (namesOwner(set.owner)) return true;
   const narrow = (f: ParsedFlowFilter) =>
     !!(f.source.ip || f.destination.ip || f.ipXlated) ||
     [...(f.source.pod ?? []), ...(f.destination.pod ?? [])].some((p) => p.prefix !== '');

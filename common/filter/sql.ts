@@ -7,6 +7,9 @@
  * For a tenant caller, `own` names the SQL condition "this end is the caller's": filters on attributes
  * that redaction hides for a foreign end (pod, namespace, service, workload, non-`reserved:` labels) then
  * only match the caller's own ends, so a filter cannot confirm what the answer would hide.
+ *
+ * With `addressIndex` (the statement's time range), a whitelist condition on a destination or post-SNAT
+ * address also names the granules that can hold it, through the address index (addressLookupSql).
  */
 import { DropReason } from '../../proto/gen/flow/flow.js';
 import { enumName } from '../../proto/src/enums.ts';
@@ -24,9 +27,21 @@ export interface OwnEnds {
   destination: string;
 }
 
+/** A statement's time range (Unix ns; since inclusive, until exclusive). */
+export interface SqlTimeRange {
+  sinceNs: bigint;
+  untilNs: bigint;
+}
+
 /** Options of the SQL compilation. */
 export interface FilterSqlOptions {
   own?: OwnEnds | undefined;
+  /**
+   * The time range the statement restricts `time` to (ANDed at its top level). When given, address
+   * conditions of whitelist entries are narrowed through the address index (addressLookupSql); rows
+   * outside the range would not be looked up, which is why the statement must exclude them itself.
+   */
+  addressIndex?: SqlTimeRange | undefined;
 }
 
 /** ORs expressions, `0` (false) when there are none. */
@@ -55,6 +70,52 @@ export function ipInSql(p: SqlParams, columns: readonly string[], prefixes: read
       return columns.map((c) => `${c} BETWEEN ${lo} AND ${hi}`);
     }),
   );
+}
+
+/**
+ * Widest prefix looked up in the address index (65,536 addresses): a wider one matches so many
+ * flows that reading their keys costs more than the granules it would skip.
+ */
+const maxIndexedPrefixBits = 16;
+
+/** A prefix the index can answer: narrow enough, and not covering the unset address (not indexed). */
+const indexable = (r: IpPrefix) => 128 - r.bits <= maxIndexedPrefixBits && r.bytes.some((b) => b !== 0);
+
+/**
+ * The address index (migrations/0045, `flows_by_address`): a condition true for every flow of
+ * `range` whose destination or post-SNAT source address is within `prefixes`, over the primary-key
+ * prefix of `flows` (hour, source address), so ClickHouse reads only the granules holding them.
+ * ANDed to a condition that implies such an address, it changes which granules are read, never the
+ * answer. Undefined when a prefix is too wide or covers the unset address (::), which the index
+ * leaves out.
+ */
+export function addressLookupSql(
+  p: SqlParams,
+  prefixes: readonly IpPrefix[],
+  range: SqlTimeRange,
+): string | undefined {
+  if (prefixes.length === 0 || !prefixes.every(indexable)) return undefined;
+  const since = `toStartOfHour(fromUnixTimestamp64Nano(${p.bind(range.sinceNs, 'Int64')}, 'UTC'))`;
+  const until = `fromUnixTimestamp64Nano(${p.bind(range.untilNs, 'Int64')}, 'UTC')`;
+  return (
+    `(toStartOfHour(time), source_ip) IN (SELECT hour, source_ip FROM flows_by_address WHERE ` +
+    `${ipInSql(p, ['address'], prefixes)} AND hour >= ${since} AND hour < ${until})`
+  );
+}
+
+/**
+ * `column` (destination_ip or source_xlated) within `prefixes`, narrowed through the address index
+ * when a range is given and the prefixes allow it.
+ */
+function indexedIpSql(
+  p: SqlParams,
+  column: string,
+  prefixes: readonly IpPrefix[],
+  range: SqlTimeRange | undefined,
+): string {
+  const plain = ipInSql(p, [column], prefixes);
+  const lookup = range && addressLookupSql(p, prefixes, range);
+  return lookup ? and([plain, lookup]) : plain;
 }
 
 const inArray = (p: SqlParams, expr: string, vals: readonly unknown[], type: string) =>
@@ -128,11 +189,16 @@ function sideSql(
   s: ParsedSide,
   side: 'source' | 'destination',
   own: string | undefined,
+  range: SqlTimeRange | undefined,
 ): string[] {
   const out: string[] = [];
   /** An attribute a foreign end hides: matched on the caller's own ends only. */
   const hidden = (sql: string) => (own ? and([sql, own]) : sql);
-  if (s.ip) out.push(ipInSql(p, [`${side}_ip`], s.ip));
+  // The source address leads the flows primary key inside each hour: no lookup needed.
+  if (s.ip)
+    out.push(
+      side === 'source' ? ipInSql(p, ['source_ip'], s.ip) : indexedIpSql(p, 'destination_ip', s.ip, range),
+    );
   if (s.pod) out.push(hidden(namespacedSql(p, `${side}_namespace`, `${side}_pod`, s.pod)));
   if (s.service) {
     const col = `${side}_service`;
@@ -189,10 +255,11 @@ const uuidHex = (u: string) =>
 /** The SQL of one parsed FlowFilter: its fields ANDed (`1` when it has none). */
 export function flowFilterSql(p: SqlParams, f: ParsedFlowFilter, opts: FilterSqlOptions = {}): string {
   const out: string[] = [];
+  const range = opts.addressIndex;
   if (f.uuid) out.push(inArray(p, 'lower(hex(flow_id))', f.uuid.map(uuidHex), 'String'));
-  out.push(...sideSql(p, f.source, 'source', opts.own?.source));
-  out.push(...sideSql(p, f.destination, 'destination', opts.own?.destination));
-  if (f.ipXlated) out.push(ipInSql(p, ['source_xlated'], f.ipXlated));
+  out.push(...sideSql(p, f.source, 'source', opts.own?.source, range));
+  out.push(...sideSql(p, f.destination, 'destination', opts.own?.destination, range));
+  if (f.ipXlated) out.push(indexedIpSql(p, 'source_xlated', f.ipXlated, range));
   if (f.ipVersion) out.push(and([ipPresent, inArray(p, "CAST(ip_version, 'Int8')", f.ipVersion, 'Int8')]));
   if (f.encrypted) out.push(and([ipPresent, inArray(p, 'ip_encrypted', f.encrypted, 'Bool')]));
   if (f.verdict) out.push(inArray(p, "CAST(verdict, 'Int8')", f.verdict, 'Int8'));
@@ -315,8 +382,10 @@ export function filterSetSql(
   const parts: string[] = [];
   if (whitelist.length) parts.push(or(whitelist.map((f) => flowFilterSql(p, f, opts))));
   // With `own`, a blacklist entry too looks at the caller's ends only: what it leaves out must not
-  // depend on a foreign end's hidden attributes either.
-  for (const f of blacklist) parts.push(`NOT ${wrap(flowFilterSql(p, f, opts))}`);
+  // depend on a foreign end's hidden attributes either. The address index only narrows what is
+  // read, which an exclusion cannot do: blacklist entries go without it.
+  const { addressIndex: _, ...blackOpts } = opts;
+  for (const f of blacklist) parts.push(`NOT ${wrap(flowFilterSql(p, f, blackOpts))}`);
   return and(parts);
 }
 

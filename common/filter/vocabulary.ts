@@ -197,6 +197,22 @@ export const FILTER_WORDS = {
   scope: w(`Address scope of either end (${addressScopes.filter((s) => s !== 'unknown').join(', ')}).`, {
     flowtrail: true,
   }),
+  // The owner words for one end, as Hubble's from-/to- words (a series of "source account X" drills into
+  // exactly its flows).
+  'from-tenant': w('Tenant owning the source.', { flowtrail: true }),
+  'to-tenant': w('Tenant owning the destination.', { flowtrail: true }),
+  'from-account': w('Account owning the source.', { flowtrail: true }),
+  'to-account': w('Account owning the destination.', { flowtrail: true }),
+  'from-job': w('Nomad job of the source.', { flowtrail: true }),
+  'to-job': w('Nomad job of the destination.', { flowtrail: true }),
+  'from-alloc': w('Nomad allocation of the source (id, 8+ character id prefix or name).', {
+    flowtrail: true,
+  }),
+  'to-alloc': w('Nomad allocation of the destination (id, 8+ character id prefix or name).', {
+    flowtrail: true,
+  }),
+  'from-scope': w('Address scope of the source.', { flowtrail: true }),
+  'to-scope': w('Address scope of the destination.', { flowtrail: true }),
 } as const satisfies Record<string, FilterWord>;
 
 /** A filter word. */

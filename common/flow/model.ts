@@ -5,17 +5,24 @@
  * 64-bit decision: times are `bigint` nanoseconds in memory and strings on ClickHouse's JSON wire.
  * @module
  */
-import type { Flow, LostEvent } from '../../proto/gen/flow/flow.ts';
+import { Flow, type LostEvent } from '../../proto/gen/flow/flow.ts';
 import type { Timestamp } from '../../proto/gen/google/protobuf/timestamp.ts';
 import { timestampToNanos } from '../../proto/src/timestamp.ts';
 import type { FlowAttribution } from './attribution.ts';
 
-/** One flow on its way to storage. */
+/**
+ * One flow on its way to storage. No Flow object travels: the row encoder and Kafka read the
+ * message's bytes (common/schema/flow-wire.ts); the few fields attribution reads are taken out once.
+ */
 export interface IngestedFlow {
-  /** The decoded Hubble flow. */
-  flow: Flow;
-  /** The Flow message as received, when the source had the bytes (saves a re-encode). */
-  pb?: Uint8Array;
+  /** The Flow message's protobuf bytes, as received when the source had bytes. */
+  pb: Uint8Array;
+  /** `Flow.IP.source` ('' when none): what attribution reads of each end. */
+  sourceIp: string;
+  destinationIp: string;
+  /** `Flow.source.labels`. */
+  sourceLabels: readonly string[];
+  destinationLabels: readonly string[];
   /** The node that observed it (`GetFlowsResponse.node_name`, else `Flow.node_name`). */
   nodeName: string;
   /** Flow time in nanoseconds since the epoch. */
@@ -48,3 +55,21 @@ export function timestampToNs(ts: Timestamp | undefined): bigint | undefined {
 
 export { timestampFromNanos as nsToTimestamp } from '../../proto/src/timestamp.ts';
 export { nowNs } from '../time.ts';
+
+/** The ingest metadata of a flow (everything but the Flow itself). */
+export type IngestMeta = Omit<
+  IngestedFlow,
+  'pb' | 'sourceIp' | 'destinationIp' | 'sourceLabels' | 'destinationLabels'
+>;
+
+/** An IngestedFlow from a decoded Flow (JSON files, generators, tests): the Flow is encoded once here. */
+export function ingestFlow(flow: Flow, meta: IngestMeta): IngestedFlow {
+  return {
+    pb: Flow.encode(flow).finish(),
+    sourceIp: flow.IP?.source ?? '',
+    destinationIp: flow.IP?.destination ?? '',
+    sourceLabels: flow.source?.labels ?? [],
+    destinationLabels: flow.destination?.labels ?? [],
+    ...meta,
+  };
+}

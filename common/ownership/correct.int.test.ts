@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createChdbStore } from '../clickhouse/chdb-store.ts';
 import { migrate } from '../clickhouse/migrator.ts';
+import { rollupDimensions, rollupTables } from '../clickhouse/rollups.ts';
 import type { Store } from '../clickhouse/store.ts';
 import { tenancyConfigSchema } from '../config/tenancy.ts';
 import { type CorrectionOptions, correctLateOwners } from './correct.ts';
@@ -105,7 +106,7 @@ afterAll(async () => store?.close());
 beforeEach(async () => {
   for (const t of [
     'flows',
-    'flows_minute',
+    ...rollupTables.map((t) => t.name),
     'ownership',
     'flow_owner_corrections',
     'flow_owner_correction_batches',
@@ -116,34 +117,24 @@ beforeEach(async () => {
   await writeIntervals(store, intervals);
 });
 
-const dims = [
-  'minute',
-  'src_tenant',
-  'src_account',
-  'src_alloc_id',
-  'src_scope',
-  'dst_tenant',
-  'dst_account',
-  'dst_alloc_id',
-  'dst_scope',
-  'verdict',
-  'drop_reason_desc',
-  'l4_protocol',
-  'destination_port',
-];
-
-/** The rollup as stored (folded) and as a recount of `flows` would build it now. */
+/** Every rollup as stored (folded) and as a recount of `flows` would build it now. */
 async function rollupVsRecount(): Promise<{ rollup: string[]; recount: string[] }> {
-  const key = `concat(${dims.map((d) => `toString(${d})`).join(", '|', ")})`;
-  const rollup = await store.query<{ k: string }>(
-    `SELECT concat(${key}, '=', toString(sum(flows))) AS k FROM flows_minute GROUP BY ${dims.join(', ')}
-     HAVING sum(flows) != 0 ORDER BY k`,
-  );
-  const recount = await store.query<{ k: string }>(
-    `SELECT concat(${key}, '=', toString(count())) AS k
-     FROM (SELECT *, toStartOfMinute(time) AS minute FROM flows) GROUP BY ${dims.join(', ')} ORDER BY k`,
-  );
-  return { rollup: rollup.map((r) => r.k), recount: recount.map((r) => r.k) };
+  const out = { rollup: [] as string[], recount: [] as string[] };
+  for (const t of rollupTables) {
+    const dims = ['minute', ...rollupDimensions(t)];
+    const key = `concat('${t.name}|', ${dims.map((d) => `toString(${d})`).join(", '|', ")})`;
+    const rollup = await store.query<{ k: string }>(
+      `SELECT concat(${key}, '=', toString(sum(flows))) AS k FROM ${t.name} GROUP BY ${dims.join(', ')}
+       HAVING sum(flows) != 0 ORDER BY k`,
+    );
+    const recount = await store.query<{ k: string }>(
+      `SELECT concat(${key}, '=', toString(count())) AS k
+       FROM (SELECT *, toStartOfMinute(time) AS minute FROM flows) GROUP BY ${dims.join(', ')} ORDER BY k`,
+    );
+    out.rollup.push(...rollup.map((r) => r.k));
+    out.recount.push(...recount.map((r) => r.k));
+  }
+  return out;
 }
 
 async function ends(): Promise<Record<string, string>> {

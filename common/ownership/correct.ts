@@ -12,7 +12,7 @@
  *    (ends recorded by any earlier batch are skipped, so no end is corrected twice), and the new
  *    address scopes of both ends of each of those flows in `flow_owner_correction_flows` (an
  *    end's scope depends on both ends' tenants) → `recorded`;
- * 2. move the batch's counts in the minute rollup `flows_minute` (migration 0041): a -n row with
+ * 2. move the batch's counts in every minute rollup (common/clickhouse/rollups.ts): a -n row with
  *    the flows' stored dimensions and a +n row with the recorded ones, inserted with the batch as
  *    `insert_deduplication_token`, so repeating the insert after a crash adds nothing → `rolled_up`;
  * 3. rewrite the stored owner and scope columns of the batch's flows from the recorded rows (one
@@ -30,6 +30,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { rollupDimensions, rollupTables } from '../clickhouse/rollups.ts';
 import { SqlParams } from '../clickhouse/sql-params.ts';
 import type { Store } from '../clickhouse/store.ts';
 import { defaultTenancyConfig } from '../config/tenancy.ts';
@@ -76,8 +77,6 @@ type Side = (typeof sides)[number];
 const ipOf = (side: Side) => (side === 'src' ? 'source_ip' : 'destination_ip');
 const ownerCols = endOwnerFields;
 const q = (c: string) => (c === 'group' ? '`group`' : c);
-/** The flows_minute dimensions besides minute, owners and scopes, copied from the flow. */
-const rollupRest = ['verdict', 'drop_reason_desc', 'l4_protocol', 'destination_port'] as const;
 
 function rangeSql(range: CorrectionRange): string[] {
   return [
@@ -187,47 +186,48 @@ async function recordScopes(store: Store, batch: string, tenancy: ScopeConfig): 
   );
 }
 
-/** Step 2: the batch's -n/+n rollup rows, deduplicated by the batch id if repeated. */
+/**
+ * Step 2: the batch's -n/+n rows in every minute rollup (common/clickhouse/rollups.ts), each
+ * insert deduplicated by the batch id and the rollup if repeated.
+ */
 async function rollUp(store: Store, batch: string): Promise<void> {
-  const dims = (eff: boolean) =>
-    sides
-      .flatMap((s) => [
-        ...['tenant', 'account', 'alloc_id'].map(
-          (c) => `${eff ? effective(s, c) : `f.${s}_${c}`} AS ${s}_${c}`,
-        ),
-        `${eff ? `sc.${s}_scope` : `f.${s}_scope`} AS ${s}_scope`,
-      ])
-      .join(', ');
-  // Every stored row of a batch's flow counts, as the materialized view counted it at insert.
-  const select = (sign: number, eff: boolean) =>
-    `SELECT toStartOfMinute(f.time) AS minute, ${dims(eff)}, ${rollupRest.map((c) => `f.${c} AS ${c}`).join(', ')},
-       toInt64(${sign}) AS flows
-     FROM (SELECT * FROM flows WHERE ${inSpan} AND flow_id IN
-             (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
-     ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`;
-  const cols = [
-    'minute',
-    ...sides.flatMap((s) => ['tenant', 'account', 'alloc_id', 'scope'].map((c) => `${s}_${c}`)),
-    ...rollupRest,
-  ];
-  await store.command(
-    // Sorted so a repeated insert splits into the same blocks as the first: the token suffixes
-    // blocks by position, and a crash can land between blocks.
-    `INSERT INTO flows_minute (${cols.join(', ')}, flows)
-     SELECT ${cols.join(', ')}, sum(flows) AS flows
-     FROM (${select(-1, false)} UNION ALL ${select(1, true)})
-     GROUP BY ${cols.join(', ')}
-     HAVING flows != 0
-     ORDER BY ${cols.join(', ')}`,
-    {
-      params: { batch, ...(await batchSpan(store, batch)) },
-      settings: {
-        join_use_nulls: 0,
-        insert_deduplicate: 1,
-        insert_deduplication_token: `late-owner-correction:${batch}`,
+  const span = await batchSpan(store, batch);
+  for (const rollup of rollupTables) {
+    const owner = new Set(rollup.ownerFields.flatMap((c) => sides.map((s) => `${s}_${c}`)));
+    const cols = rollupDimensions(rollup);
+    const value = (col: string, eff: boolean) => {
+      if (!eff) return `f.${col} AS ${col}`;
+      const s = col.slice(0, 3) as Side;
+      if (owner.has(col)) return `${effective(s, col.slice(4))} AS ${col}`;
+      if (col === `${s}_scope`) return `sc.${col} AS ${col}`;
+      return `f.${col} AS ${col}`;
+    };
+    // Every stored row of a batch's flows counts, as the materialized views counted it at insert.
+    const select = (sign: number, eff: boolean) =>
+      `SELECT toStartOfMinute(f.time) AS minute, ${cols.map((c) => value(c, eff)).join(', ')}, toInt64(${sign}) AS flows
+       FROM (SELECT * FROM flows WHERE ${inSpan} AND flow_id IN
+               (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
+       ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`;
+    const all = ['minute', ...cols];
+    await store.command(
+      // Sorted so a repeated insert splits into the same blocks as the first: the token suffixes
+      // blocks by position, and a crash can land between blocks.
+      `INSERT INTO ${rollup.name} (${all.join(', ')}, flows)
+       SELECT ${all.join(', ')}, sum(flows) AS flows
+       FROM (${select(-1, false)} UNION ALL ${select(1, true)})
+       GROUP BY ${all.join(', ')}
+       HAVING flows != 0
+       ORDER BY ${all.join(', ')}`,
+      {
+        params: { batch, ...span },
+        settings: {
+          join_use_nulls: 0,
+          insert_deduplicate: 1,
+          insert_deduplication_token: `late-owner-correction:${batch}:${rollup.name}`,
+        },
       },
-    },
-  );
+    );
+  }
 }
 
 /** Step 3: rewrites the batch's flows from the recorded rows. */

@@ -24,6 +24,7 @@ import type { ApiDeps, AttributionLookup } from './deps.ts';
 import { createGrpcServer, type GrpcApi } from './grpc/server.ts';
 import type { GrpcTlsConfig } from './grpc/tls.ts';
 import { opsGuard } from './http/context.ts';
+import { errorMiddleware, HttpError } from './http/errors.ts';
 import { securityHeaders } from './http/headers.ts';
 import { createLostEventsMonitor, type LostEventsMonitor } from './queries/lost-events.ts';
 
@@ -158,6 +159,11 @@ export function createQueryService(deps: QueryServiceDeps): QueryService {
     async start(listen) {
       announceAuthMode(apiDeps);
       if (serveUi) await mountUi(app);
+      // Last, after the UI: whatever nothing above answered, and any error that escaped a router
+      // (the status route's refusals, a static file's), gets our headers and JSON error body
+      // instead of Express's default HTML page (which names the stack outside production).
+      app.use(securityHeaders, (_req, _res, next) => next(new HttpError(404, 'not found')));
+      app.use(errorMiddleware(logger));
       if (deps.runAlerts ?? config.alerts.enabled) {
         alerts.start();
         stops.push(() => alerts.stop());

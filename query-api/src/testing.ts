@@ -81,7 +81,7 @@ function end(ip: string | undefined): EndAttribution {
 
 /** The test enricher: both ends from testOwners. */
 export function testAttribute(f: IngestedFlow) {
-  return { source: end(f.flow.IP?.source), destination: end(f.flow.IP?.destination), conflict: '' };
+  return { source: end(f.sourceIp), destination: end(f.destinationIp), conflict: '' };
 }
 
 /** A running test API. */

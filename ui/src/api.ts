@@ -6,6 +6,9 @@
  * @module
  */
 
+import type { CaseNote, CaseReport, CaseState, CaseSummary } from '../../common/case.ts';
+import type { Owner } from '../../common/ownership/who.ts';
+
 /** A failed API call: HTTP status, the API's message, and the parameter it blames (400s). */
 export class ApiError extends Error {
   readonly status: number;
@@ -71,22 +74,8 @@ export interface HubbleFlow {
   [k: string]: unknown;
 }
 
-/** The owner of one end at the flow's time (the `who` OWNER shape). */
-export interface Owner {
-  tenant: string;
-  account: string;
-  namespace: string;
-  job: string;
-  group: string;
-  alloc_id: string;
-  alloc_name: string;
-  node: string;
-  start: string | null;
-  end: string | null;
-  source: string;
-  /** Present when netreap labels disagreed with the ownership interval (the owner above wins). */
-  conflict?: { labels?: { tenant: string; job: string }; fields?: string[]; description?: string };
-}
+/** The owner of one end at the flow's time: the API's OWNER shape, declared once in common/. */
+export type { CaseNote, CaseReport, CaseState, CaseSummary, Owner };
 
 /** One stored flow: a Hubble JSON line plus both ends' attribution. */
 export interface FlowLine {
@@ -167,7 +156,16 @@ export interface Investigation {
   window?: { since: string; until: string; reference: string | null };
   indicator_side?: 'ours' | 'outside' | 'mixed' | 'none';
   accounts: InvestigationAccount[];
+  /** The working state, notes and reports (when read back with `GET`). */
+  case?: CaseState & { notes: CaseNote[]; reports?: CaseReport[] };
   [k: string]: unknown;
+}
+
+/** The body of `PATCH /api/v1/investigations/{id}`. */
+export interface CaseUpdate {
+  status?: CaseState['status'];
+  assignee?: string;
+  linked_incidents?: string[];
 }
 
 /** One series of `GET /api/v1/timeseries`, normalised: a key and counts per step. */
@@ -196,6 +194,9 @@ export interface TopologyEdge {
   source_tenant: string;
   destination_tenant: string;
   destination_scope: string;
+  /** DNS name of an address end, when the API knows one (world addresses). */
+  source_name?: string;
+  destination_name?: string;
   flows: number;
   dropped: number;
   raw: Record<string, unknown>;
@@ -213,7 +214,20 @@ export interface Incident {
   last_seen: string;
   count: number | string;
   status: string;
+  alloc_name?: string;
+  job?: string;
+  /** The /api/v1/flows query of the flows behind the incident (its rule's keys over its window). */
+  evidence_url?: string;
   [k: string]: unknown;
+}
+
+/** `GET /api/v1/alerts/incidents`: a page of incidents, the total that match, and group counts. */
+export interface IncidentPage {
+  incidents: Incident[];
+  total?: number;
+  offset?: number;
+  limit?: number;
+  groups?: { key: string; count: number; open: number; events: number }[];
 }
 
 /** `GET /api/v1/visualize`: top groups of up to three dimensions, their series and the totals. */
@@ -279,12 +293,16 @@ export class ApiClient {
     params: Params = {},
     body?: unknown,
     signal?: AbortSignal,
+    /** Send `body` (a string) as is with this content type, instead of as JSON. */
+    contentType?: string,
   ): Promise<T> {
     const send = () =>
       fetch(this.url(path, params), {
         method,
-        headers: this.headers(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: this.headers(
+          body === undefined ? {} : { 'Content-Type': contentType ?? 'application/json' },
+        ),
+        ...(body === undefined ? {} : { body: contentType ? String(body) : JSON.stringify(body) }),
         ...(signal ? { signal } : {}),
       });
     let res = await send();
@@ -347,6 +365,46 @@ export class ApiClient {
       {},
       undefined,
       signal,
+    );
+  }
+
+  /** Changes a case's status, assignee or linked incidents (audited by the API). */
+  updateCase(id: string, change: CaseUpdate, signal?: AbortSignal): Promise<CaseState & { id: string }> {
+    return this.request('PATCH', `/api/v1/investigations/${encodeURIComponent(id)}`, {}, change, signal);
+  }
+
+  /** Adds a note to a case; answers every note of the case. */
+  addCaseNote(id: string, text: string, signal?: AbortSignal): Promise<{ id: string; notes: CaseNote[] }> {
+    return this.request(
+      'POST',
+      `/api/v1/investigations/${encodeURIComponent(id)}/notes`,
+      {},
+      { text },
+      signal,
+    );
+  }
+
+  /**
+   * Imports an abuse report (X-ARF JSON or YAML, or an ARF / X-ARF email) as it arrived: JSON is
+   * sent as JSON, anything else as text. The API opens a prefilled case and answers it.
+   */
+  importReport(
+    raw: string,
+    signal?: AbortSignal,
+  ): Promise<Investigation & { report?: Record<string, unknown> }> {
+    let json = false;
+    try {
+      json = typeof JSON.parse(raw) === 'object';
+    } catch {
+      json = false;
+    }
+    return this.request(
+      'POST',
+      '/api/v1/reports',
+      {},
+      raw,
+      signal,
+      json ? 'application/json' : 'text/plain; charset=utf-8',
     );
   }
 
@@ -437,14 +495,24 @@ function endpointName(v: unknown): string {
 
 /** Normalises a topology answer (`{nodes, edges:[{source, destination, flows, ports, verdicts}]}`). */
 export function normaliseTopology(raw: unknown): TopologyEdge[] {
+  // Node names (`nodes: [{id, name}]`): the DNS names of world addresses.
+  const names = new Map<string, string>();
+  for (const n of listOf(raw, 'nodes')) {
+    const r = asRecord(n);
+    if (typeof r['name'] === 'string' && r['name']) names.set(str(r['id']), r['name']);
+  }
   return listOf(raw, 'edges').map((x) => {
     const o = asRecord(x);
     const verdicts = asRecord(o['verdicts']);
     const source = endpointName(o['source']);
     const destination = endpointName(o['destination']);
+    const sourceName = names.get(source);
+    const destinationName = names.get(destination);
     return {
       source,
       destination,
+      ...(sourceName ? { source_name: sourceName } : {}),
+      ...(destinationName ? { destination_name: destinationName } : {}),
       source_tenant: source.includes('/') ? (source.split('/')[0] ?? '') : '',
       destination_tenant: destination.includes('/') ? (destination.split('/')[0] ?? '') : '',
       destination_scope: str(o['destination_scope'] ?? o['scope']),

@@ -21,7 +21,21 @@ describe('ui > flow-view > owner label', () => {
     expect(ownerLabel(owner, undefined)).toBe('globex/miner');
     expect(
       ownerLabel(
-        { ...owner, conflict: { labels: { tenant: 'acme', job: 'web' }, fields: ['tenant'] } },
+        {
+          ...owner,
+          conflict: {
+            labels: { tenant: 'acme', account: '', namespace: '', job: 'web', group: '' },
+            ownership: {
+              tenant: 'globex',
+              account: 'g-9',
+              namespace: 'globex',
+              job: 'miner',
+              group: 'web',
+              alloc_id: 'b',
+            },
+            fields: ['tenant'],
+          },
+        },
         undefined,
       ),
     ).toBe('globex/miner ⚠ labels: acme/web');

@@ -92,6 +92,6 @@ export function hubbleJson(line: FlowLine): Record<string, unknown> {
 export function conflictMarker(owner: Owner): string {
   const c = owner.conflict;
   if (!c) return '';
-  const said = c.labels ? [c.labels.tenant, c.labels.job].filter(Boolean).join('/') : '';
+  const said = 'labels' in c ? [c.labels.tenant, c.labels.job].filter(Boolean).join('/') : '';
   return said ? ` ⚠ labels: ${said}` : ' ⚠ labels disagree';
 }

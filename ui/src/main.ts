@@ -4,6 +4,8 @@
  * navigates away, so their timers and requests stop.
  * @module
  */
+
+import { rangeParams } from './components/time-range.ts';
 import { h, replace, status } from './dom.ts';
 import { activityPage } from './pages/activity.ts';
 import { alertsPage } from './pages/alerts.ts';
@@ -12,6 +14,7 @@ import { flowsPage } from './pages/flows.ts';
 import { investigatePage } from './pages/investigate.ts';
 import { mapPage } from './pages/map.ts';
 import { overviewPage } from './pages/overview.ts';
+import { reportPage } from './pages/report.ts';
 import { signinPage } from './pages/signin.ts';
 import { tenantPage } from './pages/tenant.ts';
 import { visualizePage } from './pages/visualize.ts';
@@ -30,6 +33,7 @@ const pages: Page[] = [
   whoPage,
   activityPage,
   casesPage,
+  reportPage,
   signinPage,
 ];
 const session = createSession();
@@ -45,7 +49,12 @@ function allowed(page: Page): boolean {
   return !!role && page.roles.includes(role) && (page.visible?.(session) ?? true);
 }
 
-function drawNav(active: string): void {
+/**
+ * Draws the navigation; links to pages with a time range carry the range of `params` (the
+ * current page's), so switching pages keeps the chosen range.
+ */
+function drawNav(active: string, params = new URLSearchParams()): void {
+  const range = rangeParams(params);
   replace(
     nav,
     h(
@@ -57,7 +66,14 @@ function drawNav(active: string): void {
           h(
             'li',
             {},
-            h('a', { href: link(p.name), 'aria-current': p.name === active ? 'page' : undefined }, p.title),
+            h(
+              'a',
+              {
+                href: link(p.name, p.timeRange ? range : {}),
+                'aria-current': p.name === active ? 'page' : undefined,
+              },
+              p.title,
+            ),
           ),
         ),
     ),
@@ -122,7 +138,7 @@ async function route(): Promise<void> {
     return;
   }
   const page = pages.find((p) => p.name === r.name) ?? (r.name === '' ? overviewPage : undefined);
-  drawNav(page?.name ?? '');
+  drawNav(page?.name ?? '', r.params);
   if (!page) {
     document.title = 'Not found · Flowtrail';
     main.setAttribute('data-page', 'not-found');
@@ -167,7 +183,8 @@ async function boot(): Promise<void> {
   window.addEventListener('flowtrail:session', () => {
     void probeAlerts(session).then((ok) => {
       session.alerts = ok;
-      drawNav(parseHash(location.hash).name);
+      const r = parseHash(location.hash);
+      drawNav(r.name, r.params);
     });
   });
   await route();

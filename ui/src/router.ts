@@ -27,6 +27,8 @@ export interface Page {
   visible?: (session: Session) => boolean;
   /** False: never in the navigation, opened through links only (pivots). */
   nav?: false;
+  /** The page shows the shared time range: the navigation link carries the current range to it. */
+  timeRange?: true;
   render(ctx: PageContext): void | Promise<void>;
 }
 

@@ -19,7 +19,7 @@ import { migrate } from '../../../common/clickhouse/migrator.ts';
 import { configureLogging, createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import { sleep } from '../../../common/retry.ts';
-import { startSimulator } from '../bench/simulator-process.ts';
+import { startFrameServer } from '../bench/frame-server.ts';
 import { createCollector, defaultCollectorConfig } from '../collector.ts';
 import type { Compression } from './compression.ts';
 import { createKafkaClient, type KafkaConfig } from './config.ts';
@@ -100,7 +100,7 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       logger,
       metrics,
     });
-    const sim = await startSimulator();
+    const sim = await startFrameServer();
     const collector = createCollector(
       { ...defaultCollectorConfig, targets: [sim.address] },
       { sink, logger, metrics },
@@ -119,7 +119,9 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
     sim.stop();
     await collector.stop();
     await writer.stop();
-    const bytes = (await metrics.counter('kafka_produced_bytes_total', '').get()).values[0]?.value ?? 0;
+    // Read the producer's own series (declaring it again here with another help text would collide).
+    const producedBytes = metrics.registry.getSingleMetric('flowtrail_bench_kafka_kafka_producedBytes_total');
+    const bytes = (await producedBytes?.get())?.values[0]?.value ?? 0;
     return {
       kafka_flows: stored,
       kafka_seconds: Math.round(seconds * 100) / 100,

@@ -7,8 +7,7 @@
 
 import { unattributed } from '../../../common/flow/attribution.ts';
 import { flowIdFromUuid } from '../../../common/flow/flow-id.ts';
-import type { IngestedFlow } from '../../../common/flow/model.ts';
-import { nowNs, timestampToNs } from '../../../common/flow/model.ts';
+import { type IngestedFlow, ingestFlow, nowNs, timestampToNs } from '../../../common/flow/model.ts';
 import { Flow } from '../../../proto/gen/flow/flow.ts';
 import { createGenerator } from '../generator/generator.ts';
 
@@ -20,27 +19,27 @@ export function generatedFlows(n: number, opts: { seed?: number; target?: string
     for (const ev of gen.take(Math.min(10_000, n - out.length))) {
       const flow = ev.response.flow;
       if (!flow) continue;
-      out.push({
-        flow,
-        pb: Flow.encode(flow).finish(),
-        nodeName: ev.response.node_name || flow.node_name,
-        timeNs: timestampToNs(flow.time) ?? nowNs(),
-        flowId: flowIdFromUuid(flow.uuid),
-        target: opts.target ?? 'test:4245',
-        receivedAtNs: nowNs(),
-        attribution: {
-          source: {
-            ...unattributed,
-            tenant: 'acme',
-            account: 'a-1',
-            job: 'web',
-            source: 'label',
-            scope: 'world',
+      out.push(
+        ingestFlow(flow, {
+          nodeName: ev.response.node_name || flow.node_name,
+          timeNs: timestampToNs(flow.time) ?? nowNs(),
+          flowId: flowIdFromUuid(flow.uuid),
+          target: opts.target ?? 'test:4245',
+          receivedAtNs: nowNs(),
+          attribution: {
+            source: {
+              ...unattributed,
+              tenant: 'acme',
+              account: 'a-1',
+              job: 'web',
+              source: 'label',
+              scope: 'world',
+            },
+            destination: unattributed,
+            conflict: '',
           },
-          destination: unattributed,
-          conflict: '',
-        },
-      });
+        }),
+      );
     }
   }
   return out;

@@ -11,7 +11,7 @@ import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
 import type { Store } from '../../../common/clickhouse/store.ts';
 import { unattributed } from '../../../common/flow/attribution.ts';
-import type { IngestedFlow } from '../../../common/flow/model.ts';
+import { type IngestedFlow, ingestFlow } from '../../../common/flow/model.ts';
 import { writeIntervals } from '../../../common/ownership/persistence.ts';
 import { createStoredOwnership } from '../../../common/ownership/stored-lookup.ts';
 import { OPEN_END_NS, type OwnerInterval } from '../../../common/ownership/types.ts';
@@ -38,24 +38,24 @@ const iv = (address: string, allocId: string, tenant: string, start: bigint): Ow
   nomadIndex: 1n,
 });
 
-const flow = (src: string, dst: string, srcSource: 'none' | 'label'): IngestedFlow => ({
-  flow: Flow.fromPartial({ IP: { source: src, destination: dst } }),
-  nodeName: 'n1',
-  timeNs: T + 10n,
-  flowId: new Uint8Array(16),
-  target: 'k',
-  receivedAtNs: T,
-  attribution: {
-    source: {
-      ...unattributed,
-      source: srcSource,
-      tenant: srcSource === 'label' ? 'from-labels' : '',
-      scope: 'private',
+const flow = (src: string, dst: string, srcSource: 'none' | 'label'): IngestedFlow =>
+  ingestFlow(Flow.fromPartial({ IP: { source: src, destination: dst } }), {
+    nodeName: 'n1',
+    timeNs: T + 10n,
+    flowId: new Uint8Array(16),
+    target: 'k',
+    receivedAtNs: T,
+    attribution: {
+      source: {
+        ...unattributed,
+        source: srcSource,
+        tenant: srcSource === 'label' ? 'from-labels' : '',
+        scope: 'private',
+      },
+      destination: { ...unattributed, scope: 'world' },
+      conflict: '',
     },
-    destination: { ...unattributed, scope: 'world' },
-    conflict: '',
-  },
-});
+  });
 
 beforeAll(async () => {
   store = await createChdbStore(mkdtempSync(path.join(tmpdir(), 'ft-writer-attr-')), 'w');

@@ -8,7 +8,7 @@
 
 import { errorMessage } from '../../../common/errors.ts';
 import { contentFlowId, flowIdFromUuid } from '../../../common/flow/flow-id.ts';
-import { nowNs, timestampToNs } from '../../../common/flow/model.ts';
+import { ingestFlow, nowNs, timestampToNs } from '../../../common/flow/model.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import type { ExportEvent } from '../../../proto/gen/observer/observer.ts';
 import { parseHubbleJson } from '../../../proto/src/hubble-json.ts';
@@ -46,12 +46,10 @@ export interface JsonLinesOptions extends LineReaderOptions {
   /** Called every `progressEvery` lines. */
   onProgress?: (summary: ImportSummary) => void;
   progressEvery?: number;
-  /** Longer lines are rejected unparsed (one 50 MB line must not become one flow). Default 1 MiB. */
-  maxLineChars?: number;
 }
 
 /** The default cap of one line: far above any real Hubble JSON line (a few KiB, L7 included). */
-export const defaultMaxLineChars = 1_048_576;
+export const defaultMaxLineBytes = 1_048_576;
 
 const metrics = (() => {
   const m = createMetrics('json_lines');
@@ -85,7 +83,8 @@ export async function importJsonLines(
 ): Promise<ImportSummary> {
   const maxErrors = opts.maxErrors ?? 100;
   const progressEvery = opts.progressEvery ?? 10_000;
-  const maxLineChars = opts.maxLineChars ?? defaultMaxLineChars;
+  // Longer lines are rejected unread (one 50 MB line must not become one flow, nor 50 MB of memory).
+  const maxLineBytes = opts.maxLineBytes ?? defaultMaxLineBytes;
   const target = file === '-' ? 'stdin' : file;
   let lastFlowNs = 0n;
   let lineNo = 0;
@@ -94,15 +93,15 @@ export async function importJsonLines(
     metrics.rejected.inc();
     if (summary.errors.length < maxErrors) summary.errors.push({ file: target, line: lineNo, reason });
   };
-  for await (const line of readLines(file, opts)) {
+  for await (const line of readLines(file, { ...opts, maxLineBytes })) {
     const text = line.text;
     lineNo = line.lineNo;
-    summary.chars += text.length + 1;
-    if (text.trim().length === 0) continue;
+    summary.chars += (line.tooLong ?? text.length) + 1;
+    if (line.tooLong === undefined && text.trim().length === 0) continue;
     summary.read++;
     if (opts.onProgress && summary.read % progressEvery === 0) opts.onProgress(summary);
-    if (text.length > maxLineChars) {
-      reject(`line of ${text.length} characters is longer than the ${maxLineChars} allowed`);
+    if (line.tooLong !== undefined) {
+      reject(`line of ${line.tooLong} bytes is longer than the ${maxLineBytes} allowed`);
       continue;
     }
     let event: ExportEvent;
@@ -122,14 +121,15 @@ export async function importJsonLines(
       }
       lastFlowNs = timeNs;
       summary.flows++;
-      const more = intake.accept({
-        flow,
-        nodeName: event.node_name || flow.node_name,
-        timeNs,
-        flowId: flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(text),
-        target,
-        receivedAtNs: nowNs(),
-      });
+      const more = intake.accept(
+        ingestFlow(flow, {
+          nodeName: event.node_name || flow.node_name,
+          timeNs,
+          flowId: flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(text),
+          target,
+          receivedAtNs: nowNs(),
+        }),
+      );
       if (!more) await intake.drained();
     } else if (event.lost_events) {
       summary.lostEvents++;

@@ -1,9 +1,23 @@
-import { appendFileSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../../../common/retry.ts';
-import { type LineReaderOptions, readLines, type SourceLine } from './line-reader.ts';
+import {
+  type LineReaderOptions,
+  type LineReaderStats,
+  LineSplitter,
+  readLines,
+  type SourceLine,
+} from './line-reader.ts';
 
 /** Polls until `cond` holds, failing after a generous 60 s: the reader runs on its own clock. */
 async function until(cond: () => boolean): Promise<void> {
@@ -134,5 +148,62 @@ describe('collector > sources > line-reader', () => {
     await reader.caughtUp();
     await reader.stop();
     expect(reader.got).toEqual(['x1@1', 'x2@2', 'x3@3', 'y1@1']);
+  });
+
+  it('skips a line far longer than the cap without holding it: at most cap + one read chunk', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'lines-')), 'huge.json');
+    const cap = 1 << 20;
+    // 64 MiB of one line between two short ones, written in pieces (the test never holds it either).
+    const fd = openSync(file, 'w');
+    writeSync(fd, 'first\n');
+    const piece = Buffer.alloc(1 << 20, 'x');
+    for (let i = 0; i < 64; i++) writeSync(fd, piece);
+    writeSync(fd, '\nlast é\r\nunterminated ');
+    writeSync(fd, piece.subarray(0, 10));
+    closeSync(fd);
+    for (const follow of [false, true]) {
+      const stats: LineReaderStats = { maxHeldBytes: 0 };
+      const abort = new AbortController();
+      const got: SourceLine[] = [];
+      for await (const l of readLines(file, {
+        maxLineBytes: cap,
+        stats,
+        follow,
+        pollMs: 5,
+        signal: abort.signal,
+      })) {
+        got.push(l);
+        if (follow && got.length === 3) abort.abort(); // a followed file's last line waits for its newline
+      }
+      expect(got.slice(0, 3), `follow ${follow}`).toEqual([
+        { text: 'first', lineNo: 1 },
+        { text: '', lineNo: 2, tooLong: 64 << 20 },
+        { text: 'last é', lineNo: 3 },
+      ]);
+      if (!follow) expect(got[3]).toEqual({ text: `unterminated ${'x'.repeat(10)}`, lineNo: 4 });
+      // The reader's own read buffer is one chunk (64 KiB for a file, 1 MiB when following);
+      // what it holds of an unfinished line never passes the cap.
+      expect(stats.maxHeldBytes, `follow ${follow}`).toBeLessThanOrEqual(cap);
+      expect(stats.maxHeldBytes, `follow ${follow}`).toBeGreaterThan(0);
+    }
+  });
+
+  it('cuts lines at the cap exactly, across chunk boundaries, and keeps multi-byte characters', () => {
+    const stats: LineReaderStats = { maxHeldBytes: 0 };
+    const s = new LineSplitter(8, stats);
+    const bytes = Buffer.from('12345678\n123456789\nnaïve\n\nabc');
+    const out = [];
+    // One byte at a time: every boundary falls inside a line (and inside "ï").
+    for (let i = 0; i < bytes.length; i++) out.push(...s.push(bytes.subarray(i, i + 1)));
+    out.push(s.end());
+    expect(out).toEqual([
+      { text: '12345678' },
+      { text: '', tooLong: 9 },
+      { text: 'naïve' },
+      { text: '' },
+      { text: 'abc' },
+    ]);
+    expect(stats.maxHeldBytes).toBe(8);
+    expect(s.end()).toBeUndefined();
   });
 });

@@ -1,19 +1,29 @@
 /**
  * Reads a file (or stdin) line by line with line numbers, optionally following it as it grows
  * and across rotation (the exporter's lumberjack renames events.log and starts a new one).
+ * A line longer than `maxLineBytes` is never held whole: once it passes the cap its bytes are
+ * counted and dropped up to the next newline, and it is reported with its size only, so a 50 MB
+ * line costs the cap, not 50 MB (one splitter for every mode: stdin, a file, a followed file).
  * @module
  */
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { StringDecoder } from 'node:string_decoder';
 import { sleep } from '../../../common/retry.ts';
 
 /** One line and where it came from. */
 export interface SourceLine {
+  /** The line without its newline (and trailing CR); empty when `tooLong` is set. */
   text: string;
   /** 1-based line number in the current file generation. */
   lineNo: number;
+  /** Set for a line longer than `maxLineBytes`: its size in bytes. Its text was not kept. */
+  tooLong?: number;
+}
+
+/** What a reader held, for tests and diagnostics. */
+export interface LineReaderStats {
+  /** The most bytes of unfinished lines the reader held at once (besides its read buffer). */
+  maxHeldBytes: number;
 }
 
 export interface LineReaderOptions {
@@ -29,26 +39,94 @@ export interface LineReaderOptions {
    * exactly that window.
    */
   onCaughtUp?: () => void | Promise<void>;
+  /** Longer lines (bytes, newline excluded) are skipped and reported with `tooLong`. Default: no cap. */
+  maxLineBytes?: number;
+  /** Updated as the reader goes (maxHeldBytes). */
+  stats?: LineReaderStats;
+}
+
+/** A line cut from the bytes: its text, or only its size when it passed the cap. */
+type Piece = { text: string; tooLong?: undefined } | { text: ''; tooLong: number };
+
+/**
+ * Cuts byte chunks into lines at '\n'. Bytes are decoded per complete line, so a multi-byte
+ * character split across chunks stays whole. Holds at most `maxLineBytes` of an unfinished line;
+ * the caller's chunk is never kept (it may be a reused buffer).
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private held = 0;
+  private lineBytes = 0;
+  private skipping = false;
+  private readonly maxLineBytes: number;
+  private readonly stats: LineReaderStats | undefined;
+
+  constructor(maxLineBytes = Number.POSITIVE_INFINITY, stats?: LineReaderStats) {
+    this.maxLineBytes = maxLineBytes;
+    this.stats = stats;
+  }
+
+  /** Adds a chunk; returns the lines it completes. */
+  push(chunk: Uint8Array): Piece[] {
+    const out: Piece[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      const end = nl < 0 ? chunk.length : nl;
+      this.lineBytes += end - start;
+      if (!this.skipping && this.lineBytes > this.maxLineBytes) {
+        // Past the cap: let go of what is held and only count up to the newline.
+        this.skipping = true;
+        this.parts = [];
+        this.held = 0;
+      }
+      if (nl < 0) {
+        if (!this.skipping && end > start) {
+          this.parts.push(Buffer.from(chunk.subarray(start, end)));
+          this.held += end - start;
+          if (this.stats && this.held > this.stats.maxHeldBytes) this.stats.maxHeldBytes = this.held;
+        }
+        return out;
+      }
+      out.push(this.take(chunk.subarray(start, end)));
+      start = nl + 1;
+    }
+  }
+
+  /** The last, unterminated line (if any) once the input has ended. */
+  end(): Piece | undefined {
+    if (this.lineBytes === 0) return undefined;
+    return this.take(new Uint8Array(0));
+  }
+
+  private take(tail: Uint8Array): Piece {
+    let piece: Piece;
+    if (this.skipping) piece = { text: '', tooLong: this.lineBytes };
+    else {
+      const bytes = this.parts.length === 0 ? Buffer.from(tail) : Buffer.concat([...this.parts, tail]);
+      const n = bytes.length > 0 && bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length;
+      piece = { text: bytes.toString('utf8', 0, n) };
+    }
+    this.parts = [];
+    this.held = 0;
+    this.lineBytes = 0;
+    this.skipping = false;
+    return piece;
+  }
 }
 
 /** Yields the lines of `path` ('-' for stdin). */
 export async function* readLines(path: string, opts: LineReaderOptions = {}): AsyncGenerator<SourceLine> {
-  if (path === '-') {
-    let lineNo = 0;
-    for await (const text of createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
-      yield { text, lineNo: ++lineNo };
-    }
+  if (path !== '-' && opts.follow) {
+    yield* followLines(path, opts);
     return;
   }
-  if (!opts.follow) {
-    let lineNo = 0;
-    const input = createReadStream(path);
-    for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-      yield { text, lineNo: ++lineNo };
-    }
-    return;
-  }
-  yield* followLines(path, opts);
+  const input: AsyncIterable<Buffer> = path === '-' ? process.stdin : createReadStream(path);
+  const splitter = new LineSplitter(opts.maxLineBytes, opts.stats);
+  let lineNo = 0;
+  for await (const chunk of input) for (const p of splitter.push(chunk)) yield { ...p, lineNo: ++lineNo };
+  const last = splitter.end();
+  if (last) yield { ...last, lineNo: ++lineNo };
 }
 
 /** Tails a file: reads complete lines as they are appended, restarts at line 1 after rotation. */
@@ -58,16 +136,8 @@ async function* followLines(path: string, opts: LineReaderOptions): AsyncGenerat
   let ino = -1;
   let offset = 0;
   let lineNo = 0;
-  let carry = '';
-  // A multi-byte character may straddle two reads: the decoder keeps its first bytes.
-  let decoder = new StringDecoder('utf8');
+  let splitter = new LineSplitter(opts.maxLineBytes, opts.stats);
   const chunk = Buffer.allocUnsafe(1 << 20);
-  /** Splits decoded text into complete lines, keeping the unfinished tail in `carry`. */
-  const split = (text: string): string[] => {
-    const lines = (carry + text).split('\n');
-    carry = lines.pop() ?? '';
-    return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
-  };
   try {
     while (!opts.signal?.aborted) {
       if (!handle) {
@@ -76,8 +146,7 @@ async function* followLines(path: string, opts: LineReaderOptions): AsyncGenerat
           ino = (await handle.stat()).ino;
           offset = 0;
           lineNo = 0;
-          carry = '';
-          decoder = new StringDecoder('utf8');
+          splitter = new LineSplitter(opts.maxLineBytes, opts.stats);
         } catch {
           await sleep(pollMs, opts.signal).catch(() => {});
           continue;
@@ -86,8 +155,7 @@ async function* followLines(path: string, opts: LineReaderOptions): AsyncGenerat
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, offset);
       if (bytesRead > 0) {
         offset += bytesRead;
-        for (const text of split(decoder.write(chunk.subarray(0, bytesRead))))
-          yield { text, lineNo: ++lineNo };
+        for (const p of splitter.push(chunk.subarray(0, bytesRead))) yield { ...p, lineNo: ++lineNo };
         continue;
       }
       await opts.onCaughtUp?.();
@@ -101,13 +169,12 @@ async function* followLines(path: string, opts: LineReaderOptions): AsyncGenerat
             const { bytesRead: more } = await handle.read(chunk, 0, chunk.length, offset);
             if (more === 0) break;
             offset += more;
-            for (const text of split(decoder.write(chunk.subarray(0, more))))
-              yield { text, lineNo: ++lineNo };
+            for (const p of splitter.push(chunk.subarray(0, more))) yield { ...p, lineNo: ++lineNo };
           }
         }
         // What is left is the old generation's last, unterminated line, if any.
-        const rest = carry + decoder.end();
-        if (rest) yield { text: rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNo: ++lineNo };
+        const rest = splitter.end();
+        if (rest) yield { ...rest, lineNo: ++lineNo };
         await handle.close();
         handle = undefined;
         continue;

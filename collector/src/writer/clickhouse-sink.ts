@@ -19,7 +19,7 @@ import { errorMessage } from '../../../common/errors.ts';
 import type { IngestedFlow, LostRecord } from '../../../common/flow/model.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
-import { encodeFlowRow } from '../../../common/schema/flow-row.ts';
+import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { BatchToken, insertFlowBatch, insertLostEvents } from './flow-insert.ts';
 import { RecentIds } from './recent-ids.ts';
 
@@ -109,6 +109,7 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
     in: deps.metrics.counter('flows_in_total', 'Flows received by the ClickHouse writer'),
     stored: deps.metrics.counter('flows_stored_total', 'Flows stored in ClickHouse'),
     duplicates: deps.metrics.counter('flows_duplicate_total', 'Flows skipped because already stored'),
+    undecodable: deps.metrics.counter('flows_undecodable_total', 'Flows dropped: their bytes are not a Flow'),
     lost: deps.metrics.counter('lost_events_total', 'Events Hubble reported lost', ['target']),
     batchSeconds: deps.metrics.histogram('batch_insert_seconds', 'Time to insert one batch'),
     failures: deps.metrics.counter('insert_failures_total', 'Failed insert attempts'),
@@ -188,10 +189,16 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
         m.duplicates.inc();
         return queue.hasRoom();
       }
+      try {
+        encodeFlowRow(writer, f); // appends nothing when it throws
+      } catch (err) {
+        m.undecodable.inc();
+        logger.warn('undecodable flow dropped', { target: f.target, error: errorMessage(err) });
+        return queue.hasRoom();
+      }
       token.add(f.flowId);
       if (rows === 0 || f.timeNs < minNs) minNs = f.timeNs;
       if (rows === 0 || f.timeNs > maxNs) maxNs = f.timeNs;
-      encodeFlowRow(writer, f);
       rows++;
       const prev = lastByTarget.get(f.target);
       if (prev === undefined || f.timeNs > prev) lastByTarget.set(f.target, f.timeNs);

@@ -24,6 +24,21 @@ export interface IncidentFilter {
   /** Incidents whose first event is before this instant. */
   untilNs?: bigint;
   limit?: number;
+  /** Rows to skip (paging; the order is last_seen DESC, id, so pages are stable). */
+  offset?: number;
+}
+
+/** Columns incidents may be grouped by (GET /incidents?group=). */
+export const incidentGroupColumns = ['rule', 'tenant', 'account'] as const;
+export type IncidentGroupColumn = (typeof incidentGroupColumns)[number];
+
+/** One group of matching incidents. */
+export interface IncidentGroup {
+  key: string;
+  count: number;
+  open: number;
+  /** Sum of the incidents' event counts. */
+  events: number;
 }
 
 /** Reads and writes incidents. */
@@ -31,6 +46,10 @@ export interface IncidentStore {
   /** Incidents not resolved whose last event is at or after `sinceNs` (the engine's book). */
   listOngoing(sinceNs: bigint): Promise<Incident[]>;
   list(filter: IncidentFilter): Promise<Incident[]>;
+  /** How many incidents match (limit and offset ignored). */
+  count(filter: IncidentFilter): Promise<number>;
+  /** The matching incidents grouped by a column, largest groups first (at most 1,000 groups). */
+  groups(filter: IncidentFilter, by: IncidentGroupColumn): Promise<IncidentGroup[]>;
   get(id: string): Promise<Incident | undefined>;
   /** Writes engine-made states, keeping the stored human fields. */
   saveFromEngine(incidents: readonly Incident[]): Promise<void>;
@@ -156,7 +175,8 @@ export function createIncidentStore(store: Store): IncidentStore {
     return run;
   };
 
-  const list = async (f: IncidentFilter): Promise<Incident[]> => {
+  /** The WHERE clause of a filter, with its parameters. */
+  const whereOf = (f: IncidentFilter): { sql: string; params: Record<string, unknown> } => {
     const where: string[] = [];
     const params: Record<string, unknown> = {};
     const inList = (col: string, name: string, vals: readonly string[] | undefined) => {
@@ -178,11 +198,16 @@ export function createIncidentStore(store: Store): IncidentStore {
       where.push(`first_seen < fromUnixTimestamp64Nano({until:Int64}, 'UTC')`);
       params['until'] = f.untilNs.toString();
     }
+    return { sql: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+  };
+  const list = async (f: IncidentFilter): Promise<Incident[]> => {
+    const { sql, params } = whereOf(f);
     const limit = Math.min(Math.max(1, Math.trunc(f.limit ?? 1000)), 100_000);
+    const offset = Math.max(0, Math.trunc(f.offset ?? 0));
     const rows = await store.query<Row>(
-      `SELECT ${columns} FROM alert_incidents FINAL ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY last_seen DESC, id LIMIT ${limit}`,
-      { params },
+      `SELECT ${columns} FROM alert_incidents FINAL ${sql}
+       ORDER BY last_seen DESC, id LIMIT {limit:UInt32} OFFSET {offset:UInt64}`,
+      { params: { ...params, limit, offset } },
     );
     return rows.map(fromRow);
   };
@@ -190,6 +215,31 @@ export function createIncidentStore(store: Store): IncidentStore {
   return {
     listOngoing: (sinceNs) => list({ status: ['open', 'acknowledged'], sinceNs, limit: 100_000 }),
     list,
+    async count(f) {
+      const { sql, params } = whereOf(f);
+      const rows = await store.query<{ n: string }>(
+        `SELECT toString(count()) AS n FROM alert_incidents FINAL ${sql}`,
+        { params },
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+    async groups(f, by) {
+      // `by` is one of incidentGroupColumns (checked by the caller's type and the route).
+      if (!incidentGroupColumns.includes(by)) throw new Error(`not a group column: ${by}`);
+      const { sql, params } = whereOf(f);
+      const rows = await store.query<{ key: string; n: string; open: string; events: string }>(
+        `SELECT ${by} AS key, toString(count()) AS n, toString(countIf(status = 'open')) AS open,
+           toString(sum(count)) AS events
+         FROM alert_incidents FINAL ${sql} GROUP BY key ORDER BY count() DESC, key LIMIT 1000`,
+        { params },
+      );
+      return rows.map((r) => ({
+        key: r.key,
+        count: Number(r.n),
+        open: Number(r.open),
+        events: Number(r.events),
+      }));
+    },
     async get(id) {
       return (await list({ ids: [id], limit: 1 }))[0];
     },

@@ -3,7 +3,9 @@
  * authentication middleware, which puts the Principal in `res.locals.principal`):
  *
  * - `GET /rules`: every rule with its thresholds, enabled or not.
- * - `GET /incidents?status=&rule=&tenant=&account=&alloc=&since=&until=&limit=`: newest first.
+ * - `GET /incidents?status=&rule=&tenant=&account=&alloc=&since=&until=&limit=&offset=&group=`: newest
+ *   first, a page of `limit` from `offset`, with the `total` that match and, with `group=rule|tenant|
+ *   account`, every group's counts.
  * - `GET /incidents/:id`
  * - `POST /incidents/:id/ack`, `POST /incidents/:id/resolve` with an optional `{"note": "…"}`.
  * - `GET /deliveries?incident=&rule=&limit=`: the webhook delivery log.
@@ -24,7 +26,7 @@ import { noteAudit } from '../http/context.ts';
 import { HttpError } from '../http/errors.ts';
 import { jsonBody } from '../http/input.ts';
 import type { AlertEngine } from './engine.ts';
-import type { IncidentFilter } from './incident-store.ts';
+import { type IncidentFilter, type IncidentGroupColumn, incidentGroupColumns } from './incident-store.ts';
 import { evidenceUrl, type Incident, incidentJson, incidentStatuses, keysText } from './incidents.ts';
 import { listDeliveries } from './webhooks/deliveries.ts';
 
@@ -45,6 +47,16 @@ const list = (v: unknown): string[] =>
 function only(q: Query, allowed: readonly string[]): void {
   for (const k of Object.keys(q))
     if (!allowed.includes(k)) throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
+}
+
+/** `offset=` of a page of incidents: 0 to a million (deeper pages should narrow the filter). */
+function offsetOf(q: Query): number {
+  const v = q['offset'];
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^\d{1,7}$/.test(v) || n > 1_000_000)
+    throw new InputError('offset: expected 0 to 1000000', 'offset');
+  return n;
 }
 
 function limitOf(q: Query, def: number, max: number): number {
@@ -122,7 +134,7 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
       noteAudit(res, { action: 'alerts.incidents' });
       const p = principal(res);
       const q = req.query as Query;
-      only(q, ['status', 'rule', 'tenant', 'account', 'alloc', 'since', 'until', 'limit']);
+      only(q, ['status', 'rule', 'tenant', 'account', 'alloc', 'since', 'until', 'limit', 'offset', 'group']);
       const status = list(q['status']);
       for (const s of status)
         if (!(incidentStatuses as readonly string[]).includes(s))
@@ -146,11 +158,28 @@ export function createAlertsRouter(deps: AlertsRouterDeps): Router {
         sinceNs: time('since'),
         untilNs: time('until'),
         limit: limitOf(q, 100, 10_000),
+        offset: offsetOf(q),
       };
+      const group = q['group'];
+      if (
+        group !== undefined &&
+        (typeof group !== 'string' || !(incidentGroupColumns as readonly string[]).includes(group))
+      )
+        throw new InputError(`group: expected ${incidentGroupColumns.join(', ')}`, 'group');
       if (!privileged(p)) filter.tenant = [p.tenant ?? '\0'];
-      const rows = await incidents.list(filter);
+      const [rows, total, groups] = await Promise.all([
+        incidents.list(filter),
+        incidents.count(filter),
+        group === undefined ? undefined : incidents.groups(filter, group as IncidentGroupColumn),
+      ]);
       noteAudit(res, { action: 'alerts.incidents', rows: rows.length });
-      res.json({ incidents: rows.map((i) => view(i, p)) });
+      res.json({
+        incidents: rows.map((i) => view(i, p)),
+        total,
+        offset: filter.offset,
+        limit: filter.limit,
+        ...(groups ? { groups } : {}),
+      });
     }),
   );
 

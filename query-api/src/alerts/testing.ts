@@ -13,10 +13,12 @@ import {
 import type { Store } from '../../../common/clickhouse/index.ts';
 import type { EndAttribution } from '../../../common/flow/attribution.ts';
 import { unattributed } from '../../../common/flow/attribution.ts';
-import type { IngestedFlow } from '../../../common/flow/model.ts';
+import { type IngestedFlow, ingestFlow } from '../../../common/flow/model.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import { DropReason, Flow, L7FlowType, Verdict } from '../../../proto/gen/flow/flow.ts';
+import { createIncidentStore } from './incident-store.ts';
+import type { Incident } from './incidents.ts';
 
 /** One flow of a scenario. */
 export interface FlowSpec {
@@ -81,8 +83,7 @@ export function ingestedFlow(s: FlowSpec): IngestedFlow {
         }
       : {}),
   });
-  return {
-    flow,
+  return ingestFlow(flow, {
     nodeName: 'node-1',
     timeNs: s.timeNs,
     flowId: randomBytes(16),
@@ -93,7 +94,7 @@ export function ingestedFlow(s: FlowSpec): IngestedFlow {
       destination: { ...unattributed, scope: 'world', ...s.dstOwner },
       conflict: '',
     },
-  };
+  });
 }
 
 /** Stores the flows through the collector's intake and ClickHouse sink. */
@@ -111,4 +112,60 @@ export async function storeFlows(store: Store, specs: readonly FlowSpec[]): Prom
   } finally {
     await sink.stop();
   }
+}
+
+/**
+ * `n` made-up incidents of rule `rule` (tenants `tenant-0`…`tenant-{tenants-1}` in turn, one a
+ * minute back from `lastNs`), written through the incident store as the engine writes them:
+ * for tests that need more incidents than a scenario of flows can raise quickly.
+ */
+export async function storeSyntheticIncidents(
+  store: Store,
+  n: number,
+  opts: { rule: string; lastNs: bigint; tenants?: number },
+): Promise<Incident[]> {
+  const min = 60_000_000_000n;
+  const tenants = opts.tenants ?? 7;
+  const now = Date.now();
+  const incidents: Incident[] = Array.from({ length: n }, (_, i) => {
+    const last = opts.lastNs - BigInt(i) * min;
+    return {
+      id: `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`,
+      rule: opts.rule,
+      severity: 'low',
+      status: i % 3 === 0 ? 'resolved' : 'open',
+      tenant: `tenant-${i % tenants}`,
+      account: `account-${i % 11}`,
+      allocId: '',
+      allocName: '',
+      namespace: '',
+      job: '',
+      node: '',
+      summary: `synthetic incident ${i}`,
+      firstSeenNs: last - min,
+      lastSeenNs: last,
+      count: 1 + (i % 5),
+      detections: 1,
+      peak: 1,
+      countedUntilNs: last,
+      windowStartNs: last - min,
+      windowEndNs: last,
+      sourceAddresses: [],
+      destinationAddresses: [],
+      ports: [],
+      keys: [],
+      samples: [],
+      evidenceUrl: '',
+      acknowledgedBy: '',
+      acknowledgedAtMs: 0,
+      resolvedBy: '',
+      resolvedAtMs: 0,
+      note: '',
+      createdAtMs: now,
+      updatedAtMs: now,
+    };
+  });
+  const book = createIncidentStore(store);
+  for (let i = 0; i < incidents.length; i += 1000) await book.saveFromEngine(incidents.slice(i, i + 1000));
+  return incidents;
 }

@@ -66,24 +66,79 @@ export function auditRow(e: AuditEntry, now: number): Record<string, unknown> {
   };
 }
 
-/** Creates the ClickHouse-backed audit log. */
-export function createAuditLog(deps: { store: Store; logger: Logger; metrics: Metrics }): AuditLog {
-  const pending = new Set<Promise<void>>();
+/** Audit-log tuning. */
+export interface AuditLogOptions {
+  /** Rows per insert at most. Default 10,000. */
+  maxBatchRows?: number;
+  /**
+   * Rows waiting for their insert beyond which new rows are counted as dropped (and logged once
+   * per second) instead of held: only reached when ClickHouse cannot keep up. Default 200,000.
+   */
+  maxPendingRows?: number;
+}
+
+/**
+ * Creates the ClickHouse-backed audit log. Rows are written by one insert at a time: whatever
+ * arrives while an insert runs goes into the next one. So the audit costs one statement in the
+ * engine's queue however many requests arrive (a flood answered with 429 is audited too), and it
+ * never makes a flow insert wait behind a pile of one-row audit inserts.
+ */
+export function createAuditLog(
+  deps: { store: Store; logger: Logger; metrics: Metrics },
+  options: AuditLogOptions = {},
+): AuditLog {
+  const maxBatchRows = options.maxBatchRows ?? 10_000;
+  const maxPendingRows = options.maxPendingRows ?? 200_000;
   const written = deps.metrics.counter('audit_rows_total', 'Audit rows written, by outcome of the write.', [
     'result',
   ]);
+  let buffer: Record<string, unknown>[] = [];
+  let writing: Promise<void> | undefined;
+  let droppedSinceLog = 0;
+  let lastDropLog = 0;
+
+  const writeAll = async () => {
+    while (buffer.length > 0) {
+      const rows = buffer.length <= maxBatchRows ? buffer : buffer.slice(0, maxBatchRows);
+      buffer = buffer.length <= maxBatchRows ? [] : buffer.slice(maxBatchRows);
+      try {
+        await deps.store.insertJson('audit_log', rows);
+        written.inc({ result: 'ok' }, rows.length);
+      } catch (err) {
+        written.inc({ result: 'failed' }, rows.length);
+        deps.logger.error('audit write failed', { rows: rows.length, err });
+      }
+    }
+  };
+  const kick = () => {
+    if (writing) return;
+    writing = writeAll().finally(() => {
+      writing = undefined;
+      // Rows recorded between the last take and the end of the loop cannot be left behind.
+      if (buffer.length > 0) kick();
+    });
+  };
+
   return {
     record(e) {
       try {
-        const p = deps.store
-          .insertJson('audit_log', [auditRow(e, Date.now())])
-          .then(() => void written.inc({ result: 'ok' }))
-          .catch((err) => {
-            written.inc({ result: 'failed' });
-            deps.logger.error('audit write failed', { action: e.action, err });
-          })
-          .finally(() => pending.delete(p));
-        pending.add(p);
+        const row = auditRow(e, Date.now());
+        if (buffer.length >= maxPendingRows) {
+          written.inc({ result: 'dropped' });
+          droppedSinceLog++;
+          const now = Date.now();
+          if (now - lastDropLog >= 1000) {
+            deps.logger.error('audit rows dropped: ClickHouse is not keeping up', {
+              dropped: droppedSinceLog,
+              pending: buffer.length,
+            });
+            lastDropLog = now;
+            droppedSinceLog = 0;
+          }
+          return;
+        }
+        buffer.push(row);
+        kick();
       } catch (err) {
         // Building the row failed (it cannot, by construction): count it, never fail the request.
         written.inc({ result: 'failed' });
@@ -91,7 +146,7 @@ export function createAuditLog(deps: { store: Store; logger: Logger; metrics: Me
       }
     },
     async flush() {
-      await Promise.all([...pending]);
+      while (writing) await writing;
     },
   };
 }

@@ -28,6 +28,7 @@ export {
   parseTimeRange,
   type RawParams,
 } from './parse.ts';
+export { type FlowSortKey, flowSortKeys, sortColumn } from './sort.ts';
 export {
   assertOwnTenantFilter,
   filtersToSql,

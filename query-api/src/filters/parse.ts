@@ -20,6 +20,7 @@ import {
 } from '../../../common/filter/index.ts';
 import { nowNs, parseTimeArg } from '../../../common/time.ts';
 import { decodeCursor, type FlowCursor } from './cursor.ts';
+import { type FlowSortKey, flowSortKeys } from './sort.ts';
 
 export { isNarrowed, type RawParams };
 
@@ -42,7 +43,10 @@ export interface FlowQuery {
   untilNs: bigint;
   /** Rows per page. */
   limit: number;
+  /** Descending (`newest`, the default) or ascending (`oldest`), for whatever `sort` names. */
   order: 'newest' | 'oldest';
+  /** The column sorted by; time and flow_id break ties. */
+  sort: FlowSortKey;
   cursor?: FlowCursor;
   /** Requested with `format=`; undefined means "decide from Accept". */
   format?: FlowFormat;
@@ -81,7 +85,12 @@ export const flowControlParams = {
     .regex(/^\d{1,9}$/, 'expected a positive integer')
     .describe('Rows per page.'),
   cursor: z.string().describe('Opaque cursor from a previous page (next_cursor).'),
-  order: z.enum(['newest', 'oldest']).describe('newest first (default) or oldest first.'),
+  order: z
+    .enum(['newest', 'oldest', 'desc', 'asc'])
+    .describe('newest first (default) or oldest first; desc and asc are the same for any `sort` column.'),
+  sort: z
+    .enum(flowSortKeys)
+    .describe('Column to sort by (default time); ties are broken by time and flow id in the same order.'),
   format: z
     .enum(flowFormats)
     .describe('json (default), ndjson (streamed Hubble JSON lines) or csv; else from Accept.'),
@@ -171,7 +180,11 @@ export function parseFlowQuery(
     throw new InputError(`limit: expected 1 to ${bounds.maxLimit}, got ${limitText}`, 'limit');
   }
   const orderText = single(params, 'order');
-  const order = orderText === undefined ? 'newest' : parseParam('order', flowControlParams.order, orderText);
+  const orderGiven =
+    orderText === undefined ? 'newest' : parseParam('order', flowControlParams.order, orderText);
+  const order = orderGiven === 'asc' || orderGiven === 'oldest' ? 'oldest' : 'newest';
+  const sortText = single(params, 'sort');
+  const sort = sortText === undefined ? 'time' : parseParam('sort', flowControlParams.sort, sortText);
   const formatText = single(params, 'format');
   const format =
     formatText === undefined ? undefined : parseParam('format', flowControlParams.format, formatText);
@@ -180,12 +193,16 @@ export function parseFlowQuery(
   if (cursor && cursor.order !== order) {
     throw new InputError('cursor: belongs to the other sort order', 'cursor');
   }
+  if (cursor && (cursor.sort?.key ?? 'time') !== sort) {
+    throw new InputError('cursor: belongs to another sort column', 'cursor');
+  }
   return {
     filters,
     sinceNs,
     untilNs,
     limit,
     order,
+    sort,
     ...(cursor ? { cursor } : {}),
     ...(format ? { format } : {}),
   };

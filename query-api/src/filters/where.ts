@@ -10,6 +10,7 @@ import type { SqlParams } from '../../../common/clickhouse/sql-params.ts';
 import { AccessError } from '../../../common/errors.ts';
 import {
   and,
+  type EndOwnerFilters,
   filterSetSql,
   type OwnEnds,
   type OwnerFilters,
@@ -19,6 +20,7 @@ import {
 import type { Principal } from '../auth/principal.ts';
 import type { FlowCursor } from './cursor.ts';
 import { lateOwnerMatch, type OwnerEnd, type OwnerPredicate, type TimeBounds } from './late-owner.ts';
+import { sortColumn } from './sort.ts';
 
 /** A WHERE clause (without the keyword) and the parameters it binds. */
 export interface SqlWhere {
@@ -29,29 +31,34 @@ export interface SqlWhere {
 const ends: readonly OwnerEnd[] = ['src', 'dst'];
 
 /**
- * Either end owned by an owner satisfying `pred`: as stored (`stored`, over the `src_`/`dst_`
- * columns), or, for an end stored as `none`, as re-attributed from the ownership table at the
- * flow's time (filters/late-owner.ts explains the cost). `range` bounds the late lookups.
+ * One of `on` (both ends: either end; one end: that end) owned by an owner satisfying `pred`: as
+ * stored (`stored`, over the `src_`/`dst_` columns), or, for an end stored as `none`, as
+ * re-attributed from the ownership table at the flow's time (filters/late-owner.ts explains the
+ * cost). `range` bounds the late lookups.
  */
 function ownedBy(
   p: SqlParams,
   stored: (end: OwnerEnd) => string,
   pred: OwnerPredicate,
   range: TimeBounds | undefined,
+  on: readonly OwnerEnd[] = ends,
 ): string {
-  return or(ends.flatMap((e) => [stored(e), lateOwnerMatch(p, e, pred, range)]));
+  return or(on.flatMap((e) => [stored(e), lateOwnerMatch(p, e, pred, range)]));
 }
 
 /**
  * The predicate restricting a principal to flows it may see (`1` for unrestricted roles): a
  * tenant principal sees flows where its tenant owns an end, including ends re-attributed at
  * query time. Pass the statement's time range when it has one: it bounds the late lookups.
+ * `late: false` looks at stored attribution only (a rollup, which has no addresses to re-attribute:
+ * late ends reach it through the correction job, common/ownership/correct.ts).
  */
-export function tenantScope(p: SqlParams, principal: Principal, range?: TimeBounds): string {
+export function tenantScope(p: SqlParams, principal: Principal, range?: TimeBounds, late = true): string {
   if (principal.role !== 'tenant') return '1';
   // A tenant principal without a tenant sees nothing (config validation forbids it anyway).
   if (!principal.tenant) return '0';
   const t = p.bind(principal.tenant, 'String');
+  if (!late) return or(ends.map((e) => `${e}_tenant = ${t}`));
   return ownedBy(
     p,
     (e) => `${e}_tenant = ${t}`,
@@ -84,7 +91,8 @@ export function timeRange(p: SqlParams, sinceNs: bigint, untilNs: bigint): strin
  * Flowtrail's owner filters. With `late` (the statement's time range), `tenant`, `account`, `job`
  * and `alloc` also match ends stored as `none` whose owner at the flow's time is known now; without
  * it they match stored columns only. With `ownTenant` (a tenant principal) they match only ends its
- * tenant owns.
+ * tenant owns. The plain words look at either end; `source`/`destination` (the from-/to- words) at
+ * that end only.
  */
 export function ownerFiltersSql(
   p: SqlParams,
@@ -97,41 +105,56 @@ export function ownerFiltersSql(
   /** Restricts an owner predicate on one end to ends the caller's tenant owns. */
   const mine = (pred: string, tenantColumn: string) =>
     own ? `(${pred} AND ${tenantColumn} = ${own})` : pred;
-  const owner = (field: 'tenant' | 'account' | 'job', vals: readonly string[]) => {
-    const arr = p.bind(vals, 'Array(String)');
-    const stored = (e: OwnerEnd) => mine(`has(${arr}, ${e}_${field})`, `${e}_tenant`);
-    if (!late) return or(ends.map(stored));
-    return ownedBy(p, stored, (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')), late);
+  const endFilters = (e: EndOwnerFilters, on: readonly OwnerEnd[]) => {
+    const owner = (field: 'tenant' | 'account' | 'job', vals: readonly string[]) => {
+      const arr = p.bind(vals, 'Array(String)');
+      const stored = (end: OwnerEnd) => mine(`has(${arr}, ${end}_${field})`, `${end}_tenant`);
+      if (!late) return or(on.map(stored));
+      return ownedBy(p, stored, (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')), late, on);
+    };
+    if (e.tenant?.length) out.push(owner('tenant', e.tenant));
+    if (e.account?.length) out.push(owner('account', e.account));
+    if (e.job?.length) out.push(owner('job', e.job));
+    if (e.alloc?.length) {
+      const vals = e.alloc.map((a) => p.bind(a, 'String'));
+      const match = (name: string, id: string) =>
+        or(vals.map((v) => `(${name} = ${v} OR (length(${v}) >= 8 AND startsWith(${id}, ${v})))`));
+      const stored = (end: OwnerEnd) => mine(match(`${end}_alloc_name`, `${end}_alloc_id`), `${end}_tenant`);
+      out.push(
+        late
+          ? ownedBy(
+              p,
+              stored,
+              (col) => mine(match(col('alloc_name'), col('alloc_id')), col('tenant')),
+              late,
+              on,
+            )
+          : or(on.map(stored)),
+      );
+    }
+    if (e.scope?.length) {
+      const arr = p.bind(e.scope, 'Array(String)');
+      out.push(or(on.map((end) => mine(`has(${arr}, toString(${end}_scope))`, `${end}_tenant`))));
+    }
   };
-  if (f.tenant?.length) out.push(owner('tenant', f.tenant));
-  if (f.account?.length) out.push(owner('account', f.account));
-  if (f.job?.length) out.push(owner('job', f.job));
-  if (f.alloc?.length) {
-    const vals = f.alloc.map((a) => p.bind(a, 'String'));
-    const match = (name: string, id: string) =>
-      or(vals.map((v) => `(${name} = ${v} OR (length(${v}) >= 8 AND startsWith(${id}, ${v})))`));
-    const stored = (e: OwnerEnd) => mine(match(`${e}_alloc_name`, `${e}_alloc_id`), `${e}_tenant`);
-    out.push(
-      late
-        ? ownedBy(p, stored, (col) => mine(match(col('alloc_name'), col('alloc_id')), col('tenant')), late)
-        : or(ends.map(stored)),
-    );
-  }
-  if (f.scope?.length) {
-    const arr = p.bind(f.scope, 'Array(String)');
-    out.push(or(ends.map((e) => mine(`has(${arr}, toString(${e}_scope))`, `${e}_tenant`))));
-  }
+  endFilters(f, ends);
+  if (f.source) endFilters(f.source, ['src']);
+  if (f.destination) endFilters(f.destination, ['dst']);
   if (f.attributionConflict?.length) {
     out.push(
       or(f.attributionConflict.map((v) => (v ? "attribution_conflict != ''" : "attribution_conflict = ''"))),
     );
   }
+  // Exclusions: the same predicates, each negated ("exclude it" pivots, `--not --account x`).
+  if (f.exclude) for (const x of ownerFiltersSql(p, f.exclude, late, ownTenant)) out.push(`NOT (${x})`);
   return out;
 }
 
 /**
  * The predicates of the filters alone (no time, scope or cursor): the Hubble whitelist/blacklist and
  * the owner filters, for `principal` (a tenant's attribute filters look at its own ends only).
+ * `late` is the statement's time range, which the statement must apply itself (timeRange): it
+ * bounds the late-owner lookups and lets address filters read through the address index.
  */
 export function filtersToSql(
   p: SqlParams,
@@ -139,7 +162,14 @@ export function filtersToSql(
   principal: Principal,
   late?: TimeBounds,
 ): string[] {
-  const hubble = filterSetSql(p, f.whitelist, f.blacklist, { own: ownEnds(p, principal) });
+  const range =
+    late?.sinceNs !== undefined && late.untilNs !== undefined
+      ? { sinceNs: late.sinceNs, untilNs: late.untilNs }
+      : undefined;
+  const hubble = filterSetSql(p, f.whitelist, f.blacklist, {
+    own: ownEnds(p, principal),
+    addressIndex: range,
+  });
   const own = principal.role === 'tenant' ? (principal.tenant ?? '') : undefined;
   return [...(hubble === '1' ? [] : [hubble]), ...ownerFiltersSql(p, f.owner, late, own)];
 }
@@ -150,7 +180,10 @@ export function filtersToSql(
  */
 export function assertOwnTenantFilter(filters: ParsedFilterSet, principal: Principal): void {
   if (principal.role !== 'tenant') return;
-  const other = (filters.owner.tenant ?? []).find((t) => t !== principal.tenant);
+  const o = filters.owner;
+  const other = [...(o.tenant ?? []), ...(o.source?.tenant ?? []), ...(o.destination?.tenant ?? [])].find(
+    (t) => t !== principal.tenant,
+  );
   if (other !== undefined) {
     throw new AccessError(
       403,
@@ -180,10 +213,16 @@ export function flowQueryToSql(query: FlowWhereInput, principal: Principal, p: S
     tenantScope(p, principal, range),
   ];
   if (query.cursor) {
-    const cmp = query.cursor.order === 'newest' ? '<' : '>';
+    const c = query.cursor;
+    const cmp = c.order === 'newest' ? '<' : '>';
+    // Keyset on (sort column, time, flow_id): the ORDER BY of queries/flows.ts, in one tuple.
+    const col = c.sort ? sortColumn(c.sort.key) : undefined;
+    const head =
+      col && c.sort ? { expr: `${col.expr}, `, value: `${col.bind(p, c.sort.value)}, ` } : undefined;
     parts.push(
-      `(time, flow_id) ${cmp} (fromUnixTimestamp64Nano(${p.bind(query.cursor.timeNs, 'Int64')}, 'UTC'), ` +
-        `toFixedString(unhex(${p.bind(query.cursor.flowId, 'String')}), 16))`,
+      `(${head?.expr ?? ''}time, flow_id) ${cmp} (${head?.value ?? ''}` +
+        `fromUnixTimestamp64Nano(${p.bind(c.timeNs, 'Int64')}, 'UTC'), ` +
+        `toFixedString(unhex(${p.bind(c.flowId, 'String')}), 16))`,
     );
   }
   return { where: and(parts), params: p.values };

@@ -2,7 +2,8 @@
  * Every HTTP request leaves an audit row (issue 17 item 5): failed authentication (missing,
  * malformed, unknown tokens), incident ack/resolve and incident and delivery-log reads; a
  * 5,000-deep JSON body cannot break the writer; request ids are ours and a client's
- * X-Request-Id is kept in its own field.
+ * X-Request-Id is kept in its own field. A flood of requests costs one audit insert at a time
+ * (issue 17.2: one-row inserts per refused request used to pile up ahead of the flow inserts).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -183,5 +184,53 @@ describe('query-api > audit of every request', () => {
     });
     expect(byId.get(resolve.id!)).toMatchObject({ action: 'alerts.incident.resolve', token_name: 'admin' });
     expect(byId.get(deliveries.id!)?.action).toBe('alerts.deliveries');
+  });
+
+  it('a flood of audited requests is written by one insert at a time, every row kept', async () => {
+    let inserts = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const counting = {
+      ...api.store,
+      insertJson: async (table: string, rows: readonly Record<string, unknown>[]) => {
+        inserts++;
+        maxInFlight = Math.max(maxInFlight, ++inFlight);
+        try {
+          await api.store.insertJson(table, rows);
+        } finally {
+          inFlight--;
+        }
+      },
+    };
+    const log = createAuditLog({
+      store: counting,
+      logger: createLogger('t'),
+      metrics: createMetrics('audit_f'),
+    });
+    const marker = `flood-${Date.now()}`;
+    // Recorded in one go, as a burst of 429s is: the first row starts an insert, the rest wait
+    // for it and go together (and never more than one insert is queued in the engine).
+    for (let i = 0; i < 2000; i++)
+      log.record({
+        requestId: `${marker}-${i}`,
+        principal: undefined,
+        action: 'flows',
+        transport: 'http',
+        method: 'GET',
+        path: '/api/v1/flows',
+        parameters: {},
+        rows: 0,
+        outcome: 'limit',
+        status: 429,
+        startedAtMs: Date.now(),
+      });
+    await log.flush();
+    expect(inserts).toBe(2);
+    expect(maxInFlight).toBe(1);
+    const [n] = await api.store.query<{ n: string }>(
+      'SELECT count() AS n FROM audit_log WHERE startsWith(request_id, {m:String})',
+      { params: { m: marker } },
+    );
+    expect(Number(n?.n)).toBe(2000);
   });
 });

@@ -8,7 +8,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { ClickHouseError } from '../../../common/clickhouse/index.ts';
 import { AccessError, FlowtrailError, InputError, LimitError } from '../../../common/errors.ts';
-import type { Logger } from '../../../common/logger.ts';
+import { createSampledLogger, type Logger } from '../../../common/logger.ts';
 import { RetryLaterError } from '../queries/limits.ts';
 
 /** An error that already knows its HTTP status (404s and the like). */
@@ -78,6 +78,8 @@ function causeOf(err: unknown): { detail?: string } {
 
 /** The error middleware; mount it last. The body names our request id, never engine text. */
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  // A flood answered with 429s would otherwise write one log line per refused request.
+  const sampled = createSampledLogger(logger);
   return (err, req, res, _next) => {
     const d = describeError(err);
     const requestId = res.locals['requestId'] as string | undefined;
@@ -90,7 +92,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
         ...causeOf(err),
       });
     } else if (d.outcome === 'limit') {
-      logger.warn('request hit a limit', {
+      sampled('warn', `limit:${(err as { limit?: string }).limit ?? ''}`, 'request hit a limit', {
         method: req.method,
         path: req.path,
         request_id: requestId,

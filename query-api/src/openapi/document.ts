@@ -11,6 +11,7 @@ import { auditParams } from '../http/routes/audit.ts';
 import { exportParams } from '../http/routes/investigations.ts';
 import { activityParams } from '../queries/activity.ts';
 import { caseListParams, caseNoteSchema, caseUpdateSchema } from '../queries/cases.ts';
+import { sourceParam } from '../queries/dashboard-query.ts';
 import { summaryParams, timeseriesParams, topologyParams, topParams } from '../queries/dashboards.ts';
 import { investigationRequestSchema } from '../queries/investigations.ts';
 import { visualizeParams } from '../queries/visualize.ts';
@@ -52,7 +53,9 @@ const filterLanguageNote =
   '`drop-reason` are accepted as older spellings of `node-name` and `drop-reason-desc` (the latter also ' +
   'takes numbers); switches (`encrypted`, `ipv4`…) take `true` or no value; `dns-query`, `tenant`, ' +
   '`account`, `job`, `alloc` and `scope` have no hubble flag (`dns-query` is the FlowFilter field ' +
-  '`dns_query`; the others select on Flowtrail attribution of either end and cannot be negated). For a ' +
+  '`dns_query`; the others select on Flowtrail attribution of either end, and `not-tenant=x` leaves out ' +
+  'every flow with an end owned by x; their `from-`/`to-` forms, e.g. `from-account` or `to-scope`, select ' +
+  'on the source or the destination only, `not-from-account=y` leaving out flows whose source y owns). For a ' +
   "tenant token, filters on attributes the answer hides for another tenant's end (pod, namespace, " +
   "service, workload, non-reserved labels, owner fields) match the caller's own ends only.";
 
@@ -131,7 +134,7 @@ export function openApiDocument(): JsonSchema {
   const aggregate = (extra: Record<string, z.ZodType>) => [
     ...flowFilterParams(),
     ...rangeParams(),
-    ...queryParams(extra),
+    ...queryParams({ source: sourceParam, ...extra }),
   ];
   return {
     openapi: '3.1.0',
@@ -332,7 +335,7 @@ export function openApiDocument(): JsonSchema {
             'Flow events grouped by up to three dimensions: the top N groups over the range, their counts per step, and the totals per step.',
           parameters: aggregate(visualizeParams),
           responses: ok(
-            'dimensions, step_seconds, top [{key, flows, drops}], points [{time, key, flows}], totals [{time, flows}]',
+            'source (rollup or flows), dimensions, step_seconds, top [{key, flows, drops}], points [{time, key, flows}], totals [{time, flows}]',
           ),
         },
       },
@@ -340,7 +343,9 @@ export function openApiDocument(): JsonSchema {
         get: {
           summary: 'Edges between owners and peers.',
           parameters: aggregate(topologyParams),
-          responses: ok('Nodes and edges'),
+          responses: ok(
+            'Nodes `{id, kind, name?}` (`name`: the DNS name a world address was looked up by, when flows recorded one) and edges',
+          ),
         },
       },
       '/api/v1/whoami': {
@@ -379,8 +384,10 @@ export function openApiDocument(): JsonSchema {
             since: z.string().describe('Last seen at or after (RFC 3339, epoch ns, or relative).'),
             until: z.string().describe('First seen before.'),
             limit: z.string().describe('1 to 10000 (default 100).'),
+            offset: z.string().describe('Matching incidents to skip, 0 to 1000000 (paging; default 0).'),
+            group: z.enum(['rule', 'tenant', 'account']).describe('Also count every group of the matches.'),
           }),
-          responses: ok('{incidents: [...]}'),
+          responses: ok('{incidents: [...], total, offset, limit, groups?: [{key, count, open, events}]}'),
         },
       },
       '/api/v1/alerts/incidents/{id}': {

@@ -6,13 +6,13 @@
  * @module
  */
 import { z } from 'zod';
+import { type CaseNote, type CaseState, type CaseSummary, caseStatuses } from '../../../common/case.ts';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import type { Principal } from '../auth/principal.ts';
 import { SqlParams } from '../filters/index.ts';
 import { nameValue } from '../filters/parse.ts';
 
-/** Case statuses. */
-export const caseStatuses = ['open', 'escalated', 'closed'] as const;
+export { type CaseNote, type CaseState, type CaseSummary, caseStatuses };
 
 /** Body of PATCH /api/v1/investigations/{id}. */
 export const caseUpdateSchema = z.strictObject({
@@ -40,33 +40,6 @@ export const caseListParams = {
   status: z.enum(caseStatuses).describe('Only cases with this status.'),
   tenant: nameValue.describe('Only cases naming this tenant among their accounts.'),
 } as const;
-
-/** The working state of a case. */
-export interface CaseState {
-  status: (typeof caseStatuses)[number];
-  assignee: string;
-  linked_incidents: string[];
-  updated_at: string | null;
-  updated_by: string;
-}
-
-/** One note. */
-export interface CaseNote {
-  at: string;
-  author: string;
-  text: string;
-}
-
-/** A line of the case list. */
-export interface CaseSummary extends CaseState {
-  id: string;
-  created_at: string;
-  created_by: string;
-  request: unknown;
-  tenants: string[];
-  top_account: { tenant: string; account: string } | null;
-  notes: number;
-}
 
 const fmt = (col: string) => `formatDateTime(${col}, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC')`;
 const nowSql = 'now64(9)';

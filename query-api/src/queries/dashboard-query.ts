@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { z } from 'zod';
+import { z } from 'zod';
 import { InputError } from '../../../common/errors.ts';
 import type { ParsedFilterSet } from '../../../common/filter/index.ts';
 import { isFilterParam } from '../../../common/filter/index.ts';
@@ -23,6 +23,7 @@ import {
   tenantScope,
   timeRange,
 } from '../filters/index.ts';
+import type { AggregateSource } from './rollup.ts';
 
 /** Filters, range and the endpoint's own parameters. */
 export interface DashboardQuery<E> {
@@ -30,7 +31,16 @@ export interface DashboardQuery<E> {
   sinceNs: bigint;
   untilNs: bigint;
   extra: E;
+  /** `source=flows` or `source=rollup` forces the table (queries/rollup.ts); default: the planner decides. */
+  source?: AggregateSource | undefined;
 }
+
+/** The `source` parameter of every aggregate endpoint. */
+export const sourceParam = z
+  .enum(['flows', 'rollup'])
+  .describe(
+    'Table to read: `rollup` (a minute rollup; 400 when none can answer) or `flows`. Default: a rollup when the range is on whole minutes, the step a whole number of minutes and every filter and dimension is in one. The answer names its table in `source`.',
+  );
 
 /** Parses filters + since/until + `extra` parameters (each validated by its schema when present). */
 export function parseDashboardQuery<S extends Record<string, z.ZodType>>(
@@ -38,7 +48,7 @@ export function parseDashboardQuery<S extends Record<string, z.ZodType>>(
   extra: S,
   bounds: FlowQueryBounds,
 ): DashboardQuery<{ [K in keyof S]?: z.output<S[K]> }> {
-  const known = new Set<string>(['since', 'until', ...Object.keys(extra)]);
+  const known = new Set<string>(['since', 'until', 'source', ...Object.keys(extra)]);
   for (const k of Object.keys(params)) {
     if (!known.has(k) && !isFilterParam(k))
       throw new InputError(`${k.slice(0, 64)}: unknown parameter`, k.slice(0, 64));
@@ -52,16 +62,32 @@ export function parseDashboardQuery<S extends Record<string, z.ZodType>>(
     if (Array.isArray(v)) throw new InputError(`${k}: given ${v.length} times, expected once`, k);
     out[k] = parseParam(k, schema, v);
   }
-  return { filters, ...range, extra: out as { [K in keyof S]?: z.output<S[K]> } };
+  const source = params['source'];
+  if (Array.isArray(source))
+    throw new InputError(`source: given ${source.length} times, expected once`, 'source');
+  return {
+    filters,
+    ...range,
+    extra: out as { [K in keyof S]?: z.output<S[K]> },
+    source: source === undefined ? undefined : parseParam('source', sourceParam, source),
+  };
 }
 
-/** The WHERE clause of an aggregate: range, filters and tenant scope. */
-export function dashboardWhere(p: SqlParams, q: DashboardQuery<unknown>, principal: Principal): string {
+/**
+ * The WHERE clause of an aggregate: range, filters and tenant scope. `late: false` (a rollup)
+ * matches owners as stored; `flows` also re-attributes ends stored as `none` at query time.
+ */
+export function dashboardWhere(
+  p: SqlParams,
+  q: DashboardQuery<unknown>,
+  principal: Principal,
+  late = true,
+): string {
   assertOwnTenantFilter(q.filters, principal);
   const range = { sinceNs: q.sinceNs, untilNs: q.untilNs };
   return [
     timeRange(p, q.sinceNs, q.untilNs),
-    ...filtersToSql(p, q.filters, principal, range),
-    tenantScope(p, principal, range),
+    ...filtersToSql(p, q.filters, principal, late ? range : undefined),
+    tenantScope(p, principal, range, late),
   ].join(' AND ');
 }

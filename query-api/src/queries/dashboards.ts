@@ -9,9 +9,11 @@ import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
 import { formatTimeNs, parseDurationArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
-import { SqlParams } from '../filters/index.ts';
-import { type DashboardQuery, dashboardWhere } from './dashboard-query.ts';
+import type { SqlParams } from '../filters/index.ts';
+import type { DashboardQuery } from './dashboard-query.ts';
 import { ipText, ownerExpr } from './owner-sql.ts';
+import { buildStatement, defaultStepS, planAggregateQuery, type StatementBuilder } from './rollup.ts';
+import { worldAddressNames } from './topology-names.ts';
 
 /** What the aggregate services need. */
 export interface DashboardDeps {
@@ -21,13 +23,20 @@ export interface DashboardDeps {
 
 const fmt = (col: string) => `formatDateTime(${col}, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC')`;
 
+/**
+ * The start of a step bucket as text, the same from `flows` (DateTime64) and a rollup's minute
+ * (DateTime): both are brought to nanoseconds first.
+ */
+export const bucket = (p: SqlParams, stepS: number) =>
+  fmt(`toDateTime64(toStartOfInterval(time, toIntervalSecond(${p.bind(stepS, 'UInt32')})), 9, 'UTC')`);
+
 /** Parameters of /timeseries. */
 export const timeseriesParams = {
   by: z.enum(['verdict', 'drop_reason', 'tenant', 'scope']).describe('Dimension (default verdict).'),
   step: z
     .string()
     .regex(/^\d{1,6}(s|m|h|d)$/, 'expected a step like 30s, 5m, 1h or 1d')
-    .describe('Bucket width (default: range/100, at least 1s).'),
+    .describe('Bucket width (default: range/100, at least 1s, whole minutes from a minute up).'),
 } as const;
 
 /** Parameters of /top. */
@@ -66,28 +75,33 @@ export async function timeseries(
   // never wrap (999999d once bucketed into 2017).
   let stepS = q.extra.step
     ? Number(parseDurationArg(q.extra.step, 'step', maxStepNs) / 1_000_000_000n)
-    : Math.max(1, Math.ceil(rangeS / 100));
+    : defaultStepS(rangeS, 100);
   if (stepS < 1) stepS = 1;
   if (rangeS / stepS > maxBuckets) {
     throw new InputError(`step: more than ${maxBuckets} buckets over this range; use a larger step`, 'step');
   }
   const by = q.extra.by ?? 'verdict';
-  const p = new SqlParams();
-  const where = dashboardWhere(p, q, principal);
-  const key =
-    by === 'verdict'
-      ? 'toString(verdict)'
-      : by === 'drop_reason'
-        ? 'drop_reason_desc'
-        : by === 'scope'
-          ? 'toString(dst_scope)'
-          : `arrayJoin(arrayDistinct([${ownerExpr(p, principal, 'src', 'tenant')}, ${ownerExpr(p, principal, 'dst', 'tenant')}]))`;
-  const rows = await deps.store.query<{ t: string; key: string; n: string }>(
-    `SELECT ${fmt(`toStartOfInterval(time, toIntervalSecond(${p.bind(stepS, 'UInt32')}))`)} AS t, ${key} AS key, count() AS n
-     FROM flows WHERE ${where} GROUP BY t, key ORDER BY t, key`,
-    { params: p.values, settings: deps.settings, signal },
-  );
+  const build: StatementBuilder = (p, a, where) => {
+    const key =
+      by === 'verdict'
+        ? 'toString(verdict)'
+        : by === 'drop_reason'
+          ? 'drop_reason_desc'
+          : by === 'scope'
+            ? 'toString(dst_scope)'
+            : `arrayJoin(arrayDistinct([${ownerExpr(p, principal, 'src', 'tenant')}, ${ownerExpr(p, principal, 'dst', 'tenant')}]))`;
+    return `SELECT ${bucket(p, stepS)} AS t, ${key} AS key, ${a.count()} AS n
+     FROM ${a.from} WHERE ${where} GROUP BY t, key ${a.nonZero('n')} ORDER BY t, key`;
+  };
+  const plan = await planAggregateQuery(deps.store, deps.settings, q, principal, stepS, [build], signal);
+  const st = buildStatement(plan, q, principal, build);
+  const rows = await deps.store.query<{ t: string; key: string; n: string }>(st.sql, {
+    params: st.params,
+    settings: deps.settings,
+    signal,
+  });
   return {
+    source: plan.source,
     by,
     step_seconds: stepS,
     since: formatTimeNs(q.sinceNs),
@@ -106,44 +120,50 @@ export async function top(
   const by = q.extra.by ?? 'source';
   const metric = q.extra.metric ?? 'flows';
   const n = Math.min(100, Math.max(1, Number(q.extra.n ?? 10)));
-  const p = new SqlParams();
-  const where = dashboardWhere(p, q, principal);
-  const o = (e: 'src' | 'dst', f: string) => ownerExpr(p, principal, e, f);
-  const keys: Record<string, { select: string; group: string; peer: string; port: string }> = {
-    source: {
-      select: `${ipText('source_ip')} AS ip, any(${o('src', 'tenant')}) AS tenant, any(${o('src', 'account')}) AS account, any(${o('src', 'job')}) AS job`,
-      group: 'ip',
-      peer: 'destination_ip',
-      port: 'destination_port',
-    },
-    destination: {
-      select: `${ipText('destination_ip')} AS ip, any(${o('dst', 'tenant')}) AS tenant, any(${o('dst', 'account')}) AS account, any(${o('dst', 'job')}) AS job`,
-      group: 'ip',
-      peer: 'source_ip',
-      port: 'destination_port',
-    },
-    port: {
-      select: 'destination_port AS port, toString(l4_protocol) AS protocol',
-      group: 'port, protocol',
-      peer: 'source_ip',
-      port: 'destination_port',
-    },
-    tenant: {
-      select: `${o('src', 'tenant')} AS tenant`,
-      group: 'tenant',
-      peer: 'destination_ip',
-      port: 'destination_port',
-    },
+  const build: StatementBuilder = (p, a, where) => {
+    const o = (e: 'src' | 'dst', f: string) => ownerExpr(p, principal, e, f);
+    const keys: Record<string, { select: string; group: string; peer: string; port: string }> = {
+      source: {
+        select: `${ipText('source_ip')} AS ip, any(${o('src', 'tenant')}) AS tenant, any(${o('src', 'account')}) AS account, any(${o('src', 'job')}) AS job`,
+        group: 'ip',
+        peer: 'destination_ip',
+        port: 'destination_port',
+      },
+      destination: {
+        select: `${ipText('destination_ip')} AS ip, any(${o('dst', 'tenant')}) AS tenant, any(${o('dst', 'account')}) AS account, any(${o('dst', 'job')}) AS job`,
+        group: 'ip',
+        peer: 'source_ip',
+        port: 'destination_port',
+      },
+      port: {
+        select: 'destination_port AS port, toString(l4_protocol) AS protocol',
+        group: 'port, protocol',
+        peer: 'source_ip',
+        port: 'destination_port',
+      },
+      tenant: {
+        select: `${o('src', 'tenant')} AS tenant`,
+        group: 'tenant',
+        peer: 'destination_ip',
+        port: 'destination_port',
+      },
+    };
+    const k = keys[by]!;
+    const order = { flows: 'flows', peers: 'peers', ports: 'ports', drops: 'drops' }[metric] ?? 'flows';
+    return `SELECT ${k.select}, ${a.count()} AS flows, uniq(${k.peer}) AS peers, uniq(${k.port}) AS ports,
+       ${a.count("verdict = 'DROPPED'")} AS drops
+     FROM ${a.from} WHERE ${where} GROUP BY ${k.group} ${a.nonZero('flows')}
+     ORDER BY ${order} DESC, ${k.group} LIMIT ${p.bind(n, 'UInt32')}`;
   };
-  const k = keys[by]!;
-  const order = { flows: 'flows', peers: 'peers', ports: 'ports', drops: 'drops' }[metric] ?? 'flows';
-  const rows = await deps.store.query<Record<string, string>>(
-    `SELECT ${k.select}, count() AS flows, uniq(${k.peer}) AS peers, uniq(${k.port}) AS ports,
-       countIf(verdict = 'DROPPED') AS drops
-     FROM flows WHERE ${where} GROUP BY ${k.group} ORDER BY ${order} DESC, ${k.group} LIMIT ${p.bind(n, 'UInt32')}`,
-    { params: p.values, settings: deps.settings, signal },
-  );
+  const plan = await planAggregateQuery(deps.store, deps.settings, q, principal, undefined, [build], signal);
+  const st = buildStatement(plan, q, principal, build);
+  const rows = await deps.store.query<Record<string, string>>(st.sql, {
+    params: st.params,
+    settings: deps.settings,
+    signal,
+  });
   return {
+    source: plan.source,
     by,
     metric,
     items: rows.map((r) => ({
@@ -165,38 +185,50 @@ export async function topology(
   signal?: AbortSignal,
 ) {
   const max = Math.min(2000, Math.max(1, Number(q.extra.edges ?? 200)));
-  const p = new SqlParams();
-  const where = dashboardWhere(p, q, principal);
-  const node = (e: 'src' | 'dst', ipCol: string) => {
-    const tenant = ownerExpr(p, principal, e, 'tenant');
-    const job = ownerExpr(p, principal, e, 'job');
-    return `if(${tenant} != '' OR ${job} != '', concat(${tenant}, '/', ${job}), ${ipText(ipCol)})`;
+  const build: StatementBuilder = (p, a, where) => {
+    const node = (e: 'src' | 'dst', ipCol: string) => {
+      const tenant = ownerExpr(p, principal, e, 'tenant');
+      const job = ownerExpr(p, principal, e, 'job');
+      return `if(${tenant} != '' OR ${job} != '', concat(${tenant}, '/', ${job}), ${ipText(ipCol)})`;
+    };
+    return `SELECT ${node('src', 'source_ip')} AS source, ${node('dst', 'destination_ip')} AS destination,
+       ${a.count()} AS flows, sumMap([toString(verdict)], [${a.weight}]) AS verdicts, uniq(destination_port) AS ports
+     FROM ${a.from} WHERE ${where} GROUP BY source, destination ${a.nonZero('flows')}
+     ORDER BY flows DESC, source, destination LIMIT ${p.bind(max, 'UInt32')}`;
   };
+  const plan = await planAggregateQuery(deps.store, deps.settings, q, principal, undefined, [build], signal);
+  const st = buildStatement(plan, q, principal, build);
   const rows = await deps.store.query<{
     source: string;
     destination: string;
     flows: string;
     verdicts: [string[], string[]];
     ports: string;
-  }>(
-    `SELECT ${node('src', 'source_ip')} AS source, ${node('dst', 'destination_ip')} AS destination,
-       count() AS flows, sumMap([toString(verdict)], [toUInt64(1)]) AS verdicts, uniq(destination_port) AS ports
-     FROM flows WHERE ${where} GROUP BY source, destination ORDER BY flows DESC, source, destination
-     LIMIT ${p.bind(max, 'UInt32')}`,
-    { params: p.values, settings: deps.settings, signal },
-  );
+  }>(st.sql, { params: st.params, settings: deps.settings, signal });
   const edges = rows.map((r) => ({
     source: r.source,
     destination: r.destination,
     flows: Number(r.flows),
     ports: Number(r.ports),
-    verdicts: Object.fromEntries(r.verdicts[0].map((k, i) => [k, Number(r.verdicts[1][i])])),
+    verdicts: Object.fromEntries(
+      r.verdicts[0].map((k, i) => [k, Number(r.verdicts[1][i])]).filter(([, c]) => c !== 0),
+    ),
   }));
-  const nodes = [...new Set(edges.flatMap((e) => [e.source, e.destination]))].map((id) => ({
+  const ids = [...new Set(edges.flatMap((e) => [e.source, e.destination]))];
+  // World addresses carry the DNS name they were looked up by, when the flows recorded one.
+  const names = await worldAddressNames(
+    deps,
+    q,
+    principal,
+    ids.filter((id) => !id.includes('/')),
+    signal,
+  );
+  const nodes = ids.map((id) => ({
     id,
     kind: id.includes('/') ? 'owner' : 'address',
+    ...(names.has(id) ? { name: names.get(id) } : {}),
   }));
-  return { nodes, edges };
+  return { source: plan.source, nodes, edges };
 }
 
 /** One tenant's activity over the range: counts, verdicts, drop reasons, peers, top ports. */
@@ -207,34 +239,54 @@ export async function tenantSummary(
   principal: Principal,
   signal?: AbortSignal,
 ) {
-  const p = new SqlParams();
-  const t = p.bind(tenant, 'String');
-  const where = `${dashboardWhere(p, q, principal)} AND (src_tenant = ${t} OR dst_tenant = ${t})`;
-  const [totals] = await deps.store.query<Record<string, unknown>>(
-    `SELECT count() AS flows, countIf(src_tenant = ${t}) AS outbound, countIf(dst_tenant = ${t}) AS inbound,
-       sumMap([toString(verdict)], [toUInt64(1)]) AS verdicts,
-       sumMapIf([drop_reason_desc], [toUInt64(1)], verdict = 'DROPPED') AS drop_reasons,
+  // The tenant's flows: either end its own (the path parameter, bound in each statement).
+  const mine = (p: SqlParams, where: string) => {
+    const t = p.bind(tenant, 'String');
+    return { t, where: `${where} AND (src_tenant = ${t} OR dst_tenant = ${t})` };
+  };
+  const totalsSql: StatementBuilder = (p, a, w) => {
+    const { t, where } = mine(p, w);
+    return `SELECT ${a.count()} AS flows, ${a.count(`src_tenant = ${t}`)} AS outbound, ${a.count(`dst_tenant = ${t}`)} AS inbound,
+       sumMap([toString(verdict)], [${a.weight}]) AS verdicts,
+       sumMapIf([drop_reason_desc], [${a.weight}], verdict = 'DROPPED') AS drop_reasons,
        uniqIf(destination_ip, src_tenant = ${t}) AS destinations, uniqIf(source_ip, dst_tenant = ${t}) AS sources,
        uniqExact(if(src_tenant = ${t}, src_account, dst_account)) AS accounts,
-       countIf(src_tenant = ${t} AND dst_scope = 'world') AS to_world,
-       countIf(src_tenant = ${t} AND dst_scope = 'other-tenant') AS to_other_tenants,
-       countIf(src_tenant = ${t} AND dst_scope = 'metadata') AS to_metadata,
+       ${a.count(`src_tenant = ${t} AND dst_scope = 'world'`)} AS to_world,
+       ${a.count(`src_tenant = ${t} AND dst_scope = 'other-tenant'`)} AS to_other_tenants,
+       ${a.count(`src_tenant = ${t} AND dst_scope = 'metadata'`)} AS to_metadata,
        ${fmt('min(time)')} AS first_seen, ${fmt('max(time)')} AS last_seen
-     FROM flows WHERE ${where}`,
-    { params: p.values, settings: deps.settings, signal },
+     FROM ${a.from} WHERE ${where}`;
+  };
+  const portsSql: StatementBuilder = (p, a, w) => {
+    const { t, where } = mine(p, w);
+    return `SELECT destination_port AS port, toString(l4_protocol) AS protocol, ${a.count()} AS flows
+     FROM ${a.from} WHERE ${where} AND src_tenant = ${t} GROUP BY port, protocol ${a.nonZero('flows')}
+     ORDER BY flows DESC, port LIMIT 10`;
+  };
+  const plan = await planAggregateQuery(
+    deps.store,
+    deps.settings,
+    q,
+    principal,
+    undefined,
+    [totalsSql, portsSql],
+    signal,
   );
-  const ports = await deps.store.query<{ port: string; protocol: string; flows: string }>(
-    `SELECT destination_port AS port, toString(l4_protocol) AS protocol, count() AS flows
-     FROM flows WHERE ${where} AND src_tenant = ${t} GROUP BY port, protocol ORDER BY flows DESC, port LIMIT 10`,
-    { params: p.values, settings: deps.settings, signal },
-  );
+  const run = <R>(build: StatementBuilder) => {
+    const st = buildStatement(plan, q, principal, build);
+    return deps.store.query<R>(st.sql, { params: st.params, settings: deps.settings, signal });
+  };
+  const [totals] = await run<Record<string, unknown>>(totalsSql);
+  const ports = await run<{ port: string; protocol: string; flows: string }>(portsSql);
   const pairs = (v: unknown) => {
     const [k, n] = (v as [string[], string[]] | undefined) ?? [[], []];
-    return Object.fromEntries(k.map((key, i) => [key, Number(n[i])]));
+    // A rollup's -n/+n correction rows can leave a key at zero until a merge folds it.
+    return Object.fromEntries(k.map((key, i) => [key, Number(n[i])]).filter(([, c]) => c !== 0));
   };
   const num = (k: string) => Number(totals?.[k] ?? 0);
   const flows = num('flows');
   return {
+    source: plan.source,
     tenant,
     since: formatTimeNs(q.sinceNs),
     until: formatTimeNs(q.untilNs),

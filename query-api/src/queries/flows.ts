@@ -6,7 +6,7 @@
  */
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import type { Principal } from '../auth/principal.ts';
-import { encodeCursor, type FlowQuery, flowQueryToSql, SqlParams } from '../filters/index.ts';
+import { encodeCursor, type FlowQuery, flowQueryToSql, SqlParams, sortColumn } from '../filters/index.ts';
 import { type FlowRow, flowRowColumns } from './flow-rows.ts';
 
 /** What the flows service needs. */
@@ -26,9 +26,12 @@ function statement(query: FlowQuery, principal: Principal, limit: number, column
   const p = new SqlParams();
   const { where, params } = flowQueryToSql(query, principal, p);
   const dir = query.order === 'newest' ? 'DESC' : 'ASC';
+  // The sort column comes from the whitelist (filters/sort.ts); its value rides along for the cursor.
+  const col = query.sort === 'time' ? undefined : sortColumn(query.sort);
+  const select = col ? `${columns}, toString(${col.expr}) AS sort_text` : columns;
   const sql =
-    `SELECT ${columns} FROM flows WHERE ${where} ` +
-    `ORDER BY time ${dir}, flow_id ${dir} LIMIT ${p.bind(limit, 'UInt32')}`;
+    `SELECT ${select} FROM flows WHERE ${where} ` +
+    `ORDER BY ${col ? `${col.expr} ${dir}, ` : ''}time ${dir}, flow_id ${dir} LIMIT ${p.bind(limit, 'UInt32')}`;
   return { sql, params };
 }
 
@@ -40,7 +43,11 @@ export async function queryFlowPage(
   signal?: AbortSignal,
 ): Promise<FlowPage> {
   const { sql, params } = statement(query, principal, query.limit + 1);
-  const rows = await deps.store.query<FlowRow>(sql, { params, settings: deps.settings, signal });
+  const rows = await deps.store.query<FlowRow & { sort_text?: string }>(sql, {
+    params,
+    settings: deps.settings,
+    signal,
+  });
   const more = rows.length > query.limit;
   if (more) rows.length = query.limit;
   const last = rows[rows.length - 1];
@@ -48,7 +55,12 @@ export async function queryFlowPage(
     rows,
     nextCursor:
       more && last
-        ? encodeCursor({ timeNs: BigInt(last.time_ns), flowId: last.id_hex, order: query.order })
+        ? encodeCursor({
+            timeNs: BigInt(last.time_ns),
+            flowId: last.id_hex,
+            order: query.order,
+            ...(query.sort !== 'time' ? { sort: { key: query.sort, value: last.sort_text ?? '' } } : {}),
+          })
         : undefined,
   };
 }

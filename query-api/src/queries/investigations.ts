@@ -12,6 +12,7 @@ import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
 import {
+  addressLookupSql,
   FlowFilterError,
   filterSetFromArgs,
   filterSetSql,
@@ -252,6 +253,12 @@ export function reportMatch(p: SqlParams, request: InvestigationRequest, maxRang
   const protoOk = request.protocol === undefined ? '1' : wordSql(p, 'protocol', request.protocol);
   const window = timeRange(p, sinceNs, untilNs);
   const candidate = or([indSrc, indX, indDst, remSrc, remDst].filter((c) => c !== '0'));
+  // Every candidate has the indicator or the remote party as its source (a primary-key range per
+  // hour) or as its destination or post-SNAT source (the address index): reading only those
+  // granules leaves the answer as it is (common/filter addressLookupSql).
+  const parties = [ind, rem].filter((r) => r !== undefined);
+  const lookup = addressLookupSql(p, parties, { sinceNs, untilNs });
+  const narrowed = lookup ? or([ipInSql(p, ['source_ip'], parties), lookup]) : '1';
   return {
     indSrc,
     indX,
@@ -260,7 +267,7 @@ export function reportMatch(p: SqlParams, request: InvestigationRequest, maxRang
     remDst,
     portOk,
     protoOk,
-    matched: and([window, candidate]),
+    matched: and([window, candidate, narrowed]),
     bounds: { sinceNs, untilNs },
     refNs,
   };
@@ -391,29 +398,11 @@ export async function runInvestigation(
     GROUP BY tenant, account, alloc_id, alloc_name, job, node
     ORDER BY full_flows > 0 DESC, best, flows DESC, tenant, account, alloc_id
     LIMIT ${maxAllocations}`;
-  type Row = {
-    tenant: string;
-    account: string;
-    alloc_id: string;
-    alloc_name: string;
-    job: string;
-    node: string;
-    source: string;
-    src_ends: string;
-    dst_ends: string;
-    outside_flows: string;
-    ind_flows: string;
-    first_seen: string;
-    last_seen: string;
-    flows: string;
-    full_flows: string;
-    best: [number, string];
-    verdicts: [string[], string[]];
-    conflicts: string[];
-    full_samples: [string, string][];
-    any_samples: [string, string][];
-  };
-  const rows = await deps.store.query<Row>(sql, { params: p.values, settings: deps.settings, signal });
+  const rows = await deps.store.query<AllocationRow>(sql, {
+    params: p.values,
+    settings: deps.settings,
+    signal,
+  });
   const accounts = rankAccounts(rows);
   const samples = accounts.flatMap((a) => a.sampleKeys);
   const sampleRows = samples.length ? await readSamples(deps, samples, signal) : [];
@@ -459,28 +448,33 @@ export async function runInvestigation(
   return inv;
 }
 
+/** One row of the ranking statement: one allocation behind our end, with its counts and samples. */
+interface AllocationRow {
+  tenant: string;
+  account: string;
+  alloc_id: string;
+  alloc_name: string;
+  job: string;
+  node: string;
+  source: string;
+  src_ends: string;
+  dst_ends: string;
+  outside_flows: string;
+  ind_flows: string;
+  first_seen: string;
+  last_seen: string;
+  flows: string;
+  full_flows: string;
+  best: [number, string];
+  verdicts: [string[], string[]];
+  conflicts: string[];
+  full_samples: [string, string][];
+  any_samples: [string, string][];
+}
+
 /** Groups per-allocation rows (already in rank order) into ranked accounts. */
 function rankAccounts(
-  rows: readonly {
-    tenant: string;
-    account: string;
-    alloc_id: string;
-    alloc_name: string;
-    job: string;
-    node: string;
-    source: string;
-    src_ends: string;
-    dst_ends: string;
-    first_seen: string;
-    last_seen: string;
-    flows: string;
-    full_flows: string;
-    best: [number, string];
-    verdicts: [string[], string[]];
-    conflicts: string[];
-    full_samples: [string, string][];
-    any_samples: [string, string][];
-  }[],
+  rows: readonly AllocationRow[],
 ): (Omit<InvestigationAccount, 'samples'> & { sampleKeys: [string, string][] })[] {
   const byKey = new Map<
     string,

@@ -2,19 +2,20 @@
  * The Visualize view (modelled on Akvorado's): flow events grouped by up to three dimensions
  * (owner fields of either end, verdict, drop reason, protocols, port, scope, the remote address
  * or its /24, the remote owner), the top N groups over the range, and their counts per step.
- * Each query is one function so the rollup tables can stand in for `flows` later; every query
- * uses the dashboards' WHERE (filters, range, tenant scope) and owner masking.
+ * Each statement is written once and read from a minute rollup or `flows` as queries/rollup.ts
+ * plans it; every statement uses the dashboards' WHERE (filters, range, tenant scope) and owner masking.
  * @module
  */
 import { z } from 'zod';
 import { InputError } from '../../../common/errors.ts';
 import { formatTimeNs } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
-import { SqlParams } from '../filters/index.ts';
+import type { SqlParams } from '../filters/index.ts';
 import type { DashboardQuery } from './dashboard-query.ts';
 import { dashboardWhere } from './dashboard-query.ts';
-import type { DashboardDeps } from './dashboards.ts';
+import { bucket, type DashboardDeps } from './dashboards.ts';
 import { ipText, ownerExpr } from './owner-sql.ts';
+import { buildStatement, defaultStepS, planAggregateQuery, type StatementBuilder } from './rollup.ts';
 
 /**
  * The remote end of a flow: the end in the world when exactly one is, else the destination
@@ -94,14 +95,13 @@ export const visualizeParams = {
   step: z
     .string()
     .regex(/^\d{1,6}(s|m|h|d)$/, 'expected a step like 30s, 5m, 1h or 1d')
-    .describe('Bucket width of the series (default: range/60, at least 1s).'),
+    .describe('Bucket width of the series (default: range/60, at least 1s, whole minutes from a minute up).'),
 } as const;
 
 type VisualizeQuery = DashboardQuery<{ dimensions?: string; n?: string; step?: string }>;
 
 const unitS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const maxBuckets = 2000;
-const fmt = (col: string) => `formatDateTime(${col}, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC')`;
 
 function dimensionsOf(q: VisualizeQuery): string[] {
   const dims = (q.extra.dimensions ?? 'src_tenant').split(',');
@@ -122,7 +122,7 @@ function stepOf(q: VisualizeQuery): number {
   const rangeS = Number((q.untilNs - q.sinceNs) / 1_000_000_000n);
   const step = q.extra.step
     ? Number(q.extra.step.slice(0, -1)) * unitS[q.extra.step.slice(-1)]!
-    : Math.max(1, Math.ceil(rangeS / 60));
+    : defaultStepS(rangeS, 60);
   if (step < 1) throw new InputError('step: at least 1s', 'step');
   if (rangeS / step > maxBuckets) {
     throw new InputError(`step: more than ${maxBuckets} buckets over this range; use a larger step`, 'step');
@@ -136,77 +136,42 @@ function keySql(p: SqlParams, principal: Principal, dims: string[]): { select: s
   return { select, names: dims.map((_, i) => `k${i}`).join(', ') };
 }
 
-/** The top N groups over the range, with their flow events and drops. */
-export async function visualizeTop(
-  deps: DashboardDeps,
-  q: VisualizeQuery,
-  principal: Principal,
-  dims: string[],
-  n: number,
-  signal?: AbortSignal,
-): Promise<{ key: string[]; flows: number; drops: number }[]> {
-  const p = new SqlParams();
-  const where = dashboardWhere(p, q, principal);
-  const k = keySql(p, principal, dims);
-  const rows = await deps.store.query<Record<string, string>>(
-    `SELECT ${k.select}, count() AS flows, countIf(verdict = 'DROPPED') AS drops
-     FROM flows WHERE ${where} GROUP BY ${k.names} ORDER BY flows DESC, ${k.names} LIMIT ${p.bind(n, 'UInt32')}`,
-    { params: p.values, settings: deps.settings, signal },
-  );
-  return rows.map((r) => ({
-    key: dims.map((_, i) => String(r[`k${i}`] ?? '')),
-    flows: Number(r['flows']),
-    drops: Number(r['drops']),
-  }));
+/** The statement of the top N groups over the range, with their flow events and drops. */
+function topSql(principal: Principal, dims: string[], n: number): StatementBuilder {
+  return (p, a, where) => {
+    const k = keySql(p, principal, dims);
+    return `SELECT ${k.select}, ${a.count()} AS flows, ${a.count("verdict = 'DROPPED'")} AS drops
+     FROM ${a.from} WHERE ${where} GROUP BY ${k.names} ${a.nonZero('flows')}
+     ORDER BY flows DESC, ${k.names} LIMIT ${p.bind(n, 'UInt32')}`;
+  };
 }
 
-/** Flow events per step of the top N groups (the same ranking as visualizeTop). */
-export async function visualizeSeries(
-  deps: DashboardDeps,
+/** The statement of flow events per step of the top N groups (the same ranking as topSql). */
+function seriesSql(
   q: VisualizeQuery,
   principal: Principal,
   dims: string[],
   n: number,
   stepS: number,
-  signal?: AbortSignal,
-): Promise<{ time: string; key: string[]; flows: number }[]> {
-  const p = new SqlParams();
-  const where = dashboardWhere(p, q, principal);
-  const k = keySql(p, principal, dims);
-  const inner = keySql(p, principal, dims);
-  const innerWhere = dashboardWhere(p, q, principal);
-  const rows = await deps.store.query<Record<string, string>>(
-    `SELECT ${fmt(`toStartOfInterval(time, toIntervalSecond(${p.bind(stepS, 'UInt32')}))`)} AS t, ${k.select}, count() AS flows
-     FROM flows WHERE ${where}
+): StatementBuilder {
+  return (p, a, where) => {
+    const k = keySql(p, principal, dims);
+    const inner = keySql(p, principal, dims);
+    const innerWhere = dashboardWhere(p, q, principal, a.plan.source === 'flows');
+    return `SELECT ${bucket(p, stepS)} AS t, ${k.select}, ${a.count()} AS flows
+     FROM ${a.from} WHERE ${where}
        AND (${k.names}) IN (SELECT ${inner.names} FROM (
-         SELECT ${inner.select}, count() AS c FROM flows WHERE ${innerWhere}
-         GROUP BY ${inner.names} ORDER BY c DESC, ${inner.names} LIMIT ${p.bind(n, 'UInt32')}))
-     GROUP BY t, ${k.names} ORDER BY t, ${k.names}`,
-    { params: p.values, settings: deps.settings, signal },
-  );
-  return rows.map((r) => ({
-    time: String(r['t']),
-    key: dims.map((_, i) => String(r[`k${i}`] ?? '')),
-    flows: Number(r['flows']),
-  }));
+         SELECT ${inner.select}, ${a.count()} AS c FROM ${a.from} WHERE ${innerWhere}
+         GROUP BY ${inner.names} ${a.nonZero('c')} ORDER BY c DESC, ${inner.names} LIMIT ${p.bind(n, 'UInt32')}))
+     GROUP BY t, ${k.names} ${a.nonZero('flows')} ORDER BY t, ${k.names}`;
+  };
 }
 
-/** Flow events per step of everything the filters select (the top N plus "other"). */
-export async function visualizeTotals(
-  deps: DashboardDeps,
-  q: VisualizeQuery,
-  principal: Principal,
-  stepS: number,
-  signal?: AbortSignal,
-): Promise<{ time: string; flows: number }[]> {
-  const p = new SqlParams();
-  const where = dashboardWhere(p, q, principal);
-  const rows = await deps.store.query<{ t: string; flows: string }>(
-    `SELECT ${fmt(`toStartOfInterval(time, toIntervalSecond(${p.bind(stepS, 'UInt32')}))`)} AS t, count() AS flows
-     FROM flows WHERE ${where} GROUP BY t ORDER BY t`,
-    { params: p.values, settings: deps.settings, signal },
-  );
-  return rows.map((r) => ({ time: r.t, flows: Number(r.flows) }));
+/** The statement of flow events per step of everything the filters select (the top N plus "other"). */
+function totalsSql(stepS: number): StatementBuilder {
+  return (p, a, where) =>
+    `SELECT ${bucket(p, stepS)} AS t, ${a.count()} AS flows
+     FROM ${a.from} WHERE ${where} GROUP BY t ${a.nonZero('flows')} ORDER BY t`;
 }
 
 /** `GET /api/v1/visualize`: the top groups, their series and the totals per step. */
@@ -219,18 +184,27 @@ export async function visualize(
   const dims = dimensionsOf(q);
   const n = Math.min(50, Math.max(1, Number(q.extra.n ?? 10)));
   const stepS = stepOf(q);
-  const [top, points, totals] = await Promise.all([
-    visualizeTop(deps, q, principal, dims, n, signal),
-    visualizeSeries(deps, q, principal, dims, n, stepS, signal),
-    visualizeTotals(deps, q, principal, stepS, signal),
-  ]);
+  const statements = [topSql(principal, dims, n), seriesSql(q, principal, dims, n, stepS), totalsSql(stepS)];
+  const plan = await planAggregateQuery(deps.store, deps.settings, q, principal, stepS, statements, signal);
+  const [top, points, totals] = await Promise.all(
+    statements.map((build) => {
+      const st = buildStatement(plan, q, principal, build);
+      return deps.store.query<Record<string, string>>(st.sql, {
+        params: st.params,
+        settings: deps.settings,
+        signal,
+      });
+    }),
+  );
+  const key = (r: Record<string, string>) => dims.map((_, i) => String(r[`k${i}`] ?? ''));
   return {
+    source: plan.source,
     dimensions: dims,
     step_seconds: stepS,
     since: formatTimeNs(q.sinceNs),
     until: formatTimeNs(q.untilNs),
-    top,
-    points,
-    totals,
+    top: top!.map((r) => ({ key: key(r), flows: Number(r['flows']), drops: Number(r['drops']) })),
+    points: points!.map((r) => ({ time: String(r['t']), key: key(r), flows: Number(r['flows']) })),
+    totals: totals!.map((r) => ({ time: String(r['t']), flows: Number(r['flows']) })),
   };
 }

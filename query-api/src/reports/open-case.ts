@@ -5,6 +5,7 @@
  * `flowtrail report import`.
  * @module
  */
+import type { CaseReport } from '../../../common/case.ts';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import type { Principal } from '../auth/principal.ts';
 import { SqlParams } from '../filters/index.ts';
@@ -57,7 +58,7 @@ export async function openReportCase(
 export async function caseReports(
   deps: { store: Store; settings: QuerySettings },
   id: string,
-): Promise<{ received_at: string; received_by: string; format: string; category: string; raw: string }[]> {
+): Promise<CaseReport[]> {
   const p = new SqlParams();
   return deps.store.query(
     `SELECT formatDateTime(received_at, '%Y-%m-%dT%H:%i:%S.%fZ', 'UTC') AS received_at, received_by, format,

@@ -30,16 +30,25 @@ export interface ServiceMapOptions {
 
 /** True for an address node: an address, a CIDR group (`10.0.0.0/24`) or the `world` group. */
 export function isAddressNode(id: string): boolean {
-  return id === 'world' || /^[0-9a-f:.]+(\/\d+)?$/i.test(id);
+  return id === 'world' || /^[0-9a-f:.]+(\/\d+)?$/i.test(id) || isNameNode(id);
+}
+
+/** True for a DNS-name group (`smtp.example.net`): no slash, a dot, and not an address. */
+export function isNameNode(id: string): boolean {
+  return !id.includes('/') && /^(?=.*[a-z_])[a-z0-9_-]+(\.[a-z0-9_-]+)+$/i.test(id);
 }
 
 /** How address nodes are grouped so a map with thousands of peers stays readable. */
-export type Grouping = 'none' | '24' | 'world';
+export type Grouping = 'none' | '24' | 'world' | 'dns';
 
-/** The group of a node: owners stay themselves; addresses become their /24 (IPv4) or `world`. */
-export function groupOf(id: string, grouping: Grouping): string {
+/**
+ * The group of a node: owners stay themselves; addresses become their /24 (IPv4), `world`, or
+ * (`dns`) the DNS name they were looked up by, else their /24.
+ */
+export function groupOf(id: string, grouping: Grouping, name?: string): string {
   if (grouping === 'none' || !isAddressNode(id) || id === 'world') return id;
   if (grouping === 'world') return 'world';
+  if (grouping === 'dns' && name) return name;
   const m = /^(\d+\.\d+\.\d+)\.\d+$/.exec(id);
   return m ? `${m[1]}.0/24` : id;
 }
@@ -49,8 +58,8 @@ export function groupEdges(edges: TopologyEdge[], grouping: Grouping): TopologyE
   if (grouping === 'none') return edges;
   const out = new Map<string, TopologyEdge>();
   for (const e of edges) {
-    const source = groupOf(e.source, grouping);
-    const destination = groupOf(e.destination, grouping);
+    const source = groupOf(e.source, grouping, e.source_name);
+    const destination = groupOf(e.destination, grouping, e.destination_name);
     const k = `${source}\u0000${destination}`;
     const g = out.get(k);
     if (!g) {
@@ -187,6 +196,8 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
     .join('line')
     .attr('class', (l) => (l.edge.dropped > 0 ? 'link dropped' : 'link'))
     .attr('data-verdict', (l) => edgeVerdict(l.edge))
+    .attr('data-source', (l) => l.edge.source)
+    .attr('data-target', (l) => l.edge.destination)
     .attr('stroke', (l) => colorOf(edgeVerdict(l.edge)))
     .attr('stroke-opacity', 0.8)
     .attr('stroke-width', (l) => w(Math.max(1, l.edge.flows)))
@@ -232,9 +243,9 @@ export function serviceMap(edges: TopologyEdge[], opts: ServiceMapOptions): SVGS
     .attr('stroke-width', 1.5)
     .append('title')
     .text((n) => `${n.id}: ${fmtCount(n.flows)} flow events`);
-  // Owners are labelled; bare addresses only by their tooltip, to keep the map legible.
+  // Owners, groups and DNS names are labelled; bare addresses only by their tooltip, to keep the map legible.
   node
-    .filter((n) => n.kind !== 'address' || n.id.includes('/') || n.id === 'world')
+    .filter((n) => n.kind !== 'address' || n.id.includes('/') || n.id === 'world' || isNameNode(n.id))
     .append('text')
     .attr('x', (n) => r(Math.max(1, n.flows)) + 3)
     .attr('y', 4)

@@ -19,9 +19,15 @@ export const flowFilters: readonly (readonly [string, string])[] = [
 
 const filterNames = new Set(flowFilters.map(([n]) => n));
 
-/** True when `name` is a flow filter (as opposed to since/until/limit/order/cursor). */
+/** True when `name` is a flow filter, or its negation `not-<name>` (as opposed to since/until/limit/order/cursor). */
 export function isFilterName(name: string): boolean {
-  return filterNames.has(name);
+  return filterNames.has(name.startsWith('not-') ? name.slice(4) : name);
+}
+
+/** True when the parameters ask for ascending order (`order=oldest`, or its synonym `asc`). */
+export function ascending(params: URLSearchParams): boolean {
+  const o = params.get('order');
+  return o === 'oldest' || o === 'asc';
 }
 
 /** The filter bar's handle. */
@@ -38,6 +44,8 @@ export interface FilterBarOptions {
   onApply: (next: URLSearchParams) => void;
   /** Show the since/until/rows/order form (default true; pages with a time picker hide it). */
   range?: boolean;
+  /** Show since/until in that form (default true; false when the page has the shared time picker). */
+  times?: boolean;
 }
 
 /** Builds the filter bar. */
@@ -115,12 +123,13 @@ export function filterBar(opts: FilterBarOptions): FilterBar {
   const orderSel = h(
     'select',
     { name: 'order' },
-    h('option', { value: 'newest', selected: current.get('order') !== 'oldest' }, 'Newest first'),
-    h('option', { value: 'oldest', selected: current.get('order') === 'oldest' }, 'Oldest first'),
+    // Descending is newest first when sorted by time (the API's default), largest first otherwise.
+    h('option', { value: 'newest', selected: !ascending(current) }, 'Descending (newest first)'),
+    h('option', { value: 'oldest', selected: ascending(current) }, 'Ascending (oldest first)'),
   );
+  const times = opts.times !== false;
   const controls: Record<string, HTMLElement> = {
-    since: sinceIn,
-    until: untilIn,
+    ...(times ? { since: sinceIn, until: untilIn } : {}),
     limit: limitSel,
     order: orderSel,
   };
@@ -153,8 +162,8 @@ export function filterBar(opts: FilterBarOptions): FilterBar {
   const rangeForm = h(
     'form',
     { class: 'filter-range', 'aria-label': 'Time range and paging' },
-    field('Since', sinceIn),
-    field('Until', untilIn),
+    times ? field('Since', sinceIn) : null,
+    times ? field('Until', untilIn) : null,
     field('Rows per page', limitSel),
     field('Order', orderSel),
     h('button', { type: 'submit' }, 'Apply'),

@@ -10,15 +10,32 @@ import { h } from '../dom.ts';
 import { eventType, flatten, hubbleJson, ownerLabel, ports, summary } from '../flow-view.ts';
 import { fmtAddr, fmtTime } from '../format.ts';
 import type { Drawer } from './drawer.ts';
-import { pivot } from './pivot.ts';
-import { type Column, type VirtualTable, virtualTable } from './virtual-table.ts';
+import { ownerTargets, type PivotTarget, pivot } from './pivot.ts';
+import { type Column, type TableSort, type VirtualTable, virtualTable } from './virtual-table.ts';
 
-function endCell(owner: Owner | null, label: string, ip: string | undefined): Node {
+/** The flows query a table shows, for "Exclude it" (see PivotTarget.base). */
+type PivotBase = PivotTarget['base'];
+
+/** A flow end: its address and its owner, each a pivot menu (the owner's: allocation, job, account, tenant). */
+function endCell(
+  owner: Owner | null,
+  label: string,
+  ip: string | undefined,
+  at: string | undefined,
+  base: PivotBase,
+): Node {
+  const targets = owner ? ownerTargets(owner, at, base) : [];
   return h(
     'span',
     { class: 'end' },
-    h('span', { class: 'addr' }, ip ?? ''),
-    label ? h('span', { class: owner ? 'owner' : 'owner unowned' }, label) : null,
+    h('span', { class: 'addr' }, ip ? pivot({ kind: 'ip', value: ip, at, base }) : ''),
+    label
+      ? h(
+          'span',
+          { class: owner ? 'owner' : 'owner unowned' },
+          targets.length ? pivot(targets, label) : label,
+        )
+      : null,
   );
 }
 
@@ -30,7 +47,7 @@ function endTitle(owner: Owner | null, label: string, ip: string | undefined): s
 }
 
 /** The detail content of one flow: owners, every stored field, and the Hubble JSON. */
-export function flowDetail(line: FlowLine): HTMLElement {
+export function flowDetail(line: FlowLine, base?: PivotBase): HTMLElement {
   const rows = flatten(line);
   const at = line.flow.time;
   // Owner values and addresses are pivot menus (filter flows, investigate, activity, who held).
@@ -38,13 +55,13 @@ export function flowDetail(line: FlowLine): HTMLElement {
     const kind = ({ tenant: 'tenant', account: 'account', job: 'job', alloc_id: 'alloc' } as const)[
       k as 'tenant'
     ];
-    return kind && v ? pivot({ kind, value: v, at }) : v || '—';
+    return kind && v ? pivot({ kind, value: v, at, base }) : v || '—';
   };
   const ownerTable = (name: string, o: Owner | null, ip: string | undefined) =>
     h(
       'div',
       { class: 'owner-card' },
-      h('h3', {}, name, ip ? ' ' : '', ip ? pivot({ kind: 'ip', value: ip, at }) : ''),
+      h('h3', {}, name, ip ? ' ' : '', ip ? pivot({ kind: 'ip', value: ip, at, base }) : ''),
       o
         ? h(
             'dl',
@@ -108,28 +125,36 @@ export const flowColumnLabels = [
 
 /**
  * Builds a flow table whose rows open the drawer; `visible` (column labels) hides the others
- * (all shown when absent or empty).
+ * (all shown when absent or empty). Addresses and owners in the cells are pivot menus; `base` is
+ * the query the table shows, which their "Exclude it" narrows (the flows page's own query when absent).
+ * With `sort`, headers sort by the flows API's `sort` keys.
  */
 export function flowTable(
   drawer: Drawer,
   label: string,
   height = 520,
   visible?: readonly string[],
+  base?: PivotBase,
+  sort?: TableSort,
 ): VirtualTable<FlowLine> {
   const columns: Column<FlowLine>[] = [
     {
       label: 'Time (UTC)',
+      sortKey: 'time',
       width: '15.5rem',
       cell: (l) => h('time', { datetime: l.flow.time ?? '' }, fmtTime(l.flow.time ?? l.time)),
     },
     {
       label: 'Source',
+      sortKey: 'src_ip',
       width: 'minmax(9rem,1.3fr)',
       cell: (l) =>
         endCell(
           l.attribution?.source ?? null,
           ownerLabel(l.attribution?.source ?? null, l.flow.source, l.flow.source_names),
           l.flow.IP?.source,
+          l.flow.time,
+          base,
         ),
       title: (l) =>
         endTitle(
@@ -138,15 +163,18 @@ export function flowTable(
           fmtAddr(l.flow.IP?.source, ports(l.flow).src),
         ),
     },
-    { label: 'Src port', width: '4.4rem', cell: (l) => String(ports(l.flow).src ?? '') },
+    { label: 'Src port', sortKey: 'src_port', width: '4.4rem', cell: (l) => String(ports(l.flow).src ?? '') },
     {
       label: 'Destination',
+      sortKey: 'dst_ip',
       width: 'minmax(9rem,1.3fr)',
       cell: (l) =>
         endCell(
           l.attribution?.destination ?? null,
           ownerLabel(l.attribution?.destination ?? null, l.flow.destination, l.flow.destination_names),
           l.flow.IP?.destination,
+          l.flow.time,
+          base,
         ),
       title: (l) =>
         endTitle(
@@ -155,14 +183,15 @@ export function flowTable(
           fmtAddr(l.flow.IP?.destination, ports(l.flow).dst),
         ),
     },
-    { label: 'Dst port', width: '4.4rem', cell: (l) => String(ports(l.flow).dst ?? '') },
+    { label: 'Dst port', sortKey: 'dst_port', width: '4.4rem', cell: (l) => String(ports(l.flow).dst ?? '') },
     {
       label: 'Verdict',
+      sortKey: 'verdict',
       width: '7.6rem',
       cell: (l) =>
         h('span', { class: 'verdict', style: `--c:${colorOf(l.flow.verdict ?? '')}` }, l.flow.verdict ?? ''),
     },
-    { label: 'Type', width: '7.5rem', cell: (l) => eventType(l.flow) },
+    { label: 'Type', sortKey: 'type', width: '7.5rem', cell: (l) => eventType(l.flow) },
     {
       label: 'Summary',
       width: 'minmax(7rem,1.5fr)',
@@ -175,6 +204,7 @@ export function flowTable(
     height,
     empty: 'No flows match.',
     columns: visible?.length ? columns.filter((c) => visible.includes(c.label)) : columns,
-    onOpen: (l) => drawer.open(`Flow at ${fmtTime(l.flow.time ?? l.time)}`, flowDetail(l)),
+    onOpen: (l) => drawer.open(`Flow at ${fmtTime(l.flow.time ?? l.time)}`, flowDetail(l, base)),
+    ...(sort ? { sort } : {}),
   });
 }

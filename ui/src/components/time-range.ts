@@ -1,7 +1,9 @@
 /**
- * The time range picker (15 min, 1 h, 24 h, custom) with auto-refresh, shared by the dashboard
- * pages. The choice lives in the page's hash parameters (`range`, `since`, `until`, `refresh`)
- * so a refreshed or shared link shows the same window.
+ * The time range picker (the presets, custom) with auto-refresh, shared by every page with a
+ * time range (overview, Visualize, Flows, tenant, service map). The choice lives in the page's
+ * hash parameters (`range`, `since`, `until`, `refresh`) so a refreshed or shared link shows the
+ * same window, and the navigation carries `range`/`since`/`until` from page to page
+ * (rangeParams), so switching pages keeps the range.
  * @module
  */
 import { field, h } from '../dom.ts';
@@ -28,6 +30,38 @@ export const presetLabels: [Preset, string][] = [
   ['24h', 'Last 24 hours'],
   ['7d', 'Last 7 days'],
 ];
+
+/** The hash parameters that hold the chosen range. */
+const rangeKeys = ['range', 'since', 'until'] as const;
+
+/**
+ * Only the range parameters of `params`: what the navigation carries to the next page, so the
+ * range chosen on one page is the range of the next.
+ */
+export function rangeParams(params: URLSearchParams): URLSearchParams {
+  const out = new URLSearchParams();
+  for (const k of rangeKeys) {
+    const v = params.get(k);
+    if (v) out.set(k, v);
+  }
+  return out;
+}
+
+/**
+ * The API's since/until for the parameters: a preset becomes the absolute window ending now; a
+ * custom since/until passes as given (the API also reads relative times); nothing chosen leaves
+ * the API's own default window.
+ */
+export function apiRange(params: URLSearchParams): { since?: string; until?: string } {
+  const range = params.get('range');
+  if (range && range in presets) {
+    const { since, until } = windowOf(params);
+    return { since, until };
+  }
+  const since = params.get('since');
+  const until = params.get('until');
+  return { ...(since ? { since } : {}), ...(until ? { until } : {}) };
+}
 
 /** A concrete window, RFC 3339 UTC. */
 export interface TimeWindow {
@@ -60,6 +94,8 @@ export function timeRangePicker(
   params: URLSearchParams,
   onChange: (next: URLSearchParams) => void,
   fallback: Preset = '1h',
+  /** Offer auto-refresh (pages that do not refresh say false). */
+  withRefresh = true,
 ): HTMLElement {
   const given = params.get('range') ?? (params.get('since') ? 'custom' : fallback);
   const current = given === 'custom' || given in presets ? given : fallback;
@@ -109,6 +145,7 @@ export function timeRangePicker(
   until.addEventListener('input', toCustom);
   const emit = () => {
     const next = new URLSearchParams(params);
+    next.delete('cursor');
     next.set('range', select.value);
     next.delete('since');
     next.delete('until');
@@ -133,7 +170,7 @@ export function timeRangePicker(
     { class: 'time-range', 'aria-label': 'Time range' },
     field('Time range', select),
     custom,
-    field('Auto-refresh', refresh),
+    withRefresh ? field('Auto-refresh', refresh) : null,
   );
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();

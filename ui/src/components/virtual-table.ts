@@ -14,6 +14,15 @@ export interface Column<T> {
   cell: (row: T) => Node | string;
   /** Tooltip text of a cell (full value when truncated). */
   title?: (row: T) => string;
+  /** The key the header sorts by (with the table's `sort` option); absent: not sortable. */
+  sortKey?: string;
+}
+
+/** The table's sort state: the header of `key` shows it, and a click on a sortable header asks to sort. */
+export interface TableSort {
+  key: string;
+  descending: boolean;
+  onSort: (key: string) => void;
 }
 
 /** Options of the table. */
@@ -25,6 +34,7 @@ export interface VirtualTableOptions<T> {
   height?: number;
   onOpen?: (row: T, index: number) => void;
   empty?: string;
+  sort?: TableSort;
 }
 
 /** The table's handle. */
@@ -47,7 +57,19 @@ export function virtualTable<T>(opts: VirtualTableOptions<T>): VirtualTable<T> {
   const header = h(
     'div',
     { class: 'vt-row vt-head', role: 'row', style: `grid-template-columns:${template}` },
-    ...opts.columns.map((c) => h('div', { role: 'columnheader', class: 'vt-cell' }, c.label)),
+    ...opts.columns.map((c) => {
+      const sort = opts.sort;
+      if (!sort || !c.sortKey) return h('div', { role: 'columnheader', class: 'vt-cell' }, c.label);
+      const key = c.sortKey;
+      const state = sort.key === key ? (sort.descending ? 'descending' : 'ascending') : 'none';
+      const button = h(
+        'button',
+        { type: 'button', class: 'sort', title: `Sort by ${c.label}`, 'data-sort': key },
+        c.label,
+      );
+      button.addEventListener('click', () => sort.onSort(key));
+      return h('div', { role: 'columnheader', class: 'vt-cell', 'aria-sort': state }, button);
+    }),
   );
   const spacer = h('div', { class: 'vt-spacer', role: 'presentation' });
   const body = h('div', { class: 'vt-body', role: 'rowgroup' });

@@ -30,24 +30,24 @@ interface Peer {
 
 async function render(ctx: PageContext): Promise<void> {
   const { root, params, session, signal } = ctx;
-  const kind = (['alloc', 'account', 'tenant'] as const).find((k) => params.get(k));
   const head = h('div', { class: 'page-head' }, h('h1', {}, 'Activity'));
-  if (!kind) {
+  if (![...params.keys()].length) {
     replace(root, head, status('Open an activity from a pivot: an allocation, account or tenant.', 'error'));
     return;
   }
-  const value = params.get(kind) ?? '';
-  const q: Record<string, string> = { [kind]: value };
-  for (const k of ['since', 'until']) if (params.get(k)) q[k] = params.get(k) ?? '';
+  // The parameters go to the API as they are; which owner they name is read from its answer
+  // (`owner`), so the page never parses owner fields the API already validates.
+  const q: Record<string, string> = Object.fromEntries(params);
   replace(root, head, status('Loading…'));
   try {
-    const a = await session.api.request<{ since: string; until: string; peers: Peer[]; truncated: boolean }>(
-      'GET',
-      '/api/v1/activity',
-      q,
-      undefined,
-      signal,
-    );
+    const a = await session.api.request<{
+      owner: { kind: 'alloc' | 'account' | 'tenant'; value: string };
+      since: string;
+      until: string;
+      peers: Peer[];
+      truncated: boolean;
+    }>('GET', '/api/v1/activity', q, undefined, signal);
+    const { kind, value } = a.owner;
     const mid = new Date((Date.parse(a.since) + Date.parse(a.until)) / 2).toISOString();
     replace(
       root,

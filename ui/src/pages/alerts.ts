@@ -3,8 +3,9 @@
  * deliveries. The navigation hides this page when the alerts API answers 404 (not deployed).
  * @module
  */
-import { ApiError, type Incident, listOf } from '../api.ts';
-import { field, h, panel, replace, status } from '../dom.ts';
+import { ApiError, type Incident, type IncidentPage, listOf } from '../api.ts';
+import { type PivotTarget, pivot } from '../components/pivot.ts';
+import { type Child, field, h, panel, replace, status } from '../dom.ts';
 import { fmtCount, fmtTime } from '../format.ts';
 import { go, link, type Page, type PageContext } from '../router.ts';
 
@@ -21,6 +22,7 @@ export function genericTable(
   caption: string,
   preferred: string[] = [],
   max = 10,
+  cell?: (key: string, row: Record<string, unknown>) => Child,
 ): HTMLElement {
   if (rows.length === 0) return h('p', { class: 'empty' }, `No ${caption.toLowerCase()}.`);
   const keys = [
@@ -43,7 +45,7 @@ export function genericTable(
           {},
           ...keys.map((k) => {
             const v = show(r[k]);
-            return h('td', { class: v.length > 32 ? 'wrap' : undefined }, v);
+            return h('td', { class: v.length > 32 ? 'wrap' : undefined }, cell?.(k, r) ?? v);
           }),
         ),
       ),
@@ -99,27 +101,30 @@ function incidentsTable(ctx: PageContext, incidents: Incident[], reload: () => v
             h('a', { href: link('alerts', { ...Object.fromEntries(ctx.params), incident: i.id }) }, i.rule),
           ),
           h('td', {}, h('span', { class: `sev sev-${i.severity}` }, i.severity)),
-          h('td', {}, i.tenant),
-          h('td', {}, i.account),
-          h('td', {}, h('code', {}, (i.alloc_id ?? '').slice(0, 8))),
+          h('td', {}, i.tenant ? pivot(incidentTarget(i, 'tenant')) : ''),
+          h('td', {}, i.account ? pivot(incidentTarget(i, 'account')) : ''),
+          h(
+            'td',
+            {},
+            i.alloc_id ? pivot(incidentTarget(i, 'alloc'), (i.alloc_name || i.alloc_id).slice(0, 24)) : '',
+          ),
           h('td', {}, fmtTime(i.first_seen)),
           h('td', {}, fmtTime(i.last_seen)),
           h(
             'td',
             {},
-            h(
-              'a',
-              {
-                class: 'num',
-                href: link('flows', {
-                  tenant: i.tenant || undefined,
-                  account: i.account || undefined,
-                  since: i.first_seen,
-                  until: i.last_seen ? new Date(Date.parse(i.last_seen) + 1000).toISOString() : undefined,
-                }),
-              },
-              fmtCount(i.count),
-            ),
+            // The incident's own evidence (its rule's keys over its window), not all of the account's flows.
+            evidenceLink(i.evidence_url)
+              ? h(
+                  'a',
+                  {
+                    class: 'num',
+                    href: evidenceLink(i.evidence_url),
+                    title: 'The flows behind this incident',
+                  },
+                  fmtCount(i.count),
+                )
+              : fmtCount(i.count),
           ),
           h('td', {}, i.status),
           h(
@@ -221,12 +226,56 @@ export function evidenceLink(url: unknown): string | undefined {
   return `#/flows?${url.slice(url.indexOf('?') + 1)}`;
 }
 
+/** The flows query of an incident's evidence, which its pivots' "Exclude it" narrows. */
+function evidenceBase(url: unknown): Record<string, string[]> | undefined {
+  if (typeof url !== 'string' || !url.includes('?')) return undefined;
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of new URLSearchParams(url.slice(url.indexOf('?') + 1))) out[k] = [...(out[k] ?? []), v];
+  return out;
+}
+
+/** A sample's time (ClickHouse text, UTC: `2026-01-02 03:04:05.123456789`) as RFC 3339. */
+function sampleTime(v: unknown): string | undefined {
+  const m = typeof v === 'string' ? /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d{1,3})?/.exec(v) : null;
+  return m ? `${m[1]}T${m[2]}${m[3] ?? ''}Z` : undefined;
+}
+
+/** A pivot on one of an incident's owner fields, at the incident's first event. */
+function incidentTarget(
+  i: Record<string, unknown>,
+  kind: 'tenant' | 'account' | 'alloc' | 'job',
+): PivotTarget {
+  const raw = (k: string) => String(i[k] ?? '');
+  const value = raw(kind === 'alloc' ? 'alloc_id' : kind);
+  return {
+    kind,
+    value,
+    ...(kind === 'alloc' ? { label: raw('alloc_name') || value } : {}),
+    at: raw('first_seen'),
+    base: evidenceBase(i['evidence_url']),
+  };
+}
+
 function incidentDetail(i: Record<string, unknown>): HTMLElement {
   const addrs = (i['addresses'] ?? {}) as { sources?: string[]; destinations?: string[] };
   const samples = (Array.isArray(i['samples']) ? i['samples'] : []) as Record<string, unknown>[];
   const evidence = evidenceLink(i['evidence_url']);
+  const base = evidenceBase(i['evidence_url']);
+  const at = String(i['first_seen'] ?? '');
   const dl = (pairs: [string, unknown][]) =>
-    h('dl', { class: 'kv' }, ...pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, show(v))]));
+    h(
+      'dl',
+      { class: 'kv' },
+      ...pairs.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v instanceof Node ? v : show(v))]),
+    );
+  // Owners and addresses are pivot menus (filter, exclude, investigate, activity, who held).
+  const owner = (kind: 'tenant' | 'account' | 'alloc' | 'job') =>
+    i[kind === 'alloc' ? 'alloc_id' : kind] ? pivot(incidentTarget(i, kind)) : '—';
+  const addresses = (list: string[] | undefined) =>
+    list?.length
+      ? h('span', {}, ...list.flatMap((ip, n) => [n ? ', ' : '', pivot({ kind: 'ip', value: ip, at, base })]))
+      : '—';
+  const pair = (...parts: Child[]) => h('span', {}, ...parts);
   return h(
     'div',
     { class: 'incident-detail', 'data-testid': 'incident-detail' },
@@ -234,16 +283,16 @@ function incidentDetail(i: Record<string, unknown>): HTMLElement {
     dl([
       ['Severity', i['severity']],
       ['Status', i['status']],
-      ['Tenant / account', `${show(i['tenant'])} / ${show(i['account'])}`],
-      ['Allocation', `${show(i['alloc_name'])} (${show(i['alloc_id'])})`],
-      ['Job / node', `${show(i['job'])} / ${show(i['node'])}`],
+      ['Tenant / account', pair(owner('tenant'), ' / ', owner('account'))],
+      ['Allocation', pair(owner('alloc'), ` (${show(i['alloc_id'])})`)],
+      ['Job / node', pair(owner('job'), ` / ${show(i['node'])}`)],
       ['First / last seen', `${show(i['first_seen'])} → ${show(i['last_seen'])} UTC`],
       [
         'Events / detections / peak',
         `${fmtCount(show(i['count']))} / ${show(i['detections'])} / ${show(i['peak'])}`,
       ],
-      ['Targets', (addrs.destinations ?? []).join(', ') || '—'],
-      ['Sources', (addrs.sources ?? []).join(', ') || '—'],
+      ['Targets', addresses(addrs.destinations)],
+      ['Sources', addresses(addrs.sources)],
       ['Ports', (Array.isArray(i['ports']) ? (i['ports'] as number[]) : []).join(', ') || '—'],
     ]),
     evidence
@@ -251,7 +300,25 @@ function incidentDetail(i: Record<string, unknown>): HTMLElement {
       : null,
     h('h3', {}, `Sample flows (${samples.length})`),
     samples.length
-      ? genericTable(samples, 'Sample flows', ['time', 'source', 'destination', 'port', 'verdict'])
+      ? genericTable(
+          samples,
+          'Sample flows',
+          [
+            'time',
+            'source',
+            'source_ip',
+            'destination',
+            'destination_ip',
+            'port',
+            'destination_port',
+            'verdict',
+          ],
+          10,
+          (k, r) =>
+            /^(source|destination)(_ip)?$/.test(k) && typeof r[k] === 'string' && r[k]
+              ? pivot({ kind: 'ip', value: r[k] as string, at: sampleTime(r['time']) ?? at, base })
+              : undefined,
+        )
       : null,
   );
 }
@@ -350,18 +417,25 @@ async function render(ctx: PageContext): Promise<void> {
           replace(detail, panel('Incident', status(`Could not load the incident: ${err.message}`, 'error')));
       });
   }
-  const drawIncidents = (all: Incident[], reload: () => void) => {
-    const pages = Math.max(1, Math.ceil(all.length / pageSize));
+  /** The incident filters of the page (status, rule, tenant), as the API takes them. */
+  const filters: Record<string, string> = {};
+  for (const k of ['status', 'rule', 'tenant']) {
+    const v = params.get(k);
+    if (v) filters[k] = v;
+  }
+  /**
+   * One page of incidents from the API (offset paging: the API counts the matches, so paging
+   * reaches every incident however many there are); grouped, the API counts every group and a
+   * group's incidents load when it is opened.
+   */
+  const drawIncidents = (answer: IncidentPage, reload: () => void) => {
+    const total = answer.total ?? answer.incidents.length;
+    const pages = Math.max(1, Math.ceil(total / pageSize));
     const p = Math.min(page, pages);
-    const slice = all.slice((p - 1) * pageSize, p * pageSize);
     const pager = h(
       'nav',
       { class: 'pager', 'aria-label': 'Incident pages' },
-      h(
-        'span',
-        { 'data-testid': 'incident-total' },
-        `${fmtCount(all.length)} incidents · page ${p} of ${pages} `,
-      ),
+      h('span', { 'data-testid': 'incident-total' }, `${fmtCount(total)} incidents · page ${p} of ${pages} `),
       h(
         'button',
         { type: 'button', disabled: p <= 1, onclick: () => nav({ page: String(p - 1) }) },
@@ -374,52 +448,72 @@ async function render(ctx: PageContext): Promise<void> {
         'Next',
       ),
     );
-    if (!group) {
-      replace(incidents, pager, incidentsTable(ctx, slice, reload));
+    if (!group || !answer.groups) {
+      replace(incidents, pager, incidentsTable(ctx, answer.incidents, reload));
       return;
-    }
-    const groups = new Map<string, Incident[]>();
-    for (const i of all) {
-      const k = String((i as Record<string, unknown>)[group] ?? '') || '(none)';
-      groups.set(k, [...(groups.get(k) ?? []), i]);
     }
     replace(
       incidents,
       h(
         'p',
         { 'data-testid': 'incident-total' },
-        `${fmtCount(all.length)} incidents in ${groups.size} groups`,
+        `${fmtCount(total)} incidents in ${fmtCount(answer.groups.length)} groups`,
       ),
-      ...[...groups]
-        .sort((a, b) => b[1].length - a[1].length)
-        .map(([k, list]) =>
+      ...answer.groups.map((g) => {
+        const body = h('div', {}, status('Loading…'));
+        const box = h(
+          'details',
+          { class: 'incident-group', 'data-group': g.key || '(none)' },
           h(
-            'details',
-            { class: 'incident-group', 'data-group': k },
-            h(
-              'summary',
-              {},
-              h('strong', {}, k),
-              ` — ${list.length} incidents, ${list.filter((i) => i.status === 'open').length} open, ${fmtCount(list.reduce((a, i) => a + Number(i.count), 0))} events`,
-            ),
-            incidentsTable(ctx, list.slice(0, 100), reload),
+            'summary',
+            {},
+            h('strong', {}, g.key || '(none)'),
+            ` — ${fmtCount(g.count)} incidents, ${fmtCount(g.open)} open, ${fmtCount(g.events)} events`,
           ),
-        ),
+          body,
+        );
+        let loaded = false;
+        box.addEventListener('toggle', () => {
+          if (!box.open || loaded) return;
+          loaded = true;
+          session.api
+            .alerts('incidents', { ...filters, [group]: [g.key], limit: 100 }, signal)
+            .then((raw) => {
+              const list = listOf(raw, 'incidents') as Incident[];
+              replace(
+                body,
+                incidentsTable(ctx, list, reload),
+                g.count > list.length
+                  ? h(
+                      'p',
+                      { class: 'hint' },
+                      `The newest ${list.length} of ${fmtCount(g.count)}; filter to see more.`,
+                    )
+                  : null,
+              );
+            })
+            .catch((err: Error) => {
+              if (err.name !== 'AbortError') replace(body, status(`Could not load: ${err.message}`, 'error'));
+            });
+        });
+        return box;
+      }),
     );
   };
   const load = async (box: HTMLElement, kind: 'rules' | 'incidents' | 'deliveries') => {
     try {
-      const filters: Record<string, string> = {};
       if (kind === 'incidents') {
-        for (const k of ['status', 'rule', 'tenant']) {
-          const v = params.get(k);
-          if (v) filters[k] = v;
-        }
+        const raw = await session.api.alerts(
+          kind,
+          { ...filters, limit: pageSize, offset: (page - 1) * pageSize, ...(group ? { group } : {}) },
+          signal,
+        );
+        drawIncidents(raw as IncidentPage, () => void load(box, kind));
+        return;
       }
-      const raw = await session.api.alerts(kind, kind === 'rules' ? {} : { ...filters, limit: 2000 }, signal);
+      const raw = await session.api.alerts(kind, kind === 'rules' ? {} : { limit: 2000 }, signal);
       const rows = listOf(raw, kind) as Record<string, unknown>[];
-      if (kind === 'incidents') drawIncidents(rows as Incident[], () => void load(box, kind));
-      else if (kind === 'rules') replace(box, rulesTable(rows));
+      if (kind === 'rules') replace(box, rulesTable(rows));
       else
         replace(
           box,

@@ -3,23 +3,11 @@
  * filtered by mine / status / tenant (GET /api/v1/cases). Each case opens on the investigate page.
  * @module
  */
+import type { CaseSummary } from '../api.ts';
 import { pivot } from '../components/pivot.ts';
 import { field, h, panel, replace, status } from '../dom.ts';
 import { fmtTime } from '../format.ts';
 import { go, link, type Page, type PageContext } from '../router.ts';
-
-interface CaseLine {
-  id: string;
-  created_at: string;
-  created_by: string;
-  request: Record<string, unknown>;
-  tenants: string[];
-  top_account: { tenant: string; account: string } | null;
-  status: string;
-  assignee: string;
-  linked_incidents: string[];
-  notes: number;
-}
 
 async function render(ctx: PageContext): Promise<void> {
   const { root, params, session, signal } = ctx;
@@ -51,11 +39,24 @@ async function render(ctx: PageContext): Promise<void> {
     );
   });
   const out = h('div', {}, status('Loading…'));
-  replace(root, h('div', { class: 'page-head' }, h('h1', {}, 'Cases')), form, out);
+  replace(
+    root,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Cases')),
+    h(
+      'p',
+      { class: 'note' },
+      'Open a case to change its status, assignee and linked incidents, or to add notes. ',
+      h('a', { href: link('report') }, 'Import an abuse report'),
+      ' · ',
+      h('a', { href: link('investigate') }, 'New investigation'),
+    ),
+    form,
+    out,
+  );
   const q: Record<string, string> = {};
   for (const k of ['mine', 'status', 'tenant']) if (params.get(k)) q[k] = params.get(k) ?? '';
   try {
-    const { cases } = await session.api.request<{ cases: CaseLine[] }>(
+    const { cases } = await session.api.request<{ cases: CaseSummary[] }>(
       'GET',
       '/api/v1/cases',
       q,
@@ -92,7 +93,7 @@ async function render(ctx: PageContext): Promise<void> {
             'tbody',
             {},
             ...cases.map((c) => {
-              const r = c.request;
+              const r = (c.request ?? {}) as Record<string, unknown>;
               const what =
                 [r['indicator'], r['remote']].filter(Boolean).join(' ↔ ') +
                 (r['port'] !== undefined ? `:${r['port']}` : '');
@@ -116,7 +117,16 @@ async function render(ctx: PageContext): Promise<void> {
                 ),
                 h('td', {}, c.status),
                 h('td', {}, c.assignee || '—'),
-                h('td', {}, c.linked_incidents.join(', ') || '—'),
+                h(
+                  'td',
+                  {},
+                  c.linked_incidents.length
+                    ? c.linked_incidents.flatMap((id, i) => [
+                        i ? ', ' : '',
+                        h('a', { href: link('alerts', { incident: id }) }, h('code', {}, id.slice(0, 8))),
+                      ])
+                    : '—',
+                ),
                 h('td', { class: 'num' }, String(c.notes)),
               );
             }),

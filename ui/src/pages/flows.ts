@@ -1,26 +1,52 @@
 /**
- * Flows explorer: the filter bar (Hubble's vocabulary, inline messages from the API's 400s), a
- * virtualized table of stored flows, a detail drawer, cursor paging ("load more" asks for the
- * next page with the API's opaque cursor) and NDJSON / CSV export of the same query.
+ * Flows explorer: the filter bar (Hubble's vocabulary, inline messages from the API's 400s), the
+ * console's shared time range picker, a virtualized table of stored flows sorted by the API
+ * (a header click sorts by that column, again reverses), a detail drawer, cursor paging ("load
+ * more" asks for the next page with the API's opaque cursor) and NDJSON / CSV export of the
+ * same query, in the same order.
  * @module
  */
 import { ApiError, type Params } from '../api.ts';
 import { stackedArea } from '../charts/stacked-area.ts';
 import { createDrawer } from '../components/drawer.ts';
-import { filterBar, isFilterName } from '../components/filter-bar.ts';
+import { ascending, filterBar, isFilterName } from '../components/filter-bar.ts';
 import { flowColumnLabels, flowTable } from '../components/flow-table.ts';
+import { apiRange, timeRangePicker } from '../components/time-range.ts';
 import { h, replace, status } from '../dom.ts';
 import { fmtCount, fmtTime } from '../format.ts';
 import { go, link, type Page, type PageContext } from '../router.ts';
 import type { Session } from '../session.ts';
-import { stepFor } from './overview.ts';
+import { stepFor, zoomed } from './overview.ts';
 
-/** The API parameters of the explorer's hash parameters (all of them, repeated ones kept). */
+/** Hash parameters that are the page's own, never sent to the API. */
+const pageOnly = new Set(['cols', 'range', 'refresh', 'since', 'until']);
+
+/**
+ * The API parameters of the explorer's hash parameters (all of them, repeated ones kept), with
+ * the shared time range turned into since/until (a preset ends now, at load).
+ */
 export function apiParams(params: URLSearchParams): Params {
   const out: Record<string, string[]> = {};
-  for (const k of new Set(params.keys())) if (k !== 'cols') out[k] = params.getAll(k);
+  for (const k of new Set(params.keys())) if (!pageOnly.has(k)) out[k] = params.getAll(k);
+  for (const [k, v] of Object.entries(apiRange(params))) out[k] = [v];
   if (!out['limit']) out['limit'] = ['500'];
   return out;
+}
+
+/**
+ * The parameters after a click on the header of `key`: the same column again reverses the
+ * order; another column sorts by it (time newest first, the others ascending).
+ */
+export function sortedBy(params: URLSearchParams, key: string): URLSearchParams {
+  const next = new URLSearchParams(params);
+  next.delete('cursor');
+  const current = params.get('sort') ?? 'time';
+  const asc = current === key ? !ascending(params) : key !== 'time';
+  if (key === 'time') next.delete('sort');
+  else next.set('sort', key);
+  if (asc) next.set('order', 'oldest');
+  else next.delete('order');
+  return next;
 }
 
 /**
@@ -95,9 +121,14 @@ function columnChooser(params: URLSearchParams, cols: string[]): HTMLElement {
 async function render(ctx: PageContext): Promise<void> {
   const { root, params, session, signal } = ctx;
   const drawer = createDrawer();
-  const bar = filterBar({ params, onApply: (next) => go(link('flows', next)) });
+  const bar = filterBar({ params, onApply: (next) => go(link('flows', next)), times: false });
+  const picker = timeRangePicker(params, (next) => go(link('flows', next)), '7d', false);
   const cols = (params.get('cols') ?? '').split(',').filter(Boolean);
-  const table = flowTable(drawer, 'Flows', 520, cols);
+  const table = flowTable(drawer, 'Flows', 520, cols, undefined, {
+    key: params.get('sort') ?? 'time',
+    descending: !ascending(params),
+    onSort: (key) => go(link('flows', sortedBy(params, key))),
+  });
   const chooser = columnChooser(params, cols);
   const info = h('p', { class: 'result-info', 'aria-live': 'polite' }, status('Loading…'));
   const more = h('button', { type: 'button', hidden: true }, 'Load next page');
@@ -124,7 +155,7 @@ async function render(ctx: PageContext): Promise<void> {
   drawExports();
   replace(
     root,
-    h('div', { class: 'page-head' }, h('h1', {}, 'Flows')),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Flows'), picker),
     h(
       'p',
       { class: 'note' },
@@ -167,18 +198,14 @@ async function render(ctx: PageContext): Promise<void> {
           height: 120,
           label: 'Matching flow events per second by verdict',
           href: (key, s, u) => {
-            const next = new URLSearchParams(params);
+            const next = zoomed(params, s, u);
             next.delete('cursor');
-            next.set('since', s);
-            next.set('until', u);
             if (!next.getAll('verdict').includes(key)) next.append('verdict', key);
             return link('flows', next);
           },
           onZoom: (s, u) => {
-            const next = new URLSearchParams(params);
+            const next = zoomed(params, s, u);
             next.delete('cursor');
-            next.set('since', s);
-            next.set('until', u);
             go(link('flows', next));
           },
         }),
@@ -227,5 +254,6 @@ export const flowsPage: Page = {
   name: 'flows',
   title: 'Flows',
   roles: ['admin', 'investigator', 'sre', 'tenant'],
+  timeRange: true,
   render,
 };

@@ -14,8 +14,9 @@ import {
   type Params,
 } from '../api.ts';
 import { type Band, type Mark, timeline } from '../charts/timeline.ts';
+import { casePanel } from '../components/case-panel.ts';
 import { createDrawer } from '../components/drawer.ts';
-import { flowTable } from '../components/flow-table.ts';
+import { flowDetail, flowTable } from '../components/flow-table.ts';
 import { pivot } from '../components/pivot.ts';
 import { field, h, panel, replace, status } from '../dom.ts';
 import { summary } from '../flow-view.ts';
@@ -273,11 +274,17 @@ function accountsTable(inv: Investigation, req: InvestigationRequest): HTMLEleme
         'data-rank': String(a.rank ?? i + 1),
       },
       h('td', {}, String(a.rank ?? i + 1)),
-      h('td', {}, a.tenant ? pivot({ kind: 'tenant', value: a.tenant, at: a.first_seen }) : '—'),
+      h(
+        'td',
+        {},
+        a.tenant ? pivot({ kind: 'tenant', value: a.tenant, at: a.first_seen, base: filters }) : '—',
+      ),
       h(
         'th',
         { scope: 'row' },
-        a.account ? pivot({ kind: 'account', value: a.account, at: a.first_seen }) : '(unattributed)',
+        a.account
+          ? pivot({ kind: 'account', value: a.account, at: a.first_seen, base: filters })
+          : '(unattributed)',
         conflict,
       ),
       h('td', { class: 'num', 'data-testid': 'full-matches' }, fmtCount(a.full_match_flows ?? 0)),
@@ -305,7 +312,8 @@ function accountsTable(inv: Investigation, req: InvestigationRequest): HTMLEleme
             {},
             ...(a.samples ?? []).map((s) => {
               const f = (s as FlowLine).flow ?? {};
-              const ip = (v: string | undefined) => (v ? pivot({ kind: 'ip', value: v, at: f.time }) : '');
+              const ip = (v: string | undefined) =>
+                v ? pivot({ kind: 'ip', value: v, at: f.time, base: filters }) : '';
               return h(
                 'li',
                 {},
@@ -334,10 +342,16 @@ function accountsTable(inv: Investigation, req: InvestigationRequest): HTMLEleme
           { colspan: 2 },
           '↳ ',
           x.alloc_id
-            ? pivot({ kind: 'alloc', value: x.alloc_id, label: x.alloc_name || x.alloc_id, at: x.first_seen })
+            ? pivot({
+                kind: 'alloc',
+                value: x.alloc_id,
+                label: x.alloc_name || x.alloc_id,
+                at: x.first_seen,
+                base: filters,
+              })
             : '(no allocation)',
           ' ',
-          x.job ? pivot({ kind: 'job', value: x.job, at: x.first_seen }) : '',
+          x.job ? pivot({ kind: 'job', value: x.job, at: x.first_seen, base: filters }) : '',
           ` on ${x.node || '?'}`,
         ),
         h('td', { class: 'num' }, fmtCount(x.full_match_flows)),
@@ -374,6 +388,8 @@ async function showCase(
   const tl = h('div', { class: 'panel-body' }, status('Loading the owners of the address…'));
   const flowsBox = h('div', { class: 'panel-body' }, status('Loading flows…'));
   const flowParams = caseFlowParams(req, inv);
+  const filters: Record<string, string> = {};
+  for (const [k, v] of Object.entries(flowParams)) if (typeof v === 'string') filters[k] = v;
   const w = caseWindow(inv, req);
   const side =
     inv.indicator_side === 'outside'
@@ -424,6 +440,7 @@ async function showCase(
         ),
       ),
     ),
+    panel('Case', casePanel(session, inv, signal)),
     panel('Accounts behind the flows', accountsTable(inv, req)),
     panel('Who held the address', tl),
     panel('Matching flows', flowsBox),
@@ -435,10 +452,8 @@ async function showCase(
     const page = await session.api.flows({ ...flowParams, limit: '2000', order: 'oldest' }, signal);
     flows = page.flows;
     sampled = !!page.next_cursor;
-    const table = flowTable(drawer, 'Matching flows', 420);
+    const table = flowTable(drawer, 'Matching flows', 420, undefined, filters);
     table.setRows(flows);
-    const filters: Record<string, string> = {};
-    for (const [k, v] of Object.entries(flowParams)) if (typeof v === 'string') filters[k] = v;
     replace(
       flowsBox,
       h(
@@ -490,11 +505,7 @@ async function showCase(
       addresses: lanes,
       bands,
       marks,
-      onMark: (line) =>
-        drawer.open(
-          `Flow at ${fmtTime(line.flow.time)}`,
-          h('pre', { class: 'json' }, JSON.stringify(line, null, 2)),
-        ),
+      onMark: (line) => drawer.open(`Flow at ${fmtTime(line.flow.time)}`, flowDetail(line, filters)),
     }),
     h(
       'ul',
@@ -541,6 +552,8 @@ async function render(ctx: PageContext): Promise<void> {
       h('a', { href: link('who') }, 'Who held an address at an instant?'),
       ' · ',
       h('a', { href: link('cases') }, 'Saved cases'),
+      ' · ',
+      h('a', { href: link('report') }, 'Import an abuse report (X-ARF, ARF)'),
     ),
     f.el,
     out,

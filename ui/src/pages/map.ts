@@ -74,5 +74,6 @@ export const mapPage: Page = {
   name: 'map',
   title: 'Service map',
   roles: ['admin', 'investigator', 'sre'],
+  timeRange: true,
   render,
 };

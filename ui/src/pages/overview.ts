@@ -284,5 +284,6 @@ export const overviewPage: Page = {
   name: 'overview',
   title: 'Overview',
   roles: ['admin', 'investigator', 'sre', 'tenant'],
+  timeRange: true,
   render,
 };

@@ -7,7 +7,7 @@
 import type { TopologyEdge } from '../api.ts';
 import { barList } from '../charts/bar-list.ts';
 import { colorOf } from '../charts/colors.ts';
-import { type Grouping, groupEdges, isAddressNode, serviceMap } from '../charts/service-map.ts';
+import { type Grouping, groupEdges, isAddressNode, isNameNode, serviceMap } from '../charts/service-map.ts';
 import { stackedArea } from '../charts/stacked-area.ts';
 import { dashVars, varsOf } from '../components/dash-vars.ts';
 import { createLive } from '../components/live.ts';
@@ -25,8 +25,10 @@ export function edgeFilters(e: TopologyEdge): Record<string, string> {
   const out: Record<string, string> = {};
   const end = (id: string, ipKey: 'from-ip' | 'to-ip', label: 'from-label' | 'to-label') => {
     if (id === 'world') {
-      // No "from-scope": scope matches either end, which is the world end here.
-      out['scope'] = 'world';
+      out[ipKey === 'from-ip' ? 'from-scope' : 'to-scope'] = 'world';
+    } else if (isNameNode(id)) {
+      // A DNS-name group: the flows that recorded that name for this end (Hubble's fqdn words).
+      out[ipKey === 'from-ip' ? 'from-fqdn' : 'to-fqdn'] = id;
     } else if (isAddressNode(id)) out[ipKey] = id;
     else if (id.includes('/')) {
       const [, job] = id.split('/');
@@ -41,7 +43,7 @@ export function edgeFilters(e: TopologyEdge): Record<string, string> {
 /** The map's address grouping from the parameters (default: by /24). */
 export function groupingOf(params: URLSearchParams): Grouping {
   const g = params.get('group');
-  return g === 'none' || g === 'world' ? g : '24';
+  return g === 'none' || g === 'world' || g === 'dns' ? g : '24';
 }
 
 /** The grouping menu of a service map. */
@@ -54,6 +56,7 @@ export function groupControl(
     { name: 'group' },
     ...[
       ['24', 'Addresses by /24'],
+      ['dns', 'World addresses by DNS name, else /24'],
       ['world', 'Addresses as one "world" node'],
       ['none', 'Every address'],
     ].map(([v, t]) => h('option', { value: v, selected: groupingOf(params) === v }, t)),
@@ -393,5 +396,6 @@ export const tenantPage: Page = {
   name: 'tenants',
   title: 'Tenants',
   roles: ['admin', 'investigator', 'sre', 'tenant'],
+  timeRange: true,
   render,
 };

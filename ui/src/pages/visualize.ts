@@ -46,26 +46,14 @@ export const dimensions: [string, string][] = [
 
 /**
  * The flows filter that selects one value of a dimension, or null when none does (an empty
- * value: "no owner" has no filter). Owner filters match either end of a flow.
+ * value: "no owner" has no filter). Source and destination owners use the from-/to- words, so a
+ * drill-down selects exactly the flows of its series.
  */
 export function dimensionFilter(dim: string, value: string): Record<string, string> | null {
   if (value === '') return null;
+  const end = /^(src|dst)_(tenant|account|namespace|job|alloc)$/.exec(dim);
+  if (end) return { [`${end[1] === 'src' ? 'from' : 'to'}-${end[2]}`]: value };
   switch (dim) {
-    case 'src_tenant':
-    case 'dst_tenant':
-      return { tenant: value };
-    case 'src_account':
-    case 'dst_account':
-      return { account: value };
-    case 'src_namespace':
-    case 'dst_namespace':
-      return { namespace: value };
-    case 'src_job':
-    case 'dst_job':
-      return { job: value };
-    case 'src_alloc':
-    case 'dst_alloc':
-      return { alloc: value };
     case 'node':
       return { node: value };
     case 'verdict':
@@ -81,8 +69,9 @@ export function dimensionFilter(dim: string, value: string): Record<string, stri
     case 'src_port':
       return value === '0' ? null : { 'from-port': value };
     case 'dst_scope':
+      return value === 'unknown' ? null : { 'to-scope': value };
     case 'src_scope':
-      return value === 'unknown' ? null : { scope: value };
+      return value === 'unknown' ? null : { 'from-scope': value };
     case 'remote_ip':
     case 'remote_24':
       return { ip: value };
@@ -441,7 +430,7 @@ async function render(ctx: PageContext): Promise<void> {
     h(
       'p',
       { class: 'note' },
-      'Flow events (not bytes) of the top groups; "Other" is the rest of what the filters select. Owner filters of a drill-down match either end of a flow. Click a number, a step or a band for its flows.',
+      'Flow events (not bytes) of the top groups; "Other" is the rest of what the filters select. Click a number, a step or a band for its flows.',
     ),
     live.banner,
     panel('Result', result),
@@ -455,5 +444,6 @@ export const visualizePage: Page = {
   name: 'visualize',
   title: 'Visualize',
   roles: ['admin', 'investigator', 'sre', 'tenant'],
+  timeRange: true,
   render,
 };

@@ -1,16 +1,18 @@
 /**
  * Aggregate endpoints for the dashboards: `GET /api/v1/tenants/:tenant/summary`,
- * `/timeseries`, `/top` and `/topology`. All take the /flows filters and time range.
+ * `/timeseries`, `/top` and `/topology`. All take the /flows filters and time range, and say
+ * which table answered (`source`: a minute rollup or `flows`, queries/rollup.ts).
  * @module
  */
-import express, { type Router } from 'express';
+import express, { type Request, type RequestHandler, type Router } from 'express';
+import type { z } from 'zod';
 import type { QuerySettings, Store } from '../../../../common/clickhouse/index.ts';
 import type { ApiLimits } from '../../../../common/config/api.ts';
 import { AccessError } from '../../../../common/errors.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { parseParam, type RawParams } from '../../filters/index.ts';
 import { nameValue } from '../../filters/parse.ts';
-import { parseDashboardQuery } from '../../queries/dashboard-query.ts';
+import { type DashboardQuery, parseDashboardQuery } from '../../queries/dashboard-query.ts';
 import {
   summaryParams,
   tenantSummary,
@@ -22,54 +24,95 @@ import {
   topParams,
 } from '../../queries/dashboards.ts';
 import { flowQueryBounds, type QueryGate } from '../../queries/limits.ts';
-import { route } from '../context.ts';
+import { type RouteContext, route } from '../context.ts';
+
+/** What an aggregate route needs. */
+export interface DashboardRouteDeps {
+  store: Store;
+  settings: QuerySettings;
+  limits: ApiLimits;
+  gate: QueryGate;
+}
+
+/**
+ * One aggregate route: parses the filters, range and `params`, runs `answer` through the query
+ * gate, sends its JSON and audits `rowsOf(body)` rows under `name`.
+ */
+export function dashboardRoute<S extends Record<string, z.ZodType>, B>(
+  deps: DashboardRouteDeps,
+  auditLog: AuditLog,
+  name: string,
+  params: S,
+  answer: (
+    q: DashboardQuery<{ [K in keyof S]?: z.output<S[K]> }>,
+    ctx: RouteContext,
+    req: Request,
+  ) => Promise<B>,
+  rowsOf: (body: B) => number,
+): RequestHandler {
+  const bounds = flowQueryBounds(deps.limits, false);
+  return route({ action: 'dashboards', audit: name, auditLog }, async (req, res, ctx) => {
+    const q = parseDashboardQuery(req.query as RawParams, params, bounds);
+    const body = await deps.gate.run(() => answer(q, ctx, req));
+    res.json(body);
+    return { rows: rowsOf(body) };
+  });
+}
 
 /** The dashboard routes. */
-export function dashboardRoutes(
-  deps: { store: Store; settings: QuerySettings; limits: ApiLimits; gate: QueryGate },
-  auditLog: AuditLog,
-): Router {
+export function dashboardRoutes(deps: DashboardRouteDeps, auditLog: AuditLog): Router {
   const router = express.Router();
-  const bounds = flowQueryBounds(deps.limits, false);
+  const r = <S extends Record<string, z.ZodType>, B>(
+    name: string,
+    params: S,
+    answer: (
+      q: DashboardQuery<{ [K in keyof S]?: z.output<S[K]> }>,
+      ctx: RouteContext,
+      req: Request,
+    ) => Promise<B>,
+    rowsOf: (body: B) => number,
+  ) => dashboardRoute(deps, auditLog, name, params, answer, rowsOf);
   router.get(
     '/tenants/:tenant/summary',
-    route({ action: 'dashboards', audit: 'summary', auditLog }, async (req, res, ctx) => {
-      const tenant = parseParam('tenant', nameValue, req.params['tenant']);
-      if (ctx.principal.role === 'tenant' && ctx.principal.tenant !== tenant) {
-        throw new AccessError(403, 'a tenant token may only read its own tenant');
-      }
-      const q = parseDashboardQuery(req.query as RawParams, summaryParams, bounds);
-      const body = await deps.gate.run(() => tenantSummary(deps, tenant, q, ctx.principal, ctx.signal));
-      res.json(body);
-      return { rows: body.flows };
-    }),
+    r(
+      'summary',
+      summaryParams,
+      (q, ctx, req) => {
+        const tenant = parseParam('tenant', nameValue, req.params['tenant']);
+        if (ctx.principal.role === 'tenant' && ctx.principal.tenant !== tenant) {
+          throw new AccessError(403, 'a tenant token may only read its own tenant');
+        }
+        return tenantSummary(deps, tenant, q, ctx.principal, ctx.signal);
+      },
+      (b) => b.flows,
+    ),
   );
   router.get(
     '/timeseries',
-    route({ action: 'dashboards', audit: 'timeseries', auditLog }, async (req, res, ctx) => {
-      const q = parseDashboardQuery(req.query as RawParams, timeseriesParams, bounds);
-      const body = await deps.gate.run(() => timeseries(deps, q, ctx.principal, ctx.signal));
-      res.json(body);
-      return { rows: body.points.length };
-    }),
+    r(
+      'timeseries',
+      timeseriesParams,
+      (q, ctx) => timeseries(deps, q, ctx.principal, ctx.signal),
+      (b) => b.points.length,
+    ),
   );
   router.get(
     '/top',
-    route({ action: 'dashboards', audit: 'top', auditLog }, async (req, res, ctx) => {
-      const q = parseDashboardQuery(req.query as RawParams, topParams, bounds);
-      const body = await deps.gate.run(() => top(deps, q, ctx.principal, ctx.signal));
-      res.json(body);
-      return { rows: body.items.length };
-    }),
+    r(
+      'top',
+      topParams,
+      (q, ctx) => top(deps, q, ctx.principal, ctx.signal),
+      (b) => b.items.length,
+    ),
   );
   router.get(
     '/topology',
-    route({ action: 'dashboards', audit: 'topology', auditLog }, async (req, res, ctx) => {
-      const q = parseDashboardQuery(req.query as RawParams, topologyParams, bounds);
-      const body = await deps.gate.run(() => topology(deps, q, ctx.principal, ctx.signal));
-      res.json(body);
-      return { rows: body.edges.length };
-    }),
+    r(
+      'topology',
+      topologyParams,
+      (q, ctx) => topology(deps, q, ctx.principal, ctx.signal),
+      (b) => b.edges.length,
+    ),
   );
   return router;
 }

@@ -2,21 +2,25 @@
  * Liveness, readiness and Prometheus metrics. `/healthz` says the process serves HTTP;
  * `/readyz` says ClickHouse answers and the flows table exists (checked at most every two
  * seconds, with a short timeout, so probes cannot pile queries onto a struggling server).
+ * Both are open, so `/readyz` gives a generic reason; the engine's own text (addresses, versions,
+ * paths) goes to the log, once each time it changes.
  * @module
  */
 import { Router as createRouter, type RequestHandler, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Store } from '../../../../common/clickhouse/index.ts';
 import { errorMessage } from '../../../../common/errors.ts';
+import type { Logger } from '../../../../common/logger.ts';
 
 /** Mounts /healthz, /readyz (open) and /metrics (the service's registry, behind `metricsGuard`: context.ts opsGuard). */
 export function healthRoutes(
-  deps: { store: Store; ready?: () => boolean; registry: Registry },
+  deps: { store: Store; ready?: () => boolean; registry: Registry; logger: Logger },
   metricsGuard: RequestHandler = (_req, _res, next) => next(),
 ): Router {
   const { registry } = deps;
   const router = createRouter();
   let last: { at: number; ok: boolean; reason: string } = { at: 0, ok: false, reason: 'not checked' };
+  let lastDetail = '';
   const check = async () => {
     if (Date.now() - last.at < 2000) return last;
     try {
@@ -26,8 +30,12 @@ export function healthRoutes(
       );
       const ok = Number(rows[0]?.n ?? 0) > 0;
       last = { at: Date.now(), ok, reason: ok ? 'ok' : 'flows table missing: run flowtrail migrate' };
+      lastDetail = '';
     } catch (err) {
-      last = { at: Date.now(), ok: false, reason: `clickhouse: ${errorMessage(err)}` };
+      last = { at: Date.now(), ok: false, reason: 'clickhouse unavailable' };
+      const detail = errorMessage(err);
+      if (detail !== lastDetail) deps.logger.warn('readiness check failed', { error: detail });
+      lastDetail = detail;
     }
     return last;
   };

@@ -4,30 +4,23 @@
  * @module
  */
 import express, { type Router } from 'express';
-import type { QuerySettings, Store } from '../../../../common/clickhouse/index.ts';
-import type { ApiLimits } from '../../../../common/config/api.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
-import type { RawParams } from '../../filters/index.ts';
-import { parseDashboardQuery } from '../../queries/dashboard-query.ts';
-import { flowQueryBounds, type QueryGate } from '../../queries/limits.ts';
 import { visualize, visualizeParams } from '../../queries/visualize.ts';
-import { route } from '../context.ts';
+import { type DashboardRouteDeps, dashboardRoute } from './dashboards.ts';
 
 /** The visualize route. */
-export function visualizeRoutes(
-  deps: { store: Store; settings: QuerySettings; limits: ApiLimits; gate: QueryGate },
-  auditLog: AuditLog,
-): Router {
+export function visualizeRoutes(deps: DashboardRouteDeps, auditLog: AuditLog): Router {
   const router = express.Router();
-  const bounds = flowQueryBounds(deps.limits, false);
   router.get(
     '/visualize',
-    route({ action: 'dashboards', audit: 'visualize', auditLog }, async (req, res, ctx) => {
-      const q = parseDashboardQuery(req.query as RawParams, visualizeParams, bounds);
-      const body = await deps.gate.run(() => visualize(deps, q, ctx.principal, ctx.signal));
-      res.json(body);
-      return { rows: body.top.length };
-    }),
+    dashboardRoute(
+      deps,
+      auditLog,
+      'visualize',
+      visualizeParams,
+      (q, ctx) => visualize(deps, q, ctx.principal, ctx.signal),
+      (b) => b.top.length,
+    ),
   );
   return router;
 }

@@ -1,0 +1,33 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { benchScale } from './bench-scale.ts';
+
+// `flowtrail bench --scale` at a toy size: every question answers (no 4xx/5xx), the JSON keeps its
+// fields, and a kept store is reused by the next run instead of filled again.
+describe('bin > bench-scale', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-bench-scale-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const run = () => benchScale({ flows: 20_000, runs: 1, ingestFlows: 1_000, keep: dir, say: () => {} });
+
+  it('fills, answers every question, and reuses the kept store', async () => {
+    const first = await run();
+    expect(first.scale_flows).toBe(20_000);
+    expect(first.scale_planned_flows).toBe(20_000);
+    expect(first.scale_queries).toHaveLength(10);
+    for (const q of first.scale_queries) expect(q.statuses.every((s) => s < 300)).toBe(true);
+    expect(first.scale_index_bytes_per_flow).toBeGreaterThan(0);
+    expect(first.ingest_empty_flows_per_s).toBeGreaterThan(0);
+    expect(first.ingest_filled_flows_per_s).toBeGreaterThan(0);
+    const state = JSON.parse(readFileSync(path.join(dir, 'fill.json'), 'utf8')) as { chunksDone: number };
+    expect(state.chunksDone).toBe(1);
+
+    const second = await run();
+    // Not filled again: the first run's flows plus its filled-store ingest, and the same fill time.
+    expect(second.scale_flows).toBe(21_000);
+    expect(second.scale_fill_seconds).toBe(first.scale_fill_seconds);
+    // A new ingest seed: the kept store does not skip the second run's ingest as a repeat.
+    expect(second.ingest_filled_flows_per_s).toBeGreaterThan(0);
+  }, 600_000);
+});

@@ -1,0 +1,189 @@
+/**
+ * A case's working state, editable where the case is shown: status (open, escalated, closed),
+ * assignee, linked alert incidents and notes, saved through the API (PATCH and POST notes, each
+ * audited there), and the abuse reports kept with the case. An error names the field the API
+ * blamed, next to it.
+ * @module
+ */
+
+import { caseStatuses } from '../../../common/case.ts';
+import { ApiError, type CaseNote, type CaseState, type Investigation } from '../api.ts';
+import { field, h, replace } from '../dom.ts';
+import { fmtTime } from '../format.ts';
+import { link } from '../router.ts';
+import type { Session } from '../session.ts';
+
+const fresh: CaseState & { notes: CaseNote[] } = {
+  status: 'open',
+  assignee: '',
+  linked_incidents: [],
+  updated_at: null,
+  updated_by: '',
+  notes: [],
+};
+
+/** The case panel's content for `inv` (its `case` as read back; a new case is open and unassigned). */
+export function casePanel(session: Session, inv: Investigation, signal: AbortSignal): HTMLElement {
+  const state = inv.case ?? fresh;
+  const st = h(
+    'select',
+    { name: 'status' },
+    ...caseStatuses.map((v) => h('option', { value: v, selected: state.status === v }, v)),
+  );
+  const assignee = h('input', { type: 'text', name: 'assignee', value: state.assignee, spellcheck: 'false' });
+  const incidents = h('input', {
+    type: 'text',
+    name: 'linked_incidents',
+    value: state.linked_incidents.join(', '),
+    placeholder: 'incident ids, comma-separated',
+    spellcheck: 'false',
+  });
+  const me = session.principal?.name;
+  const assignMe = me
+    ? h(
+        'button',
+        {
+          type: 'button',
+          onclick: () => {
+            assignee.value = me;
+          },
+        },
+        'Assign to me',
+      )
+    : null;
+  const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const info = h('p', { class: 'hint', role: 'status', 'data-testid': 'case-updated' });
+  const linked = h('p', { class: 'linked-incidents' });
+  const controls: Record<string, HTMLElement> = { status: st, assignee, linked_incidents: incidents };
+  const showError = (e: unknown) => {
+    for (const c of Object.values(controls)) c.removeAttribute('aria-invalid');
+    const param = e instanceof ApiError ? e.param : undefined;
+    err.textContent = (e as Error).message;
+    err.hidden = false;
+    const c = param ? controls[param] : undefined;
+    c?.setAttribute('aria-invalid', 'true');
+    c?.focus();
+  };
+  const el = h('div', { class: 'case-panel', 'data-testid': 'case-panel', 'data-status': state.status });
+  const drawState = (s: CaseState) => {
+    el.setAttribute('data-status', s.status);
+    el.setAttribute('data-assignee', s.assignee);
+    replace(
+      info,
+      s.updated_at
+        ? `Last changed by ${s.updated_by} at ${fmtTime(s.updated_at)} UTC.`
+        : 'Not changed since it was opened.',
+    );
+    replace(
+      linked,
+      s.linked_incidents.length ? 'Linked incidents: ' : 'No linked incidents.',
+      ...s.linked_incidents.flatMap((id, i) => [
+        i ? ', ' : '',
+        h('a', { href: link('alerts', { incident: id }) }, h('code', {}, id.slice(0, 8))),
+      ]),
+    );
+  };
+  drawState(state);
+  const assigneeField = field('Assignee', assignee);
+  if (assignMe) assigneeField.append(assignMe);
+  const form = h(
+    'form',
+    { class: 'investigate-form', 'aria-label': 'Case state' },
+    field('Status', st),
+    assigneeField,
+    field('Linked incidents', incidents, 'Alert incident ids this case covers'),
+    h('button', { type: 'submit' }, 'Save case'),
+    err,
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    err.hidden = true;
+    const ids = incidents.value
+      .split(/[\s,]+/)
+      .map((x) => x.trim())
+      .filter(Boolean);
+    session.api
+      .updateCase(
+        inv.id,
+        { status: st.value as CaseState['status'], assignee: assignee.value.trim(), linked_incidents: ids },
+        signal,
+      )
+      .then((s) => {
+        for (const c of Object.values(controls)) c.removeAttribute('aria-invalid');
+        drawState(s);
+      })
+      .catch(showError);
+  });
+
+  const notes = h('ol', { class: 'notes', 'data-testid': 'case-notes' });
+  const drawNotes = (list: CaseNote[]) =>
+    replace(
+      notes,
+      ...(list.length
+        ? list.map((n) =>
+            h(
+              'li',
+              { class: 'note-item' },
+              h('p', { class: 'hint' }, `${n.author} · ${fmtTime(n.at)} UTC`),
+              h('p', { class: 'note-text' }, n.text),
+            ),
+          )
+        : [h('li', { class: 'empty' }, 'No notes yet.')]),
+    );
+  drawNotes(state.notes);
+  const text = h('textarea', {
+    name: 'text',
+    rows: 3,
+    placeholder: 'What was found, who was told, what happens next',
+  });
+  const noteErr = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const noteForm = h(
+    'form',
+    { class: 'note-form', 'aria-label': 'Add a note' },
+    field('New note', text),
+    h('button', { type: 'submit' }, 'Add note'),
+    noteErr,
+  );
+  noteForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    noteErr.hidden = true;
+    session.api
+      .addCaseNote(inv.id, text.value, signal)
+      .then((r) => {
+        text.value = '';
+        text.removeAttribute('aria-invalid');
+        drawNotes(r.notes);
+      })
+      .catch((e: Error) => {
+        noteErr.textContent = e.message;
+        noteErr.hidden = false;
+        text.setAttribute('aria-invalid', 'true');
+        text.focus();
+      });
+  });
+
+  const reports = inv.case?.reports ?? [];
+  replace(
+    el,
+    form,
+    info,
+    linked,
+    h('h3', {}, 'Notes'),
+    notes,
+    noteForm,
+    reports.length ? h('h3', {}, `Reports kept with the case (${reports.length})`) : null,
+    ...reports.map((r) =>
+      h(
+        'details',
+        { class: 'case-report', 'data-testid': 'case-report' },
+        h(
+          'summary',
+          {},
+          `${r.format}${r.category ? ` · ${r.category}` : ''} · received ${fmtTime(r.received_at)} UTC by ${r.received_by}`,
+        ),
+        h('pre', { class: 'json' }, r.raw),
+      ),
+    ),
+  );
+  return el;
+}
