@@ -128,6 +128,7 @@ export async function correctLateOwners(
 
 /** Step 2 for one rollup (common/clickhouse/rollups.ts): the batch's -1/+1 rows. */
 async function moveRollupCounts(store: Store, rollup: RollupTable, params: Record<string, string>) {
+  if (rollup.ownerFields.length === 0) return;
   const owner = new Set(rollup.ownerFields.flatMap((c) => sides.map((s) => `${s}_${c}`)));
   const dims = rollupDimensions(rollup);
   const value = (col: string, eff: boolean) => {
