@@ -79,9 +79,10 @@ const dayNs = 86_400_000_000_000n;
 
 /**
  * The SQL fill: flows spread evenly over the 24 h before `endNs`, 70% pod → world, 30% pod → pod.
- * One statement inserts chunk `{k}` of `{chunks}`: flow numbers k, k+chunks, k+2·chunks, …
+ * One statement inserts chunk `{k}` of `{chunks}`: flow numbers k, k+chunks, k+2·chunks, …;
+ * `skipStored` leaves out those already stored (a chunk cut short by a stop).
  */
-function fillSql(): string {
+function fillSql(skipStored = false): string {
   const h = (salt: number) => `cityHash64(number, ${salt})`;
   const pod = `(${h(1)} % ${pods})`;
   const slot = `intDiv(toUInt64(number * {step:Float64}), ${Number(dayNs) / slotsPerPod})`;
@@ -116,7 +117,8 @@ function fillSql(): string {
       if(${toWorld}, '', ${allocOf(peerPod)}), if(${toWorld}, 'none', 'ownership'),
       if(${toWorld}, 'world', 'other-tenant'),
       'bench-scale', t, ''
-    FROM (SELECT number * {chunks:UInt64} + {k:UInt64} AS number FROM numbers({n:UInt64}))`;
+    FROM (SELECT number * {chunks:UInt64} + {k:UInt64} AS number FROM numbers({n:UInt64}))
+    ${skipStored ? 'WHERE MD5(toString(number)) NOT IN (SELECT flow_id FROM flows)' : ''}`;
 }
 
 const ownershipSql = `INSERT INTO ownership
@@ -171,11 +173,14 @@ export async function benchScale(opts: ScaleBenchOptions) {
     if (state.chunksDone === 0) await store.command(ownershipSql, { params: { start: state.startNs } });
     opts.say(`filling ${opts.flows} flows by SQL (${chunks} chunks, ${state.chunksDone} done)…`);
     const step = Number(dayNs) / opts.flows;
+    const resumeFrom = state.chunksDone;
     while (state.chunksDone < state.chunks && performance.now() < deadline) {
       const k = state.chunksDone;
       const n = Math.floor((opts.flows - k - 1) / state.chunks) + 1;
       const started = performance.now();
-      await store.command(fillSql(), {
+      // The first chunk after a resume may have been cut short by a stop: what it stored is skipped.
+      const resumed = k === resumeFrom && k > 0;
+      await store.command(fillSql(resumed), {
         params: { start: state.startNs, step, n, k, chunks: state.chunks },
         // Both cores when the machine has them (the views run in each insert thread).
         settings: { max_insert_threads: 2 },

@@ -68,6 +68,10 @@ export async function startEmbedded(raw: RawEnv): Promise<Embedded> {
     // Demo sources: the Nomad stand-in with churn, and the traffic generator over its allocations.
     let nomadConfig = nomadConfigFromEnv(env);
     let targets: string[];
+    // The demo's Hubble runs on this event loop: a stall stalls the source too, so a reader
+    // thread gains nothing there (and a reader thread against a server on a saturated loop of the
+    // same process was seen to stop receiving; see collector.ts readInThread).
+    let readInThread = true;
     if (demo) {
       const scenario = createScenario({
         tenants: 4,
@@ -90,6 +94,7 @@ export async function startEmbedded(raw: RawEnv): Promise<Embedded> {
       );
       const observer = createObserverServer({ listen: '127.0.0.1:0', supply: generator });
       targets = [await observer.start()];
+      readInThread = false;
       await generator.start();
       stops.push(async () => {
         await generator.stop();
@@ -116,7 +121,7 @@ export async function startEmbedded(raw: RawEnv): Promise<Embedded> {
     const attribute = attribution.attribute;
 
     const collector = createCollector(
-      { ...defaultCollectorConfig, targets, tls: hubbleTlsFromEnv(env) },
+      { ...defaultCollectorConfig, targets, tls: hubbleTlsFromEnv(env), readInThread },
       { store, logger: logger.child('collector'), metrics, attribute },
     );
     await collector.start();

@@ -32,6 +32,14 @@ export interface CollectorConfig {
   /** Reconnect backoff in ms. Defaults 250 and 30,000. */
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /**
+   * Read each target's stream on a thread of its own (default true; hubble-grpc.ts), so a busy
+   * event loop does not leave Hubble's ring to overwrite unread flows. Pass false when the Hubble
+   * server runs on this process's own event loop (the demo's simulator, tests): a stall stalls that
+   * source too, and with the server on a saturated loop the thread's call was seen to stop
+   * receiving (server waiting for 'drain'; not understood yet).
+   */
+  readInThread?: boolean;
 }
 
 export const defaultCollectorConfig: Omit<CollectorConfig, 'targets'> = {
@@ -95,6 +103,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
             initialSinceNs: resume.get(target),
             backoffInitialMs: config.backoffInitialMs,
             backoffMaxMs: config.backoffMaxMs,
+            ...(config.readInThread === undefined ? {} : { readInThread: config.readInThread }),
           },
           { intake, logger: deps.logger, metrics: deps.metrics },
         ),

@@ -148,9 +148,13 @@ export class RowBinaryWriter {
   /** FixedString(N) from exactly N bytes. */
   fixed(b: Uint8Array, n: number): void {
     this.ensure(n);
-    this.buf.fill(0, this.pos, this.pos + n);
-    this.buf.set(b.subarray(0, n), this.pos);
-    this.pos += n;
+    // Byte by byte (ids and addresses are 16 bytes): no fill call, no subarray view per column.
+    const buf = this.buf;
+    const p = this.pos;
+    const m = Math.min(n, b.length);
+    for (let i = 0; i < m; i++) buf[p + i] = b[i]!;
+    for (let i = m; i < n; i++) buf[p + i] = 0;
+    this.pos = p + n;
   }
 
   /** IPv6 column from 16 bytes. */

@@ -16,6 +16,7 @@ import {
   defaultKafkaWriterConfig,
   type KafkaWriter,
   type KafkaWriterConfig,
+  type KafkaWriterHooks,
 } from '../../collector/src/kafka/writer.ts';
 import type { FlowSink } from '../../collector/src/writer/clickhouse-sink.ts';
 import type { Store } from '../../common/clickhouse/index.ts';
@@ -78,6 +79,7 @@ export async function startWriter(
   config: KafkaConfig,
   store: Store,
   overrides: Partial<KafkaWriterConfig> = {},
+  hooks?: KafkaWriterHooks,
 ): Promise<KafkaWriter> {
   const writer = createKafkaWriter(
     {
@@ -94,6 +96,7 @@ export async function startWriter(
       store,
       logger: quietLogger(),
       metrics: createMetrics('test_writer'),
+      hooks,
     },
   );
   await writer.start();

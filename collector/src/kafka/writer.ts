@@ -3,19 +3,20 @@
  * flow messages, inserts them in large RowBinary batches, and commits a partition's offsets only
  * after the insert holding its messages succeeded.
  *
- * - Batching: every partition consumed concurrently appends to one shared insert batch; the batch
- *   is sealed at `batchRows` or `lingerMs` after its first row, and each partition's handler waits
- *   until that batch is stored, then commits. A crash before the commit replays those messages.
+ * - Batching: the unit of insert is an offset range of one partition (a handler's fetch), never a
+ *   mix of partitions; each handler waits until its ranges are stored, then commits. A crash
+ *   before the commit replays those messages.
  * - No duplicate on replay, at a cost that does not grow with the table (writer/flow-insert.ts):
  *   a window of recent flow ids drops repeats (a collector resending its ring, a redelivery inside
- *   this process); each batch carries a dedup token of its flow ids, so a retried insert is
- *   skipped by ClickHouse; and before a partition's messages go into a batch, the offset commit
- *   records the intent (`flowtrail-inflight:<last offset>` as commit metadata). A writer that takes
- *   over a partition after a crash reads that intent: only the messages up to it — the ones the
- *   dead writer may have stored without committing — are checked against the stored flow ids.
- *   Across writers this holds because a handler returns only after its insert finished: the group
- *   cannot hand a partition to another writer before its current owner rejoins, and it rejoins
- *   only after its handler returned (see README.md).
+ *   this process); each range's insert carries a dedup token derived from the range (partition,
+ *   first and last offset: `rangeToken`); and before a partition's messages go into an insert, the
+ *   offset commit records the ranges (`flowtrail-inflight:<end>,<end>…` as commit metadata). A
+ *   writer that takes over a partition reads them and inserts the same ranges again with the same
+ *   tokens, checked against the stored flow ids. That fences a writer the group dropped while it
+ *   was still inserting (a starved process missing its heartbeats) by construction: whichever of
+ *   the two inserts of a range lands second is skipped by ClickHouse, in either order. A dropped
+ *   writer cannot start a new range either: recording the intent is an offset commit, which the
+ *   broker refuses from a member of an old generation.
  * - Attribution: a flow end the collector could not attribute (source `none`: a Kafka-only
  *   collector has no ownership table) is attributed here from the store's ownership table
  *   (common/ownership/stored-lookup.ts, refreshed every `ownershipRefreshMs`), by the one owner
@@ -37,7 +38,7 @@ import { createStoredOwnership, type StoredOwnership } from '../../../common/own
 import type { OwnerInterval } from '../../../common/ownership/types.ts';
 import { retry, sleep } from '../../../common/retry.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
-import { BatchToken, insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
+import { insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
 import { RecentIds } from '../writer/recent-ids.ts';
 import { decodeFlowBatch, headers } from './codec.ts';
 import { ensureTopics, type KafkaConfig } from './config.ts';
@@ -92,6 +93,24 @@ export interface KafkaWriterDeps {
   store: Store;
   logger: Logger;
   metrics: Metrics;
+  /** Test hooks that force interleavings (a writer dropped from the group while inserting). */
+  hooks?: KafkaWriterHooks;
+}
+
+/** One insert unit: the messages of a partition from `start` to `end` (offsets, inclusive). */
+export interface OffsetRange {
+  partition: number;
+  start: bigint;
+  end: bigint;
+  /** A replay of a range another writer (or an earlier attempt) recorded as in flight. */
+  replay: boolean;
+}
+
+export interface KafkaWriterHooks {
+  /** Awaited before a range's rows are inserted. */
+  beforeInsert?(range: OffsetRange): Promise<void>;
+  /** False while the group session must not be kept alive (the writer then looks dead to the group). */
+  heartbeats?(): boolean;
 }
 
 /** An end from an ownership interval: wholly its identity, keeping the collector's scope. */
@@ -131,8 +150,16 @@ export function attributeFromStore(f: IngestedFlow, ownership: StoredOwnership):
   return filled;
 }
 
-/** Commit metadata recording the last offset of messages about to go into an insert. */
+/** Commit metadata recording the ends of the offset ranges about to go into inserts (`…:12,40`). */
 const intentPrefix = 'flowtrail-inflight:';
+
+/**
+ * The `insert_deduplication_token` of a range: the same offsets of the same partition always get
+ * the same token, whichever writer inserts them and whatever it dropped from them as repeats.
+ */
+export function rangeToken(topic: string, r: OffsetRange): string {
+  return `k1-${topic}-${r.partition}-${r.start}-${r.end}`;
+}
 
 /** Counters for the CLI summary, tests and the bench. */
 export interface KafkaWriterStats {
@@ -170,7 +197,8 @@ export interface KafkaWriter {
 
 interface InsertBatch {
   rows: RowBinaryWriter;
-  token: BatchToken;
+  /** The offsets it holds; its dedup token is derived from them (see the module doc). */
+  range: OffsetRange;
   /** A replay of what another writer may have stored: checked against the store. */
   checkStored: boolean;
   count: number;
@@ -224,8 +252,6 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   let assignment: number[] = [];
   let consumer: Consumer | undefined;
   let dlq: Producer | undefined;
-  let open: InsertBatch | undefined;
-  let lingerTimer: NodeJS.Timeout | undefined;
   const queue: InsertBatch[] = [];
   let inserting = false;
   let lastActivity = Date.now();
@@ -234,7 +260,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   // Per partition: the offset this writer expects next. A handler starting elsewhere means someone
   // else (or a failed attempt) handled the messages before: read the recorded intent again.
   const expected = new Map<number, string>();
-  const intents = new Map<number, bigint>();
+  const intents = new Map<number, bigint[]>();
   let admin: Admin | undefined;
   const ownership = config.ownershipRefreshMs > 0 ? createStoredOwnership(store) : undefined;
   let ownershipTimer: NodeJS.Timeout | undefined;
@@ -245,7 +271,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         logger.warn('cannot read the ownership table; will retry', { error: errorMessage(err) }),
       );
 
-  const newBatch = (checkStored = false): InsertBatch => {
+  const newBatch = (range: OffsetRange): InsertBatch => {
+    const checkStored = range.replay;
     let resolve!: () => void;
     let reject!: (err: unknown) => void;
     const done = new Promise<void>((res, rej) => {
@@ -254,8 +281,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     });
     done.catch(() => {});
     return {
-      rows: new RowBinaryWriter(checkStored ? 1 << 20 : 16 << 20),
-      token: new BatchToken(),
+      rows: new RowBinaryWriter(1 << 20),
+      range,
       checkStored,
       count: 0,
       minNs: 0n,
@@ -269,9 +296,10 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
 
   const insert = async (b: InsertBatch) => {
     const started = performance.now();
+    await deps.hooks?.beforeInsert?.(b.range);
     if (b.count > 0) {
       const data = b.rows.take();
-      const token = b.token.take();
+      const token = rangeToken(topic, b.range);
       const written = await retry(
         () =>
           insertFlowBatch(store, {
@@ -326,7 +354,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         const fetched = await admin.fetchOffsets({ groupId: kafkaConfig.groupId, topics: [topic] });
         for (const p of fetched[0]?.partitions ?? []) {
           if (p.metadata?.startsWith(intentPrefix)) {
-            intents.set(p.partition, BigInt(p.metadata.slice(intentPrefix.length)));
+            intents.set(p.partition, p.metadata.slice(intentPrefix.length).split(',').map(BigInt));
           } else intents.delete(p.partition);
         }
       } finally {
@@ -353,24 +381,6 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     } finally {
       inserting = false;
     }
-  };
-
-  const seal = () => {
-    if (lingerTimer) clearTimeout(lingerTimer);
-    lingerTimer = undefined;
-    const b = open;
-    if (!b) return;
-    open = undefined;
-    queue.push(b);
-    void pump();
-  };
-
-  const current = (): InsertBatch => {
-    if (!open) {
-      open = newBatch();
-      lingerTimer = setTimeout(seal, config.lingerMs);
-    }
-    return open;
   };
 
   const deadLetter = async (partition: number, message: KafkaMessage, reason: string) => {
@@ -424,7 +434,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     );
     while (!settled) {
       await Promise.race([outcome, sleep(1_000)]);
-      if (!settled) await heartbeat().catch(() => {});
+      if (!settled && (deps.hooks?.heartbeats?.() ?? true)) await heartbeat().catch(() => {});
     }
     await outcome;
   };
@@ -438,11 +448,20 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     const messages = batch.messages;
     if (messages.length === 0) return;
     const first = messages[0]!.offset;
+    const firstN = BigInt(first);
+    const lastN = BigInt(messages[messages.length - 1]!.offset);
     lastActivity = Date.now();
+    // The ends of this handler's insert ranges: those a previous handler of these offsets recorded
+    // (replayed with the same bounds, so with the same tokens), then one range for the rest.
+    let ends: bigint[];
+    let replayRanges: number;
     try {
       if (expected.get(partition) !== first) await readIntents();
+      ends = (intents.get(partition) ?? []).filter((e) => e >= firstN);
+      replayRanges = ends.length;
+      if (lastN > (ends.at(-1) ?? firstN - 1n)) ends.push(lastN);
       // Record the intent before any of these messages can reach an insert (see the module doc).
-      const intent = `${intentPrefix}${messages[messages.length - 1]!.offset}`;
+      const intent = `${intentPrefix}${ends.join(',')}`;
       await consumer?.commitOffsets([{ topic, partition, offset: first, metadata: intent }]);
     } catch (err) {
       // Nothing resolved: the consumer fetches these messages again (after a rejoin, if that was
@@ -454,20 +473,33 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
       await sleep(250);
       return;
     }
-    const replayUpTo = intents.get(partition);
-    let recovery: InsertBatch | undefined;
+    const batches: InsertBatch[] = [];
+    let r = 0;
     let beat = Date.now();
+    const heartbeats = () => deps.hooks?.heartbeats?.() ?? true;
     for (const message of messages) {
       if (!isRunning() || isStale()) break;
       // Decoding a large fetch on a starved CPU can outlast the session: heartbeat as we go (a
       // no-op until the heartbeat interval has passed).
-      if (Date.now() - beat > 1_000) {
+      if (Date.now() - beat > 1_000 && heartbeats()) {
         beat = Date.now();
         await heartbeat().catch(() => {});
       }
       stats.messages++;
       m.messages.inc();
       lastActivity = Date.now();
+      const offset = BigInt(message.offset);
+      while (offset > ends[r]!) r++;
+      let b = batches[r];
+      if (!b) {
+        b = newBatch({
+          partition,
+          start: r === 0 ? firstN : ends[r - 1]! + 1n,
+          end: ends[r]!,
+          replay: r < replayRanges,
+        });
+        batches[r] = b;
+      }
       let decoded: ReturnType<typeof decodeFlowBatch> | undefined;
       try {
         if (!message.value) throw new Error('empty message');
@@ -476,9 +508,6 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         await deadLetter(partition, message, errorMessage(err));
       }
       if (decoded) {
-        const replay = replayUpTo !== undefined && BigInt(message.offset) <= replayUpTo;
-        if (replay) recovery ??= newBatch(true);
-        const b = replay && recovery ? recovery : current();
         for (const f of decoded.flows) {
           if (!seen.add(f.flowId)) {
             stats.duplicates++;
@@ -505,22 +534,26 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           }
           if (b.count === 0 || f.timeNs < b.minNs) b.minNs = f.timeNs;
           if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
-          b.token.add(f.flowId);
           b.count++;
         }
         for (const l of decoded.lost) b.lost.push(l);
         stats.flows += decoded.flows.length;
-        if (replay) stats.recovered += decoded.flows.length;
+        if (b.range.replay) stats.recovered += decoded.flows.length;
         stats.lostRecords += decoded.lost.length;
-        targets.add(b);
-        if (!replay && b.count >= config.batchRows) seal();
       }
       last = message.offset;
     }
-    if (recovery) {
-      queue.push(recovery);
-      void pump();
+    for (const b of batches) {
+      if (!b) continue;
+      // A range cut short (a stop, or a fetch ending inside a recorded range) has other bounds
+      // than the one recorded: its token says so, and a replay of it is checked against the store.
+      const fetchedEnd = last === undefined ? b.range.start - 1n : BigInt(last);
+      if (fetchedEnd < b.range.end) b.range = { ...b.range, end: fetchedEnd };
+      if (b.range.end < b.range.start) continue;
+      queue.push(b);
+      targets.add(b);
     }
+    void pump();
     if (last === undefined) return;
     for (const t of targets) await awaitStored(t, heartbeat);
     resolveOffset(last);
@@ -595,7 +628,6 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     },
     async stop() {
       if (ownershipTimer) clearInterval(ownershipTimer);
-      seal();
       const grace = setTimeout(() => abort.abort(), config.stopGraceMs);
       try {
         await consumer?.stop();
@@ -611,6 +643,6 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     idleMs: () => Date.now() - lastActivity,
     lag: () => [...lagByPartition.values()].reduce((a, b) => a + b, 0),
     assignedPartitions: () => assignment,
-    busy: () => open !== undefined || queue.length > 0 || inserting,
+    busy: () => queue.length > 0 || inserting,
   };
 }

@@ -8,7 +8,9 @@
  * are recorded with the window they fall in. The stream is paused while the sink is full.
  *
  * Responses are decoded by hand one level deep so the Flow's bytes are kept as received (Kafka
- * carries them without a re-encode). The call itself runs over node:http2 (grpc-stream.ts).
+ * carries them without a re-encode). The call itself runs over node:http2 (grpc-stream.ts), read
+ * on a thread of its own (grpc-reader-thread.ts) so a busy event loop does not leave Hubble's
+ * ring to overwrite what we have not read.
  * @module
  */
 
@@ -25,6 +27,7 @@ import { Timestamp } from '../../../proto/gen/google/protobuf/timestamp.ts';
 import { GetFlowsRequest } from '../../../proto/gen/observer/observer.ts';
 import { NodeStatusEvent } from '../../../proto/gen/relay/relay.ts';
 import type { FlowIntake } from '../pipeline.ts';
+import { createGrpcReaderThread } from './grpc-reader-thread.ts';
 import { type GrpcStream, openGrpcStream } from './grpc-stream.ts';
 import type { HubbleTlsConfig } from './hubble-target.ts';
 
@@ -79,6 +82,8 @@ export interface TargetStatus {
   connectedSince?: string;
   lastError?: string;
   reconnects: number;
+  /** Messages read from the network, counted by the reader thread even while this event loop is busy. */
+  received: number;
   flows: number;
   lostEvents: number;
   boundaryDuplicates: number;
@@ -96,6 +101,11 @@ export interface HubbleSourceConfig {
   /** Reconnect backoff bounds in ms. */
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /**
+   * Read the stream on a thread of its own (default true); false reads it on the event loop, which
+   * a busy API can stall long enough for Hubble's ring to overwrite unread flows.
+   */
+  readInThread?: boolean;
 }
 
 export interface HubbleSourceDeps {
@@ -134,6 +144,7 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
     target,
     state: 'stopped',
     reconnects: 0,
+    received: 0,
     flows: 0,
     lostEvents: 0,
     boundaryDuplicates: 0,
@@ -216,11 +227,14 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
     log.info('connected', { since: lastNs?.toString() });
   };
 
+  const reader = config.readInThread === false ? undefined : createGrpcReaderThread();
+  const openStream = reader ? reader.open : openGrpcStream;
+
   /** One GetFlows call, until the server ends it or it fails. */
   const runOnce = () =>
     new Promise<void>((resolve, reject) => {
       status.state = 'connecting';
-      const stream = openGrpcStream(
+      const stream = openStream(
         { target, tls: config.tls, path: '/observer.Observer/GetFlows', request: request() },
         {
           onMessage(bytes) {
@@ -281,9 +295,11 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
       abort.abort();
       call?.cancel();
       await loop;
+      await reader?.close();
     },
     status: () => ({
       ...status,
+      received: reader ? reader.received : status.flows + status.lostEvents,
       lastFlowTime: lastNs !== undefined ? new Date(Number(lastNs / 1_000_000n)).toISOString() : undefined,
     }),
   };

@@ -1,0 +1,171 @@
+/**
+ * GetFlows calls read on a thread of their own (grpc-reader-worker.ts), with the interface of
+ * grpc-stream.ts. Why: Hubble keeps a ring of a few thousand events per node and overwrites what
+ * a client has not read. Read on the main thread, the socket waits whenever the event loop is
+ * busy (a flood of API queries, a large JSON answer), and a stall of a few seconds loses flows.
+ * On its own thread the socket is drained continuously into memory, up to `maxBufferedBytes`
+ * not yet handled here; beyond that the call pauses and Hubble's flow control takes over, as
+ * when the sink is full. Handling on this side is capped per turn of the event loop, so a
+ * backlog after a stall does not become a stall of its own.
+ * @module
+ */
+import { Worker } from 'node:worker_threads';
+import { SourceError } from '../../../common/errors.ts';
+import type { FromReader, ReaderWorkerData, ToReader } from './grpc-reader-worker.ts';
+import type { GrpcStream, GrpcStreamHandlers, GrpcStreamOptions } from './grpc-stream.ts';
+
+/** Reader-thread tuning. */
+export interface GrpcReaderThreadOptions {
+  /** Received bytes not yet handled on this thread before the call pauses. Default 64 MiB. */
+  maxBufferedBytes?: number;
+  /** Messages handled per turn of the event loop before yielding. Default 2,048. */
+  messagesPerTurn?: number;
+}
+
+/** A reader thread: opens calls like openGrpcStream; `close()` ends the thread. */
+export interface GrpcReaderThread {
+  open(opts: GrpcStreamOptions, handlers: GrpcStreamHandlers): GrpcStream;
+  /** Messages the thread has received from the network so far (read without this event loop). */
+  readonly received: number;
+  close(): Promise<void>;
+}
+
+interface Open {
+  handlers: GrpcStreamHandlers;
+  target: string;
+  batches: { data: Uint8Array; lengths: Uint32Array; i: number; off: number }[];
+  paused: boolean;
+  ended: boolean;
+  end?: { error?: { message: string; retriable: boolean } };
+  scheduled: boolean;
+}
+
+// The worker is TypeScript like the rest: it loads tsx itself (loader hooks are per thread).
+const bootstrap = `const { workerData } = require('node:worker_threads');
+import(workerData.tsx).then((m) => { m.register(); return import(workerData.entry); });`;
+
+/** Starts a reader thread (lazily, at the first call). */
+export function createGrpcReaderThread(options: GrpcReaderThreadOptions = {}): GrpcReaderThread {
+  const maxBufferedBytes = options.maxBufferedBytes ?? 64 << 20;
+  const perTurn = options.messagesPerTurn ?? 2048;
+  const counters = new SharedArrayBuffer(4);
+  const received = new Int32Array(counters);
+  const calls = new Map<number, Open>();
+  let worker: Worker | undefined;
+  let nextId = 1;
+
+  const send = (msg: ToReader) => worker?.postMessage(msg);
+
+  const finish = (call: Open, error?: SourceError) => {
+    if (call.ended) return;
+    call.ended = true;
+    call.handlers.onEnd(error);
+  };
+
+  /** Hands queued messages to the handlers until paused, out of messages, or the turn's cap. */
+  const deliver = (id: number, call: Open) => {
+    call.scheduled = false;
+    let handled = 0;
+    let bytes = 0;
+    while (!call.paused && !call.ended && call.batches.length > 0 && handled < perTurn) {
+      const b = call.batches[0]!;
+      const len = b.lengths[b.i]!;
+      const message = b.data.subarray(b.off, b.off + len);
+      b.i++;
+      b.off += len;
+      if (b.i === b.lengths.length) call.batches.shift();
+      handled++;
+      bytes += len;
+      if (!call.handlers.onMessage(message)) call.paused = true;
+    }
+    if (bytes > 0) send({ type: 'ack', id, bytes });
+    if (call.paused || call.ended) return;
+    if (call.batches.length > 0) schedule(id, call);
+    else if (call.end) {
+      calls.delete(id);
+      const e = call.end.error;
+      finish(call, e ? new SourceError(call.target, e.message, { retriable: e.retriable }) : undefined);
+    }
+  };
+  const schedule = (id: number, call: Open) => {
+    if (call.scheduled) return;
+    call.scheduled = true;
+    setImmediate(() => deliver(id, call));
+  };
+
+  const start = (): Worker => {
+    const data: ReaderWorkerData = { maxBufferedBytes, counters };
+    const w = new Worker(bootstrap, {
+      eval: true,
+      workerData: {
+        ...data,
+        tsx: import.meta.resolve('tsx/esm/api'),
+        entry: new URL('./grpc-reader-worker.ts', import.meta.url).href,
+      },
+    });
+    // A forgotten close() must not keep the process alive; a running collector has other handles.
+    w.unref();
+    w.on('message', (msg: FromReader) => {
+      const call = calls.get(msg.id);
+      if (!call || call.ended) return;
+      if (msg.type === 'messages') {
+        call.batches.push({ data: new Uint8Array(msg.data), lengths: msg.lengths, i: 0, off: 0 });
+      } else {
+        call.end = msg.error ? { error: msg.error } : {};
+      }
+      schedule(msg.id, call);
+    });
+    const lost = (why: string) => {
+      if (worker === w) worker = undefined;
+      for (const [id, call] of calls) {
+        calls.delete(id);
+        finish(call, new SourceError(call.target, `reader thread ${why}`, { retriable: true }));
+      }
+    };
+    w.on('error', (err) => lost(`failed: ${err.message}`));
+    w.on('exit', (code) => lost(`exited (${code})`));
+    return w;
+  };
+
+  return {
+    open(opts, handlers) {
+      worker ??= start();
+      const id = nextId++;
+      const call: Open = {
+        handlers,
+        target: opts.target,
+        batches: [],
+        paused: false,
+        ended: false,
+        scheduled: false,
+      };
+      calls.set(id, call);
+      send({ type: 'open', id, opts });
+      return {
+        resume() {
+          if (!call.paused || call.ended) return;
+          call.paused = false;
+          schedule(id, call);
+        },
+        cancel() {
+          if (call.ended) return;
+          send({ type: 'cancel', id });
+          calls.delete(id);
+          finish(call, new SourceError(opts.target, 'cancelled', { retriable: false }));
+        },
+      };
+    },
+    get received() {
+      return Atomics.load(received, 0);
+    },
+    async close() {
+      const w = worker;
+      worker = undefined;
+      for (const [id, call] of calls) {
+        calls.delete(id);
+        finish(call, new SourceError(call.target, 'cancelled', { retriable: false }));
+      }
+      await w?.terminate();
+    },
+  };
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowIdSet, generatedFlows } from '../../collector/src/kafka/testing.ts';
+import type { OffsetRange } from '../../collector/src/kafka/writer.ts';
+import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
+import type { Store } from '../../common/clickhouse/index.ts';
+import { migrate } from '../../common/clickhouse/migrator.ts';
+import { configureLogging } from '../../common/logger.ts';
+import { waitUntil } from '../../common/testing/faults.ts';
+import { startBroker, type TestBroker } from '../../kafka/broker.ts';
+import {
+  produceAll,
+  startSink,
+  startWriter,
+  storedFlowIds,
+  testKafkaConfig,
+  waitForRows,
+} from './pipeline.ts';
+
+// Last session saw 53,728 rows for 40,000 flows on a rebalance: a writer the group had dropped
+// (starved, no heartbeats) was still inserting while its successor replayed the same messages.
+// Here that interleaving is forced: the first writer stops heartbeating and is held just before
+// its inserts until its successor has stored everything; then it is let go.
+describe('test > kafka > zombie writer', () => {
+  let broker: TestBroker;
+  let store: Store;
+  const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-kafka-zombie-'));
+
+  beforeAll(async () => {
+    configureLogging({ level: 'error' });
+    broker = await startBroker();
+    store = await createChdbStore(path.join(dir, 'data'), 'zombie');
+    await migrate(store);
+  });
+
+  afterAll(async () => {
+    await broker?.dispose();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+  });
+
+  it('stores each flow once when a writer dropped from the group inserts after its successor', async () => {
+    const config = testKafkaConfig(broker.brokers, 2);
+    const flows = generatedFlows(12_000, { seed: 9 });
+    const want = flowIdSet(flows);
+    const sink = startSink(config);
+    await produceAll(sink, flows);
+    await sink.stop();
+
+    let alive = true;
+    const held: OffsetRange[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const zombie = await startWriter(
+      config,
+      store,
+      { sessionTimeoutMs: 6_000 },
+      {
+        heartbeats: () => alive,
+        async beforeInsert(range) {
+          // From its first insert on, the writer looks dead to the group and waits.
+          alive = false;
+          held.push(range);
+          await gate;
+        },
+      },
+    );
+    await waitUntil('the first writer to reach an insert', () => held.length > 0, { timeoutMs: 180_000 });
+    const successor = await startWriter(config, store, { sessionTimeoutMs: 6_000 });
+    await waitForRows(store, want.size);
+    expect(successor.stats().recovered).toBeGreaterThan(0);
+    // The zombie may now insert everything it held (same offset ranges, same tokens).
+    release();
+    await waitUntil(
+      'the dropped writer to finish its inserts',
+      () => !zombie.busy() && zombie.stats().inserts > 0,
+      {
+        timeoutMs: 180_000,
+      },
+    );
+    await Promise.all([zombie.stop(), successor.stop()]);
+    const stored = await storedFlowIds(store);
+    expect(stored.ids).toEqual(want);
+    expect(stored.rows).toBe(want.size);
+  }, 600_000);
+});
