@@ -1,5 +1,5 @@
 /**
- * The minute rollups of `flows` (migrations 0041 and 0042), as data: which owner fields of each
+ * The minute rollups of `flows` (migrations 0041, 0042 and 0043), as data: which owner fields of each
  * end and which flow columns each keeps. Two readers need exactly this list: the correction job
  * (common/ownership/correct.ts), which moves late-attributed counts in every rollup with -n/+n
  * rows, and the aggregate planner (query-api/src/queries/rollup.ts), which answers from the
@@ -19,6 +19,20 @@ export interface RollupTable {
 
 /** Narrowest first: the planner takes the first that holds a question's columns. */
 export const rollupTables: readonly RollupTable[] = [
+  {
+    // No owners: nothing for a correction to move (common/ownership/correct.ts skips it).
+    name: 'flows_minute_core',
+    ownerFields: [],
+    flowColumns: [
+      'src_scope',
+      'dst_scope',
+      'verdict',
+      'drop_reason_desc',
+      'l4_protocol',
+      'l7_protocol',
+      'destination_port',
+    ],
+  },
   {
     name: 'flows_minute',
     ownerFields: ['tenant', 'account', 'alloc_id'],
