@@ -8,7 +8,6 @@
 import { unattributed } from '../../../common/flow/attribution.ts';
 import { flowIdFromUuid } from '../../../common/flow/flow-id.ts';
 import { type IngestedFlow, ingestFlow, nowNs, timestampToNs } from '../../../common/flow/model.ts';
-import { Flow } from '../../../proto/gen/flow/flow.ts';
 import { createGenerator } from '../generator/generator.ts';
 
 /** `n` generated flows with their protobuf bytes, from `target`; deterministic for a seed. */

@@ -122,15 +122,21 @@ export async function top(
   const n = Math.min(100, Math.max(1, Number(q.extra.n ?? 10)));
   const build: StatementBuilder = (p, a, where) => {
     const o = (e: 'src' | 'dst', f: string) => ownerExpr(p, principal, e, f);
+    // One identity per address: the three fields come from the same (latest) row, never from
+    // different owners of a reused address.
+    const ownerOf = (e: 'src' | 'dst') => {
+      const latest = `argMax(tuple(${o(e, 'tenant')}, ${o(e, 'account')}, ${o(e, 'job')}), time)`;
+      return `tupleElement(${latest}, 1) AS tenant, tupleElement(${latest}, 2) AS account, tupleElement(${latest}, 3) AS job`;
+    };
     const keys: Record<string, { select: string; group: string; peer: string; port: string }> = {
       source: {
-        select: `${ipText('source_ip')} AS ip, any(${o('src', 'tenant')}) AS tenant, any(${o('src', 'account')}) AS account, any(${o('src', 'job')}) AS job`,
+        select: `${ipText('source_ip')} AS ip, ${ownerOf('src')}`,
         group: 'ip',
         peer: 'destination_ip',
         port: 'destination_port',
       },
       destination: {
-        select: `${ipText('destination_ip')} AS ip, any(${o('dst', 'tenant')}) AS tenant, any(${o('dst', 'account')}) AS account, any(${o('dst', 'job')}) AS job`,
+        select: `${ipText('destination_ip')} AS ip, ${ownerOf('dst')}`,
         group: 'ip',
         peer: 'source_ip',
         port: 'destination_port',
