@@ -11,18 +11,12 @@ import { timestampToNanos } from '../../proto/src/timestamp.ts';
 import type { FlowAttribution } from './attribution.ts';
 
 /**
- * One flow on its way to storage. No Flow object travels: the row encoder and Kafka read the
- * message's bytes (common/schema/flow-wire.ts); the few fields attribution reads are taken out once.
+ * A flow's bytes and ingest metadata: what a Kafka message carries and what a `flows` row is encoded
+ * from (common/schema/flow-wire.ts). No Flow object travels.
  */
-export interface IngestedFlow {
+export interface FlowRecord {
   /** The Flow message's protobuf bytes, as received when the source had bytes. */
   pb: Uint8Array;
-  /** `Flow.IP.source` ('' when none): what attribution reads of each end. */
-  sourceIp: string;
-  destinationIp: string;
-  /** `Flow.source.labels`. */
-  sourceLabels: readonly string[];
-  destinationLabels: readonly string[];
   /** The node that observed it (`GetFlowsResponse.node_name`, else `Flow.node_name`). */
   nodeName: string;
   /** Flow time in nanoseconds since the epoch. */
@@ -35,6 +29,19 @@ export interface IngestedFlow {
   receivedAtNs: bigint;
   /** Both ends' owners; filled by the enricher before the row is written. */
   attribution?: FlowAttribution;
+}
+
+/**
+ * One flow on its way to storage from a source: the record plus the few fields attribution reads,
+ * taken out of the bytes once (`peekFlow`).
+ */
+export interface IngestedFlow extends FlowRecord {
+  /** `Flow.IP.source` ('' when none): what attribution reads of each end. */
+  sourceIp: string;
+  destinationIp: string;
+  /** `Flow.source.labels`. */
+  sourceLabels: readonly string[];
+  destinationLabels: readonly string[];
 }
 
 /** A LostEvent as a source reported it, with the window it falls in. */
@@ -57,10 +64,7 @@ export { timestampFromNanos as nsToTimestamp } from '../../proto/src/timestamp.t
 export { nowNs } from '../time.ts';
 
 /** The ingest metadata of a flow (everything but the Flow itself). */
-export type IngestMeta = Omit<
-  IngestedFlow,
-  'pb' | 'sourceIp' | 'destinationIp' | 'sourceLabels' | 'destinationLabels'
->;
+export type IngestMeta = Omit<FlowRecord, 'pb'>;
 
 /** An IngestedFlow from a decoded Flow (JSON files, generators, tests): the Flow is encoded once here. */
 export function ingestFlow(flow: Flow, meta: IngestMeta): IngestedFlow {

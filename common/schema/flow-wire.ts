@@ -31,6 +31,7 @@ import {
   type EndAttribution,
   unattributed,
 } from '../flow/attribution.ts';
+import type { FlowRecord } from '../flow/model.ts';
 import { formatIpBytes, parseIpBytes } from '../net/ip.ts';
 import { StoredField as F } from './stored-fields.ts';
 
@@ -1159,22 +1160,11 @@ function storedFields(nodeName: string, ipExact: boolean): number {
   return stored;
 }
 
-/** What a row needs beyond the Flow's bytes (IngestedFlow has these). */
-export interface FlowRowMeta {
-  pb: Uint8Array;
-  nodeName: string;
-  timeNs: bigint;
-  flowId: Uint8Array;
-  target: string;
-  receivedAtNs: bigint;
-  attribution?: { source: EndAttribution; destination: EndAttribution; conflict: string } | undefined;
-}
-
 /**
  * Appends one flow as a row of `flows` (columns in flow-row.ts's `flowStructure` order). Throws
  * FlowWireError, with nothing appended, when `f.pb` is not a Flow message.
  */
-export function encodeFlowRow(w: RowBinaryWriter, f: FlowRowMeta): void {
+export function encodeFlowRow(w: RowBinaryWriter, f: FlowRecord): void {
   readFlow(f.pb);
   const [srcIp, dstIp, xlatedIp] = addresses;
   // All three parsed, whatever the first gives: each column is written.

@@ -9,12 +9,12 @@
  *
  * Hand-written on the generated types rather than through the generated `FlowBatch.encode`, for one
  * reason: the Flow must go out as the bytes Hubble sent (no re-encode, ~3 µs per flow saved) and come
- * back as those same bytes, never decoded into a Flow (the writer encodes its row from them). A test checks that the generated
+ * back as those same bytes, never decoded nor walked here (the writer encodes its row from them, and
+ * reads an end's address from them only when it attributes that end). A test checks that the generated
  * codec reads what this writes and the other way round.
  * @module
  */
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import { errorMessage } from '../../../common/errors.ts';
 import {
   type AddressScope,
   type AttributionSource,
@@ -24,8 +24,7 @@ import {
   type FlowAttribution,
   unattributed,
 } from '../../../common/flow/attribution.ts';
-import type { IngestedFlow, LostRecord } from '../../../common/flow/model.ts';
-import { type FlowPeek, peekFlow } from '../../../common/schema/flow-wire.ts';
+import type { FlowRecord, LostRecord } from '../../../common/flow/model.ts';
 import { LostEvent } from '../../../proto/gen/flow/flow.ts';
 
 /** Version of the message format, in field 1 and in the `flowtrail-format` header. */
@@ -40,10 +39,13 @@ export const headers = {
   sourceOffset: 'flowtrail-source-offset',
 } as const;
 
-/** A decoded message: its flows (with `pb` set to the received Flow bytes) and lost records. */
+/**
+ * A decoded message: its flows (`pb` the received Flow bytes, not checked here: a flow whose bytes
+ * are not a Flow is the writer's to drop and count, alone) and lost records.
+ */
 export interface DecodedBatch {
   formatVersion: number;
-  flows: IngestedFlow[];
+  flows: FlowRecord[];
   lost: LostRecord[];
   producer: string;
 }
@@ -72,7 +74,7 @@ function writeEnd(w: BinaryWriter, field: number, a: EndAttribution): void {
 }
 
 /** Appends one IngestedFlow as field 2 of a FlowBatch. */
-function writeFlow(w: BinaryWriter, f: IngestedFlow): void {
+function writeFlow(w: BinaryWriter, f: FlowRecord): void {
   w.uint32(18).fork();
   w.uint32(10).bytes(f.pb);
   if (f.nodeName) w.uint32(18).string(f.nodeName);
@@ -187,7 +189,7 @@ export class FlowEntryEncoder {
   }
 
   /** One flow as a complete `flows` entry; the bytes stay valid (slabs are never reused). */
-  encode(f: IngestedFlow): Uint8Array {
+  encode(f: FlowRecord): Uint8Array {
     const pb = f.pb;
     const node = utf8Of(f.nodeName);
     const target = utf8Of(f.target);
@@ -250,7 +252,7 @@ export class FlowEntryEncoder {
  * Encodes one flow as a complete `flows` entry (tag, length, IngestedFlow). A FlowBatch is a
  * sequence of fields, so entries encoded one at a time can later be concatenated into a message.
  */
-export function encodeFlowEntry(f: IngestedFlow): Uint8Array {
+export function encodeFlowEntry(f: FlowRecord): Uint8Array {
   const w = new BinaryWriter();
   writeFlow(w, f);
   return w.finish();
@@ -273,7 +275,7 @@ export function batchFrame(producer: string): { head: Uint8Array; tail: Uint8Arr
 
 /** Encodes flows and lost records as one message value. */
 export function encodeFlowBatch(
-  flows: readonly IngestedFlow[],
+  flows: readonly FlowRecord[],
   lost: readonly LostRecord[],
   producer: string,
 ): Uint8Array {
@@ -343,7 +345,7 @@ function readAttribution(r: BinaryReader, end: number): FlowAttribution {
   return a;
 }
 
-function readFlow(r: BinaryReader, end: number): IngestedFlow {
+function readFlow(r: BinaryReader, end: number): FlowRecord {
   let pb: Uint8Array | undefined;
   let nodeName = '';
   let timeNs = 0n;
@@ -384,26 +386,7 @@ function readFlow(r: BinaryReader, end: number): IngestedFlow {
   if (!pb) throw new MalformedMessageError('flow without a Flow');
   if (flowId?.length !== 16) throw new MalformedMessageError('flow_id is not 16 bytes');
   if (timeNs <= 0n) throw new MalformedMessageError('flow without a time');
-  // Only what attribution may read is taken out; the row is encoded from `pb` (no Flow object).
-  let ends: FlowPeek;
-  try {
-    ends = peekFlow(pb);
-  } catch (err) {
-    throw new MalformedMessageError(`flow: ${errorMessage(err)}`);
-  }
-  return {
-    pb,
-    sourceIp: ends.sourceIp,
-    destinationIp: ends.destinationIp,
-    sourceLabels: ends.sourceLabels,
-    destinationLabels: ends.destinationLabels,
-    nodeName,
-    timeNs,
-    flowId,
-    target,
-    receivedAtNs,
-    attribution,
-  };
+  return { pb, nodeName, timeNs, flowId, target, receivedAtNs, attribution };
 }
 
 function readLost(r: BinaryReader, end: number): LostRecord {

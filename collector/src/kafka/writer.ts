@@ -31,13 +31,13 @@ import type { Store } from '../../../common/clickhouse/index.ts';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { errorMessage } from '../../../common/errors.ts';
 import { type EndAttribution, unattributed } from '../../../common/flow/attribution.ts';
-import type { IngestedFlow, LostRecord } from '../../../common/flow/model.ts';
+import type { FlowRecord, LostRecord } from '../../../common/flow/model.ts';
 import { createSampledLogger, type Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { createStoredOwnership, type StoredOwnership } from '../../../common/ownership/stored-lookup.ts';
 import type { OwnerInterval } from '../../../common/ownership/types.ts';
 import { retry, sleep } from '../../../common/retry.ts';
-import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
+import { encodeFlowRow, type FlowPeek, peekFlow } from '../../../common/schema/flow-wire.ts';
 import { insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
 import { RecentIds } from '../writer/recent-ids.ts';
 import { decodeFlowBatch, headers } from './codec.ts';
@@ -131,15 +131,18 @@ function ownedEnd(iv: OwnerInterval, scope: EndAttribution['scope']): EndAttribu
 
 /**
  * Attributes the ends of `f` that arrived unattributed from the stored ownership; returns how
- * many ends it filled.
+ * many ends it filled. The addresses are read from the Flow's bytes only when an end needs them;
+ * throws FlowWireError when those bytes are not a Flow.
  */
-export function attributeFromStore(f: IngestedFlow, ownership: StoredOwnership): number {
+export function attributeFromStore(f: FlowRecord, ownership: StoredOwnership): number {
   let filled = 0;
   const a = f.attribution;
+  let peek: FlowPeek | undefined;
   for (const side of ['source', 'destination'] as const) {
     const end = a?.[side];
     if (end && end.source !== 'none') continue;
-    const ip = side === 'source' ? f.sourceIp : f.destinationIp;
+    peek ??= peekFlow(f.pb);
+    const ip = side === 'source' ? peek.sourceIp : peek.destinationIp;
     if (!ip) continue;
     const iv = ownership.allocAt(ip, f.timeNs);
     if (!iv) continue;
@@ -514,14 +517,14 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
             m.duplicates.inc();
             continue;
           }
-          if (ownership && ownership.size > 0) {
-            const n = attributeFromStore(f, ownership);
-            if (n > 0) {
-              stats.attributed += n;
-              m.attributed.inc(n);
-            }
-          }
           try {
+            if (ownership && ownership.size > 0) {
+              const n = attributeFromStore(f, ownership);
+              if (n > 0) {
+                stats.attributed += n;
+                m.attributed.inc(n);
+              }
+            }
             encodeFlowRow(b.rows, f); // appends nothing when it throws
           } catch (err) {
             m.undecodable.inc();
