@@ -3,7 +3,7 @@
  * connection that serves frames encoded before the clock starts, so a benchmark measures the
  * collector and storage, not the generator (a real Relay runs on other machines).
  *
- * It encodes `distinct` generator responses once; serving copies them into large DATA chunks and
+ * It encodes `distinct` generator responses once; serving copies them (once) into large DATA chunks and
  * rewrites the last 12 hex digits of each flow's uuid with a running counter, so every flow
  * served has its own id (the collector's dedup window would otherwise drop a repeated frame).
  * Flow times repeat from one cycle to the next, which nothing on the ingest path minds.
@@ -76,9 +76,10 @@ export async function serveFrames(
       return;
     }
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-    const chunk = Buffer.allocUnsafe(256 << 10);
     const pump = () => {
       while (!stream.destroyed) {
+        // A chunk of its own each time: the stream keeps it until written, so it is not reused.
+        const chunk = Buffer.allocUnsafe(256 << 10);
         let len = 0;
         for (;;) {
           const f = frames[next]!;
@@ -89,7 +90,7 @@ export async function serveFrames(
           len += f.length;
           next = (next + 1) % frames.length;
         }
-        if (!stream.write(Buffer.from(chunk.subarray(0, len)))) {
+        if (!stream.write(chunk.subarray(0, len))) {
           stream.once('drain', pump);
           return;
         }
