@@ -33,7 +33,7 @@ export interface GrpcReaderThread {
 interface Open {
   handlers: GrpcStreamHandlers;
   target: string;
-  batches: { data: Uint8Array; lengths: Uint32Array; i: number; off: number }[];
+  batches: { data: Buffer; lengths: Uint32Array; i: number; off: number }[];
   paused: boolean;
   ended: boolean;
   end?: { error?: { message: string; retriable: boolean } };
@@ -109,7 +109,8 @@ export function createGrpcReaderThread(options: GrpcReaderThreadOptions = {}): G
       const call = calls.get(msg.id);
       if (!call || call.ended) return;
       if (msg.type === 'messages') {
-        call.batches.push({ data: new Uint8Array(msg.data), lengths: msg.lengths, i: 0, off: 0 });
+        // A Buffer view (no copy): the messages cut from it are Buffers, which the Flow walks read as they are.
+        call.batches.push({ data: Buffer.from(msg.data), lengths: msg.lengths, i: 0, off: 0 });
       } else {
         call.end = msg.error ? { error: msg.error } : {};
       }
