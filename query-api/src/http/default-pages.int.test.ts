@@ -9,9 +9,8 @@ import { ClickHouseError } from '../../../common/clickhouse/index.ts';
 import { parseConfig } from '../../../common/config/load.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { createMetricsRegistry } from '../../../common/metrics.ts';
-import { plaintextGrpc } from '../grpc/tls.ts';
 import { createQueryService } from '../service.ts';
-import { get, startTestApi, type TestApi, testTokens } from '../testing.ts';
+import { get, loopbackListen, startTestApi, type TestApi, testTokens } from '../testing.ts';
 
 const engineText = 'Code: 210. DB::NetException: Connection refused (clickhouse-7.secret.internal:9000)';
 
@@ -61,13 +60,7 @@ describe('query-api > default pages', () => {
       ui: false,
       runAlerts: false,
     });
-    const running = await service.start({
-      host: '127.0.0.1',
-      port: 0,
-      grpcHost: '127.0.0.1',
-      grpcPort: 0,
-      grpcTls: plaintextGrpc,
-    });
+    const running = await service.start(loopbackListen);
     try {
       const r = await fetch(`${running.url}/readyz`);
       const text = await r.text();
