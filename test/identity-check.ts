@@ -32,8 +32,8 @@ import { createMetricsRegistry } from '../common/metrics.ts';
 import { attributionLookup } from '../common/ownership/who.ts';
 import { formatTimeNs } from '../common/time.ts';
 import { GetFlowsRequest, type GetFlowsResponse, ObserverClient } from '../proto/gen/observer/observer.ts';
-import { plaintextGrpc } from '../query-api/src/grpc/tls.ts';
 import { createQueryService } from '../query-api/src/service.ts';
+import { loopbackListen } from '../query-api/src/testing.ts';
 
 /** Where the outputs are served, and the store holding the ownership table behind them. */
 export interface CheckTarget {
@@ -417,13 +417,7 @@ export async function serveDataDir(dataDir: string, database = 'flowtrail') {
     ui: false,
     runAlerts: false,
   });
-  const running = await service.start({
-    host: '127.0.0.1',
-    port: 0,
-    grpcHost: '127.0.0.1',
-    grpcPort: 0,
-    grpcTls: plaintextGrpc,
-  });
+  const running = await service.start(loopbackListen);
   return {
     target: { url: running.url, grpcAddress: `127.0.0.1:${running.grpcPort}`, store } as CheckTarget,
     async close() {

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
 import { repoRoot } from '../../common/testing/fixtures.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-report-'));
@@ -17,7 +18,13 @@ const cli = (args: string[], stdin?: string) =>
       'node',
       [path.join(repoRoot, 'bin/flowtrail.js'), ...args],
       {
-        env: { ...process.env, FLOWTRAIL_DATA_DIR: path.join(dir, 'data'), CLICKHOUSE_URL: '' },
+        // A retention other than the default: the command must keep it (migrate converges the TTL).
+        env: {
+          ...process.env,
+          FLOWTRAIL_DATA_DIR: path.join(dir, 'data'),
+          CLICKHOUSE_URL: '',
+          FLOWTRAIL_TTL_DAYS: '45',
+        },
         cwd: repoRoot,
       },
       (err, stdout, stderr) =>
@@ -81,6 +88,17 @@ describe('bin > flowtrail report import', () => {
     expect(b.code).toBe(0);
     expect(b.stdout).toContain('opened from an ARF report (abuse)');
     expect(b.stdout).toContain('ours 192.0.2.33  port 25/tcp  at 2026-12-01T11:00:00.000Z ± 300s');
+
+    // The store the command created keeps the configured retention, not the 30-day default.
+    const store = await createChdbStore(path.join(dir, 'data'), 'flowtrail');
+    try {
+      const [t] = await store.query<{ q: string }>(
+        "SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = 'flows'",
+      );
+      expect(t?.q.match(/toIntervalDay\(\d+\)/)?.[0]).toBe('toIntervalDay(45)');
+    } finally {
+      await store.close();
+    }
   }, 120_000);
 
   it('a malformed report exits 2 naming the field; --help documents the command', async () => {

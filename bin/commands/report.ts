@@ -47,9 +47,11 @@ export async function run(argv: string[]): Promise<number> {
   // Parse before touching the store: a malformed report fails fast, naming the field.
   parseReport(raw);
   const limits = apiConfigSchema.parse({}).limits;
-  const store = await openStore(storeConfigOf(serviceConfig().env));
+  const { env } = serviceConfig();
+  const store = await openStore(storeConfigOf(env));
   try {
-    await migrate(store);
+    // The configured retention: migrate() converges the flows TTL to what it is given.
+    await migrate(store, { ttlDays: env.FLOWTRAIL_TTL_DAYS });
     const opened = await openReportCase(
       { store, settings: querySettings(limits), maxRangeNs: flowQueryBounds(limits, false).maxRangeNs },
       raw,

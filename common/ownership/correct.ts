@@ -99,12 +99,16 @@ const scopesOf = `INNER JOIN (SELECT flow_id, any(src_scope) AS src_scope, any(d
 /** An owner field of one side after the correction: the recorded one when the end is in the batch. */
 const effective = (side: Side, col: string) => `if(${side}_c.hit = 1, ${side}_c.${q(col)}, f.${side}_${col})`;
 
+/** Unix ns, digits only (a batch's first and last flow time). */
+type Span = { lo: string; hi: string };
+
 /**
  * The batch's time span (Unix ns), bounding every read of `flows` by the batch's flows: with the
- * table's time-leading key, a step then reads the parts of that span, not the whole table.
+ * table's time-leading key, a step then reads the parts of that span, not the whole table. Read
+ * once per batch after step 1, which alone writes the rows it derives from.
  */
-async function batchSpan(store: Store, batch: string): Promise<{ lo: string; hi: string }> {
-  const [span] = await store.query<{ lo: string; hi: string }>(
+async function batchSpan(store: Store, batch: string): Promise<Span> {
+  const [span] = await store.query<Span>(
     `SELECT toString(toUnixTimestamp64Nano(min(time))) AS lo, toString(toUnixTimestamp64Nano(max(time))) AS hi
      FROM flow_owner_corrections WHERE batch = {batch:String}`,
     { params: { batch } },
@@ -159,7 +163,7 @@ async function recordEnds(
 }
 
 /** Step 1, second half: the new scopes of both ends of every flow of the batch. */
-async function recordScopes(store: Store, batch: string, tenancy: ScopeConfig): Promise<void> {
+async function recordScopes(store: Store, batch: string, span: Span, tenancy: ScopeConfig): Promise<void> {
   const p = new SqlParams('s');
   const end = (side: Side) => {
     const other: Side = side === 'src' ? 'dst' : 'src';
@@ -182,7 +186,7 @@ async function recordScopes(store: Store, batch: string, tenancy: ScopeConfig): 
              AND flow_id IN (SELECT flow_id FROM flow_owner_corrections WHERE batch = {batch:String})
            GROUP BY flow_id) AS f
      ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`,
-    { params: { ...p.values, ...(await batchSpan(store, batch)), batch }, settings: { join_use_nulls: 0 } },
+    { params: { ...p.values, ...span, batch }, settings: { join_use_nulls: 0 } },
   );
 }
 
@@ -190,8 +194,7 @@ async function recordScopes(store: Store, batch: string, tenancy: ScopeConfig): 
  * Step 2: the batch's -n/+n rows in every minute rollup (common/clickhouse/rollups.ts), each
  * insert deduplicated by the batch id and the rollup if repeated.
  */
-async function rollUp(store: Store, batch: string): Promise<void> {
-  const span = await batchSpan(store, batch);
+async function rollUp(store: Store, batch: string, span: Span): Promise<void> {
   for (const rollup of rollupTables) {
     const owner = new Set(rollup.ownerFields.flatMap((c) => sides.map((s) => `${s}_${c}`)));
     const cols = rollupDimensions(rollup);
@@ -231,7 +234,7 @@ async function rollUp(store: Store, batch: string): Promise<void> {
 }
 
 /** Step 3: rewrites the batch's flows from the recorded rows. */
-async function rewrite(store: Store, batch: string): Promise<void> {
+async function rewrite(store: Store, batch: string, span: Span): Promise<void> {
   // joinGet in a mutation runs without a current database: the table name is qualified.
   const join = `flow_owner_fix_${batch.replace(/[^0-9a-f]/g, '')}`;
   const fields = sides.flatMap((s) => ownerCols.map((c) => `${s}_${c}`));
@@ -247,7 +250,6 @@ async function rewrite(store: Store, batch: string): Promise<void> {
     { params: { batch }, settings: { join_use_nulls: 0 } },
   );
   // The batch's span bounds the parts the mutation looks at (inlined: digits read from the store).
-  const span = await batchSpan(store, batch);
   const k = 'lower(hex(flow_id))';
   const get = (col: string) => `joinGet('${store.database}.${join}', '${col}', ${k})`;
   await store.command(
@@ -281,28 +283,26 @@ async function finish(
   report: CorrectionReport,
 ): Promise<void> {
   const tenancy = opts.tenancy ?? defaultTenancyConfig;
-  const timed = async (key: keyof CorrectionReport['stepMs'], work: () => Promise<void>) => {
+  const span = await batchSpan(store, batch);
+  // The steps after `started`: each one's work, its timing slot and its test hook, in order.
+  const steps = [
+    {
+      step: 'recorded',
+      time: 'record',
+      hook: 'scopes',
+      work: () => recordScopes(store, batch, span, tenancy),
+    },
+    { step: 'rolled_up', time: 'rollup', hook: 'rollup', work: () => rollUp(store, batch, span) },
+    { step: 'done', time: 'rewrite', hook: 'rewrite', work: () => rewrite(store, batch, span) },
+  ] as const;
+  const reached = correctionSteps.indexOf(from);
+  for (const s of steps) {
+    if (correctionSteps.indexOf(s.step) <= reached) continue;
     const t = Date.now();
-    await work();
-    report.stepMs[key] += Date.now() - t;
-  };
-  let at = correctionSteps.indexOf(from);
-  if (at < 1) {
-    await timed('record', () => recordScopes(store, batch, tenancy));
-    await opts.afterWork?.('scopes', batch);
-    await mark(store, batch, 'recorded');
-    at = 1;
-  }
-  if (at < 2) {
-    await timed('rollup', () => rollUp(store, batch));
-    await opts.afterWork?.('rollup', batch);
-    await mark(store, batch, 'rolled_up');
-    at = 2;
-  }
-  if (at < 3) {
-    await timed('rewrite', () => rewrite(store, batch));
-    await opts.afterWork?.('rewrite', batch);
-    await mark(store, batch, 'done');
+    await s.work();
+    report.stepMs[s.time] += Date.now() - t;
+    await opts.afterWork?.(s.hook, batch);
+    await mark(store, batch, s.step);
   }
 }
 

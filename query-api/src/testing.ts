@@ -25,7 +25,7 @@ import { hashToken } from './auth/tokens.ts';
 import type { QueryCore } from './core.ts';
 import type { ApiDeps } from './deps.ts';
 import { plaintextGrpc } from './grpc/tls.ts';
-import { createQueryService, type QueryService } from './service.ts';
+import { createQueryService, type ListenConfig, type QueryService } from './service.ts';
 
 /** The tokens a test server accepts: name → token text. */
 export const testTokens = {
@@ -101,6 +101,15 @@ export interface TestApi {
 
 const dirs = new Map<string, string>();
 
+/** Loopback, both ports picked by the OS, plaintext gRPC: how every test starts a query service. */
+export const loopbackListen: ListenConfig = Object.freeze({
+  host: '127.0.0.1',
+  port: 0,
+  grpcHost: '127.0.0.1',
+  grpcPort: 0,
+  grpcTls: plaintextGrpc,
+});
+
 /** Starts an API over the fixtures in a fresh database (one chdb directory per test file). */
 export async function startTestApi(
   opts: { config?: unknown; ingest?: boolean; dataDir?: string; status?: () => unknown } = {},
@@ -146,13 +155,7 @@ export async function startTestApi(
     ui: false,
     runAlerts: false,
   });
-  const running = await service.start({
-    host: '127.0.0.1',
-    port: 0,
-    grpcHost: '127.0.0.1',
-    grpcPort: 0,
-    grpcTls: plaintextGrpc,
-  });
+  const running = await service.start(loopbackListen);
   return {
     url: running.url,
     grpcAddress: `127.0.0.1:${running.grpcPort}`,

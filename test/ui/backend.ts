@@ -21,8 +21,8 @@ import { who } from '../../common/ownership/who.ts';
 import { hubbleFixtureFiles } from '../../common/testing/fixtures.ts';
 import { defaultAlertsConfig } from '../../query-api/src/alerts/index.ts';
 import type { WhoAnswer } from '../../query-api/src/deps.ts';
-import { plaintextGrpc } from '../../query-api/src/grpc/tls.ts';
 import { createQueryService } from '../../query-api/src/service.ts';
+import { loopbackListen } from '../../query-api/src/testing.ts';
 import { ensureUiBuilt } from '../../ui/serve.ts';
 import { demoInterval, ingestDemoTraffic, ms2ns } from '../demo-traffic.ts';
 
@@ -106,13 +106,7 @@ export async function startUiBackend(): Promise<UiBackend> {
   await service.alerts.engine.evaluateRange(ms2ns(demoSinceMs - 60_000), ms2ns(Date.now()), {
     persist: true,
   });
-  const running = await service.start({
-    host: '127.0.0.1',
-    port: 0,
-    grpcHost: '127.0.0.1',
-    grpcPort: 0,
-    grpcTls: plaintextGrpc,
-  });
+  const running = await service.start(loopbackListen);
   return {
     url: running.url,
     store,

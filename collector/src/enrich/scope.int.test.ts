@@ -69,6 +69,16 @@ const cases: { name: string; src: string; dst: string; srcLabels?: string[]; dst
   { name: 'IPv6 private and world', src: 'fd12::1', dst: '2606:4700::1111' },
 ];
 
+/** The in-memory rule's answer for a case (ingest enrichment at the case's instant). */
+const enrichCase = (c: (typeof cases)[number]) =>
+  enricher.enrich({
+    timeNs: T + 1n,
+    sourceIp: c.src,
+    destinationIp: c.dst,
+    sourceLabels: c.srcLabels ?? [],
+    destinationLabels: c.dstLabels ?? [],
+  });
+
 let store: Store;
 beforeAll(async () => {
   store = await createChdbStore(mkdtempSync(path.join(tmpdir(), 'ft-scope-')), 'scope');
@@ -79,13 +89,7 @@ afterAll(async () => {
 
 describe('the address-scope rule: ingest (in memory) and correction (SQL) agree', () => {
   it.each(cases)('$name', async (c) => {
-    const a = enricher.enrich({
-      timeNs: T + 1n,
-      sourceIp: c.src,
-      destinationIp: c.dst,
-      sourceLabels: c.srcLabels ?? [],
-      destinationLabels: c.dstLabels ?? [],
-    });
+    const a = enrichCase(c);
     const p = new SqlParams();
     const bindEnd = (ip: string, e: typeof a.source, other: typeof a.source) =>
       scopeSql(p, tenancy, {
@@ -106,13 +110,7 @@ describe('the address-scope rule: ingest (in memory) and correction (SQL) agree'
   it('covers every clause of the rule', async () => {
     const seen = new Set(
       cases.flatMap((c) => {
-        const a = enricher.enrich({
-          timeNs: T + 1n,
-          sourceIp: c.src,
-          destinationIp: c.dst,
-          sourceLabels: c.srcLabels ?? [],
-          destinationLabels: c.dstLabels ?? [],
-        });
+        const a = enrichCase(c);
         return [a.source.scope, a.destination.scope];
       }),
     );

@@ -92,15 +92,18 @@ export function createAuditLog(
   const written = deps.metrics.counter('audit_rows_total', 'Audit rows written, by outcome of the write.', [
     'result',
   ]);
-  let buffer: Record<string, unknown>[] = [];
+  const buffer: Record<string, unknown>[] = [];
   let writing: Promise<void> | undefined;
   let droppedSinceLog = 0;
   let lastDropLog = 0;
 
-  const writeAll = async () => {
+  // Single flight: `writing` is set while one drain runs (started a microtask after it is set, so
+  // rows of the same tick share the first insert). The drain clears `writing` in the synchronous
+  // step that finds the buffer empty, so a row recorded at any moment joins this drain or starts
+  // the next one.
+  const drain = async () => {
     while (buffer.length > 0) {
-      const rows = buffer.length <= maxBatchRows ? buffer : buffer.slice(0, maxBatchRows);
-      buffer = buffer.length <= maxBatchRows ? [] : buffer.slice(maxBatchRows);
+      const rows = buffer.splice(0, maxBatchRows);
       try {
         await deps.store.insertJson('audit_log', rows);
         written.inc({ result: 'ok' }, rows.length);
@@ -109,14 +112,7 @@ export function createAuditLog(
         deps.logger.error('audit write failed', { rows: rows.length, err });
       }
     }
-  };
-  const kick = () => {
-    if (writing) return;
-    writing = writeAll().finally(() => {
-      writing = undefined;
-      // Rows recorded between the last take and the end of the loop cannot be left behind.
-      if (buffer.length > 0) kick();
-    });
+    writing = undefined;
   };
 
   return {
@@ -138,7 +134,7 @@ export function createAuditLog(
           return;
         }
         buffer.push(row);
-        kick();
+        writing ??= Promise.resolve().then(drain);
       } catch (err) {
         // Building the row failed (it cannot, by construction): count it, never fail the request.
         written.inc({ result: 'failed' });

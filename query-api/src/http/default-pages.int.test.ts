@@ -4,14 +4,18 @@
  * unknown path, a refused status call, a malformed path) gets our security headers and JSON
  * error body, never Express's default HTML page. Real chdb and HTTP.
  */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseError } from '../../../common/clickhouse/index.ts';
 import { parseConfig } from '../../../common/config/load.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { createMetricsRegistry } from '../../../common/metrics.ts';
-import { plaintextGrpc } from '../grpc/tls.ts';
+import { waitUntil } from '../../../common/testing/faults.ts';
 import { createQueryService } from '../service.ts';
-import { get, startTestApi, type TestApi, testTokens } from '../testing.ts';
+import { get, loopbackListen, startTestApi, type TestApi, testTokens } from '../testing.ts';
+import { healthRoutes } from './routes/health.ts';
 
 const engineText = 'Code: 210. DB::NetException: Connection refused (clickhouse-7.secret.internal:9000)';
 
@@ -61,13 +65,7 @@ describe('query-api > default pages', () => {
       ui: false,
       runAlerts: false,
     });
-    const running = await service.start({
-      host: '127.0.0.1',
-      port: 0,
-      grpcHost: '127.0.0.1',
-      grpcPort: 0,
-      grpcTls: plaintextGrpc,
-    });
+    const running = await service.start(loopbackListen);
     try {
       const r = await fetch(`${running.url}/readyz`);
       const text = await r.text();
@@ -79,6 +77,43 @@ describe('query-api > default pages', () => {
       expect(logged[0]).toContain('clickhouse-7.secret.internal');
     } finally {
       await service.stop();
+    }
+  });
+
+  it('/readyz probes arriving while a check runs share it: one query, one answer', async () => {
+    let queries = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = {
+      ...api.store,
+      query: (async (sql: string, opts?: Parameters<typeof api.store.query>[1]) => {
+        queries++;
+        await gate;
+        return api.store.query(sql, opts);
+      }) as typeof api.store.query,
+    };
+    // The routes alone, behind a counter of the probes that reached them.
+    let arrived = 0;
+    const app = express();
+    app.use((_req, _res, next) => {
+      arrived++;
+      next();
+    });
+    app.use(healthRoutes({ store: slow, registry: new Registry(), logger: capturingLogger([]) }));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
+      const probes = Array.from({ length: 5 }, () => fetch(url).then((r) => r.status));
+      await waitUntil('5 probes waiting on the check', () => arrived === 5, { timeoutMs: 60_000 });
+      release();
+      expect(await Promise.all(probes)).toEqual([200, 200, 200, 200, 200]);
+      expect(queries).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

@@ -1,7 +1,8 @@
 /**
  * Liveness, readiness and Prometheus metrics. `/healthz` says the process serves HTTP;
  * `/readyz` says ClickHouse answers and the flows table exists (checked at most every two
- * seconds, with a short timeout, so probes cannot pile queries onto a struggling server).
+ * seconds, one check at a time, with a short timeout, so probes cannot pile queries onto a
+ * struggling server).
  * Both are open, so `/readyz` gives a generic reason; the engine's own text (addresses, versions,
  * paths) goes to the log, once each time it changes.
  * @module
@@ -21,8 +22,7 @@ export function healthRoutes(
   const router = createRouter();
   let last: { at: number; ok: boolean; reason: string } = { at: 0, ok: false, reason: 'not checked' };
   let lastDetail = '';
-  const check = async () => {
-    if (Date.now() - last.at < 2000) return last;
+  const probe = async () => {
     try {
       const rows = await deps.store.query<{ n: string }>(
         'SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = {t:String}',
@@ -38,6 +38,15 @@ export function healthRoutes(
       lastDetail = detail;
     }
     return last;
+  };
+  // Single flight: probes arriving while a check runs share it (a slow server sees one query).
+  let checking: Promise<typeof last> | undefined;
+  const check = () => {
+    if (Date.now() - last.at < 2000) return last;
+    checking ??= probe().finally(() => {
+      checking = undefined;
+    });
+    return checking;
   };
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
