@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ingestFiles } from '../../../collector/src/ingest-files.ts';
+import { rollupDimensions, rollupTables } from '../../../common/clickhouse/rollups.ts';
 import { unattributed } from '../../../common/flow/attribution.ts';
 import { correctLateOwners } from '../../../common/ownership/correct.ts';
 import { writeIntervals } from '../../../common/ownership/persistence.ts';
@@ -158,6 +159,21 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
     step = `${Math.max(1, Math.ceil(Number((until - t0) / M) / 1000))}m`;
   });
   afterAll(async () => api?.close());
+
+  it('stores in each rollup exactly the columns common/clickhouse/rollups.ts lists, typed as in flows', async () => {
+    // The planner and the correction job read the list; the migrations write the tables: they must agree.
+    const cols = await api.store.query<{ table: string; name: string; type: string }>(
+      'SELECT table, name, type FROM system.columns WHERE database = currentDatabase() ORDER BY name',
+    );
+    const typeIn = (table: string, name: string) =>
+      cols.find((c) => c.table === table && c.name === name)?.type;
+    for (const t of rollupTables) {
+      const dims = rollupDimensions(t);
+      const stored = cols.filter((c) => c.table === t.name).map((c) => c.name);
+      expect(stored, t.name).toEqual(['flows', 'minute', 'time', ...dims].sort());
+      for (const d of dims) expect(typeIn(t.name, d), `${t.name}.${d}`).toBe(typeIn('flows', d));
+    }
+  });
 
   it('answers from a rollup when the question allows it, else from flows, and says which', async () => {
     const ts = `/api/v1/timeseries?by=verdict&step=${step}`;
