@@ -16,8 +16,8 @@ import { FILTER_WORDS, type FilterWord, filterSetFromArgs } from '../common/filt
 import { timestampToNs } from '../common/flow/model.ts';
 import { haveFixtures, hubbleFixtureFiles, repoRoot } from '../common/testing/fixtures.ts';
 import { flowKey, goldenCases, haveGolden, rfc3339Ns } from '../common/testing/hubble-golden.ts';
-import { GetFlowsRequest, type GetFlowsResponse, ObserverClient } from '../proto/src/grpc.ts';
-import { get, startTestApi, type TestApi, testTokens } from '../query-api/src/testing.ts';
+import { type GetFlowsRequest, ObserverClient } from '../proto/src/grpc.ts';
+import { get, getFlowsAs, startTestApi, type TestApi, testTokens } from '../query-api/src/testing.ts';
 
 const exec = promisify(execFile);
 const cases = goldenCases();
@@ -76,29 +76,20 @@ if (!haveFixtures || !haveGolden) {
       await api?.close();
     });
 
-    const grpcKeys = (req: GetFlowsRequest) =>
-      new Promise<string[]>((resolve, reject) => {
-        const keys: string[] = [];
-        const md = new grpc.Metadata();
-        md.set('authorization', `Bearer ${testTokens.admin}`);
-        const call = client.getFlows(req, md);
-        call.on('data', (r: GetFlowsResponse) =>
-          keys.push(flowKey(timestampToNs(r.flow?.time) ?? 0n, r.node_name)),
-        );
-        call.on('error', reject);
-        call.on('end', () => resolve(keys));
-      });
+    const grpcKeys = async (req: Partial<GetFlowsRequest>) => {
+      const { flows, error } = await getFlowsAs(client, req, testTokens.admin);
+      if (error) throw error;
+      return flows.map((r) => flowKey(timestampToNs(r.flow?.time) ?? 0n, r.node_name));
+    };
 
     it.each(cases.map((c) => ({ name: c.args.join(' '), c })))('gRPC: $name', async ({ c }) => {
       const { set } = filterSetFromArgs(c.args);
-      const keys = await grpcKeys(
-        GetFlowsRequest.fromPartial({
-          number: 2n ** 64n - 1n,
-          since: { seconds: 946684800n, nanos: 0 },
-          whitelist: set.whitelist,
-          blacklist: set.blacklist,
-        }),
-      );
+      const keys = await grpcKeys({
+        number: 2n ** 64n - 1n,
+        since: { seconds: 946684800n, nanos: 0 },
+        whitelist: set.whitelist,
+        blacklist: set.blacklist,
+      });
       expect(keys.length).toBe(c.count);
       expect(new Set(keys)).toEqual(c.flows);
     });

@@ -240,6 +240,31 @@ function ownerValue(name: string, v: string): string {
   return v;
 }
 
+/**
+ * The words with an "either end" form and from-/to- forms for one end (`ip`, `from-ip`, `to-ip`): the
+ * FlowFilter field of each end, and how a value reads when it is not kept as text.
+ */
+interface SidedWord {
+  source: keyof FlowFilter;
+  destination: keyof FlowFilter;
+  value?: (name: string, v: string) => unknown;
+}
+const SIDED: Readonly<Record<string, SidedWord>> = {
+  fqdn: { source: 'source_fqdn', destination: 'destination_fqdn' },
+  pod: { source: 'source_pod', destination: 'destination_pod' },
+  ip: { source: 'source_ip', destination: 'destination_ip' },
+  label: { source: 'source_label', destination: 'destination_label' },
+  service: { source: 'source_service', destination: 'destination_service' },
+  port: { source: 'source_port', destination: 'destination_port' },
+  cluster: { source: 'source_cluster_name', destination: 'destination_cluster_name' },
+  workload: {
+    source: 'source_workload',
+    destination: 'destination_workload',
+    value: (_n, v) => parseWorkload(v),
+  },
+  identity: { source: 'source_identity', destination: 'destination_identity', value: parseIdentity },
+};
+
 /** Applies one word to a list, as the CLI's flowFilter.set does. */
 function setWord(t: Tracker, name: FilterWordName, v: string): void {
   if (!t.changed.includes(name)) t.changed.push(name);
@@ -253,36 +278,19 @@ function setWord(t: Tracker, name: FilterWordName, v: string): void {
     (f: FlowFilter) => {
       (f[k] as unknown[]).push(x);
     };
+  const [, end, base = ''] = /^(from-|to-)?(.*)$/s.exec(name) ?? [];
+  const sided = Object.hasOwn(SIDED, base) ? SIDED[base] : undefined;
+  if (sided) {
+    const x = sided.value ? sided.value(name, v) : v;
+    const src = (f: FlowFilter) => (f[sided.source] as unknown[]).push(x);
+    const dst = (f: FlowFilter) => (f[sided.destination] as unknown[]).push(x);
+    if (end === undefined) t.either(src, dst);
+    else t.apply(end === 'from-' ? src : dst);
+    return;
+  }
   switch (name) {
     case 'uuid':
       t.apply(push('uuid', v));
-      return;
-    case 'fqdn':
-      t.either(push('source_fqdn', v), push('destination_fqdn', v));
-      return;
-    case 'from-fqdn':
-      t.apply(push('source_fqdn', v));
-      return;
-    case 'to-fqdn':
-      t.apply(push('destination_fqdn', v));
-      return;
-    case 'pod':
-      t.either(push('source_pod', v), push('destination_pod', v));
-      return;
-    case 'from-pod':
-      t.apply(push('source_pod', v));
-      return;
-    case 'to-pod':
-      t.apply(push('destination_pod', v));
-      return;
-    case 'ip':
-      t.either(push('source_ip', v), push('destination_ip', v));
-      return;
-    case 'from-ip':
-      t.apply(push('source_ip', v));
-      return;
-    case 'to-ip':
-      t.apply(push('destination_ip', v));
       return;
     case 'snat-ip':
       t.apply(push('source_ip_xlated', v));
@@ -299,15 +307,6 @@ function setWord(t: Tracker, name: FilterWordName, v: string): void {
       t.apply(push('ip_version', ver));
       return;
     }
-    case 'label':
-      t.either(push('source_label', v), push('destination_label', v));
-      return;
-    case 'from-label':
-      t.apply(push('source_label', v));
-      return;
-    case 'to-label':
-      t.apply(push('destination_label', v));
-      return;
     case 'namespace':
       t.ns.push(v);
       return;
@@ -325,24 +324,6 @@ function setWord(t: Tracker, name: FilterWordName, v: string): void {
       return;
     case 'to-all-namespaces':
       t.dstNs.push('');
-      return;
-    case 'service':
-      t.either(push('source_service', v), push('destination_service', v));
-      return;
-    case 'from-service':
-      t.apply(push('source_service', v));
-      return;
-    case 'to-service':
-      t.apply(push('destination_service', v));
-      return;
-    case 'port':
-      t.either(push('source_port', v), push('destination_port', v));
-      return;
-    case 'from-port':
-      t.apply(push('source_port', v));
-      return;
-    case 'to-port':
-      t.apply(push('destination_port', v));
       return;
     case 'trace-id':
       t.apply(push('trace_id', v));
@@ -381,40 +362,11 @@ function setWord(t: Tracker, name: FilterWordName, v: string): void {
     case 'protocol':
       t.apply(push('protocol', v));
       return;
-    case 'workload':
-      t.either(push('source_workload', parseWorkload(v)), push('destination_workload', parseWorkload(v)));
-      return;
-    case 'from-workload':
-      t.apply(push('source_workload', parseWorkload(v)));
-      return;
-    case 'to-workload':
-      t.apply(push('destination_workload', parseWorkload(v)));
-      return;
-    case 'identity': {
-      const n = parseIdentity(name, v);
-      t.either(push('source_identity', n), push('destination_identity', n));
-      return;
-    }
-    case 'from-identity':
-      t.apply(push('source_identity', parseIdentity(name, v)));
-      return;
-    case 'to-identity':
-      t.apply(push('destination_identity', parseIdentity(name, v)));
-      return;
     case 'node-name':
       t.apply(push('node_name', v));
       return;
     case 'node-label':
       t.apply(push('node_labels', v));
-      return;
-    case 'cluster':
-      t.either(push('source_cluster_name', v), push('destination_cluster_name', v));
-      return;
-    case 'from-cluster':
-      t.apply(push('source_cluster_name', v));
-      return;
-    case 'to-cluster':
-      t.apply(push('destination_cluster_name', v));
       return;
     case 'tcp-flags':
       t.apply(push('tcp_flags', parseTcpFlags(v)));

@@ -8,6 +8,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { ingestFiles } from '../../collector/src/ingest-files.ts';
 import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
 import type { Store } from '../../common/clickhouse/index.ts';
@@ -19,6 +20,7 @@ import { createLogger } from '../../common/logger.ts';
 import { createMetricsRegistry } from '../../common/metrics.ts';
 import { who } from '../../common/ownership/who.ts';
 import { hubbleFixtureFiles } from '../../common/testing/fixtures.ts';
+import { GetFlowsRequest, type GetFlowsResponse, type ObserverClient } from '../../proto/src/grpc.ts';
 import type { Alerts } from './alerts/index.ts';
 import type { AuditLog } from './audit/audit-log.ts';
 import { hashToken } from './auth/tokens.ts';
@@ -198,4 +200,35 @@ export async function post(api: TestApi, p: string, json: unknown, token?: strin
   });
   const text = await res.text();
   return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
+}
+
+/** gRPC metadata carrying `token` as a bearer token. */
+export function bearer(token: string): grpc.Metadata {
+  const md = new grpc.Metadata();
+  md.set('authorization', `Bearer ${token}`);
+  return md;
+}
+
+/**
+ * Calls GetFlows as `token` and collects the responses until the stream ends, or until `max` of
+ * them (then cancels). `error` is the call's error; a clean end or that cancel has none.
+ */
+export function getFlowsAs(
+  client: ObserverClient,
+  req: Partial<GetFlowsRequest>,
+  token: string,
+  max = Number.POSITIVE_INFINITY,
+): Promise<{ flows: GetFlowsResponse[]; error?: grpc.ServiceError }> {
+  return new Promise((resolve) => {
+    const flows: GetFlowsResponse[] = [];
+    const call = client.getFlows(GetFlowsRequest.fromPartial(req), bearer(token));
+    call.on('data', (r: GetFlowsResponse) => {
+      flows.push(r);
+      if (flows.length >= max) call.cancel();
+    });
+    call.on('error', (error: grpc.ServiceError) =>
+      resolve({ flows, ...(error.code === grpc.status.CANCELLED ? {} : { error }) }),
+    );
+    call.on('end', () => resolve({ flows }));
+  });
 }

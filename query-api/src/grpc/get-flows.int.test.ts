@@ -5,23 +5,17 @@ import { ingestFiles } from '../../../collector/src/ingest-files.ts';
 import { describeWithFixtures, hubbleFixtureFiles } from '../../../common/testing/fixtures.ts';
 import { Flow, FlowFilter } from '../../../proto/gen/flow/flow.ts';
 import {
-  GetFlowsRequest,
-  type GetFlowsResponse,
+  type GetFlowsRequest,
   HealthCheckResponse_ServingStatus,
   HealthClient,
   ObserverClient,
 } from '../../../proto/src/grpc.ts';
 import { parseHubbleJson } from '../../../proto/src/hubble-json.ts';
-import { startTestApi, type TestApi, testAttribute, testTokens } from '../testing.ts';
+import { bearer, getFlowsAs, startTestApi, type TestApi, testAttribute, testTokens } from '../testing.ts';
 
 let api: TestApi;
 let client: ObserverClient;
 const hex = (f: Flow) => Buffer.from(Flow.encode(f).finish()).toString('hex');
-const md = (token: string) => {
-  const m = new grpc.Metadata();
-  m.set('authorization', `Bearer ${token}`);
-  return m;
-};
 const since = { seconds: 946684800n, nanos: 0 };
 
 function fixtureFlows(): Flow[] {
@@ -60,18 +54,7 @@ function collect(
   token: string = testTokens.admin,
   max = Number.POSITIVE_INFINITY,
 ) {
-  return new Promise<{ flows: GetFlowsResponse[]; error?: grpc.ServiceError }>((resolve) => {
-    const flows: GetFlowsResponse[] = [];
-    const call = client.getFlows(GetFlowsRequest.fromPartial(req), md(token));
-    call.on('data', (r: GetFlowsResponse) => {
-      flows.push(r);
-      if (flows.length >= max) call.cancel();
-    });
-    call.on('error', (error: grpc.ServiceError) =>
-      resolve({ flows, ...(error.code === grpc.status.CANCELLED ? {} : { error }) }),
-    );
-    call.on('end', () => resolve({ flows }));
-  });
+  return getFlowsAs(client, req, token, max);
 }
 
 describeWithFixtures('query-api > grpc > GetFlows over stored flows', () => {
@@ -197,17 +180,17 @@ describeWithFixtures('query-api > grpc > GetFlows over stored flows', () => {
     expect(h).toBe(HealthCheckResponse_ServingStatus.SERVING);
     health.close();
     const status = await new Promise<{ num_flows: bigint; num_connected_nodes?: number }>((res, rej) =>
-      client.serverStatus({}, md(testTokens.admin), (e, r) => (e ? rej(e) : res(r!))),
+      client.serverStatus({}, bearer(testTokens.admin), (e, r) => (e ? rej(e) : res(r!))),
     );
     expect(status.num_flows).toBeGreaterThanOrEqual(BigInt(new Set(fixtureFlows().map(hex)).size));
     const nodes = await new Promise<{ nodes: { name: string }[] }>((res, rej) =>
-      client.getNodes({}, md(testTokens.admin), (e, r) => (e ? rej(e) : res(r!))),
+      client.getNodes({}, bearer(testTokens.admin), (e, r) => (e ? rej(e) : res(r!))),
     );
     expect(nodes.nodes.map((n) => n.name)).toContain('kind-control-plane');
     // `hubble status` "Connected Nodes" agrees with `hubble list nodes`, on old captures too.
     expect(status.num_connected_nodes).toBe(nodes.nodes.length);
     const ns = await new Promise<{ namespaces: { namespace: string }[] }>((res, rej) =>
-      client.getNamespaces({}, md(testTokens.admin), (e, r) => (e ? rej(e) : res(r!))),
+      client.getNamespaces({}, bearer(testTokens.admin), (e, r) => (e ? rej(e) : res(r!))),
     );
     expect(ns.namespaces.map((n) => n.namespace)).toEqual(expect.arrayContaining(['bookinfo', 'default']));
   });

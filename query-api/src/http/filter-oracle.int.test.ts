@@ -2,8 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { filterSetFromArgs } from '../../../common/filter/index.ts';
 import { describeWithFixtures } from '../../../common/testing/fixtures.ts';
-import { GetFlowsRequest, type GetFlowsResponse, ObserverClient } from '../../../proto/src/grpc.ts';
-import { get, startTestApi, type TestApi, testOwnerOf, testTokens } from '../testing.ts';
+import { type GetFlowsResponse, ObserverClient } from '../../../proto/src/grpc.ts';
+import { get, getFlowsAs, startTestApi, type TestApi, testOwnerOf, testTokens } from '../testing.ts';
 
 // Issue 17.4: filters must not be an oracle. A tenant filtering on an attribute that the answer hides
 // for another tenant's end (labels, pod, namespace, service, workload, owner fields) only matches its
@@ -23,25 +23,20 @@ async function restLines(query: string, token: string): Promise<Line[]> {
     .map((l) => JSON.parse(l) as Line);
 }
 
-function grpcFlows(args: string[], token: string): Promise<GetFlowsResponse[]> {
+async function grpcFlows(args: string[], token: string): Promise<GetFlowsResponse[]> {
   const { set } = filterSetFromArgs(args);
-  const md = new grpc.Metadata();
-  md.set('authorization', `Bearer ${token}`);
-  return new Promise((resolve, reject) => {
-    const out: GetFlowsResponse[] = [];
-    const c = client.getFlows(
-      GetFlowsRequest.fromPartial({
-        number: 2n ** 64n - 1n,
-        since: { seconds: 946684800n, nanos: 0 },
-        whitelist: set.whitelist,
-        blacklist: set.blacklist,
-      }),
-      md,
-    );
-    c.on('data', (r: GetFlowsResponse) => out.push(r));
-    c.on('error', reject);
-    c.on('end', () => resolve(out));
-  });
+  const { flows, error } = await getFlowsAs(
+    client,
+    {
+      number: 2n ** 64n - 1n,
+      since: { seconds: 946684800n, nanos: 0 },
+      whitelist: set.whitelist,
+      blacklist: set.blacklist,
+    },
+    token,
+  );
+  if (error) throw error;
+  return flows;
 }
 
 describeWithFixtures('query-api > filters are not an oracle for tenant tokens (HTTP and gRPC)', () => {

@@ -130,6 +130,10 @@ describe('query-api > out-of-range values', () => {
       '/api/v1/timeseries?since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00Z&step=999999d',
       /step: out of range/,
     ],
+    [
+      '/api/v1/visualize?since=2026-01-01T00:00:00Z&until=2026-01-02T00:00:00Z&step=999999d',
+      /step: out of range/,
+    ],
     ['/api/v1/alerts/incidents?since=9999-12-31T00:00:00Z', /out of range/],
     ['/api/v1/flows?since=0099-01-01T00:00:00Z&until=0099-01-02T00:00:00Z', /out of range/],
     ['/api/v1/flows?since=99999999999999999999999', /out of range/],

@@ -63,6 +63,22 @@ export const summaryParams = {} as const;
 const maxBuckets = 2000;
 const maxStepNs = 36_500n * 86_400n * 1_000_000_000n;
 
+/**
+ * The bucket width of a series (/timeseries, /visualize), in seconds: `step` through the shared
+ * duration parser, at most 100 years so the UInt32 seconds of `bucket` never wrap (999999d once
+ * bucketed into 2017), or by default `defaultStepS` for `buckets` buckets; at most 2,000 buckets.
+ */
+export function stepSeconds(q: DashboardQuery<{ step?: string }>, buckets: number): number {
+  const rangeS = Number((q.untilNs - q.sinceNs) / 1_000_000_000n);
+  const stepS = q.extra.step
+    ? Number(parseDurationArg(q.extra.step, 'step', maxStepNs) / 1_000_000_000n)
+    : defaultStepS(rangeS, buckets);
+  if (rangeS / stepS > maxBuckets) {
+    throw new InputError(`step: more than ${maxBuckets} buckets over this range; use a larger step`, 'step');
+  }
+  return stepS;
+}
+
 /** Counts by a dimension at a step. */
 export async function timeseries(
   deps: DashboardDeps,
@@ -70,16 +86,7 @@ export async function timeseries(
   principal: Principal,
   signal?: AbortSignal,
 ) {
-  const rangeS = Number((q.untilNs - q.sinceNs) / 1_000_000_000n);
-  // The shared duration parser bounds the step: at most 100 years, so the UInt32 seconds below
-  // never wrap (999999d once bucketed into 2017).
-  let stepS = q.extra.step
-    ? Number(parseDurationArg(q.extra.step, 'step', maxStepNs) / 1_000_000_000n)
-    : defaultStepS(rangeS, 100);
-  if (stepS < 1) stepS = 1;
-  if (rangeS / stepS > maxBuckets) {
-    throw new InputError(`step: more than ${maxBuckets} buckets over this range; use a larger step`, 'step');
-  }
+  const stepS = stepSeconds(q, 100);
   const by = q.extra.by ?? 'verdict';
   const build: StatementBuilder = (p, a, where) => {
     const key =

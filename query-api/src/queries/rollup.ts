@@ -27,10 +27,9 @@
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { type RollupTable, rollupDimensions, rollupTables } from '../../../common/clickhouse/rollups.ts';
 import { InputError } from '../../../common/errors.ts';
-import { namesOwner } from '../../../common/filter/index.ts';
 import { flowColumns } from '../../../common/schema/flow-row.ts';
 import type { Principal } from '../auth/principal.ts';
-import { SqlParams } from '../filters/index.ts';
+import { SqlParams, timeRange } from '../filters/index.ts';
 import { type DashboardQuery, dashboardWhere } from './dashboard-query.ts';
 
 /** Which table answered: a rollup or the raw flows. */
@@ -175,11 +174,13 @@ export function planDashboard(
 }
 
 /**
- * planDashboard, then the late-owner check that keeps the two tables one truth: where `flows`
- * would re-attribute ends at query time (a tenant principal's scope, owner filters), a flow it
- * counts that stored owners do not (an end stored as `none` whose owner is known now, not yet
- * corrected) sends the question to `flows`. One LIMIT 1 probe over the range; none for an
- * operator without owner filters, whose answers never depend on late owners.
+ * planDashboard, then the late-owner check that keeps the two tables one truth. `flows` matches
+ * ends stored as `none` by their owner at query time (a tenant principal's scope, owner filters
+ * kept or left out); a rollup sees stored owners only. Where the two WHEREs are the same SQL, the
+ * answers cannot differ and nothing is probed (an operator without owner filters). Otherwise one
+ * LIMIT 1 probe over the range looks for a flow the two WHEREs disagree on, either way: an end not
+ * yet corrected that `flows` counts and stored owners do not (`tenant=x`), or that stored owners
+ * count and `flows` leaves out (`not-tenant=x`). If there is one, `flows` answers.
  */
 export async function planAggregateQuery(
   store: Store,
@@ -191,15 +192,13 @@ export async function planAggregateQuery(
   signal?: AbortSignal,
 ): Promise<AggregatePlan> {
   const plan = planDashboard(q, principal, stepS, ...statements);
-  const o = q.filters.owner;
-  // Any owner word (either end, from-/to-, or negated) may match ends attributed late.
-  const late =
-    principal.role === 'tenant' || namesOwner(o) || (o.exclude !== undefined && namesOwner(o.exclude));
-  if (plan.source !== 'rollup' || q.source === 'rollup' || !late) return plan;
+  if (plan.source !== 'rollup' || q.source === 'rollup') return plan;
+  const where = (p: SqlParams, late: boolean) => dashboardWhere(p, q, principal, late);
+  if (where(new SqlParams(), true) === where(new SqlParams(), false)) return plan;
   const p = new SqlParams();
   const pending = await store.query<{ one: number }>(
-    `SELECT 1 AS one FROM flows WHERE ${dashboardWhere(p, q, principal, true)}
-       AND NOT (${dashboardWhere(p, q, principal, false)}) LIMIT 1`,
+    `SELECT 1 AS one FROM flows WHERE ${timeRange(p, q.sinceNs, q.untilNs)}
+       AND (${where(p, true)}) != (${where(p, false)}) LIMIT 1`,
     { params: p.values, settings, signal },
   );
   return pending.length ? { source: 'flows', table: 'flows', reason: 'late owners not yet corrected' } : plan;

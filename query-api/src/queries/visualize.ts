@@ -13,9 +13,9 @@ import type { Principal } from '../auth/principal.ts';
 import type { SqlParams } from '../filters/index.ts';
 import type { DashboardQuery } from './dashboard-query.ts';
 import { dashboardWhere } from './dashboard-query.ts';
-import { bucket, type DashboardDeps } from './dashboards.ts';
+import { bucket, type DashboardDeps, stepSeconds } from './dashboards.ts';
 import { ipText, ownerExpr } from './owner-sql.ts';
-import { buildStatement, defaultStepS, planAggregateQuery, type StatementBuilder } from './rollup.ts';
+import { buildStatement, planAggregateQuery, type StatementBuilder } from './rollup.ts';
 
 /**
  * The remote end of a flow: the end in the world when exactly one is, else the destination
@@ -100,9 +100,6 @@ export const visualizeParams = {
 
 type VisualizeQuery = DashboardQuery<{ dimensions?: string; n?: string; step?: string }>;
 
-const unitS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-const maxBuckets = 2000;
-
 function dimensionsOf(q: VisualizeQuery): string[] {
   const dims = (q.extra.dimensions ?? 'src_tenant').split(',');
   for (const d of dims) {
@@ -116,18 +113,6 @@ function dimensionsOf(q: VisualizeQuery): string[] {
   if (new Set(dims).size !== dims.length)
     throw new InputError('dimensions: a dimension is repeated', 'dimensions');
   return dims;
-}
-
-function stepOf(q: VisualizeQuery): number {
-  const rangeS = Number((q.untilNs - q.sinceNs) / 1_000_000_000n);
-  const step = q.extra.step
-    ? Number(q.extra.step.slice(0, -1)) * unitS[q.extra.step.slice(-1)]!
-    : defaultStepS(rangeS, 60);
-  if (step < 1) throw new InputError('step: at least 1s', 'step');
-  if (rangeS / step > maxBuckets) {
-    throw new InputError(`step: more than ${maxBuckets} buckets over this range; use a larger step`, 'step');
-  }
-  return step;
 }
 
 /** SELECT list and GROUP BY of the dimensions: `k0, k1…`. */
@@ -183,7 +168,7 @@ export async function visualize(
 ) {
   const dims = dimensionsOf(q);
   const n = Math.min(50, Math.max(1, Number(q.extra.n ?? 10)));
-  const stepS = stepOf(q);
+  const stepS = stepSeconds(q, 60);
   const statements = [topSql(principal, dims, n), seriesSql(q, principal, dims, n, stepS), totalsSql(stepS)];
   const plan = await planAggregateQuery(deps.store, deps.settings, q, principal, stepS, statements, signal);
   const [top, points, totals] = await Promise.all(

@@ -34,44 +34,37 @@ export interface DashboardRouteDeps {
   gate: QueryGate;
 }
 
+/** How an aggregate route answers: from the parsed query, the request context and the request. */
+export type DashboardAnswer<S extends Record<string, z.ZodType>, B> = (
+  q: DashboardQuery<{ [K in keyof S]?: z.output<S[K]> }>,
+  ctx: RouteContext,
+  req: Request,
+) => Promise<B>;
+
 /**
- * One aggregate route: parses the filters, range and `params`, runs `answer` through the query
- * gate, sends its JSON and audits `rowsOf(body)` rows under `name`.
+ * The maker of aggregate routes over `deps`: each parses the filters, range and `params`, runs
+ * `answer` through the query gate, sends its JSON and audits `rowsOf(body)` rows under `name`.
  */
-export function dashboardRoute<S extends Record<string, z.ZodType>, B>(
-  deps: DashboardRouteDeps,
-  auditLog: AuditLog,
-  name: string,
-  params: S,
-  answer: (
-    q: DashboardQuery<{ [K in keyof S]?: z.output<S[K]> }>,
-    ctx: RouteContext,
-    req: Request,
-  ) => Promise<B>,
-  rowsOf: (body: B) => number,
-): RequestHandler {
+export function dashboardRoute(deps: DashboardRouteDeps, auditLog: AuditLog) {
   const bounds = flowQueryBounds(deps.limits, false);
-  return route({ action: 'dashboards', audit: name, auditLog }, async (req, res, ctx) => {
-    const q = parseDashboardQuery(req.query as RawParams, params, bounds);
-    const body = await deps.gate.run(() => answer(q, ctx, req));
-    res.json(body);
-    return { rows: rowsOf(body) };
-  });
+  return <S extends Record<string, z.ZodType>, B>(
+    name: string,
+    params: S,
+    answer: DashboardAnswer<S, B>,
+    rowsOf: (body: B) => number,
+  ): RequestHandler =>
+    route({ action: 'dashboards', audit: name, auditLog }, async (req, res, ctx) => {
+      const q = parseDashboardQuery(req.query as RawParams, params, bounds);
+      const body = await deps.gate.run(() => answer(q, ctx, req));
+      res.json(body);
+      return { rows: rowsOf(body) };
+    });
 }
 
 /** The dashboard routes. */
 export function dashboardRoutes(deps: DashboardRouteDeps, auditLog: AuditLog): Router {
   const router = express.Router();
-  const r = <S extends Record<string, z.ZodType>, B>(
-    name: string,
-    params: S,
-    answer: (
-      q: DashboardQuery<{ [K in keyof S]?: z.output<S[K]> }>,
-      ctx: RouteContext,
-      req: Request,
-    ) => Promise<B>,
-    rowsOf: (body: B) => number,
-  ) => dashboardRoute(deps, auditLog, name, params, answer, rowsOf);
+  const r = dashboardRoute(deps, auditLog);
   router.get(
     '/tenants/:tenant/summary',
     r(

@@ -13,9 +13,7 @@ export function visualizeRoutes(deps: DashboardRouteDeps, auditLog: AuditLog): R
   const router = express.Router();
   router.get(
     '/visualize',
-    dashboardRoute(
-      deps,
-      auditLog,
+    dashboardRoute(deps, auditLog)(
       'visualize',
       visualizeParams,
       (q, ctx) => visualize(deps, q, ctx.principal, ctx.signal),
