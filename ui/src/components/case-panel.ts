@@ -22,6 +22,14 @@ const fresh: CaseState & { notes: CaseNote[] } = {
   notes: [],
 };
 
+/** Linked incident ids as links to their incident on the alerts page (short ids, comma-separated). */
+export function incidentLinks(ids: readonly string[]): (HTMLElement | string)[] {
+  return ids.flatMap((id, i) => [
+    i ? ', ' : '',
+    h('a', { href: link('alerts', { incident: id }) }, h('code', {}, id.slice(0, 8))),
+  ]);
+}
+
 /** The case panel's content for `inv` (its `case` as read back; a new case is open and unassigned). */
 export function casePanel(session: Session, inv: Investigation, signal: AbortSignal): HTMLElement {
   const state = inv.case ?? fresh;
@@ -67,10 +75,7 @@ export function casePanel(session: Session, inv: Investigation, signal: AbortSig
     replace(
       linked,
       s.linked_incidents.length ? 'Linked incidents: ' : 'No linked incidents.',
-      ...s.linked_incidents.flatMap((id, i) => [
-        i ? ', ' : '',
-        h('a', { href: link('alerts', { incident: id }) }, h('code', {}, id.slice(0, 8))),
-      ]),
+      ...incidentLinks(s.linked_incidents),
     );
   };
   drawState(state);
