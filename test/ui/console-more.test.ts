@@ -88,8 +88,9 @@ describe('flows page', () => {
         page.locator('.vt-head [role="columnheader"]', { hasText: 'Dst port' }).getAttribute('aria-sort'),
       )
       .toBe('descending');
+    // The re-rendered header can show before the new rows arrive: wait for the rows.
+    await expect.poll(async () => (await tableCells(page)).length).toBeGreaterThan(10);
     const shown = (await tableCells(page)).map((c) => Number(c[4] || 0));
-    expect(shown.length).toBeGreaterThan(10);
     expect(shown).toEqual([...shown].sort((a, b) => b - a));
     await shot(page, 'flows-sorted');
     // The export is of every matching flow, in the order shown.

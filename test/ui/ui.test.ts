@@ -78,6 +78,20 @@ async function flowsMatchApi(page: Page) {
 const noEndOwnedBy = (flows: { attribution: Record<string, any> }[], field: string, value: string) =>
   flows.every((l) => ['source', 'destination'].every((e) => l.attribution?.[e]?.[field] !== value));
 const api = <T>(p: string, init?: RequestInit) => h.api<T>(p, init);
+
+/**
+ * A flow of the planted address scan as the victim saw it: TCP from the node's post-SNAT address
+ * (`IP.source_xlated`) to a world address, the first of the demo traffic.
+ */
+async function snatScanFlow(ip: string): Promise<Record<string, any>> {
+  const since = iso(h.backend.demoSinceMs - 60_000);
+  const seen = await api<{ flows: { flow: Record<string, any> }[] }>(
+    `/api/v1/flows?from-ip=${ip}&to-ip=198.51.100.0/24&to-ip=203.0.113.0/24&since=${since}&until=now&limit=50&order=oldest`,
+  );
+  const f = seen.flows.map((l) => l.flow).find((x) => x['IP']?.['source_xlated'] && x['l4']?.['TCP']);
+  expect(f).toBeDefined();
+  return f!;
+}
 const openPage = (width: number, token?: string) => h.openPage(width, token);
 
 beforeAll(async () => {
@@ -228,13 +242,7 @@ describe('ui', () => {
 
   it('an abuse report entered through the form (SNAT address, victim, port, ±2 min) ranks the planted account first', async () => {
     const { ip, owner } = h.backend.reused;
-    // The planted address scan as the victim saw it: from the node's post-SNAT address.
-    const since = iso(h.backend.demoSinceMs - 60_000);
-    const seen = await api<{ flows: { flow: Record<string, any> }[] }>(
-      `/api/v1/flows?from-ip=${ip}&to-ip=198.51.100.0/24&to-ip=203.0.113.0/24&since=${since}&until=now&limit=50&order=oldest`,
-    );
-    const f = seen.flows.map((l) => l.flow).find((x) => x['IP']?.['source_xlated'] && x['l4']?.['TCP'])!;
-    expect(f).toBeDefined();
+    const f = await snatScanFlow(ip);
     const reportAt = new Date(Date.parse(f['time']) + 45_000).toISOString().slice(0, 19);
     const page = await openPage(1280);
     await goto(page, '#/investigate', 'investigate');
@@ -682,11 +690,7 @@ describe('ui', () => {
 
   it('a report pasted or uploaded (X-ARF) opens the prefilled case; a malformed one names the field', async () => {
     const { ip, owner } = h.backend.reused;
-    const since = iso(h.backend.demoSinceMs - 60_000);
-    const seen = await api<{ flows: { flow: Record<string, any> }[] }>(
-      `/api/v1/flows?from-ip=${ip}&to-ip=198.51.100.0/24&to-ip=203.0.113.0/24&since=${since}&until=now&limit=50&order=oldest`,
-    );
-    const f = seen.flows.map((l) => l.flow).find((x) => x['IP']?.['source_xlated'] && x['l4']?.['TCP'])!;
+    const f = await snatScanFlow(ip);
     const xarf = (source: string) =>
       [
         'Reported-From: abuse@victim.example',

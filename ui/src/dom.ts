@@ -58,6 +58,34 @@ export function field(label: string, control: HTMLElement, hint?: string): HTMLD
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
 }
 
+/** A form's error line and the controls it can blame (see fieldError). */
+export interface FieldError {
+  el: HTMLParagraphElement;
+  /** Shows `message` (null hides it); the control named `param` is marked invalid and focused. */
+  show(message: string | null, param?: string): void;
+}
+
+/**
+ * The error line of a form whose API names the offending field (`ApiError.param`): the message
+ * under the form, and the control of that name, if any, marked aria-invalid and focused.
+ */
+export function fieldError(controls: Record<string, HTMLElement>): FieldError {
+  const el = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  return {
+    el,
+    show(message, param) {
+      for (const c of Object.values(controls)) c.removeAttribute('aria-invalid');
+      el.hidden = message === null;
+      el.textContent = message ?? '';
+      const c = param ? controls[param] : undefined;
+      if (c && message !== null) {
+        c.setAttribute('aria-invalid', 'true');
+        c.focus();
+      }
+    },
+  };
+}
+
 /** A status line for loading and error states (announced to screen readers). */
 export function status(text: string, kind: 'info' | 'error' = 'info'): HTMLParagraphElement {
   return h('p', { class: `status ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);

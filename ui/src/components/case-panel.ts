@@ -8,7 +8,7 @@
 
 import { caseStatuses } from '../../../common/case.ts';
 import { ApiError, type CaseNote, type CaseState, type Investigation } from '../api.ts';
-import { field, h, replace } from '../dom.ts';
+import { field, fieldError, h, replace } from '../dom.ts';
 import { fmtTime } from '../format.ts';
 import { link } from '../router.ts';
 import type { Session } from '../session.ts';
@@ -21,6 +21,14 @@ const fresh: CaseState & { notes: CaseNote[] } = {
   updated_by: '',
   notes: [],
 };
+
+/** Linked incident ids as links to their incident on the alerts page (short ids, comma-separated). */
+export function incidentLinks(ids: readonly string[]): (HTMLElement | string)[] {
+  return ids.flatMap((id, i) => [
+    i ? ', ' : '',
+    h('a', { href: link('alerts', { incident: id }) }, h('code', {}, id.slice(0, 8))),
+  ]);
+}
 
 /** The case panel's content for `inv` (its `case` as read back; a new case is open and unassigned). */
 export function casePanel(session: Session, inv: Investigation, signal: AbortSignal): HTMLElement {
@@ -51,19 +59,9 @@ export function casePanel(session: Session, inv: Investigation, signal: AbortSig
         'Assign to me',
       )
     : null;
-  const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
   const info = h('p', { class: 'hint', role: 'status', 'data-testid': 'case-updated' });
   const linked = h('p', { class: 'linked-incidents' });
-  const controls: Record<string, HTMLElement> = { status: st, assignee, linked_incidents: incidents };
-  const showError = (e: unknown) => {
-    for (const c of Object.values(controls)) c.removeAttribute('aria-invalid');
-    const param = e instanceof ApiError ? e.param : undefined;
-    err.textContent = (e as Error).message;
-    err.hidden = false;
-    const c = param ? controls[param] : undefined;
-    c?.setAttribute('aria-invalid', 'true');
-    c?.focus();
-  };
+  const err = fieldError({ status: st, assignee, linked_incidents: incidents });
   const el = h('div', { class: 'case-panel', 'data-testid': 'case-panel', 'data-status': state.status });
   const drawState = (s: CaseState) => {
     el.setAttribute('data-status', s.status);
@@ -77,10 +75,7 @@ export function casePanel(session: Session, inv: Investigation, signal: AbortSig
     replace(
       linked,
       s.linked_incidents.length ? 'Linked incidents: ' : 'No linked incidents.',
-      ...s.linked_incidents.flatMap((id, i) => [
-        i ? ', ' : '',
-        h('a', { href: link('alerts', { incident: id }) }, h('code', {}, id.slice(0, 8))),
-      ]),
+      ...incidentLinks(s.linked_incidents),
     );
   };
   drawState(state);
@@ -93,11 +88,11 @@ export function casePanel(session: Session, inv: Investigation, signal: AbortSig
     assigneeField,
     field('Linked incidents', incidents, 'Alert incident ids this case covers'),
     h('button', { type: 'submit' }, 'Save case'),
-    err,
+    err.el,
   );
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    err.hidden = true;
+    err.show(null);
     const ids = incidents.value
       .split(/[\s,]+/)
       .map((x) => x.trim())
@@ -108,11 +103,8 @@ export function casePanel(session: Session, inv: Investigation, signal: AbortSig
         { status: st.value as CaseState['status'], assignee: assignee.value.trim(), linked_incidents: ids },
         signal,
       )
-      .then((s) => {
-        for (const c of Object.values(controls)) c.removeAttribute('aria-invalid');
-        drawState(s);
-      })
-      .catch(showError);
+      .then(drawState)
+      .catch((e: Error) => err.show(e.message, e instanceof ApiError ? e.param : undefined));
   });
 
   const notes = h('ol', { class: 'notes', 'data-testid': 'case-notes' });
@@ -136,30 +128,24 @@ export function casePanel(session: Session, inv: Investigation, signal: AbortSig
     rows: 3,
     placeholder: 'What was found, who was told, what happens next',
   });
-  const noteErr = h('p', { class: 'field-error', role: 'alert', hidden: true });
+  const noteErr = fieldError({ text });
   const noteForm = h(
     'form',
     { class: 'note-form', 'aria-label': 'Add a note' },
     field('New note', text),
     h('button', { type: 'submit' }, 'Add note'),
-    noteErr,
+    noteErr.el,
   );
   noteForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
-    noteErr.hidden = true;
+    noteErr.show(null);
     session.api
       .addCaseNote(inv.id, text.value, signal)
       .then((r) => {
         text.value = '';
-        text.removeAttribute('aria-invalid');
         drawNotes(r.notes);
       })
-      .catch((e: Error) => {
-        noteErr.textContent = e.message;
-        noteErr.hidden = false;
-        text.setAttribute('aria-invalid', 'true');
-        text.focus();
-      });
+      .catch((e: Error) => noteErr.show(e.message, 'text'));
   });
 
   const reports = inv.case?.reports ?? [];

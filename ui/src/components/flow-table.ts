@@ -46,6 +46,25 @@ function endTitle(owner: Owner | null, label: string, ip: string | undefined): s
   return `${label} ${ip ?? ''}${o}`.trim();
 }
 
+/** The Source or Destination column: the end's address and owner (a pivot menu each), its full identity as the tooltip. */
+function endColumn(
+  label: string,
+  sortKey: string,
+  end: 'source' | 'destination',
+  base: PivotBase,
+): Column<FlowLine> {
+  const owner = (l: FlowLine) => l.attribution?.[end] ?? null;
+  const name = (l: FlowLine) => ownerLabel(owner(l), l.flow[end], l.flow[`${end}_names`]);
+  return {
+    label,
+    sortKey,
+    width: 'minmax(9rem,1.3fr)',
+    cell: (l) => endCell(owner(l), name(l), l.flow.IP?.[end], l.flow.time, base),
+    title: (l) =>
+      endTitle(owner(l), name(l), fmtAddr(l.flow.IP?.[end], ports(l.flow)[end === 'source' ? 'src' : 'dst'])),
+  };
+}
+
 /** The detail content of one flow: owners, every stored field, and the Hubble JSON. */
 export function flowDetail(line: FlowLine, base?: PivotBase): HTMLElement {
   const rows = flatten(line);
@@ -144,45 +163,9 @@ export function flowTable(
       width: '15.5rem',
       cell: (l) => h('time', { datetime: l.flow.time ?? '' }, fmtTime(l.flow.time ?? l.time)),
     },
-    {
-      label: 'Source',
-      sortKey: 'src_ip',
-      width: 'minmax(9rem,1.3fr)',
-      cell: (l) =>
-        endCell(
-          l.attribution?.source ?? null,
-          ownerLabel(l.attribution?.source ?? null, l.flow.source, l.flow.source_names),
-          l.flow.IP?.source,
-          l.flow.time,
-          base,
-        ),
-      title: (l) =>
-        endTitle(
-          l.attribution?.source ?? null,
-          ownerLabel(l.attribution?.source ?? null, l.flow.source),
-          fmtAddr(l.flow.IP?.source, ports(l.flow).src),
-        ),
-    },
+    endColumn('Source', 'src_ip', 'source', base),
     { label: 'Src port', sortKey: 'src_port', width: '4.4rem', cell: (l) => String(ports(l.flow).src ?? '') },
-    {
-      label: 'Destination',
-      sortKey: 'dst_ip',
-      width: 'minmax(9rem,1.3fr)',
-      cell: (l) =>
-        endCell(
-          l.attribution?.destination ?? null,
-          ownerLabel(l.attribution?.destination ?? null, l.flow.destination, l.flow.destination_names),
-          l.flow.IP?.destination,
-          l.flow.time,
-          base,
-        ),
-      title: (l) =>
-        endTitle(
-          l.attribution?.destination ?? null,
-          ownerLabel(l.attribution?.destination ?? null, l.flow.destination, l.flow.destination_names),
-          fmtAddr(l.flow.IP?.destination, ports(l.flow).dst),
-        ),
-    },
+    endColumn('Destination', 'dst_ip', 'destination', base),
     { label: 'Dst port', sortKey: 'dst_port', width: '4.4rem', cell: (l) => String(ports(l.flow).dst ?? '') },
     {
       label: 'Verdict',

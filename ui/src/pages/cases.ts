@@ -4,6 +4,7 @@
  * @module
  */
 import type { CaseSummary } from '../api.ts';
+import { incidentLinks } from '../components/case-panel.ts';
 import { pivot } from '../components/pivot.ts';
 import { field, h, panel, replace, status } from '../dom.ts';
 import { fmtTime } from '../format.ts';
@@ -117,16 +118,7 @@ async function render(ctx: PageContext): Promise<void> {
                 ),
                 h('td', {}, c.status),
                 h('td', {}, c.assignee || '—'),
-                h(
-                  'td',
-                  {},
-                  c.linked_incidents.length
-                    ? c.linked_incidents.flatMap((id, i) => [
-                        i ? ', ' : '',
-                        h('a', { href: link('alerts', { incident: id }) }, h('code', {}, id.slice(0, 8))),
-                      ])
-                    : '—',
-                ),
+                h('td', {}, ...(c.linked_incidents.length ? incidentLinks(c.linked_incidents) : ['—'])),
                 h('td', { class: 'num' }, String(c.notes)),
               );
             }),

@@ -18,7 +18,7 @@ import { casePanel } from '../components/case-panel.ts';
 import { createDrawer } from '../components/drawer.ts';
 import { flowDetail, flowTable } from '../components/flow-table.ts';
 import { pivot } from '../components/pivot.ts';
-import { field, h, panel, replace, status } from '../dom.ts';
+import { type FieldError, field, fieldError, h, panel, replace, status } from '../dom.ts';
 import { summary } from '../flow-view.ts';
 import { fmtCount, fmtTime, fromLocalInput, timeMs, toLocalInput } from '../format.ts';
 import { inCidr, isSingleAddress } from '../ip.ts';
@@ -107,7 +107,7 @@ function requestFromParams(p: URLSearchParams): InvestigationRequest | undefined
 function form(
   p: URLSearchParams,
   onSubmit: (req: InvestigationRequest) => void,
-): { el: HTMLElement; error: (param: string | undefined, msg: string | null) => void } {
+): { el: HTMLElement; error: FieldError['show'] } {
   const now = Date.now();
   const text = (name: string, placeholder: string) =>
     h('input', { type: 'text', name, value: p.get(name) ?? '', placeholder, spellcheck: 'false' });
@@ -161,18 +161,7 @@ function form(
       ['destination', 'it received (destination)'],
     ].map(([v, t]) => h('option', { value: v, selected: (p.get('direction') ?? 'any') === v }, t)),
   );
-  const err = h('p', { class: 'field-error', role: 'alert', hidden: true });
-  const controls: Record<string, HTMLElement> = {
-    indicator,
-    remote,
-    port,
-    protocol,
-    at,
-    tolerance,
-    since,
-    until,
-    direction,
-  };
+  const err = fieldError({ indicator, remote, port, protocol, at, tolerance, since, until, direction });
   const atFields = [field('Reported at (UTC)', at), field('± seconds', tolerance)];
   const windowFields = [field('From (UTC)', since), field('To (UTC)', until)];
   const showMode = () => {
@@ -194,7 +183,7 @@ function form(
     ...windowFields,
     field('Our address was', direction),
     h('button', { type: 'submit' }, 'Investigate'),
-    err,
+    err.el,
   );
   el.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -217,17 +206,7 @@ function form(
       direction: direction.value,
     });
   });
-  const error = (param: string | undefined, msg: string | null) => {
-    for (const c of Object.values(controls)) c.removeAttribute('aria-invalid');
-    err.hidden = msg === null;
-    err.textContent = msg ?? '';
-    const c = param ? controls[param] : undefined;
-    if (c && msg) {
-      c.setAttribute('aria-invalid', 'true');
-      c.focus();
-    }
-  };
-  return { el, error };
+  return { el, error: err.show };
 }
 
 const endText = { source: 'source (it sent)', destination: 'destination (it received)', both: 'both ends' };
@@ -525,7 +504,7 @@ async function render(ctx: PageContext): Promise<void> {
   const { root, params, session, signal } = ctx;
   const out = h('div', { class: 'case', 'aria-live': 'polite' });
   const run = async (req: InvestigationRequest) => {
-    f.error(undefined, null);
+    f.error(null);
     replace(out, status('Investigating…'));
     try {
       const inv = await session.api.investigate(req, signal);
@@ -536,7 +515,7 @@ async function render(ctx: PageContext): Promise<void> {
       await showCase(ctx, out, inv, req);
     } catch (err) {
       if (err instanceof ApiError && err.status === 400) {
-        f.error(err.param, err.message);
+        f.error(err.message, err.param);
         replace(out);
       } else replace(out, status(`Investigation failed: ${(err as Error).message}`, 'error'));
     }
