@@ -28,6 +28,7 @@
 
 import type { SqlParams } from '../../../common/clickhouse/sql-params.ts';
 import { endOwnerFields, resolveOwnersSql } from '../../../common/ownership/owner-rule.ts';
+import { timeBoundsSql } from './time-sql.ts';
 
 /** A flow end by its attribution column prefix. */
 export type OwnerEnd = 'src' | 'dst';
@@ -84,8 +85,7 @@ export function lateOwnersSql(
   const flows = [
     `${end}_source = 'none'`,
     `${ip} IN (${addresses})`,
-    ...(since ? [`time >= ${since}`] : []),
-    ...(until ? [`time < ${until}`] : []),
+    ...timeBoundsSql(p, range ?? {}),
     ...flowConds,
   ];
   // The flows side is a subquery over `flows` alone, so flowConds need no table alias. The owner
@@ -112,18 +112,23 @@ export function lateOwnersSql(
 
 /**
  * The WHERE term "this end was stored as `none` and its owner at the flow's time, from the
- * ownership table, satisfies `pred`". Values inside `pred` must already be bound.
+ * ownership table, satisfies `pred`". Values inside `pred` must already be bound. `narrow` are
+ * conditions over `flows` that the statement ANDs at its top level (its address filters, say):
+ * they also bound the flows the late lookup resolves, so it reads the statement's granules rather
+ * than the whole range, and the answer is the same (a flow failing them is out of the answer
+ * whatever its owner).
  */
 export function lateOwnerMatch(
   p: SqlParams,
   end: OwnerEnd,
   pred: OwnerPredicate,
   range?: TimeBounds,
+  narrow: readonly string[] = [],
 ): string {
   // Candidate addresses: any raw ownership row naming the wanted owner (a superset of the
   // merged intervals that do; the exact check below is on merged, resolved owners).
   const addresses = `SELECT address FROM ownership WHERE kind = 'alloc' AND ${pred((f) => f)}`;
-  const resolved = lateOwnersSql(p, end, addresses, range);
+  const resolved = lateOwnersSql(p, end, addresses, range, narrow);
   return (
     `(${end}_source = 'none' AND ${ipColumn(end)} IN (${addresses}) AND ` +
     `flow_id IN (SELECT late_fid FROM (${resolved}) WHERE ${pred((f) => `late_${f}`)}))`

@@ -21,6 +21,7 @@ import type { Principal } from '../auth/principal.ts';
 import type { FlowCursor } from './cursor.ts';
 import { lateOwnerMatch, type OwnerEnd, type OwnerPredicate, type TimeBounds } from './late-owner.ts';
 import { sortColumn } from './sort.ts';
+import { timeBoundsSql } from './time-sql.ts';
 
 /** A WHERE clause (without the keyword) and the parameters it binds. */
 export interface SqlWhere {
@@ -34,7 +35,8 @@ const ends: readonly OwnerEnd[] = ['src', 'dst'];
  * One of `on` (both ends: either end; one end: that end) owned by an owner satisfying `pred`: as
  * stored (`stored`, over the `src_`/`dst_` columns), or, for an end stored as `none`, as
  * re-attributed from the ownership table at the flow's time (filters/late-owner.ts explains the
- * cost). `range` bounds the late lookups.
+ * cost). `range` bounds the late lookups, and so do `narrow`, conditions the statement ANDs at its
+ * top level (lateOwnerMatch).
  */
 function ownedBy(
   p: SqlParams,
@@ -42,8 +44,9 @@ function ownedBy(
   pred: OwnerPredicate,
   range: TimeBounds | undefined,
   on: readonly OwnerEnd[] = ends,
+  narrow: readonly string[] = [],
 ): string {
-  return or(on.flatMap((e) => [stored(e), lateOwnerMatch(p, e, pred, range)]));
+  return or(on.flatMap((e) => [stored(e), lateOwnerMatch(p, e, pred, range, narrow)]));
 }
 
 /**
@@ -51,9 +54,18 @@ function ownedBy(
  * tenant principal sees flows where its tenant owns an end, including ends re-attributed at
  * query time. Pass the statement's time range when it has one: it bounds the late lookups.
  * `late: false` looks at stored attribution only (a rollup, which has no addresses to re-attribute:
- * late ends reach it through the correction job, common/ownership/correct.ts).
+ * late ends reach it through the correction job, common/ownership/correct.ts). `narrow`: conditions
+ * over `flows` the statement ANDs at its top level besides the scope (its address filters, say),
+ * which then also bound the late lookups, so a tenant's address query reads that address's granules
+ * only (lateOwnerMatch).
  */
-export function tenantScope(p: SqlParams, principal: Principal, range?: TimeBounds, late = true): string {
+export function tenantScope(
+  p: SqlParams,
+  principal: Principal,
+  range?: TimeBounds,
+  late = true,
+  narrow: readonly string[] = [],
+): string {
   if (principal.role !== 'tenant') return '1';
   // A tenant principal without a tenant sees nothing (config validation forbids it anyway).
   if (!principal.tenant) return '0';
@@ -64,6 +76,8 @@ export function tenantScope(p: SqlParams, principal: Principal, range?: TimeBoun
     (e) => `${e}_tenant = ${t}`,
     (col) => `${col('tenant')} = ${t}`,
     range,
+    ends,
+    narrow,
   );
 }
 
@@ -79,12 +93,12 @@ export function ownEnds(p: SqlParams, principal: Principal): OwnEnds | undefined
   return { source: `src_tenant = ${t}`, destination: `dst_tenant = ${t}` };
 }
 
-/** The time-range predicate: since inclusive, until exclusive. */
+/**
+ * The time-range predicate: since inclusive, until exclusive, with the hour-bucket bounds that let
+ * the primary key use it (time-sql.ts).
+ */
 export function timeRange(p: SqlParams, sinceNs: bigint, untilNs: bigint): string {
-  return (
-    `time >= fromUnixTimestamp64Nano(${p.bind(sinceNs, 'Int64')}, 'UTC') AND ` +
-    `time < fromUnixTimestamp64Nano(${p.bind(untilNs, 'Int64')}, 'UTC')`
-  );
+  return timeBoundsSql(p, { sinceNs, untilNs }).join(' AND ');
 }
 
 /**
@@ -92,13 +106,15 @@ export function timeRange(p: SqlParams, sinceNs: bigint, untilNs: bigint): strin
  * and `alloc` also match ends stored as `none` whose owner at the flow's time is known now; without
  * it they match stored columns only. With `ownTenant` (a tenant principal) they match only ends its
  * tenant owns. The plain words look at either end; `source`/`destination` (the from-/to- words) at
- * that end only.
+ * that end only. `narrow`: conditions the statement ANDs at its top level, which also bound the late
+ * lookups (lateOwnerMatch).
  */
 export function ownerFiltersSql(
   p: SqlParams,
   f: OwnerFilters,
   late?: TimeBounds,
   ownTenant?: string,
+  narrow: readonly string[] = [],
 ): string[] {
   const out: string[] = [];
   const own = ownTenant === undefined ? undefined : p.bind(ownTenant, 'String');
@@ -110,7 +126,7 @@ export function ownerFiltersSql(
       const arr = p.bind(vals, 'Array(String)');
       const stored = (end: OwnerEnd) => mine(`has(${arr}, ${end}_${field})`, `${end}_tenant`);
       if (!late) return or(on.map(stored));
-      return ownedBy(p, stored, (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')), late, on);
+      return ownedBy(p, stored, (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')), late, on, narrow);
     };
     if (e.tenant?.length) out.push(owner('tenant', e.tenant));
     if (e.account?.length) out.push(owner('account', e.account));
@@ -128,6 +144,7 @@ export function ownerFiltersSql(
               (col) => mine(match(col('alloc_name'), col('alloc_id')), col('tenant')),
               late,
               on,
+              narrow,
             )
           : or(on.map(stored)),
       );
@@ -146,7 +163,9 @@ export function ownerFiltersSql(
     );
   }
   // Exclusions: the same predicates, each negated ("exclude it" pivots, `--not --account x`).
-  if (f.exclude) for (const x of ownerFiltersSql(p, f.exclude, late, ownTenant)) out.push(`NOT (${x})`);
+  if (f.exclude) {
+    for (const x of ownerFiltersSql(p, f.exclude, late, ownTenant, narrow)) out.push(`NOT (${x})`);
+  }
   return out;
 }
 
@@ -154,7 +173,8 @@ export function ownerFiltersSql(
  * The predicates of the filters alone (no time, scope or cursor): the Hubble whitelist/blacklist and
  * the owner filters, for `principal` (a tenant's attribute filters look at its own ends only).
  * `late` is the statement's time range, which the statement must apply itself (timeRange): it
- * bounds the late-owner lookups and lets address filters read through the address index.
+ * bounds the late-owner lookups and lets address filters read through the address index. The
+ * statement must AND every returned predicate (the Hubble part also bounds the late lookups).
  */
 export function filtersToSql(
   p: SqlParams,
@@ -162,16 +182,23 @@ export function filtersToSql(
   principal: Principal,
   late?: TimeBounds,
 ): string[] {
+  const { hubble, owner } = filterParts(p, f, principal, late);
+  return [...hubble, ...owner];
+}
+
+/** filtersToSql's predicates, the Hubble part (at most one) apart from the owner filters. */
+function filterParts(p: SqlParams, f: ParsedFilterSet, principal: Principal, late?: TimeBounds) {
   const range =
     late?.sinceNs !== undefined && late.untilNs !== undefined
       ? { sinceNs: late.sinceNs, untilNs: late.untilNs }
       : undefined;
-  const hubble = filterSetSql(p, f.whitelist, f.blacklist, {
+  const sql = filterSetSql(p, f.whitelist, f.blacklist, {
     own: ownEnds(p, principal),
     addressIndex: range,
   });
+  const hubble = sql === '1' ? [] : [sql];
   const own = principal.role === 'tenant' ? (principal.tenant ?? '') : undefined;
-  return [...(hubble === '1' ? [] : [hubble]), ...ownerFiltersSql(p, f.owner, late, own)];
+  return { hubble, owner: ownerFiltersSql(p, f.owner, late, own, hubble) };
 }
 
 /**
@@ -207,10 +234,12 @@ export interface FlowWhereInput {
 export function flowQueryToSql(query: FlowWhereInput, principal: Principal, p: SqlParams): SqlWhere {
   assertOwnTenantFilter(query.filters, principal);
   const range = { sinceNs: query.sinceNs, untilNs: query.untilNs };
+  const { hubble, owner } = filterParts(p, query.filters, principal, range);
   const parts = [
     timeRange(p, query.sinceNs, query.untilNs),
-    ...filtersToSql(p, query.filters, principal, range),
-    tenantScope(p, principal, range),
+    ...hubble,
+    ...owner,
+    tenantScope(p, principal, range, true, hubble),
   ];
   if (query.cursor) {
     const c = query.cursor;

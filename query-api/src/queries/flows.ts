@@ -1,13 +1,15 @@
 /**
  * The flows service: one page of stored flows for a parsed FlowQuery (keyset-paged by
  * (time, flow_id)), or the same rows as a stream of batches for NDJSON and CSV. Transport-free:
- * the HTTP route and `flowtrail flows` both call it.
+ * the HTTP route and `flowtrail flows` both call it. A page sorted by time whose filters are not
+ * address lookups reads its newest (or oldest) hour bucket first (flow-windows.ts).
  * @module
  */
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import type { Principal } from '../auth/principal.ts';
 import { encodeCursor, type FlowQuery, flowQueryToSql, SqlParams, sortColumn } from '../filters/index.ts';
 import { type FlowRow, flowRowColumns } from './flow-rows.ts';
+import { timeWindows } from './flow-windows.ts';
 
 /** What the flows service needs. */
 export interface FlowsDeps {
@@ -35,6 +37,30 @@ function statement(query: FlowQuery, principal: Principal, limit: number, column
   return { sql, params };
 }
 
+/**
+ * Whether every whitelist entry names an address: the statement then reads key ranges (the source
+ * address leads the key within each hour, other addresses go through the address index), which
+ * costs the same over one window as over the range, so the range is read in one statement.
+ */
+function addressKeyed(query: FlowQuery): boolean {
+  const w = query.filters.whitelist;
+  return w.length > 0 && w.every((f) => !!(f.source.ip || f.destination.ip || f.ipXlated));
+}
+
+/**
+ * The windows a page reads, in order: the whole range in one, or (sorted by time, not an address
+ * lookup) the hour bucket at the newest (or oldest) end first, starting at the cursor's time.
+ */
+function pageWindows(query: FlowQuery) {
+  let { sinceNs, untilNs } = query;
+  if (query.sort !== 'time' || addressKeyed(query)) return [{ sinceNs, untilNs }];
+  const c = query.cursor;
+  // Rows after the cursor lie at or before its time (newest first) or at or after it (oldest).
+  if (c && c.order === 'newest' && c.timeNs + 1n < untilNs) untilNs = c.timeNs + 1n;
+  if (c && c.order === 'oldest' && c.timeNs > sinceNs) sinceNs = c.timeNs;
+  return timeWindows(sinceNs, untilNs, query.order);
+}
+
 /** Reads one page; asks for one row more than the limit to know whether another page exists. */
 export async function queryFlowPage(
   deps: FlowsDeps,
@@ -42,12 +68,18 @@ export async function queryFlowPage(
   principal: Principal,
   signal?: AbortSignal,
 ): Promise<FlowPage> {
-  const { sql, params } = statement(query, principal, query.limit + 1);
-  const rows = await deps.store.query<FlowRow & { sort_text?: string }>(sql, {
-    params,
-    settings: deps.settings,
-    signal,
-  });
+  const rows: (FlowRow & { sort_text?: string })[] = [];
+  for (const w of pageWindows(query)) {
+    const { sql, params } = statement({ ...query, ...w }, principal, query.limit + 1 - rows.length);
+    rows.push(
+      ...(await deps.store.query<FlowRow & { sort_text?: string }>(sql, {
+        params,
+        settings: deps.settings,
+        signal,
+      })),
+    );
+    if (rows.length > query.limit) break;
+  }
   const more = rows.length > query.limit;
   if (more) rows.length = query.limit;
   const last = rows[rows.length - 1];
