@@ -410,6 +410,19 @@ async function finish(
 }
 
 /**
+ * Records every ownership row recorded so far as examined for every flow, without a run: for a
+ * store whose flows were all attributed at ingest from that ownership (a restored backup, a
+ * benchmark's fill), so the next run reads only the flows of ownership recorded after it.
+ */
+export async function markOwnershipExamined(store: Store): Promise<void> {
+  await store.command(
+    `INSERT INTO flow_owner_correction_scans (batch, since_ns, until_ns, examined_to, at)
+     SELECT '', 0, {until:Int64}, now64(9), now64(9)`,
+    { params: { until: maxInt64 } },
+  );
+}
+
+/**
  * Runs one correction over `range` (see the module comment): finishes unfinished batches first,
  * then records and applies a new one when there are newly resolvable ends.
  */
