@@ -75,6 +75,8 @@ export async function run(argv: string[]): Promise<number> {
       kafka_flows_per_s: kafka.kafka_flows_per_s,
       kafka_produce_flows_per_s: kafka.kafka_produce_flows_per_s,
       kafka_cpu_us_per_flow: kafka.kafka_cpu_us_per_flow,
+      kafka_rows_per_insert: kafka.kafka_rows_per_insert,
+      kafka_bytes_per_flow: kafka.kafka_bytes_per_flow,
       kafka_consumer_lag_end: kafka.consumer_lag_end,
       kafka_compression: kafka.kafka_compression,
       enrich_ns_per_flow: Math.round(enrich.nsPerFlow),
