@@ -338,12 +338,36 @@ export function reportMatch(
   };
 }
 
+/** The window bound of a saved case: it was validated when the case was opened. */
+export const unboundedRangeNs = BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000_000n;
+
+/** The address index's keys for a report's parties and window, read once (readAddressKeys). */
+export function reportAddressKeys(
+  deps: { store: Store; settings: QuerySettings },
+  request: InvestigationRequest,
+  maxRangeNs: bigint,
+  signal?: AbortSignal,
+): Promise<AddressKeys | undefined> {
+  const parties = reportParties(request, maxRangeNs);
+  return readAddressKeys(
+    deps,
+    [parties.ind, parties.rem].filter((r) => r !== undefined),
+    parties,
+    signal,
+  );
+}
+
 /**
  * The flows that fully match a saved report (every given field: our side, their side at the
  * other end, port, protocol) within its window, visible to `principal`: the evidence of a case.
  */
-export function fullMatchWhere(p: SqlParams, request: InvestigationRequest, principal: Principal): string {
-  const m = reportMatch(p, request, BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000_000n);
+export function fullMatchWhere(
+  p: SqlParams,
+  request: InvestigationRequest,
+  principal: Principal,
+  keys?: AddressKeys,
+): string {
+  const m = reportMatch(p, request, unboundedRangeNs, keys);
   const ind = or([m.indSrc, m.indX, m.indDst].filter((c) => c !== '0'));
   const remote =
     request.indicator === undefined
@@ -382,13 +406,7 @@ export async function runInvestigation(
 ): Promise<Investigation> {
   const p = new SqlParams();
   // The address index is read once, ahead: the statement below needs its keys in several places.
-  const parties = reportParties(request, deps.maxRangeNs);
-  const keys = await readAddressKeys(
-    deps,
-    [parties.ind, parties.rem].filter((r) => r !== undefined),
-    parties,
-    signal,
-  );
+  const keys = await reportAddressKeys(deps, request, deps.maxRangeNs, signal);
   const { indSrc, indX, indDst, remSrc, remDst, portOk, protoOk, matched, bounds, refNs } = reportMatch(
     p,
     request,
