@@ -16,7 +16,16 @@ describe('bin > bench-scale', () => {
     expect(first.scale_flows).toBe(20_000);
     expect(first.scale_planned_flows).toBe(20_000);
     expect(first.scale_queries).toHaveLength(10);
-    for (const q of first.scale_queries) expect(q.statuses.every((s) => s < 300)).toBe(true);
+    for (const q of first.scale_queries) {
+      expect(q.statuses.every((s) => s < 300)).toBe(true);
+      // What the engine read for the request is counted (every question reads something).
+      expect(q.statements).toBeGreaterThan(0);
+      expect(q.rows_read).toBeGreaterThan(0);
+    }
+    // The aggregates say which table answered.
+    expect(first.scale_queries.find((q) => q.name === 'timeseries, 24 h')?.source).toMatch(
+      /^(rollup|flows)$/,
+    );
     expect(first.scale_index_bytes_per_flow).toBeGreaterThan(0);
     expect(first.ingest_empty_flows_per_s).toBeGreaterThan(0);
     expect(first.ingest_filled_flows_per_s).toBeGreaterThan(0);

@@ -69,6 +69,16 @@ export interface QueryTiming {
   p99_ms: number;
   /** HTTP statuses seen (a 503 is a limit that stopped the query). */
   statuses: number[];
+  /**
+   * What the engine read for one request (median over the runs): rows and granules (marks) the
+   * SELECTs selected, and how many SELECTs ran. Load does not change these, so they show what an
+   * index or a rollup saved when wall times are noisy.
+   */
+  rows_read: number;
+  marks_read: number;
+  statements: number;
+  /** Which table answered, when the answer says (`source` of the aggregates: rollup or flows). */
+  source?: string;
 }
 
 const pods = 20_000;
@@ -270,11 +280,18 @@ export async function benchScale(opts: ScaleBenchOptions) {
       },
     ];
     const timings: QueryTiming[] = [];
+    // The same engine as the API's (one chdb session per process), for its read counters.
+    const stats = await createChdbStore(dataDir, 'scale');
     try {
       for (const q of questions) {
         const ms: number[] = [];
+        const rowsRead: number[] = [];
+        const marksRead: number[] = [];
+        const statements: number[] = [];
         const statuses = new Set<number>();
+        let source: string | undefined;
         for (let i = 0; i <= opts.runs; i++) {
+          const before = await engineReads(stats);
           const started = performance.now();
           const res = await fetch(`${base}${q.path}`, {
             method: q.body ? 'POST' : 'GET',
@@ -282,10 +299,18 @@ export async function benchScale(opts: ScaleBenchOptions) {
             body: q.body ? JSON.stringify(q.body) : undefined,
             signal: AbortSignal.timeout(120_000),
           });
-          await res.arrayBuffer();
+          const body = await res.text();
           statuses.add(res.status);
-          if (i > 0) ms.push(performance.now() - started);
+          if (i > 0) {
+            ms.push(performance.now() - started);
+            const after = await engineReads(stats);
+            rowsRead.push(after.rows - before.rows);
+            marksRead.push(after.marks - before.marks);
+            statements.push(after.selects - before.selects - 1); // less the first snapshot's own SELECT
+          }
+          source ??= answerSource(body);
         }
+        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? 0;
         ms.sort((a, b) => a - b);
         const at = (p: number) => Math.round(ms[Math.min(ms.length - 1, Math.ceil(p * ms.length) - 1)]!);
         timings.push({
@@ -294,10 +319,17 @@ export async function benchScale(opts: ScaleBenchOptions) {
           p50_ms: at(0.5),
           p99_ms: at(0.99),
           statuses: [...statuses],
+          rows_read: median(rowsRead),
+          marks_read: median(marksRead),
+          statements: median(statements),
+          ...(source ? { source } : {}),
         });
-        opts.say(`  ${q.name}: p50 ${at(0.5)} ms (${[...statuses].join(',')})`);
+        opts.say(
+          `  ${q.name}: p50 ${at(0.5)} ms, ${median(rowsRead)} rows read in ${median(statements)} statements (${[...statuses].join(',')})`,
+        );
       }
     } finally {
+      await stats.close();
       await api.close();
     }
 
@@ -329,6 +361,28 @@ export async function benchScale(opts: ScaleBenchOptions) {
     };
   } finally {
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The engine's cumulative read counters (ProfileEvents in system.events; chdb has no query_log).
+ * The snapshot's own SELECT reads a few rows of system.events: noise next to a flows query.
+ */
+async function engineReads(store: Store): Promise<{ rows: number; marks: number; selects: number }> {
+  const rows = await store.query<{ event: string; value: string }>(
+    "SELECT event, value FROM system.events WHERE event IN ('SelectedRows', 'SelectedMarks', 'SelectQuery')",
+  );
+  const get = (e: string) => Number(rows.find((r) => r.event === e)?.value ?? 0);
+  return { rows: get('SelectedRows'), marks: get('SelectedMarks'), selects: get('SelectQuery') };
+}
+
+/** The `source` an aggregate answer names (rollup or flows), if the body is such an answer. */
+function answerSource(body: string): string | undefined {
+  try {
+    const v = JSON.parse(body) as { source?: unknown };
+    return typeof v?.source === 'string' ? v.source : undefined;
+  } catch {
+    return undefined; // NDJSON or text: not an aggregate
   }
 }
 

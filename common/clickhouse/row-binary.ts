@@ -35,9 +35,21 @@ export class RowBinaryWriter {
     return out;
   }
 
+  /**
+   * The encoded bytes without a copy (a batch of 100,000 rows is tens of MB): the writer goes on in
+   * a fresh buffer of `nextBytes` (default: as large as this one, so a writer sealing batches of one
+   * size stops growing after the first; pages of a large buffer cost memory only once written).
+   */
+  detach(nextBytes = this.buf.length): Buffer {
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(nextBytes);
+    this.pos = 0;
+    return out;
+  }
+
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = Math.max(this.buf.length * 2, 4096);
     while (size < this.pos + n) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);

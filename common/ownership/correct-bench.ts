@@ -1,96 +1,151 @@
 /**
- * Cost of the late-owner correction (correct.ts), for notes/attrib.md: does it depend on the
- * late flows or on what is stored? Fills `flows`, all by SQL inside ClickHouse, with `stored`
- * attributed flows spread over `days` days (received now, so retention keeps them) and `late`
- * flows stored as nobody's in the newest hour over `addresses` addresses, the ownership table
- * with 4 consecutive 15-minute intervals per address, then times one correctLateOwners run (per
- * step) and, for comparison, the query-time alternative: a tenant breakdown of the late hour
- * resolving each late end through the owner rule's SQL (what an ASOF-style join at query time
- * costs per query), against the same breakdown from the corrected rollup.
+ * Cost of the late-owner correction (correct.ts) at size: does it depend on the late flows or on
+ * what is stored? It runs on a store filled by the scale bench (bin/bench-scale.ts, through
+ * `flowtrail bench --scale N --keep DIR`: N flows over 24 h, 20,000 pod addresses, all attributed
+ * at ingest), so there is one fill of the store and one copy of its SQL. Its ownership counts as
+ * examined (markOwnershipExamined: the fill attributed every flow from it). Each phase then adds
+ * `late` flows stored as nobody's in the fill's newest hour, from `addresses` new pod addresses
+ * (30% to another of them, so destination ends are late too, 70% to the world), and after them the
+ * ownership of those addresses (4 consecutive 15-minute intervals each), and times one
+ * correctLateOwners run over the collector's window (the newest 2 h), per step. For comparison it
+ * times the query-time alternative: a tenant breakdown of the late hour resolving each late end
+ * through the owner rule's SQL (what an ASOF-style join costs per query), against the same
+ * breakdown from the corrected rollup.
  *
- * Run: `npx tsx common/ownership/correct-bench.ts <stored> <late[,late…]> [addresses] [days] [dataDir]`
- * (several late counts: one phase each, on the same store, one JSON line per phase).
+ * Wall times move with the machine's load; next to each it reports what load does not change:
+ * rows, marks and bytes the engine selected (system.events SelectedRows/SelectedMarks/
+ * SelectedBytes, this process only: chdb has no query_log), rows mutated, and CPU (the process's
+ * user+system time, which includes the engine's background threads, e.g. the mutation).
+ *
+ * Run: `npx tsx common/ownership/correct-bench.ts <keptDir> <late[,late…]> [addresses]` (several
+ * late counts: one phase each, on the same store, one JSON line per phase). Run it on a copy of
+ * a kept store: the phases add flows and rewrite some.
  * @module
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createChdbStore } from '../clickhouse/chdb-store.ts';
 import { migrate } from '../clickhouse/migrator.ts';
-import { correctLateOwners } from './correct.ts';
+import type { Store } from '../clickhouse/store.ts';
+import { correctLateOwners, markOwnershipExamined } from './correct.ts';
 import { resolveOwnersSql } from './owner-rule.ts';
 
-const stored = Number(process.argv[2] ?? 1_000_000);
-// Late flows per phase (comma-separated): each phase adds that many and runs one correction.
+const dir = process.argv[2];
+if (!dir)
+  throw new Error(
+    'usage: correct-bench.ts <keptDir from flowtrail bench --scale N --keep> <late[,late…]> [addresses]',
+  );
 const phases = (process.argv[3] ?? '100000').split(',').map(Number);
 const addresses = Number(process.argv[4] ?? 10_000);
-const days = Number(process.argv[5] ?? 10);
-const dir = process.argv[6] ?? mkdtempSync(path.join(tmpdir(), 'ft-correct-bench-'));
 const intervalsPerAddress = 4;
-const store = await createChdbStore(dir, 'bench');
-await migrate(store);
-const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
-  const t = Date.now();
-  const r = await work();
-  return [r, Date.now() - t];
+// The scale bench's kept store: its data directory, database and 24 h window (bin/bench-scale.ts).
+const fill = JSON.parse(readFileSync(path.join(dir, 'fill.json'), 'utf8')) as {
+  endNs: string;
+  chunksDone: number;
+  chunks: number;
 };
+if (fill.chunksDone < fill.chunks)
+  throw new Error(`the kept store's fill is not finished (${fill.chunksDone}/${fill.chunks} chunks)`);
+const store = await createChdbStore(path.join(dir, 'data'), 'scale');
+await migrate(store);
 
-// The newest hour is [H, H + 3600); stored flows go back `days` days from H + 3600.
-const H = Math.floor(Date.now() / 1000 / 3600) * 3600 - 3600;
-const span = days * 86_400;
-const insertSettings = { max_partitions_per_insert_block: 1000, max_insert_threads: 2 };
-// A store filled by an earlier run (same dataDir) is reused: the fill is most of the time.
-const [had] = await store.query<{ n: string }>(
-  "SELECT toString(countIf(src_source = 'label')) AS n FROM flows",
+const counterNames = [
+  'SelectedRows',
+  'SelectedMarks',
+  'SelectedBytes',
+  'MutatedRows',
+  'InsertedRows',
+  'UserTimeMicroseconds',
+  'SystemTimeMicroseconds',
+] as const;
+type Counters = Record<(typeof counterNames)[number], number>;
+async function counters(s: Store): Promise<Counters> {
+  const rows = await s.query<{ event: string; value: string }>(
+    `SELECT event, toString(value) AS value FROM system.events WHERE event IN (${counterNames.map((n) => `'${n}'`).join(', ')})`,
+  );
+  const out = Object.fromEntries(counterNames.map((n) => [n, 0])) as Counters;
+  for (const r of rows) out[r.event as keyof Counters] = Number(r.value);
+  return out;
+}
+/** What a piece of work cost: wall ms, engine counters, process CPU ms. */
+interface Cost {
+  ms: number;
+  rowsRead: number;
+  marksRead: number;
+  bytesRead: number;
+  rowsMutated: number;
+  rowsInserted: number;
+  cpuMs: number;
+}
+function costBetween(a: Counters, b: Counters, cpu: NodeJS.CpuUsage, ms: number): Cost {
+  return {
+    ms: Math.round(ms),
+    rowsRead: b.SelectedRows - a.SelectedRows,
+    marksRead: b.SelectedMarks - a.SelectedMarks,
+    bytesRead: b.SelectedBytes - a.SelectedBytes,
+    rowsMutated: b.MutatedRows - a.MutatedRows,
+    rowsInserted: b.InsertedRows - a.InsertedRows,
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+  };
+}
+async function measured<T>(work: () => Promise<T>): Promise<[T, Cost]> {
+  const c0 = await counters(store);
+  const cpu0 = process.cpuUsage();
+  const t = performance.now();
+  const r = await work();
+  const ms = performance.now() - t;
+  const cpu = process.cpuUsage(cpu0);
+  return [r, costBetween(c0, await counters(store), cpu, ms)];
+}
+
+const endNs = BigInt(fill.endNs);
+const hourNs = 3_600_000_000_000n;
+const lateStart = endNs - hourNs;
+const S = (ns: bigint) => (ns / 1_000_000_000n).toString();
+const [examined] = await store.query<{ n: string }>(
+  'SELECT toString(count()) AS n FROM flow_owner_correction_scans',
 );
-const reuse = Number(had?.n ?? 0) >= stored;
+if (examined?.n === '0') await markOwnershipExamined(store);
+const [stored] = await store.query<{ n: string }>('SELECT toString(count()) AS n FROM flows');
 const run = Date.now().toString(36);
-const [, fillStoredMs] = await timed(async () => {
-  // In chunks of 10M so one insert's memory stays bounded.
-  for (let off = 0; off < (reuse ? 0 : stored); off += 10_000_000) {
-    const n = Math.min(10_000_000, stored - off);
-    await store.command(
-      `INSERT INTO flows (flow_id, time, source_ip, destination_ip, verdict, l4_protocol, destination_port,
-         src_source, src_tenant, src_account, src_alloc_id, src_scope, dst_source, dst_scope, received_at)
-       SELECT toFixedString(substring(MD5(concat('s', toString(number))), 1, 16), 16),
-         toDateTime64(${H + 3600 - span} + (number * ${span}) / ${Math.max(stored, 1)}, 9, 'UTC'),
-         toIPv6(IPv4NumToString(toUInt32(184549376 + number % 200))), toIPv6('8.8.8.8'), 'FORWARDED', 'TCP', 443,
-         'label', concat('tenant-', toString(number % 13)), concat('acct-', toString(number % 13)),
-         concat('alloc-s', toString(number % 200)), 'private', 'none', 'world', now64(9)
-       FROM numbers(${off}, ${n})`,
-      { settings: insertSettings },
-    );
-  }
-});
-await store.command(
-  `INSERT INTO ownership (address, kind, alloc_id, alloc_name, namespace, job, \`group\`, node_id, node_name,
-     tenant, account, start, \`end\`, nomad_index, recorded_at)
-   SELECT toIPv6(IPv4NumToString(toUInt32(167772160 + intDiv(number, ${intervalsPerAddress})))), 'alloc',
-     concat('alloc-${run}-', toString(number)), concat('job.web[', toString(number % 7), ']'), 'ns', 'job', 'web', 'n', 'n',
-     concat('tenant-', toString(number % 13)), concat('acct-', toString(number % 13)),
-     toDateTime64(${H} + (number % ${intervalsPerAddress}) * 900, 9, 'UTC'),
-     toDateTime64(${H} + (number % ${intervalsPerAddress} + 1) * 900, 9, 'UTC'), number + 1, now64(9)
-   FROM numbers(${addresses * intervalsPerAddress})`,
-);
+const podBase = 171_966_464; // 10.64.0.0: outside the fill's 20,000 pod addresses (10.0.0.0 + p)
 let phase = 0;
 for (const late of phases) {
   phase++;
-  const [, fillLateMs] = await timed(() =>
+  const base = podBase + phase * 65_536;
+  const pod = (n: string) => `toIPv6(IPv4NumToString(toUInt32(${base} + ${n})))`;
+  const [, fillLate] = await measured(() =>
     store.command(
       `INSERT INTO flows (flow_id, time, source_ip, destination_ip, verdict, l4_protocol, destination_port,
          src_source, dst_source, src_scope, dst_scope, received_at)
-       SELECT toFixedString(substring(MD5(concat('l${run}-${phase}-', toString(number))), 1, 16), 16),
-         toDateTime64(${H} + (number % 3600) + (number % 1000) / 1000, 9, 'UTC'),
-         toIPv6(IPv4NumToString(toUInt32(167772160 + number % ${addresses}))), toIPv6('8.8.8.8'), 'FORWARDED', 'TCP', 443,
-         'none', 'none', 'private', 'world', now64(9)
+       SELECT MD5(concat('late-${run}-${phase}-', toString(number))),
+         fromUnixTimestamp64Nano(toInt64(${lateStart} + intDiv(number * ${hourNs}, ${late})), 'UTC'),
+         ${pod(`number % ${addresses}`)},
+         if(number % 10 < 3, ${pod(`(number * 7 + 1) % ${addresses}`)}, toIPv6('8.8.8.8')),
+         'FORWARDED', 'TCP', 443, 'none', 'none', 'private', if(number % 10 < 3, 'private', 'world'), now64(9)
        FROM numbers(${late})`,
-      { settings: insertSettings },
+      { settings: { max_insert_threads: 2 } },
     ),
   );
+  // The owners arrive after their flows.
+  await store.command(
+    `INSERT INTO ownership (address, kind, alloc_id, alloc_name, namespace, job, \`group\`, node_id, node_name,
+       tenant, account, start, \`end\`, nomad_index, recorded_at)
+     SELECT ${pod(`intDiv(number, ${intervalsPerAddress})`)}, 'alloc',
+       concat('alloc-late-${run}-${phase}-', toString(number)), concat('late.web[', toString(number % 7), ']'), 'ns', 'late',
+       'web', 'n', 'n', concat('tenant-', toString(number % 13)), concat('account-', toString(number % 13)),
+       toDateTime64(${S(lateStart)} + (number % ${intervalsPerAddress}) * 900, 9, 'UTC'),
+       toDateTime64(${S(lateStart)} + (number % ${intervalsPerAddress} + 1) * 900, 9, 'UTC'), number + 1, now64(9)
+     FROM numbers(${addresses * intervalsPerAddress})`,
+  );
 
-  const lateHour = `time >= toDateTime64(${H}, 9, 'UTC') AND time < toDateTime64(${H + 3600}, 9, 'UTC')`;
+  const lateHour = `time >= fromUnixTimestamp64Nano(${lateStart}, 'UTC') AND time < fromUnixTimestamp64Nano(${endNs}, 'UTC')`;
+  const [[hourFlows], countCost] = await measured(() =>
+    store.query<{ n: string }>(`SELECT toString(count()) AS n FROM flows WHERE ${lateHour}`),
+  );
+  void countCost;
   // Query-time alternative, before the correction: effective src tenant of every flow of the hour.
-  const [qt, queryTimeMs] = await timed(() =>
+  const [qt, queryTime] = await measured(() =>
     store.query<{ tenant: string; n: string }>(
       `SELECT if(r.probe_id = '', f.src_tenant, r.owner_tenant) AS tenant, toString(count()) AS n
        FROM (SELECT flow_id, src_tenant FROM flows WHERE ${lateHour}) AS f
@@ -102,35 +157,47 @@ for (const late of phases) {
       { settings: { join_use_nulls: 0 } },
     ),
   );
-  // The window the collector's periodic run uses (the newest hours), here the late hour.
-  const [r, correctMs] = await timed(() => correctLateOwners(store, { sinceNs: BigInt(H) * 1_000_000_000n }));
-  const [rollup, rollupMs] = await timed(() =>
+  // The collector's run: the newest 2 h (its default window), per step.
+  const steps: Record<string, Cost> = {};
+  let c = await counters(store);
+  let cpu = process.cpuUsage();
+  let t = performance.now();
+  const [r, correction] = await measured(() =>
+    correctLateOwners(store, {
+      sinceNs: endNs - 2n * hourNs,
+      afterWork: async (work) => {
+        const now = await counters(store);
+        steps[work] = costBetween(c, now, process.cpuUsage(cpu), performance.now() - t);
+        c = now;
+        cpu = process.cpuUsage();
+        t = performance.now();
+      },
+    }),
+  );
+  const [rollup, rollupRead] = await measured(() =>
     store.query<{ tenant: string; n: string }>(
       `SELECT src_tenant AS tenant, toString(sum(flows)) AS n FROM flows_minute
-       WHERE minute >= toDateTime(${H}, 'UTC') AND minute < toDateTime(${H + 3600}, 'UTC')
+       WHERE minute >= toDateTime(${S(lateStart)}, 'UTC') AND minute < toDateTime(${S(endNs)}, 'UTC')
        GROUP BY tenant HAVING sum(flows) != 0 ORDER BY tenant`,
     ),
   );
-  const check = await store.query<{ n: string; total: string }>(
-    `SELECT toString(countIf(src_source = 'ownership')) AS n, toString(count()) AS total FROM flows`,
+  const [left] = await store.query<{ n: string }>(
+    `SELECT toString(count()) AS n FROM flows WHERE ${lateHour} AND src_source = 'none'`,
   );
   process.stdout.write(
     `${JSON.stringify({
-      stored,
+      storedFlows: Number(stored?.n ?? 0),
+      flowsInLateHour: Number(hourFlows?.n ?? 0),
       late,
       addresses,
-      days,
-      totalFlows: Number(check[0]!.total),
-      corrected: r.src + r.dst,
-      rewritten: Number(check[0]!.n),
-      correctMs,
-      stepMs: r.stepMs,
-      queryTimeAlternativeMs: queryTimeMs,
-      rollupReadMs: rollupMs,
+      corrected: { src: r.src, dst: r.dst },
+      lateSrcLeft: Number(left?.n ?? 0),
+      correction,
+      steps,
+      queryTimeAlternative: queryTime,
+      rollupRead,
       sameAnswer: JSON.stringify(qt) === JSON.stringify(rollup),
-      fillStoredMs,
-      reusedStore: reuse,
-      fillLateMs,
+      fillLate,
       dir,
     })}\n`,
   );

@@ -111,6 +111,7 @@ beforeEach(async () => {
     'flow_owner_corrections',
     'flow_owner_correction_batches',
     'flow_owner_correction_flows',
+    'flow_owner_correction_scans',
   ])
     await store.command(`TRUNCATE TABLE ${t}`);
   await store.insertJson('flows', flows);
@@ -197,4 +198,27 @@ describe('late-owner correction', () => {
       expect(state).toEqual([{ n: '0' }]);
     },
   );
+});
+
+describe('late-owner correction > bounded by the late ownership', () => {
+  it('a later run finds owners recorded after the last one, at either end, and flows stored just after', async () => {
+    const first = await correctLateOwners(store, { tenancy });
+    expect(first.src + first.dst).toBe(11);
+    // After the run: 10.0.0.7 gets an owner (the source of `nobody`, the destination of
+    // `platform`: found through the address index), and a flow of an owner the run already
+    // examined arrives stored as nobody's (a writer's stale ownership: within the overlap).
+    await store.insertJson('flows', [flow('lagging', T + 7n * S, '10.0.0.1', '8.8.8.8', {})]);
+    await writeIntervals(store, [alloc('10.0.0.7', 'initech', T)]);
+    const next = await correctLateOwners(store, { tenancy });
+    expect([next.src, next.dst]).toEqual([2, 1]);
+    const e = await ends();
+    expect(e.nobody).toMatch(/^initech\/ownership\/\S+ -> \/none\/world$/);
+    expect(e.platform).toMatch(/^platform\/ownership\/\S+ -> initech\/ownership\/\S+$/);
+    expect(e.lagging).toBe('acme/ownership/private -> /none/world');
+    const { rollup, recount } = await rollupVsRecount();
+    expect(rollup).toEqual(recount);
+    // Nothing new since: the next run examines only the overlap and finds nothing.
+    const last = await correctLateOwners(store, { tenancy });
+    expect(last.src + last.dst).toBe(0);
+  });
 });

@@ -10,10 +10,11 @@ import {
 } from '../../proto/gen/flow/flow.ts';
 import { enumName } from '../../proto/src/enums.ts';
 import { RowBinaryWriter } from '../clickhouse/row-binary.ts';
+import { contentFlowId, flowIdFromUuid } from '../flow/flow-id.ts';
 import { timestampToNs } from '../flow/model.ts';
 import { describeWithFixtures, hubbleFixtureFiles } from '../testing/fixtures.ts';
 import { flowColumns, flowStructure } from './flow-row.ts';
-import { encodeFlowRow, FlowWireError, peekFlow } from './flow-wire.ts';
+import { encodeFlowRow, FlowWireError, peekFlow, wireFlow } from './flow-wire.ts';
 
 /** Column types in encoding order. */
 const types = flowStructure.split(/,\s(?=[a-z_0-9]+ [A-Z])/).map((c) => c.slice(c.indexOf(' ') + 1));
@@ -143,7 +144,72 @@ describeWithFixtures('common > schema > flow-wire (fixtures)', () => {
   });
 });
 
+describeWithFixtures('common > schema > flow-wire > wireFlow (fixtures)', () => {
+  const lines = hubbleFixtureFiles().flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
+
+  it('walks once for the source and the row, and reads ends on demand after other walks', () => {
+    const flows = lines
+      .slice(0, 300)
+      .map((l) => parseLine(l))
+      .filter((ev) => ev.flow)
+      .map((ev) => ({ flow: ev.flow!, pb: Flow.encode(ev.flow!).finish() }));
+    const made = flows.map(({ pb }) => {
+      const f = wireFlow(pb, '', 't', 7n, () => 5n);
+      // The row from the source's walk equals the row from a walk of its own.
+      const reused = new RowBinaryWriter();
+      encodeFlowRow(reused, f);
+      peekFlow(flows[0]!.pb);
+      const fresh = new RowBinaryWriter();
+      encodeFlowRow(fresh, f);
+      expect(reused.take()).toEqual(fresh.take());
+      return f;
+    });
+    // Read long after: every flow's own ends, not the last walk's.
+    for (let i = 0; i < flows.length; i++) {
+      const { flow } = flows[i]!;
+      const f = made[i]!;
+      expect({
+        timeNs: f.timeNs,
+        flowId: Buffer.from(f.flowId),
+        nodeName: f.nodeName,
+        sourceIp: f.sourceIp,
+        destinationIp: f.destinationIp,
+        sourceLabels: f.sourceLabels,
+        destinationLabels: f.destinationLabels,
+      }).toEqual({
+        timeNs: timestampToNs(flow.time) ?? 5n,
+        flowId: Buffer.from(flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(flows[i]!.pb)),
+        nodeName: flow.node_name,
+        sourceIp: flow.IP?.source ?? '',
+        destinationIp: flow.IP?.destination ?? '',
+        sourceLabels: flow.source?.labels ?? [],
+        destinationLabels: flow.destination?.labels ?? [],
+      });
+    }
+  });
+});
+
 describe('common > schema > flow-wire', () => {
+  it.each([
+    { description: 'canonical', uuid: '0b5c6a3e-2f3c-4f7e-9d1a-6c4b2a1e9f00' },
+    { description: 'upper case', uuid: '0B5C6A3E-2F3C-4F7E-9D1A-6C4B2A1E9F00' },
+    { description: 'no dashes', uuid: '0b5c6a3e2f3c4f7e9d1a6c4b2a1e9f00' },
+    { description: 'not a uuid', uuid: 'flow-17' },
+  ])('gives a source the flow id of its uuid ($description)', ({ uuid }) => {
+    const pb = Flow.encode(Flow.fromPartial({ uuid })).finish();
+    expect(Buffer.from(wireFlow(pb, 'n', 't', 1n, () => 1n).flowId)).toEqual(
+      Buffer.from(flowIdFromUuid(uuid)),
+    );
+  });
+
+  it('gives a flow without a uuid the digest of its bytes, and the fallback time', () => {
+    const pb = Flow.encode(Flow.fromPartial({ node_name: 'k8s/n1' })).finish();
+    const f = wireFlow(pb, '', 't', 1n, () => 42n);
+    expect(Buffer.from(f.flowId)).toEqual(Buffer.from(contentFlowId(pb)));
+    expect(f.timeNs).toBe(42n);
+    expect(f.nodeName).toBe('k8s/n1');
+  });
+
   it('keeps in flow_extra only the fields no column gives back, as they came', () => {
     const w = new RowBinaryWriter();
     encodeFlowRow(w, meta(Flow.encode(base).finish()));

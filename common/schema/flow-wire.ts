@@ -9,8 +9,9 @@
  *
  * Decoding follows the generated codec's rules (proto/gen/flow/flow.ts): a singular message or
  * scalar seen twice keeps the last occurrence, a tag with an unexpected wire type is an unknown
- * field. `peekFlow` is the light walk a source does per flow: time, uuid, node and what attribution
- * reads (each end's address and labels).
+ * field. A source walks each flow once (`wireFlow`): time, uuid and node come out of that walk, each
+ * end's address and labels only when attribution asks, and `encodeFlowRow` writes the row from the
+ * same walk when it is still current (the bytes it holds are the flow's), so no flow is walked twice.
  *
  * Not re-entrant: one flow at a time (Node runs one at a time).
  * @module
@@ -29,9 +30,11 @@ import {
   addressScopes,
   attributionSources,
   type EndAttribution,
+  type FlowAttribution,
   unattributed,
 } from '../flow/attribution.ts';
-import type { FlowRecord } from '../flow/model.ts';
+import { contentFlowId, flowIdFromUuid } from '../flow/flow-id.ts';
+import type { FlowRecord, IngestedFlow } from '../flow/model.ts';
 import { formatIpBytes, parseIpBytes } from '../net/ip.ts';
 import { StoredField as F } from './stored-fields.ts';
 
@@ -43,6 +46,11 @@ export class FlowWireError extends Error {}
 
 let buf: Buffer = Buffer.alloc(0);
 let pos = 0;
+/**
+ * The message the scratch below holds a complete walk of (`readFlow`), or undefined: `encodeFlowRow`
+ * of that same message then writes its row without walking it again. Every walk resets it first.
+ */
+let walked: Uint8Array | undefined;
 
 /** The message as a Buffer view (no copy): its native slicing makes strings fast. */
 const asBuffer = (pb: Uint8Array): Buffer =>
@@ -246,6 +254,9 @@ function recordField(start: number, end: number, code: number): void {
 // Scalars of the current flow.
 let timePresent = false;
 let timeNanos = 0;
+/** Flow.time.seconds as its low and high 32 bits (a BigInt only when a source asks for the time). */
+let timeSecLo = 0;
+let timeSecHi = 0;
 let verdict = 0;
 let dropReason = 0;
 let authType = 0;
@@ -316,6 +327,7 @@ function resetFlow(): void {
   fieldCount = 0;
   timePresent = false;
   timeNanos = 0;
+  timeSecLo = timeSecHi = 0;
   verdict = 0;
   dropReason = 0;
   authType = 0;
@@ -422,9 +434,13 @@ function readPair(end: number, a: number, b: number): void {
 function readTimestamp(end: number): void {
   timePresent = true;
   timeNanos = 0;
+  timeSecLo = timeSecHi = 0;
   while (pos < end) {
     const tag = varint();
-    if (tag === 16) timeNanos = varint() | 0;
+    if (tag === 8) {
+      timeSecLo = varint();
+      timeSecHi = hi;
+    } else if (tag === 16) timeNanos = varint() | 0;
     else skip(tag & 7, end);
   }
 }
@@ -795,6 +811,7 @@ function readPolicy(list: SpanList, end: number): void {
 
 /** Walks the whole Flow message. */
 function readFlow(pb: Uint8Array): void {
+  walked = undefined;
   buf = asBuffer(pb);
   pos = 0;
   resetFlow();
@@ -960,6 +977,7 @@ function readFlow(pb: Uint8Array): void {
     if (pos > end) throw new FlowWireError('truncated flow');
     recordField(start, pos, code);
   }
+  walked = pb;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1165,7 +1183,7 @@ function storedFields(nodeName: string, ipExact: boolean): number {
  * FlowWireError, with nothing appended, when `f.pb` is not a Flow message.
  */
 export function encodeFlowRow(w: RowBinaryWriter, f: FlowRecord): void {
-  readFlow(f.pb);
+  if (walked !== f.pb) readFlow(f.pb);
   const [srcIp, dstIp, xlatedIp] = addresses;
   // All three parsed, whatever the first gives: each column is written.
   const srcExact = addressColumn(S.ipSource, srcIp);
@@ -1309,7 +1327,131 @@ export function encodeFlowRow(w: RowBinaryWriter, f: FlowRecord): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The light walk a source does per flow.
+// What a source reads per flow, from the same walk the row is then encoded from.
+
+/** Flow.time of the walked flow in ns (undefined when it has none). */
+function walkedTimeNs(): bigint | undefined {
+  if (!timePresent) return undefined;
+  const seconds =
+    timeSecHi === 0 ? BigInt(timeSecLo) : BigInt.asIntN(64, (BigInt(timeSecHi) << 32n) | BigInt(timeSecLo));
+  return seconds * 1_000_000_000n + BigInt(timeNanos);
+}
+
+const hexValue = (c: number) => (c <= 0x39 ? c - 0x30 : c - 0x57);
+
+/**
+ * The walked flow's id (common/flow/flow-id.ts): a canonical uuid's 16 bytes read straight from
+ * the message, any other uuid text through `flowIdFromUuid`, the message's digest without one.
+ */
+function walkedFlowId(pb: Uint8Array): Uint8Array {
+  const start = slotStart[S.uuid]!;
+  const end = slotEnd[S.uuid]!;
+  if (start === end) return contentFlowId(pb);
+  if (!canonicalUuid(start, end)) return flowIdFromUuid(text(start, end));
+  const out = Buffer.allocUnsafe(16);
+  let p = start;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) p++;
+    out[i] = (hexValue(buf[p]!) << 4) | hexValue(buf[p + 1]!);
+    p += 2;
+  }
+  return out;
+}
+
+function labelsOf(list: SpanList): string[] {
+  const out = new Array<string>(list.n);
+  for (let i = 0; i < list.n; i++) out[i] = text(list.a[i * 2]!, list.a[i * 2 + 1]!);
+  return out;
+}
+
+/**
+ * A flow as a source hands it on (an `IngestedFlow`), made by `wireFlow` from one walk of its bytes,
+ * the walk `encodeFlowRow` reuses when it encodes this flow next (the collector attributes and
+ * encodes each flow as it arrives). Each end's address and labels become strings only when read
+ * (attribution), from the walk if it is still current, else from a new one: a flow nobody
+ * attributes costs no string and no array.
+ */
+export class WireFlow implements IngestedFlow {
+  readonly pb: Uint8Array;
+  nodeName: string;
+  timeNs: bigint;
+  flowId: Uint8Array;
+  target: string;
+  receivedAtNs: bigint;
+  attribution: FlowAttribution | undefined = undefined;
+  private ips: [string, string] | undefined = undefined;
+  private labels: [string[], string[]] | undefined = undefined;
+
+  constructor(
+    pb: Uint8Array,
+    nodeName: string,
+    timeNs: bigint,
+    flowId: Uint8Array,
+    target: string,
+    receivedAtNs: bigint,
+  ) {
+    this.pb = pb;
+    this.nodeName = nodeName;
+    this.timeNs = timeNs;
+    this.flowId = flowId;
+    this.target = target;
+    this.receivedAtNs = receivedAtNs;
+  }
+
+  get sourceIp(): string {
+    return this.addresses()[0];
+  }
+  get destinationIp(): string {
+    return this.addresses()[1];
+  }
+  get sourceLabels(): readonly string[] {
+    return this.endLabels()[0];
+  }
+  get destinationLabels(): readonly string[] {
+    return this.endLabels()[1];
+  }
+
+  private walk(): void {
+    if (walked !== this.pb) readFlow(this.pb);
+  }
+  private addresses(): [string, string] {
+    if (!this.ips) {
+      this.walk();
+      this.ips = [slotText(S.ipSource), slotText(S.ipDestination)];
+    }
+    return this.ips;
+  }
+  private endLabels(): [string[], string[]] {
+    if (!this.labels) {
+      this.walk();
+      this.labels = [labelsOf(ends[0].labels), labelsOf(ends[1].labels)];
+    }
+    return this.labels;
+  }
+}
+
+/**
+ * Walks a Flow's bytes once and returns the flow a source hands on. `nodeName` is
+ * `GetFlowsResponse.node_name` ('' takes `Flow.node_name`); `fallbackTimeNs` gives the time of a
+ * flow without one (the response's time, else now). Throws FlowWireError on bytes that are not a Flow.
+ */
+export function wireFlow(
+  pb: Uint8Array,
+  nodeName: string,
+  target: string,
+  receivedAtNs: bigint,
+  fallbackTimeNs: () => bigint,
+): WireFlow {
+  readFlow(pb);
+  return new WireFlow(
+    pb,
+    nodeName || slotText(S.nodeName),
+    walkedTimeNs() ?? fallbackTimeNs(),
+    walkedFlowId(pb),
+    target,
+    receivedAtNs,
+  );
+}
 
 /** What a source and attribution read of a Flow, without decoding it. */
 export interface FlowPeek {
@@ -1323,68 +1465,14 @@ export interface FlowPeek {
   destinationLabels: string[];
 }
 
-function labelsOf(list: SpanList): string[] {
-  const out = new Array<string>(list.n);
-  for (let i = 0; i < list.n; i++) out[i] = text(list.a[i * 2]!, list.a[i * 2 + 1]!);
-  return out;
-}
-
-let peekSeconds = 0n;
-
-function readTimestampFull(end: number): void {
-  timePresent = true;
-  timeNanos = 0;
-  peekSeconds = 0n;
-  while (pos < end) {
-    const tag = varint();
-    if (tag === 8) {
-      const lo = varint();
-      peekSeconds = BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
-    } else if (tag === 16) timeNanos = varint() | 0;
-    else skip(tag & 7, end);
-  }
-}
-
-/** Reads time, uuid, node name and each end's address and labels from a Flow's bytes. Throws FlowWireError on bytes that are not a Flow. */
+/**
+ * Reads time, uuid, node name and each end's address and labels from a Flow's bytes, by the full
+ * walk `encodeFlowRow` reuses for the same bytes next. Throws FlowWireError on bytes that are not a Flow.
+ */
 export function peekFlow(pb: Uint8Array): FlowPeek {
-  buf = asBuffer(pb);
-  pos = 0;
-  timePresent = false;
-  clearSlot(S.uuid);
-  clearSlot(S.nodeName);
-  clearSlot(S.ipSource);
-  clearSlot(S.ipDestination);
-  ends[0].labels.reset();
-  ends[1].labels.reset();
-  const end = pb.length;
-  while (pos < end) {
-    const tag = varint();
-    switch (tag) {
-      case 10:
-        readTimestampFull(lengthEnd(end));
-        break;
-      case 42:
-        readIp(lengthEnd(end));
-        break;
-      case 66:
-        readEndpoint(ends[0], lengthEnd(end));
-        break;
-      case 74:
-        readEndpoint(ends[1], lengthEnd(end));
-        break;
-      case 90:
-        readSlot(S.nodeName, end);
-        break;
-      case 274:
-        readSlot(S.uuid, end);
-        break;
-      default:
-        skip(tag & 7, end);
-    }
-    if (pos > end) throw new FlowWireError('truncated flow');
-  }
+  readFlow(pb);
   return {
-    timeNs: timePresent ? peekSeconds * 1_000_000_000n + BigInt(timeNanos) : undefined,
+    timeNs: walkedTimeNs(),
     uuid: slotText(S.uuid),
     nodeName: slotText(S.nodeName),
     sourceIp: slotText(S.ipSource),

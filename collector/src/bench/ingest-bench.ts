@@ -21,7 +21,9 @@ import { flowStructure } from '../../../common/schema/flow-row.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { createCollector, defaultCollectorConfig } from '../collector.ts';
 import { createGenerator } from '../generator/generator.ts';
-import { startFrameServer } from './frame-server.ts';
+import { insertFlowBatch } from '../writer/flow-insert.ts';
+import { encodeFrames, startFrameServer } from './frame-server.ts';
+import { benchStages, type StageCosts } from './stage-bench.ts';
 
 export interface IngestBenchOptions {
   /** Flows through the gRPC path. Default 1,000,000. */
@@ -34,9 +36,32 @@ export interface IngestBenchResult {
   flows: number;
   ingest_seconds: number;
   ingest_flows_per_s: number;
+  /**
+   * CPU (user + system) of this process per stored flow over the end-to-end run: the collector's
+   * threads and chdb's (not the frame server, a child process). Steadier than the rate under load.
+   */
+  ingest_cpu_us_per_flow: number;
   raw_insert_rows: number;
   raw_insert_rows_per_s: number;
+  /** CPU of this process (chdb's threads, almost all of it) per row over the raw insert. */
+  raw_insert_cpu_us_per_flow: number;
   ratio: number;
+  /** CPU ratio: raw insert CPU per row over end-to-end CPU per flow (1 = the pipeline adds nothing). */
+  cpu_ratio: number;
+  /**
+   * The same rows inserted into `flows` itself, whose materialized views (rollups, address index)
+   * the end-to-end path fills too and `flows_raw` (a bare copy of the table) does not: the raw rate
+   * of the end-to-end path's own target, and the ratio against it (what the pipeline costs apart
+   * from what the storage layout costs).
+   */
+  raw_insert_with_views_rows_per_s: number;
+  raw_insert_with_views_cpu_us_per_flow: number;
+  ratio_with_views: number;
+  /**
+   * CPU µs per flow of each hot-path stage measured alone (stage-bench.ts), plus the insert into
+   * `flows` with its views in one batch (chdb's threads).
+   */
+  stage_cpu_us_per_flow: StageCosts & { insert: number };
   bytes_per_flow: number;
   machine: { cpus: number; model: string; node: string };
 }
@@ -60,15 +85,18 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
   {
     // 1. End to end. Hubble's side runs in its own process and serves frames encoded before the
     // clock starts, as fast as the collector reads: what is measured is the collector and chdb.
+    const stages = benchStages(encodeFrames(50_000));
     const sim = await startFrameServer();
     const collector = createCollector(
       { ...defaultCollectorConfig, targets: [sim.address] },
       { store, logger: createLogger('bench'), metrics: createMetrics('bench') },
     );
     const started = performance.now();
+    const cpuStart = process.cpuUsage();
     await collector.start();
     while (collector.status().sink.stored < opts.flows) await sleep(20);
     const ingestSeconds = (performance.now() - started) / 1000;
+    const ingestCpu = process.cpuUsage(cpuStart);
     const stored = collector.status().sink.stored;
     sim.stop();
     await collector.stop();
@@ -97,6 +125,7 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
     const data = writer.take();
     await store.command('CREATE TABLE flows_raw AS flows');
     const rawStart = performance.now();
+    const rawCpuStart = process.cpuUsage();
     await store.insertRowBinary({
       into: 'flows_raw',
       structure: flowStructure,
@@ -104,6 +133,14 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
       data,
     });
     const rawSeconds = (performance.now() - rawStart) / 1000;
+    const rawCpu = process.cpuUsage(rawCpuStart);
+
+    // 2b. The same rows into `flows` (its views included), under a token of their own.
+    const viewsStart = performance.now();
+    const viewsCpuStart = process.cpuUsage();
+    await insertFlowBatch(store, { data, rows, token: `bench-raw-${rows}`, minNs: 0n, maxNs: 0n });
+    const viewsSeconds = (performance.now() - viewsStart) / 1000;
+    const viewsCpu = process.cpuUsage(viewsCpuStart);
 
     // 3. Bytes per flow once parts are merged, over the raw table: its rows are all distinct
     // (the end-to-end run serves a cycle of pre-encoded frames, which would compress too well).
@@ -113,13 +150,23 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
     );
     const ingestRate = stored / ingestSeconds;
     const rawRate = rows / rawSeconds;
+    const ingestCpuPerFlow = (ingestCpu.user + ingestCpu.system) / stored;
+    const rawCpuPerRow = (rawCpu.user + rawCpu.system) / rows;
+    const viewsRate = rows / viewsSeconds;
     return {
       flows: stored,
       ingest_seconds: round(ingestSeconds, 2),
       ingest_flows_per_s: Math.round(ingestRate),
+      ingest_cpu_us_per_flow: round(ingestCpuPerFlow, 1),
       raw_insert_rows: rows,
       raw_insert_rows_per_s: Math.round(rawRate),
+      raw_insert_cpu_us_per_flow: round(rawCpuPerRow, 1),
       ratio: round(ingestRate / rawRate, 3),
+      cpu_ratio: round(rawCpuPerRow / ingestCpuPerFlow, 3),
+      raw_insert_with_views_rows_per_s: Math.round(viewsRate),
+      raw_insert_with_views_cpu_us_per_flow: round((viewsCpu.user + viewsCpu.system) / rows, 1),
+      ratio_with_views: round(ingestRate / viewsRate, 3),
+      stage_cpu_us_per_flow: { ...stages, insert: round((viewsCpu.user + viewsCpu.system) / rows, 1) },
       bytes_per_flow: round(Number(disk?.bytes ?? 0) / Number(disk?.rows ?? 1), 1),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
     };

@@ -54,6 +54,11 @@ export interface KafkaBenchResult {
    * machine, so compare this when a change is meant to save work.
    */
   kafka_cpu_us_per_flow: number;
+  /**
+   * Flows per ClickHouse insert (an insert is one partition's share of a fetch): each insert costs
+   * ClickHouse a fixed fraction of a second of CPU, so this says how much of the CPU per flow is that.
+   */
+  kafka_rows_per_insert: number;
   /** Messages behind the end of the topic, summed over partitions, when the last flow was stored. */
   consumer_lag_end: number;
   kafka_compression: Compression;
@@ -116,6 +121,7 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
     const stored = done();
     const produced = collector.status().sink.stored;
     const lag = writer.lag();
+    const inserts = writer.stats().inserts;
     sim.stop();
     await collector.stop();
     await writer.stop();
@@ -129,6 +135,7 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       kafka_produce_flows_per_s: Math.round(produced / seconds),
       kafka_bytes_per_flow: Math.round(bytes / Math.max(1, produced)),
       kafka_cpu_us_per_flow: Math.round((cpu.user + cpu.system) / Math.max(1, stored)),
+      kafka_rows_per_insert: Math.round(stored / Math.max(1, inserts)),
       consumer_lag_end: lag,
       kafka_compression: compression,
       kafka_partitions: partitions,

@@ -14,19 +14,18 @@
  * @module
  */
 
-import { BinaryReader, type WireType } from '@bufbuild/protobuf/wire';
 import { errorMessage } from '../../../common/errors.ts';
-import { contentFlowId, flowIdFromUuid } from '../../../common/flow/flow-id.ts';
 import { nowNs, nsToTimestamp, timestampToNs } from '../../../common/flow/model.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { backoffDelay, sleep } from '../../../common/retry.ts';
-import { peekFlow } from '../../../common/schema/flow-wire.ts';
+import { wireFlow } from '../../../common/schema/flow-wire.ts';
 import { type LostEvent, LostEvent as LostEventCodec } from '../../../proto/gen/flow/flow.ts';
 import { Timestamp } from '../../../proto/gen/google/protobuf/timestamp.ts';
 import { GetFlowsRequest } from '../../../proto/gen/observer/observer.ts';
 import { NodeStatusEvent } from '../../../proto/gen/relay/relay.ts';
 import type { FlowIntake } from '../pipeline.ts';
+import { turnCounter } from '../turn-counter.ts';
 import { createGrpcReaderThread } from './grpc-reader-thread.ts';
 import { type GrpcStream, openGrpcStream } from './grpc-stream.ts';
 import type { HubbleTlsConfig } from './hubble-target.ts';
@@ -37,37 +36,99 @@ interface RawFlowsResponse {
   lost?: LostEvent;
   nodeStatus?: boolean;
   nodeName: string;
-  time?: Timestamp;
+  /** `time`'s bytes (a Timestamp message), decoded only when needed. */
+  time?: Uint8Array;
 }
 
-/** Decodes GetFlowsResponse (flow = 1, node_status = 2, lost_events = 3, node_name = 1000, time = 1001). */
+/** A varint that fits 32 bits (tags and lengths) at `r.pos`; longer ones are an error. */
+function varint32(buf: Uint8Array, r: { pos: number }): number {
+  let v = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    const b = buf[r.pos++];
+    if (b === undefined) throw new RangeError('premature EOF');
+    v += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return v;
+  }
+  throw new RangeError('varint too long for a tag or length');
+}
+
+const scratchResponse: RawFlowsResponse = { nodeName: '' };
+const cursor = { pos: 0 };
+const utf8 = new TextDecoder();
+
+/**
+ * Decodes GetFlowsResponse (flow = 1, node_status = 2, lost_events = 3, node_name = 1000, time = 1001)
+ * by hand, one level deep: the Flow and the time stay bytes (views, no copy). Returns one reused
+ * object, valid until the next call.
+ */
 export function decodeRawFlowsResponse(buf: Uint8Array): RawFlowsResponse {
-  const r = new BinaryReader(buf);
-  const out: RawFlowsResponse = { nodeName: '' };
-  while (r.pos < r.len) {
-    const [field, wireType] = r.tag();
-    switch (field) {
-      case 1:
-        out.flowBytes = r.bytes();
-        break;
-      case 2:
-        NodeStatusEvent.decode(r.bytes());
-        out.nodeStatus = true;
-        break;
-      case 3:
-        out.lost = LostEventCodec.decode(r.bytes());
-        break;
-      case 1000:
-        out.nodeName = r.string();
-        break;
-      case 1001:
-        out.time = Timestamp.decode(r.bytes());
-        break;
-      default:
-        r.skip(wireType as WireType);
-    }
+  const out = scratchResponse;
+  out.flowBytes = undefined;
+  out.lost = undefined;
+  out.nodeStatus = undefined;
+  out.nodeName = '';
+  out.time = undefined;
+  const r = cursor;
+  r.pos = 0;
+  const len = buf.length;
+  while (r.pos < len) {
+    const tag = varint32(buf, r);
+    const wireType = tag & 7;
+    if (wireType === 2) {
+      const n = varint32(buf, r);
+      const start = r.pos;
+      const end = start + n;
+      if (end > len) throw new RangeError('premature EOF');
+      r.pos = end;
+      switch (tag >>> 3) {
+        case 1:
+          out.flowBytes = buf.subarray(start, end);
+          break;
+        case 2:
+          NodeStatusEvent.decode(buf.subarray(start, end));
+          out.nodeStatus = true;
+          break;
+        case 3:
+          out.lost = LostEventCodec.decode(buf.subarray(start, end));
+          break;
+        case 1000:
+          out.nodeName = Buffer.isBuffer(buf)
+            ? buf.toString('utf8', start, end)
+            : utf8.decode(buf.subarray(start, end));
+          break;
+        case 1001:
+          out.time = buf.subarray(start, end);
+          break;
+      }
+    } else if (wireType === 0) varint64Skip(buf, r);
+    else if (wireType === 1) r.pos += 8;
+    else if (wireType === 5) r.pos += 4;
+    else throw new Error(`cant skip wire type ${wireType}`);
+    if (r.pos > len) throw new RangeError('premature EOF');
   }
   return out;
+}
+
+function varint64Skip(buf: Uint8Array, r: { pos: number }): void {
+  for (let i = 0; i < 10; i++) if ((buf[r.pos++] ?? 0) < 0x80) return;
+  throw new RangeError('varint longer than 10 bytes');
+}
+
+/** The response's time in ns, if it carries one. */
+function responseTimeNs(res: RawFlowsResponse): bigint | undefined {
+  return res.time ? timestampToNs(Timestamp.decode(res.time)) : undefined;
+}
+
+let receivedMs = 0;
+let receivedNs = 0n;
+/** Now in ns (nowNs), the BigInt made once per millisecond rather than once per flow. */
+function receivedNow(): bigint {
+  const ms = Date.now();
+  if (ms !== receivedMs) {
+    receivedMs = ms;
+    receivedNs = BigInt(ms) * 1_000_000n;
+  }
+  return receivedNs;
 }
 
 function sameId(a: Uint8Array, b: Uint8Array): boolean {
@@ -160,7 +221,7 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
   let boundaryPending = config.initialSinceNs !== undefined;
   const overlapNs = BigInt(config.resumeOverlapMs ?? resumeOverlapMs) * 1_000_000n;
   // Label lookups once, not per flow.
-  const flowsCounter = m.flows.labels(target);
+  const flowsCounter = turnCounter(m.flows.labels(target));
   const boundaryCounter = m.boundary.labels(target);
 
   const request = (): Uint8Array =>
@@ -171,6 +232,10 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
       }),
     ).finish();
 
+  // The response being handled, for a flow without a time of its own (no closure per flow).
+  let current: RawFlowsResponse | undefined;
+  const fallbackTime = () => (current && responseTimeNs(current)) ?? nowNs();
+
   const handle = (res: RawFlowsResponse): boolean => {
     if (res.lost) {
       status.lostEvents++;
@@ -179,16 +244,17 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
         target,
         nodeName: res.nodeName,
         event: res.lost,
-        timeNs: timestampToNs(res.time) ?? nowNs(),
+        timeNs: responseTimeNs(res) ?? nowNs(),
         windowStartNs: lastNs ?? 0n,
       });
       return true;
     }
     if (!res.flowBytes) return true;
-    // No Flow object: the row is encoded from the bytes; this reads the few fields needed here.
-    const flow = peekFlow(res.flowBytes);
-    const timeNs = flow.timeNs ?? timestampToNs(res.time) ?? nowNs();
-    const flowId = flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(res.flowBytes);
+    // No Flow object: one walk of the bytes, which the row encoder reuses.
+    current = res;
+    const flow = wireFlow(res.flowBytes, res.nodeName, target, receivedNow(), fallbackTime);
+    const timeNs = flow.timeNs;
+    const flowId = flow.flowId;
     if (lastNs === undefined || timeNs > lastNs) {
       lastNs = timeNs;
       boundaryPending = false;
@@ -205,18 +271,7 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
     }
     status.flows++;
     flowsCounter.inc();
-    return intake.accept({
-      pb: res.flowBytes,
-      sourceIp: flow.sourceIp,
-      destinationIp: flow.destinationIp,
-      sourceLabels: flow.sourceLabels,
-      destinationLabels: flow.destinationLabels,
-      nodeName: res.nodeName || flow.nodeName,
-      timeNs,
-      flowId,
-      target,
-      receivedAtNs: nowNs(),
-    });
+    return intake.accept(flow);
   };
 
   const connected = () => {

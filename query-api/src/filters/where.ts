@@ -16,6 +16,7 @@ import {
   type OwnerFilters,
   or,
   type ParsedFilterSet,
+  type SqlTimeRange,
 } from '../../../common/filter/index.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { FlowCursor } from './cursor.ts';
@@ -173,25 +174,34 @@ export function ownerFiltersSql(
  * The predicates of the filters alone (no time, scope or cursor): the Hubble whitelist/blacklist and
  * the owner filters, for `principal` (a tenant's attribute filters look at its own ends only).
  * `late` is the statement's time range, which the statement must apply itself (timeRange): it
- * bounds the late-owner lookups and lets address filters read through the address index. The
- * statement must AND every returned predicate (the Hubble part also bounds the late lookups).
+ * bounds the late-owner lookups and lets address filters read through the address index.
+ * `addressIndex` (when `late` is not given) is the statement's time range for the address index
+ * alone: owner filters then stay on stored columns (the alert rules, which group by stored owners).
+ * The statement must AND every returned predicate (the Hubble part also bounds the late lookups).
  */
 export function filtersToSql(
   p: SqlParams,
   f: ParsedFilterSet,
   principal: Principal,
   late?: TimeBounds,
+  addressIndex?: SqlTimeRange,
 ): string[] {
-  const { hubble, owner } = filterParts(p, f, principal, late);
+  const { hubble, owner } = filterParts(p, f, principal, late, addressIndex);
   return [...hubble, ...owner];
 }
 
 /** filtersToSql's predicates, the Hubble part (at most one) apart from the owner filters. */
-function filterParts(p: SqlParams, f: ParsedFilterSet, principal: Principal, late?: TimeBounds) {
+function filterParts(
+  p: SqlParams,
+  f: ParsedFilterSet,
+  principal: Principal,
+  late?: TimeBounds,
+  addressIndex?: SqlTimeRange,
+) {
   const range =
     late?.sinceNs !== undefined && late.untilNs !== undefined
       ? { sinceNs: late.sinceNs, untilNs: late.untilNs }
-      : undefined;
+      : addressIndex;
   const sql = filterSetSql(p, f.whitelist, f.blacklist, {
     own: ownEnds(p, principal),
     addressIndex: range,
