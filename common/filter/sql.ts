@@ -8,8 +8,9 @@
  * that redaction hides for a foreign end (pod, namespace, service, workload, non-`reserved:` labels) then
  * only match the caller's own ends, so a filter cannot confirm what the answer would hide.
  *
- * With `addressIndex` (the statement's time range), a whitelist condition on a destination or post-SNAT
- * address also names the granules that can hold it, through the address index (addressLookupSql).
+ * With `addressIndex` (the statement's time range), a whitelist condition on an address (source,
+ * destination or post-SNAT) also names the granules that can hold it, through the address index
+ * (addressLookupSql).
  */
 import { DropReason } from '../../proto/gen/flow/flow.js';
 import { enumName } from '../../proto/src/enums.ts';
@@ -140,8 +141,9 @@ export function addressKeysInSql(p: SqlParams, keys: AddressKeys): string {
 }
 
 /**
- * `column` (destination_ip or source_xlated) within `prefixes`, narrowed through the address index
- * when a range is given and the prefixes allow it.
+ * `column` (source_ip, destination_ip or source_xlated) within `prefixes`, narrowed through the
+ * address index when a range is given and the prefixes allow it. For source_ip the condition is
+ * already a key range in each hour bucket; the index adds which hour buckets the address sent in.
  */
 function indexedIpSql(
   p: SqlParams,
@@ -230,11 +232,7 @@ function sideSql(
   const out: string[] = [];
   /** An attribute a foreign end hides: matched on the caller's own ends only. */
   const hidden = (sql: string) => (own ? and([sql, own]) : sql);
-  // The source address leads the flows primary key inside each hour: no lookup needed.
-  if (s.ip)
-    out.push(
-      side === 'source' ? ipInSql(p, ['source_ip'], s.ip) : indexedIpSql(p, 'destination_ip', s.ip, range),
-    );
+  if (s.ip) out.push(indexedIpSql(p, side === 'source' ? 'source_ip' : 'destination_ip', s.ip, range));
   if (s.pod) out.push(hidden(namespacedSql(p, `${side}_namespace`, `${side}_pod`, s.pod)));
   if (s.service) {
     const col = `${side}_service`;
