@@ -345,14 +345,14 @@ async function rollUp(store: Store, batch: string, span: Span): Promise<void> {
     const value = columnValue(rollup.ownerFields);
     const select = (sign: number, eff: boolean) =>
       `SELECT f.time AS time, ${cols.map((c) => value(c, eff)).join(', ')}, toInt8(${sign}) AS sign
-       FROM (SELECT * FROM flows WHERE ${inSpan} AND flow_id IN
+       FROM (SELECT * FROM flows WHERE ${inBatch(span)} AND flow_id IN
                (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
        ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`;
     await store.command(
       `INSERT INTO ${rollup.name} (${rollup.columns.join(', ')})
        ${rollup.select(`(${select(-1, false)} UNION ALL ${select(1, true)})`)}`,
       {
-        params: { batch, ...span },
+        params: { batch, lo: span.lo, hi: span.hi },
         settings: {
           join_use_nulls: 0,
           insert_deduplicate: 1,
