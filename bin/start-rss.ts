@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFrameServer } from '../collector/src/bench/frame-server.ts';
 import { createChdbStore } from '../common/clickhouse/chdb-store.ts';
+import { configureLogging } from '../common/logger.ts';
 import { sleep } from '../common/retry.ts';
 import { startEmbedded } from './embedded.ts';
 
@@ -76,6 +77,7 @@ function resident(): { rss: number; libchdb: number } {
 }
 
 async function main(hubble: string, flows: number, dataDir: string): Promise<void> {
+  configureLogging({ level: 'error' });
   const running = await startEmbedded({
     HUBBLE_SERVER: hubble,
     FLOWTRAIL_DATA_DIR: dataDir,

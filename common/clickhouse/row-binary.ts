@@ -37,12 +37,13 @@ export class RowBinaryWriter {
 
   /**
    * The encoded bytes without a copy (a batch of 100,000 rows is tens of MB): the writer goes on in
-   * a fresh buffer of `nextBytes` (default: as large as this one, so a writer sealing batches of one
-   * size stops growing after the first; pages of a large buffer cost memory only once written).
+   * `next` — a buffer handed back by the caller once it is done with an earlier batch (no allocation,
+   * no fresh pages), or a fresh one of that many bytes (default: as large as this one, so a writer
+   * sealing batches of one size stops growing after the first).
    */
-  detach(nextBytes = this.buf.length): Buffer {
+  detach(next: Buffer | number = this.buf.length): Buffer {
     const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(nextBytes);
+    this.buf = typeof next === 'number' ? Buffer.allocUnsafe(next) : next;
     this.pos = 0;
     return out;
   }

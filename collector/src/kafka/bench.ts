@@ -126,7 +126,9 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
     await collector.stop();
     await writer.stop();
     // Read the producer's own series (declaring it again here with another help text would collide).
-    const producedBytes = metrics.registry.getSingleMetric('flowtrail_bench_kafka_kafka_producedBytes_total');
+    const producedBytes = metrics.registry.getSingleMetric(
+      'flowtrail_bench_kafka_kafka_produced_bytes_total',
+    );
     const bytes = (await producedBytes?.get())?.values[0]?.value ?? 0;
     return {
       kafka_flows: stored,

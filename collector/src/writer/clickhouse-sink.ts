@@ -128,6 +128,13 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   const inCounter = turnCounter(m.in);
   const stats: SinkStats = { received: 0, stored: 0, duplicates: 0, batches: 0, failedInserts: 0, lost: 0 };
   const writer = new RowBinaryWriter(8 << 20);
+  // Buffers of inserted batches, reused for the next ones: the batch memory stays a fixed few
+  // buffers instead of a new tens-of-MB allocation per batch waiting for the garbage collector.
+  const spare: Buffer[] = [];
+  const recycle = (data: Buffer) => {
+    if (spare.length < config.maxPendingBatches)
+      spare.push(Buffer.from(data.buffer, data.byteOffset, data.buffer.byteLength - data.byteOffset));
+  };
   let rows = 0;
   /** When the open batch got its first row (ms, performance.now). */
   let openedAt = 0;
@@ -149,7 +156,7 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
 
   const seal = () => {
     if (rows === 0 && lostBuffer.length === 0) return;
-    const data = writer.detach();
+    const data = writer.detach(spare.pop());
     queue.enqueue({ data, rows, minNs, maxNs, lastByTarget, lost: lostBuffer, token: token.take() });
     rows = 0;
     lastByTarget = new Map();
@@ -175,6 +182,7 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
     m.batchSeconds.observe((performance.now() - started) / 1000);
     stats.batches++;
     for (const [t, ns] of b.lastByTarget) if ((stored.get(t) ?? 0n) < ns) stored.set(t, ns);
+    recycle(b.data);
   };
 
   const queue = createDeliveryQueue<Batch>({
