@@ -96,9 +96,9 @@ const ownerCols = endOwnerFields;
 const q = (c: string) => (c === 'group' ? '`group`' : c);
 
 /** The batch's recorded ends of one side, one row per flow (`hit` = 1), for LEFT JOINs. */
-const endsOf = (side: Side, alias: string) =>
+const endsOf = (span: Span, side: Side, alias: string) =>
   `LEFT JOIN (SELECT flow_id, toUInt8(1) AS hit, ${ownerCols.map(q).join(', ')}
-     FROM flow_owner_corrections WHERE batch = {batch:String} AND side = '${side}') AS ${alias}
+     FROM ${span.ends} WHERE side = '${side}') AS ${alias}
    ON f.flow_id = ${alias}.flow_id`;
 
 /** The batch's recorded scopes, one row per flow (re-recording after a crash may repeat rows). */
@@ -109,31 +109,41 @@ const scopesOf = `INNER JOIN (SELECT flow_id, any(src_scope) AS src_scope, any(d
 /** An owner field of one side after the correction: the recorded one when the end is in the batch. */
 const effective = (side: Side, col: string) => `if(${side}_c.hit = 1, ${side}_c.${q(col)}, f.${side}_${col})`;
 
-/** Unix ns, digits only (a batch's first and last flow time); `keyed`: see batchSpan. */
-type Span = { lo: string; hi: string; keyed: boolean };
+/**
+ * A batch's read context: its time span (Unix ns digits, first and last flow time); `keyed`, see
+ * batchSpan; `ends`, the table holding the batch's recorded ends for the steps to join.
+ */
+type Span = { lo: string; hi: string; keyed: boolean; ends: string };
 
 /**
  * The batch's time span (Unix ns), bounding every read of `flows` by the batch's flows, and
  * whether its recorded ends all carry their flow's source address (rows recorded before migration
  * 0100 do not): then a step reads only the (hour, source address) prefixes of the primary key
- * that hold the batch's flows, not every flow of its span. Read once per batch after step 1,
- * which alone writes the rows it derives from.
+ * that hold the batch's flows, not every flow of its span. And a copy of the batch's recorded
+ * ends in memory: `flow_owner_corrections` is keyed by flow, so each read of one batch's rows
+ * would scan every batch's (a dozen per batch). Made once per batch after step 1, which alone
+ * writes the rows they derive from; dropped when the batch is done, made again after a crash.
  */
 async function batchSpan(store: Store, batch: string): Promise<Span> {
+  const ends = `flow_owner_batch_ends_${batch.replace(/[^0-9a-f]/g, '')}`;
+  await store.command(`DROP TABLE IF EXISTS ${ends}`);
+  await store.command(
+    `CREATE TABLE ${ends} ENGINE = Memory AS SELECT * FROM flow_owner_corrections WHERE batch = {batch:String}`,
+    { params: { batch } },
+  );
   const [span] = await store.query<{ lo: string; hi: string; unkeyed: string }>(
     `SELECT toString(toUnixTimestamp64Nano(min(time))) AS lo, toString(toUnixTimestamp64Nano(max(time))) AS hi,
        toString(countIf(source_ip = toIPv6('::'))) AS unkeyed
-     FROM flow_owner_corrections WHERE batch = {batch:String}`,
-    { params: { batch } },
+     FROM ${ends}`,
   );
   const ns = (v: string | undefined) => (/^\d+$/.test(v ?? '') ? v! : '0');
-  return { lo: ns(span?.lo), hi: ns(span?.hi), keyed: span?.unkeyed === '0' };
+  return { lo: ns(span?.lo), hi: ns(span?.hi), keyed: span?.unkeyed === '0', ends };
 }
 
-/** The batch's flows' primary-key prefixes (the batch id and the database inlined for mutations). */
-const batchKeysSql = (span: Span, batch = '{batch:String}', db = '') =>
+/** The batch's flows' primary-key prefixes (`db`: the database, for mutations). */
+const batchKeysSql = (span: Span, db = '') =>
   span.keyed
-    ? ` AND (toStartOfHour(time), source_ip) IN (SELECT toStartOfHour(time), source_ip FROM ${db}flow_owner_corrections WHERE batch = ${batch})`
+    ? ` AND (toStartOfHour(time), source_ip) IN (SELECT toStartOfHour(time), source_ip FROM ${db}${span.ends})`
     : '';
 
 /** Rows of `flows` that may belong to the batch (its span, and its key prefixes when known). */
@@ -282,9 +292,9 @@ async function recordScopes(store: Store, batch: string, span: Span, tenancy: Sc
                .flatMap((s) => ['tenant', 'namespace', 'source'].map((c) => `any(${s}_${c}) AS ${s}_${c}`))
                .join(', ')}
            FROM flows WHERE ${inBatch(span)}
-             AND flow_id IN (SELECT flow_id FROM flow_owner_corrections WHERE batch = {batch:String})
+             AND flow_id IN (SELECT flow_id FROM ${span.ends})
            GROUP BY flow_id) AS f
-     ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`,
+     ${endsOf(span, 'src', 'src_c')} ${endsOf(span, 'dst', 'dst_c')}`,
     {
       params: { ...p.values, lo: span.lo, hi: span.hi, batch },
       // The key bound names source_ip, which this subquery also yields as an aggregate.
@@ -313,7 +323,7 @@ async function rollUp(store: Store, batch: string, span: Span): Promise<void> {
       `SELECT toStartOfMinute(f.time) AS minute, ${cols.map((c) => value(c, eff)).join(', ')}, toInt64(${sign}) AS flows
        FROM (SELECT * FROM flows WHERE ${inBatch(span)} AND flow_id IN
                (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
-       ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`;
+       ${scopesOf} ${endsOf(span, 'src', 'src_c')} ${endsOf(span, 'dst', 'dst_c')}`;
     const all = ['minute', ...cols];
     await store.command(
       // Sorted so a repeated insert splits into the same blocks as the first: the token suffixes
@@ -349,7 +359,7 @@ async function rewrite(store: Store, batch: string, span: Span): Promise<void> {
        ${sides.flatMap((s) => ownerCols.map((c) => `toString(${s}_c.${q(c)}) AS ${s}_${c}`)).join(', ')},
        toString(sc.src_scope) AS src_scope, toString(sc.dst_scope) AS dst_scope
      FROM (SELECT DISTINCT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String}) AS f
-     ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`,
+     ${scopesOf} ${endsOf(span, 'src', 'src_c')} ${endsOf(span, 'dst', 'dst_c')}`,
     { params: { batch }, settings: { join_use_nulls: 0 } },
   );
   // The batch's span bounds the parts the mutation looks at (inlined: digits read from the store).
@@ -362,7 +372,7 @@ async function rewrite(store: Store, batch: string, span: Span): Promise<void> {
        ${sides.map((s) => `${s}_source = if(${get(`${s}_hit`)} = 1, 'ownership', toString(${s}_source))`).join(', ')},
        ${sides.map((s) => `${s}_scope = ${get(`${s}_scope`)}`).join(', ')}
      WHERE time >= fromUnixTimestamp64Nano(toInt64(${span.lo}), 'UTC')
-       AND time <= fromUnixTimestamp64Nano(toInt64(${span.hi}), 'UTC')${batchKeysSql(span, `'${batch.replace(/[^0-9a-f-]/g, '')}'`, `${store.database}.`)}
+       AND time <= fromUnixTimestamp64Nano(toInt64(${span.hi}), 'UTC')${batchKeysSql(span, `${store.database}.`)}
        AND ${k} IN (SELECT fid FROM ${join})`,
     { settings: { mutations_sync: 2, allow_nondeterministic_mutations: 1 } },
   );
@@ -407,6 +417,7 @@ async function finish(
     await opts.afterWork?.(s.hook, batch);
     await mark(store, batch, s.step);
   }
+  await store.command(`DROP TABLE IF EXISTS ${span.ends}`);
 }
 
 /**
