@@ -10,13 +10,57 @@
  * backlog), Node itself — is ours. `heap_external_mb` (V8 heap + external memory as Node reports it)
  * is a cross-check from the other side.
  *
- * Usage: `node --import tsx/esm bin/start-rss.ts <hubble host:port> <flows> <data dir>`.
+ * `benchStartRss(flows)` runs it: the frame server and this module as a child process (one chdb
+ * engine per process, and the bench's own would be counted otherwise).
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFrameServer } from '../collector/src/bench/frame-server.ts';
 import { createChdbStore } from '../common/clickhouse/chdb-store.ts';
 import { sleep } from '../common/retry.ts';
 import { startEmbedded } from './embedded.ts';
+
+/** What the child reports. */
+export interface StartRssResult {
+  flows: number;
+  flows_per_s: number;
+  /** Peak of: resident set − chdb's tracked memory − libchdb's resident mapping. */
+  rss_without_chdb_peak_mb: number;
+  rss_at_that_peak_mb: number;
+  chdb_tracked_at_that_peak_mb: number;
+  libchdb_resident_at_that_peak_mb: number;
+  /** Peak V8 heap (total) + external memory, as Node reports it. */
+  heap_external_peak_mb: number;
+}
+
+/** Runs `flowtrail start` against the frame server until `flows` are stored; reports its memory. */
+export async function benchStartRss(flows: number): Promise<StartRssResult> {
+  const sim = await startFrameServer();
+  const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-start-rss-'));
+  try {
+    const self = fileURLToPath(import.meta.url);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx/esm', self, sim.address, String(flows), path.join(dir, 'data')],
+      { cwd: path.resolve(path.dirname(self), '..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const line = out.trim().split('\n').at(-1) ?? '';
+    if (code !== 0 || !line.startsWith('{')) throw new Error(`start-rss exited with ${code}: ${out}`);
+    return JSON.parse(line) as StartRssResult;
+  } finally {
+    sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 const MB = 1 << 20;
 
@@ -31,48 +75,53 @@ function resident(): { rss: number; libchdb: number } {
   return { rss: process.memoryUsage.rss(), libchdb };
 }
 
-const [hubble, flowsArg, dataDir] = process.argv.slice(2);
-if (!hubble || !flowsArg || !dataDir) throw new Error('usage: start-rss.ts <hubble> <flows> <data dir>');
-const flows = Number(flowsArg);
-const running = await startEmbedded({
-  HUBBLE_SERVER: hubble,
-  FLOWTRAIL_DATA_DIR: dataDir,
-  FLOWTRAIL_HTTP_PORT: '0',
-  FLOWTRAIL_GRPC_PORT: '0',
-  FLOWTRAIL_AUTH_MODE: 'open',
-  FLOWTRAIL_LOG_LEVEL: 'error',
-});
-// A second handle on the same engine (one per process), to read its counters.
-const store = await createChdbStore(dataDir, 'flowtrail');
-const started = performance.now();
-let stored = 0;
-const peak = { rss: 0, tracked: 0, libchdb: 0, ours: 0, heapExternal: 0 };
-while (stored < flows) {
-  await sleep(500);
-  const [row] = await store.query<{ n: string; tracked: string }>(
-    "SELECT (SELECT count() FROM flows) AS n, (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked",
+async function main(hubble: string, flows: number, dataDir: string): Promise<void> {
+  const running = await startEmbedded({
+    HUBBLE_SERVER: hubble,
+    FLOWTRAIL_DATA_DIR: dataDir,
+    FLOWTRAIL_HTTP_PORT: '0',
+    FLOWTRAIL_GRPC_PORT: '0',
+    FLOWTRAIL_AUTH_MODE: 'open',
+    FLOWTRAIL_LOG_LEVEL: 'error',
+  });
+  // A second handle on the same engine (one per process), to read its counters.
+  const store = await createChdbStore(dataDir, 'flowtrail');
+  const started = performance.now();
+  let stored = 0;
+  const peak = { rss: 0, tracked: 0, libchdb: 0, ours: 0, heapExternal: 0 };
+  while (stored < flows) {
+    await sleep(500);
+    const [row] = await store.query<{ n: string; tracked: string }>(
+      "SELECT (SELECT count() FROM flows) AS n, (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked",
+    );
+    stored = Number(row?.n ?? 0);
+    const tracked = Number(row?.tracked ?? 0);
+    const { rss, libchdb } = resident();
+    const mem = process.memoryUsage();
+    const ours = rss - tracked - libchdb;
+    if (ours > peak.ours) Object.assign(peak, { rss, tracked, libchdb, ours });
+    peak.heapExternal = Math.max(peak.heapExternal, mem.heapTotal + mem.external);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await store.close();
+  await running.stop();
+  const mb = (n: number) => Math.round(n / MB);
+  process.stdout.write(
+    `${JSON.stringify({
+      flows: stored,
+      flows_per_s: Math.round(stored / seconds),
+      rss_without_chdb_peak_mb: mb(peak.ours),
+      rss_at_that_peak_mb: mb(peak.rss),
+      chdb_tracked_at_that_peak_mb: mb(peak.tracked),
+      libchdb_resident_at_that_peak_mb: mb(peak.libchdb),
+      heap_external_peak_mb: mb(peak.heapExternal),
+    })}\n`,
   );
-  stored = Number(row?.n ?? 0);
-  const tracked = Number(row?.tracked ?? 0);
-  const { rss, libchdb } = resident();
-  const mem = process.memoryUsage();
-  const ours = rss - tracked - libchdb;
-  if (ours > peak.ours) Object.assign(peak, { rss, tracked, libchdb, ours });
-  peak.heapExternal = Math.max(peak.heapExternal, mem.heapTotal + mem.external);
+  process.exit(0);
 }
-const seconds = (performance.now() - started) / 1000;
-await store.close();
-await running.stop();
-const mb = (n: number) => Math.round(n / MB);
-process.stdout.write(
-  `${JSON.stringify({
-    flows: stored,
-    flows_per_s: Math.round(stored / seconds),
-    rss_without_chdb_peak_mb: mb(peak.ours),
-    rss_at_that_peak_mb: mb(peak.rss),
-    chdb_tracked_at_that_peak_mb: mb(peak.tracked),
-    libchdb_resident_at_that_peak_mb: mb(peak.libchdb),
-    heap_external_peak_mb: mb(peak.heapExternal),
-  })}\n`,
-);
-process.exit(0);
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const [hubble, flows, dataDir] = process.argv.slice(2);
+  if (!hubble || !flows || !dataDir) throw new Error('usage: start-rss.ts <hubble> <flows> <data dir>');
+  await main(hubble, Number(flows), dataDir);
+}

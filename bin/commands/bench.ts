@@ -7,7 +7,8 @@
  *
  * `flowtrail bench [--flows N] [--raw-flows N] [--who-intervals N] [--kafka-flows N] [--json]`: measures ingest end
  * to end over gRPC into chdb, the raw insert rate of the same rows, bytes per flow on disk, the
- * per-flow cost of enrichment, who-held lookups over the ownership table, and the distributed path
+ * per-flow cost of enrichment, `flowtrail start`'s memory apart from chdb's while it ingests at full
+ * rate (bin/start-rss.ts), who-held lookups over the ownership table, and the distributed path
  * (generator → collector → Kafka → writer → chdb; a throwaway local broker unless KAFKA_BROKERS is
  * set — `npm run kafka:install` fetches it). Runs in a scratch
  * directory; prints one JSON object with `--json`.
@@ -19,6 +20,7 @@ import { benchKafka } from '../../collector/src/kafka/bench.ts';
 import { benchWho } from '../../collector/src/ownership/bench.ts';
 import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
 import { benchScale } from '../bench-scale.ts';
+import { benchStartRss } from '../start-rss.ts';
 import { parseCommandArgs, positiveInt } from './args.ts';
 
 export async function run(argv: string[]): Promise<number> {
@@ -59,6 +61,8 @@ export async function run(argv: string[]): Promise<number> {
   const result = await withScratchStore(async (store, dataDir) => {
     say(`ingest: ${flows} flows over gRPC, ${rawFlows} raw rows…`);
     const ingest = await benchIngest(store, { flows, rawFlows });
+    say(`flowtrail start's memory at full rate: ${flows} flows…`);
+    const startRss = await benchStartRss(flows);
     say('enrichment: 1,000,000 flows…');
     const enrich = benchEnrich(1_000_000);
     say(`who-held lookups over ${whoIntervals} ownership intervals…`);
@@ -80,6 +84,8 @@ export async function run(argv: string[]): Promise<number> {
       kafka_consumer_lag_end: kafka.consumer_lag_end,
       kafka_compression: kafka.kafka_compression,
       enrich_ns_per_flow: Math.round(enrich.nsPerFlow),
+      enrich_cpu_ns_per_flow: Math.round(enrich.cpuNsPerFlow),
+      start_rss: startRss,
       who_intervals: who.intervals,
       who_p50_ms: Math.round(who.p50Ms * 10) / 10,
       who_p99_ms: Math.round(who.p99Ms * 10) / 10,

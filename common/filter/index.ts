@@ -32,6 +32,9 @@ export {
   SUPPORTED_FLOW_FILTER_FIELDS,
 } from './parse.ts';
 export {
+  type AddressKeys,
+  addressKeysInSql,
+  addressKeysSql,
   addressLookupSql,
   and,
   type FilterSqlOptions,

@@ -82,14 +82,12 @@ const maxIndexedPrefixBits = 16;
 const indexable = (r: IpPrefix) => 128 - r.bits <= maxIndexedPrefixBits && r.bytes.some((b) => b !== 0);
 
 /**
- * The address index (migrations/0045, `flows_by_address`): a condition true for every flow of
- * `range` whose destination or post-SNAT source address is within `prefixes`, over the primary-key
- * prefix of `flows` (hour, source address), so ClickHouse reads only the granules holding them.
- * ANDed to a condition that implies such an address, it changes which granules are read, never the
- * answer. Undefined when a prefix is too wide or covers the unset address (::), which the index
- * leaves out.
+ * The address index's keys (migrations/0045, `flows_by_address`): a SELECT of the (hour, source_ip)
+ * pairs of every flow of `range` whose destination or post-SNAT source address is within
+ * `prefixes`, the primary-key prefix of `flows`. Undefined when a prefix is too wide or covers the
+ * unset address (::), which the index leaves out.
  */
-export function addressLookupSql(
+export function addressKeysSql(
   p: SqlParams,
   prefixes: readonly IpPrefix[],
   range: SqlTimeRange,
@@ -98,8 +96,46 @@ export function addressLookupSql(
   const since = `toStartOfHour(fromUnixTimestamp64Nano(${p.bind(range.sinceNs, 'Int64')}, 'UTC'))`;
   const until = `fromUnixTimestamp64Nano(${p.bind(range.untilNs, 'Int64')}, 'UTC')`;
   return (
-    `(toStartOfHour(time), source_ip) IN (SELECT hour, source_ip FROM flows_by_address WHERE ` +
-    `${ipInSql(p, ['address'], prefixes)} AND hour >= ${since} AND hour < ${until})`
+    `SELECT hour, source_ip FROM flows_by_address WHERE ` +
+    `${ipInSql(p, ['address'], prefixes)} AND hour >= ${since} AND hour < ${until}`
+  );
+}
+
+/**
+ * The address index (addressKeysSql): a condition true for every flow of `range` whose destination
+ * or post-SNAT source address is within `prefixes`, over the primary-key prefix of `flows` (hour,
+ * source address), so ClickHouse reads only the granules holding them. ANDed to a condition that
+ * implies such an address, it changes which granules are read, never the answer. Undefined when
+ * the index cannot answer the prefixes.
+ */
+export function addressLookupSql(
+  p: SqlParams,
+  prefixes: readonly IpPrefix[],
+  range: SqlTimeRange,
+): string | undefined {
+  const keys = addressKeysSql(p, prefixes, range);
+  return keys && `(toStartOfHour(time), source_ip) IN (${keys})`;
+}
+
+/** Rows of addressKeysSql read ahead: hours (Unix seconds) and source addresses, pairwise. */
+export interface AddressKeys {
+  hours: readonly number[];
+  sources: readonly string[];
+}
+
+/**
+ * addressLookupSql over keys read ahead (addressKeysSql): a statement that needs the lookup several
+ * times (the investigation) reads the index once and binds its keys. The keys go in as two bound
+ * arrays zipped in a subquery, which ClickHouse turns into primary-key ranges as it does the
+ * index's own subquery (a plain array on the right of IN does not reach the primary key).
+ */
+export function addressKeysInSql(p: SqlParams, keys: AddressKeys): string {
+  if (keys.hours.length === 0) return '0';
+  const hours = p.bind(keys.hours, 'Array(UInt32)');
+  const sources = p.bind(keys.sources, 'Array(IPv6)');
+  return (
+    `(toStartOfHour(time), source_ip) IN (SELECT arrayJoin(arrayZip(` +
+    `arrayMap(h -> toDateTime(h, 'UTC'), ${hours}), ${sources})))`
   );
 }
 

@@ -40,7 +40,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { rollupDimensions, rollupTables } from '../clickhouse/rollups.ts';
+import { rollupDimensions, rollupTables, tenantRollups } from '../clickhouse/rollups.ts';
 import { SqlParams } from '../clickhouse/sql-params.ts';
 import type { Store } from '../clickhouse/store.ts';
 import { defaultTenancyConfig } from '../config/tenancy.ts';
@@ -303,21 +303,26 @@ async function recordScopes(store: Store, batch: string, span: Span, tenancy: Sc
   );
 }
 
+/** A rollup column of a batch's flow: stored (`eff` false) or corrected (owner fields, scopes). */
+function columnValue(ownerFields: readonly string[]): (col: string, eff: boolean) => string {
+  const owner = new Set(ownerFields.flatMap((c) => sides.map((s) => `${s}_${c}`)));
+  return (col, eff) => {
+    if (!eff) return `f.${col} AS ${col}`;
+    const s = col.slice(0, 3) as Side;
+    if (owner.has(col)) return `${effective(s, col.slice(4))} AS ${col}`;
+    if (col === `${s}_scope`) return `sc.${col} AS ${col}`;
+    return `f.${col} AS ${col}`;
+  };
+}
+
 /**
- * Step 2: the batch's -n/+n rows in every minute rollup (common/clickhouse/rollups.ts), each
- * insert deduplicated by the batch id and the rollup if repeated.
+ * Step 2: the batch's -n/+n rows in every minute rollup and every per-tenant hourly rollup
+ * (common/clickhouse/rollups.ts), each insert deduplicated by the batch id and the rollup if repeated.
  */
 async function rollUp(store: Store, batch: string, span: Span): Promise<void> {
   for (const rollup of rollupTables) {
-    const owner = new Set(rollup.ownerFields.flatMap((c) => sides.map((s) => `${s}_${c}`)));
+    const value = columnValue(rollup.ownerFields);
     const cols = rollupDimensions(rollup);
-    const value = (col: string, eff: boolean) => {
-      if (!eff) return `f.${col} AS ${col}`;
-      const s = col.slice(0, 3) as Side;
-      if (owner.has(col)) return `${effective(s, col.slice(4))} AS ${col}`;
-      if (col === `${s}_scope`) return `sc.${col} AS ${col}`;
-      return `f.${col} AS ${col}`;
-    };
     // Every stored row of a batch's flows counts, as the materialized views counted it at insert.
     const select = (sign: number, eff: boolean) =>
       `SELECT toStartOfMinute(f.time) AS minute, ${cols.map((c) => value(c, eff)).join(', ')}, toInt64(${sign}) AS flows
@@ -336,6 +341,28 @@ async function rollUp(store: Store, batch: string, span: Span): Promise<void> {
        ORDER BY ${all.join(', ')}`,
       {
         params: { batch, lo: span.lo, hi: span.hi },
+        settings: {
+          join_use_nulls: 0,
+          insert_deduplicate: 1,
+          insert_deduplication_token: `late-owner-correction:${batch}:${rollup.name}`,
+        },
+      },
+    );
+  }
+  // The tables built by their own insert (per-tenant hourly rows): the same -1/+1 rows, flow-shaped.
+  for (const rollup of tenantRollups) {
+    const cols = [...sides.flatMap((s) => rollup.ownerFields.map((c) => `${s}_${c}`)), ...rollup.flowColumns];
+    const value = columnValue(rollup.ownerFields);
+    const select = (sign: number, eff: boolean) =>
+      `SELECT f.time AS time, ${cols.map((c) => value(c, eff)).join(', ')}, toInt8(${sign}) AS sign
+       FROM (SELECT * FROM flows WHERE ${inSpan} AND flow_id IN
+               (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
+       ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`;
+    await store.command(
+      `INSERT INTO ${rollup.name} (${rollup.columns.join(', ')})
+       ${rollup.select(`(${select(-1, false)} UNION ALL ${select(1, true)})`)}`,
+      {
+        params: { batch, ...span },
         settings: {
           join_use_nulls: 0,
           insert_deduplicate: 1,

@@ -16,6 +16,7 @@ import {
   type OwnerFilters,
   or,
   type ParsedFilterSet,
+  type SqlTimeRange,
 } from '../../../common/filter/index.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { FlowCursor } from './cursor.ts';
@@ -155,17 +156,20 @@ export function ownerFiltersSql(
  * the owner filters, for `principal` (a tenant's attribute filters look at its own ends only).
  * `late` is the statement's time range, which the statement must apply itself (timeRange): it
  * bounds the late-owner lookups and lets address filters read through the address index.
+ * `addressIndex` (when `late` is not given) is the statement's time range for the address index
+ * alone: owner filters then stay on stored columns (the alert rules, which group by stored owners).
  */
 export function filtersToSql(
   p: SqlParams,
   f: ParsedFilterSet,
   principal: Principal,
   late?: TimeBounds,
+  addressIndex?: SqlTimeRange,
 ): string[] {
   const range =
     late?.sinceNs !== undefined && late.untilNs !== undefined
       ? { sinceNs: late.sinceNs, untilNs: late.untilNs }
-      : undefined;
+      : addressIndex;
   const hubble = filterSetSql(p, f.whitelist, f.blacklist, {
     own: ownEnds(p, principal),
     addressIndex: range,

@@ -45,6 +45,8 @@ const columns =
   'toString(toUnixTimestamp64Nano(time)) AS time_ns, lower(hex(flow_id)) AS id_hex, node_name, ' +
   `${flowRestoreColumns}, toString(toUnixTimestamp64Nano(received_at)) AS received_ns, ` +
   'src_tenant AS g_src_tenant, dst_tenant AS g_dst_tenant';
+/** The latest instant a range can name (Unix ns): the open end of a history range. */
+const maxInt64 = (1n << 63n) - 1n;
 /** How far behind the newest received_at each follow poll looks again (late batches). */
 const followLagNs = 10_000_000_000n;
 
@@ -102,14 +104,25 @@ export async function serveGetFlows(
   const blacklist = req.blacklist.map(parseFlowFilter);
   // Conditions shared by every statement: filters and tenant scope (bound once, reused).
   const base = new SqlParams('b');
+  // until is inclusive here, exclusive in the bounds.
+  const untilExcl = untilNs === undefined ? undefined : untilNs + 1n;
   // The scope's late lookups (ends re-attributed at query time) are bounded by the request's
   // range when it has one; follow without since is bounded only by the tenant's addresses.
-  const filter = and([
-    filterSetSql(base, whitelist, blacklist, { own: ownEnds(base, principal) }),
-    // until is inclusive here, exclusive in the bounds.
-    tenantScope(base, principal, { sinceNs, untilNs: untilNs === undefined ? undefined : untilNs + 1n }),
+  const scope = tenantScope(base, principal, { sinceNs, untilNs: untilExcl });
+  const own = ownEnds(base, principal);
+  // The history statements restrict `time` to the request's range, so their address filters read
+  // through the address index, as the HTTP listing's do (common/filter addressLookupSql); an
+  // open end of the range is the index's whole span, which leaves the answer as it is. Follow
+  // polls by received_at, not time: its filter goes without the index.
+  const historyFilter = and([
+    filterSetSql(base, whitelist, blacklist, {
+      own,
+      addressIndex: { sinceNs: sinceNs ?? 0n, untilNs: untilExcl ?? maxInt64 },
+    }),
+    scope,
   ]);
-  const query = async (extra: string[], tail: string, extraParams: SqlParams) =>
+  const followFilter = and([filterSetSql(base, whitelist, blacklist, { own }), scope]);
+  const query = async (filter: string, extra: string[], tail: string, extraParams: SqlParams) =>
     deps.store.query<Row>(`SELECT ${columns} FROM flows WHERE ${and([filter, ...extra])} ${tail}`, {
       ...opts,
       params: { ...base.values, ...extraParams.values },
@@ -168,6 +181,7 @@ export async function serveGetFlows(
         );
       }
       const rows = await query(
+        historyFilter,
         conds,
         `ORDER BY time ${dir}, flow_id ${dir} LIMIT ${q.bind(pageSize, 'UInt32')}`,
         q,
@@ -210,6 +224,7 @@ export async function serveGetFlows(
     for (;;) {
       const q = new SqlParams('f');
       const rows = await query(
+        followFilter,
         [
           `(received_at, flow_id) > (fromUnixTimestamp64Nano(${q.bind(cursorNs, 'Int64')}, 'UTC'), ` +
             `toFixedString(unhex(${q.bind(cursorId, 'String')}), 16))`,

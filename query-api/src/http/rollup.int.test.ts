@@ -10,7 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ingestFiles } from '../../../collector/src/ingest-files.ts';
-import { rollupDimensions, rollupTables } from '../../../common/clickhouse/rollups.ts';
+import {
+  hourRollupTables,
+  rollupBucket,
+  rollupDimensions,
+  rollupTables,
+} from '../../../common/clickhouse/rollups.ts';
 import { unattributed } from '../../../common/flow/attribution.ts';
 import { correctLateOwners } from '../../../common/ownership/correct.ts';
 import { writeIntervals } from '../../../common/ownership/persistence.ts';
@@ -26,6 +31,10 @@ const LATE = '10.77.0.5';
 let api: TestApi;
 let range = '';
 let ragged = '';
+/** At least 12 h, on no whole hour: hourly rollups answer it rounded out to whole hours. */
+let long = '';
+/** Three hours, on no whole hour: too short to round out to whole hours. */
+let hours3 = '';
 let t0 = 0n;
 
 /** A Hubble JSON line for a late flow (its owner arrives after it is stored). */
@@ -84,6 +93,33 @@ async function sameBothWays(p: string, token: string, r = range) {
   expect(a, `${p} as ${token}`).toEqual(b);
   return a;
 }
+
+/**
+ * An hourly rollup's answer over `long` (rounded out to whole hours, echoed as since/until) is the
+ * one `flows` gives over the range it echoes.
+ */
+async function sameOverHours(p: string, token: string) {
+  const rollup = await answer(p, token, undefined, long);
+  expect(rollup['source'], `${p} as ${token}`).toBe('rollup');
+  const since = String(rollup['since']);
+  const until = String(rollup['until']);
+  expect(since).toMatch(/T\d\d:00:00(\.0+)?Z$/);
+  expect(until).toMatch(/T\d\d:00:00(\.0+)?Z$/);
+  const flows = await answer(p, token, 'flows', `since=${since}&until=${until}`);
+  const { source: _r, ...a } = rollup;
+  const { source: _f, ...b } = flows;
+  expect(a, `${p} as ${token}`).toEqual(b);
+  return a;
+}
+
+/** Questions the hourly rollups answer (0080: sources ranked by a count; 0081/0082: tenant summaries). */
+const hourQuestions = [
+  '/api/v1/top?by=source',
+  '/api/v1/top?by=source&metric=drops&n=3',
+  '/api/v1/top?by=source&n=100',
+  '/api/v1/tenants/acme/summary?',
+  '/api/v1/tenants/globex/summary?',
+];
 
 /** Every question a rollup can answer (the step is filled in from the data's range). */
 const questions = (step: string) => [
@@ -158,6 +194,8 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
     const raggedUntil = BigInt(last!.t) + 1n;
     expect(raggedUntil % M).not.toBe(0n);
     ragged = `since=${formatTimeNs(t0 + S)}&until=${formatTimeNs(raggedUntil)}`;
+    hours3 = `since=${formatTimeNs(t0 + S)}&until=${formatTimeNs(t0 + 3n * 3600n * S + S)}`;
+    long = `since=${formatTimeNs(t0 - 7n * 3600n * S + 13n * S)}&until=${formatTimeNs(raggedUntil + 6n * 3600n * S)}`;
     // At most 1,000 buckets, a whole number of minutes each.
     step = `${Math.max(1, Math.ceil(Number((until - t0) / M) / 1000))}m`;
   });
@@ -170,10 +208,10 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
     );
     const typeIn = (table: string, name: string) =>
       cols.find((c) => c.table === table && c.name === name)?.type;
-    for (const t of rollupTables) {
+    for (const t of [...rollupTables, ...hourRollupTables]) {
       const dims = rollupDimensions(t);
       const stored = cols.filter((c) => c.table === t.name).map((c) => c.name);
-      expect(stored, t.name).toEqual(['flows', 'minute', 'time', ...dims].sort());
+      expect(stored, t.name).toEqual(['flows', rollupBucket(t), 'time', ...dims].sort());
       for (const d of dims) expect(typeIn(t.name, d), `${t.name}.${d}`).toBe(typeIn('flows', d));
     }
   });
@@ -200,9 +238,9 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
       '/api/v1/tenants/acme/summary?',
       '/api/v1/topology?edges=10',
     ]) {
-      expect((await answer(p, testTokens.admin))['source'], p).toBe('flows');
+      expect((await answer(p, testTokens.admin, undefined, hours3))['source'], p).toBe('flows');
       // Forcing a rollup that cannot answer is refused, naming what is missing.
-      const forced = await get(api, `${p}&${range}&source=rollup`, testTokens.admin);
+      const forced = await get(api, `${p}&${hours3}&source=rollup`, testTokens.admin);
       expect(forced.status, p).toBe(400);
       expect(JSON.stringify(forced.body)).toMatch(/no rollup has/);
     }
@@ -230,6 +268,31 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
       testTokens.admin,
     );
     expect(a['top']).toEqual([{ key: ['1020', ''], flows: 1, drops: 0 }]);
+  });
+
+  it('answers top sources and tenant summaries from the hourly rollups over long ranges, as flows does', async () => {
+    let nonEmpty = 0;
+    for (const p of hourQuestions) {
+      const a = await sameOverHours(p, testTokens.admin);
+      if (Number((a['items'] as J[] | undefined)?.length ?? a['flows'] ?? 0) > 0) nonEmpty++;
+    }
+    expect(nonEmpty).toBe(hourQuestions.length);
+    // A tenant's own summary (its scope holds all of its rows); not another tenant's.
+    await sameOverHours('/api/v1/tenants/acme/summary?', testTokens.acme);
+    // Short or filtered questions, a tenant's top sources and other rankings: flows, the range asked.
+    for (const [p, r] of [
+      ['/api/v1/top?by=source', hours3],
+      ['/api/v1/tenants/acme/summary?', hours3],
+      ['/api/v1/top?by=source&metric=peers', long],
+      ['/api/v1/top?by=destination', long],
+      ['/api/v1/top?by=source&verdict=DROPPED&tenant=acme', long],
+      ['/api/v1/tenants/acme/summary?verdict=DROPPED', long],
+    ] as const) {
+      const a = await answer(p, testTokens.admin, undefined, r);
+      expect(a['source'], p).toBe('flows');
+      expect(`since=${a['since']}&until=${a['until']}`, p).toBe(r);
+    }
+    expect((await answer('/api/v1/top?by=source', testTokens.acme, undefined, long))['source']).toBe('flows');
   });
 
   it('answers from flows while late owners a tenant would see are not corrected yet', async () => {
@@ -281,6 +344,11 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
       { key: ['acme', 'web', '1020'], flows: 1, drops: 0 },
       { key: ['globex', 'miner', '1090'], flows: 1, drops: 0 },
     ]);
+    // The hourly per-tenant tables moved too: the late flows now count in acme's and globex's summaries.
+    for (const token of [testTokens.admin, testTokens.acme])
+      await sameOverHours('/api/v1/tenants/acme/summary?', token);
+    await sameOverHours('/api/v1/tenants/globex/summary?', testTokens.admin);
+    for (const p of hourQuestions.slice(0, 3)) await sameOverHours(p, testTokens.admin);
     // A second run changes nothing.
     const again = await correctLateOwners(api.store);
     expect(again.src + again.dst).toBe(0);

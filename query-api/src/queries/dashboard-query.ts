@@ -39,7 +39,7 @@ export interface DashboardQuery<E> {
 export const sourceParam = z
   .enum(['flows', 'rollup'])
   .describe(
-    'Table to read: `rollup` (a minute rollup; 400 when none can answer) or `flows`. Default: a rollup when the range is on whole minutes, the step a whole number of minutes and every filter and dimension is in one. The answer names its table in `source`.',
+    "Table to read: `rollup` (a minute or hourly rollup; 400 when none can answer) or `flows`. Default: a rollup when the range is on whole minutes, the step a whole number of minutes and every filter and dimension is in one. Hourly rollups (top sources by flows or drops, tenant summaries without filters) answer ranges on whole hours, or ranges of 12 h or more rounded out to whole hours: the answer's since/until give the range it covers. The answer names its table in `source`.",
   );
 
 /** Parses filters + since/until + `extra` parameters (each validated by its schema when present). */

@@ -9,10 +9,18 @@ import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
 import { formatTimeNs, parseDurationArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
-import type { SqlParams } from '../filters/index.ts';
+import { SqlParams } from '../filters/index.ts';
 import type { DashboardQuery } from './dashboard-query.ts';
 import { ipText, ownerExpr } from './owner-sql.ts';
-import { buildStatement, defaultStepS, planAggregateQuery, type StatementBuilder } from './rollup.ts';
+import {
+  answered,
+  buildStatement,
+  defaultStepS,
+  hourlyRange,
+  planAggregateQuery,
+  type StatementBuilder,
+  unfiltered,
+} from './rollup.ts';
 import { worldAddressNames } from './topology-names.ts';
 
 /** What the aggregate services need. */
@@ -162,23 +170,59 @@ export async function top(
       },
     };
     const k = keys[by]!;
-    const order = { flows: 'flows', peers: 'peers', ports: 'ports', drops: 'drops' }[metric] ?? 'flows';
     return `SELECT ${k.select}, ${a.count()} AS flows, uniq(${k.peer}) AS peers, uniq(${k.port}) AS ports,
        ${a.count("verdict = 'DROPPED'")} AS drops
      FROM ${a.from} WHERE ${where} GROUP BY ${k.group} ${a.nonZero('flows')}
      ORDER BY ${order} DESC, ${k.group} LIMIT ${p.bind(n, 'UInt32')}`;
   };
-  const plan = await planAggregateQuery(deps.store, deps.settings, q, principal, undefined, [build], signal);
-  const st = buildStatement(plan, q, principal, build);
+  const order = { flows: 'flows', peers: 'peers', ports: 'ports', drops: 'drops' }[metric] ?? 'flows';
+  // Sources ranked by a count: the ranking alone, which an hourly rollup by source can answer
+  // (migration 0080); then the whole rows of only the top N from `flows`, where source_ip leads
+  // the primary key in each hour. Same order and limit, so the same N addresses.
+  const rank: StatementBuilder | undefined =
+    by === 'source' && (metric === 'flows' || metric === 'drops')
+      ? (p, a, where) =>
+          `SELECT toString(source_ip) AS address, ${ipText('source_ip')} AS ip, ${a.count()} AS flows,
+             ${a.count("verdict = 'DROPPED'")} AS drops
+           FROM ${a.from} WHERE ${where} GROUP BY source_ip ${a.nonZero('flows')}
+           ORDER BY ${order} DESC, ip LIMIT ${p.bind(n, 'UInt32')}`
+      : undefined;
+  const plan = await planAggregateQuery(
+    deps.store,
+    deps.settings,
+    q,
+    principal,
+    undefined,
+    [rank ?? build],
+    signal,
+  );
+  let details = build;
+  if (rank && plan.source === 'rollup') {
+    const st = buildStatement(plan, q, principal, rank);
+    const top = await deps.store.query<{ address: string }>(st.sql, {
+      params: st.params,
+      settings: deps.settings,
+      signal,
+    });
+    const addresses = top.map((r) => r.address);
+    details = (p, a, where) =>
+      build(p, a, addresses.length ? `${where} AND source_ip IN ${p.bind(addresses, 'Array(IPv6)')}` : '0');
+  }
+  const flowsPlan =
+    rank && plan.source === 'rollup' ? { ...plan, source: 'flows' as const, table: 'flows' } : plan;
+  const st = buildStatement(flowsPlan, q, principal, details);
   const rows = await deps.store.query<Record<string, string>>(st.sql, {
     params: st.params,
     settings: deps.settings,
     signal,
   });
+  const r = answered(plan, q);
   return {
     source: plan.source,
     by,
     metric,
+    since: formatTimeNs(r.sinceNs),
+    until: formatTimeNs(r.untilNs),
     items: rows.map((r) => ({
       ...r,
       flows: Number(r['flows']),
@@ -262,7 +306,8 @@ export async function tenantSummary(
     return `SELECT ${a.count()} AS flows, ${a.count(`src_tenant = ${t}`)} AS outbound, ${a.count(`dst_tenant = ${t}`)} AS inbound,
        sumMap([toString(verdict)], [${a.weight}]) AS verdicts,
        sumMapIf([drop_reason_desc], [${a.weight}], verdict = 'DROPPED') AS drop_reasons,
-       uniqIf(destination_ip, src_tenant = ${t}) AS destinations, uniqIf(source_ip, dst_tenant = ${t}) AS sources,
+       ${sketchIf('destination_ip', `src_tenant = ${t}`)} AS destinations,
+       ${sketchIf('source_ip', `dst_tenant = ${t}`)} AS sources,
        uniqExact(if(src_tenant = ${t}, src_account, dst_account)) AS accounts,
        ${a.count(`src_tenant = ${t} AND dst_scope = 'world'`)} AS to_world,
        ${a.count(`src_tenant = ${t} AND dst_scope = 'other-tenant'`)} AS to_other_tenants,
@@ -274,8 +319,10 @@ export async function tenantSummary(
     const { t, where } = mine(p, w);
     return `SELECT destination_port AS port, toString(l4_protocol) AS protocol, ${a.count()} AS flows
      FROM ${a.from} WHERE ${where} AND src_tenant = ${t} GROUP BY port, protocol ${a.nonZero('flows')}
-     ORDER BY flows DESC, port LIMIT 10`;
+     ORDER BY flows DESC, port, protocol LIMIT 10`;
   };
+  const hourly = await tenantHours(deps, tenant, q, principal, signal);
+  if (hourly) return summaryAnswer('rollup', tenant, hourly.range, hourly.totals, hourly.ports);
   const plan = await planAggregateQuery(
     deps.store,
     deps.settings,
@@ -290,7 +337,79 @@ export async function tenantSummary(
     return deps.store.query<R>(st.sql, { params: st.params, settings: deps.settings, signal });
   };
   const [totals] = await run<Record<string, unknown>>(totalsSql);
-  const ports = await run<{ port: string; protocol: string; flows: string }>(portsSql);
+  const ports = await run<PortRow>(portsSql);
+  return summaryAnswer(plan.source, tenant, q, totals, ports);
+}
+
+/**
+ * Distinct peers in the tenant summary: a uniqCombined(12) sketch (about 1.6% error past a few
+ * hundred peers), the one the hourly sketches of migration 0082 hold, so `flows` and the hourly
+ * tables give the same number.
+ */
+const sketchIf = (x: string, cond: string) => `uniqCombinedIf(12)(${x}, ${cond})`;
+
+type PortRow = { port: string; protocol: string; flows: string };
+
+/**
+ * The summary from the per-tenant hourly tables (migrations 0081, 0082), when they can answer: no
+ * filters (the tables keep the tenant's own rows only; a tenant principal's scope holds every one
+ * of them, and the summary counts stored owners on `flows` too), `source` not `flows`, and a range
+ * an hourly table answers (`hourlyRange`: on whole hours, or long and rounded out to whole hours).
+ */
+async function tenantHours(
+  deps: DashboardDeps,
+  tenant: string,
+  q: DashboardQuery<unknown>,
+  principal: Principal,
+  signal?: AbortSignal,
+) {
+  if (q.source === 'flows' || !unfiltered(q, principal)) return undefined;
+  if (principal.role === 'tenant' && principal.tenant !== tenant) return undefined;
+  const range = hourlyRange(q.sinceNs, q.untilNs);
+  if (!range) return undefined;
+  const p = new SqlParams();
+  const at = (ns: bigint) => `fromUnixTimestamp64Nano(${p.bind(ns, 'Int64')}, 'UTC')`;
+  const where = `tenant = ${p.bind(tenant, 'String')} AND hour >= ${at(range.sinceNs)} AND hour < ${at(range.untilNs)}`;
+  const n = 'flows_hour_tenant.flows';
+  const opts = { params: p.values, settings: deps.settings, signal };
+  const [[counts], [peers], ports] = await Promise.all([
+    deps.store.query<Record<string, unknown>>(
+      `SELECT sum(${n}) AS flows, sumIf(${n}, owns_source = 1) AS outbound, sumIf(${n}, owns_destination = 1) AS inbound,
+         sumMap([toString(verdict)], [${n}]) AS verdicts,
+         sumMapIf([drop_reason_desc], [${n}], verdict = 'DROPPED') AS drop_reasons,
+         length(arrayFilter(c -> c != 0, (sumMap([account], [${n}])).2)) AS accounts,
+         sumIf(${n}, owns_source = 1 AND dst_scope = 'world') AS to_world,
+         sumIf(${n}, owns_source = 1 AND dst_scope = 'other-tenant') AS to_other_tenants,
+         sumIf(${n}, owns_source = 1 AND dst_scope = 'metadata') AS to_metadata
+       FROM flows_hour_tenant WHERE ${where}`,
+      opts,
+    ),
+    deps.store.query<Record<string, unknown>>(
+      `SELECT uniqCombinedMergeIf(12)(peers, direction = 'out') AS destinations,
+         uniqCombinedMergeIf(12)(peers, direction = 'in') AS sources,
+         ${fmt('min(first_seen)')} AS first_seen, ${fmt('max(last_seen)')} AS last_seen
+       FROM flows_hour_tenant_peers WHERE ${where}`,
+      opts,
+    ),
+    deps.store.query<PortRow>(
+      `SELECT destination_port AS port, toString(l4_protocol) AS protocol, sum(${n}) AS flows
+       FROM flows_hour_tenant WHERE ${where} AND owns_source = 1 GROUP BY port, protocol HAVING flows != 0
+       ORDER BY flows DESC, port, protocol LIMIT 10`,
+      opts,
+    ),
+  ]);
+  return { range, totals: { ...counts, ...peers }, ports };
+}
+
+/** The summary's answer from its totals and top ports, over the range they cover. */
+function summaryAnswer(
+  source: string,
+  tenant: string,
+  range: { sinceNs: bigint; untilNs: bigint },
+  totals: Record<string, unknown> | undefined,
+  ports: PortRow[],
+) {
+  const q = range;
   const pairs = (v: unknown) => {
     const [k, n] = (v as [string[], string[]] | undefined) ?? [[], []];
     // A rollup's -n/+n correction rows can leave a key at zero until a merge folds it.
@@ -299,7 +418,7 @@ export async function tenantSummary(
   const num = (k: string) => Number(totals?.[k] ?? 0);
   const flows = num('flows');
   return {
-    source: plan.source,
+    source,
     tenant,
     since: formatTimeNs(q.sinceNs),
     until: formatTimeNs(q.untilNs),

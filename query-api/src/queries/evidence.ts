@@ -18,7 +18,13 @@ import { csvLine } from '../http/output.ts';
 import { caseReports } from '../reports/open-case.ts';
 import { attributeCsvRows, flowCsvAliases, flowCsvColumns, flowCsvHeader } from './flow-csv.ts';
 import { attributeRows, type FlowRow, flowRowColumns, type Owner, rowToLine } from './flow-rows.ts';
-import { fullMatchWhere, type Investigation, reportMatch } from './investigations.ts';
+import {
+  fullMatchWhere,
+  type Investigation,
+  reportAddressKeys,
+  reportMatch,
+  unboundedRangeNs,
+} from './investigations.ts';
 
 /** The software that wrote a bundle: the package version (read once, at load). */
 export const softwareVersion: string = (() => {
@@ -53,11 +59,13 @@ export async function caseEvidence(
       { params: p.values, settings: deps.settings, signal },
     );
   };
+  // The address index is read once for every statement below (each names the report's parties).
+  const keys = await reportAddressKeys(deps, inv.request, unboundedRangeNs, signal);
   const candidates = (p: SqlParams) => {
-    const m = reportMatch(p, inv.request, BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000_000n);
+    const m = reportMatch(p, inv.request, unboundedRangeNs, keys);
     return and([m.matched, tenantScope(p, principal, m.bounds)]);
   };
-  let where = (p: SqlParams) => fullMatchWhere(p, inv.request, principal);
+  let where = (p: SqlParams) => fullMatchWhere(p, inv.request, principal, keys);
   let rows = await read<FlowRow>(flowRowColumns, where);
   if (rows.length === 0) {
     selection = 'candidates';

@@ -12,6 +12,8 @@ import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { InputError } from '../../../common/errors.ts';
 import {
+  type AddressKeys,
+  addressKeysInSql,
   addressLookupSql,
   FlowFilterError,
   filterSetFromArgs,
@@ -31,6 +33,7 @@ import {
   tenantScope,
   timeRange,
 } from '../filters/index.ts';
+import { readAddressKeys } from './address-keys.ts';
 import { type FlowRow, flowRowColumns, rowsToObjects } from './flow-rows.ts';
 
 /** Longest tolerance either side of `at` (one day). */
@@ -188,13 +191,17 @@ export function investigationWindow(request: InvestigationRequest): {
   return { sinceNs, untilNs, refNs: sinceNs + (untilNs - sinceNs) / 2n };
 }
 
+/** A sample flow's primary key (time in Unix ns, source address) and its flow id (hex). */
+type SampleKey = [timeNs: string, idHex: string, sourceIp: string];
+
 /**
- * Reads sample flows by their exact (time, flow id): the time is the primary-key column, so
- * this is a few granules, and it cannot miss a sample the aggregate just counted.
+ * Reads sample flows by their primary key (hour, source address, time) and flow id: a few granules,
+ * and it cannot miss a sample the aggregate just counted. (By time alone the primary key, which
+ * leads with the hour and the source address, could not narrow the read.)
  */
 async function readSamples(
   deps: { store: Store; settings: QuerySettings },
-  samples: readonly [string, string][],
+  samples: readonly SampleKey[],
   signal?: AbortSignal,
 ): Promise<FlowRow[]> {
   const p = new SqlParams('s');
@@ -202,17 +209,51 @@ async function readSamples(
     samples.map(([t]) => t),
     'Array(String)',
   );
+  const ips = p.bind(
+    samples.map(([, , ip]) => ip),
+    'Array(IPv6)',
+  );
   const ids = p.bind(
     samples.map(([, id]) => id),
     'Array(String)',
   );
   return deps.store.query<FlowRow>(
     `SELECT ${flowRowColumns} FROM flows
-     WHERE time IN (SELECT arrayJoin(arrayMap(x -> fromUnixTimestamp64Nano(toInt64(x), 'UTC'), ${times})))
+     WHERE (toStartOfHour(time), source_ip, time) IN (
+         SELECT toStartOfHour(k.1), k.2, k.1 FROM (
+           SELECT arrayJoin(arrayZip(arrayMap(x -> fromUnixTimestamp64Nano(toInt64(x), 'UTC'), ${times}), ${ips})) AS k))
        AND lower(hex(flow_id)) IN ${ids}
      LIMIT 1 BY flow_id`,
     { params: p.values, settings: deps.settings, signal },
   );
+}
+
+/** Most late-end addresses (per end) bound into the ranking statement; beyond, it finds them itself. */
+const maxLateAddresses = 10_000;
+
+/**
+ * The addresses the ranking statement must resolve late owners for, per end: those of candidate
+ * flows (`matched`) whose end was stored as `none` and that some allocation ever held (an
+ * ownership row names them; no other address can resolve, lateOwnersSql). Read in one pass over
+ * the candidates, ahead, so the statement reads `flows` for the late ends only when there are
+ * some, and bounds them by a bound set instead of re-reading the candidates for it (once per end
+ * and per use). An end with more than maxLateAddresses is undefined: the statement looks itself.
+ */
+async function lateAddresses(
+  deps: { store: Store; settings: QuerySettings },
+  matched: string,
+  p: SqlParams,
+  signal?: AbortSignal,
+): Promise<{ src: string[] | undefined; dst: string[] | undefined }> {
+  const held = "(SELECT address FROM ownership WHERE kind = 'alloc')";
+  const pick = (end: 'src' | 'dst', ip: string) =>
+    `groupUniqArrayIf(${maxLateAddresses + 1})(IPv6NumToString(${ip}), ${end}_source = 'none' AND ${ip} IN ${held}) AS ${end}`;
+  const [r] = await deps.store.query<{ src: string[]; dst: string[] }>(
+    `SELECT ${pick('src', 'source_ip')}, ${pick('dst', 'destination_ip')} FROM flows WHERE ${matched}`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  const bounded = (a: string[] | undefined) => (a && a.length <= maxLateAddresses ? a : undefined);
+  return { src: bounded(r?.src ?? []), dst: bounded(r?.dst ?? []) };
 }
 
 /** Scopes of an end that lie outside our address space (the internet, the cloud's metadata service). */
@@ -233,8 +274,17 @@ export interface ReportMatch {
   refNs: bigint;
 }
 
-/** Validates a request's values and builds its match predicates (InputError names the field). */
-export function reportMatch(p: SqlParams, request: InvestigationRequest, maxRangeNs: bigint): ReportMatch {
+/** A report's parties (our side, their side) and window, validated (InputError names the field). */
+export interface ReportParties {
+  ind: IpPrefix | undefined;
+  rem: IpPrefix | undefined;
+  sinceNs: bigint;
+  untilNs: bigint;
+  refNs: bigint;
+}
+
+/** Validates a request's addresses and window. */
+export function reportParties(request: InvestigationRequest, maxRangeNs: bigint): ReportParties {
   const ind = request.indicator === undefined ? undefined : range('indicator', request.indicator);
   const rem = request.remote === undefined ? undefined : range('remote', request.remote);
   const { sinceNs, untilNs, refNs } = investigationWindow(request);
@@ -243,6 +293,21 @@ export function reportMatch(p: SqlParams, request: InvestigationRequest, maxRang
       `${request.at === undefined ? 'since' : 'tolerance'}: the window is longer than allowed; narrow it`,
       request.at === undefined ? 'since' : 'tolerance',
     );
+  return { ind, rem, sinceNs, untilNs, refNs };
+}
+
+/**
+ * Validates a request's values and builds its match predicates (InputError names the field). With
+ * `keys` (the address index read ahead for the report's parties and window: readAddressKeys), the
+ * candidate set binds them instead of looking them up in the index itself.
+ */
+export function reportMatch(
+  p: SqlParams,
+  request: InvestigationRequest,
+  maxRangeNs: bigint,
+  keys?: AddressKeys,
+): ReportMatch {
+  const { ind, rem, sinceNs, untilNs, refNs } = reportParties(request, maxRangeNs);
   const dir = request.direction;
   const indSrc = ind && dir !== 'destination' ? ipInSql(p, ['source_ip'], [ind]) : '0';
   const indX = ind && dir !== 'destination' ? ipInSql(p, ['source_xlated'], [ind]) : '0';
@@ -257,7 +322,7 @@ export function reportMatch(p: SqlParams, request: InvestigationRequest, maxRang
   // hour) or as its destination or post-SNAT source (the address index): reading only those
   // granules leaves the answer as it is (common/filter addressLookupSql).
   const parties = [ind, rem].filter((r) => r !== undefined);
-  const lookup = addressLookupSql(p, parties, { sinceNs, untilNs });
+  const lookup = keys ? addressKeysInSql(p, keys) : addressLookupSql(p, parties, { sinceNs, untilNs });
   const narrowed = lookup ? or([ipInSql(p, ['source_ip'], parties), lookup]) : '1';
   return {
     indSrc,
@@ -273,12 +338,36 @@ export function reportMatch(p: SqlParams, request: InvestigationRequest, maxRang
   };
 }
 
+/** The window bound of a saved case: it was validated when the case was opened. */
+export const unboundedRangeNs = BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000_000n;
+
+/** The address index's keys for a report's parties and window, read once (readAddressKeys). */
+export function reportAddressKeys(
+  deps: { store: Store; settings: QuerySettings },
+  request: InvestigationRequest,
+  maxRangeNs: bigint,
+  signal?: AbortSignal,
+): Promise<AddressKeys | undefined> {
+  const parties = reportParties(request, maxRangeNs);
+  return readAddressKeys(
+    deps,
+    [parties.ind, parties.rem].filter((r) => r !== undefined),
+    parties,
+    signal,
+  );
+}
+
 /**
  * The flows that fully match a saved report (every given field: our side, their side at the
  * other end, port, protocol) within its window, visible to `principal`: the evidence of a case.
  */
-export function fullMatchWhere(p: SqlParams, request: InvestigationRequest, principal: Principal): string {
-  const m = reportMatch(p, request, BigInt(Number.MAX_SAFE_INTEGER) * 1_000_000_000n);
+export function fullMatchWhere(
+  p: SqlParams,
+  request: InvestigationRequest,
+  principal: Principal,
+  keys?: AddressKeys,
+): string {
+  const m = reportMatch(p, request, unboundedRangeNs, keys);
   const ind = or([m.indSrc, m.indX, m.indDst].filter((c) => c !== '0'));
   const remote =
     request.indicator === undefined
@@ -316,25 +405,37 @@ export async function runInvestigation(
   signal?: AbortSignal,
 ): Promise<Investigation> {
   const p = new SqlParams();
+  // The address index is read once, ahead: the statement below needs its keys in several places.
+  const keys = await reportAddressKeys(deps, request, deps.maxRangeNs, signal);
   const { indSrc, indX, indDst, remSrc, remDst, portOk, protoOk, matched, bounds, refNs } = reportMatch(
     p,
     request,
     deps.maxRangeNs,
+    keys,
   );
   const ind = request.indicator !== undefined;
   const rem = request.remote !== undefined;
+  const lateAddrs = await lateAddresses(deps, matched, p, signal);
   const late = (end: 'src' | 'dst') => {
     const ip = end === 'src' ? 'source_ip' : 'destination_ip';
+    const addrs = lateAddrs[end];
+    const columns = (fid: string, hit: string, field: (f: string) => string) =>
+      `${fid} AS ${end}_late_fid, ${hit} AS ${end}_hit, ${lateOwnerFields
+        .map((f) => `${field(f)} AS ${end}_late_${f}`)
+        .join(', ')}`;
+    // No candidate end to resolve: the join gets no rows, and reads nothing.
+    if (addrs?.length === 0)
+      return `SELECT ${columns("toFixedString('', 16)", 'toUInt8(0)', () => "''")} FROM system.one WHERE 0`;
     const sql = lateOwnersSql(
       p,
       end,
-      `SELECT ${ip} FROM flows WHERE ${matched} AND ${end}_source = 'none'`,
+      addrs
+        ? `SELECT arrayJoin(${p.bind(addrs, 'Array(IPv6)')})`
+        : `SELECT ${ip} FROM flows WHERE ${matched} AND ${end}_source = 'none'`,
       bounds,
       [matched],
     );
-    return `SELECT late_fid AS ${end}_late_fid, late_hit AS ${end}_hit, ${lateOwnerFields
-      .map((f) => `late_${f} AS ${end}_late_${f}`)
-      .join(', ')} FROM (${sql})`;
+    return `SELECT ${columns('late_fid', 'late_hit', (f) => `late_${f}`)} FROM (${sql})`;
   };
   // An end is "outside" when its stored scope says so, or it has no owner (stored or late) while
   // the other end has one.
@@ -364,10 +465,10 @@ export async function runInvestigation(
       min(tuple(-toInt16(score), dist)) AS best,
       sumMap([v], [toUInt64(1)]) AS verdicts,
       groupUniqArrayIf(3)(conflict, conflict != '') AS conflicts,
-      groupArrayIf(${samplesPerAccount})(tuple(toString(t_ns), fid_hex), full = 1) AS full_samples,
-      groupArray(${samplesPerAccount})(tuple(toString(t_ns), fid_hex)) AS any_samples
+      groupArrayIf(${samplesPerAccount})(tuple(toString(t_ns), fid_hex, s_ip), full = 1) AS full_samples,
+      groupArray(${samplesPerAccount})(tuple(toString(t_ns), fid_hex, s_ip)) AS any_samples
     FROM (
-      SELECT time, v, t_ns, fid_hex, conflict, our_end, ind_end, ind_outside, full, score, dist,
+      SELECT time, v, t_ns, fid_hex, s_ip, conflict, our_end, ind_end, ind_outside, full, score, dist,
         ${eff('tenant')} AS tenant, ${eff('account')} AS account, ${eff('job')} AS job,
         ${eff('alloc_id')} AS alloc_id, ${eff('alloc_name')} AS alloc_name, ${eff('node')} AS node,
         if(our_end = 1, if(src_hit = 1, 'ownership', toString(src_source)),
@@ -381,7 +482,7 @@ export async function runInvestigation(
           toUInt8(score = 4) AS full
         FROM (
           SELECT time, toString(verdict) AS v, toUnixTimestamp64Nano(time) AS t_ns, lower(hex(flow_id)) AS fid_hex,
-            flow_id AS m_fid, attribution_conflict AS conflict,
+            IPv6NumToString(source_ip) AS s_ip, flow_id AS m_fid, attribution_conflict AS conflict,
             src_tenant, src_account, src_job, src_alloc_id, src_alloc_name, src_node, src_source, src_scope,
             dst_tenant, dst_account, dst_job, dst_alloc_id, dst_alloc_name, dst_node, dst_source, dst_scope,
             ${indSrc} AS ind_s, ${indX} AS ind_x, ${indDst} AS ind_d, ${remSrc} AS rem_s, ${remDst} AS rem_d,
@@ -468,18 +569,18 @@ interface AllocationRow {
   best: [number, string];
   verdicts: [string[], string[]];
   conflicts: string[];
-  full_samples: [string, string][];
-  any_samples: [string, string][];
+  full_samples: SampleKey[];
+  any_samples: SampleKey[];
 }
 
 /** Groups per-allocation rows (already in rank order) into ranked accounts. */
 function rankAccounts(
   rows: readonly AllocationRow[],
-): (Omit<InvestigationAccount, 'samples'> & { sampleKeys: [string, string][] })[] {
+): (Omit<InvestigationAccount, 'samples'> & { sampleKeys: SampleKey[] })[] {
   const byKey = new Map<
     string,
     Omit<InvestigationAccount, 'samples'> & {
-      sampleKeys: [string, string][];
+      sampleKeys: SampleKey[];
       score: number;
       dist: bigint;
       sources: Set<string>;

@@ -11,7 +11,16 @@
  *   the statement is written once, over `flows` column names, and checked, so a filter on a pod,
  *   a label or an address, or a metric counting distinct addresses, sends it to `flows`.
  *
- * The narrowest rollup holding the columns is taken. Counting changes with the table
+ * The narrowest rollup holding the columns is taken. After every minute rollup, the hourly ones
+ * (`hourRollupTables`: a coarser resolution, as Akvorado keeps) are tried, for a step (if any) of
+ * whole hours and a range either on whole hours or at least `hourRoundingMinNs` long: such a range
+ * is rounded out to whole hours (`hourRange`), with no ragged edges read from `flows` (an edge
+ * of an address-keyed table is a scan of the edge hours), and the plan carries the range it
+ * answers (`plan.range`), which the answer echoes as its since/until (Akvorado likewise rounds the
+ * range to the resolution of the table it reads). `source=flows` over that range gives the same
+ * answer.
+ *
+ * Counting changes with the table
  * (`aggregateSql`): a rollup row carries a signed count of flows, so `count()` becomes
  * `sum(flows)` and groups whose count nets to zero (a late-owner correction's -n/+n rows before a
  * merge folds them) are left out, as `flows` would never show them.
@@ -25,11 +34,17 @@
  */
 
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
-import { type RollupTable, rollupDimensions, rollupTables } from '../../../common/clickhouse/rollups.ts';
+import {
+  hourRollupTables,
+  type RollupTable,
+  rollupBucket,
+  rollupDimensions,
+  rollupTables,
+} from '../../../common/clickhouse/rollups.ts';
 import { InputError } from '../../../common/errors.ts';
 import { flowColumns } from '../../../common/schema/flow-row.ts';
 import type { Principal } from '../auth/principal.ts';
-import { SqlParams, timeRange } from '../filters/index.ts';
+import { parseFlowFilters, SqlParams, timeRange } from '../filters/index.ts';
 import { type DashboardQuery, dashboardWhere } from './dashboard-query.ts';
 
 /** Which table answered: a rollup or the raw flows. */
@@ -47,13 +62,47 @@ export interface AggregatePlan {
   edges?: { sinceNs: bigint; untilNs: bigint; innerSinceNs: bigint; innerUntilNs: bigint; columns: string[] };
   /** Why `flows` answered (absent for a rollup). */
   reason?: string;
+  /**
+   * The range answered, when not the one asked (an hourly rollup: rounded out to whole hours).
+   * Every statement of the answer, and its since/until, use it.
+   */
+  range?: TimeSpan;
+}
+
+/** A time range, Unix ns, since inclusive, until exclusive. */
+export interface TimeSpan {
+  sinceNs: bigint;
+  untilNs: bigint;
 }
 
 const minuteNs = 60_000_000_000n;
+const hourNs = 60n * minuteNs;
+/** Ranges at least this long (12 h) may be rounded out to whole hours for an hourly rollup. */
+export const hourRoundingMinNs = 12n * hourNs;
 const flowsColumnSet = new Set(flowColumns);
 const rollupColumns = new Map<RollupTable, Set<string>>(
-  rollupTables.map((t) => [t, new Set(['time', 'minute', ...rollupDimensions(t)])]),
+  [...rollupTables, ...hourRollupTables].map((t) => [
+    t,
+    new Set(['time', rollupBucket(t), ...rollupDimensions(t)]),
+  ]),
 );
+
+/** `[since, until)` rounded out to whole hours. */
+export function hourRange(sinceNs: bigint, untilNs: bigint): TimeSpan {
+  const floor = (ns: bigint) => (ns >= 0n ? ns / hourNs : (ns - hourNs + 1n) / hourNs) * hourNs;
+  const up = floor(untilNs);
+  return { sinceNs: floor(sinceNs), untilNs: up === untilNs ? up : up + hourNs };
+}
+
+/**
+ * The range an hourly table answers for `[since, until)`: itself when on whole hours, rounded
+ * out to whole hours when at least `hourRoundingMinNs` long; else none.
+ */
+export function hourlyRange(sinceNs: bigint, untilNs: bigint): TimeSpan | undefined {
+  const r = hourRange(sinceNs, untilNs);
+  if (r.sinceNs === sinceNs && r.untilNs === untilNs) return r;
+  return untilNs - sinceNs >= hourRoundingMinNs ? r : undefined;
+}
 
 /** The `flows` columns a piece of SQL reads (string literals and bound parameters aside). */
 export function flowColumnsRead(sql: string): Set<string> {
@@ -102,6 +151,21 @@ export function planAggregate(input: PlanInput): AggregatePlan {
       };
     }
     if (!fewestMissing || missing.length < fewestMissing.length) fewestMissing = missing;
+  }
+  const hourly = hourlyRange(input.sinceNs, input.untilNs);
+  for (const t of hourRollupTables) {
+    const have = rollupColumns.get(t)!;
+    const missing = [...read].filter((c) => !have.has(c));
+    if (missing.length === 0 && hourly && (input.stepS === undefined || input.stepS % 3600 === 0)) {
+      const moved = hourly.sinceNs !== input.sinceNs || hourly.untilNs !== input.untilNs;
+      return { source: 'rollup', table: t.name, ...(moved ? { range: hourly } : {}) };
+    }
+    if (missing.length === 0)
+      return flows(
+        hourly
+          ? 'step not a whole number of hours'
+          : `${t.name} answers ranges on whole hours or at least ${hourRoundingMinNs / hourNs} h long`,
+      );
   }
   return flows(`no rollup has ${(fewestMissing ?? []).sort().join(', ')}`);
 }
@@ -193,15 +257,37 @@ export async function planAggregateQuery(
 ): Promise<AggregatePlan> {
   const plan = planDashboard(q, principal, stepS, ...statements);
   if (plan.source !== 'rollup' || q.source === 'rollup') return plan;
-  const where = (p: SqlParams, late: boolean) => dashboardWhere(p, q, principal, late);
+  const r = answered(plan, q);
+  const where = (p: SqlParams, late: boolean) => dashboardWhere(p, r, principal, late);
   if (where(new SqlParams(), true) === where(new SqlParams(), false)) return plan;
   const p = new SqlParams();
   const pending = await store.query<{ one: number }>(
-    `SELECT 1 AS one FROM flows WHERE ${timeRange(p, q.sinceNs, q.untilNs)}
+    `SELECT 1 AS one FROM flows WHERE ${timeRange(p, r.sinceNs, r.untilNs)}
        AND (${where(p, true)}) != (${where(p, false)}) LIMIT 1`,
     { params: p.values, settings, signal },
   );
-  return pending.length ? { source: 'flows', table: 'flows', reason: 'late owners not yet corrected' } : plan;
+  return pending.length
+    ? {
+        source: 'flows',
+        table: 'flows',
+        reason: 'late owners not yet corrected',
+        ...(plan.range ? { range: plan.range } : {}),
+      }
+    : plan;
+}
+
+/** The question over the range a plan answers (`plan.range`, else the one asked). */
+export function answered<Q extends TimeSpan>(plan: AggregatePlan, q: Q): Q {
+  return plan.range ? { ...q, sinceNs: plan.range.sinceNs, untilNs: plan.range.untilNs } : q;
+}
+
+/** Whether a question has no filters (its WHERE is the range and the principal's scope only). */
+export function unfiltered(q: DashboardQuery<unknown>, principal: Principal): boolean {
+  const bare = { ...q, filters: parseFlowFilters({}) };
+  return (
+    dashboardWhere(new SqlParams(), q, principal, false) ===
+    dashboardWhere(new SqlParams(), bare, principal, false)
+  );
 }
 
 /** One planned statement with its parameters. */
@@ -212,6 +298,7 @@ export function buildStatement(
   build: StatementBuilder,
 ): { sql: string; params: Record<string, unknown> } {
   const p = new SqlParams();
-  const sql = build(p, aggregateSql(plan, p), dashboardWhere(p, q, principal, plan.source === 'flows'));
+  const where = dashboardWhere(p, answered(plan, q), principal, plan.source === 'flows');
+  const sql = build(p, aggregateSql(plan, p), where);
   return { sql, params: p.values };
 }

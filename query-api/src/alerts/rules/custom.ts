@@ -56,7 +56,9 @@ export function customRule(cfg: CustomRuleConfig): Rule {
         timeIn(p, range),
         hasOwner(end),
         notAllowed(p, end, cfg),
-        ...filtersToSql(p, filters, ruleReader),
+        // The statement restricts time to the range (timeIn), so address filters read through
+        // the address index as on the flows page; owner filters stay on stored owners.
+        ...filtersToSql(p, filters, ruleReader, undefined, { sinceNs: range.t0, untilNs: range.t1 }),
       ];
       const sql =
         `SELECT toUnixTimestamp64Nano(time) AS tn, ${ownerColumns(end)}, '' AS g, ${peerExpr[metric]} AS peer, ` +
