@@ -40,7 +40,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { rollupDimensions, rollupTables, tenantRollups } from '../clickhouse/rollups.ts';
+import { rollupBucket, rollupDimensions, rollupTables, tenantRollups } from '../clickhouse/rollups.ts';
 import { SqlParams } from '../clickhouse/sql-params.ts';
 import type { Store } from '../clickhouse/store.ts';
 import { defaultTenancyConfig } from '../config/tenancy.ts';
@@ -316,20 +316,38 @@ function columnValue(ownerFields: readonly string[]): (col: string, eff: boolean
 }
 
 /**
- * Step 2: the batch's -n/+n rows in every minute rollup and every per-tenant hourly rollup
+ * The batch's flows as the rollups' views read them, with `cols` stored (`eff` false) or
+ * corrected: every stored row counts, as the materialized views counted it at insert.
+ */
+const batchRows = (span: Span, ownerFields: readonly string[], cols: readonly string[], eff: boolean) => {
+  const value = columnValue(ownerFields);
+  return `SELECT ${cols.map((c) => value(c, eff)).join(', ')}
+    FROM (SELECT * FROM flows WHERE ${inBatch(span)} AND flow_id IN
+            (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
+    ${scopesOf} ${endsOf(span, 'src', 'src_c')} ${endsOf(span, 'dst', 'dst_c')}`;
+};
+
+/**
+ * Step 2: the batch's -n/+n rows in every rollup and every per-tenant hourly rollup
  * (common/clickhouse/rollups.ts), each insert deduplicated by the batch id and the rollup if repeated.
  */
 async function rollUp(store: Store, batch: string, span: Span): Promise<void> {
+  const once = (name: string) => ({
+    params: { batch, lo: span.lo, hi: span.hi },
+    settings: {
+      join_use_nulls: 0,
+      insert_deduplicate: 1,
+      insert_deduplication_token: `late-owner-correction:${batch}:${name}`,
+    },
+  });
   for (const rollup of rollupTables) {
-    const value = columnValue(rollup.ownerFields);
+    const bucket = rollupBucket(rollup);
     const cols = rollupDimensions(rollup);
-    // Every stored row of a batch's flows counts, as the materialized views counted it at insert.
     const select = (sign: number, eff: boolean) =>
-      `SELECT toStartOfMinute(f.time) AS minute, ${cols.map((c) => value(c, eff)).join(', ')}, toInt64(${sign}) AS flows
-       FROM (SELECT * FROM flows WHERE ${inBatch(span)} AND flow_id IN
-               (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
-       ${scopesOf} ${endsOf(span, 'src', 'src_c')} ${endsOf(span, 'dst', 'dst_c')}`;
-    const all = ['minute', ...cols];
+      `SELECT toStartOf${bucket === 'hour' ? 'Hour' : 'Minute'}(time) AS ${bucket}, ${cols.join(', ')},
+         toInt64(${sign}) AS flows
+       FROM (${batchRows(span, rollup.ownerFields, ['time', ...cols], eff)})`;
+    const all = [bucket, ...cols];
     await store.command(
       // Sorted so a repeated insert splits into the same blocks as the first: the token suffixes
       // blocks by position, and a crash can land between blocks.
@@ -339,36 +357,18 @@ async function rollUp(store: Store, batch: string, span: Span): Promise<void> {
        GROUP BY ${all.join(', ')}
        HAVING flows != 0
        ORDER BY ${all.join(', ')}`,
-      {
-        params: { batch, lo: span.lo, hi: span.hi },
-        settings: {
-          join_use_nulls: 0,
-          insert_deduplicate: 1,
-          insert_deduplication_token: `late-owner-correction:${batch}:${rollup.name}`,
-        },
-      },
+      once(rollup.name),
     );
   }
   // The tables built by their own insert (per-tenant hourly rows): the same -1/+1 rows, flow-shaped.
   for (const rollup of tenantRollups) {
     const cols = [...sides.flatMap((s) => rollup.ownerFields.map((c) => `${s}_${c}`)), ...rollup.flowColumns];
-    const value = columnValue(rollup.ownerFields);
     const select = (sign: number, eff: boolean) =>
-      `SELECT f.time AS time, ${cols.map((c) => value(c, eff)).join(', ')}, toInt8(${sign}) AS sign
-       FROM (SELECT * FROM flows WHERE ${inSpan} AND flow_id IN
-               (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
-       ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`;
+      `SELECT *, toInt8(${sign}) AS sign FROM (${batchRows(span, rollup.ownerFields, ['time', ...cols], eff)})`;
     await store.command(
       `INSERT INTO ${rollup.name} (${rollup.columns.join(', ')})
        ${rollup.select(`(${select(-1, false)} UNION ALL ${select(1, true)})`)}`,
-      {
-        params: { batch, ...span },
-        settings: {
-          join_use_nulls: 0,
-          insert_deduplicate: 1,
-          insert_deduplication_token: `late-owner-correction:${batch}:${rollup.name}`,
-        },
-      },
+      once(rollup.name),
     );
   }
 }
