@@ -119,8 +119,9 @@ export async function timeseries(
     source: plan.source,
     by,
     step_seconds: stepS,
-    since: formatTimeNs(q.sinceNs),
-    until: formatTimeNs(q.untilNs),
+    // The range answered: an hourly rollup rounds a long range out to whole hours (rollup.ts).
+    since: formatTimeNs(answered(plan, q).sinceNs),
+    until: formatTimeNs(answered(plan, q).untilNs),
     points: rows.map((r) => ({ time: r.t, key: r.key, flows: Number(r.n) })),
   };
 }

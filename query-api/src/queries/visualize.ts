@@ -15,7 +15,7 @@ import type { DashboardQuery } from './dashboard-query.ts';
 import { dashboardWhere } from './dashboard-query.ts';
 import { bucket, type DashboardDeps, stepSeconds } from './dashboards.ts';
 import { ipText, ownerExpr } from './owner-sql.ts';
-import { buildStatement, planAggregateQuery, type StatementBuilder } from './rollup.ts';
+import { answered, buildStatement, planAggregateQuery, type StatementBuilder } from './rollup.ts';
 
 /**
  * The remote end of a flow: the end in the world when exactly one is, else the destination
@@ -186,8 +186,9 @@ export async function visualize(
     source: plan.source,
     dimensions: dims,
     step_seconds: stepS,
-    since: formatTimeNs(q.sinceNs),
-    until: formatTimeNs(q.untilNs),
+    // The range answered: an hourly rollup rounds a long range out to whole hours (rollup.ts).
+    since: formatTimeNs(answered(plan, q).sinceNs),
+    until: formatTimeNs(answered(plan, q).untilNs),
     top: top!.map((r) => ({ key: key(r), flows: Number(r['flows']), drops: Number(r['drops']) })),
     points: points!.map((r) => ({ time: String(r['t']), key: key(r), flows: Number(r['flows']) })),
     totals: totals!.map((r) => ({ time: String(r['t']), flows: Number(r['flows']) })),
