@@ -40,7 +40,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { rollupDimensions, rollupTables, tenantRollups } from '../clickhouse/rollups.ts';
+import { rollupBucket, rollupDimensions, rollupTables, tenantRollups } from '../clickhouse/rollups.ts';
 import { SqlParams } from '../clickhouse/sql-params.ts';
 import type { Store } from '../clickhouse/store.ts';
 import { defaultTenancyConfig } from '../config/tenancy.ts';
@@ -96,9 +96,9 @@ const ownerCols = endOwnerFields;
 const q = (c: string) => (c === 'group' ? '`group`' : c);
 
 /** The batch's recorded ends of one side, one row per flow (`hit` = 1), for LEFT JOINs. */
-const endsOf = (side: Side, alias: string) =>
+const endsOf = (span: Span, side: Side, alias: string) =>
   `LEFT JOIN (SELECT flow_id, toUInt8(1) AS hit, ${ownerCols.map(q).join(', ')}
-     FROM flow_owner_corrections WHERE batch = {batch:String} AND side = '${side}') AS ${alias}
+     FROM ${span.ends} WHERE side = '${side}') AS ${alias}
    ON f.flow_id = ${alias}.flow_id`;
 
 /** The batch's recorded scopes, one row per flow (re-recording after a crash may repeat rows). */
@@ -109,31 +109,41 @@ const scopesOf = `INNER JOIN (SELECT flow_id, any(src_scope) AS src_scope, any(d
 /** An owner field of one side after the correction: the recorded one when the end is in the batch. */
 const effective = (side: Side, col: string) => `if(${side}_c.hit = 1, ${side}_c.${q(col)}, f.${side}_${col})`;
 
-/** Unix ns, digits only (a batch's first and last flow time); `keyed`: see batchSpan. */
-type Span = { lo: string; hi: string; keyed: boolean };
+/**
+ * A batch's read context: its time span (Unix ns digits, first and last flow time); `keyed`, see
+ * batchSpan; `ends`, the table holding the batch's recorded ends for the steps to join.
+ */
+type Span = { lo: string; hi: string; keyed: boolean; ends: string };
 
 /**
  * The batch's time span (Unix ns), bounding every read of `flows` by the batch's flows, and
  * whether its recorded ends all carry their flow's source address (rows recorded before migration
  * 0100 do not): then a step reads only the (hour, source address) prefixes of the primary key
- * that hold the batch's flows, not every flow of its span. Read once per batch after step 1,
- * which alone writes the rows it derives from.
+ * that hold the batch's flows, not every flow of its span. And a copy of the batch's recorded
+ * ends in memory: `flow_owner_corrections` is keyed by flow, so each read of one batch's rows
+ * would scan every batch's (a dozen per batch). Made once per batch after step 1, which alone
+ * writes the rows they derive from; dropped when the batch is done, made again after a crash.
  */
 async function batchSpan(store: Store, batch: string): Promise<Span> {
+  const ends = `flow_owner_batch_ends_${batch.replace(/[^0-9a-f]/g, '')}`;
+  await store.command(`DROP TABLE IF EXISTS ${ends}`);
+  await store.command(
+    `CREATE TABLE ${ends} ENGINE = Memory AS SELECT * FROM flow_owner_corrections WHERE batch = {batch:String}`,
+    { params: { batch } },
+  );
   const [span] = await store.query<{ lo: string; hi: string; unkeyed: string }>(
     `SELECT toString(toUnixTimestamp64Nano(min(time))) AS lo, toString(toUnixTimestamp64Nano(max(time))) AS hi,
        toString(countIf(source_ip = toIPv6('::'))) AS unkeyed
-     FROM flow_owner_corrections WHERE batch = {batch:String}`,
-    { params: { batch } },
+     FROM ${ends}`,
   );
   const ns = (v: string | undefined) => (/^\d+$/.test(v ?? '') ? v! : '0');
-  return { lo: ns(span?.lo), hi: ns(span?.hi), keyed: span?.unkeyed === '0' };
+  return { lo: ns(span?.lo), hi: ns(span?.hi), keyed: span?.unkeyed === '0', ends };
 }
 
-/** The batch's flows' primary-key prefixes (the batch id and the database inlined for mutations). */
-const batchKeysSql = (span: Span, batch = '{batch:String}', db = '') =>
+/** The batch's flows' primary-key prefixes (`db`: the database, for mutations). */
+const batchKeysSql = (span: Span, db = '') =>
   span.keyed
-    ? ` AND (toStartOfHour(time), source_ip) IN (SELECT toStartOfHour(time), source_ip FROM ${db}flow_owner_corrections WHERE batch = ${batch})`
+    ? ` AND (toStartOfHour(time), source_ip) IN (SELECT toStartOfHour(time), source_ip FROM ${db}${span.ends})`
     : '';
 
 /** Rows of `flows` that may belong to the batch (its span, and its key prefixes when known). */
@@ -282,9 +292,9 @@ async function recordScopes(store: Store, batch: string, span: Span, tenancy: Sc
                .flatMap((s) => ['tenant', 'namespace', 'source'].map((c) => `any(${s}_${c}) AS ${s}_${c}`))
                .join(', ')}
            FROM flows WHERE ${inBatch(span)}
-             AND flow_id IN (SELECT flow_id FROM flow_owner_corrections WHERE batch = {batch:String})
+             AND flow_id IN (SELECT flow_id FROM ${span.ends})
            GROUP BY flow_id) AS f
-     ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`,
+     ${endsOf(span, 'src', 'src_c')} ${endsOf(span, 'dst', 'dst_c')}`,
     {
       params: { ...p.values, lo: span.lo, hi: span.hi, batch },
       // The key bound names source_ip, which this subquery also yields as an aggregate.
@@ -306,20 +316,38 @@ function columnValue(ownerFields: readonly string[]): (col: string, eff: boolean
 }
 
 /**
- * Step 2: the batch's -n/+n rows in every minute rollup and every per-tenant hourly rollup
+ * The batch's flows as the rollups' views read them, with `cols` stored (`eff` false) or
+ * corrected: every stored row counts, as the materialized views counted it at insert.
+ */
+const batchRows = (span: Span, ownerFields: readonly string[], cols: readonly string[], eff: boolean) => {
+  const value = columnValue(ownerFields);
+  return `SELECT ${cols.map((c) => value(c, eff)).join(', ')}
+    FROM (SELECT * FROM flows WHERE ${inBatch(span)} AND flow_id IN
+            (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
+    ${scopesOf} ${endsOf(span, 'src', 'src_c')} ${endsOf(span, 'dst', 'dst_c')}`;
+};
+
+/**
+ * Step 2: the batch's -n/+n rows in every rollup and every per-tenant hourly rollup
  * (common/clickhouse/rollups.ts), each insert deduplicated by the batch id and the rollup if repeated.
  */
 async function rollUp(store: Store, batch: string, span: Span): Promise<void> {
+  const once = (name: string) => ({
+    params: { batch, lo: span.lo, hi: span.hi },
+    settings: {
+      join_use_nulls: 0,
+      insert_deduplicate: 1,
+      insert_deduplication_token: `late-owner-correction:${batch}:${name}`,
+    },
+  });
   for (const rollup of rollupTables) {
-    const value = columnValue(rollup.ownerFields);
+    const bucket = rollupBucket(rollup);
     const cols = rollupDimensions(rollup);
-    // Every stored row of a batch's flows counts, as the materialized views counted it at insert.
     const select = (sign: number, eff: boolean) =>
-      `SELECT toStartOfMinute(f.time) AS minute, ${cols.map((c) => value(c, eff)).join(', ')}, toInt64(${sign}) AS flows
-       FROM (SELECT * FROM flows WHERE ${inBatch(span)} AND flow_id IN
-               (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
-       ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`;
-    const all = ['minute', ...cols];
+      `SELECT toStartOf${bucket === 'hour' ? 'Hour' : 'Minute'}(time) AS ${bucket}, ${cols.join(', ')},
+         toInt64(${sign}) AS flows
+       FROM (${batchRows(span, rollup.ownerFields, ['time', ...cols], eff)})`;
+    const all = [bucket, ...cols];
     await store.command(
       // Sorted so a repeated insert splits into the same blocks as the first: the token suffixes
       // blocks by position, and a crash can land between blocks.
@@ -329,36 +357,18 @@ async function rollUp(store: Store, batch: string, span: Span): Promise<void> {
        GROUP BY ${all.join(', ')}
        HAVING flows != 0
        ORDER BY ${all.join(', ')}`,
-      {
-        params: { batch, lo: span.lo, hi: span.hi },
-        settings: {
-          join_use_nulls: 0,
-          insert_deduplicate: 1,
-          insert_deduplication_token: `late-owner-correction:${batch}:${rollup.name}`,
-        },
-      },
+      once(rollup.name),
     );
   }
   // The tables built by their own insert (per-tenant hourly rows): the same -1/+1 rows, flow-shaped.
   for (const rollup of tenantRollups) {
     const cols = [...sides.flatMap((s) => rollup.ownerFields.map((c) => `${s}_${c}`)), ...rollup.flowColumns];
-    const value = columnValue(rollup.ownerFields);
     const select = (sign: number, eff: boolean) =>
-      `SELECT f.time AS time, ${cols.map((c) => value(c, eff)).join(', ')}, toInt8(${sign}) AS sign
-       FROM (SELECT * FROM flows WHERE ${inBatch(span)} AND flow_id IN
-               (SELECT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String})) AS f
-       ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`;
+      `SELECT *, toInt8(${sign}) AS sign FROM (${batchRows(span, rollup.ownerFields, ['time', ...cols], eff)})`;
     await store.command(
       `INSERT INTO ${rollup.name} (${rollup.columns.join(', ')})
        ${rollup.select(`(${select(-1, false)} UNION ALL ${select(1, true)})`)}`,
-      {
-        params: { batch, lo: span.lo, hi: span.hi },
-        settings: {
-          join_use_nulls: 0,
-          insert_deduplicate: 1,
-          insert_deduplication_token: `late-owner-correction:${batch}:${rollup.name}`,
-        },
-      },
+      once(rollup.name),
     );
   }
 }
@@ -376,7 +386,7 @@ async function rewrite(store: Store, batch: string, span: Span): Promise<void> {
        ${sides.flatMap((s) => ownerCols.map((c) => `toString(${s}_c.${q(c)}) AS ${s}_${c}`)).join(', ')},
        toString(sc.src_scope) AS src_scope, toString(sc.dst_scope) AS dst_scope
      FROM (SELECT DISTINCT flow_id FROM flow_owner_correction_flows WHERE batch = {batch:String}) AS f
-     ${scopesOf} ${endsOf('src', 'src_c')} ${endsOf('dst', 'dst_c')}`,
+     ${scopesOf} ${endsOf(span, 'src', 'src_c')} ${endsOf(span, 'dst', 'dst_c')}`,
     { params: { batch }, settings: { join_use_nulls: 0 } },
   );
   // The batch's span bounds the parts the mutation looks at (inlined: digits read from the store).
@@ -389,7 +399,7 @@ async function rewrite(store: Store, batch: string, span: Span): Promise<void> {
        ${sides.map((s) => `${s}_source = if(${get(`${s}_hit`)} = 1, 'ownership', toString(${s}_source))`).join(', ')},
        ${sides.map((s) => `${s}_scope = ${get(`${s}_scope`)}`).join(', ')}
      WHERE time >= fromUnixTimestamp64Nano(toInt64(${span.lo}), 'UTC')
-       AND time <= fromUnixTimestamp64Nano(toInt64(${span.hi}), 'UTC')${batchKeysSql(span, `'${batch.replace(/[^0-9a-f-]/g, '')}'`, `${store.database}.`)}
+       AND time <= fromUnixTimestamp64Nano(toInt64(${span.hi}), 'UTC')${batchKeysSql(span, `${store.database}.`)}
        AND ${k} IN (SELECT fid FROM ${join})`,
     { settings: { mutations_sync: 2, allow_nondeterministic_mutations: 1 } },
   );
@@ -434,6 +444,7 @@ async function finish(
     await opts.afterWork?.(s.hook, batch);
     await mark(store, batch, s.step);
   }
+  await store.command(`DROP TABLE IF EXISTS ${span.ends}`);
 }
 
 /**
