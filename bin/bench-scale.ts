@@ -23,6 +23,7 @@ import {
   defaultClickHouseSinkConfig,
 } from '../collector/src/writer/clickhouse-sink.ts';
 import { createChdbStore } from '../common/clickhouse/chdb-store.ts';
+import { engineEvents } from '../common/clickhouse/engine-events.ts';
 import type { Store } from '../common/clickhouse/index.ts';
 import { migrate } from '../common/clickhouse/migrator.ts';
 import { loadServiceConfig } from '../common/config/env.ts';
@@ -364,16 +365,10 @@ export async function benchScale(opts: ScaleBenchOptions) {
   }
 }
 
-/**
- * The engine's cumulative read counters (ProfileEvents in system.events; chdb has no query_log).
- * The snapshot's own SELECT reads a few rows of system.events: noise next to a flows query.
- */
+/** The engine's read counters (a snapshot's own SELECT reads a few rows of system.events: noise). */
 async function engineReads(store: Store): Promise<{ rows: number; marks: number; selects: number }> {
-  const rows = await store.query<{ event: string; value: string }>(
-    "SELECT event, value FROM system.events WHERE event IN ('SelectedRows', 'SelectedMarks', 'SelectQuery')",
-  );
-  const get = (e: string) => Number(rows.find((r) => r.event === e)?.value ?? 0);
-  return { rows: get('SelectedRows'), marks: get('SelectedMarks'), selects: get('SelectQuery') };
+  const e = await engineEvents(store, ['SelectedRows', 'SelectedMarks', 'SelectQuery']);
+  return { rows: e.SelectedRows, marks: e.SelectedMarks, selects: e.SelectQuery };
 }
 
 /** The `source` an aggregate answer names (rollup or flows), if the body is such an answer. */

@@ -25,6 +25,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createChdbStore } from '../clickhouse/chdb-store.ts';
+import { engineEvents } from '../clickhouse/engine-events.ts';
 import { migrate } from '../clickhouse/migrator.ts';
 import type { Store } from '../clickhouse/store.ts';
 import { correctLateOwners, markOwnershipExamined } from './correct.ts';
@@ -60,14 +61,7 @@ const counterNames = [
   'SystemTimeMicroseconds',
 ] as const;
 type Counters = Record<(typeof counterNames)[number], number>;
-async function counters(s: Store): Promise<Counters> {
-  const rows = await s.query<{ event: string; value: string }>(
-    `SELECT event, toString(value) AS value FROM system.events WHERE event IN (${counterNames.map((n) => `'${n}'`).join(', ')})`,
-  );
-  const out = Object.fromEntries(counterNames.map((n) => [n, 0])) as Counters;
-  for (const r of rows) out[r.event as keyof Counters] = Number(r.value);
-  return out;
-}
+const counters = (s: Store): Promise<Counters> => engineEvents(s, counterNames);
 /** What a piece of work cost: wall ms, engine counters, process CPU ms. */
 interface Cost {
   ms: number;
