@@ -131,9 +131,12 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   // Buffers of inserted batches, reused for the next ones: the batch memory stays a fixed few
   // buffers instead of a new tens-of-MB allocation per batch waiting for the garbage collector.
   const spare: Buffer[] = [];
+  // Only a batch's own allocation is reused whole: a small Buffer can be a slice of Node's shared
+  // pool, and widening it to its ArrayBuffer would hand out memory other buffers still use.
   const recycle = (data: Buffer) => {
-    if (spare.length < config.maxPendingBatches)
-      spare.push(Buffer.from(data.buffer, data.byteOffset, data.buffer.byteLength - data.byteOffset));
+    if (spare.length >= config.maxPendingBatches) return;
+    if (data.byteOffset !== 0 || data.buffer.byteLength <= Buffer.poolSize) return;
+    spare.push(Buffer.from(data.buffer, 0, data.buffer.byteLength));
   };
   let rows = 0;
   /** When the open batch got its first row (ms, performance.now). */
