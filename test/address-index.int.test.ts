@@ -15,6 +15,7 @@ import {
   parseFilterSet,
   type SqlTimeRange,
 } from '../common/filter/index.ts';
+import { flowsReadPlan } from '../common/testing/explain.ts';
 import { haveFixtures } from '../common/testing/fixtures.ts';
 import { goldenCases } from '../common/testing/hubble-golden.ts';
 import { and, or, timeRange } from '../query-api/src/filters/index.ts';
@@ -177,16 +178,7 @@ describe.runIf(haveFixtures)('address index: same answers with and without it', 
     );
     const v = dst!.a.replace(/^::ffff:/, '');
     const q = select(['--ip', v], full, true);
-    const plan = (
-      await store.query<{ explain: string }>(
-        `EXPLAIN indexes = 1 SELECT count() FROM flows WHERE ${q.where}`,
-        {
-          params: q.params,
-        },
-      )
-    )
-      .map((r) => r.explain)
-      .join('\n');
+    const plan = await flowsReadPlan(store, q.where, q.params);
     expect(plan).toMatch(/PrimaryKey[\s\S]*Condition:.*in \d+-element set/);
     const before = await ids(q.where, q.params);
     expect(before.length).toBeGreaterThan(0);

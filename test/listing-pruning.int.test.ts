@@ -14,6 +14,7 @@ import type { Store } from '../common/clickhouse/index.ts';
 import { writeIntervals } from '../common/ownership/persistence.ts';
 import { attributeFlowEnds, type StoredEnd } from '../common/ownership/reattribute.ts';
 import { OPEN_END_NS, type OwnerInterval } from '../common/ownership/types.ts';
+import { flowsReadPlan } from '../common/testing/explain.ts';
 import { formatTimeNs } from '../common/time.ts';
 import { SqlParams, timeRange } from '../query-api/src/filters/index.ts';
 import { get, startTestApi, type TestApi, testTokens } from '../query-api/src/testing.ts';
@@ -240,13 +241,7 @@ describe('listing pruning: same pages as an oracle over every stored flow', () =
   it('bounds the hour bucket on the primary key, so a range reads only its hours', async () => {
     const p = new SqlParams();
     const where = timeRange(p, T0 + 2n * H + 5n * 60n * S, T0 + 2n * H + 50n * 60n * S);
-    const plan = (
-      await store.query<{ explain: string }>(`EXPLAIN indexes = 1 SELECT count() FROM flows WHERE ${where}`, {
-        params: p.values,
-      })
-    )
-      .map((r) => r.explain)
-      .join('\n');
+    const plan = await flowsReadPlan(store, where, p.values);
     expect(plan).toMatch(/PrimaryKey[\s\S]*Keys:\s*\n\s*toStartOfHour\(time\)/);
   });
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../../common/clickhouse/index.ts';
 import { SqlParams } from '../../../common/clickhouse/sql-params.ts';
 import type { SqlTimeRange } from '../../../common/filter/index.ts';
+import { flowsReadPlan } from '../../../common/testing/explain.ts';
 import { haveFixtures } from '../../../common/testing/fixtures.ts';
 import { and, or, timeRange } from '../filters/index.ts';
 import { startTestApi, type TestApi } from '../testing.ts';
@@ -113,16 +114,7 @@ describe.runIf(haveFixtures)('query-api > queries > investigations through bound
     const keys = await readAddressKeys({ store, settings: {} }, [parties.ind!], parties);
     expect(keys!.hours.length).toBeGreaterThan(0);
     const bound = reportMatch(p, req, maxRangeNs, keys);
-    const plan = (
-      await store.query<{ explain: string }>(
-        `EXPLAIN indexes = 1 SELECT count() FROM flows WHERE ${bound.matched}`,
-        {
-          params: p.values,
-        },
-      )
-    )
-      .map((r) => r.explain)
-      .join('\n');
+    const plan = await flowsReadPlan(store, bound.matched, p.values);
     expect(plan).toMatch(/PrimaryKey[\s\S]*Condition:.*in \d+-element set/);
     const with_ = await ids(bound.matched, p.values);
     expect(with_.length).toBeGreaterThan(0);
