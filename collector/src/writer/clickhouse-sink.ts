@@ -21,6 +21,7 @@ import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { turnCounter } from '../turn-counter.ts';
+import { ownAllocation } from './batch-buffers.ts';
 import { BatchToken, insertFlowBatch, insertLostEvents } from './flow-insert.ts';
 import { RecentIds } from './recent-ids.ts';
 
@@ -141,10 +142,8 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   let openOnFresh = true;
   let spare: Buffer | undefined;
   const recycle = (data: Buffer) => {
-    // Only a batch's own allocation is reused whole: a small Buffer can be a slice of Node's shared
-    // pool, and widening it to its ArrayBuffer would hand out memory other buffers still use.
-    if (data.byteOffset !== 0 || data.buffer.byteLength <= Buffer.poolSize) return;
-    const whole = Buffer.from(data.buffer, 0, data.buffer.byteLength);
+    const whole = ownAllocation(data);
+    if (!whole) return;
     if (openOnFresh && writer.length <= whole.length) {
       const open = writer.detach(whole);
       writer.raw(open, 0, open.length);
