@@ -52,6 +52,9 @@ export interface IngestFilesOptions {
   signal?: AbortSignal;
 }
 
+/** Flows per batch of an import without follow (see below). */
+const importBatchSize = 100_000;
+
 /** Imports the files and resolves once every flow is stored. */
 export async function ingestFiles(opts: IngestFilesOptions): Promise<IngestReport> {
   if (!opts.flowSink && !opts.store) throw new ConfigError('import: needs a store or a sink');
@@ -59,8 +62,14 @@ export async function ingestFiles(opts: IngestFilesOptions): Promise<IngestRepor
     opts.flowSink ??
     createClickHouseSink(
       // Without follow, batches are cut by count only: the same files give the same batches (and
-      // tokens), so importing them again is skipped whole by ClickHouse.
-      { ...defaultClickHouseSinkConfig, ...(opts.follow ? {} : { flushIntervalMs: 0 }), ...opts.sink },
+      // tokens), so importing them again is skipped whole by ClickHouse. The count stays 100,000
+      // (the sink's default before it became 50,000 for `start`'s memory): a file imported by an
+      // earlier version gets the same tokens when imported again.
+      {
+        ...defaultClickHouseSinkConfig,
+        ...(opts.follow ? {} : { flushIntervalMs: 0, batchSize: importBatchSize }),
+        ...opts.sink,
+      },
       { store: opts.store!, logger: createLogger('import'), metrics: createMetrics('import') },
     );
   const attribution =

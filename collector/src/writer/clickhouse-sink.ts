@@ -27,7 +27,14 @@ import { RecentIds } from './recent-ids.ts';
 
 /** Sink tuning. */
 export interface ClickHouseSinkConfig {
-  /** Flows per batch. Default 100,000: fewer, larger parts insert ~25% faster and merge less. */
+  /**
+   * Flows per batch. Default 50,000 (~33 MB of rows at 652 B each). Each batch is held in memory
+   * while it fills, again while it waits, and chdb holds its parsed blocks while inserting it, so
+   * this sets most of `flowtrail start`'s memory: 100,000 measured 456 MB resident apart from chdb's
+   * (bin/start-rss.ts), 50,000 364 MB. Larger parts cost less to insert and merge, but interleaved
+   * runs (2026-12-02, under load) showed no difference in CPU per flow end to end between the two
+   * (27.3 and 28.5 µs against 25.7 and 30.1); check on a quiet machine before raising it.
+   */
   batchSize: number;
   /**
    * A non-empty batch is sealed once it is this many milliseconds old and no insert is in flight
@@ -44,7 +51,7 @@ export interface ClickHouseSinkConfig {
   dedupWindow: number;
   /**
    * Sealed batches (the one being inserted included) before `push` reports back-pressure. Default 2:
-   * one inserting, one waiting (a batch of 100,000 flows is ~65 MB of rows).
+   * one inserting, one waiting.
    */
   maxPendingBatches: number;
   /** Backoff bounds for failed inserts (retried until the sink is stopped). */
@@ -55,7 +62,7 @@ export interface ClickHouseSinkConfig {
 }
 
 export const defaultClickHouseSinkConfig: ClickHouseSinkConfig = {
-  batchSize: 100_000,
+  batchSize: 50_000,
   flushIntervalMs: 1_000,
   dedupWindow: 1_000_000,
   maxPendingBatches: 2,
