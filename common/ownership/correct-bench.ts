@@ -10,12 +10,18 @@
  * correctLateOwners run over the collector's window (the newest 2 h), per step. For comparison it
  * times the query-time alternative: a tenant breakdown of the late hour resolving each late end
  * through the owner rule's SQL (what an ASOF-style join costs per query), against the same
- * breakdown from the corrected rollup.
+ * breakdown from the corrected rollup. And what the correction's lightweight UPDATE (step 3,
+ * migration 0101) costs readers: a row page of the late hour (the listing's columns; all flows,
+ * one late pod's, one tenant's, one late pod's as destination) read before the correction, after
+ * it (patch parts applied), and after it without applying them (the cost once merges have folded
+ * the patches in); the patch parts left; and, after closing and reopening the store, that the
+ * corrected ends still read corrected (a patch part is a part).
  *
  * Wall times move with the machine's load; next to each it reports what load does not change:
  * rows, marks and bytes the engine selected (system.events SelectedRows/SelectedMarks/
- * SelectedBytes, this process only: chdb has no query_log), rows mutated, and CPU (the process's
- * user+system time, which includes the engine's background threads, e.g. the mutation).
+ * SelectedBytes, this process only: chdb has no query_log), rows mutated, patch rows read and the
+ * engine's time reading and applying them, and CPU (the process's user+system time, which
+ * includes the engine's background threads, e.g. merges).
  *
  * Run: `npx tsx common/ownership/correct-bench.ts <keptDir> <late[,late…]> [addresses]` (several
  * late counts: one phase each, on the same store, one JSON line per phase). Run it on a copy of
@@ -24,10 +30,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { flowRowColumns } from '../../query-api/src/queries/flow-rows.ts';
 import { createChdbStore } from '../clickhouse/chdb-store.ts';
 import { engineEvents } from '../clickhouse/engine-events.ts';
 import { migrate } from '../clickhouse/migrator.ts';
-import type { Store } from '../clickhouse/store.ts';
+import type { QuerySettings, Store } from '../clickhouse/store.ts';
 import { correctLateOwners, markOwnershipExamined } from './correct.ts';
 import { resolveOwnersSql } from './owner-rule.ts';
 
@@ -47,8 +54,11 @@ const fill = JSON.parse(readFileSync(path.join(dir, 'fill.json'), 'utf8')) as {
 };
 // A fill stopped early (--fill-minutes) is a uniform fill of fewer flows over the same 24 h.
 if (fill.chunksDone === 0) throw new Error('the kept store holds no finished fill chunk');
-const store = await createChdbStore(path.join(dir, 'data'), 'scale');
-await migrate(store);
+let store = await createChdbStore(path.join(dir, 'data'), 'scale');
+// The first run on a kept store applies the migrations it lacks (0101 on a store filled before it).
+const migrateStarted = performance.now();
+const migrated = await migrate(store);
+const migration = { applied: migrated.applied, ms: Math.round(performance.now() - migrateStarted) };
 
 const counterNames = [
   'SelectedRows',
@@ -59,6 +69,9 @@ const counterNames = [
   'InsertedRows',
   'UserTimeMicroseconds',
   'SystemTimeMicroseconds',
+  'PatchesReadRows',
+  'ReadPatchesMicroseconds',
+  'ApplyPatchesMicroseconds',
 ] as const;
 type Counters = Record<(typeof counterNames)[number], number>;
 const counters = (s: Store): Promise<Counters> => engineEvents(s, counterNames);
@@ -76,6 +89,9 @@ interface Cost {
   cpuMs: number;
   /** CPU the engine counted to its statements' threads (system.events). */
   engineCpuMs: number;
+  /** Rows of patch parts (migration 0101) read, and ms spent reading and applying them. */
+  patchRowsRead: number;
+  patchMs: number;
 }
 function costBetween(a: Counters, b: Counters, cpu: NodeJS.CpuUsage, ms: number): Cost {
   return {
@@ -92,6 +108,14 @@ function costBetween(a: Counters, b: Counters, cpu: NodeJS.CpuUsage, ms: number)
         a.UserTimeMicroseconds +
         b.SystemTimeMicroseconds -
         a.SystemTimeMicroseconds) /
+        1000,
+    ),
+    patchRowsRead: b.PatchesReadRows - a.PatchesReadRows,
+    patchMs: Math.round(
+      (b.ReadPatchesMicroseconds -
+        a.ReadPatchesMicroseconds +
+        b.ApplyPatchesMicroseconds -
+        a.ApplyPatchesMicroseconds) /
         1000,
     ),
   };
@@ -165,6 +189,35 @@ for (const late of phases) {
       { settings: { join_use_nulls: 0 } },
     ),
   );
+  // What a row page of the late hour costs to read (the listing's columns, newest first, 100 rows):
+  // all flows, one late pod's (primary key), one tenant's (set index on a corrected column), one
+  // late pod as destination (bloom filter on a column the correction does not write).
+  const readers = {
+    page: '',
+    pod: ` AND source_ip = ${pod('0')}`,
+    tenant: " AND src_tenant = 'tenant-3'",
+    destination: ` AND destination_ip = ${pod('1')}`,
+  };
+  const readAll = async (settings: QuerySettings = {}) => {
+    const out: Record<string, Cost & { rows: number }> = {};
+    for (const [name, filter] of Object.entries(readers)) {
+      // Three runs, the median by wall time (the counters are the same in each).
+      const runs: [unknown[], Cost][] = [];
+      for (let i = 0; i < 3; i++)
+        runs.push(
+          await measured(() =>
+            store.query(
+              `SELECT ${flowRowColumns} FROM flows WHERE ${lateHour}${filter} ORDER BY time DESC, flow_id DESC LIMIT 100`,
+              { settings },
+            ),
+          ),
+        );
+      const [rows, cost] = runs.sort((a, b) => a[1].ms - b[1].ms)[1]!;
+      out[name] = { ...cost, rows: rows.length };
+    }
+    return out;
+  };
+  const readBefore = await readAll();
   // The collector's run: the newest 2 h (its default window), per step.
   const steps: Record<string, Cost> = {};
   let c = await counters(store);
@@ -192,6 +245,10 @@ for (const late of phases) {
   const [left] = await store.query<{ n: string }>(
     `SELECT toString(count()) AS n FROM flows WHERE ${lateHour} AND src_source = 'none'`,
   );
+  // The same pages with the patch parts (migration 0101) applied as readers apply them, and not
+  // applied (what the reads would cost once merges have folded them in; the answers are then stale).
+  const readAfter = await readAll();
+  const readUnpatched = await readAll({ apply_patch_parts: 0 });
   process.stdout.write(
     `${JSON.stringify({
       storedFlows: Number(stored?.n ?? 0),
@@ -203,11 +260,37 @@ for (const late of phases) {
       correction,
       steps,
       queryTimeAlternative: queryTime,
+      patches: await patchParts(),
+      readBefore,
+      readAfter,
+      readUnpatched,
       rollupRead,
       sameAnswer: JSON.stringify(qt) === JSON.stringify(rollup),
       fillLate,
+      migration,
       dir,
     })}\n`,
   );
 }
+// Patch parts are parts: they survive a restart. Reopened, the corrected ends still read corrected.
 await store.close();
+store = await createChdbStore(path.join(dir, 'data'), 'scale');
+const [reopened] = await store.query<{ n: string }>(
+  `SELECT toString(count()) AS n FROM flows
+   WHERE time >= fromUnixTimestamp64Nano(${lateStart}, 'UTC') AND time < fromUnixTimestamp64Nano(${endNs}, 'UTC')
+     AND src_source = 'none'`,
+);
+process.stdout.write(
+  `${JSON.stringify({ reopened: { lateSrcLeft: Number(reopened?.n ?? 0), patches: await patchParts() } })}\n`,
+);
+await store.close();
+
+/** The patch parts of `flows` now: count, rows, bytes on disk. */
+async function patchParts() {
+  const [p] = await store.query<{ parts: string; rows: string; bytes: string }>(
+    `SELECT toString(count()) AS parts, toString(sum(rows)) AS rows, toString(sum(bytes_on_disk)) AS bytes
+     FROM system.parts WHERE database = currentDatabase() AND table = 'flows' AND active
+       AND startsWith(partition_id, 'patch-')`,
+  );
+  return { parts: Number(p?.parts ?? 0), rows: Number(p?.rows ?? 0), bytes: Number(p?.bytes ?? 0) };
+}

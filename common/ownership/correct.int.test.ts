@@ -97,8 +97,9 @@ const flows = [
 ];
 
 let store: Store;
+const dataDir = mkdtempSync(path.join(tmpdir(), 'ft-correct-'));
 beforeAll(async () => {
-  store = await createChdbStore(mkdtempSync(path.join(tmpdir(), 'ft-correct-')), 'correct');
+  store = await createChdbStore(dataDir, 'correct');
   await migrate(store);
 });
 afterAll(async () => store?.close());
@@ -171,6 +172,29 @@ describe('late-owner correction', () => {
     const again = await correctLateOwners(store, { tenancy });
     expect([again.src, again.dst, again.resumed]).toEqual([0, 0, 0]);
     expect(await rollupVsRecount()).toEqual({ rollup, recount });
+  });
+
+  it('rewrites by a lightweight UPDATE: a patch part of the batch’s flows, no mutation; kept on reopening', async () => {
+    // TRUNCATE leaves the earlier tests' patch parts (they patch no part that exists): counted apart.
+    const patches = async () =>
+      (
+        await store.query<{ parts: string; rows: string }>(
+          `SELECT toString(count()) AS parts, toString(sum(rows)) AS rows FROM system.parts
+           WHERE database = currentDatabase() AND table = 'flows' AND active AND startsWith(partition_id, 'patch-')`,
+        )
+      ).map((p) => [Number(p.parts), Number(p.rows)])[0]!;
+    const before = await patches();
+    await correctLateOwners(store, { tenancy });
+    const after = await patches();
+    // One patch part per day partition of the batch's flows, with a row for each of its 8 flows only.
+    expect([after[0]! - before[0]!, after[1]! - before[1]!]).toEqual([2, 8]);
+    const mutations = await store.query(
+      "SELECT command FROM system.mutations WHERE database = currentDatabase() AND table = 'flows'",
+    );
+    expect(mutations).toEqual([]);
+    await store.close();
+    store = await createChdbStore(dataDir, 'correct');
+    expect(await ends()).toEqual(expected);
   });
 
   it.each(['ends', 'scopes', 'rollup', 'rewrite'] as const)(
