@@ -23,9 +23,10 @@
  * engine's time reading and applying them, and CPU (the process's user+system time, which
  * includes the engine's background threads, e.g. merges).
  *
- * Run: `npx tsx common/ownership/correct-bench.ts <keptDir> <late[,late…]> [addresses]` (several
- * late counts: one phase each, on the same store, one JSON line per phase). Run it on a copy of
- * a kept store: the phases add flows and rewrite some.
+ * Run: `npx tsx common/ownership/correct-bench.ts <keptDir> <late[,late…]> [addresses]
+ * [--apply-patches]` (several late counts: one phase each, on the same store, one JSON line per
+ * phase; with --apply-patches, then the cost of folding the patch parts in at once). Run it on a
+ * copy of a kept store: the phases add flows and rewrite some.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -38,13 +39,15 @@ import type { QuerySettings, Store } from '../clickhouse/store.ts';
 import { correctLateOwners, markOwnershipExamined } from './correct.ts';
 import { resolveOwnersSql } from './owner-rule.ts';
 
-const dir = process.argv[2];
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const dir = args[0];
 if (!dir)
   throw new Error(
     'usage: correct-bench.ts <keptDir from flowtrail bench --scale N --keep> <late[,late…]> [addresses]',
   );
-const phases = (process.argv[3] ?? '100000').split(',').map(Number);
-const addresses = Number(process.argv[4] ?? 10_000);
+const applyPatches = process.argv.includes('--apply-patches');
+const phases = (args[1] ?? '100000').split(',').map(Number);
+const addresses = Number(args[2] ?? 10_000);
 const intervalsPerAddress = 4;
 // The scale bench's kept store: its data directory, database and 24 h window (bin/bench-scale.ts).
 const fill = JSON.parse(readFileSync(path.join(dir, 'fill.json'), 'utf8')) as {
@@ -271,6 +274,14 @@ for (const late of phases) {
       dir,
     })}\n`,
   );
+}
+// With --apply-patches: what folding every patch into its part now costs (a mutation that rewrites
+// the patched columns of the patched parts), instead of leaving it to the merges.
+if (applyPatches) {
+  const [, cost] = await measured(() =>
+    store.command('ALTER TABLE flows APPLY PATCHES', { settings: { mutations_sync: 2 } }),
+  );
+  process.stdout.write(`${JSON.stringify({ applyPatches: cost })}\n`);
 }
 // Patch parts are parts: they survive a restart. Reopened, the corrected ends still read corrected.
 await store.close();
