@@ -174,8 +174,8 @@ describe('late-owner correction', () => {
     expect(await rollupVsRecount()).toEqual({ rollup, recount });
   });
 
-  it('rewrites by a lightweight UPDATE: a patch part of the batch’s flows, no mutation; kept on reopening', async () => {
-    // TRUNCATE leaves the earlier tests' patch parts (they patch no part that exists): counted apart.
+  it('rewrites by a lightweight UPDATE, then folds its patch in: no ALTER UPDATE; kept on reopening', async () => {
+    // TRUNCATE leaves the earlier tests' patch parts and mutations: counted apart.
     const patches = async () =>
       (
         await store.query<{ parts: string; rows: string }>(
@@ -183,15 +183,28 @@ describe('late-owner correction', () => {
            WHERE database = currentDatabase() AND table = 'flows' AND active AND startsWith(partition_id, 'patch-')`,
         )
       ).map((p) => [Number(p.parts), Number(p.rows)])[0]!;
+    const mutations = () =>
+      store.query<{ command: string; done: number }>(
+        `SELECT command, is_done AS done FROM system.mutations
+         WHERE database = currentDatabase() AND table = 'flows' ORDER BY create_time, mutation_id`,
+      );
     const before = await patches();
+    const mutated = (await mutations()).length;
     await correctLateOwners(store, { tenancy });
     const after = await patches();
     // One patch part per day partition of the batch's flows, with a row for each of its 8 flows only.
     expect([after[0]! - before[0]!, after[1]! - before[1]!]).toEqual([2, 8]);
-    const mutations = await store.query(
-      "SELECT command FROM system.mutations WHERE database = currentDatabase() AND table = 'flows'",
-    );
-    expect(mutations).toEqual([]);
+    // …and one APPLY PATCHES per partition, left to run in the background: no ALTER UPDATE.
+    const asked = (await mutations()).slice(mutated).map((m) => m.command);
+    expect(asked).toEqual([
+      "(APPLY PATCHES IN PARTITION ID '20260101')",
+      "(APPLY PATCHES IN PARTITION ID '20260102')",
+    ]);
+    const deadline = Date.now() + 60_000;
+    while ((await mutations()).some((m) => !m.done) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await mutations()).every((m) => m.done)).toBe(true);
+    expect(await ends()).toEqual(expected);
     await store.close();
     store = await createChdbStore(dataDir, 'correct');
     expect(await ends()).toEqual(expected);
