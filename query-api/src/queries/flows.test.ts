@@ -49,7 +49,7 @@ describe('query-api > queries > flows page', () => {
   });
 
   it('checks the uncertain rows exactly, drops those that fail and reads on after the last candidate', async () => {
-    const { store, seen } = recording((sql, n) => {
+    const { store, seen } = recording((_sql, n) => {
       if (n === 1) return [row(1, 1), row(2, 0), row(3, 0)];
       if (n === 2) return [{ id_hex: row(3, 0).id_hex }]; // row 2's late owner is another tenant
       return n === 3 ? [row(4, 1)] : [];
