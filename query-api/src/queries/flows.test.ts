@@ -81,4 +81,20 @@ describe('query-api > queries > flows page', () => {
       expect(s.sql).not.toContain('late_fid');
     }
   });
+
+  it('leaves out an either-end entry whose source address sent nothing in the range (the index says so)', async () => {
+    const { store, seen } = recording((_sql, n) => (n === 1 ? [{ sent: [0, 1] }] : []));
+    await queryFlowPage({ store, settings: {} }, query({ ip: '203.0.113.9' }), admin);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]!.sql).toContain('flows_by_address');
+    expect(seen[1]!.sql).toContain('destination_ip =');
+    expect(seen[1]!.sql).not.toContain('source_ip =');
+  });
+
+  it('reads a single source entry as it is (its own statement reads the index)', async () => {
+    const { store, seen } = recording(() => []);
+    await queryFlowPage({ store, settings: {} }, query({ 'from-ip': '203.0.113.9' }), admin);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.sql).toContain('FROM flows WHERE');
+  });
 });

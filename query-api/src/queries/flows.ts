@@ -6,7 +6,7 @@
  * @module
  */
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
-import { addressKeysInSql } from '../../../common/filter/index.ts';
+import { addressKeysInSql, addressKeysSql } from '../../../common/filter/index.ts';
 import type { Principal } from '../auth/principal.ts';
 import {
   encodeCursor,
@@ -93,9 +93,10 @@ function pageWindows(query: FlowQuery) {
  * Settings of a page statement. A page is `ORDER BY … LIMIT n` over every column that rebuilds the
  * Flow (flow-rows.ts), while the filters need a few: with lazy materialization ClickHouse reads the
  * filter and sort columns of the granules the keys select, sorts, and only then reads the other
- * columns for the page's rows (at most n). ClickHouse does that only up to
- * `query_plan_max_limit_for_lazy_materialization` rows (default 10); a page asks for up to
- * maxRowsPerResponse + 1. The rows are the same either way.
+ * columns for the page's rows. It does so only up to `query_plan_max_limit_for_lazy_materialization`
+ * rows, whose default differs by version (10000 in chdb 26.7, 10 in earlier servers such as the
+ * 25.8 of docker-compose), so a page sets it to its own size. Measured at 30M flows (the pod at
+ * either end, 1 h): 143 MB decompressed instead of 250 MB with it off. The rows are the same.
  */
 export function pageSettings(settings: QuerySettings, limit: number): QuerySettings {
   return { ...settings, query_plan_max_limit_for_lazy_materialization: Math.max(10, limit) };
@@ -159,6 +160,34 @@ function cursorAfter(query: FlowQuery, row: PageRow): FlowCursor {
 }
 
 /**
+ * `query` without the whitelist entries that name a source address which sent nothing in the range
+ * (the address index's source rows, migrations/0085, say so; a bounded key read), undefined when no
+ * entry is left (the answer is empty). Only for a whitelist of several entries, the `ip=` word's
+ * source-or-destination pair say: one entry reads the index in its own statement anyway, while in
+ * an OR an entry that can match nothing still keeps the destination's bloom-filter index from
+ * pruning granules (a world address is rarely a source: 24 h, 30M flows, 112 -> 44 granules).
+ */
+async function withoutSilentSources(
+  deps: FlowsDeps,
+  query: FlowQuery,
+  signal?: AbortSignal,
+): Promise<FlowQuery | undefined> {
+  const w = query.filters.whitelist;
+  if (w.length < 2 || !w.some((f) => f.source.ip)) return query;
+  const p = new SqlParams();
+  const range = { sinceNs: query.sinceNs, untilNs: query.untilNs };
+  const probes = w.map((f) => (f.source.ip ? addressKeysSql(p, f.source.ip, range, true) : undefined));
+  if (!probes.some(Boolean)) return query;
+  const [sent] = await deps.store.query<{ sent: number[] }>(
+    `SELECT [${probes.map((k) => (k ? `(SELECT count() > 0 FROM (${k} LIMIT 1))` : '1')).join(', ')}] AS sent`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  const whitelist = w.filter((_, i) => sent?.sent[i] !== 0);
+  if (whitelist.length === 0) return undefined;
+  return whitelist.length === w.length ? query : { ...query, filters: { ...query.filters, whitelist } };
+}
+
+/**
  * Reads one page; asks for one row more than the limit to know whether another page exists.
  *
  * Owner filters (and a tenant's scope) also match ends stored as `none` whose owner at the flow's
@@ -177,6 +206,9 @@ export async function queryFlowPage(
   signal?: AbortSignal,
 ): Promise<FlowPage> {
   const rows: PageRow[] = [];
+  const pruned = await withoutSilentSources(deps, query, signal);
+  if (!pruned) return { rows, nextCursor: undefined };
+  query = pruned;
   const candidates = readsCandidates(query, principal);
   const read = async (q: FlowQuery, want: number, mode: LateMode) => {
     const { sql, params } = statement(q, principal, want, flowRowColumns, mode);
