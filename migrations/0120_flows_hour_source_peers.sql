@@ -3,7 +3,9 @@
 -- winners from 0080, then needs their distinct destinations and ports over the range; read from
 -- `flows` that is one granule per winner, hour and part (about 10 x 25 x parts granules of 8,192
 -- rows for 10 winners over a day). Here, ordered by source address first, the winners' rows over
--- the range are a few granules (query-api/src/queries/dashboards.ts top).
+-- the range are a few granules (query-api/src/queries/dashboards.ts top). `last_flow`, the latest
+-- (time, flow_id), finds each winner's latest flow, whose owner top shows, by primary key and the
+-- flow_id bloom filter: one granule, not one per part of its last hour.
 --
 -- One answer either way: the states of hours merge into exactly the state one pass over the same
 -- flows builds (a `uniq` state is the set of hashes kept at the smallest sampling degree that fits,
@@ -23,16 +25,19 @@ CREATE TABLE IF NOT EXISTS flows_hour_source_peers
     time DateTime('UTC') ALIAS hour,
     verdict Enum8('VERDICT_UNKNOWN' = 0, 'FORWARDED' = 1, 'DROPPED' = 2, 'ERROR' = 3, 'AUDIT' = 4, 'REDIRECTED' = 5, 'TRACED' = 6, 'TRANSLATED' = 7),
     peers AggregateFunction(uniq, IPv6),
-    ports AggregateFunction(uniq, UInt16)
+    ports AggregateFunction(uniq, UInt16),
+    -- The latest flow (time, flow_id): its owner is the winner's owner in top (argMax by time).
+    last_flow SimpleAggregateFunction(max, Tuple(DateTime64(9, 'UTC'), FixedString(16)))
 )
 ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(hour)
 ORDER BY (source_ip, hour, verdict)
-SETTINGS non_replicated_deduplication_window = 10000;
+-- Small granules: a source's rows over a day are about 50, and a granule of states is read whole.
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 256;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS flows_hour_source_peers_mv TO flows_hour_source_peers AS
 SELECT source_ip, toStartOfHour(time) AS hour, verdict,
-    uniqState(destination_ip) AS peers, uniqState(destination_port) AS ports
+    uniqState(destination_ip) AS peers, uniqState(destination_port) AS ports, max((time, flow_id)) AS last_flow
 FROM flows
 GROUP BY hour, source_ip, verdict;
 
@@ -41,7 +46,8 @@ GROUP BY hour, source_ip, verdict;
 -- source, hour and verdict of the whole store). Each inserted block is folded by its key as it is
 -- written (optimize_on_insert, the default; flows are read in (hour, source address) order, so a
 -- block holds few keys), background merges fold the rest.
-INSERT INTO flows_hour_source_peers (source_ip, hour, verdict, peers, ports)
+INSERT INTO flows_hour_source_peers (source_ip, hour, verdict, peers, ports, last_flow)
 SELECT source_ip, toStartOfHour(time) AS hour, verdict,
-    arrayReduce('uniqState', [destination_ip]) AS peers, arrayReduce('uniqState', [destination_port]) AS ports
+    arrayReduce('uniqState', [destination_ip]) AS peers, arrayReduce('uniqState', [destination_port]) AS ports,
+    (time, flow_id) AS last_flow
 FROM flows;

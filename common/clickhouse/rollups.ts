@@ -91,6 +91,8 @@ export const sourcePeersRollup = {
   name: 'flows_hour_source_peers',
   dimensions: ['source_ip', 'verdict'],
   states: { peers: 'uniq(destination_ip)', ports: 'uniq(destination_port)' },
+  /** max((time, flow_id)): the latest flow, whose owner top shows for the source. */
+  latest: 'last_flow',
 } as const;
 
 /** A rollup built by its own insert from flows (one row per tenant of a flow and the like). */

@@ -228,7 +228,9 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
     // `uniq` over the flows columns they count.
     const peers = sourcePeersRollup;
     const stored = cols.filter((c) => c.table === peers.name).map((c) => c.name);
-    expect(stored).toEqual(['hour', 'time', ...peers.dimensions, ...Object.keys(peers.states)].sort());
+    expect(stored).toEqual(
+      ['hour', 'time', ...peers.dimensions, ...Object.keys(peers.states), peers.latest].sort(),
+    );
     for (const d of peers.dimensions) expect(typeIn(peers.name, d), d).toBe(typeIn('flows', d));
     for (const [state, fn] of Object.entries(peers.states)) {
       const [, agg, col] = /^(\w+)\((\w+)\)$/.exec(fn)!;

@@ -8,7 +8,6 @@ import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { sourcePeersRollup } from '../../../common/clickhouse/rollups.ts';
 import { InputError } from '../../../common/errors.ts';
-import { addressKeysInSql } from '../../../common/filter/index.ts';
 import { formatTimeNs, parseDurationArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
 import { SqlParams } from '../filters/index.ts';
@@ -141,9 +140,10 @@ export async function top(
   const build: StatementBuilder = (p, a, where) => {
     const o = (e: 'src' | 'dst', f: string) => ownerExpr(p, principal, e, f);
     // One identity per address: the three fields come from the same (latest) row, never from
-    // different owners of a reused address.
+    // different owners of a reused address; flows of the same instant by flow id, as the hourly
+    // states keep the latest (migration 0120 `last_flow`).
     const ownerOf = (e: 'src' | 'dst') => {
-      const latest = `argMax(tuple(${o(e, 'tenant')}, ${o(e, 'account')}, ${o(e, 'job')}), time)`;
+      const latest = `argMax(tuple(${o(e, 'tenant')}, ${o(e, 'account')}, ${o(e, 'job')}), (time, flow_id))`;
       return `tupleElement(${latest}, 1) AS tenant, tupleElement(${latest}, 2) AS account, tupleElement(${latest}, 3) AS job`;
     };
     const keys: Record<string, { select: string; group: string; peer: string; port: string }> = {
@@ -180,13 +180,13 @@ export async function top(
   };
   const order = { flows: 'flows', peers: 'peers', ports: 'ports', drops: 'drops' }[metric] ?? 'flows';
   // Sources ranked by a count: the ranking alone, which an hourly rollup by source can answer
-  // (migration 0080), with each winner's last hour; then the winners' other columns (sourceDetails).
+  // (migration 0080); then the winners' other columns (sourceDetails).
   // Same order and limit as the one statement over `flows`, so the same N addresses.
   const rank: StatementBuilder | undefined =
     by === 'source' && (metric === 'flows' || metric === 'drops')
       ? (p, a, where) =>
           `SELECT toString(source_ip) AS address, ${ipText('source_ip')} AS ip, ${a.count()} AS flows,
-             ${a.count("verdict = 'DROPPED'")} AS drops, toUnixTimestamp(max(time)) AS last_hour
+             ${a.count("verdict = 'DROPPED'")} AS drops
            FROM ${a.from} WHERE ${where} GROUP BY source_ip ${a.nonZero('flows')}
            ORDER BY ${order} DESC, ip LIMIT ${p.bind(n, 'UInt32')}`
       : undefined;
@@ -248,24 +248,23 @@ export async function top(
   return answer(rows);
 }
 
-/** One source ranked from flows_hour_source: its counts and the last hour it sent in (Unix s). */
+/** One source ranked from flows_hour_source, with its counts. */
 interface RankedSource {
   address: string;
   ip: string;
   flows: string;
   drops: string;
-  last_hour: number;
 }
 
 /**
  * The columns of ranked sources besides their counts, in one statement, as the one statement over
  * `flows` computes them under the same WHERE (`q`: the range answered; its filters are on the
- * source address and verdict only, the columns of flows_hour_source):
+ * source address and verdict only, the columns of flows_hour_source), from the hourly states of
+ * migration 0120, ordered by source address (a few granules per winner):
  *
- * - owner (tenant, account, job of the latest flow): from `flows`, but only the winner's last
- *   hour, where its latest flow is: one primary-key range (hour, source address) per winner;
- * - peers and ports (`uniq` of destination addresses and ports): merged from the hourly states of
- *   migration 0120, ordered by source address, instead of every hour of every winner in `flows`.
+ * - peers and ports (`uniq` of destination addresses and ports): the states merged;
+ * - owner (tenant, account, job of the latest flow, `latestOwner`): that flow's, found by its
+ *   time and source (primary key) and its flow id (bloom filter), one granule.
  */
 async function sourceDetails(
   deps: DashboardDeps,
@@ -285,28 +284,24 @@ async function sourceDetails(
   if (ranked.length === 0) return new Map<string, Details>();
   const p = new SqlParams();
   const o = (f: string) => ownerExpr(p, principal, 'src', f);
-  const latest = `argMax(tuple(${o('tenant')}, ${o('account')}, ${o('job')}), time)`;
   const winners = p.bind(
     ranked.map((w) => w.address),
     'Array(IPv6)',
   );
-  const lastHours = addressKeysInSql(p, {
-    hours: ranked.map((w) => Number(w.last_hour)),
-    sources: ranked.map((w) => w.address),
-  });
+  const states = (columns: string) =>
+    `SELECT source_ip, ${columns} FROM ${sourcePeersRollup.name}
+     WHERE ${dashboardWhere(p, q, principal, false)} AND source_ip IN ${winners} GROUP BY source_ip`;
+  const last = states('max(last_flow) AS l');
   const rows = await deps.store.query<Details>(
-    `SELECT toString(o.source_ip) AS address, o.tenant AS tenant, o.account AS account, o.job AS job,
+    `SELECT toString(s.source_ip) AS address, o.tenant AS tenant, o.account AS account, o.job AS job,
        toString(s.peers) AS peers, toString(s.ports) AS ports
-     FROM (
-       SELECT source_ip, tupleElement(${latest}, 1) AS tenant, tupleElement(${latest}, 2) AS account,
-         tupleElement(${latest}, 3) AS job
-       FROM flows WHERE ${dashboardWhere(p, q, principal, true)} AND ${lastHours} GROUP BY source_ip
-     ) AS o
+     FROM (${states('uniqMerge(peers) AS peers, uniqMerge(ports) AS ports')}) AS s
      LEFT JOIN (
-       SELECT source_ip, uniqMerge(peers) AS peers, uniqMerge(ports) AS ports
-       FROM ${sourcePeersRollup.name} WHERE ${dashboardWhere(p, q, principal, false)} AND source_ip IN ${winners}
-       GROUP BY source_ip
-     ) AS s ON o.source_ip = s.source_ip`,
+       SELECT source_ip, ${o('tenant')} AS tenant, ${o('account')} AS account, ${o('job')} AS job FROM flows
+       WHERE (toStartOfHour(time), source_ip, time) IN (SELECT toStartOfHour(l.1), source_ip, l.1 FROM (${last}))
+         AND flow_id IN (SELECT l.2 FROM (${last}))
+       LIMIT 1 BY source_ip
+     ) AS o ON s.source_ip = o.source_ip`,
     { params: p.values, settings: deps.settings, signal },
   );
   return new Map(rows.map((d) => [d.address, d]));
