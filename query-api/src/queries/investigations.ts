@@ -197,7 +197,9 @@ type SampleKey = [timeNs: string, idHex: string, sourceIp: string];
 /**
  * Reads sample flows by their primary key (hour, source address, time) and flow id: a few granules,
  * and it cannot miss a sample the aggregate just counted. (By time alone the primary key, which
- * leads with the hour and the source address, could not narrow the read.)
+ * leads with the hour and the source address, could not narrow the read.) The key finds a granule
+ * in every part covering the sample's hour; the flow id, compared as stored (FixedString), lets
+ * its bloom filter (idx_flow_id) drop those of the parts that do not hold the sample.
  */
 async function readSamples(
   deps: { store: Store; settings: QuerySettings },
@@ -222,11 +224,20 @@ async function readSamples(
      WHERE (toStartOfHour(time), source_ip, time) IN (
          SELECT toStartOfHour(k.1), k.2, k.1 FROM (
            SELECT arrayJoin(arrayZip(arrayMap(x -> fromUnixTimestamp64Nano(toInt64(x), 'UTC'), ${times}), ${ips})) AS k))
-       AND lower(hex(flow_id)) IN ${ids}
+       AND flow_id IN (SELECT toFixedString(unhex(arrayJoin(${ids})), 16))
      LIMIT 1 BY flow_id`,
     { params: p.values, settings: deps.settings, signal },
   );
 }
+
+/** Addresses some allocation ever held: the only ones a late owner can resolve (lateOwnersSql). */
+const heldAddresses = "(SELECT address FROM ownership WHERE kind = 'alloc')";
+
+/** Late-end addresses per end (lateAddresses); undefined: too many, the statement finds them. */
+type LateAddresses = { src: string[] | undefined; dst: string[] | undefined };
+
+/** No late end. */
+const none: LateAddresses = { src: [], dst: [] };
 
 /** Most late-end addresses (per end) bound into the ranking statement; beyond, it finds them itself. */
 const maxLateAddresses = 10_000;
@@ -244,8 +255,8 @@ async function lateAddresses(
   matched: string,
   p: SqlParams,
   signal?: AbortSignal,
-): Promise<{ src: string[] | undefined; dst: string[] | undefined }> {
-  const held = "(SELECT address FROM ownership WHERE kind = 'alloc')";
+): Promise<LateAddresses> {
+  const held = heldAddresses;
   const pick = (end: 'src' | 'dst', ip: string) =>
     `groupUniqArrayIf(${maxLateAddresses + 1})(IPv6NumToString(${ip}), ${end}_source = 'none' AND ${ip} IN ${held}) AS ${end}`;
   const [r] = await deps.store.query<{ src: string[]; dst: string[] }>(
@@ -318,12 +329,14 @@ export function reportMatch(
   const protoOk = request.protocol === undefined ? '1' : wordSql(p, 'protocol', request.protocol);
   const window = timeRange(p, sinceNs, untilNs);
   const candidate = or([indSrc, indX, indDst, remSrc, remDst].filter((c) => c !== '0'));
-  // Every candidate has the indicator or the remote party as its source (a primary-key range per
-  // hour) or as its destination or post-SNAT source (the address index): reading only those
-  // granules leaves the answer as it is (common/filter addressLookupSql).
+  // Every candidate has the indicator or the remote party as its source, destination or post-SNAT
+  // source, all of which the address index holds with the flow's (hour, source address) (0045,
+  // 0085): reading only those granules leaves the answer as it is (common/filter
+  // addressLookupSql). A plain `source_ip = party` beside it would read a granule in every hour
+  // bucket of every part, where the index knows the hours the party really sent in.
   const parties = [ind, rem].filter((r) => r !== undefined);
   const lookup = keys ? addressKeysInSql(p, keys) : addressLookupSql(p, parties, { sinceNs, untilNs });
-  const narrowed = lookup ? or([ipInSql(p, ['source_ip'], parties), lookup]) : '1';
+  const narrowed = lookup ?? '1';
   return {
     indSrc,
     indX,
@@ -415,8 +428,7 @@ export async function runInvestigation(
   );
   const ind = request.indicator !== undefined;
   const rem = request.remote !== undefined;
-  const lateAddrs = await lateAddresses(deps, matched, p, signal);
-  const late = (end: 'src' | 'dst') => {
+  const late = (end: 'src' | 'dst', lateAddrs: LateAddresses) => {
     const ip = end === 'src' ? 'source_ip' : 'destination_ip';
     const addrs = lateAddrs[end];
     const columns = (fid: string, hit: string, field: (f: string) => string) =>
@@ -437,6 +449,8 @@ export async function runInvestigation(
     );
     return `SELECT ${columns('late_fid', 'late_hit', (f) => `late_${f}`)} FROM (${sql})`;
   };
+  const held = heldAddresses;
+  const lateEnd = `toUInt8((src_source = 'none' AND source_ip IN ${held}) OR (dst_source = 'none' AND destination_ip IN ${held}))`;
   // An end is "outside" when its stored scope says so, or it has no owner (stored or late) while
   // the other end has one.
   const outside = (end: 'src' | 'dst', other: 'src' | 'dst') =>
@@ -455,7 +469,13 @@ export async function runInvestigation(
   const remGiven = rem ? 1 : 0;
   // Samples are kept as (time, flow id) pairs: the sample rows are then read back by their exact
   // primary-key time, not by re-running the window and scope.
-  const sql = `SELECT tenant, account, alloc_id, alloc_name, job, node,
+  // `lateAddrs` as lateAddresses finds them; `check`: none assumed (the late joins left empty),
+  // and the statement counts, over all its candidates (before a tenant's own-owner filter, so
+  // tenants never take this path), the ends lateAddresses would have found (late_total).
+  const rankingSql = (
+    lateAddrs: LateAddresses,
+    check: boolean,
+  ) => `SELECT tenant, account, alloc_id, alloc_name, job, node,
       arrayStringConcat(arraySort(groupUniqArray(source)), '+') AS source,
       countIf(our_end = 1) AS src_ends, countIf(our_end = 2) AS dst_ends,
       countIf(ind_outside = 1) AS outside_flows, countIf(ind_end != 0) AS ind_flows,
@@ -466,9 +486,10 @@ export async function runInvestigation(
       sumMap([v], [toUInt64(1)]) AS verdicts,
       groupUniqArrayIf(3)(conflict, conflict != '') AS conflicts,
       groupArrayIf(${samplesPerAccount})(tuple(toString(t_ns), fid_hex, s_ip), full = 1) AS full_samples,
-      groupArray(${samplesPerAccount})(tuple(toString(t_ns), fid_hex, s_ip)) AS any_samples
+      groupArray(${samplesPerAccount})(tuple(toString(t_ns), fid_hex, s_ip)) AS any_samples,
+      ${check ? 'sum(countIf(late_end = 1)) OVER ()' : '0'} AS late_total
     FROM (
-      SELECT time, v, t_ns, fid_hex, s_ip, conflict, our_end, ind_end, ind_outside, full, score, dist,
+      SELECT time, v, t_ns, fid_hex, s_ip, conflict, our_end, ind_end, ind_outside, full, score, dist, late_end,
         ${eff('tenant')} AS tenant, ${eff('account')} AS account, ${eff('job')} AS job,
         ${eff('alloc_id')} AS alloc_id, ${eff('alloc_name')} AS alloc_name, ${eff('node')} AS node,
         if(our_end = 1, if(src_hit = 1, 'ownership', toString(src_source)),
@@ -489,21 +510,26 @@ export async function runInvestigation(
             multiIf(ind_s OR ind_x, 1, ind_d, 2, 0) AS ind_end,
             multiIf(ind_end = 1 AND rem_d, 2, ind_end = 2 AND rem_s, 1, rem_d, 2, rem_s, 1, 0) AS rem_end,
             toUInt8(${portOk}) AS port_ok, toUInt8(${protoOk}) AS proto_ok,
-            ${dist} AS dist
+            ${dist} AS dist,
+            ${check ? lateEnd : '0'} AS late_end
           FROM flows WHERE ${matched} AND ${tenantScope(p, principal, bounds)}
         ) AS m
-        LEFT JOIN (${late('src')}) AS ls ON m.m_fid = ls.src_late_fid
-        LEFT JOIN (${late('dst')}) AS ld ON m.m_fid = ld.dst_late_fid
+        LEFT JOIN (${late('src', lateAddrs)}) AS ls ON m.m_fid = ls.src_late_fid
+        LEFT JOIN (${late('dst', lateAddrs)}) AS ld ON m.m_fid = ld.dst_late_fid
       )
     ) ${own}
     GROUP BY tenant, account, alloc_id, alloc_name, job, node
     ORDER BY full_flows > 0 DESC, best, flows DESC, tenant, account, alloc_id
     LIMIT ${maxAllocations}`;
-  const rows = await deps.store.query<AllocationRow>(sql, {
-    params: p.values,
-    settings: deps.settings,
-    signal,
-  });
+  const rank = (sql: string) =>
+    deps.store.query<AllocationRow>(sql, { params: p.values, settings: deps.settings, signal });
+  // One read of the candidates when no end needs a late owner (the rule once the correction job
+  // has run, common/ownership/correct.ts): the ranking itself says whether one did; only then are
+  // the late ends read (lateAddresses) and the ranking run again with them. The answer is that of
+  // the second run in every case: with no such end, its late joins are empty as in the first.
+  let rows = principal.role === 'tenant' ? [] : await rank(rankingSql(none, true));
+  if (principal.role === 'tenant' || Number(rows[0]?.late_total ?? 0) > 0)
+    rows = await rank(rankingSql(await lateAddresses(deps, matched, p, signal), false));
   const accounts = rankAccounts(rows);
   const samples = accounts.flatMap((a) => a.sampleKeys);
   const sampleRows = samples.length ? await readSamples(deps, samples, signal) : [];
@@ -571,6 +597,8 @@ interface AllocationRow {
   conflicts: string[];
   full_samples: SampleKey[];
   any_samples: SampleKey[];
+  /** Candidates with an end a late owner could resolve (0 unless checked). */
+  late_total: string;
 }
 
 /** Groups per-allocation rows (already in rank order) into ranked accounts. */
