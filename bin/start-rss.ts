@@ -10,6 +10,13 @@
  * backlog), Node itself — is ours. `heap_external_mb` (V8 heap + external memory as Node reports it)
  * is a cross-check from the other side.
  *
+ * One more part of chdb's memory is in neither: pages its allocator (jemalloc, `dirty_decay_ms`
+ * 5,000) keeps after an insert freed them. Inserting the same 100,000-row batch over and over, with
+ * JavaScript's memory flat, leaves 150–300 MB more resident than the tracker counts, and `SYSTEM
+ * JEMALLOC PURGE` gives it back (~20 ms of CPU). So each sample purges first (`purgeChdb: false`
+ * samples without): what stays resident beyond the tracker is then ours, or chdb's live untracked
+ * bytes, counted against us.
+ *
  * `benchStartRss(flows)` runs it: the frame server and this module as a child process (one chdb
  * engine per process, and the bench's own would be counted otherwise).
  * @module
@@ -19,17 +26,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Session } from 'chdb';
 import { startFrameServer } from '../collector/src/bench/frame-server.ts';
 import { createChdbStore } from '../common/clickhouse/chdb-store.ts';
 import { configureLogging } from '../common/logger.ts';
 import { sleep } from '../common/retry.ts';
+import { ensureUiBuilt } from '../ui/serve.ts';
 import { startEmbedded } from './embedded.ts';
 
 /** What the child reports. */
 export interface StartRssResult {
   flows: number;
   flows_per_s: number;
-  /** Peak of: resident set − chdb's tracked memory − libchdb's resident mapping. */
+  /** Peak of: resident set − chdb's tracked memory − libchdb's resident mapping (chdb's freed pages purged first). */
   rss_without_chdb_peak_mb: number;
   rss_at_that_peak_mb: number;
   chdb_tracked_at_that_peak_mb: number;
@@ -39,14 +48,28 @@ export interface StartRssResult {
 }
 
 /** Runs `flowtrail start` against the frame server until `flows` are stored; reports its memory. */
-export async function benchStartRss(flows: number): Promise<StartRssResult> {
+export async function benchStartRss(
+  flows: number,
+  opts: { purgeChdb?: boolean } = {},
+): Promise<StartRssResult> {
+  // Built here first: a checkout whose UI is stale builds it inside `flowtrail start` (Vite, once),
+  // and that one-off build's memory is not what start holds at full rate.
+  await ensureUiBuilt();
   const sim = await startFrameServer();
   const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-start-rss-'));
   try {
     const self = fileURLToPath(import.meta.url);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx/esm', self, sim.address, String(flows), path.join(dir, 'data')],
+      [
+        '--import',
+        'tsx/esm',
+        self,
+        sim.address,
+        String(flows),
+        path.join(dir, 'data'),
+        opts.purgeChdb === false ? 'keep' : 'purge',
+      ],
       { cwd: path.resolve(path.dirname(self), '..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -76,7 +99,7 @@ function resident(): { rss: number; libchdb: number } {
   return { rss: process.memoryUsage.rss(), libchdb };
 }
 
-async function main(hubble: string, flows: number, dataDir: string): Promise<void> {
+async function main(hubble: string, flows: number, dataDir: string, purge: boolean): Promise<void> {
   configureLogging({ level: 'error' });
   const running = await startEmbedded({
     HUBBLE_SERVER: hubble,
@@ -86,16 +109,21 @@ async function main(hubble: string, flows: number, dataDir: string): Promise<voi
     FLOWTRAIL_AUTH_MODE: 'open',
     FLOWTRAIL_LOG_LEVEL: 'error',
   });
-  // A second handle on the same engine (one per process), to read its counters.
+  // A second handle on the same engine (one per process), to read its counters; a bare session for
+  // the purge (the store appends SETTINGS, which SYSTEM statements do not take).
   const store = await createChdbStore(dataDir, 'flowtrail');
+  const session = new Session(path.resolve(dataDir));
   const started = performance.now();
   let stored = 0;
   const peak = { rss: 0, tracked: 0, libchdb: 0, ours: 0, heapExternal: 0 };
   while (stored < flows) {
     await sleep(500);
+    // The store runs one statement at a time, so this answers between two inserts; the purge goes
+    // past that queue (a session of its own), right before the resident set is read.
     const [row] = await store.query<{ n: string; tracked: string }>(
       "SELECT (SELECT count() FROM flows) AS n, (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked",
     );
+    if (purge) await session.queryAsync('SYSTEM JEMALLOC PURGE', { format: 'TSV' });
     stored = Number(row?.n ?? 0);
     const tracked = Number(row?.tracked ?? 0);
     const { rss, libchdb } = resident();
@@ -123,7 +151,8 @@ async function main(hubble: string, flows: number, dataDir: string): Promise<voi
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const [hubble, flows, dataDir] = process.argv.slice(2);
-  if (!hubble || !flows || !dataDir) throw new Error('usage: start-rss.ts <hubble> <flows> <data dir>');
-  await main(hubble, Number(flows), dataDir);
+  const [hubble, flows, dataDir, purge = 'purge'] = process.argv.slice(2);
+  if (!hubble || !flows || !dataDir)
+    throw new Error('usage: start-rss.ts <hubble> <flows> <data dir> [purge|keep]');
+  await main(hubble, Number(flows), dataDir, purge === 'purge');
 }

@@ -6,8 +6,8 @@
  * those flows would have waited in the socket while the source overwrote them; the source would
  * then report them lost (a LostEvent, as Hubble does) — none may be reported here.
  *
- * What the design allows, honestly: the reader thread buffers up to 64 MiB (tens of thousands of
- * flows) while the loop is stalled; beyond that it pauses and Hubble's flow control takes over.
+ * What the design allows, honestly: the reader thread buffers up to 16 MiB (about 28,000 flows,
+ * three rings) while the loop is stalled; beyond that it pauses and Hubble's flow control takes over.
  * And the source itself must get CPU: a simulator starved for longer than its ring lasts at its
  * rate (8,192 flows at 2,000/s: 4 s) overwrites its own ring, whoever reads.
  */

@@ -28,7 +28,7 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Store } from '../../../common/clickhouse/index.ts';
-import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
+import type { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { errorMessage } from '../../../common/errors.ts';
 import { type EndAttribution, unattributed } from '../../../common/flow/attribution.ts';
 import type { FlowRecord, LostRecord } from '../../../common/flow/model.ts';
@@ -38,6 +38,7 @@ import { createStoredOwnership, type StoredOwnership } from '../../../common/own
 import type { OwnerInterval } from '../../../common/ownership/types.ts';
 import { retry, sleep } from '../../../common/retry.ts';
 import { encodeFlowRow, type FlowPeek, peekFlow } from '../../../common/schema/flow-wire.ts';
+import { BatchBuffers } from '../writer/batch-buffers.ts';
 import { insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
 import { RecentIds } from '../writer/recent-ids.ts';
 import { decodeFlowBatch, headers } from './codec.ts';
@@ -281,6 +282,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         logger.warn('cannot read the ownership table; will retry', { error: errorMessage(err) }),
       );
 
+  // Batches open at once: one per partition being handled, plus the one inserting.
+  const buffers = new BatchBuffers(4);
   const newBatch = (range: OffsetRange): InsertBatch => {
     const checkStored = range.replay;
     let resolve!: () => void;
@@ -291,7 +294,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     });
     done.catch(() => {});
     return {
-      rows: new RowBinaryWriter(1 << 20),
+      rows: buffers.writer(),
       range,
       checkStored,
       count: 0,
@@ -310,6 +313,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     if (b.count > 0) {
       const data = b.rows.detach(0);
       const token = rangeToken(topic, b.range);
+      // Handed back only once stored: a retry inserts the same bytes again.
+      const handBack = () => buffers.give(data);
       const written = await retry(
         () =>
           insertFlowBatch(store, {
@@ -323,11 +328,12 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           }),
         retryOptions(b.count),
       );
+      handBack();
       stats.stored += written;
       stats.duplicates += b.count - written;
       m.stored.inc(written);
       m.duplicates.inc(b.count - written);
-    }
+    } else buffers.give(b.rows.detach(0));
     if (b.lost.length > 0) {
       await retry(() => insertLostEvents(store, b.lost, config.insertSettings), retryOptions(b.lost.length));
     }

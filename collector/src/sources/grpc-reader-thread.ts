@@ -16,7 +16,12 @@ import type { GrpcStream, GrpcStreamHandlers, GrpcStreamOptions } from './grpc-s
 
 /** Reader-thread tuning. */
 export interface GrpcReaderThreadOptions {
-  /** Received bytes not yet handled on this thread before the call pauses. Default 64 MiB. */
+  /**
+   * Received bytes not yet handled on this thread before the call pauses. Default 16 MiB: ~28,000
+   * flows of ~600 B, over three of Hubble's default 8,192-event rings, which is what a stall must
+   * absorb before Hubble's own flow control holds the rest; each MiB more is resident memory
+   * (once on the reader's side, once on this one) for as long as the process runs.
+   */
   maxBufferedBytes?: number;
   /** Messages handled per turn of the event loop before yielding. Default 2,048. */
   messagesPerTurn?: number;
@@ -46,7 +51,7 @@ import(workerData.tsx).then((m) => { m.register(); return import(workerData.entr
 
 /** Starts a reader thread (lazily, at the first call). */
 export function createGrpcReaderThread(options: GrpcReaderThreadOptions = {}): GrpcReaderThread {
-  const maxBufferedBytes = options.maxBufferedBytes ?? 64 << 20;
+  const maxBufferedBytes = options.maxBufferedBytes ?? 16 << 20;
   const perTurn = options.messagesPerTurn ?? 2048;
   const counters = new SharedArrayBuffer(4);
   const received = new Int32Array(counters);

@@ -21,6 +21,7 @@ import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { turnCounter } from '../turn-counter.ts';
+import { ownAllocation } from './batch-buffers.ts';
 import { BatchToken, insertFlowBatch, insertLostEvents } from './flow-insert.ts';
 import { RecentIds } from './recent-ids.ts';
 
@@ -112,6 +113,9 @@ export interface ClickHouseSinkDeps {
   metrics: Metrics;
 }
 
+/** The open batch's buffer when no freed one is at hand: it grows, or moves into a freed one. */
+const smallBuffer = 1 << 20;
+
 /** Creates the sink; `start()` begins the insert loop. */
 export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHouseSinkDeps): FlowSink {
   const { store, logger } = deps;
@@ -127,16 +131,24 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   };
   const inCounter = turnCounter(m.in);
   const stats: SinkStats = { received: 0, stored: 0, duplicates: 0, batches: 0, failedInserts: 0, lost: 0 };
-  const writer = new RowBinaryWriter(8 << 20);
-  // Buffers of inserted batches, reused for the next ones: the batch memory stays a fixed few
+  // The buffer of an inserted batch is reused for the next one: batch memory stays a few fixed
   // buffers instead of a new tens-of-MB allocation per batch waiting for the garbage collector.
-  const spare: Buffer[] = [];
-  // Only a batch's own allocation is reused whole: a small Buffer can be a slice of Node's shared
-  // pool, and widening it to its ArrayBuffer would hand out memory other buffers still use.
+  // What counts is resident memory (`flowtrail start` under 300 MB apart from chdb's): pages once
+  // written stay resident, so no more batch-sized buffers exist than batches can be in memory at
+  // once (the sealed ones and the open one). A batch sealed while no freed buffer is at hand (the
+  // queue is then full, and the source paused) leaves the open batch a small fresh buffer, whose
+  // rows move into the next freed one (`recycle`) instead of growing a buffer beside it.
+  const writer = new RowBinaryWriter(smallBuffer);
+  let openOnFresh = true;
+  let spare: Buffer | undefined;
   const recycle = (data: Buffer) => {
-    if (spare.length >= config.maxPendingBatches) return;
-    if (data.byteOffset !== 0 || data.buffer.byteLength <= Buffer.poolSize) return;
-    spare.push(Buffer.from(data.buffer, 0, data.buffer.byteLength));
+    const whole = ownAllocation(data);
+    if (!whole) return;
+    if (openOnFresh && writer.length <= whole.length) {
+      const open = writer.detach(whole);
+      writer.raw(open, 0, open.length);
+      openOnFresh = false;
+    } else if (!spare || spare.length < whole.length) spare = whole;
   };
   let rows = 0;
   /** When the open batch got its first row (ms, performance.now). */
@@ -159,7 +171,9 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
 
   const seal = () => {
     if (rows === 0 && lostBuffer.length === 0) return;
-    const data = writer.detach(spare.pop());
+    const data = writer.detach(spare ?? smallBuffer);
+    openOnFresh = !spare;
+    spare = undefined;
     queue.enqueue({ data, rows, minNs, maxNs, lastByTarget, lost: lostBuffer, token: token.take() });
     rows = 0;
     lastByTarget = new Map();
