@@ -383,8 +383,7 @@ function candidateParts(sides: readonly (readonly string[])[]): string[] {
  * source address, which has none; within one part, that column's filter drops the granules of the
  * parts of `flows` that do not hold the address (the world address of issue 13's investigation at
  * 30M flows: 28 granules instead of 112). The primary key and the address index narrow every part
- * as they narrow `matched`. The same rows as `SELECT * FROM flows WHERE matched`. (A JOIN beside
- * the read keeps ClickHouse 26.7 from using skip indexes at all: see runInvestigation.)
+ * as they narrow `matched`. The same rows as `SELECT * FROM flows WHERE matched`.
  */
 export function candidateFlows(m: ReportMatch): string {
   return m.parts.length <= 1
@@ -484,7 +483,7 @@ export async function runInvestigation(
     return `SELECT ${columns('late_fid', 'late_hit', (f) => `late_${f}`)} FROM (${sql})`;
   };
   // An end with no late address to resolve: its late columns are constants of the candidates'
-  // SELECT, and no join (a JOIN beside `flows` keeps ClickHouse from using its skip indexes).
+  // SELECT instead of a join of an empty subquery.
   const noLate = (end: 'src' | 'dst') =>
     `toUInt8(0) AS ${end}_hit, ${lateOwnerFields.map((f) => `'' AS ${end}_late_${f}`).join(', ')}`;
   const held = heldAddresses;
