@@ -367,7 +367,8 @@ function candidateParts(sides: readonly (readonly string[])[]): string[] {
   const out: string[] = [];
   const before: string[] = [];
   for (const terms of sides) {
-    // No literal `0` left in an OR: a bloom filter cannot tell a granule false through it.
+    // No literal `0` left in an OR: under NOT (`NOT (source_ip = x OR 0)`) it keeps ClickHouse
+    // 26.7 from using any bloom filter for the whole condition (158 granules instead of 4).
     const side = or(terms.filter((c) => c !== '0'));
     if (side === '0') continue;
     out.push(and([side, ...before.map((b) => `NOT ${b}`)]));
