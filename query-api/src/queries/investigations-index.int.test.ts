@@ -2,7 +2,7 @@
  * The investigation reads the address index once, ahead (readAddressKeys), and binds its keys into
  * the candidate set (common/filter addressKeysInSql): over the real fixture flows, every indicator,
  * remote party and pair, in windows that cut hours in the middle, selects exactly the candidates of a
- * scan. The bound keys really narrow the read (the index holds every end, sources too): with no keys, nothing is read.
+ * scan, read in one WHERE or one address column at a time (candidateFlows). The bound keys really narrow the read (the index holds every end, sources too): with no keys, nothing is read.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../../common/clickhouse/index.ts';
@@ -14,6 +14,7 @@ import { and, or, timeRange } from '../filters/index.ts';
 import { startTestApi, type TestApi } from '../testing.ts';
 import { readAddressKeys } from './address-keys.ts';
 import {
+  candidateFlows,
   type InvestigationRequest,
   reportAddressKeys,
   reportMatch,
@@ -98,6 +99,15 @@ describe.runIf(haveFixtures)('query-api > queries > investigations through bound
         ]);
         const want = await ids(plain, p.values);
         expect(await ids(m.matched, p.values), JSON.stringify(req)).toEqual(want);
+        // Read one address column at a time (candidateFlows, as the ranking reads them), each flow once.
+        const parts = await store.query<{ id: string }>(
+          `SELECT lower(hex(flow_id)) AS id FROM ${candidateFlows(m)} ORDER BY id`,
+          { params: p.values },
+        );
+        expect(
+          parts.map((r) => r.id),
+          JSON.stringify(req),
+        ).toEqual(want);
         if (want.length) nonEmpty++;
       }
     }
