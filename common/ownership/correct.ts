@@ -43,14 +43,24 @@
  * that holds one batch flow, and with mutations_sync it waits until the background pool has done
  * so, queued behind the merges of a store that is being written: at 65M stored flows, 100,000 late
  * flows took 686 s (46.2M rows merged) in step 3 alone. A lightweight UPDATE reads the batch's key
- * prefixes like steps 1 and 2, and writes one patch part holding only the batch's rows and the
- * columns it sets; it returns when the patch is written, its values are visible to every reader at
- * once (and after a restart: a patch part is a part), and merges fold it into the parts it patches
- * (apply_patches_on_merge). Until then a read of a patched column pays for the patch rows of the
- * granules it reads (reading them and merging them in), and the set indexes on the tenant columns
- * are not used for the patched parts. Measured by correct-bench.ts (figures in notes/correct.md):
- * on a 1M store with 100,000 late flows, step 3 took 0.7 s (0.8M rows read, 100,000 patch rows
- * written, nothing mutated) where the mutation took 2.1 s and rewrote 560,000 rows.
+ * prefixes like steps 1 and 2 and writes one patch part holding only the batch's rows and the
+ * columns it sets; it returns when the patch is written, and its values are visible to every reader
+ * at once and after a restart (a patch part is a part). Measured by correct-bench.ts at 30M stored
+ * flows (notes/correct.md, load average 12-18 on 2 cores): 100,000 late flows, step 3 in 2.2-6.7 s,
+ * 0.8-1.1M rows read, 0.8-3.4 s CPU, nothing mutated; the whole run 24-33 s, 10-17 s CPU; 1,000,000
+ * late flows, step 3 in 68 s (7.9M rows read, 21.5 s CPU), the whole run 385 s. The same tenant
+ * breakdown of the late hour answered at query time instead costs 4.9 s and 13.7-18.3M rows read per
+ * query (the corrected rollup: 0.1 s, 1.4-2.0M rows).
+ *
+ * What it costs readers: while `flows` has any patch part, reads that would materialize columns
+ * lazily (a row page sorted by time) read them eagerly, in every partition: a page of the late hour
+ * read 6-8 times the bytes (2.9 GB instead of 0.35 GB) and 4-6 times the CPU; a patched granule also
+ * pays merging the patch in, and the tenant set indexes are not used on a patched part. So step 3
+ * asks for the batch's patches to be folded into their parts at once (APPLY PATCHES, a background
+ * mutation of the patched columns of the parts holding batch rows; 20 s and 6 s CPU for 1.1M patch
+ * rows), and the engine drops a patch no part needs within about a minute: at 30M, readers were back
+ * to their cost about 3 minutes after the run. (chdb 26.7 keeps dropped patch parts on disk, and they
+ * are active again for about 40 s after each reopen of the store.)
  * @module
  */
 import { randomUUID } from 'node:crypto';
