@@ -45,6 +45,8 @@ export interface StartRssResult {
   libchdb_resident_at_that_peak_mb: number;
   /** Peak V8 heap (total) + external memory, as Node reports it. */
   heap_external_peak_mb: number;
+  /** The most resident memory one purge of chdb's freed pages gave back (0 when not purging). */
+  chdb_purged_peak_mb: number;
 }
 
 /** Runs `flowtrail start` against the frame server until `flows` are stored; reports its memory. */
@@ -115,7 +117,7 @@ async function main(hubble: string, flows: number, dataDir: string, purge: boole
   const session = new Session(path.resolve(dataDir));
   const started = performance.now();
   let stored = 0;
-  const peak = { rss: 0, tracked: 0, libchdb: 0, ours: 0, heapExternal: 0 };
+  const peak = { rss: 0, tracked: 0, libchdb: 0, ours: 0, heapExternal: 0, purged: 0 };
   while (stored < flows) {
     await sleep(500);
     // The store runs one statement at a time, so this answers between two inserts; the purge goes
@@ -123,7 +125,11 @@ async function main(hubble: string, flows: number, dataDir: string, purge: boole
     const [row] = await store.query<{ n: string; tracked: string }>(
       "SELECT (SELECT count() FROM flows) AS n, (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked",
     );
-    if (purge) await session.queryAsync('SYSTEM JEMALLOC PURGE', { format: 'TSV' });
+    if (purge) {
+      const before = process.memoryUsage.rss();
+      await session.queryAsync('SYSTEM JEMALLOC PURGE', { format: 'TSV' });
+      peak.purged = Math.max(peak.purged, before - process.memoryUsage.rss());
+    }
     stored = Number(row?.n ?? 0);
     const tracked = Number(row?.tracked ?? 0);
     const { rss, libchdb } = resident();
@@ -145,6 +151,7 @@ async function main(hubble: string, flows: number, dataDir: string, purge: boole
       chdb_tracked_at_that_peak_mb: mb(peak.tracked),
       libchdb_resident_at_that_peak_mb: mb(peak.libchdb),
       heap_external_peak_mb: mb(peak.heapExternal),
+      chdb_purged_peak_mb: mb(peak.purged),
     })}\n`,
   );
   process.exit(0);
