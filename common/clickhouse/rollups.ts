@@ -79,6 +79,22 @@ export const hourRollupTables: readonly RollupTable[] = [
   { name: 'flows_hour_source', ownerFields: [], flowColumns: ['source_ip', 'verdict'], bucket: 'hour' },
 ];
 
+/**
+ * The companion of flows_hour_source (migration 0120): `uniq` states of the distinct destinations
+ * (`peers`) and destination ports (`ports`) per (source_ip, hour, verdict), ordered by source
+ * address, so the peers and ports of a few ranked sources over a range are a few granules. Merged
+ * over hours, a state equals the one a single pass over the same flows builds, so `uniqMerge` of
+ * these equals `uniq` over `flows`. Same dimensions as flows_hour_source (`time` an alias of
+ * `hour`): a WHERE written for it runs here unchanged. No owners: a correction moves nothing.
+ */
+export const sourcePeersRollup = {
+  name: 'flows_hour_source_peers',
+  dimensions: ['source_ip', 'verdict'],
+  states: { peers: 'uniq(destination_ip)', ports: 'uniq(destination_port)' },
+  /** max((time, flow_id)): the latest flow, whose owner top shows for the source. */
+  latest: 'last_flow',
+} as const;
+
 /** A rollup built by its own insert from flows (one row per tenant of a flow and the like). */
 export interface DerivedRollup {
   name: string;

@@ -85,20 +85,24 @@ const indexable = (r: IpPrefix) => 128 - r.bits <= maxIndexedPrefixBits && r.byt
 /**
  * The address index's keys (migrations/0045, `flows_by_address`): a SELECT of the (hour, source_ip)
  * pairs of every flow of `range` whose destination or post-SNAT source address is within
- * `prefixes`, the primary-key prefix of `flows`. Undefined when a prefix is too wide or covers the
- * unset address (::), which the index leaves out.
+ * `prefixes` (and, since migrations/0085, whose source address is), the primary-key prefix of
+ * `flows`. With `sourceOnly`, only the pairs whose source address is within `prefixes`: empty when
+ * no flow of the range was sent from there. Undefined when a prefix is too wide or covers the unset
+ * address (::), which the index leaves out.
  */
 export function addressKeysSql(
   p: SqlParams,
   prefixes: readonly IpPrefix[],
   range: SqlTimeRange,
+  sourceOnly = false,
 ): string | undefined {
   if (prefixes.length === 0 || !prefixes.every(indexable)) return undefined;
   const since = `toStartOfHour(fromUnixTimestamp64Nano(${p.bind(range.sinceNs, 'Int64')}, 'UTC'))`;
   const until = `fromUnixTimestamp64Nano(${p.bind(range.untilNs, 'Int64')}, 'UTC')`;
+  const source = sourceOnly ? ` AND ${ipInSql(p, ['source_ip'], prefixes)}` : '';
   return (
     `SELECT hour, source_ip FROM flows_by_address WHERE ` +
-    `${ipInSql(p, ['address'], prefixes)} AND hour >= ${since} AND hour < ${until}`
+    `${ipInSql(p, ['address'], prefixes)}${source} AND hour >= ${since} AND hour < ${until}`
   );
 }
 

@@ -97,8 +97,9 @@ const flows = [
 ];
 
 let store: Store;
+const dataDir = mkdtempSync(path.join(tmpdir(), 'ft-correct-'));
 beforeAll(async () => {
-  store = await createChdbStore(mkdtempSync(path.join(tmpdir(), 'ft-correct-')), 'correct');
+  store = await createChdbStore(dataDir, 'correct');
   await migrate(store);
 });
 afterAll(async () => store?.close());
@@ -171,6 +172,42 @@ describe('late-owner correction', () => {
     const again = await correctLateOwners(store, { tenancy });
     expect([again.src, again.dst, again.resumed]).toEqual([0, 0, 0]);
     expect(await rollupVsRecount()).toEqual({ rollup, recount });
+  });
+
+  it('rewrites by a lightweight UPDATE, then folds its patch in: no ALTER UPDATE; kept on reopening', async () => {
+    // TRUNCATE leaves the earlier tests' patch parts and mutations: counted apart.
+    const patches = async () =>
+      (
+        await store.query<{ parts: string; rows: string }>(
+          `SELECT toString(count()) AS parts, toString(sum(rows)) AS rows FROM system.parts
+           WHERE database = currentDatabase() AND table = 'flows' AND active AND startsWith(partition_id, 'patch-')`,
+        )
+      ).map((p) => [Number(p.parts), Number(p.rows)])[0]!;
+    const mutations = () =>
+      store.query<{ command: string; done: number }>(
+        `SELECT command, is_done AS done FROM system.mutations
+         WHERE database = currentDatabase() AND table = 'flows' ORDER BY create_time, mutation_id`,
+      );
+    const before = await patches();
+    const mutated = (await mutations()).length;
+    await correctLateOwners(store, { tenancy });
+    const after = await patches();
+    // One patch part per day partition of the batch's flows, with a row for each of its 8 flows only.
+    expect([after[0]! - before[0]!, after[1]! - before[1]!]).toEqual([2, 8]);
+    // …and one APPLY PATCHES per partition, left to run in the background: no ALTER UPDATE.
+    const asked = (await mutations()).slice(mutated).map((m) => m.command);
+    expect(asked).toEqual([
+      "(APPLY PATCHES IN PARTITION ID '20260101')",
+      "(APPLY PATCHES IN PARTITION ID '20260102')",
+    ]);
+    const deadline = Date.now() + 60_000;
+    while ((await mutations()).some((m) => !m.done) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect((await mutations()).every((m) => m.done)).toBe(true);
+    expect(await ends()).toEqual(expected);
+    await store.close();
+    store = await createChdbStore(dataDir, 'correct');
+    expect(await ends()).toEqual(expected);
   });
 
   it.each(['ends', 'scopes', 'rollup', 'rewrite'] as const)(

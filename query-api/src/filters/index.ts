@@ -33,6 +33,8 @@ export {
   assertOwnTenantFilter,
   filtersToSql,
   flowQueryToSql,
+  type LateMode,
+  lateCandidatesApply,
   ownEnds,
   ownerFiltersSql,
   type SqlWhere,

@@ -27,6 +27,7 @@
  */
 
 import type { SqlParams } from '../../../common/clickhouse/sql-params.ts';
+import { and } from '../../../common/filter/index.ts';
 import { endOwnerFields, resolveOwnersSql } from '../../../common/ownership/owner-rule.ts';
 import { timeBoundsSql } from './time-sql.ts';
 
@@ -110,6 +111,21 @@ export function lateOwnersSql(
   FROM (${resolved})`;
 }
 
+/** Candidate addresses of a late owner: any raw ownership row naming an owner satisfying `pred`. */
+const candidateAddresses = (pred: OwnerPredicate) =>
+  `SELECT address FROM ownership WHERE kind = 'alloc' AND ${pred((f) => f)}`;
+
+/**
+ * The WHERE term "this end was stored as `none` and its address was held, at some time, by an owner
+ * satisfying `pred`": true for every end lateOwnerMatch is true for (and for more: the time is not
+ * checked). It costs one scan of `ownership` per statement and a hash probe per row, where
+ * lateOwnerMatch resolves every candidate flow of the range: a page can select with this and then
+ * check the few candidate rows it returned with lateOwnerMatch (queries/flows.ts).
+ */
+export function lateOwnerCandidate(end: OwnerEnd, pred: OwnerPredicate): string {
+  return `(${end}_source = 'none' AND ${ipColumn(end)} IN (${candidateAddresses(pred)}))`;
+}
+
 /**
  * The WHERE term "this end was stored as `none` and its owner at the flow's time, from the
  * ownership table, satisfies `pred`". Values inside `pred` must already be bound. `narrow` are
@@ -127,10 +143,9 @@ export function lateOwnerMatch(
 ): string {
   // Candidate addresses: any raw ownership row naming the wanted owner (a superset of the
   // merged intervals that do; the exact check below is on merged, resolved owners).
-  const addresses = `SELECT address FROM ownership WHERE kind = 'alloc' AND ${pred((f) => f)}`;
-  const resolved = lateOwnersSql(p, end, addresses, range, narrow);
-  return (
-    `(${end}_source = 'none' AND ${ipColumn(end)} IN (${addresses}) AND ` +
-    `flow_id IN (SELECT late_fid FROM (${resolved}) WHERE ${pred((f) => `late_${f}`)}))`
-  );
+  const resolved = lateOwnersSql(p, end, candidateAddresses(pred), range, narrow);
+  return and([
+    lateOwnerCandidate(end, pred),
+    `flow_id IN (SELECT late_fid FROM (${resolved}) WHERE ${pred((f) => `late_${f}`)})`,
+  ]);
 }

@@ -20,7 +20,13 @@ import {
 } from '../../../common/filter/index.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { FlowCursor } from './cursor.ts';
-import { lateOwnerMatch, type OwnerEnd, type OwnerPredicate, type TimeBounds } from './late-owner.ts';
+import {
+  lateOwnerCandidate,
+  lateOwnerMatch,
+  type OwnerEnd,
+  type OwnerPredicate,
+  type TimeBounds,
+} from './late-owner.ts';
 import { sortColumn } from './sort.ts';
 import { timeBoundsSql } from './time-sql.ts';
 
@@ -31,6 +37,13 @@ export interface SqlWhere {
 }
 
 const ends: readonly OwnerEnd[] = ['src', 'dst'];
+
+/**
+ * How an owner condition treats ends stored as `none`: `exact` re-attributes them from the ownership
+ * table at the flow's time (lateOwnerMatch); `candidate` keeps those whose address the wanted owner
+ * held at some time (lateOwnerCandidate, a superset, checked later on the few rows it selects).
+ */
+export type LateMode = 'exact' | 'candidate';
 
 /**
  * One of `on` (both ends: either end; one end: that end) owned by an owner satisfying `pred`: as
@@ -46,8 +59,14 @@ function ownedBy(
   range: TimeBounds | undefined,
   on: readonly OwnerEnd[] = ends,
   narrow: readonly string[] = [],
+  mode: LateMode = 'exact',
 ): string {
-  return or(on.flatMap((e) => [stored(e), lateOwnerMatch(p, e, pred, range, narrow)]));
+  return or(
+    on.flatMap((e) => [
+      stored(e),
+      mode === 'exact' ? lateOwnerMatch(p, e, pred, range, narrow) : lateOwnerCandidate(e, pred),
+    ]),
+  );
 }
 
 /**
@@ -66,6 +85,7 @@ export function tenantScope(
   range?: TimeBounds,
   late = true,
   narrow: readonly string[] = [],
+  mode: LateMode = 'exact',
 ): string {
   if (principal.role !== 'tenant') return '1';
   // A tenant principal without a tenant sees nothing (config validation forbids it anyway).
@@ -79,6 +99,7 @@ export function tenantScope(
     range,
     ends,
     narrow,
+    mode,
   );
 }
 
@@ -108,7 +129,8 @@ export function timeRange(p: SqlParams, sinceNs: bigint, untilNs: bigint): strin
  * it they match stored columns only. With `ownTenant` (a tenant principal) they match only ends its
  * tenant owns. The plain words look at either end; `source`/`destination` (the from-/to- words) at
  * that end only. `narrow`: conditions the statement ANDs at its top level, which also bound the late
- * lookups (lateOwnerMatch).
+ * lookups (lateOwnerMatch). `mode` (with `late`): how late ends count (LateMode); exclusions are
+ * always exact (a superset inside NOT would leave out too much).
  */
 export function ownerFiltersSql(
   p: SqlParams,
@@ -116,6 +138,7 @@ export function ownerFiltersSql(
   late?: TimeBounds,
   ownTenant?: string,
   narrow: readonly string[] = [],
+  mode: LateMode = 'exact',
 ): string[] {
   const out: string[] = [];
   const own = ownTenant === undefined ? undefined : p.bind(ownTenant, 'String');
@@ -127,7 +150,15 @@ export function ownerFiltersSql(
       const arr = p.bind(vals, 'Array(String)');
       const stored = (end: OwnerEnd) => mine(`has(${arr}, ${end}_${field})`, `${end}_tenant`);
       if (!late) return or(on.map(stored));
-      return ownedBy(p, stored, (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')), late, on, narrow);
+      return ownedBy(
+        p,
+        stored,
+        (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')),
+        late,
+        on,
+        narrow,
+        mode,
+      );
     };
     if (e.tenant?.length) out.push(owner('tenant', e.tenant));
     if (e.account?.length) out.push(owner('account', e.account));
@@ -146,6 +177,7 @@ export function ownerFiltersSql(
               late,
               on,
               narrow,
+              mode,
             )
           : or(on.map(stored)),
       );
@@ -197,6 +229,8 @@ function filterParts(
   principal: Principal,
   late?: TimeBounds,
   addressIndex?: SqlTimeRange,
+  mode: LateMode = 'exact',
+  narrow: readonly string[] = [],
 ) {
   const range =
     late?.sinceNs !== undefined && late.untilNs !== undefined
@@ -208,7 +242,7 @@ function filterParts(
   });
   const hubble = sql === '1' ? [] : [sql];
   const own = principal.role === 'tenant' ? (principal.tenant ?? '') : undefined;
-  return { hubble, owner: ownerFiltersSql(p, f.owner, late, own, hubble) };
+  return { hubble, owner: ownerFiltersSql(p, f.owner, late, own, [...hubble, ...narrow], mode) };
 }
 
 /**
@@ -238,18 +272,44 @@ export interface FlowWhereInput {
 }
 
 /**
- * The WHERE clause of a flows request for `principal`: time range, cursor, filters and tenant
- * scope, ANDed. Pass a SqlParams to share parameter numbering with a larger statement.
+ * Whether a late mode other than `exact` keeps flowQueryToSql's `stored` ⊆ answer ⊆ `where`: not
+ * when an owner exclusion could match a late end (a superset inside NOT is a subset).
  */
-export function flowQueryToSql(query: FlowWhereInput, principal: Principal, p: SqlParams): SqlWhere {
+export function lateCandidatesApply(filters: ParsedFilterSet): boolean {
+  const x = filters.owner.exclude;
+  if (!x) return true;
+  const late = (e: EndOwnerFilters | undefined) =>
+    !!(e?.tenant?.length || e?.account?.length || e?.job?.length || e?.alloc?.length);
+  return !late(x) && !late(x.source) && !late(x.destination);
+}
+
+/**
+ * The WHERE clause of a flows request for `principal`: time range, cursor, filters and tenant
+ * scope, ANDed. Pass a SqlParams to share parameter numbering with a larger statement. `narrow`:
+ * more conditions over `flows` to AND, which also bound the late-owner lookups.
+ *
+ * With `mode` `candidate` (only where lateCandidatesApply), ends stored as `none` match on their
+ * address alone (LateMode), so `where` selects a superset of the exact answer, and `stored` is the
+ * condition under which a selected row is in the exact answer without looking at late owners (the
+ * stored attribution alone satisfies the owner filters and the scope); rows without it must be
+ * checked with the exact clause.
+ */
+export function flowQueryToSql(
+  query: FlowWhereInput,
+  principal: Principal,
+  p: SqlParams,
+  mode: LateMode = 'exact',
+  narrow: readonly string[] = [],
+): SqlWhere & { stored?: string } {
   assertOwnTenantFilter(query.filters, principal);
   const range = { sinceNs: query.sinceNs, untilNs: query.untilNs };
-  const { hubble, owner } = filterParts(p, query.filters, principal, range);
+  const { hubble, owner } = filterParts(p, query.filters, principal, range, undefined, mode, narrow);
   const parts = [
     timeRange(p, query.sinceNs, query.untilNs),
     ...hubble,
+    ...narrow,
     ...owner,
-    tenantScope(p, principal, range, true, hubble),
+    tenantScope(p, principal, range, true, [...hubble, ...narrow], mode),
   ];
   if (query.cursor) {
     const c = query.cursor;
@@ -264,5 +324,12 @@ export function flowQueryToSql(query: FlowWhereInput, principal: Principal, p: S
         `toFixedString(unhex(${p.bind(c.flowId, 'String')}), 16))`,
     );
   }
-  return { where: and(parts), params: p.values };
+  if (mode === 'exact') return { where: and(parts), params: p.values };
+  // Stored attribution only (no range: the late lookups are left out).
+  const own = principal.role === 'tenant' ? (principal.tenant ?? '') : undefined;
+  const stored = and([
+    ...ownerFiltersSql(p, query.filters.owner, undefined, own),
+    tenantScope(p, principal, undefined, false),
+  ]);
+  return { where: and(parts), params: p.values, stored };
 }

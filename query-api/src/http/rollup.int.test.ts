@@ -15,6 +15,7 @@ import {
   rollupBucket,
   rollupDimensions,
   rollupTables,
+  sourcePeersRollup,
 } from '../../../common/clickhouse/rollups.ts';
 import { unattributed } from '../../../common/flow/attribution.ts';
 import { correctLateOwners } from '../../../common/ownership/correct.ts';
@@ -117,6 +118,10 @@ const hourQuestions = (hourStep: string) => [
   '/api/v1/top?by=source',
   '/api/v1/top?by=source&metric=drops&n=3',
   '/api/v1/top?by=source&n=100',
+  // Filters on the hourly table's columns: the peers and ports states (0120) are kept per verdict.
+  '/api/v1/top?by=source&verdict=DROPPED',
+  '/api/v1/top?by=source&verdict=FORWARDED&n=3',
+  `/api/v1/top?by=source&from-ip=${LATE}`,
   '/api/v1/tenants/acme/summary?',
   '/api/v1/tenants/globex/summary?',
   // Counts over time by source address: the hourly table too, at a step of whole hours.
@@ -219,6 +224,18 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
       expect(stored, t.name).toEqual(['flows', rollupBucket(t), 'time', ...dims].sort());
       for (const d of dims) expect(typeIn(t.name, d), `${t.name}.${d}`).toBe(typeIn('flows', d));
     }
+    // The peers and ports states beside flows_hour_source (0120): its dimensions, and states of
+    // `uniq` over the flows columns they count.
+    const peers = sourcePeersRollup;
+    const stored = cols.filter((c) => c.table === peers.name).map((c) => c.name);
+    expect(stored).toEqual(
+      ['hour', 'time', ...peers.dimensions, ...Object.keys(peers.states), peers.latest].sort(),
+    );
+    for (const d of peers.dimensions) expect(typeIn(peers.name, d), d).toBe(typeIn('flows', d));
+    for (const [state, fn] of Object.entries(peers.states)) {
+      const [, agg, col] = /^(\w+)\((\w+)\)$/.exec(fn)!;
+      expect(typeIn(peers.name, state), state).toBe(`AggregateFunction(${agg}, ${typeIn('flows', col!)})`);
+    }
   });
 
   it('answers from a rollup when the question allows it, else from flows, and says which', async () => {
@@ -282,6 +299,10 @@ describeWithFixtures('query-api > http > aggregates from the rollups', () => {
       if (JSON.stringify(a).includes('"flows":') && !JSON.stringify(a).includes('"flows":0,')) nonEmpty++;
     }
     expect(nonEmpty).toBe(hourQuestions(hourStep()).length);
+    // The winners' peers and ports come from the hourly states, their owner from their last hour.
+    const items = (await sameOverHours('/api/v1/top?by=source&n=100', testTokens.admin))['items'] as J[];
+    expect(items.some((i) => Number(i['peers']) > 1 && Number(i['ports']) > 1)).toBe(true);
+    expect(items.some((i) => i['tenant'] !== '')).toBe(true);
     // A tenant's own summary (its scope holds all of its rows); not another tenant's.
     await sameOverHours('/api/v1/tenants/acme/summary?', testTokens.acme);
     // Short or filtered questions, a tenant's top sources and other rankings: flows, the range asked.

@@ -6,11 +6,12 @@
  */
 import { z } from 'zod';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
+import { sourcePeersRollup } from '../../../common/clickhouse/rollups.ts';
 import { InputError } from '../../../common/errors.ts';
 import { formatTimeNs, parseDurationArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
 import { SqlParams } from '../filters/index.ts';
-import type { DashboardQuery } from './dashboard-query.ts';
+import { type DashboardQuery, dashboardWhere } from './dashboard-query.ts';
 import { ipText, ownerExpr } from './owner-sql.ts';
 import {
   answered,
@@ -139,9 +140,10 @@ export async function top(
   const build: StatementBuilder = (p, a, where) => {
     const o = (e: 'src' | 'dst', f: string) => ownerExpr(p, principal, e, f);
     // One identity per address: the three fields come from the same (latest) row, never from
-    // different owners of a reused address.
+    // different owners of a reused address; flows of the same instant by flow id, as the hourly
+    // states keep the latest (migration 0120 `last_flow`).
     const ownerOf = (e: 'src' | 'dst') => {
-      const latest = `argMax(tuple(${o(e, 'tenant')}, ${o(e, 'account')}, ${o(e, 'job')}), time)`;
+      const latest = `argMax(tuple(${o(e, 'tenant')}, ${o(e, 'account')}, ${o(e, 'job')}), (time, flow_id))`;
       return `tupleElement(${latest}, 1) AS tenant, tupleElement(${latest}, 2) AS account, tupleElement(${latest}, 3) AS job`;
     };
     const keys: Record<string, { select: string; group: string; peer: string; port: string }> = {
@@ -178,8 +180,8 @@ export async function top(
   };
   const order = { flows: 'flows', peers: 'peers', ports: 'ports', drops: 'drops' }[metric] ?? 'flows';
   // Sources ranked by a count: the ranking alone, which an hourly rollup by source can answer
-  // (migration 0080); then the whole rows of only the top N from `flows`, where source_ip leads
-  // the primary key in each hour. Same order and limit, so the same N addresses.
+  // (migration 0080); then the winners' other columns (sourceDetails).
+  // Same order and limit as the one statement over `flows`, so the same N addresses.
   const rank: StatementBuilder | undefined =
     by === 'source' && (metric === 'flows' || metric === 'drops')
       ? (p, a, where) =>
@@ -197,34 +199,14 @@ export async function top(
     [rank ?? build],
     signal,
   );
-  let details = build;
-  if (rank && plan.source === 'rollup') {
-    const st = buildStatement(plan, q, principal, rank);
-    const top = await deps.store.query<{ address: string }>(st.sql, {
-      params: st.params,
-      settings: deps.settings,
-      signal,
-    });
-    const addresses = top.map((r) => r.address);
-    details = (p, a, where) =>
-      build(p, a, addresses.length ? `${where} AND source_ip IN ${p.bind(addresses, 'Array(IPv6)')}` : '0');
-  }
-  const flowsPlan =
-    rank && plan.source === 'rollup' ? { ...plan, source: 'flows' as const, table: 'flows' } : plan;
-  const st = buildStatement(flowsPlan, q, principal, details);
-  const rows = await deps.store.query<Record<string, string>>(st.sql, {
-    params: st.params,
-    settings: deps.settings,
-    signal,
-  });
   const r = answered(plan, q);
-  return {
+  const answer = (items: Record<string, string>[]) => ({
     source: plan.source,
     by,
     metric,
     since: formatTimeNs(r.sinceNs),
     until: formatTimeNs(r.untilNs),
-    items: rows.map((r) => ({
+    items: items.map((r) => ({
       ...r,
       flows: Number(r['flows']),
       peers: Number(r['peers']),
@@ -232,7 +214,97 @@ export async function top(
       drops: Number(r['drops']),
       ...(r['port'] !== undefined ? { port: Number(r['port']) } : {}),
     })),
+  });
+  if (rank && plan.source === 'rollup') {
+    const st = buildStatement(plan, q, principal, rank);
+    const ranked = await deps.store.query<RankedSource>(st.sql, {
+      params: st.params,
+      settings: deps.settings,
+      signal,
+    });
+    const details = await sourceDetails(deps, r, principal, ranked, signal);
+    return answer(
+      ranked.map((w) => {
+        const d = details.get(w.address);
+        return {
+          ip: w.ip,
+          tenant: d?.tenant ?? '',
+          account: d?.account ?? '',
+          job: d?.job ?? '',
+          flows: w.flows,
+          peers: d?.peers ?? '0',
+          ports: d?.ports ?? '0',
+          drops: w.drops,
+        };
+      }),
+    );
+  }
+  const st = buildStatement(plan, q, principal, build);
+  const rows = await deps.store.query<Record<string, string>>(st.sql, {
+    params: st.params,
+    settings: deps.settings,
+    signal,
+  });
+  return answer(rows);
+}
+
+/** One source ranked from flows_hour_source, with its counts. */
+interface RankedSource {
+  address: string;
+  ip: string;
+  flows: string;
+  drops: string;
+}
+
+/**
+ * The columns of ranked sources besides their counts, in one statement, as the one statement over
+ * `flows` computes them under the same WHERE (`q`: the range answered; its filters are on the
+ * source address and verdict only, the columns of flows_hour_source), from the hourly states of
+ * migration 0120, ordered by source address (a few granules per winner):
+ *
+ * - peers and ports (`uniq` of destination addresses and ports): the states merged;
+ * - owner (tenant, account, job of the latest flow, `latestOwner`): that flow's, found by its
+ *   time and source (primary key) and its flow id (bloom filter), one granule.
+ */
+async function sourceDetails(
+  deps: DashboardDeps,
+  q: DashboardQuery<unknown>,
+  principal: Principal,
+  ranked: readonly RankedSource[],
+  signal?: AbortSignal,
+) {
+  type Details = {
+    address: string;
+    tenant: string;
+    account: string;
+    job: string;
+    peers: string;
+    ports: string;
   };
+  if (ranked.length === 0) return new Map<string, Details>();
+  const p = new SqlParams();
+  const o = (f: string) => ownerExpr(p, principal, 'src', f);
+  const winners = p.bind(
+    ranked.map((w) => w.address),
+    'Array(IPv6)',
+  );
+  const states = (columns: string) =>
+    `SELECT source_ip, ${columns} FROM ${sourcePeersRollup.name}
+     WHERE ${dashboardWhere(p, q, principal, false)} AND source_ip IN ${winners} GROUP BY source_ip`;
+  const last = states('max(last_flow) AS l');
+  const rows = await deps.store.query<Details>(
+    `SELECT toString(s.source_ip) AS address, o.tenant AS tenant, o.account AS account, o.job AS job,
+       toString(s.peers) AS peers, toString(s.ports) AS ports
+     FROM (${states('uniqMerge(peers) AS peers, uniqMerge(ports) AS ports')}) AS s
+     LEFT JOIN (
+       SELECT source_ip, ${o('tenant')} AS tenant, ${o('account')} AS account, ${o('job')} AS job FROM flows
+       WHERE (toStartOfHour(time), source_ip, time) IN (SELECT toStartOfHour(l.1), source_ip, l.1 FROM (${last}))
+         AND flow_id IN (SELECT l.2 FROM (${last}))
+       LIMIT 1 BY source_ip
+     ) AS o ON s.source_ip = o.source_ip`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  return new Map(rows.map((d) => [d.address, d]));
 }
 
 /** Edges between owners (tenant/job) or, where nobody is known, addresses, with counts and verdicts. */

@@ -197,7 +197,9 @@ type SampleKey = [timeNs: string, idHex: string, sourceIp: string];
 /**
  * Reads sample flows by their primary key (hour, source address, time) and flow id: a few granules,
  * and it cannot miss a sample the aggregate just counted. (By time alone the primary key, which
- * leads with the hour and the source address, could not narrow the read.)
+ * leads with the hour and the source address, could not narrow the read.) The key finds a granule
+ * in every part covering the sample's hour; the flow id, compared as stored (FixedString), lets
+ * its bloom filter (idx_flow_id) drop those of the parts that do not hold the sample.
  */
 async function readSamples(
   deps: { store: Store; settings: QuerySettings },
@@ -222,11 +224,20 @@ async function readSamples(
      WHERE (toStartOfHour(time), source_ip, time) IN (
          SELECT toStartOfHour(k.1), k.2, k.1 FROM (
            SELECT arrayJoin(arrayZip(arrayMap(x -> fromUnixTimestamp64Nano(toInt64(x), 'UTC'), ${times}), ${ips})) AS k))
-       AND lower(hex(flow_id)) IN ${ids}
+       AND flow_id IN (SELECT toFixedString(unhex(arrayJoin(${ids})), 16))
      LIMIT 1 BY flow_id`,
     { params: p.values, settings: deps.settings, signal },
   );
 }
+
+/** Addresses some allocation ever held: the only ones a late owner can resolve (lateOwnersSql). */
+const heldAddresses = "(SELECT address FROM ownership WHERE kind = 'alloc')";
+
+/** Late-end addresses per end (lateAddresses); undefined: too many, the statement finds them. */
+type LateAddresses = { src: string[] | undefined; dst: string[] | undefined };
+
+/** No late end. */
+const none: LateAddresses = { src: [], dst: [] };
 
 /** Most late-end addresses (per end) bound into the ranking statement; beyond, it finds them itself. */
 const maxLateAddresses = 10_000;
@@ -244,8 +255,8 @@ async function lateAddresses(
   matched: string,
   p: SqlParams,
   signal?: AbortSignal,
-): Promise<{ src: string[] | undefined; dst: string[] | undefined }> {
-  const held = "(SELECT address FROM ownership WHERE kind = 'alloc')";
+): Promise<LateAddresses> {
+  const held = heldAddresses;
   const pick = (end: 'src' | 'dst', ip: string) =>
     `groupUniqArrayIf(${maxLateAddresses + 1})(IPv6NumToString(${ip}), ${end}_source = 'none' AND ${ip} IN ${held}) AS ${end}`;
   const [r] = await deps.store.query<{ src: string[]; dst: string[] }>(
@@ -270,6 +281,11 @@ export interface ReportMatch {
   protoOk: string;
   /** Window AND (the indicator or the remote party is an end): the candidate flows. */
   matched: string;
+  /**
+   * The candidates as disjoint parts, one per address column a party matched in (source, then
+   * destination, then post-SNAT source), each `matched` AND its part (candidateFlows).
+   */
+  parts: string[];
   bounds: { sinceNs: bigint; untilNs: bigint };
   refNs: bigint;
 }
@@ -318,12 +334,14 @@ export function reportMatch(
   const protoOk = request.protocol === undefined ? '1' : wordSql(p, 'protocol', request.protocol);
   const window = timeRange(p, sinceNs, untilNs);
   const candidate = or([indSrc, indX, indDst, remSrc, remDst].filter((c) => c !== '0'));
-  // Every candidate has the indicator or the remote party as its source (a primary-key range per
-  // hour) or as its destination or post-SNAT source (the address index): reading only those
-  // granules leaves the answer as it is (common/filter addressLookupSql).
+  // Every candidate has the indicator or the remote party as its source, destination or post-SNAT
+  // source, all of which the address index holds with the flow's (hour, source address) (0045,
+  // 0085): reading only those granules leaves the answer as it is (common/filter
+  // addressLookupSql). A plain `source_ip = party` beside it would read a granule in every hour
+  // bucket of every part, where the index knows the hours the party really sent in.
   const parties = [ind, rem].filter((r) => r !== undefined);
   const lookup = keys ? addressKeysInSql(p, keys) : addressLookupSql(p, parties, { sinceNs, untilNs });
-  const narrowed = lookup ? or([ipInSql(p, ['source_ip'], parties), lookup]) : '1';
+  const narrowed = lookup ?? '1';
   return {
     indSrc,
     indX,
@@ -333,9 +351,45 @@ export function reportMatch(
     portOk,
     protoOk,
     matched: and([window, candidate, narrowed]),
+    parts: candidateParts([[indSrc, remSrc], [indDst, remDst], [indX]]).map((c) =>
+      and([window, candidate, narrowed, c]),
+    ),
     bounds: { sinceNs, untilNs },
     refNs,
   };
+}
+
+/**
+ * Disjoint conditions whose union is the union of `sides` (each an OR of terms; a flow goes to the
+ * first side it matches); sides that match nothing ('0') are left out.
+ */
+function candidateParts(sides: readonly (readonly string[])[]): string[] {
+  const out: string[] = [];
+  const before: string[] = [];
+  for (const terms of sides) {
+    // No literal `0` left in an OR: under NOT (`NOT (source_ip = x OR 0)`) it keeps ClickHouse
+    // 26.7 from using any bloom filter for the whole condition (158 granules instead of 4).
+    const side = or(terms.filter((c) => c !== '0'));
+    if (side === '0') continue;
+    out.push(and([side, ...before.map((b) => `NOT ${b}`)]));
+    before.push(side);
+  }
+  return out;
+}
+
+/**
+ * The candidate flows (`m.matched`) as a subquery over `flows`, read one address column at a time
+ * (m.parts, UNION ALL): with every party's columns in one OR, the bloom filters of destination and
+ * post-SNAT addresses (migrations/0001) cannot drop a granule, since the OR may hold through the
+ * source address, which has none; within one part, that column's filter drops the granules of the
+ * parts of `flows` that do not hold the address (the world address of issue 13's investigation at
+ * 30M flows: 28 granules instead of 112). The primary key and the address index narrow every part
+ * as they narrow `matched`. The same rows as `SELECT * FROM flows WHERE matched`.
+ */
+export function candidateFlows(m: ReportMatch): string {
+  return m.parts.length <= 1
+    ? `(SELECT * FROM flows WHERE ${m.matched})`
+    : `(${m.parts.map((c) => `SELECT * FROM flows WHERE ${c}`).join(' UNION ALL ')})`;
 }
 
 /** The window bound of a saved case: it was validated when the case was opened. */
@@ -407,25 +461,17 @@ export async function runInvestigation(
   const p = new SqlParams();
   // The address index is read once, ahead: the statement below needs its keys in several places.
   const keys = await reportAddressKeys(deps, request, deps.maxRangeNs, signal);
-  const { indSrc, indX, indDst, remSrc, remDst, portOk, protoOk, matched, bounds, refNs } = reportMatch(
-    p,
-    request,
-    deps.maxRangeNs,
-    keys,
-  );
+  const match = reportMatch(p, request, deps.maxRangeNs, keys);
+  const { indSrc, indX, indDst, remSrc, remDst, portOk, protoOk, matched, bounds, refNs } = match;
   const ind = request.indicator !== undefined;
   const rem = request.remote !== undefined;
-  const lateAddrs = await lateAddresses(deps, matched, p, signal);
-  const late = (end: 'src' | 'dst') => {
+  const late = (end: 'src' | 'dst', lateAddrs: LateAddresses) => {
     const ip = end === 'src' ? 'source_ip' : 'destination_ip';
     const addrs = lateAddrs[end];
     const columns = (fid: string, hit: string, field: (f: string) => string) =>
       `${fid} AS ${end}_late_fid, ${hit} AS ${end}_hit, ${lateOwnerFields
         .map((f) => `${field(f)} AS ${end}_late_${f}`)
         .join(', ')}`;
-    // No candidate end to resolve: the join gets no rows, and reads nothing.
-    if (addrs?.length === 0)
-      return `SELECT ${columns("toFixedString('', 16)", 'toUInt8(0)', () => "''")} FROM system.one WHERE 0`;
     const sql = lateOwnersSql(
       p,
       end,
@@ -437,6 +483,12 @@ export async function runInvestigation(
     );
     return `SELECT ${columns('late_fid', 'late_hit', (f) => `late_${f}`)} FROM (${sql})`;
   };
+  // An end with no late address to resolve: its late columns are constants of the candidates'
+  // SELECT instead of a join of an empty subquery.
+  const noLate = (end: 'src' | 'dst') =>
+    `toUInt8(0) AS ${end}_hit, ${lateOwnerFields.map((f) => `'' AS ${end}_late_${f}`).join(', ')}`;
+  const held = heldAddresses;
+  const lateEnd = `toUInt8((src_source = 'none' AND source_ip IN ${held}) OR (dst_source = 'none' AND destination_ip IN ${held}))`;
   // An end is "outside" when its stored scope says so, or it has no owner (stored or late) while
   // the other end has one.
   const outside = (end: 'src' | 'dst', other: 'src' | 'dst') =>
@@ -455,7 +507,13 @@ export async function runInvestigation(
   const remGiven = rem ? 1 : 0;
   // Samples are kept as (time, flow id) pairs: the sample rows are then read back by their exact
   // primary-key time, not by re-running the window and scope.
-  const sql = `SELECT tenant, account, alloc_id, alloc_name, job, node,
+  // `lateAddrs` as lateAddresses finds them; `check`: none assumed (the late joins left empty),
+  // and the statement counts, over all its candidates (before a tenant's own-owner filter, so
+  // tenants never take this path), the ends lateAddresses would have found (late_total).
+  const rankingSql = (
+    lateAddrs: LateAddresses,
+    check: boolean,
+  ) => `SELECT tenant, account, alloc_id, alloc_name, job, node,
       arrayStringConcat(arraySort(groupUniqArray(source)), '+') AS source,
       countIf(our_end = 1) AS src_ends, countIf(our_end = 2) AS dst_ends,
       countIf(ind_outside = 1) AS outside_flows, countIf(ind_end != 0) AS ind_flows,
@@ -466,9 +524,10 @@ export async function runInvestigation(
       sumMap([v], [toUInt64(1)]) AS verdicts,
       groupUniqArrayIf(3)(conflict, conflict != '') AS conflicts,
       groupArrayIf(${samplesPerAccount})(tuple(toString(t_ns), fid_hex, s_ip), full = 1) AS full_samples,
-      groupArray(${samplesPerAccount})(tuple(toString(t_ns), fid_hex, s_ip)) AS any_samples
+      groupArray(${samplesPerAccount})(tuple(toString(t_ns), fid_hex, s_ip)) AS any_samples,
+      ${check ? 'sum(countIf(late_end = 1)) OVER ()' : '0'} AS late_total
     FROM (
-      SELECT time, v, t_ns, fid_hex, s_ip, conflict, our_end, ind_end, ind_outside, full, score, dist,
+      SELECT time, v, t_ns, fid_hex, s_ip, conflict, our_end, ind_end, ind_outside, full, score, dist, late_end,
         ${eff('tenant')} AS tenant, ${eff('account')} AS account, ${eff('job')} AS job,
         ${eff('alloc_id')} AS alloc_id, ${eff('alloc_name')} AS alloc_name, ${eff('node')} AS node,
         if(our_end = 1, if(src_hit = 1, 'ownership', toString(src_source)),
@@ -489,21 +548,29 @@ export async function runInvestigation(
             multiIf(ind_s OR ind_x, 1, ind_d, 2, 0) AS ind_end,
             multiIf(ind_end = 1 AND rem_d, 2, ind_end = 2 AND rem_s, 1, rem_d, 2, rem_s, 1, 0) AS rem_end,
             toUInt8(${portOk}) AS port_ok, toUInt8(${protoOk}) AS proto_ok,
-            ${dist} AS dist
-          FROM flows WHERE ${matched} AND ${tenantScope(p, principal, bounds)}
+            ${dist} AS dist,
+            ${check ? lateEnd : '0'} AS late_end
+            ${(['src', 'dst'] as const).flatMap((e) => (lateAddrs[e]?.length === 0 ? [`, ${noLate(e)}`] : [])).join('')}
+          FROM ${candidateFlows(match)} AS flows WHERE ${tenantScope(p, principal, bounds)}
         ) AS m
-        LEFT JOIN (${late('src')}) AS ls ON m.m_fid = ls.src_late_fid
-        LEFT JOIN (${late('dst')}) AS ld ON m.m_fid = ld.dst_late_fid
+        ${(['src', 'dst'] as const)
+          .filter((e) => lateAddrs[e]?.length !== 0)
+          .map((e) => `LEFT JOIN (${late(e, lateAddrs)}) AS l${e} ON m.m_fid = l${e}.${e}_late_fid`)
+          .join('\n')}
       )
     ) ${own}
     GROUP BY tenant, account, alloc_id, alloc_name, job, node
     ORDER BY full_flows > 0 DESC, best, flows DESC, tenant, account, alloc_id
     LIMIT ${maxAllocations}`;
-  const rows = await deps.store.query<AllocationRow>(sql, {
-    params: p.values,
-    settings: deps.settings,
-    signal,
-  });
+  const rank = (sql: string) =>
+    deps.store.query<AllocationRow>(sql, { params: p.values, settings: deps.settings, signal });
+  // One read of the candidates when no end needs a late owner (the rule once the correction job
+  // has run, common/ownership/correct.ts): the ranking itself says whether one did; only then are
+  // the late ends read (lateAddresses) and the ranking run again with them. The answer is that of
+  // the second run in every case: with no such end, its late joins are empty as in the first.
+  let rows = principal.role === 'tenant' ? [] : await rank(rankingSql(none, true));
+  if (principal.role === 'tenant' || Number(rows[0]?.late_total ?? 0) > 0)
+    rows = await rank(rankingSql(await lateAddresses(deps, matched, p, signal), false));
   const accounts = rankAccounts(rows);
   const samples = accounts.flatMap((a) => a.sampleKeys);
   const sampleRows = samples.length ? await readSamples(deps, samples, signal) : [];
@@ -571,6 +638,8 @@ interface AllocationRow {
   conflicts: string[];
   full_samples: SampleKey[];
   any_samples: SampleKey[];
+  /** Candidates with an end a late owner could resolve (0 unless checked). */
+  late_total: string;
 }
 
 /** Groups per-allocation rows (already in rank order) into ranked accounts. */
