@@ -45,10 +45,14 @@ export interface FilterSqlOptions {
   addressIndex?: SqlTimeRange | undefined;
 }
 
-/** ORs expressions, `0` (false) when there are none. */
+/**
+ * ORs expressions, `0` (false) when there are none. A literal `0` term is left out: besides being
+ * noise, `x OR 0` under a NOT kept ClickHouse 26.7 from using the skip indexes on `x`.
+ */
 export function or(parts: readonly string[]): string {
-  if (parts.length === 0) return '0';
-  return parts.length === 1 ? parts[0]! : `(${parts.join(' OR ')})`;
+  const rest = parts.filter((x) => x !== '0');
+  if (rest.length === 0) return '0';
+  return rest.length === 1 ? rest[0]! : `(${rest.join(' OR ')})`;
 }
 
 /** ANDs expressions, `1` (true) when there are none. */
