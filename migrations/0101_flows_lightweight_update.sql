@@ -5,10 +5,11 @@
 -- A lightweight UPDATE (UPDATE flows SET … WHERE …) writes only the rows and columns it changes,
 -- as a patch part, which readers apply until a merge folds it into the part it patches.
 --
--- It needs the rows' block number and offset stored with them (`_block_number`, `_block_offset`):
--- parts written after this setting carry the two columns, parts written before derive them from
--- their name and row position, so the setting takes effect at once and rewrites nothing (no
--- backfill: metadata only: 374 ms on the 30M scale store). The same statement works on a ClickHouse
+-- It needs each row's block number and offset (`_block_number`, `_block_offset`): a part merged
+-- after this setting stores the two columns (0.04 B/flow each on the 1M scale store), an inserted
+-- part and the parts written before derive them from their name and row position, so the setting
+-- takes effect at once and rewrites nothing (no backfill: metadata only, 374 ms on the 30M scale
+-- store). The same statement works on a ClickHouse
 -- server (lightweight UPDATE: 25.8 or later, where it is on by default); with a cluster it goes
 -- to the shards' local tables (common/clickhouse/cluster.ts).
 ALTER TABLE flows MODIFY SETTING enable_block_number_column = 1, enable_block_offset_column = 1;

@@ -6,7 +6,9 @@
  * (`import-nomad-events` then `import`: attributed at ingest) and flows-first (`import` then
  * `import-nomad-events`: corrected by the late-owner job), both give the planted incidents from
  * the alert engine (what `flowtrail alerts evaluate` runs) and non-zero tenant counts in the
- * minute rollup the dashboards read. Real chdb.
+ * minute rollup the dashboards read, and an investigation of a scanned victim (outside our
+ * address space) ranks the scanning allocation first. Flows that carry netreap `nomad:` labels
+ * and no ownership at all are attributed from the labels at import. Real chdb.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,8 @@ import { configureLogging } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { formatTimeNs } from '../common/time.ts';
 import { createAlertEngine } from '../query-api/src/alerts/engine.ts';
+import { openModePrincipal } from '../query-api/src/auth/principal.ts';
+import { investigationRequestSchema, runInvestigation } from '../query-api/src/queries/investigations.ts';
 
 const S = 1_000_000_000n;
 const dir = mkdtempSync(path.join(tmpdir(), 'ft-import-attr-'));
@@ -36,7 +40,7 @@ let flowsFile: string;
 let fromNs: bigint;
 let toNs: bigint;
 
-function line(t: bigint, dst: string, port: number, verdict = 'FORWARDED'): string {
+function line(t: bigint, dst: string, port: number, verdict = 'FORWARDED', labels?: string[]): string {
   const time = formatTimeNs(t);
   return JSON.stringify({
     flow: {
@@ -44,6 +48,7 @@ function line(t: bigint, dst: string, port: number, verdict = 'FORWARDED'): stri
       uuid: `00000000-0000-4000-8000-${(t % 1_000_000_000_000n).toString().padStart(12, '0')}`,
       verdict,
       IP: { source: actor.address, destination: dst, ipVersion: 'IPv4' },
+      ...(labels ? { source: { labels } } : {}),
       l4: { TCP: { source_port: 40000, destination_port: port, flags: { SYN: true } } },
       Type: 'L3_L4',
       node_name: `k/${actor.node}`,
@@ -108,6 +113,20 @@ async function expectPlanted(store: Store): Promise<void> {
     "SELECT toString(sum(flows)) AS n FROM flows_minute WHERE src_tenant = ''",
   );
   expect(Number(unowned[0]?.n ?? 0)).toBe(0);
+  // The victim's report: an address outside ours names the allocation at the other end.
+  const victim = investigationRequestSchema.parse({
+    indicator: '203.0.113.10',
+    since: formatTimeNs(fromNs),
+    until: formatTimeNs(toNs),
+  });
+  const inv = await runInvestigation(
+    { store, settings: {}, maxRangeNs: 86_400n * S },
+    victim,
+    openModePrincipal,
+  );
+  expect(inv.indicator_side).toBe('outside');
+  expect(inv.accounts[0]).toMatchObject({ tenant: actor.tenant, attributed_end: 'source' });
+  expect(inv.accounts[0]!.allocations[0]!.alloc_id).toBe(actor.allocId);
 }
 
 describe('test > import attributes at ingest; late ownership reaches aggregates (chdb)', () => {
@@ -142,5 +161,25 @@ describe('test > import attributes at ingest; late ownership reaches aggregates 
     const again = await importNomadEvents(store, [captureFile]);
     expect(again.corrected?.src).toBe(0);
     await expectPlanted(store);
+  });
+
+  it('labelled flows without any ownership: tenant and account from the netreap labels at import', async () => {
+    const store = await freshStore('labels_only');
+    stores.push(store);
+    const labels = ['netreap:nomad.job_id=mailer', 'nomad:tenant=labelled-co', 'nomad:account_id=acct-9'];
+    const file = path.join(dir, 'labelled.json');
+    writeFileSync(file, `${line(actor.since + 5n * S, '198.51.100.25', 25, 'FORWARDED', labels)}\n`);
+    const r = await ingestFiles({ store, files: [file], tenancy: defaultTenancyConfig });
+    expect(r.imported).toBe(1);
+    const stored = await store.query<{ t: string; a: string; s: string }>(
+      'SELECT src_tenant AS t, src_account AS a, toString(src_source) AS s FROM flows',
+    );
+    expect(stored).toEqual([{ t: 'labelled-co', a: 'acct-9', s: 'label' }]);
+    // What the dashboards read counts the labelled tenant too.
+    const rollup = await store.query<{ n: string }>(
+      'SELECT toString(sum(flows)) AS n FROM flows_minute WHERE src_tenant = {t:String}',
+      { params: { t: 'labelled-co' } },
+    );
+    expect(rollup[0]?.n).toBe('1');
   });
 });

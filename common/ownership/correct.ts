@@ -28,7 +28,7 @@
  * primary key of `flows` for the source end and the address index (migration 0045) for the
  * destination end. The first run over a range examines every interval. Steps 2 and 3 read the
  * (hour, source address) key prefixes of the batch's flows. What it costs at 100M stored flows:
- * common/ownership/correct-bench.ts.
+ * bin/correct-bench.ts.
  *
  * Every step after 1 derives only from recorded rows and from the flows' stored columns, which
  * nothing but step 3 of the same batch changes, so a step repeated after a crash writes what the
@@ -45,7 +45,7 @@
  * flows took 686 s (46.2M rows merged) in step 3 alone. A lightweight UPDATE reads the batch's key
  * prefixes like steps 1 and 2 and writes one patch part holding only the batch's rows and the
  * columns it sets; it returns when the patch is written, and its values are visible to every reader
- * at once and after a restart (a patch part is a part). Measured by correct-bench.ts at 30M stored
+ * at once and after a restart (a patch part is a part). Measured by bin/correct-bench.ts at 30M stored
  * flows (notes/correct.md, load average 12-18 on 2 cores): 100,000 late flows, step 3 in 2.2-6.7 s,
  * 0.8-1.1M rows read, 0.8-3.4 s CPU, nothing mutated; the whole run 24-33 s, 10-17 s CPU; 1,000,000
  * late flows, step 3 in 68 s (7.9M rows read, 21.5 s CPU), the whole run 385 s. The same tenant

@@ -18,8 +18,8 @@ import type { IpPrefix } from '../../../common/filter/ip.ts';
 export const maxBoundAddressKeys = 50_000;
 
 /**
- * The distinct (hour, source address) keys of the flows of `range` whose destination or post-SNAT
- * address is within `prefixes`; undefined when the index cannot answer the prefixes (too wide, or
+ * The distinct (hour, source address) keys of the flows of `range` whose source, destination or
+ * post-SNAT address is within `prefixes` (sources since migrations/0085); undefined when the index cannot answer the prefixes (too wide, or
  * covering ::) or when there are more than maxBoundAddressKeys keys.
  */
 export async function readAddressKeys(

@@ -23,20 +23,20 @@
  * engine's time reading and applying them, and CPU (the process's user+system time, which
  * includes the engine's background threads, e.g. merges).
  *
- * Run: `npx tsx common/ownership/correct-bench.ts <keptDir> <late[,late…]> [addresses]` (several
+ * Run: `npx tsx bin/correct-bench.ts <keptDir> <late[,late…]> [addresses]` (several
  * late counts: one phase each, on the same store, one JSON line per phase). Run it on a copy of
  * a kept store: the phases add flows and rewrite some.
  * @module
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { flowRowColumns } from '../../query-api/src/queries/flow-rows.ts';
-import { createChdbStore } from '../clickhouse/chdb-store.ts';
-import { engineEvents } from '../clickhouse/engine-events.ts';
-import { migrate } from '../clickhouse/migrator.ts';
-import type { QuerySettings, Store } from '../clickhouse/store.ts';
-import { correctLateOwners, markOwnershipExamined } from './correct.ts';
-import { resolveOwnersSql } from './owner-rule.ts';
+import { createChdbStore } from '../common/clickhouse/chdb-store.ts';
+import { engineEvents } from '../common/clickhouse/engine-events.ts';
+import { migrate } from '../common/clickhouse/migrator.ts';
+import type { QuerySettings, Store } from '../common/clickhouse/store.ts';
+import { correctLateOwners, markOwnershipExamined } from '../common/ownership/correct.ts';
+import { resolveOwnersSql } from '../common/ownership/owner-rule.ts';
+import { flowRowColumns } from '../query-api/src/queries/flow-rows.ts';
 
 const args = process.argv.slice(2);
 const dir = args[0];

@@ -1,0 +1,32 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createChdbStore } from './chdb-store.ts';
+import { migrate } from './migrator.ts';
+import type { Store } from './store.ts';
+
+let store: Store;
+beforeAll(async () => {
+  store = await createChdbStore(
+    path.join(mkdtempSync(path.join(tmpdir(), 'flowtrail-layout-')), 'data'),
+    'layout',
+  );
+  await migrate(store);
+});
+afterAll(async () => {
+  await store?.close();
+});
+
+describe('common > clickhouse > flows layout (migrations/0110)', () => {
+  it('writes flows in compressed blocks of at most a granule (small blocks for scattered row reads)', async () => {
+    const [row] = await store.query<{ q: string }>(
+      "SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = 'flows'",
+    );
+    expect(row!.q).toMatch(/min_compress_block_size = 4096\b/);
+    expect(row!.q).toMatch(/max_compress_block_size = 65536\b/);
+    // The settings of earlier migrations stay in effect.
+    expect(row!.q).toMatch(/index_granularity = 8192\b/);
+    expect(row!.q).toMatch(/enable_block_number_column = 1\b/);
+  });
+});
