@@ -312,9 +312,15 @@ describe('a noisy tenant (issue 17.2)', () => {
     const expected = await count('SELECT sum(num_events_lost) AS n FROM lost_events');
     expect(expected).toBeGreaterThan(0);
 
-    const status = (await (await get('/api/v1/status', tokens.admin)).json()) as {
-      lostEvents: { total: number; reports: number; lastHour: number };
-    };
+    type Status = { lostEvents: { total: number; reports: number; lastHour: number } };
+    const readStatus = async () => (await (await get('/api/v1/status', tokens.admin)).json()) as Status;
+    // Status serves a summary cached for a second: a read begun before the last reports were
+    // stored may still be the cached one, so wait for the stored total to show.
+    let status = await readStatus();
+    await waitFor('status shows the stored losses', async () => {
+      status = await readStatus();
+      return status.lostEvents.total === expected;
+    });
     expect(status.lostEvents).toMatchObject({ total: expected, lastHour: expected });
     expect(status.lostEvents.reports).toBe(await count('SELECT count() AS n FROM lost_events'));
 

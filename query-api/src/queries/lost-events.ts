@@ -64,8 +64,11 @@ export function createLostEventsMonitor(deps: {
   };
   const summary = async () => {
     if (cached && Date.now() - cached.at < 1000) return cached.value;
+    // Stamped when the read starts: a read queued behind inserts (chdb runs inserts first) must
+    // not pass for fresh when it returns, or status would show a stale count for another second.
+    const at = Date.now();
     const value = await read();
-    cached = { at: Date.now(), value };
+    if (!cached || cached.at <= at) cached = { at, value };
     return value;
   };
 
