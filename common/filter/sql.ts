@@ -112,8 +112,9 @@ export function addressKeysSql(
 
 /**
  * The address index (addressKeysSql): a condition true for every flow of `range` whose source,
- * destination or post-SNAT source address is within `prefixes` (sources since migrations/0085), over the primary-key prefix of `flows` (hour,
- * source address), so ClickHouse reads only the granules holding them. ANDed to a condition that
+ * destination or post-SNAT source address is within `prefixes` (sources since migrations/0085),
+ * over the primary-key prefix of `flows` (hour, source address), so ClickHouse reads only the
+ * granules holding them. ANDed to a condition that
  * implies such an address, it changes which granules are read, never the answer. Undefined when
  * the index cannot answer the prefixes.
  */
