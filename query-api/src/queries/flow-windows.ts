@@ -21,7 +21,7 @@ export interface TimeWindow {
 }
 
 /** Start of the hour bucket holding instant `ns` (UTC hours are multiples of an hour since the epoch). */
-const hourOf = (ns: bigint) => ns - (((ns % HOUR_NS) + HOUR_NS) % HOUR_NS);
+export const hourOf = (ns: bigint): bigint => ns - (((ns % HOUR_NS) + HOUR_NS) % HOUR_NS);
 
 /**
  * The windows covering [sinceNs, untilNs), in reading order: for `newest`, the part of the range in

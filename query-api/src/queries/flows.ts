@@ -19,7 +19,7 @@ import {
   sortColumn,
 } from '../filters/index.ts';
 import { type FlowRow, flowRowColumns } from './flow-rows.ts';
-import { timeWindows } from './flow-windows.ts';
+import { hourOf, timeWindows } from './flow-windows.ts';
 
 /** What the flows service needs. */
 export interface FlowsDeps {
@@ -119,8 +119,6 @@ function readsCandidates(query: FlowQuery, principal: Principal): boolean {
 /** Candidate statements per window before the rest of the window is read exactly. */
 const candidateRounds = 3;
 
-const HOUR_S = 3600;
-
 /**
  * The ids among `rows` (all from `query`'s range) that the exact clause selects: their late owners
  * resolved for just these flows, found by their primary-key prefix and flow id.
@@ -134,7 +132,8 @@ async function exactIds(
 ): Promise<Set<string>> {
   const p = new SqlParams();
   const keys = addressKeysInSql(p, {
-    hours: rows.map((r) => Number(BigInt(r.time_ns) / 1_000_000_000n / BigInt(HOUR_S)) * HOUR_S),
+    // The index's hours are Unix seconds (address-keys.ts).
+    hours: rows.map((r) => Number(hourOf(BigInt(r.time_ns)) / 1_000_000_000n)),
     sources: rows.map((r) => r.src_ip_text),
   });
   const ids = `has(${p.bind(
