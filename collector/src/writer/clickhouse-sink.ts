@@ -13,7 +13,6 @@
  * @module
  */
 import type { Store } from '../../../common/clickhouse/index.ts';
-import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { createDeliveryQueue } from '../../../common/delivery-queue.ts';
 import { errorMessage } from '../../../common/errors.ts';
 import type { IngestedFlow, LostRecord } from '../../../common/flow/model.ts';
@@ -21,7 +20,7 @@ import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { turnCounter } from '../turn-counter.ts';
-import { ownAllocation } from './batch-buffers.ts';
+import { BatchBuffers } from './batch-buffers.ts';
 import { BatchToken, insertFlowBatch, insertLostEvents } from './flow-insert.ts';
 import { RecentIds } from './recent-ids.ts';
 
@@ -138,25 +137,13 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   };
   const inCounter = turnCounter(m.in);
   const stats: SinkStats = { received: 0, stored: 0, duplicates: 0, batches: 0, failedInserts: 0, lost: 0 };
-  // The buffer of an inserted batch is reused for the next one: batch memory stays a few fixed
-  // buffers instead of a new tens-of-MB allocation per batch waiting for the garbage collector.
-  // What counts is resident memory (`flowtrail start` under 300 MB apart from chdb's): pages once
-  // written stay resident, so no more batch-sized buffers exist than batches can be in memory at
-  // once (the sealed ones and the open one). A batch sealed while no freed buffer is at hand (the
-  // queue is then full, and the source paused) leaves the open batch a small fresh buffer, whose
-  // rows move into the next freed one (`recycle`) instead of growing a buffer beside it.
-  const writer = new RowBinaryWriter(smallBuffer);
-  let openOnFresh = true;
-  let spare: Buffer | undefined;
-  const recycle = (data: Buffer) => {
-    const whole = ownAllocation(data);
-    if (!whole) return;
-    if (openOnFresh && writer.length <= whole.length) {
-      const open = writer.detach(whole);
-      writer.raw(open, 0, open.length);
-      openOnFresh = false;
-    } else if (!spare || spare.length < whole.length) spare = whole;
-  };
+  // Batch memory (batch-buffers.ts): the buffer of an inserted batch is reused for the next one,
+  // and no more batch-sized buffers exist than batches can be in memory at once (the sealed ones
+  // and the open one): at most one freed buffer waits, and a batch sealed while none is at hand
+  // (the queue is then full, and the source paused) leaves the open batch a small fresh buffer,
+  // whose rows move into the next freed one.
+  const buffers = new BatchBuffers(1, smallBuffer);
+  const writer = buffers.continuous();
   let rows = 0;
   /** When the open batch got its first row (ms, performance.now). */
   let openedAt = 0;
@@ -178,9 +165,7 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
 
   const seal = () => {
     if (rows === 0 && lostBuffer.length === 0) return;
-    const data = writer.detach(spare ?? smallBuffer);
-    openOnFresh = !spare;
-    spare = undefined;
+    const data = buffers.seal(writer);
     queue.enqueue({ data, rows, minNs, maxNs, lastByTarget, lost: lostBuffer, token: token.take() });
     rows = 0;
     lastByTarget = new Map();
@@ -206,7 +191,7 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
     m.batchSeconds.observe((performance.now() - started) / 1000);
     stats.batches++;
     for (const [t, ns] of b.lastByTarget) if ((stored.get(t) ?? 0n) < ns) stored.set(t, ns);
-    recycle(b.data);
+    buffers.give(b.data);
   };
 
   const queue = createDeliveryQueue<Batch>({
