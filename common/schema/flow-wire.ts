@@ -1042,6 +1042,38 @@ const addresses = [new Uint8Array(16), new Uint8Array(16), new Uint8Array(16)] a
 const digits = (n: number) => (n < 10 ? 1 : n < 100 ? 2 : 3);
 
 /**
+ * An IPv4 dotted quad read straight from the message's bytes into `out` (as `parseIpBytes`: 4
+ * decimal parts of 1–3 digits, each ≤ 255), without the string the general parser needs (two or
+ * three per flow). 1: parsed, and exact (no leading zeros); 2: parsed, not exact; 0: not a dotted
+ * quad (IPv6, or invalid: the general path decides).
+ */
+function dottedQuad(start: number, end: number, out: Uint8Array): number {
+  let part = 0;
+  let digitCount = 0;
+  let idx = 12;
+  let exact = true;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 46) {
+      if (digitCount === 0 || idx >= 15) return 0;
+      out[idx++] = part;
+      part = 0;
+      digitCount = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digitCount > 0 && part === 0) exact = false;
+      part = part * 10 + (c - 48);
+      if (++digitCount > 3 || part > 255) return 0;
+    } else return 0;
+  }
+  if (digitCount === 0 || idx !== 15) return 0;
+  out[15] = part;
+  out.fill(0, 0, 10);
+  out[10] = 0xff;
+  out[11] = 0xff;
+  return exact ? 1 : 2;
+}
+
+/**
  * Parses the address in `slot` into `out` (`::` for none or an unparseable one) and says whether
  * the column gives the text back exactly: '' is stored as `::`, so `::` itself is not; dotted
  * quads are exact unless written with leading zeros (their length tells); IPv6 text must be the
@@ -1052,6 +1084,8 @@ function addressColumn(slot: number, out: Uint8Array): boolean {
     out.fill(0);
     return true;
   }
+  const v4 = dottedQuad(slotStart[slot]!, slotEnd[slot]!, out);
+  if (v4 !== 0) return v4 === 1;
   const s = slotText(slot);
   if (!parseIpBytes(s, out)) {
     out.fill(0);
@@ -1348,7 +1382,9 @@ function walkedFlowId(pb: Uint8Array): Uint8Array {
   const end = slotEnd[S.uuid]!;
   if (start === end) return contentFlowId(pb);
   if (!canonicalUuid(start, end)) return flowIdFromUuid(text(start, end));
-  const out = Buffer.allocUnsafe(16);
+  // A plain 16-byte array lives on V8's heap; a Buffer would be a view into Node's pool (a larger
+  // object per flow, and external memory the collector then accounts for).
+  const out = new Uint8Array(16);
   let p = start;
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) p++;

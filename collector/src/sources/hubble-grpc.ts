@@ -56,6 +56,32 @@ const scratchResponse: RawFlowsResponse = { nodeName: '' };
 const cursor = { pos: 0 };
 const utf8 = new TextDecoder();
 
+/** The last node name read, as bytes and as a string: a Relay's responses come in runs per node. */
+let lastNodeBytes = new Uint8Array(0);
+let lastNodeName = '';
+
+/** The node name at `start..end`, the string of the previous response when the bytes are the same. */
+function nodeNameOf(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n === lastNodeBytes.length) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (buf[start + i] !== lastNodeBytes[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastNodeName;
+  }
+  // A copy: a view would keep the reader's whole batch of messages alive.
+  lastNodeBytes = new Uint8Array(n);
+  lastNodeBytes.set(buf.subarray(start, end));
+  lastNodeName = Buffer.isBuffer(buf)
+    ? buf.toString('utf8', start, end)
+    : utf8.decode(buf.subarray(start, end));
+  return lastNodeName;
+}
+
 /**
  * Decodes GetFlowsResponse (flow = 1, node_status = 2, lost_events = 3, node_name = 1000, time = 1001)
  * by hand, one level deep: the Flow and the time stay bytes (views, no copy). Returns one reused
@@ -92,9 +118,7 @@ export function decodeRawFlowsResponse(buf: Uint8Array): RawFlowsResponse {
           out.lost = LostEventCodec.decode(buf.subarray(start, end));
           break;
         case 1000:
-          out.nodeName = Buffer.isBuffer(buf)
-            ? buf.toString('utf8', start, end)
-            : utf8.decode(buf.subarray(start, end));
+          out.nodeName = nodeNameOf(buf, start, end);
           break;
         case 1001:
           out.time = buf.subarray(start, end);
