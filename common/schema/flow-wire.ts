@@ -1163,7 +1163,8 @@ function serviceColumn(w: RowBinaryWriter, present: boolean, name: number, ns: n
   else joined(w, slotStart[ns]!, slotEnd[ns]!, 0x2f, slotStart[name]!, slotEnd[name]!);
 }
 
-function attribution(w: RowBinaryWriter, a: EndAttribution): void {
+/** One end's ten attribution columns from its strings (the other way: `RowAttribution`). */
+export function writeEndAttribution(w: RowBinaryWriter, a: EndAttribution): void {
   w.string(a.tenant);
   w.string(a.account);
   w.string(a.namespace);
@@ -1213,10 +1214,20 @@ function storedFields(nodeName: string, ipExact: boolean): number {
 }
 
 /**
- * Appends one flow as a row of `flows` (columns in flow-row.ts's `flowStructure` order). Throws
- * FlowWireError, with nothing appended, when `f.pb` is not a Flow message.
+ * Writes a row's attribution columns (each end's ten, then `attribution_conflict`) in place of
+ * `FlowRecord.attribution`'s strings: the Kafka writer copies them from the message's bytes.
+ * Must not throw.
  */
-export function encodeFlowRow(w: RowBinaryWriter, f: FlowRecord): void {
+export interface RowAttribution {
+  writeAttribution(w: RowBinaryWriter): void;
+}
+
+/**
+ * Appends one flow as a row of `flows` (columns in flow-row.ts's `flowStructure` order), its
+ * attribution from `rowAttribution` when given, else from `f.attribution`. Throws FlowWireError,
+ * with nothing appended, when `f.pb` is not a Flow message.
+ */
+export function encodeFlowRow(w: RowBinaryWriter, f: FlowRecord, rowAttribution?: RowAttribution): void {
   if (walked !== f.pb) readFlow(f.pb);
   const [srcIp, dstIp, xlatedIp] = addresses;
   // All three parsed, whatever the first gives: each column is written.
@@ -1339,10 +1350,13 @@ export function encodeFlowRow(w: RowBinaryWriter, f: FlowRecord): void {
   slotColumn(w, S.traceId);
   for (const p of policies) policyColumn(w, p);
   slotColumn(w, S.summary);
-  const a = f.attribution;
-  attribution(w, a?.source ?? unattributed);
-  attribution(w, a?.destination ?? unattributed);
-  w.string(a?.conflict ?? '');
+  if (rowAttribution) rowAttribution.writeAttribution(w);
+  else {
+    const a = f.attribution;
+    writeEndAttribution(w, a?.source ?? unattributed);
+    writeEndAttribution(w, a?.destination ?? unattributed);
+    w.string(a?.conflict ?? '');
+  }
   w.string(f.target);
   w.dateTime64ns(f.receivedAtNs);
   // flow_extra: the top-level fields no column gives back, as they came.

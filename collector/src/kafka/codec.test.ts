@@ -1,6 +1,9 @@
 import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
+import { type EndAttribution, unattributed } from '../../../common/flow/attribution.ts';
 import type { LostRecord } from '../../../common/flow/model.ts';
+import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { Flow } from '../../../proto/gen/flow/flow.ts';
 import { FlowBatch } from '../../../proto/gen/flowtrail/ingest.ts';
 import {
@@ -8,6 +11,7 @@ import {
   decodeFlowBatch,
   encodeFlowBatch,
   encodeFlowEntry,
+  FlowBatchReader,
   FlowEntryEncoder,
   FORMAT_VERSION,
   MalformedMessageError,
@@ -89,6 +93,87 @@ describe('collector > kafka > codec', () => {
       expect(err).toBeInstanceOf(Error);
       if (value.length === 0) expect(err).toBeInstanceOf(MalformedMessageError);
     }
+  });
+
+  it('reads flows in place into the same rows as the reference decoder, replaced ends included', () => {
+    const varied = flows.map((f, i) => ({
+      ...f,
+      nodeName: i % 3 === 0 ? 'other-node' : f.nodeName,
+      attribution:
+        i % 4 === 0
+          ? undefined
+          : {
+              source: f.attribution!.source,
+              destination: {
+                ...unattributed,
+                tenant: `t-${i % 5}`,
+                allocId: 'ü-alloc',
+                scope: 'same-tenant' as const,
+              },
+              conflict: i % 7 === 0 ? 'labels say other' : '',
+            },
+    }));
+    const value = encodeFlowBatch(varied, [], 'p');
+    const reference = decodeFlowBatch(value).flows;
+    const reader = new FlowBatchReader();
+    expect(reader.open(value)).toBe(true);
+    expect(reader.count).toBe(varied.length);
+    const owned: EndAttribution = {
+      ...unattributed,
+      tenant: 'owned',
+      node: 'n',
+      source: 'ownership',
+      scope: 'world',
+    };
+    for (let i = 0; i < reader.count; i++) {
+      const want = new RowBinaryWriter(1 << 12);
+      const got = new RowBinaryWriter(1 << 12);
+      const ref = reference[i]!;
+      const f = reader.flow(i);
+      expect(Buffer.from(f.flowId)).toEqual(Buffer.from(ref.flowId));
+      expect([f.nodeName, f.target, f.timeNs, f.receivedAtNs]).toEqual([
+        ref.nodeName,
+        ref.target,
+        ref.timeNs,
+        ref.receivedAtNs,
+      ]);
+      expect(reader.endAttributed(0)).toBe((ref.attribution?.source.source ?? 'none') !== 'none');
+      expect(reader.endScope(1)).toBe(ref.attribution?.destination.scope ?? 'unknown');
+      if (i % 2 === 1) {
+        reader.setEnd(1, owned);
+        ref.attribution = {
+          ...(ref.attribution ?? { source: unattributed, conflict: '' }),
+          destination: owned,
+        };
+      }
+      encodeFlowRow(want, ref);
+      encodeFlowRow(got, f, reader);
+      expect(got.take().equals(want.take())).toBe(true);
+    }
+  });
+
+  it.each([
+    { description: 'lost records', value: encodeFlowBatch(flows.slice(0, 2), lost, 'p'), reads: true },
+    { description: 'garbage', value: Buffer.from('not a protobuf message at all'), reads: false },
+    {
+      description: 'truncated',
+      value: encodeFlowBatch(flows.slice(0, 2), [], '').subarray(0, 300),
+      reads: false,
+    },
+    {
+      description: 'other version',
+      value: FlowBatch.encode({ format_version: 9, flows: [], lost: [], producer: '' }).finish(),
+      reads: false,
+    },
+    {
+      description: 'flow without an id',
+      value: encodeFlowBatch([{ ...flows[0]!, flowId: new Uint8Array(3) }], [], ''),
+      reads: false,
+    },
+  ])('leaves a message with $description to the reference decoder', ({ value, reads }) => {
+    expect(new FlowBatchReader().open(value)).toBe(false);
+    if (reads) expect(decodeFlowBatch(value).lost).toEqual(lost);
+    else expect(() => decodeFlowBatch(value)).toThrow();
   });
 
   it.each(['node-1', 'kind-worker2', 'ip-10-0-3-17.ec2.internal', '', 'ü'])(

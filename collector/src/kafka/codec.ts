@@ -15,6 +15,7 @@
  * @module
  */
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
+import type { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import {
   type AddressScope,
   type AttributionSource,
@@ -25,6 +26,7 @@ import {
   unattributed,
 } from '../../../common/flow/attribution.ts';
 import type { FlowRecord, LostRecord } from '../../../common/flow/model.ts';
+import { type RowAttribution, writeEndAttribution } from '../../../common/schema/flow-wire.ts';
 import { LostEvent } from '../../../proto/gen/flow/flow.ts';
 
 /** Version of the message format, in field 1 and in the `flowtrail-format` header. */
@@ -448,3 +450,297 @@ export function decodeFlowBatch(value: Uint8Array): DecodedBatch {
     throw new MalformedMessageError(`unsupported format version ${out.formatVersion}`);
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The writer's hot path: a message's flows read in place.
+
+/** Per entry, in `FlowBatchReader.at`: where its fields lie in the message (see `open`). */
+const E = {
+  pbStart: 0,
+  pbEnd: 1,
+  nodeStart: 2,
+  nodeEnd: 3,
+  timeAt: 4,
+  idAt: 5,
+  targetStart: 6,
+  targetEnd: 7,
+  receivedAt: 8,
+  /** Each end: 8 string spans (tenant … node), then the source and scope codes. */
+  src: 9,
+  dst: 27,
+  conflictStart: 45,
+  conflictEnd: 46,
+} as const;
+const stride = 47;
+const endInts = 18;
+
+/** A flow entry of the message being read: one object, refilled by `FlowBatchReader.flow`. */
+class EntryRecord implements FlowRecord {
+  pb: Uint8Array = new Uint8Array(0);
+  nodeName = '';
+  timeNs = 0n;
+  /** Copied into by each entry: the writer's window and row copy it again, neither keeps it. */
+  readonly flowId = new Uint8Array(16);
+  target = '';
+  receivedAtNs = 0n;
+  attribution: FlowAttribution | undefined = undefined;
+}
+
+const int64 = new BigInt64Array(1);
+const int64Bytes = new Uint8Array(int64.buffer);
+
+/** Thrown inside `open` on anything it leaves to `decodeFlowBatch`. */
+class NotHere extends Error {}
+
+/**
+ * The flows of one message, read in place (the writer's hot path; `decodeFlowBatch` is the
+ * reference and the fallback). `open` walks the whole message once and records where each flow
+ * entry's fields lie; `flow(i)` refills one record from those offsets; `writeAttribution` copies
+ * the entry's attribution columns from the message's bytes (protobuf strings and RowBinary
+ * Strings are both a varint length and UTF-8). Per flow: no object, no attribution string, no flow
+ * id copy; node and target names repeat, so their strings are reused while their bytes do.
+ *
+ * `open` accepts only what it reads the same way as `decodeFlowBatch`: a message of this format
+ * version with no lost records (rare: one per ring overflow), no group fields and every flow entry
+ * valid. For anything else it returns false and the caller decodes with `decodeFlowBatch`, which
+ * either reads it or throws the reason to dead-letter it with.
+ */
+export class FlowBatchReader implements RowAttribution {
+  /** Flow entries of the open message. */
+  count = 0;
+  private v: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private at = new Int32Array(stride * 256);
+  private cur = 0;
+  private readonly entry = new EntryRecord();
+  /** Ends `setEnd` replaced for the current entry (the writer's attribution from stored ownership). */
+  private readonly replaced: [EndAttribution | undefined, EndAttribution | undefined] = [
+    undefined,
+    undefined,
+  ];
+  private lastNode = { bytes: new Uint8Array(0), text: '' };
+  private lastTarget = { bytes: new Uint8Array(0), text: '' };
+
+  /** Reads the message's layout; false when it is for `decodeFlowBatch` to decode (see above). */
+  open(value: Uint8Array): boolean {
+    this.v = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+    this.pos = 0;
+    this.count = 0;
+    try {
+      return this.walk();
+    } catch (err) {
+      if (err instanceof NotHere) return false;
+      throw err;
+    }
+  }
+
+  /** Flow `i` of the open message, valid until the next call. */
+  flow(i: number): FlowRecord {
+    const a = this.at;
+    const o = i * stride;
+    const v = this.v;
+    const f = this.entry;
+    this.cur = o;
+    this.replaced[0] = this.replaced[1] = undefined;
+    f.pb = v.subarray(a[o + E.pbStart]!, a[o + E.pbEnd]!);
+    f.nodeName = this.text(this.lastNode, a[o + E.nodeStart]!, a[o + E.nodeEnd]!);
+    f.target = this.text(this.lastTarget, a[o + E.targetStart]!, a[o + E.targetEnd]!);
+    f.timeNs = this.int64(a[o + E.timeAt]!);
+    f.receivedAtNs = a[o + E.receivedAt]! < 0 ? 0n : this.int64(a[o + E.receivedAt]!);
+    const id = a[o + E.idAt]!;
+    for (let k = 0; k < 16; k++) f.flowId[k] = v[id + k]!;
+    return f;
+  }
+
+  /** Whether the current entry's end arrived attributed (source other than `none`). */
+  endAttributed(side: 0 | 1): boolean {
+    const r = this.replaced[side];
+    if (r) return r.source !== 'none';
+    return this.at[this.cur + (side === 0 ? E.src : E.dst) + 16]! !== 0;
+  }
+
+  /** The current entry's end's scope as it arrived. */
+  endScope(side: 0 | 1): AddressScope {
+    const r = this.replaced[side];
+    if (r) return r.scope;
+    return addressScopes[this.at[this.cur + (side === 0 ? E.src : E.dst) + 17]!] ?? 'unknown';
+  }
+
+  /** Replaces the current entry's end (written from these strings). */
+  setEnd(side: 0 | 1, end: EndAttribution): void {
+    this.replaced[side] = end;
+  }
+
+  writeAttribution(w: RowBinaryWriter): void {
+    for (const side of [0, 1] as const) {
+      const r = this.replaced[side];
+      if (r) {
+        writeEndAttribution(w, r);
+        continue;
+      }
+      const o = this.cur + (side === 0 ? E.src : E.dst);
+      for (let k = 0; k < 8; k++) w.utf8(this.v, this.at[o + 2 * k]!, this.at[o + 2 * k + 1]!);
+      w.int8(this.at[o + 16]!);
+      w.int8(this.at[o + 17]!);
+    }
+    w.utf8(this.v, this.at[this.cur + E.conflictStart]!, this.at[this.cur + E.conflictEnd]!);
+  }
+
+  private text(last: { bytes: Uint8Array; text: string }, start: number, end: number): string {
+    const v = this.v;
+    const n = end - start;
+    if (n === last.bytes.length) {
+      let same = true;
+      for (let k = 0; k < n; k++) {
+        if (v[start + k] !== last.bytes[k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return last.text;
+    }
+    last.bytes = new Uint8Array(n);
+    last.bytes.set(v.subarray(start, end));
+    last.text = v.toString('utf8', start, end);
+    return last.text;
+  }
+
+  private int64(at: number): bigint {
+    for (let k = 0; k < 8; k++) int64Bytes[k] = this.v[at + k]!;
+    return int64[0]!;
+  }
+
+  /** A varint's low 32 bits (lengths and tags fit; enum codes are taken modulo 2^32, as int32()). */
+  private varint(): number {
+    const v = this.v;
+    let out = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
+      const b = v[this.pos++];
+      if (b === undefined) throw new NotHere();
+      if (shift < 32) out |= (b & 0x7f) << shift;
+      if (b < 0x80) return out >>> 0;
+    }
+    throw new NotHere();
+  }
+
+  /** The end of a length-delimited field starting at `pos`, within `limit`. */
+  private lengthEnd(limit: number): number {
+    const n = this.varint();
+    const end = this.pos + n;
+    if (end > limit) throw new NotHere();
+    return end;
+  }
+
+  private skip(wireType: number, limit: number): void {
+    if (wireType === 0) this.varint();
+    else if (wireType === 1) this.pos += 8;
+    else if (wireType === 2) this.pos = this.lengthEnd(limit);
+    else if (wireType === 5) this.pos += 4;
+    else throw new NotHere();
+    if (this.pos > limit) throw new NotHere();
+  }
+
+  private walk(): boolean {
+    const len = this.v.length;
+    let version = 0;
+    while (this.pos < len) {
+      const tag = this.varint();
+      if (tag === 8) version = this.varint();
+      else if (tag === 18) this.entryAt(this.lengthEnd(len));
+      else if (tag === 26 || tag >>> 3 === 0) return false;
+      else this.skip(tag & 7, len);
+    }
+    return version === FORMAT_VERSION;
+  }
+
+  private entryAt(end: number): void {
+    if ((this.count + 1) * stride > this.at.length) {
+      const next = new Int32Array(this.at.length * 2);
+      next.set(this.at);
+      this.at = next;
+    }
+    const a = this.at;
+    const o = this.count * stride;
+    a.fill(0, o, o + stride);
+    a[o + E.pbStart] = -1;
+    a[o + E.timeAt] = -1;
+    a[o + E.idAt] = -1;
+    a[o + E.receivedAt] = -1;
+    let idLength = 0;
+    while (this.pos < end) {
+      const tag = this.varint();
+      switch (tag) {
+        case 10:
+          this.span(o + E.pbStart, end);
+          break;
+        case 18:
+          this.span(o + E.nodeStart, end);
+          break;
+        case 25:
+          a[o + E.timeAt] = this.pos;
+          this.pos += 8;
+          break;
+        case 34: {
+          const e = this.lengthEnd(end);
+          a[o + E.idAt] = this.pos;
+          idLength = e - this.pos;
+          this.pos = e;
+          break;
+        }
+        case 42:
+          this.span(o + E.targetStart, end);
+          break;
+        case 49:
+          a[o + E.receivedAt] = this.pos;
+          this.pos += 8;
+          break;
+        case 58:
+          this.attributionAt(o, this.lengthEnd(end));
+          break;
+        default:
+          this.skip(tag & 7, end);
+      }
+      if (this.pos > end) throw new NotHere();
+    }
+    // What decodeFlowBatch rejects a message for: it is left to decode it and say why.
+    const t = a[o + E.timeAt]!;
+    if (a[o + E.pbStart]! < 0 || idLength !== 16 || t < 0) throw new NotHere();
+    const high = this.v.readInt32LE(t + 4);
+    if (high < 0 || (high === 0 && this.v.readUInt32LE(t) === 0)) throw new NotHere();
+    this.count++;
+  }
+
+  /** A length-delimited field's body as a (start, end) pair at `a[i]`, `a[i + 1]`. */
+  private span(i: number, limit: number): void {
+    const e = this.lengthEnd(limit);
+    this.at[i] = this.pos;
+    this.at[i + 1] = e;
+    this.pos = e;
+  }
+
+  private attributionAt(o: number, end: number): void {
+    // As readAttribution: every occurrence starts from unattributed and the last one wins.
+    this.at.fill(0, o + E.src, o + E.conflictEnd + 1);
+    while (this.pos < end) {
+      const tag = this.varint();
+      if (tag === 10) this.endAt(o + E.src, this.lengthEnd(end));
+      else if (tag === 18) this.endAt(o + E.dst, this.lengthEnd(end));
+      else if (tag === 26) this.span(o + E.conflictStart, end);
+      else this.skip(tag & 7, end);
+    }
+  }
+
+  private endAt(i: number, end: number): void {
+    this.at.fill(0, i, i + endInts);
+    while (this.pos < end) {
+      const tag = this.varint();
+      if ((tag & 7) === 2 && tag >>> 3 >= 1 && tag >>> 3 <= 8) this.span(i + 2 * ((tag >>> 3) - 1), end);
+      else if (tag === 72) this.at[i + 16] = code(this.varint(), attributionSources.length);
+      else if (tag === 80) this.at[i + 17] = code(this.varint(), addressScopes.length);
+      else this.skip(tag & 7, end);
+    }
+  }
+}
+
+/** An enum's code as `readEnd` maps it: an unknown (or negative) value reads as the first. */
+const code = (v: number, n: number) => ((v | 0) >= 0 && (v | 0) < n ? v | 0 : 0);

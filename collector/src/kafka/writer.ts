@@ -41,7 +41,7 @@ import { encodeFlowRow, type FlowPeek, peekFlow } from '../../../common/schema/f
 import { BatchBuffers } from '../writer/batch-buffers.ts';
 import { insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
 import { RecentIds } from '../writer/recent-ids.ts';
-import { decodeFlowBatch, headers } from './codec.ts';
+import { type DecodedBatch, decodeFlowBatch, FlowBatchReader, headers } from './codec.ts';
 import { ensureTopics, type KafkaConfig } from './config.ts';
 
 /** Writer tuning. */
@@ -138,24 +138,50 @@ function ownedEnd(iv: OwnerInterval, scope: EndAttribution['scope']): EndAttribu
 }
 
 /**
+ * What attribution from the store reads and writes of a flow's two ends (0 source, 1 destination):
+ * a FlowRecord's `attribution` object (`recordEnds`), or the entry a FlowBatchReader holds, whose
+ * ends stay bytes until one is replaced.
+ */
+export interface FlowEnds {
+  endAttributed(side: 0 | 1): boolean;
+  endScope(side: 0 | 1): EndAttribution['scope'];
+  setEnd(side: 0 | 1, end: EndAttribution): void;
+}
+
+const sides = ['source', 'destination'] as const;
+
+/** The ends of a FlowRecord, through its `attribution` object. */
+export function recordEnds(f: FlowRecord): FlowEnds {
+  return {
+    endAttributed: (side) => (f.attribution?.[sides[side]].source ?? 'none') !== 'none',
+    endScope: (side) => f.attribution?.[sides[side]].scope ?? 'unknown',
+    setEnd(side, end) {
+      f.attribution ??= { source: { ...unattributed }, destination: { ...unattributed }, conflict: '' };
+      f.attribution[sides[side]] = end;
+    },
+  };
+}
+
+/**
  * Attributes the ends of `f` that arrived unattributed from the stored ownership; returns how
  * many ends it filled. The addresses are read from the Flow's bytes only when an end needs them;
  * throws FlowWireError when those bytes are not a Flow.
  */
-export function attributeFromStore(f: FlowRecord, ownership: StoredOwnership): number {
+export function attributeFromStore(
+  f: FlowRecord,
+  ownership: StoredOwnership,
+  ends: FlowEnds = recordEnds(f),
+): number {
   let filled = 0;
-  const a = f.attribution;
   let peek: FlowPeek | undefined;
-  for (const side of ['source', 'destination'] as const) {
-    const end = a?.[side];
-    if (end && end.source !== 'none') continue;
+  for (const side of [0, 1] as const) {
+    if (ends.endAttributed(side)) continue;
     peek ??= peekFlow(f.pb);
-    const ip = side === 'source' ? peek.sourceIp : peek.destinationIp;
+    const ip = side === 0 ? peek.sourceIp : peek.destinationIp;
     if (!ip) continue;
     const iv = ownership.allocAt(ip, f.timeNs);
     if (!iv) continue;
-    f.attribution ??= { source: { ...unattributed }, destination: { ...unattributed }, conflict: '' };
-    f.attribution[side] = ownedEnd(iv, end?.scope ?? 'unknown');
+    ends.setEnd(side, ownedEnd(iv, ends.endScope(side)));
     filled++;
   }
   return filled;
@@ -490,6 +516,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
       return;
     }
     const batches: InsertBatch[] = [];
+    // One per handler: handlers of several partitions run at once.
+    const reader = new FlowBatchReader();
     let r = 0;
     let beat = Date.now();
     const heartbeats = () => deps.hooks?.heartbeats?.() ?? true;
@@ -516,15 +544,21 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         });
         batches[r] = b;
       }
-      let decoded: ReturnType<typeof decodeFlowBatch> | undefined;
+      // The message read in place (FlowBatchReader), or decoded whole when it is one the reader
+      // leaves to the reference decoder (lost records, malformed: dead-lettered with its reason).
+      let decoded: DecodedBatch | undefined;
+      let inPlace = false;
       try {
         if (!message.value) throw new Error('empty message');
-        decoded = decodeFlowBatch(message.value);
+        inPlace = reader.open(message.value);
+        if (!inPlace) decoded = decodeFlowBatch(message.value);
       } catch (err) {
         await deadLetter(partition, message, errorMessage(err));
       }
-      if (decoded) {
-        for (const f of decoded.flows) {
+      if (inPlace || decoded) {
+        const count = inPlace ? reader.count : decoded!.flows.length;
+        for (let i = 0; i < count; i++) {
+          const f = inPlace ? reader.flow(i) : decoded!.flows[i]!;
           if (!seen.add(f.flowId)) {
             stats.duplicates++;
             m.duplicates.inc();
@@ -532,13 +566,13 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           }
           try {
             if (ownership && ownership.size > 0) {
-              const n = attributeFromStore(f, ownership);
+              const n = attributeFromStore(f, ownership, inPlace ? reader : recordEnds(f));
               if (n > 0) {
                 stats.attributed += n;
                 m.attributed.inc(n);
               }
             }
-            encodeFlowRow(b.rows, f); // appends nothing when it throws
+            encodeFlowRow(b.rows, f, inPlace ? reader : undefined); // appends nothing when it throws
           } catch (err) {
             m.undecodable.inc();
             logger.warn('undecodable flow dropped', {
@@ -552,10 +586,10 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
           b.count++;
         }
-        for (const l of decoded.lost) b.lost.push(l);
-        stats.flows += decoded.flows.length;
-        if (b.range.replay) stats.recovered += decoded.flows.length;
-        stats.lostRecords += decoded.lost.length;
+        if (decoded) for (const l of decoded.lost) b.lost.push(l);
+        stats.flows += count;
+        if (b.range.replay) stats.recovered += count;
+        stats.lostRecords += decoded?.lost.length ?? 0;
       }
       last = message.offset;
     }
