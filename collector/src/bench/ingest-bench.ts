@@ -21,6 +21,7 @@ import { flowStructure } from '../../../common/schema/flow-row.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { createCollector, defaultCollectorConfig } from '../collector.ts';
 import { createGenerator } from '../generator/generator.ts';
+import { defaultClickHouseSinkConfig } from '../writer/clickhouse-sink.ts';
 import { insertFlowBatch } from '../writer/flow-insert.ts';
 import { encodeFrames, startFrameServer } from './frame-server.ts';
 import { benchStages, type StageCosts } from './stage-bench.ts';
@@ -57,6 +58,14 @@ export interface IngestBenchResult {
   raw_insert_with_views_rows_per_s: number;
   raw_insert_with_views_cpu_us_per_flow: number;
   ratio_with_views: number;
+  /**
+   * The same rows into `flows` again, cut into batches of the sink's size (`batchSize`) as the end
+   * to end path inserts them: every insert costs chdb a fixed part (a part per table and view, the
+   * pipeline), which the raw figures above pay once for all their rows. CPU per row, and the CPU
+   * ratio against it (what the pipeline costs apart from how the storage is fed).
+   */
+  raw_insert_sink_batches_cpu_us_per_flow: number;
+  cpu_ratio_sink_batches: number;
   /**
    * CPU µs per flow of each hot-path stage measured alone (stage-bench.ts), plus the insert into
    * `flows` with its views in one batch (chdb's threads).
@@ -105,10 +114,13 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
     const raw = createGenerator({ seed: 43 });
     const writer = new RowBinaryWriter(64 << 20);
     let rows = 0;
+    const sinkBatch = defaultClickHouseSinkConfig.batchSize;
+    const cuts = [0];
     while (rows < opts.rawFlows) {
       for (const ev of raw.take(Math.min(50_000, opts.rawFlows - rows))) {
         const flow = ev.response.flow;
         if (!flow) continue;
+        if (rows > 0 && rows % sinkBatch === 0) cuts.push(writer.length);
         encodeFlowRow(
           writer,
           ingestFlow(flow, {
@@ -122,6 +134,7 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
         rows++;
       }
     }
+    cuts.push(writer.length);
     const data = writer.take();
     await store.command('CREATE TABLE flows_raw AS flows');
     const rawStart = performance.now();
@@ -141,6 +154,20 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
     await insertFlowBatch(store, { data, rows, token: `bench-raw-${rows}`, minNs: 0n, maxNs: 0n });
     const viewsSeconds = (performance.now() - viewsStart) / 1000;
     const viewsCpu = process.cpuUsage(viewsCpuStart);
+
+    // 2c. The same rows into `flows` in batches of the sink's size.
+    const batchesCpuStart = process.cpuUsage();
+    for (let i = 0; i + 1 < cuts.length; i++) {
+      const n = Math.min(sinkBatch, rows - i * sinkBatch);
+      await insertFlowBatch(store, {
+        data: data.subarray(cuts[i], cuts[i + 1]),
+        rows: n,
+        token: `bench-raw-batch-${i}`,
+        minNs: 0n,
+        maxNs: 0n,
+      });
+    }
+    const batchesCpu = process.cpuUsage(batchesCpuStart);
 
     // 3. Bytes per flow once parts are merged, over the raw table: its rows are all distinct
     // (the end-to-end run serves a cycle of pre-encoded frames, which would compress too well).
@@ -166,6 +193,8 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
       raw_insert_with_views_rows_per_s: Math.round(viewsRate),
       raw_insert_with_views_cpu_us_per_flow: round((viewsCpu.user + viewsCpu.system) / rows, 1),
       ratio_with_views: round(ingestRate / viewsRate, 3),
+      raw_insert_sink_batches_cpu_us_per_flow: round((batchesCpu.user + batchesCpu.system) / rows, 1),
+      cpu_ratio_sink_batches: round((batchesCpu.user + batchesCpu.system) / rows / ingestCpuPerFlow, 3),
       stage_cpu_us_per_flow: { ...stages, insert: round((viewsCpu.user + viewsCpu.system) / rows, 1) },
       bytes_per_flow: round(Number(disk?.bytes ?? 0) / Number(disk?.rows ?? 1), 1),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
