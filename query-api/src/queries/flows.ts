@@ -15,6 +15,7 @@ import {
   flowQueryToSql,
   type LateMode,
   lateCandidatesApply,
+  namesLateOwners,
   SqlParams,
   sortColumn,
 } from '../filters/index.ts';
@@ -107,11 +108,8 @@ export function pageSettings(settings: QuerySettings, limit: number): QuerySetti
  * late owners, and no exclusion does. Otherwise the exact statement costs the same.
  */
 function readsCandidates(query: FlowQuery, principal: Principal): boolean {
-  const o = query.filters.owner;
-  const ownerWords = (e: typeof o | undefined) =>
-    !!(e?.tenant?.length || e?.account?.length || e?.job?.length || e?.alloc?.length);
   return (
-    (principal.role === 'tenant' || ownerWords(o) || ownerWords(o.source) || ownerWords(o.destination)) &&
+    (principal.role === 'tenant' || namesLateOwners(query.filters.owner)) &&
     lateCandidatesApply(query.filters)
   );
 }
