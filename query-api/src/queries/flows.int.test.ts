@@ -199,6 +199,21 @@ describe('query-api > queries > flows page (real chdb)', () => {
     expect(got.rows.map((r) => r.id_hex)).toEqual([id(2)]);
   });
 
+  it('reads candidates for every word a late owner can match (either end or one), exactly for their exclusions and for scope', async () => {
+    const words = ['tenant', 'account', 'job', 'alloc'];
+    for (const w of words.flatMap((x) => [x, `from-${x}`, `to-${x}`])) {
+      await page({ [w]: 't1' });
+      expect(seen[0]!.sql, w).toContain('AS certain');
+      await page({ [`not-${w}`]: 't1' });
+      for (const s of seen) expect(s.sql, `not-${w}`).not.toContain('AS certain');
+    }
+    await page({ scope: 'world' });
+    for (const s of seen) expect(s.sql).not.toContain('AS certain');
+    // A candidate word next to an exclusion of another: exact.
+    await page({ tenant: 't1', 'not-from-job': 'web' });
+    for (const s of seen) expect(s.sql).not.toContain('AS certain');
+  });
+
   it('reads exactly without owner filters (nothing to resolve)', async () => {
     const got = await page({ verdict: 'DROPPED' });
     for (const s of seen) {
