@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
+import { engineEvents } from '../../../common/clickhouse/engine-events.ts';
 import type { QueryOptions, Store } from '../../../common/clickhouse/index.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
 import { writeIntervals } from '../../../common/ownership/persistence.ts';
@@ -252,6 +253,44 @@ describe('query-api > queries > flows page (real chdb)', () => {
     expect(seen[0]!.sql.match(/AS certain/g)).toHaveLength(2);
     expect(got.rows.map((r) => r.id_hex)).toEqual(await exact({ ip: W }, t1));
     expect(got.rows.map((r) => r.id_hex)).not.toContain(id(2));
+  });
+
+  it('reads an address that never sent, at either end, in the granules `to-ip` reads, fewer than their OR', async () => {
+    // Two hours later: 1,000 pods sending 100 flows each over an hour, in two parts (both hold every
+    // pod's hour), and three flows to V, all in the first part.
+    const V = '203.0.113.77';
+    const base = T0 + 2n * H;
+    const bulk = (part: number) =>
+      `INSERT INTO flows (time, flow_id, stored_fields, node_name, verdict, type, ip_version, source_ip,
+        destination_ip, l4_protocol, destination_port, src_tenant, src_source, dst_source, ingest_target, received_at)
+       SELECT fromUnixTimestamp64Nano(toInt64(${base} + intDiv(number, 1000) * 36000000000 + number % 1000), 'UTC'),
+         MD5(concat('bulk', toString(number))), 3, 'k/n1', 'FORWARDED', 'L3_L4', 'IPv4',
+         toIPv6(concat('10.2.', toString(intDiv(number % 1000, 250)), '.', toString(number % 250))),
+         if(number IN (2, 50004, 99006), toIPv6('${V}'), toIPv6('198.51.100.1')), 'TCP', 443, 't1', 'ownership',
+         'none', 'test', now64(9)
+       FROM numbers(100000) WHERE number % 2 = ${part}`;
+    await real.command(bulk(0));
+    await real.command(bulk(1));
+    const range = {
+      since: new Date(Number(base / 1_000_000n)).toISOString(),
+      until: new Date(Number((base + H) / 1_000_000n)).toISOString(),
+    };
+    const marks = async (run: () => Promise<unknown>) => {
+      const before = await engineEvents(real, ['SelectedMarks']);
+      await run();
+      return (await engineEvents(real, ['SelectedMarks'])).SelectedMarks - before.SelectedMarks;
+    };
+    const pageOf = (extra: Record<string, string>) => () =>
+      queryFlowPage({ store: real, settings: {} }, parseFlowQuery({ ...range, ...extra }), admin);
+    const either = await marks(pageOf({ ip: V }));
+    const to = await marks(pageOf({ 'to-ip': V }));
+    // Their OR in one SELECT (how the page read before).
+    const q = parseFlowQuery({ ...range, ip: V });
+    const { where, params } = flowQueryToSql(q, admin, new SqlParams());
+    const ored = await marks(() => real.query(`SELECT flow_id FROM flows WHERE ${where}`, { params }));
+    expect(either).toBe(to);
+    expect(either).toBeLessThan(ored);
+    expect((await pageOf({ ip: V })()).rows).toHaveLength(3);
   });
 
   it('reads a single source entry as it is (one SELECT)', async () => {
