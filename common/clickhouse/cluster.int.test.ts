@@ -54,6 +54,14 @@ describe('common > clickhouse > cluster', () => {
     expect(flows).toContain('sipHash64(flow_id)');
   });
 
+  it('leaves the rebuild of flows (migrations/0140) to the operator: no statement on a cluster', () => {
+    const rebuild = loadMigrations().find((m) => m.name === '0140_flows_granularity_2048');
+    expect(rebuild?.statements.length).toBeGreaterThan(0);
+    const transform = clusterTransform('flowtrail');
+    expect(rebuild!.statements.flatMap((sql) => transform(sql))).toEqual([]);
+    expect(statements.some(({ sql }) => /_rebuild\b/.test(sql))).toBe(false);
+  });
+
   it('rejects a statement it has no cluster form for', () => {
     expect(() => clusterTransform('flowtrail')('ALTER TABLE flows ADD COLUMN x UInt8')).toThrow(
       /no cluster form/,
