@@ -15,7 +15,7 @@
  * @module
  */
 import { BinaryReader, BinaryWriter, WireType } from '@bufbuild/protobuf/wire';
-import type { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
+import { getInt64LE, putInt64LE, type RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import {
   type AddressScope,
   type AttributionSource,
@@ -232,12 +232,12 @@ export class FlowEntryEncoder {
     this.pos += pb.length;
     this.field(18, node);
     b[this.pos++] = 25;
-    b.writeBigInt64LE(f.timeNs, this.pos);
+    putInt64LE(b, this.pos, f.timeNs);
     this.pos += 8;
     this.field(34, f.flowId);
     this.field(42, target);
     b[this.pos++] = 49;
-    b.writeBigInt64LE(f.receivedAtNs, this.pos);
+    putInt64LE(b, this.pos, f.receivedAtNs);
     this.pos += 8;
     if (a) {
       b[this.pos++] = 58;
@@ -486,9 +486,6 @@ class EntryRecord implements FlowRecord {
   attribution: FlowAttribution | undefined = undefined;
 }
 
-const int64 = new BigInt64Array(1);
-const int64Bytes = new Uint8Array(int64.buffer);
-
 /** Thrown inside `open` on anything it leaves to `decodeFlowBatch`. */
 class NotHere extends Error {}
 
@@ -606,8 +603,7 @@ export class FlowBatchReader implements RowAttribution {
   }
 
   private int64(at: number): bigint {
-    for (let k = 0; k < 8; k++) int64Bytes[k] = this.v[at + k]!;
-    return int64[0]!;
+    return getInt64LE(this.v, at);
   }
 
   /** A varint's low 32 bits (lengths and tags fit; enum codes are taken modulo 2^32, as int32()). */
