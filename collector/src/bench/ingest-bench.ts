@@ -60,9 +60,10 @@ export interface IngestBenchResult {
   ratio_with_views: number;
   /**
    * The same rows into `flows` again, cut into batches of the sink's size (`batchSize`) as the end
-   * to end path inserts them: every insert costs chdb a fixed part (a part per table and view, the
-   * pipeline), which the raw figures above pay once for all their rows. CPU per row, and the CPU
-   * ratio against it (what the pipeline costs apart from how the storage is fed).
+   * to end path inserts them, CPU per row and the CPU ratio against it. Like the end-to-end figure
+   * and unlike the raw ones above, it pays a fixed part per insert (a part per table and view, the
+   * pipeline) and the background merges the store runs meanwhile (the parts of the runs before it
+   * included): what the pipeline costs apart from how the storage is fed.
    */
   raw_insert_sink_batches_cpu_us_per_flow: number;
   cpu_ratio_sink_batches: number;
