@@ -1377,12 +1377,22 @@ export function encodeFlowRow(w: RowBinaryWriter, f: FlowRecord, rowAttribution?
 // ---------------------------------------------------------------------------------------------
 // What a source reads per flow, from the same walk the row is then encoded from.
 
+/** The last Flow.time.seconds turned into ns: flows come in time order, so it repeats. */
+let lastSecLo = 0;
+let lastSecHi = 0;
+let lastSecNs = 0n;
+
 /** Flow.time of the walked flow in ns (undefined when it has none). */
 function walkedTimeNs(): bigint | undefined {
   if (!timePresent) return undefined;
-  const seconds =
-    timeSecHi === 0 ? BigInt(timeSecLo) : BigInt.asIntN(64, (BigInt(timeSecHi) << 32n) | BigInt(timeSecLo));
-  return seconds * 1_000_000_000n + BigInt(timeNanos);
+  if (timeSecLo !== lastSecLo || timeSecHi !== lastSecHi) {
+    const seconds =
+      timeSecHi === 0 ? BigInt(timeSecLo) : BigInt.asIntN(64, (BigInt(timeSecHi) << 32n) | BigInt(timeSecLo));
+    lastSecLo = timeSecLo;
+    lastSecHi = timeSecHi;
+    lastSecNs = seconds * 1_000_000_000n;
+  }
+  return lastSecNs + BigInt(timeNanos);
 }
 
 const hexValue = (c: number) => (c <= 0x39 ? c - 0x30 : c - 0x57);

@@ -36,8 +36,14 @@ interface RawFlowsResponse {
   lost?: LostEvent;
   nodeStatus?: boolean;
   nodeName: string;
-  /** `time`'s bytes (a Timestamp message), decoded only when needed. */
-  time?: Uint8Array;
+  /**
+   * Where `time`'s bytes (a Timestamp message) lie in `message`, decoded only when needed
+   * (`timeEnd` 0: absent). Offsets rather than a view: a view per response was garbage per flow.
+   */
+  timeStart: number;
+  timeEnd: number;
+  /** The response's bytes. */
+  message: Uint8Array;
 }
 
 /** A varint that fits 32 bits (tags and lengths) at `r.pos`; longer ones are an error. */
@@ -52,7 +58,12 @@ function varint32(buf: Uint8Array, r: { pos: number }): number {
   throw new RangeError('varint too long for a tag or length');
 }
 
-const scratchResponse: RawFlowsResponse = { nodeName: '' };
+const scratchResponse: RawFlowsResponse = {
+  nodeName: '',
+  timeStart: 0,
+  timeEnd: 0,
+  message: new Uint8Array(0),
+};
 const cursor = { pos: 0 };
 const utf8 = new TextDecoder();
 
@@ -93,7 +104,8 @@ export function decodeRawFlowsResponse(buf: Uint8Array): RawFlowsResponse {
   out.lost = undefined;
   out.nodeStatus = undefined;
   out.nodeName = '';
-  out.time = undefined;
+  out.timeStart = out.timeEnd = 0;
+  out.message = buf;
   const r = cursor;
   r.pos = 0;
   const len = buf.length;
@@ -121,7 +133,8 @@ export function decodeRawFlowsResponse(buf: Uint8Array): RawFlowsResponse {
           out.nodeName = nodeNameOf(buf, start, end);
           break;
         case 1001:
-          out.time = buf.subarray(start, end);
+          out.timeStart = start;
+          out.timeEnd = end;
           break;
       }
     } else if (wireType === 0) varint64Skip(buf, r);
@@ -140,7 +153,9 @@ function varint64Skip(buf: Uint8Array, r: { pos: number }): void {
 
 /** The response's time in ns, if it carries one. */
 function responseTimeNs(res: RawFlowsResponse): bigint | undefined {
-  return res.time ? timestampToNs(Timestamp.decode(res.time)) : undefined;
+  return res.timeEnd > 0
+    ? timestampToNs(Timestamp.decode(res.message.subarray(res.timeStart, res.timeEnd)))
+    : undefined;
 }
 
 let receivedMs = 0;
