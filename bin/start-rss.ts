@@ -28,8 +28,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Session } from 'chdb';
-import { startFrameServer } from '../collector/src/bench/frame-server.ts';
 import { chdbPurge, chdbPurgeStats, createChdbStore } from '../common/clickhouse/chdb-store.ts';
+import { bundledEntry } from '../common/js-bundle.js';
 import { configureLogging } from '../common/logger.ts';
 import { sleep } from '../common/retry.ts';
 import { ensureUiBuilt } from '../ui/serve.ts';
@@ -83,16 +83,19 @@ export async function benchStartRss(flows: number, opts: StartRssOptions = {}): 
   // Built here first: a checkout whose UI is stale builds it inside `flowtrail start` (Vite, once),
   // and that one-off build's memory is not what start holds at full rate.
   await ensureUiBuilt();
+  // Imported here, so the measured child (this module) does not load the generator beside start.
+  const { startFrameServer } = await import('../collector/src/bench/frame-server.ts');
   const sim = await startFrameServer();
   const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-start-rss-'));
   try {
     const self = fileURLToPath(import.meta.url);
+    // The child runs as `flowtrail start` does (bin/flowtrail.js): plain JavaScript, bundled, no tsx.
+    const bundle = await bundledEntry(new URL(import.meta.url));
     const child = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx/esm',
-        self,
+        bundle,
+        childFlag,
         sim.address,
         String(flows),
         path.join(dir, 'data'),
@@ -116,6 +119,9 @@ export async function benchStartRss(flows: number, opts: StartRssOptions = {}): 
 }
 
 const MB = 1 << 20;
+
+/** Marks the measured child (run from its bundle, where this module's URL is no longer argv[1]). */
+const childFlag = '--start-rss-child';
 
 /** Resident bytes: the whole process, the libchdb mapping's, and other file-backed mappings'. */
 function resident(): { rss: number; libchdb: number; file: number } {
@@ -233,12 +239,12 @@ async function main(
   process.exit(0);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+if (process.argv[2] === childFlag) {
   const [hubble, flows, dataDir, product = 'product-purge', sample = 'no-sample-purge'] =
-    process.argv.slice(2);
+    process.argv.slice(3);
   if (!hubble || !flows || !dataDir)
     throw new Error(
-      'usage: start-rss.ts <hubble> <flows> <data dir> [product-purge|no-product-purge] [sample-purge|no-sample-purge]',
+      `usage: start-rss.ts ${childFlag} <hubble> <flows> <data dir> [product-purge|no-product-purge] [sample-purge|no-sample-purge]`,
     );
   await main(hubble, Number(flows), dataDir, {
     productPurge: product === 'product-purge',
