@@ -27,6 +27,16 @@ describe('bin > bench-scale', () => {
       /^(rollup|flows)$/,
     );
     expect(first.scale_index_bytes_per_flow).toBeGreaterThan(0);
+    // What is kept per flow counts every table: flows, the address index and the rollups.
+    const byTable = first.scale_kept_bytes_per_flow_by_table;
+    expect(Object.keys(byTable)).toEqual(
+      expect.arrayContaining(['flows', 'flows_by_address', 'flows_minute']),
+    );
+    const sum = Object.values(byTable).reduce((a, b) => a + b, 0);
+    // Each figure is rounded to 0.1 B.
+    const rounding = 0.05 * (Object.keys(byTable).length + 1);
+    expect(Math.abs(first.scale_kept_bytes_per_flow - sum)).toBeLessThanOrEqual(rounding);
+    expect(first.scale_kept_bytes_per_flow).toBeGreaterThan(first.scale_bytes_per_flow);
     expect(first.ingest_empty_flows_per_s).toBeGreaterThan(0);
     expect(first.ingest_filled_flows_per_s).toBeGreaterThan(0);
     const state = JSON.parse(readFileSync(path.join(dir, 'fill.json'), 'utf8')) as { chunksDone: number };

@@ -220,6 +220,12 @@ export async function benchScale(opts: ScaleBenchOptions) {
       index: perFlow(await bytesOf('flows_by_address')),
       rollup: perFlow(await bytesOf('flows_minute')),
     };
+    // Everything the store keeps per flow: flows, the address index, every rollup and small table.
+    const tableBytes = await store.query<{ table: string; bytes: string }>(
+      'SELECT table, sum(data_compressed_bytes) AS bytes FROM system.parts WHERE database = currentDatabase() AND active GROUP BY table ORDER BY sum(data_compressed_bytes) DESC',
+    );
+    const keptByTable = Object.fromEntries(tableBytes.map((t) => [t.table, perFlow(Number(t.bytes))]));
+    const kept = perFlow(tableBytes.reduce((sum, t) => sum + Number(t.bytes), 0));
     await store.close();
 
     // 2. The questions, through the real HTTP API on this data.
@@ -359,6 +365,8 @@ export async function benchScale(opts: ScaleBenchOptions) {
       scale_planned_flows: opts.flows,
       scale_index_bytes_per_flow: bytes.index,
       scale_rollup_bytes_per_flow: bytes.rollup,
+      scale_kept_bytes_per_flow: kept,
+      scale_kept_bytes_per_flow_by_table: keptByTable,
     };
   } finally {
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });

@@ -54,6 +54,17 @@ describe('common > clickhouse > cluster', () => {
     expect(flows).toContain('sipHash64(flow_id)');
   });
 
+  it('leaves the rebuilds of flows and ownership (0140, 0150) to the operator: no statement on a cluster', () => {
+    const rebuilds = loadMigrations().filter((m) => m.statements.some((sql) => /_rebuild\b/.test(sql)));
+    expect(rebuilds.map((m) => m.name)).toEqual([
+      '0140_flows_granularity_2048',
+      '0150_ownership_granularity_64',
+    ]);
+    const transform = clusterTransform('flowtrail');
+    for (const m of rebuilds) expect(m.statements.flatMap((sql) => transform(sql))).toEqual([]);
+    expect(statements.some(({ sql }) => /_rebuild\b/.test(sql))).toBe(false);
+  });
+
   it('rejects a statement it has no cluster form for', () => {
     expect(() => clusterTransform('flowtrail')('ALTER TABLE flows ADD COLUMN x UInt8')).toThrow(
       /no cluster form/,

@@ -12,6 +12,8 @@
  *   → ALTER TABLE t_local ON CLUSTER c ADD COLUMN IF NOT EXISTS …; ALTER TABLE t ON CLUSTER c ADD COLUMN IF NOT EXISTS …
  * INSERT INTO t SELECT … (a backfill)  → unchanged: it runs once, through the Distributed tables
  * ALTER TABLE t MODIFY SETTING …       → ALTER TABLE t_local ON CLUSTER c MODIFY SETTING … (storage settings live there)
+ * any statement on a `*_rebuild` table  → none: a table rebuilt by copy and EXCHANGE (a setting that
+ *                                         cannot be altered) is rebuilt on a cluster by its operator
  * ```
  *
  * Every table keeps its name for reads and writes (the Distributed table), so queries and inserts
@@ -37,6 +39,7 @@ const alterAddColumn =
 const createTable = /^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(/i;
 const createMv =
   /^CREATE\s+MATERIALIZED\s+VIEW\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\s+TO\s+([A-Za-z_][A-Za-z0-9_]*)\s+AS\s+/i;
+const rebuild = /\b[A-Za-z_][A-Za-z0-9_]*_rebuild\b/;
 const engine =
   /\bENGINE\s*=\s*(Replacing|Summing|Aggregating|Collapsing|VersionedCollapsing)?MergeTree\b(\s*\()?/i;
 
@@ -66,6 +69,7 @@ export function clusterTransform(cluster: string): (statement: string) => string
   const c = quoteIdent(cluster);
   return (statement) => {
     const sql = stripComments(statement);
+    if (rebuild.test(sql)) return [];
     const table = createTable.exec(sql);
     if (table) {
       const name = table[1]!;

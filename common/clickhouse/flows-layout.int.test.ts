@@ -25,8 +25,15 @@ describe('common > clickhouse > flows layout (migrations/0110)', () => {
     );
     expect(row!.q).toMatch(/min_compress_block_size = 4096\b/);
     expect(row!.q).toMatch(/max_compress_block_size = 65536\b/);
-    // The settings of earlier migrations stay in effect.
-    expect(row!.q).toMatch(/index_granularity = 8192\b/);
+    // Granules of 2,048 rows (migrations/0140); the settings of earlier migrations stay in effect.
+    expect(row!.q).toMatch(/index_granularity = 2048\b/);
     expect(row!.q).toMatch(/enable_block_number_column = 1\b/);
+  });
+
+  it('indexes ownership by 64-row granules (a page of scattered addresses reads few intervals: 0150)', async () => {
+    const [row] = await store.query<{ q: string }>(
+      "SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = 'ownership'",
+    );
+    expect(row!.q).toMatch(/index_granularity = 64\b/);
   });
 });

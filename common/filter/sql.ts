@@ -115,15 +115,17 @@ export function addressKeysSql(
  * destination or post-SNAT source address is within `prefixes` (sources since migrations/0085),
  * over the primary-key prefix of `flows` (hour, source address), so ClickHouse reads only the
  * granules holding them. ANDed to a condition that
- * implies such an address, it changes which granules are read, never the answer. Undefined when
- * the index cannot answer the prefixes.
+ * implies such an address, it changes which granules are read, never the answer (`sourceOnly`:
+ * the flows whose source address is within `prefixes`, for a condition implying that). Undefined
+ * when the index cannot answer the prefixes.
  */
 export function addressLookupSql(
   p: SqlParams,
   prefixes: readonly IpPrefix[],
   range: SqlTimeRange,
+  sourceOnly = false,
 ): string | undefined {
-  const keys = addressKeysSql(p, prefixes, range);
+  const keys = addressKeysSql(p, prefixes, range, sourceOnly);
   return keys && `(toStartOfHour(time), source_ip) IN (${keys})`;
 }
 
@@ -152,7 +154,11 @@ export function addressKeysInSql(p: SqlParams, keys: AddressKeys): string {
 /**
  * `column` (source_ip, destination_ip or source_xlated) within `prefixes`, narrowed through the
  * address index when a range is given and the prefixes allow it. For source_ip the condition is
- * already a key range in each hour bucket; the index adds which hour buckets the address sent in.
+ * already a key range in each hour bucket; the index's source rows alone (migrations/0085) add which
+ * hour buckets the address sent in: none for an address that never sent (a world address), so in
+ * an OR (`ip=`, either end) the source entry selects no granule, where the keys of the flows that
+ * reached the address selected one per hour boundary and part (a key range there spans every
+ * source).
  */
 function indexedIpSql(
   p: SqlParams,
@@ -161,7 +167,7 @@ function indexedIpSql(
   range: SqlTimeRange | undefined,
 ): string {
   const plain = ipInSql(p, [column], prefixes);
-  const lookup = range && addressLookupSql(p, prefixes, range);
+  const lookup = range && addressLookupSql(p, prefixes, range, column === 'source_ip');
   return lookup ? and([plain, lookup]) : plain;
 }
 

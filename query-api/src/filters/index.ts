@@ -35,6 +35,7 @@ export {
   flowQueryToSql,
   type LateMode,
   lateCandidatesApply,
+  namesLateOwners,
   ownEnds,
   ownerFiltersSql,
   type SqlWhere,

@@ -272,15 +272,32 @@ export interface FlowWhereInput {
 }
 
 /**
+ * The owner words ownerFiltersSql also matches on ends stored as `none` (their owner at the flow's
+ * time, from the ownership table); `scope` and `conflict` look at stored columns only.
+ */
+const lateOwnerWords = [
+  'tenant',
+  'account',
+  'job',
+  'alloc',
+] as const satisfies readonly (keyof EndOwnerFilters)[];
+
+/**
+ * Whether owner filters (the plain words, either end, and the from-/to- words) name an owner that
+ * an end stored as `none` can match at query time (lateOwnerWords): only then does a statement
+ * resolve late owners for them.
+ */
+export function namesLateOwners(f: Omit<OwnerFilters, 'exclude'> | undefined): boolean {
+  const any = (e: EndOwnerFilters | undefined) => lateOwnerWords.some((w) => !!e?.[w]?.length);
+  return any(f) || any(f?.source) || any(f?.destination);
+}
+
+/**
  * Whether a late mode other than `exact` keeps flowQueryToSql's `stored` ⊆ answer ⊆ `where`: not
  * when an owner exclusion could match a late end (a superset inside NOT is a subset).
  */
 export function lateCandidatesApply(filters: ParsedFilterSet): boolean {
-  const x = filters.owner.exclude;
-  if (!x) return true;
-  const late = (e: EndOwnerFilters | undefined) =>
-    !!(e?.tenant?.length || e?.account?.length || e?.job?.length || e?.alloc?.length);
-  return !late(x) && !late(x.source) && !late(x.destination);
+  return !namesLateOwners(filters.owner.exclude);
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
-import { addressKeysInSql, addressKeysSql } from '../../../common/filter/index.ts';
+import { addressKeysInSql } from '../../../common/filter/index.ts';
 import type { Principal } from '../auth/principal.ts';
 import {
   encodeCursor,
@@ -15,6 +15,7 @@ import {
   flowQueryToSql,
   type LateMode,
   lateCandidatesApply,
+  namesLateOwners,
   SqlParams,
   sortColumn,
 } from '../filters/index.ts';
@@ -40,6 +41,14 @@ type PageRow = FlowRow & { sort_text?: string; certain?: number };
  * The page statement over `query` (its range and cursor). `mode` `candidate`: the superset of
  * flowQueryToSql with a column `certain` (1: the row is in the exact answer on its stored
  * attribution alone). `narrow`: more conditions to AND (flowQueryToSql).
+ *
+ * An address lookup of several whitelist entries (`ip=X` is two: from X, to X) is one SELECT per
+ * entry, each without the rows of the entries before it (added to its blacklist), under UNION ALL
+ * and one outer ORDER BY … LIMIT: the same rows as their OR, in one statement. Inside an OR the
+ * destination's bloom-filter index cannot prune (the other entry's term is not on that column), so
+ * every granule of the keys of X was read, in every part that holds the sender's hour (at 30M flows,
+ * a world address at either end over 24 h: 118 granules where `to-ip=X` reads 34); apart, each entry
+ * prunes as if alone, and the source entry of an address that never sent selects nothing.
  */
 function statement(
   query: FlowQuery,
@@ -50,19 +59,50 @@ function statement(
   narrow: readonly string[] = [],
 ) {
   const p = new SqlParams();
-  const { where, params, stored } = flowQueryToSql(query, principal, p, mode, narrow);
   const dir = query.order === 'newest' ? 'DESC' : 'ASC';
   // The sort column comes from the whitelist (filters/sort.ts); its value rides along for the cursor.
   const col = query.sort === 'time' ? undefined : sortColumn(query.sort);
-  const select = [
-    columns,
-    ...(col ? [`toString(${col.expr}) AS sort_text`] : []),
-    ...(stored ? [`toUInt8(${stored}) AS certain`] : []),
-  ].join(', ');
+  const entries = entryQueries(query);
+  const apart = entries.length > 1;
+  const select = (q: FlowQuery) => {
+    const { where, stored } = flowQueryToSql(q, principal, p, mode, narrow);
+    const cols = [
+      columns,
+      ...(col ? [`toString(${col.expr}) AS sort_text`] : []),
+      ...(stored ? [`toUInt8(${stored}) AS certain`] : []),
+      // The outer ORDER BY of entries read apart: the sort key under names no column has.
+      ...(apart
+        ? [...(col ? [`${col.expr} AS sort_value`] : []), 'time AS sort_time', 'flow_id AS sort_id']
+        : []),
+    ];
+    return (
+      `SELECT ${cols.join(', ')} FROM flows WHERE ${where} ` +
+      `ORDER BY ${col ? `${col.expr} ${dir}, ` : ''}time ${dir}, flow_id ${dir} LIMIT ${p.bind(limit, 'UInt32')}`
+    );
+  };
+  if (!apart) return { sql: select(query), params: p.values };
+  const order = `${col ? `sort_value ${dir}, ` : ''}sort_time ${dir}, sort_id ${dir}`;
   const sql =
-    `SELECT ${select} FROM flows WHERE ${where} ` +
-    `ORDER BY ${col ? `${col.expr} ${dir}, ` : ''}time ${dir}, flow_id ${dir} LIMIT ${p.bind(limit, 'UInt32')}`;
-  return { sql, params };
+    `SELECT * EXCEPT (${col ? 'sort_value, ' : ''}sort_time, sort_id) FROM (` +
+    `${entries.map((q) => `(${select(q)})`).join(' UNION ALL ')}) ORDER BY ${order} LIMIT ${p.bind(limit, 'UInt32')}`;
+  return { sql, params: p.values };
+}
+
+/**
+ * The queries whose union is `query`: itself, or, for an address lookup of several whitelist
+ * entries (addressKeyed), one per entry, each leaving out the rows of the entries before it.
+ */
+function entryQueries(query: FlowQuery): FlowQuery[] {
+  const w = query.filters.whitelist;
+  if (w.length < 2 || !addressKeyed(query)) return [query];
+  return w.map((entry, i) => ({
+    ...query,
+    filters: {
+      ...query.filters,
+      whitelist: [entry],
+      blacklist: [...query.filters.blacklist, ...w.slice(0, i)],
+    },
+  }));
 }
 
 /**
@@ -107,11 +147,8 @@ export function pageSettings(settings: QuerySettings, limit: number): QuerySetti
  * late owners, and no exclusion does. Otherwise the exact statement costs the same.
  */
 function readsCandidates(query: FlowQuery, principal: Principal): boolean {
-  const o = query.filters.owner;
-  const ownerWords = (e: typeof o | undefined) =>
-    !!(e?.tenant?.length || e?.account?.length || e?.job?.length || e?.alloc?.length);
   return (
-    (principal.role === 'tenant' || ownerWords(o) || ownerWords(o.source) || ownerWords(o.destination)) &&
+    (principal.role === 'tenant' || namesLateOwners(query.filters.owner)) &&
     lateCandidatesApply(query.filters)
   );
 }
@@ -159,34 +196,6 @@ function cursorAfter(query: FlowQuery, row: PageRow): FlowCursor {
 }
 
 /**
- * `query` without the whitelist entries that name a source address which sent nothing in the range
- * (the address index's source rows, migrations/0085, say so; a bounded key read), undefined when no
- * entry is left (the answer is empty). Only for a whitelist of several entries, the `ip=` word's
- * source-or-destination pair say: one entry reads the index in its own statement anyway, while in
- * an OR an entry that can match nothing still keeps the destination's bloom-filter index from
- * pruning granules (a world address is rarely a source: 24 h, 30M flows, 112 -> 44 granules).
- */
-async function withoutSilentSources(
-  deps: FlowsDeps,
-  query: FlowQuery,
-  signal?: AbortSignal,
-): Promise<FlowQuery | undefined> {
-  const w = query.filters.whitelist;
-  if (w.length < 2 || !w.some((f) => f.source.ip)) return query;
-  const p = new SqlParams();
-  const range = { sinceNs: query.sinceNs, untilNs: query.untilNs };
-  const probes = w.map((f) => (f.source.ip ? addressKeysSql(p, f.source.ip, range, true) : undefined));
-  if (!probes.some(Boolean)) return query;
-  const [sent] = await deps.store.query<{ sent: number[] }>(
-    `SELECT [${probes.map((k) => (k ? `(SELECT count() > 0 FROM (${k} LIMIT 1))` : '1')).join(', ')}] AS sent`,
-    { params: p.values, settings: deps.settings, signal },
-  );
-  const whitelist = w.filter((_, i) => sent?.sent[i] !== 0);
-  if (whitelist.length === 0) return undefined;
-  return whitelist.length === w.length ? query : { ...query, filters: { ...query.filters, whitelist } };
-}
-
-/**
  * Reads one page; asks for one row more than the limit to know whether another page exists.
  *
  * Owner filters (and a tenant's scope) also match ends stored as `none` whose owner at the flow's
@@ -205,9 +214,6 @@ export async function queryFlowPage(
   signal?: AbortSignal,
 ): Promise<FlowPage> {
   const rows: PageRow[] = [];
-  const pruned = await withoutSilentSources(deps, query, signal);
-  if (!pruned) return { rows, nextCursor: undefined };
-  query = pruned;
   const candidates = readsCandidates(query, principal);
   const read = async (q: FlowQuery, want: number, mode: LateMode) => {
     const { sql, params } = statement(q, principal, want, flowRowColumns, mode);

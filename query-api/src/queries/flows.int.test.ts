@@ -1,0 +1,303 @@
+/**
+ * How a flows page reads (queries/flows.ts), over real chdb: which statements run for owner
+ * filters (candidates, the exact check of the uncertain rows only, reading on after the last
+ * candidate), when the page stays exact, and how an address at either end is read (one statement,
+ * one SELECT per whitelist entry). Every statement goes to the real engine; a pass-through records
+ * what ran. Same rows as the single exact statement each time.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createChdbStore } from '../../../common/clickhouse/chdb-store.ts';
+import { engineEvents } from '../../../common/clickhouse/engine-events.ts';
+import type { QueryOptions, Store } from '../../../common/clickhouse/index.ts';
+import { migrate } from '../../../common/clickhouse/migrator.ts';
+import { writeIntervals } from '../../../common/ownership/persistence.ts';
+import { OPEN_END_NS, type OwnerInterval } from '../../../common/ownership/types.ts';
+import type { Principal } from '../auth/principal.ts';
+import { decodeCursor, flowQueryToSql, parseFlowQuery, SqlParams, sortColumn } from '../filters/index.ts';
+import { queryFlowPage } from './flows.ts';
+
+const S = 1_000_000_000n;
+const H = 3600n * S;
+const T0 = 1_796_000_400n * S; // an hour boundary
+const admin: Principal = { name: 'admin', role: 'admin' };
+const W = '203.0.113.9'; // a world address: receives, never sends
+const A = '10.1.0.2'; // held by t2 while the flows ran, by t1 before: a candidate that fails
+const B = '10.1.0.3'; // held by t1 while the flows ran, stored as nobody's: a late owner
+const P = '10.1.0.4'; // a pod stored as t1's
+
+/** A flow id (32 hex digits) from a small number. */
+const id = (n: number) => n.toString(16).padStart(32, '0');
+
+/**
+ * Flows at T0 + 30 min - n s (so n = 1 is the newest): 2 from A and 3 from B, stored as nobody's;
+ * the others from P, stored as t1's. Destinations (stored as nobody's): W, except the odd ones of
+ * 7..19, which go to B. Flows 4, 6, 9, 12, 15 and 18 are dropped.
+ */
+const flows: { n: number; src: string; dst: string; srcTenant: string; verdict: string }[] = [
+  { n: 1, src: P, dst: W, srcTenant: 't1', verdict: 'FORWARDED' },
+  { n: 2, src: A, dst: W, srcTenant: '', verdict: 'FORWARDED' },
+  { n: 3, src: B, dst: W, srcTenant: '', verdict: 'FORWARDED' },
+  { n: 4, src: P, dst: W, srcTenant: 't1', verdict: 'DROPPED' },
+  { n: 5, src: P, dst: W, srcTenant: 't1', verdict: 'FORWARDED' },
+  ...Array.from({ length: 15 }, (_, k) => ({
+    n: 6 + k,
+    src: P,
+    dst: k % 2 ? B : W,
+    srcTenant: 't1',
+    verdict: k % 3 ? 'FORWARDED' : 'DROPPED',
+  })),
+];
+
+const interval = (address: string, tenant: string, start: bigint, end: bigint, n: number): OwnerInterval => ({
+  address,
+  kind: 'alloc',
+  allocId: `a0000000-0000-0000-0000-00000000000${n}`,
+  allocName: `web.web[${n}]`,
+  namespace: 'default',
+  job: 'web',
+  group: 'web',
+  nodeId: 'node-1',
+  nodeName: 'n1',
+  tenant,
+  account: `acct-${n}`,
+  start,
+  end,
+  nomadIndex: BigInt(n),
+});
+
+describe('query-api > queries > flows page (real chdb)', () => {
+  let dir: string;
+  let real: Store;
+  /** Statements the page ran since the last reset, with their options. */
+  const seen: { sql: string; opts: QueryOptions }[] = [];
+  let store: Store;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ft-flows-page-'));
+    real = await createChdbStore(dir, 'flows_page');
+    await migrate(real);
+    const selects = flows.map(
+      (f) =>
+        `SELECT fromUnixTimestamp64Nano(toInt64(${T0 + 1800n * S - BigInt(f.n) * S}), 'UTC'), unhex('${id(f.n)}'), 3, 'k/n1', ` +
+        `'${f.verdict}', 'L3_L4', 'IPv4', toIPv6('${f.src}'), toIPv6('${f.dst}'), 'TCP', 443, ` +
+        `'${f.srcTenant}', '${f.srcTenant ? 'ownership' : 'none'}', '', 'none', 'test', now64(9)`,
+    );
+    await real.command(
+      `INSERT INTO flows (time, flow_id, stored_fields, node_name, verdict, type, ip_version, source_ip,
+        destination_ip, l4_protocol, destination_port, src_tenant, src_source, dst_tenant, dst_source,
+        ingest_target, received_at) ${selects.join(' UNION ALL ')}`,
+    );
+    await writeIntervals(real, [
+      interval(A, 't1', T0 - 10n * H, T0, 1),
+      interval(A, 't2', T0, OPEN_END_NS, 2),
+      interval(B, 't1', T0, OPEN_END_NS, 3),
+    ]);
+    // A pass-through to the real store that records what the page runs.
+    store = new Proxy(real, {
+      get(target, key) {
+        const v = Reflect.get(target, key);
+        if (key !== 'query' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
+        return (sql: string, opts: QueryOptions = {}) => {
+          seen.push({ sql, opts });
+          return (v as Store['query']).call(target, sql, opts);
+        };
+      },
+    }) as Store;
+  }, 300_000);
+  afterAll(async () => {
+    await real?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const query = (extra: Record<string, string>) =>
+    parseFlowQuery({
+      since: new Date(Number((T0 + 10n * 60n * S) / 1_000_000n)).toISOString(),
+      until: new Date(Number((T0 + H - 60n * S) / 1_000_000n)).toISOString(),
+      ...extra,
+    });
+
+  /** The page, after forgetting earlier statements. */
+  const page = async (extra: Record<string, string>, principal = admin) => {
+    seen.length = 0;
+    return queryFlowPage({ store, settings: {} }, query(extra), principal);
+  };
+
+  /** The ids of the exact answer: one statement over the whole range, no candidates. */
+  const exact = async (extra: Record<string, string>, principal = admin) => {
+    const q = query({ ...extra, limit: '1000' });
+    const { where, params } = flowQueryToSql(q, principal, new SqlParams());
+    const dir = q.order === 'newest' ? 'DESC' : 'ASC';
+    const by = q.sort === 'time' ? '' : `${sortColumn(q.sort).expr} ${dir}, `;
+    return (
+      await real.query<{ id_hex: string }>(
+        `SELECT lower(hex(flow_id)) AS id_hex FROM flows WHERE ${where} ORDER BY ${by}time ${dir}, flow_id ${dir}`,
+        { params },
+      )
+    ).map((r) => r.id_hex);
+  };
+
+  /** Every page of a listing through its cursors: the ids in order. */
+  const allPages = async (extra: Record<string, string>, principal = admin) => {
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < 100; i++) {
+      const got = await page({ ...extra, ...(cursor ? { cursor } : {}) }, principal);
+      ids.push(...got.rows.map((r) => r.id_hex));
+      cursor = got.nextCursor;
+      if (!cursor) return ids;
+    }
+    throw new Error('too many pages');
+  };
+
+  it('a tenant filter selects candidates: one statement, no late-owner resolution, when the stored owners answer', async () => {
+    // The two newest dropped flows (4 and 6, limit 1 asks for one more) are stored as t1's.
+    const got = await page({ tenant: 't1', verdict: 'DROPPED', limit: '1' });
+    expect(got.rows.map((r) => r.id_hex)).toEqual([id(4)]);
+    expect(got.nextCursor).toBeDefined();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.sql).toContain('AS certain');
+    expect(seen[0]!.sql).not.toContain('late_fid');
+    expect(got.rows[0]).not.toHaveProperty('certain');
+    // The page is materialized lazily up to its size.
+    expect(seen[0]!.opts.settings?.['query_plan_max_limit_for_lazy_materialization']).toBe(10);
+    expect(await allPages({ tenant: 't1', verdict: 'DROPPED', limit: '1' })).toEqual(
+      await exact({ tenant: 't1', verdict: 'DROPPED' }),
+    );
+  });
+
+  it('checks the uncertain rows exactly, drops those that fail and reads on after the last candidate', async () => {
+    const got = await page({ tenant: 't1', limit: '2' });
+    // Flow 2 (A, then t2's) fails the exact check, flow 3 (B, t1's late) passes.
+    expect(got.rows.map((r) => r.id_hex)).toEqual([id(1), id(3)]);
+    expect(got.nextCursor).toBeDefined();
+    // 1: candidates 1, 2, 3; 2: the exact clause over flows 2 and 3 only; 3: candidates after flow 3.
+    expect(seen).toHaveLength(3);
+    expect(seen[0]!.sql).toContain('AS certain');
+    expect(seen[1]!.sql).toContain('late_fid');
+    expect(Object.values(seen[1]!.opts.params ?? {})).toContainEqual([id(2), id(3)]);
+    expect(seen[2]!.sql).toContain('AS certain');
+    expect(seen[2]!.sql).toMatch(/\(time, flow_id\) </);
+    expect(decodeCursor(got.nextCursor!).flowId).toBe(id(3));
+    // Followed through every page, in both orders: the exact answer.
+    for (const order of ['newest', 'oldest']) {
+      expect(await allPages({ tenant: 't1', limit: '2', order })).toEqual(
+        await exact({ tenant: 't1', order }),
+      );
+    }
+    expect(await exact({ tenant: 't1' })).not.toContain(id(2));
+    expect(await exact({ tenant: 't1' })).toContain(id(3));
+  });
+
+  it('reads exactly when an exclusion names an owner (a superset inside NOT would leave flows out)', async () => {
+    const got = await page({ 'not-tenant': 't1' });
+    expect(seen.length).toBeGreaterThan(0);
+    for (const s of seen) expect(s.sql).not.toContain('AS certain');
+    expect(seen[0]!.sql).toContain('late_fid');
+    // Flow 2 only: A was t2's then; B's flow 3 is t1's late.
+    expect(got.rows.map((r) => r.id_hex)).toEqual([id(2)]);
+  });
+
+  it('reads candidates for every word a late owner can match (either end or one), exactly for their exclusions and for scope', async () => {
+    const words = ['tenant', 'account', 'job', 'alloc'];
+    for (const w of words.flatMap((x) => [x, `from-${x}`, `to-${x}`])) {
+      await page({ [w]: 't1' });
+      expect(seen[0]!.sql, w).toContain('AS certain');
+      await page({ [`not-${w}`]: 't1' });
+      for (const s of seen) expect(s.sql, `not-${w}`).not.toContain('AS certain');
+    }
+    await page({ scope: 'world' });
+    for (const s of seen) expect(s.sql).not.toContain('AS certain');
+    // A candidate word next to an exclusion of another: exact.
+    await page({ tenant: 't1', 'not-from-job': 'web' });
+    for (const s of seen) expect(s.sql).not.toContain('AS certain');
+  });
+
+  it('reads exactly without owner filters (nothing to resolve)', async () => {
+    const got = await page({ verdict: 'DROPPED' });
+    for (const s of seen) {
+      expect(s.sql).not.toContain('AS certain');
+      expect(s.sql).not.toContain('late_fid');
+    }
+    expect(got.rows.map((r) => r.id_hex)).toEqual(await exact({ verdict: 'DROPPED' }));
+  });
+
+  it('reads an address at either end in one statement, one SELECT per end, the rows of their OR', async () => {
+    for (const [ip, extra] of [
+      [W, {}],
+      [B, {}],
+      [P, {}],
+      [B, { order: 'oldest' }],
+      [W, { verdict: 'DROPPED' }],
+    ] as const) {
+      const got = await page({ ip, ...extra });
+      expect(seen, ip).toHaveLength(1);
+      expect(seen[0]!.sql.match(/FROM flows WHERE/g)).toHaveLength(2);
+      expect(seen[0]!.sql).toContain('UNION ALL');
+      const want = await exact({ ip, ...extra });
+      expect(want.length, ip).toBeGreaterThan(0);
+      expect(
+        got.rows.map((r) => r.id_hex),
+        ip,
+      ).toEqual(want);
+      // Pages of 3 through their cursors, and sorted by another column: the same rows.
+      expect(await allPages({ ip, ...extra, limit: '3' }), ip).toEqual(want);
+      const sorted = { ip, ...extra, sort: 'dst_ip' };
+      expect(await allPages({ ...sorted, limit: '3' }), ip).toEqual(await exact(sorted));
+    }
+    // A tenant principal at either end reads candidates in each SELECT, and gets its own flows only.
+    const t1: Principal = { name: 't1', role: 'tenant', tenant: 't1' };
+    const got = await page({ ip: W }, t1);
+    expect(seen[0]!.sql.match(/AS certain/g)).toHaveLength(2);
+    expect(got.rows.map((r) => r.id_hex)).toEqual(await exact({ ip: W }, t1));
+    expect(got.rows.map((r) => r.id_hex)).not.toContain(id(2));
+  });
+
+  it('reads an address that never sent, at either end, in the granules `to-ip` reads, fewer than their OR', async () => {
+    // Two hours later: 1,000 pods sending 100 flows each over an hour, in two parts (both hold every
+    // pod's hour), and three flows to V, all in the first part.
+    const V = '203.0.113.77';
+    const base = T0 + 2n * H;
+    const bulk = (part: number) =>
+      `INSERT INTO flows (time, flow_id, stored_fields, node_name, verdict, type, ip_version, source_ip,
+        destination_ip, l4_protocol, destination_port, src_tenant, src_source, dst_source, ingest_target, received_at)
+       SELECT fromUnixTimestamp64Nano(toInt64(${base} + intDiv(number, 1000) * 36000000000 + number % 1000), 'UTC'),
+         MD5(concat('bulk', toString(number))), 3, 'k/n1', 'FORWARDED', 'L3_L4', 'IPv4',
+         toIPv6(concat('10.2.', toString(intDiv(number % 1000, 250)), '.', toString(number % 250))),
+         if(number IN (2, 50004, 99006), toIPv6('${V}'), toIPv6('198.51.100.1')), 'TCP', 443, 't1', 'ownership',
+         'none', 'test', now64(9)
+       FROM numbers(100000) WHERE number % 2 = ${part}`;
+    await real.command(bulk(0));
+    await real.command(bulk(1));
+    const range = {
+      since: new Date(Number(base / 1_000_000n)).toISOString(),
+      until: new Date(Number((base + H) / 1_000_000n)).toISOString(),
+    };
+    const marks = async (run: () => Promise<unknown>) => {
+      const before = await engineEvents(real, ['SelectedMarks']);
+      await run();
+      return (await engineEvents(real, ['SelectedMarks'])).SelectedMarks - before.SelectedMarks;
+    };
+    const pageOf = (extra: Record<string, string>) => () =>
+      queryFlowPage({ store: real, settings: {} }, parseFlowQuery({ ...range, ...extra }), admin);
+    const either = await marks(pageOf({ ip: V }));
+    const to = await marks(pageOf({ 'to-ip': V }));
+    // Their OR in one SELECT (how the page read before).
+    const q = parseFlowQuery({ ...range, ip: V });
+    const { where, params } = flowQueryToSql(q, admin, new SqlParams());
+    const ored = await marks(() => real.query(`SELECT flow_id FROM flows WHERE ${where}`, { params }));
+    expect(either).toBe(to);
+    expect(either).toBeLessThan(ored);
+    expect((await pageOf({ ip: V })()).rows).toHaveLength(3);
+  });
+
+  it('reads a single source entry as it is (one SELECT)', async () => {
+    const got = await page({ 'from-ip': P });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.sql).toContain('FROM flows WHERE');
+    expect(seen[0]!.sql).not.toContain('UNION ALL');
+    expect(got.rows.map((r) => r.id_hex)).toEqual(await exact({ 'from-ip': P }));
+  });
+});
