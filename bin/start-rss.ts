@@ -3,20 +3,20 @@
  * run in a process of its own against the bench's frame server (a Hubble that serves as fast as it
  * is read), sampled while it ingests at full rate. Prints one JSON line.
  *
- * What counts as chdb's own memory, subtracted from the resident set: the allocations ClickHouse's
+ * What counts as chdb's own memory, subtracted from the resident set: the resident pages of the
+ * libchdb library's mapping (its code and data, ~200 MB of binary) and the resident pages its
+ * allocator holds (jemalloc's own `resident` figure, `system.jemalloc_stats`): what ClickHouse's
  * memory tracker accounts (`system.metrics` MemoryTracking: caches, parts being written and merged,
- * query state) and the resident pages of the libchdb library's mapping (its code and data, hundreds
- * of MB of binary). Everything else resident — V8's heap, Buffers (batches, the reader thread's
- * backlog), Node itself — is ours. `heap_external_mb` (V8 heap + external memory as Node reports it)
- * is a cross-check from the other side.
+ * query state), its live bytes the tracker does not count, and pages freed but not yet given back
+ * (`dirty_decay_ms` 5,000 — 150–300 MB at full rate before the product purged them, chdb-store.ts
+ * `chdbPurge`). Node's own allocations never go through that allocator (200 MB of Buffers leave its
+ * figures unchanged). Everything else resident — V8's heaps, Buffers (batches, the reader thread's
+ * backlog), Node's binary and libraries — is ours: `rss_without_chdb_peak_mb`. The tracker alone, as
+ * earlier sessions subtracted it, gives `rss_without_chdb_tracked_peak_mb` (chdb's untracked and freed
+ * pages then count as ours). `rss_peak_mb` is the whole process, chdb included.
  *
- * One more part of chdb's memory is in neither: pages its allocator (jemalloc, `dirty_decay_ms`
- * 5,000) keeps after an insert freed them — 150–300 MB at full rate. The product purges them after
- * inserts (chdb-store.ts `chdbPurge`), so by default nothing is purged here: what stays resident
- * beyond the tracker and the library — chdb's untracked live bytes and whatever garbage a merge left
- * since the last purge included — is counted as ours. `productPurge: false` measures start without
- * the product's purge; `samplePurge: true` purges before each sample (the measure before the product
- * purged, which kept chdb's freed pages out of our figure). `rss_peak_mb` is the whole process.
+ * `productPurge: false` measures start without the product's purge; `samplePurge: true` purges before
+ * each sample too (the measure before the product purged).
  *
  * `benchStartRss(flows)` runs it: the frame server and this module as a child process (one chdb
  * engine per process, and the bench's own would be counted otherwise).
@@ -43,11 +43,15 @@ export interface StartRssResult {
   cpu_us_per_flow: number;
   /** Peak of the whole process's resident set. */
   rss_peak_mb: number;
-  /** Peak of: resident set − chdb's tracked memory − libchdb's resident mapping. */
+  /** Peak of: resident set − libchdb's resident mapping − what chdb's allocator holds resident. */
   rss_without_chdb_peak_mb: number;
   rss_at_that_peak_mb: number;
+  /** chdb's allocator: resident pages (jemalloc), and of them what its memory tracker counts. */
+  chdb_allocator_resident_at_that_peak_mb: number;
   chdb_tracked_at_that_peak_mb: number;
   libchdb_resident_at_that_peak_mb: number;
+  /** Peak of: resident set − libchdb's resident mapping − chdb's tracked memory (earlier sessions' figure). */
+  rss_without_chdb_tracked_peak_mb: number;
   /** At that peak: V8 heap used and reserved, external memory (Buffers) as Node reports it. */
   heap_used_at_that_peak_mb: number;
   heap_total_at_that_peak_mb: number;
@@ -168,7 +172,9 @@ async function main(
   const peak = {
     rss: 0,
     tracked: 0,
+    allocator: 0,
     libchdb: 0,
+    oursTracked: 0,
     file: 0,
     ours: 0,
     heapUsed: 0,
@@ -183,8 +189,8 @@ async function main(
     // The store runs one statement at a time, so this answers between two inserts (and after the
     // purge that follows an insert); the bench's own purge goes past that queue (a session of its
     // own), right before the resident set is read.
-    const [row] = await store.query<{ n: string; tracked: string }>(
-      "SELECT (SELECT count() FROM flows) AS n, (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked",
+    const [row] = await store.query<{ n: string; tracked: string; jemalloc: string }>(
+      "SELECT (SELECT count() FROM flows) AS n, (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked, (SELECT stats FROM system.jemalloc_stats) AS jemalloc",
     );
     if (opts.samplePurge) {
       const before = process.memoryUsage.rss();
@@ -193,14 +199,23 @@ async function main(
     }
     stored = Number(row?.n ?? 0);
     const tracked = Number(row?.tracked ?? 0);
+    // The summary line of jemalloc's statistics: "Allocated: …, active: …, metadata: … (…), resident: …".
+    const jemalloc = /Allocated: \d+, active: \d+, metadata: \d+(?: \([^)]*\))?, resident: (\d+)/.exec(
+      row?.jemalloc ?? '',
+    );
+    if (!jemalloc) throw new Error('start-rss: no resident figure in system.jemalloc_stats');
+    // Memory the tracker counts that the allocator does not (a direct mmap) would be chdb's too.
+    const allocator = Math.max(Number(jemalloc[1]), tracked);
     const { rss, libchdb, file } = resident();
     const mem = process.memoryUsage();
-    const ours = rss - tracked - libchdb;
+    const ours = rss - libchdb - allocator;
     peak.total = Math.max(peak.total, rss);
+    peak.oursTracked = Math.max(peak.oursTracked, rss - libchdb - tracked);
     if (ours > peak.ours) {
       Object.assign(peak, {
         rss,
         tracked,
+        allocator,
         libchdb,
         file,
         ours,
@@ -224,8 +239,10 @@ async function main(
     rss_peak_mb: mb(peak.total),
     rss_without_chdb_peak_mb: mb(peak.ours),
     rss_at_that_peak_mb: mb(peak.rss),
+    chdb_allocator_resident_at_that_peak_mb: mb(peak.allocator),
     chdb_tracked_at_that_peak_mb: mb(peak.tracked),
     libchdb_resident_at_that_peak_mb: mb(peak.libchdb),
+    rss_without_chdb_tracked_peak_mb: mb(peak.oursTracked),
     heap_used_at_that_peak_mb: mb(peak.heapUsed),
     heap_total_at_that_peak_mb: mb(peak.heapTotal),
     external_at_that_peak_mb: mb(peak.external),
