@@ -21,7 +21,8 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const thisFile = fileURLToPath(import.meta.url);
+const projectRoot = path.resolve(path.dirname(thisFile), '..');
 
 /** Where bundles are cached. */
 export const bundleCacheDir = path.join(projectRoot, 'node_modules', '.cache', 'flowtrail');
@@ -98,7 +99,8 @@ export async function bundledEntry(entry) {
     /** @type {Record<string, number>} */
     const inputs = {};
     let changedDuringBuild = false;
-    for (const input of Object.keys(result.metafile.inputs)) {
+    // This file too: a change to how bundles are built rebuilds them.
+    for (const input of [...Object.keys(result.metafile.inputs), path.relative(projectRoot, thisFile)]) {
       const abs = path.join(projectRoot, input);
       const mtime = statSync(abs).mtimeMs;
       inputs[abs] = mtime;
