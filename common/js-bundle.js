@@ -17,6 +17,7 @@
  * else of its meta object but `resolve` of a package (the same from the cache folder) is refused.
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -109,7 +110,8 @@ export async function bundledEntry(entry) {
     mkdirSync(bundleCacheDir, { recursive: true });
     // Written aside and renamed: a concurrent process (a test worker, a second start) never reads half a
     // file, and whichever rename lands last leaves an equal bundle.
-    const tmp = `${out}.${process.pid}.tmp`;
+    // A name of its own per build: two threads of one process (reader threads) may build at once.
+    const tmp = `${out}.${randomUUID()}.tmp`;
     writeFileSync(tmp, file.contents);
     renameSync(tmp, out);
     // A source saved while esbuild read it may not be in this bundle: record nothing, so the next use rebuilds.
