@@ -57,7 +57,13 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`flowtrail: unknown command "${name}"\n\n${usage}`);
     return 2;
   }
-  const mod = (await import(pathToFileURL(path.join(commandsDir, `${name}.ts`)).href)) as {
+  // `start` by a literal path, so the bundle bin/flowtrail.js runs it from holds it (every other command
+  // is loaded through tsx, from its file).
+  const mod = (
+    name === 'start'
+      ? await import('./commands/start.ts')
+      : await import(pathToFileURL(path.join(commandsDir, `${name}.ts`)).href)
+  ) as {
     run(argv: string[]): Promise<number>;
     usage?: string;
   };

@@ -8,6 +8,10 @@
  * of our own with two lanes: inserts (and the bookkeeping around them) always go next, queries
  * take turns after them, and a queued statement whose caller gave up (signal aborted: the client
  * left, or its deadline passed) is dropped before it reaches the engine.
+ *
+ * After inserts the engine's allocator is purged (see `chdbPurge`): chdb's jemalloc keeps the pages
+ * an insert freed resident for seconds (`dirty_decay_ms` 5,000), which its memory tracker does not
+ * count, and in `flowtrail start` at full rate that was 150–300 MB of resident memory.
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -101,9 +105,89 @@ export function createStatementScheduler(): StatementScheduler {
   };
 }
 
-let shared: { dir: string; session: Session; users: number; scheduler: StatementScheduler } | undefined;
+/**
+ * How often the engine's allocator may be purged (`SYSTEM JEMALLOC PURGE`: its freed pages go back to
+ * the OS). jemalloc keeps the pages an insert freed for `dirty_decay_ms` (5,000; chdb ignores
+ * MALLOC_CONF), and at `flowtrail start`'s full rate that was 150–300 MB resident beyond what the
+ * engine's tracker counts (bin/start-rss.ts). A purge costs ~20 ms of CPU, so it runs after an insert
+ * at most once per `everyMs`: an insert within that of the last purge leaves one purge due at its
+ * end, so no insert's garbage stays longer than `everyMs`. 0 turns it off (a bench comparing).
+ * Read when a session opens.
+ */
+export const chdbPurge = { everyMs: 1_000 };
 
-function openSession(dir: string): { session: Session; scheduler: StatementScheduler } {
+interface Purger {
+  /**
+   * Called inside an insert's job, as it ends: purges there (nothing else can land between the insert
+   * and the purge) when the interval allows, else once it does (a job of its own on the insert lane).
+   */
+  afterInsert(): Promise<void>;
+  /** No more purges; resolves once one running has ended (closing the session under it aborts the process). */
+  stop(): Promise<void>;
+  readonly stats: ChdbPurgeStats;
+}
+
+/** Purges run so far in this process and their wall time (the engine runs no statement meanwhile). */
+export interface ChdbPurgeStats {
+  purges: number;
+  ms: number;
+}
+
+function createPurger(session: Session, scheduler: StatementScheduler, everyMs: number): Purger {
+  let last = Number.NEGATIVE_INFINITY;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = everyMs <= 0;
+  let running: Promise<void> | undefined;
+  const stats: ChdbPurgeStats = { purges: 0, ms: 0 };
+  const purge = async () => {
+    if (stopped) return;
+    const t = performance.now();
+    // Bare: SYSTEM statements take no SETTINGS clause, which run() appends.
+    running = session.queryAsync('SYSTEM JEMALLOC PURGE', { format: 'TSV' }).then(
+      () => {
+        last = performance.now();
+        stats.purges++;
+        stats.ms += last - t;
+      },
+      () => {
+        // An engine built without jemalloc: its memory stays as it was; no point asking again.
+        stopped = true;
+      },
+    );
+    await running;
+    running = undefined;
+  };
+  return {
+    async afterInsert() {
+      if (stopped || timer) return;
+      const wait = last + everyMs - performance.now();
+      if (wait <= 0) return purge();
+      timer = setTimeout(() => {
+        timer = undefined;
+        void scheduler.schedule('insert', purge);
+      }, wait);
+      // Garbage not yet purged is no reason to keep a process alive.
+      timer.unref();
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+    stats,
+  };
+}
+
+/** The current session's purges (bin/start-rss.ts reports them); undefined when no session is open. */
+export function chdbPurgeStats(): ChdbPurgeStats | undefined {
+  return shared ? { ...shared.purger.stats } : undefined;
+}
+
+let shared:
+  | { dir: string; session: Session; users: number; scheduler: StatementScheduler; purger: Purger }
+  | undefined;
+
+function openSession(dir: string): { session: Session; scheduler: StatementScheduler; purger: Purger } {
   const abs = path.resolve(dir);
   if (shared) {
     if (shared.dir !== abs) {
@@ -114,21 +198,30 @@ function openSession(dir: string): { session: Session; scheduler: StatementSched
   }
   mkdirSync(abs, { recursive: true });
   const session = new Session(abs);
-  shared = { dir: abs, session, users: 1, scheduler: createStatementScheduler() };
+  const scheduler = createStatementScheduler();
+  shared = {
+    dir: abs,
+    session,
+    users: 1,
+    scheduler,
+    purger: createPurger(session, scheduler, chdbPurge.everyMs),
+  };
   return shared;
 }
 
-function releaseSession(): void {
+async function releaseSession(): Promise<void> {
   if (!shared) return;
   if (--shared.users === 0) {
-    shared.session.close();
+    const { purger, session } = shared;
     shared = undefined;
+    await purger.stop();
+    session.close();
   }
 }
 
 /** Opens (or shares) the chdb engine on `dataDir` and uses `database` in it. */
 export async function createChdbStore(dataDir: string, database: string): Promise<Store> {
-  const { session, scheduler } = openSession(dataDir);
+  const { session, scheduler, purger } = openSession(dataDir);
   const scratch = path.join(path.resolve(dataDir), 'tmp');
   mkdirSync(scratch, { recursive: true });
   const db = quoteIdent(database);
@@ -185,6 +278,7 @@ export async function createChdbStore(dataDir: string, database: string): Promis
         } catch (err) {
           throw parseClickHouseError(err, `INSERT INTO ${table}`);
         }
+        await purger.afterInsert();
       });
     },
     async insertRowBinary(insert: RowBinaryInsert): Promise<InsertResult> {
@@ -203,7 +297,9 @@ export async function createChdbStore(dataDir: string, database: string): Promis
           'TSV',
         );
         // A merge (TTL) between the two counts can lower the total: never report below zero.
-        return { written: Math.max(0, (await writtenRows()) - before) };
+        const written = Math.max(0, (await writtenRows()) - before);
+        await purger.afterInsert();
+        return { written };
       }
       async function writtenRows(): Promise<number> {
         // chdb's queryAsync reports no written-rows summary, so count the target's rows instead.
@@ -218,7 +314,7 @@ export async function createChdbStore(dataDir: string, database: string): Promis
     async close() {
       if (closed) return;
       closed = true;
-      releaseSession();
+      await releaseSession();
     },
   };
   return store;

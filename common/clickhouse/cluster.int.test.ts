@@ -54,11 +54,14 @@ describe('common > clickhouse > cluster', () => {
     expect(flows).toContain('sipHash64(flow_id)');
   });
 
-  it('leaves the rebuild of flows (migrations/0140) to the operator: no statement on a cluster', () => {
-    const rebuild = loadMigrations().find((m) => m.name === '0140_flows_granularity_2048');
-    expect(rebuild?.statements.length).toBeGreaterThan(0);
+  it('leaves the rebuilds of flows and ownership (0140, 0150) to the operator: no statement on a cluster', () => {
+    const rebuilds = loadMigrations().filter((m) => m.statements.some((sql) => /_rebuild\b/.test(sql)));
+    expect(rebuilds.map((m) => m.name)).toEqual([
+      '0140_flows_granularity_2048',
+      '0150_ownership_granularity_64',
+    ]);
     const transform = clusterTransform('flowtrail');
-    expect(rebuild!.statements.flatMap((sql) => transform(sql))).toEqual([]);
+    for (const m of rebuilds) expect(m.statements.flatMap((sql) => transform(sql))).toEqual([]);
     expect(statements.some(({ sql }) => /_rebuild\b/.test(sql))).toBe(false);
   });
 

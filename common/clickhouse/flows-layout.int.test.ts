@@ -29,4 +29,11 @@ describe('common > clickhouse > flows layout (migrations/0110)', () => {
     expect(row!.q).toMatch(/index_granularity = 2048\b/);
     expect(row!.q).toMatch(/enable_block_number_column = 1\b/);
   });
+
+  it('indexes ownership by 64-row granules (a page of scattered addresses reads few intervals: 0150)', async () => {
+    const [row] = await store.query<{ q: string }>(
+      "SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = 'ownership'",
+    );
+    expect(row!.q).toMatch(/index_granularity = 64\b/);
+  });
 });
