@@ -12,6 +12,7 @@
  *   → ALTER TABLE t_local ON CLUSTER c ADD COLUMN IF NOT EXISTS …; ALTER TABLE t ON CLUSTER c ADD COLUMN IF NOT EXISTS …
  * INSERT INTO t SELECT … (a backfill)  → unchanged: it runs once, through the Distributed tables
  * ALTER TABLE t MODIFY SETTING …       → ALTER TABLE t_local ON CLUSTER c MODIFY SETTING … (storage settings live there)
+ * ALTER TABLE t MODIFY COLUMN … CODEC(…) → ALTER TABLE t_local ON CLUSTER c MODIFY COLUMN … (codecs live there too)
  * any statement on a `*_rebuild` table  → none: a table rebuilt by copy and EXCHANGE (a setting that
  *                                         cannot be altered) is rebuilt on a cluster by its operator
  * ```
@@ -108,8 +109,11 @@ export function clusterTransform(cluster: string): (statement: string) => string
         `ALTER TABLE ${name} ON CLUSTER ${c} ${rest}`,
       ];
     }
-    // Storage settings live on the local tables.
-    const setting = /^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?=MODIFY\s+SETTING\b)/i.exec(sql);
+    // Storage settings and column codecs live on the local tables.
+    const setting =
+      /^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?=MODIFY\s+(?:SETTING\b|COLUMN\b[\s\S]*\bCODEC\())/i.exec(
+        sql,
+      );
     if (setting) {
       return [`ALTER TABLE ${localTable(setting[1]!)} ON CLUSTER ${c} ${sql.slice(setting[0].length)}`];
     }

@@ -36,4 +36,14 @@ describe('common > clickhouse > flows layout (migrations/0110)', () => {
     );
     expect(row!.q).toMatch(/index_granularity = 64\b/);
   });
+
+  it('compresses time and received_at as deltas (0141: ~3 B per flow less than double deltas)', async () => {
+    const rows = await store.query<{ name: string; codec: string }>(
+      "SELECT name, compression_codec AS codec FROM system.columns WHERE database = currentDatabase() AND table = 'flows' AND name IN ('time', 'received_at') ORDER BY name",
+    );
+    expect(rows).toEqual([
+      { name: 'received_at', codec: 'CODEC(Delta(8), ZSTD(1))' },
+      { name: 'time', codec: 'CODEC(Delta(8), ZSTD(1))' },
+    ]);
+  });
 });
