@@ -220,9 +220,10 @@ export async function benchScale(opts: ScaleBenchOptions) {
       index: perFlow(await bytesOf('flows_by_address')),
       rollup: perFlow(await bytesOf('flows_minute')),
     };
-    // Everything the store keeps per flow: flows, the address index, every rollup and small table.
+    // Everything the store keeps per flow on disk: flows with its skip indexes and marks, the
+    // address index, every rollup and small table.
     const tableBytes = await store.query<{ table: string; bytes: string }>(
-      'SELECT table, sum(data_compressed_bytes) AS bytes FROM system.parts WHERE database = currentDatabase() AND active GROUP BY table ORDER BY sum(data_compressed_bytes) DESC',
+      'SELECT table, sum(bytes_on_disk) AS bytes FROM system.parts WHERE database = currentDatabase() AND active GROUP BY table ORDER BY sum(bytes_on_disk) DESC',
     );
     const keptByTable = Object.fromEntries(tableBytes.map((t) => [t.table, perFlow(Number(t.bytes))]));
     const kept = perFlow(tableBytes.reduce((sum, t) => sum + Number(t.bytes), 0));

@@ -73,6 +73,8 @@ export interface IngestBenchResult {
    */
   stage_cpu_us_per_flow: StageCosts & { insert: number };
   bytes_per_flow: number;
+  /** The same on disk: with the skip indexes, marks and checksums of `flows`. */
+  disk_bytes_per_flow: number;
   machine: { cpus: number; model: string; node: string };
 }
 
@@ -173,8 +175,8 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
     // 3. Bytes per flow once parts are merged, over the raw table: its rows are all distinct
     // (the end-to-end run serves a cycle of pre-encoded frames, which would compress too well).
     await store.command('OPTIMIZE TABLE flows_raw FINAL');
-    const [disk] = await store.query<{ bytes: string; rows: string }>(
-      "SELECT sum(data_compressed_bytes) AS bytes, sum(rows) AS rows FROM system.parts WHERE database = currentDatabase() AND table = 'flows_raw' AND active",
+    const [disk] = await store.query<{ bytes: string; disk: string; rows: string }>(
+      "SELECT sum(data_compressed_bytes) AS bytes, sum(bytes_on_disk) AS disk, sum(rows) AS rows FROM system.parts WHERE database = currentDatabase() AND table = 'flows_raw' AND active",
     );
     const ingestRate = stored / ingestSeconds;
     const rawRate = rows / rawSeconds;
@@ -198,6 +200,7 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
       cpu_ratio_sink_batches: round((batchesCpu.user + batchesCpu.system) / rows / ingestCpuPerFlow, 3),
       stage_cpu_us_per_flow: { ...stages, insert: round((viewsCpu.user + viewsCpu.system) / rows, 1) },
       bytes_per_flow: round(Number(disk?.bytes ?? 0) / Number(disk?.rows ?? 1), 1),
+      disk_bytes_per_flow: round(Number(disk?.disk ?? 0) / Number(disk?.rows ?? 1), 1),
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
     };
   }
