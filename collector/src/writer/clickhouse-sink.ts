@@ -29,12 +29,13 @@ export interface ClickHouseSinkConfig {
   /**
    * Flows per batch. Default 50,000 (~33 MB of rows at 652 B each). Each batch is held in memory
    * while it fills, again while it waits, and chdb holds its parsed blocks while inserting it, so
-   * this sets most of `flowtrail start`'s memory: 100,000 measured 456 MB resident apart from chdb's
-   * (bin/start-rss.ts), 50,000 364 MB. The price, measured end to end by CPU per flow (2026-12-02,
-   * interleaved pairs under load 6–11, 400,000 and 1,000,000 flows each; /work/notes/ingest6.md):
-   * 50,000 cost 27.5, 30.2, 25.7, 29.7, 27.9 µs against 21.8, 25.7, 20.3, 23.6, 28.6 for 100,000,
-   * ~3 µs (10–15%) more, mostly chdb merging twice as many parts and the fixed cost of each insert.
-   * Kept at 50,000 while `start` is above its 300 MB goal; raise it when memory allows.
+   * this sets most of `flowtrail start`'s memory: with 50,000, 262–313 MB resident apart from chdb's
+   * (bin/start-rss.ts, quiet, five runs; the batch buffers are most of the 130–160 MB that full rate
+   * adds to an idle start), ~90 MB more with 100,000. The price, measured end to end by CPU per flow
+   * (2026-12-02, interleaved pairs under load 6–11, 400,000 and 1,000,000 flows each): 50,000 cost
+   * 27.5, 30.2, 25.7, 29.7, 27.9 µs against 21.8, 25.7, 20.3, 23.6, 28.6 for 100,000, ~3 µs (10–15%)
+   * more, mostly chdb merging twice as many parts and the fixed cost of each insert. Kept at 50,000
+   * for the 300 MB goal of `start`; sealing by bytes would let parts grow without more memory.
    */
   batchSize: number;
   /**
