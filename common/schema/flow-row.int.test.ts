@@ -45,6 +45,32 @@ describe('common > schema > flow-row', () => {
       destination: '10.1.2.3',
       inColumns: false,
     },
+    // The edges of the IPv4 fast path (flow-wire.ts dottedQuad), which must agree with parseIpBytes.
+    { description: 'IPv4 at its bounds', source: '255.255.255.255', destination: '0.0.0.0', inColumns: true },
+    {
+      description: 'IPv4, leading zero last',
+      source: '10.1.2.03',
+      destination: '10.1.2.3',
+      inColumns: false,
+    },
+    {
+      description: 'not an address: part > 255',
+      source: '256.1.2.3',
+      destination: '10.1.2.3',
+      inColumns: false,
+    },
+    {
+      description: 'not an address: five parts',
+      source: '1.2.3.4.5',
+      destination: '10.1.2.3',
+      inColumns: false,
+    },
+    {
+      description: 'not an address: empty part',
+      source: '1..2.3',
+      destination: '10.1.2.3',
+      inColumns: false,
+    },
     { description: 'upper-case IPv6', source: 'FE80::1', destination: 'fe80::2', inColumns: false },
     { description: 'the unspecified address', source: '::', destination: 'fe80::2', inColumns: false },
   ])('gives back addresses exactly as written: $description', async ({ source, destination, inColumns }) => {
