@@ -14,30 +14,53 @@ export function parseIpBytes(s: string, out: Uint8Array = new Uint8Array(16)): U
   return s.includes(':') ? parseV6(s, out) : parseV4(s, out) ? out : undefined;
 }
 
-function parseV4(s: string, out: Uint8Array, at = 12): boolean {
-  if (at === 12) {
-    out.fill(0, 0, 10);
-    out[10] = 0xff;
-    out[11] = 0xff;
-  }
-  let part = 0;
-  let digits = 0;
-  let idx = at;
+/** A dotted quad's text as bytes for `dottedQuadAt` (at most 15 characters: 4 × 3 digits and 3 dots). */
+const v4Text = new Uint8Array(15);
+
+function parseV4(s: string, out: Uint8Array): boolean {
+  if (s.length > v4Text.length) return false;
+  // Any character other than a digit or a dot fails the rule; 0 stands for those outside ASCII.
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
+    v4Text[i] = c < 0x80 ? c : 0;
+  }
+  return dottedQuadAt(v4Text, 0, s.length, out) !== 0;
+}
+
+/**
+ * The one rule for IPv4 text, read from bytes (ASCII) at `start..end`: four decimal parts of 1–3
+ * digits, each ≤ 255, separated by dots. Parsed into `out` as IPv4-mapped (::ffff:a.b.c.d).
+ * Returns 0 when the bytes are not such a quad (`out` then holds partial bytes), 1 when they are
+ * and are the canonical text of the address (`formatIpBytes` gives them back), 2 when they are
+ * with a leading zero in some part ("010.1.1.1" is 10.1.1.1, but not its text).
+ *
+ * Bytes rather than a string: the ingest path reads addresses straight from a Flow's protobuf
+ * bytes, two or three per flow, and a string per address was garbage per flow.
+ */
+export function dottedQuadAt(src: Uint8Array, start: number, end: number, out: Uint8Array): 0 | 1 | 2 {
+  let part = 0;
+  let digits = 0;
+  let idx = 12;
+  let canonical = true;
+  for (let i = start; i < end; i++) {
+    const c = src[i]!;
     if (c === 46) {
-      if (digits === 0 || idx >= at + 3) return false;
+      if (digits === 0 || idx >= 15) return 0;
       out[idx++] = part;
       part = 0;
       digits = 0;
     } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) canonical = false;
       part = part * 10 + (c - 48);
-      if (++digits > 3 || part > 255) return false;
-    } else return false;
+      if (++digits > 3 || part > 255) return 0;
+    } else return 0;
   }
-  if (digits === 0 || idx !== at + 3) return false;
-  out[idx] = part;
-  return true;
+  if (digits === 0 || idx !== 15) return 0;
+  out[15] = part;
+  out.fill(0, 0, 10);
+  out[10] = 0xff;
+  out[11] = 0xff;
+  return canonical ? 1 : 2;
 }
 
 function parseV6(s: string, out: Uint8Array): Uint8Array | undefined {

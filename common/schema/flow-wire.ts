@@ -35,7 +35,7 @@ import {
 } from '../flow/attribution.ts';
 import { contentFlowId, flowIdFromUuid } from '../flow/flow-id.ts';
 import type { FlowRecord, IngestedFlow } from '../flow/model.ts';
-import { formatIpBytes, parseIpBytes } from '../net/ip.ts';
+import { dottedQuadAt, formatIpBytes, parseIpBytes } from '../net/ip.ts';
 import { StoredField as F } from './stored-fields.ts';
 
 /** Thrown for bytes that are not a Flow message (truncated, bad wire type, group). */
@@ -1039,60 +1039,27 @@ const enumValue = (v: number, max: number) => (inRange(v, max) ? v : 0);
 /** The three address columns of the row being encoded. */
 const addresses = [new Uint8Array(16), new Uint8Array(16), new Uint8Array(16)] as const;
 
-const digits = (n: number) => (n < 10 ? 1 : n < 100 ? 2 : 3);
-
-/**
- * An IPv4 dotted quad read straight from the message's bytes into `out` (as `parseIpBytes`: 4
- * decimal parts of 1–3 digits, each ≤ 255), without the string the general parser needs (two or
- * three per flow). 1: parsed, and exact (no leading zeros); 2: parsed, not exact; 0: not a dotted
- * quad (IPv6, or invalid: the general path decides).
- */
-function dottedQuad(start: number, end: number, out: Uint8Array): number {
-  let part = 0;
-  let digitCount = 0;
-  let idx = 12;
-  let exact = true;
-  for (let i = start; i < end; i++) {
-    const c = buf[i]!;
-    if (c === 46) {
-      if (digitCount === 0 || idx >= 15) return 0;
-      out[idx++] = part;
-      part = 0;
-      digitCount = 0;
-    } else if (c >= 48 && c <= 57) {
-      if (digitCount > 0 && part === 0) exact = false;
-      part = part * 10 + (c - 48);
-      if (++digitCount > 3 || part > 255) return 0;
-    } else return 0;
-  }
-  if (digitCount === 0 || idx !== 15) return 0;
-  out[15] = part;
-  out.fill(0, 0, 10);
-  out[10] = 0xff;
-  out[11] = 0xff;
-  return exact ? 1 : 2;
-}
-
 /**
  * Parses the address in `slot` into `out` (`::` for none or an unparseable one) and says whether
  * the column gives the text back exactly: '' is stored as `::`, so `::` itself is not; dotted
- * quads are exact unless written with leading zeros (their length tells); IPv6 text must be the
- * RFC 5952 form.
+ * quads are read from the message's bytes (no string) and are exact unless written with leading
+ * zeros; IPv6 text must be the RFC 5952 form.
  */
 function addressColumn(slot: number, out: Uint8Array): boolean {
-  if (slotEnd[slot] === slotStart[slot]) {
+  const start = slotStart[slot]!;
+  const end = slotEnd[slot]!;
+  if (end === start) {
     out.fill(0);
     return true;
   }
-  const v4 = dottedQuad(slotStart[slot]!, slotEnd[slot]!, out);
+  const v4 = dottedQuadAt(buf, start, end, out);
   if (v4 !== 0) return v4 === 1;
+  // Not a dotted quad: IPv6, or text no parser takes (IPv4 text has one rule, dottedQuadAt's).
   const s = slotText(slot);
-  if (!parseIpBytes(s, out)) {
+  if (!s.includes(':') || !parseIpBytes(s, out)) {
     out.fill(0);
     return false;
   }
-  if (!s.includes(':'))
-    return s.length === digits(out[12]!) + digits(out[13]!) + digits(out[14]!) + digits(out[15]!) + 3;
   return s !== '::' && formatIpBytes(out) === s;
 }
 
