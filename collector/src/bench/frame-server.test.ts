@@ -13,8 +13,8 @@ describe('collector > bench > frame-server', () => {
       const call = openGrpcStream(
         { target: address, path: '/observer.Observer/GetFlows', request: new Uint8Array() },
         {
-          onMessage(bytes) {
-            const res = decodeRawFlowsResponse(bytes);
+          onMessage(data, start, end) {
+            const res = decodeRawFlowsResponse(data, start, end);
             const flow = peekFlow(res.flowBytes!);
             expect(flow.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
             expect(res.nodeName).not.toBe('');

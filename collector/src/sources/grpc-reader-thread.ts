@@ -94,13 +94,13 @@ export function createGrpcReaderThread(options: GrpcReaderThreadOptions = {}): G
     while (!call.paused && !call.ended && call.batches.length > 0 && handled < perTurn) {
       const b = call.batches[0]!;
       const len = b.lengths[b.i]!;
-      const message = b.data.subarray(b.off, b.off + len);
+      const start = b.off;
       b.i++;
       b.off += len;
       if (b.i === b.lengths.length) call.batches.shift();
       handled++;
       bytes += len;
-      if (!call.handlers.onMessage(message)) call.paused = true;
+      if (!call.handlers.onMessage(b.data, start, start + len)) call.paused = true;
     }
     if (bytes > 0) send({ type: 'ack', id, bytes });
     if (call.paused || call.ended) return;

@@ -91,8 +91,9 @@ port.on('message', (msg: ToReader) => {
 
 function open(id: number, c: Call, opts: GrpcStreamOptions): GrpcStream {
   return openGrpcStream(opts, {
-    onMessage(m) {
+    onMessage(data, start, end) {
       Atomics.add(received, 0, 1);
+      const m = data.subarray(start, end);
       c.pending.push(m);
       c.pendingBytes += m.length;
       c.outstanding += m.length;

@@ -36,7 +36,11 @@ export interface GrpcStreamOptions {
 
 /** Callbacks of one call. `onMessage` returning false pauses the stream until `resume()`. */
 export interface GrpcStreamHandlers {
-  onMessage(message: Uint8Array): boolean;
+  /**
+   * One message: `data[start..end)`, valid during the call (a view cut from it may be kept). A range
+   * rather than a view of its own: at full rate a view per message was garbage per flow.
+   */
+  onMessage(data: Buffer, start: number, end: number): boolean;
   /** Called once: undefined for a clean end (grpc-status 0), else the error. */
   onEnd(error?: SourceError): void;
 }
@@ -181,9 +185,9 @@ export function openGrpcStream(opts: GrpcStreamOptions, handlers: GrpcStreamHand
       const len = buf.readUInt32BE(off + 1);
       if (len > MAX_MESSAGE_BYTES) return fail(`message of ${len} bytes exceeds ${MAX_MESSAGE_BYTES}`, false);
       if (buf.length - off - 5 < len) break;
-      const message = buf.subarray(off + 5, off + 5 + len);
-      off += 5 + len;
-      if (!handlers.onMessage(message)) {
+      const start = off + 5;
+      off = start + len;
+      if (!handlers.onMessage(buf, start, off)) {
         paused = true;
         req.pause();
       }

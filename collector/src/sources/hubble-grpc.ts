@@ -42,7 +42,7 @@ interface RawFlowsResponse {
    */
   timeStart: number;
   timeEnd: number;
-  /** The response's bytes. */
+  /** The bytes the response lies in. */
   message: Uint8Array;
 }
 
@@ -94,11 +94,11 @@ function nodeNameOf(buf: Uint8Array, start: number, end: number): string {
 }
 
 /**
- * Decodes GetFlowsResponse (flow = 1, node_status = 2, lost_events = 3, node_name = 1000, time = 1001)
- * by hand, one level deep: the Flow and the time stay bytes (views, no copy). Returns one reused
- * object, valid until the next call.
+ * Decodes the GetFlowsResponse at `buf[from..to)` (flow = 1, node_status = 2, lost_events = 3,
+ * node_name = 1000, time = 1001) by hand, one level deep: the Flow and the time stay bytes (the
+ * Flow a view, no copy). Returns one reused object, valid until the next call.
  */
-export function decodeRawFlowsResponse(buf: Uint8Array): RawFlowsResponse {
+export function decodeRawFlowsResponse(buf: Uint8Array, from = 0, to = buf.length): RawFlowsResponse {
   const out = scratchResponse;
   out.flowBytes = undefined;
   out.lost = undefined;
@@ -107,8 +107,8 @@ export function decodeRawFlowsResponse(buf: Uint8Array): RawFlowsResponse {
   out.timeStart = out.timeEnd = 0;
   out.message = buf;
   const r = cursor;
-  r.pos = 0;
-  const len = buf.length;
+  r.pos = from;
+  const len = to;
   while (r.pos < len) {
     const tag = varint32(buf, r);
     const wireType = tag & 7;
@@ -255,8 +255,20 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
   const abort = new AbortController();
   // Newest flow time received and the ids of the flows at exactly that time (resume boundary).
   let lastNs: bigint | undefined = config.initialSinceNs;
-  // Ids of the flows at exactly `lastNs` (usually one): reused, so the per-flow path allocates nothing.
+  // Ids of the flows at exactly `lastNs` (usually one), the first `atLastCount` of `atLast`. A count
+  // rather than `length = 0`: V8 frees an emptied array's storage, and the next push allocated a new
+  // one (~120 B per flow, heap sampling).
   const atLast: Uint8Array[] = [];
+  let atLastCount = 0;
+  const seenAtLast = (id: Uint8Array): boolean => {
+    for (let i = 0; i < atLastCount; i++) if (sameId(atLast[i]!, id)) return true;
+    return false;
+  };
+  const addAtLast = (id: Uint8Array): void => {
+    if (atLastCount < atLast.length) atLast[atLastCount] = id;
+    else atLast.push(id);
+    atLastCount++;
+  };
   let boundaryPending = config.initialSinceNs !== undefined;
   const overlapNs = BigInt(config.resumeOverlapMs ?? resumeOverlapMs) * 1_000_000n;
   // Label lookups once, not per flow.
@@ -297,16 +309,16 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
     if (lastNs === undefined || timeNs > lastNs) {
       lastNs = timeNs;
       boundaryPending = false;
-      atLast.length = 0;
-      atLast.push(flowId);
+      atLastCount = 0;
+      addAtLast(flowId);
     } else if (timeNs === lastNs) {
       // After a resume Hubble repeats the flows at exactly the resume point: drop those we have.
-      if (boundaryPending && atLast.some((id) => sameId(id, flowId))) {
+      if (boundaryPending && seenAtLast(flowId)) {
         status.boundaryDuplicates++;
         boundaryCounter.inc();
         return true;
       }
-      atLast.push(flowId);
+      addAtLast(flowId);
     }
     status.flows++;
     flowsCounter.inc();
@@ -331,10 +343,10 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
       const stream = openStream(
         { target, tls: config.tls, path: '/observer.Observer/GetFlows', request: request() },
         {
-          onMessage(bytes) {
+          onMessage(data, start, end) {
             connected();
             try {
-              if (handle(decodeRawFlowsResponse(bytes))) return true;
+              if (handle(decodeRawFlowsResponse(data, start, end))) return true;
             } catch (err) {
               log.warn('undecodable response skipped', { error: errorMessage(err) });
               return true;
