@@ -114,10 +114,21 @@ export async function insertLostEvents(
 export class BatchToken {
   private hash = createHash('sha256');
   private count = 0;
+  /**
+   * Ids not yet hashed, `pendingBytes` of them: hashed 4,096 at a time. The digest is the same as
+   * one update per id, without a call into the native hash per flow (a fifth of the sink's own cost
+   * per flow, CPU profile of the end-to-end run).
+   */
+  private readonly pending = new Uint8Array(16 * 4096);
+  private pendingBytes = 0;
 
   /** Adds one flow id. */
   add(id: Uint8Array): void {
-    this.hash.update(id);
+    const p = this.pending;
+    let o = this.pendingBytes;
+    for (let k = 0; k < 16; k++) p[o++] = id[k]!;
+    this.pendingBytes = o;
+    if (o === p.length) this.flushPending();
     this.count++;
   }
 
@@ -128,9 +139,15 @@ export class BatchToken {
 
   /** The token for the flows added so far; starts a new one. */
   take(): string {
+    this.flushPending();
     const token = `f1-${this.count}-${this.hash.digest('hex').slice(0, 40)}`;
     this.hash = createHash('sha256');
     this.count = 0;
     return token;
+  }
+
+  private flushPending(): void {
+    if (this.pendingBytes > 0) this.hash.update(this.pending.subarray(0, this.pendingBytes));
+    this.pendingBytes = 0;
   }
 }
