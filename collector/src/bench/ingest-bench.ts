@@ -59,8 +59,8 @@ export interface IngestBenchResult {
   raw_insert_with_views_cpu_us_per_flow: number;
   ratio_with_views: number;
   /**
-   * The same rows into `flows` again, cut into batches of the sink's size (`batchSize`) as the end
-   * to end path inserts them, CPU per row and the CPU ratio against it. Like the end-to-end figure
+   * The same rows into `flows` again, cut into batches as the sink cuts them at full rate (`batchSize`
+   * rows or `batchBytes`, whichever comes first), CPU per row and the CPU ratio against it. Like the end-to-end figure
    * and unlike the raw ones above, it pays a fixed part per insert (a part per table and view, the
    * pipeline) and the background merges the store runs meanwhile (the parts of the runs before it
    * included): what the pipeline costs apart from how the storage is fed.
@@ -117,13 +117,21 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
     const raw = createGenerator({ seed: 43 });
     const writer = new RowBinaryWriter(64 << 20);
     let rows = 0;
-    const sinkBatch = defaultClickHouseSinkConfig.batchSize;
+    const { batchSize, batchBytes } = defaultClickHouseSinkConfig;
+    // Where the sink would seal (rows or bytes), and the rows of each batch.
     const cuts = [0];
+    const cutRows: number[] = [];
+    let batchRows = 0;
     while (rows < opts.rawFlows) {
       for (const ev of raw.take(Math.min(50_000, opts.rawFlows - rows))) {
         const flow = ev.response.flow;
         if (!flow) continue;
-        if (rows > 0 && rows % sinkBatch === 0) cuts.push(writer.length);
+        if (batchRows === batchSize || writer.length - cuts.at(-1)! >= batchBytes) {
+          cuts.push(writer.length);
+          cutRows.push(batchRows);
+          batchRows = 0;
+        }
+        batchRows++;
         encodeFlowRow(
           writer,
           ingestFlow(flow, {
@@ -138,6 +146,7 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
       }
     }
     cuts.push(writer.length);
+    cutRows.push(batchRows);
     const data = writer.take();
     await store.command('CREATE TABLE flows_raw AS flows');
     const rawStart = performance.now();
@@ -161,10 +170,9 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
     // 2c. The same rows into `flows` in batches of the sink's size.
     const batchesCpuStart = process.cpuUsage();
     for (let i = 0; i + 1 < cuts.length; i++) {
-      const n = Math.min(sinkBatch, rows - i * sinkBatch);
       await insertFlowBatch(store, {
         data: data.subarray(cuts[i], cuts[i + 1]),
-        rows: n,
+        rows: cutRows[i]!,
         token: `bench-raw-batch-${i}`,
         minNs: 0n,
         maxNs: 0n,

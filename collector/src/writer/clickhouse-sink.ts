@@ -27,17 +27,26 @@ import { RecentIds } from './recent-ids.ts';
 /** Sink tuning. */
 export interface ClickHouseSinkConfig {
   /**
-   * Flows per batch. Default 50,000 (~33 MB of rows at 652 B each). Each batch is held in memory
-   * while it fills, again while it waits, and chdb holds its parsed blocks while inserting it, so
-   * this sets most of `flowtrail start`'s memory: with 50,000, 262–313 MB resident apart from chdb's
-   * (bin/start-rss.ts, quiet, five runs; the batch buffers are most of the 130–160 MB that full rate
-   * adds to an idle start), ~90 MB more with 100,000. The price, measured end to end by CPU per flow
-   * (2026-12-02, interleaved pairs under load 6–11, 400,000 and 1,000,000 flows each): 50,000 cost
-   * 27.5, 30.2, 25.7, 29.7, 27.9 µs against 21.8, 25.7, 20.3, 23.6, 28.6 for 100,000, ~3 µs (10–15%)
-   * more, mostly chdb merging twice as many parts and the fixed cost of each insert. Kept at 50,000
-   * for the 300 MB goal of `start`; sealing by bytes would let parts grow without more memory.
+   * Flows per batch at most. Default 100,000. Batches of 100,000 cost ~3 µs of CPU per flow (10–15%)
+   * less end to end than 50,000 (2026-12-02, interleaved pairs under load 6–11, 400,000 and 1,000,000
+   * flows each: 21.8, 25.7, 20.3, 23.6, 28.6 µs against 27.5, 30.2, 25.7, 29.7, 27.9), mostly chdb
+   * merging half as many parts and paying each insert's fixed cost half as often. Memory is bounded
+   * by `batchBytes`, which seals first for rows over ~335 B.
    */
   batchSize: number;
+  /**
+   * Bytes of rows per batch at most (a batch is sealed once it holds this many). Default 32 MiB.
+   * What a batch holds is resident memory: while it fills, again while it waits, and chdb holds its
+   * parsed blocks while inserting it; at full rate two batch-sized buffers live (batch-buffers.ts),
+   * the bulk of what full rate adds to `flowtrail start` (goal: under 300 MB apart from chdb).
+   * Measured with bin/start-rss.ts (interleaved, load 4–10, 300,000 flows of the bench's 652-B rows):
+   * 50,000-row batches 293, 286, 264 MB; 100,000-row 381, 355, 348. So rows of that size are cut at
+   * ~51,000 (32 MiB), and small rows still get the larger parts; a batch of large L7 rows (URLs,
+   * headers) no longer grows with its rows. Not applied when `flushIntervalMs` is 0 (imports): their
+   * batches are cut by count alone, so that a re-import cuts the same batches even where the rows'
+   * bytes differ (attribution read again).
+   */
+  batchBytes: number;
   /**
    * A non-empty batch is sealed once it is this many milliseconds old and no insert is in flight
    * (else as soon as the insert in flight is done). Default 1,000. 0: only by size (an import, so
@@ -64,7 +73,8 @@ export interface ClickHouseSinkConfig {
 }
 
 export const defaultClickHouseSinkConfig: ClickHouseSinkConfig = {
-  batchSize: 50_000,
+  batchSize: 100_000,
+  batchBytes: 32 << 20,
   flushIntervalMs: 1_000,
   dedupWindow: 1_000_000,
   maxPendingBatches: 2,
@@ -153,10 +163,22 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   let minNs = 0n;
   let maxNs = 0n;
   let lastByTarget = new Map<string, bigint>();
+  // The newest time of the current run of one target's flows (a source hands its flows on in runs),
+  // folded into lastByTarget when the target changes and at seal: no map lookup per flow.
+  let runTarget: string | undefined;
+  let runNs = 0n;
+  const foldRun = () => {
+    if (runTarget === undefined) return;
+    const prev = lastByTarget.get(runTarget);
+    if (prev === undefined || runNs > prev) lastByTarget.set(runTarget, runNs);
+    runTarget = undefined;
+  };
   let lostBuffer: LostRecord[] = [];
   const token = new BatchToken();
   const seen = new RecentIds(Math.max(config.dedupWindow, 2 * config.batchSize));
   const stored = new Map<string, bigint>();
+  // Sealing by bytes too, except for imports (see batchBytes).
+  const byBytes = config.flushIntervalMs > 0;
   let timer: NodeJS.Timeout | undefined;
 
   /** Seals the open batch if it is old enough and nothing is being inserted (see flushIntervalMs). */
@@ -168,6 +190,7 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
 
   const seal = () => {
     if (rows === 0 && lostBuffer.length === 0) return;
+    foldRun();
     const data = buffers.seal(writer);
     queue.enqueue({ data, rows, minNs, maxNs, lastByTarget, lost: lostBuffer, token: token.take() });
     rows = 0;
@@ -244,9 +267,12 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
       if (rows === 0 || f.timeNs < minNs) minNs = f.timeNs;
       if (rows === 0 || f.timeNs > maxNs) maxNs = f.timeNs;
       rows++;
-      const prev = lastByTarget.get(f.target);
-      if (prev === undefined || f.timeNs > prev) lastByTarget.set(f.target, f.timeNs);
-      if (rows >= config.batchSize) seal();
+      if (f.target !== runTarget) {
+        foldRun();
+        runTarget = f.target;
+        runNs = f.timeNs;
+      } else if (f.timeNs > runNs) runNs = f.timeNs;
+      if (rows >= config.batchSize || (byBytes && writer.length >= config.batchBytes)) seal();
       return queue.hasRoom();
     },
     drained: () => queue.drained(),

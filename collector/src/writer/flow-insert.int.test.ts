@@ -111,4 +111,36 @@ describe('collector > writer > flow-insert', () => {
     expect(await count(s)).toEqual({ n: 3_000, ids: 3_000, rollup: 3_000 });
     await s.close();
   });
+
+  it('seals batches by bytes as they stream in, by count alone for an import, and stores every flow either way', async () => {
+    const s = await fresh();
+    const flows = generatedFlows(3_000, { seed: 23 });
+    const rowBytes = batchOf(flows).data.length / flows.length;
+    const run = async (flushIntervalMs: number, part: readonly IngestedFlow[]) => {
+      const sink = createClickHouseSink(
+        // Rows far above what is pushed: only the bytes can seal before stop().
+        {
+          ...defaultClickHouseSinkConfig,
+          batchSize: 100_000,
+          batchBytes: Math.round(500 * rowBytes),
+          flushIntervalMs,
+        },
+        { store: s, logger: createLogger('test'), metrics: createMetrics(`flow_insert_${++sinks}`) },
+      );
+      sink.start();
+      for (const f of part) if (!sink.push(f)) await sink.drained();
+      await sink.stop();
+      return sink.stats();
+    };
+    // Streaming (an interval set, never reached here): a batch per ~500 rows' bytes.
+    const streamed = await run(60_000, flows.slice(0, 2_000));
+    expect(streamed.stored).toBe(2_000);
+    expect(streamed.batches).toBeGreaterThanOrEqual(3);
+    expect(streamed.batches).toBeLessThanOrEqual(5);
+    // An import: one batch, whatever its bytes.
+    const imported = await run(0, flows.slice(2_000));
+    expect(imported).toMatchObject({ stored: 1_000, batches: 1 });
+    expect(await count(s)).toEqual({ n: 3_000, ids: 3_000, rollup: 3_000 });
+    await s.close();
+  });
 });
