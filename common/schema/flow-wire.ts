@@ -23,7 +23,7 @@ import {
   TraceReason,
 } from '../../proto/gen/flow/flow.ts';
 import { type EnumObject, enumName } from '../../proto/src/enums.ts';
-import type { RowBinaryWriter } from '../clickhouse/row-binary.ts';
+import { RowBinaryWriter } from '../clickhouse/row-binary.ts';
 import {
   type AddressScope,
   type AttributionSource,
@@ -812,6 +812,7 @@ function readPolicy(list: SpanList, end: number): void {
 /** Walks the whole Flow message. */
 function readFlow(pb: Uint8Array): void {
   walked = undefined;
+  uuidCanonical = -1;
   buf = asBuffer(pb);
   pos = 0;
   resetFlow();
@@ -1004,6 +1005,16 @@ function slotEquals(slot: number, s: string): boolean {
 
 const hexDigit = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
 
+/**
+ * Whether the walked flow's uuid is canonical (`canonicalUuid`), asked by both the flow id and the
+ * row: checked once per walk. -1: not yet; 0 / 1: the answer. `readFlow` resets it.
+ */
+let uuidCanonical = -1;
+function walkedUuidCanonical(): boolean {
+  if (uuidCanonical < 0) uuidCanonical = canonicalUuid(slotStart[S.uuid]!, slotEnd[S.uuid]!) ? 1 : 0;
+  return uuidCanonical === 1;
+}
+
 /** The canonical lower-case 8-4-4-4-12 form (the flow_id column gives only that back). */
 function canonicalUuid(start: number, end: number): boolean {
   if (end - start !== 36) return false;
@@ -1144,11 +1155,23 @@ export function writeEndAttribution(w: RowBinaryWriter, a: EndAttribution): void
   w.int8(scopeCodes.get(a.scope) ?? 0);
 }
 
+/**
+ * The attribution columns of a flow nobody attributed (both ends `unattributed`, no conflict), written
+ * once: 21 columns copied as bytes instead of 21 writes per flow.
+ */
+const noAttribution = (() => {
+  const w = new RowBinaryWriter(64);
+  writeEndAttribution(w, unattributed);
+  writeEndAttribution(w, unattributed);
+  w.string('');
+  return w.take();
+})();
+
 /** Which fields move into columns, from what the walk found. */
 function storedFields(nodeName: string, ipExact: boolean): number {
   let stored = 0;
   if (timePresent && inRange(timeNanos, 999_999_999)) stored |= F.time;
-  if (canonicalUuid(slotStart[S.uuid]!, slotEnd[S.uuid]!)) stored |= F.uuid;
+  if (walkedUuidCanonical()) stored |= F.uuid;
   if (inRange(verdict, 7)) stored |= F.verdict;
   if (inRange(authType, 2)) stored |= F.authType;
   if (ethernetPresent) stored |= F.ethernet;
@@ -1317,12 +1340,13 @@ export function encodeFlowRow(w: RowBinaryWriter, f: FlowRecord, rowAttribution?
   slotColumn(w, S.traceId);
   for (const p of policies) policyColumn(w, p);
   slotColumn(w, S.summary);
+  const a = f.attribution;
   if (rowAttribution) rowAttribution.writeAttribution(w);
+  else if (a === undefined) w.raw(noAttribution, 0, noAttribution.length);
   else {
-    const a = f.attribution;
-    writeEndAttribution(w, a?.source ?? unattributed);
-    writeEndAttribution(w, a?.destination ?? unattributed);
-    w.string(a?.conflict ?? '');
+    writeEndAttribution(w, a.source ?? unattributed);
+    writeEndAttribution(w, a.destination ?? unattributed);
+    w.string(a.conflict ?? '');
   }
   w.string(f.target);
   w.dateTime64ns(f.receivedAtNs);
@@ -1372,7 +1396,7 @@ function walkedFlowId(pb: Uint8Array): Uint8Array {
   const start = slotStart[S.uuid]!;
   const end = slotEnd[S.uuid]!;
   if (start === end) return contentFlowId(pb);
-  if (!canonicalUuid(start, end)) return flowIdFromUuid(text(start, end));
+  if (!walkedUuidCanonical()) return flowIdFromUuid(text(start, end));
   // A plain 16-byte array lives on V8's heap; a Buffer would be a view into Node's pool (a larger
   // object per flow, and external memory the collector then accounts for).
   const out = new Uint8Array(16);
