@@ -31,17 +31,18 @@ export interface ClickHouseSinkConfig {
    * less end to end than 50,000 (2026-12-02, interleaved pairs under load 6–11, 400,000 and 1,000,000
    * flows each: 21.8, 25.7, 20.3, 23.6, 28.6 µs against 27.5, 30.2, 25.7, 29.7, 27.9), mostly chdb
    * merging half as many parts and paying each insert's fixed cost half as often. Memory is bounded
-   * by `batchBytes`, which seals first for rows over ~335 B.
+   * by `batchBytes`, which seals first for rows over ~325 B.
    */
   batchSize: number;
   /**
-   * Bytes of rows per batch at most (a batch is sealed once it holds this many). Default 32 MiB.
+   * Bytes of rows per batch (a batch is sealed once it holds this many). Default 31 MiB: a batch's
+   * buffer grows by doubling, and a batch sealed only after crossing 32 MiB would leave a 64 MiB one.
    * What a batch holds is resident memory: while it fills, again while it waits, and chdb holds its
    * parsed blocks while inserting it; at full rate two batch-sized buffers live (batch-buffers.ts),
    * the bulk of what full rate adds to `flowtrail start` (goal: under 300 MB apart from chdb).
    * Measured with bin/start-rss.ts (interleaved, load 4–10, 300,000 flows of the bench's 652-B rows):
    * 50,000-row batches 293, 286, 264 MB; 100,000-row 381, 355, 348. So rows of that size are cut at
-   * ~51,000 (32 MiB), and small rows still get the larger parts; a batch of large L7 rows (URLs,
+   * ~50,000 (31 MiB), as before, and small rows still get the larger parts; a batch of large L7 rows (URLs,
    * headers) no longer grows with its rows. Not applied when `flushIntervalMs` is 0 (imports): their
    * batches are cut by count alone, so that a re-import cuts the same batches even where the rows'
    * bytes differ (attribution read again).
@@ -74,7 +75,7 @@ export interface ClickHouseSinkConfig {
 
 export const defaultClickHouseSinkConfig: ClickHouseSinkConfig = {
   batchSize: 100_000,
-  batchBytes: 32 << 20,
+  batchBytes: 31 << 20,
   flushIntervalMs: 1_000,
   dedupWindow: 1_000_000,
   maxPendingBatches: 2,
