@@ -41,7 +41,7 @@ import { encodeFlowRow, type FlowPeek, peekFlow } from '../../../common/schema/f
 import { BatchBuffers } from '../writer/batch-buffers.ts';
 import { insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
 import { RecentIds } from '../writer/recent-ids.ts';
-import { type DecodedBatch, decodeFlowBatch, FlowBatchReader, headers } from './codec.ts';
+import { FlowBatchReader, headers } from './codec.ts';
 import { ensureTopics, type KafkaConfig } from './config.ts';
 
 /** Writer tuning. */
@@ -139,8 +139,8 @@ function ownedEnd(iv: OwnerInterval, scope: EndAttribution['scope']): EndAttribu
 
 /**
  * What attribution from the store reads and writes of a flow's two ends (0 source, 1 destination):
- * a FlowRecord's `attribution` object (`recordEnds`), or the entry a FlowBatchReader holds, whose
- * ends stay bytes until one is replaced.
+ * a FlowRecord's `attribution` object (`recordEnds`), or the entry a FlowBatchReader holds (the
+ * writer's), whose ends stay bytes until one is replaced.
  */
 export interface FlowEnds {
   endAttributed(side: 0 | 1): boolean;
@@ -544,21 +544,20 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         });
         batches[r] = b;
       }
-      // The message read in place (FlowBatchReader), or decoded whole when it is one the reader
-      // leaves to the reference decoder (lost records, malformed: dead-lettered with its reason).
-      let decoded: DecodedBatch | undefined;
-      let inPlace = false;
+      // Read in place; a message that is not a FlowBatch of this version is dead-lettered with the
+      // reason the reader gives.
+      let read = false;
       try {
         if (!message.value) throw new Error('empty message');
-        inPlace = reader.open(message.value);
-        if (!inPlace) decoded = decodeFlowBatch(message.value);
+        reader.open(message.value);
+        read = true;
       } catch (err) {
         await deadLetter(partition, message, errorMessage(err));
       }
-      if (inPlace || decoded) {
-        const count = inPlace ? reader.count : decoded!.flows.length;
+      if (read) {
+        const count = reader.count;
         for (let i = 0; i < count; i++) {
-          const f = inPlace ? reader.flow(i) : decoded!.flows[i]!;
+          const f = reader.flow(i);
           if (!seen.add(f.flowId)) {
             stats.duplicates++;
             m.duplicates.inc();
@@ -566,13 +565,13 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           }
           try {
             if (ownership && ownership.size > 0) {
-              const n = attributeFromStore(f, ownership, inPlace ? reader : recordEnds(f));
+              const n = attributeFromStore(f, ownership, reader);
               if (n > 0) {
                 stats.attributed += n;
                 m.attributed.inc(n);
               }
             }
-            encodeFlowRow(b.rows, f, inPlace ? reader : undefined); // appends nothing when it throws
+            encodeFlowRow(b.rows, f, reader); // appends nothing when it throws
           } catch (err) {
             m.undecodable.inc();
             logger.warn('undecodable flow dropped', {
@@ -586,10 +585,10 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
           b.count++;
         }
-        if (decoded) for (const l of decoded.lost) b.lost.push(l);
+        for (const l of reader.lost) b.lost.push(l);
         stats.flows += count;
         if (b.range.replay) stats.recovered += count;
-        stats.lostRecords += decoded?.lost.length ?? 0;
+        stats.lostRecords += reader.lost.length;
       }
       last = message.offset;
     }
