@@ -110,7 +110,11 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       { ...defaultCollectorConfig, targets: [sim.address] },
       { sink, logger, metrics },
     );
+    // Connections before the clock: the writer's group join and the collector's producer (the
+    // embedded bench's sink has none to make).
     await writer.start();
+    sink.start();
+    await sink.connected();
     const started = performance.now();
     const cpuStart = process.cpuUsage();
     await collector.start();
