@@ -1,3 +1,4 @@
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
@@ -18,6 +19,13 @@ import {
 } from './codec.ts';
 import { partitionFor } from './partition.ts';
 import { generatedFlows } from './testing.ts';
+
+/** Bytes of the varint at `at`. */
+const varintLength = (b: Uint8Array, at: number): number => {
+  let n = 1;
+  while (b[at + n - 1]! >= 0x80) n++;
+  return n;
+};
 
 describe('collector > kafka > codec', () => {
   const flows = generatedFlows(200);
@@ -116,7 +124,7 @@ describe('collector > kafka > codec', () => {
     const value = encodeFlowBatch(varied, [], 'p');
     const reference = decodeFlowBatch(value).flows;
     const reader = new FlowBatchReader();
-    expect(reader.open(value)).toBe(true);
+    reader.open(value);
     expect(reader.count).toBe(varied.length);
     const owned: EndAttribution = {
       ...unattributed,
@@ -153,27 +161,74 @@ describe('collector > kafka > codec', () => {
   });
 
   it.each([
-    { description: 'lost records', value: encodeFlowBatch(flows.slice(0, 2), lost, 'p'), reads: true },
-    { description: 'garbage', value: Buffer.from('not a protobuf message at all'), reads: false },
+    { description: 'garbage', value: Buffer.from('not a protobuf message at all'), reason: /./ },
     {
       description: 'truncated',
       value: encodeFlowBatch(flows.slice(0, 2), [], '').subarray(0, 300),
-      reads: false,
+      reason: /truncated/,
     },
     {
       description: 'other version',
       value: FlowBatch.encode({ format_version: 9, flows: [], lost: [], producer: '' }).finish(),
-      reads: false,
+      reason: /unsupported format version 9/,
     },
     {
       description: 'flow without an id',
       value: encodeFlowBatch([{ ...flows[0]!, flowId: new Uint8Array(3) }], [], ''),
-      reads: false,
+      reason: /flow_id is not 16 bytes/,
     },
-  ])('leaves a message with $description to the reference decoder', ({ value, reads }) => {
-    expect(new FlowBatchReader().open(value)).toBe(false);
-    if (reads) expect(decodeFlowBatch(value).lost).toEqual(lost);
-    else expect(() => decodeFlowBatch(value)).toThrow();
+    {
+      description: 'flow without a time',
+      value: encodeFlowBatch([{ ...flows[0]!, timeNs: 0n }], [], ''),
+      reason: /flow without a time/,
+    },
+    { description: 'nothing', value: new Uint8Array(0), reason: /unsupported format version 0/ },
+  ])('rejects a message with $description, saying why (the dead letter reason)', ({ value, reason }) => {
+    expect(() => new FlowBatchReader().open(value)).toThrow(MalformedMessageError);
+    expect(() => decodeFlowBatch(value)).toThrow(reason);
+  });
+
+  it('reads lost records and the producer next to the flows in place', () => {
+    const reader = new FlowBatchReader();
+    reader.open(encodeFlowBatch(flows.slice(0, 2), lost, 'host/7'));
+    expect(reader.count).toBe(2);
+    expect(Buffer.from(reader.flow(1).flowId)).toEqual(Buffer.from(flows[1]!.flowId));
+    expect(reader.lost).toEqual(lost);
+    expect(reader.producer).toBe('host/7');
+    // The next message starts afresh.
+    reader.open(encodeFlowBatch(flows.slice(0, 1), [], ''));
+    expect([reader.count, reader.lost, reader.producer]).toEqual([1, [], '']);
+  });
+
+  it('skips unknown fields and groups, in the message and in a flow, as the generated codec does', () => {
+    const entry = Buffer.from(encodeFlowEntry(flows[0]!));
+    // The entry's body with an unknown group (field 20: one varint inside) and an unknown fixed32.
+    const extra = new BinaryWriter()
+      .uint32((20 << 3) | 3)
+      .uint32(8)
+      .uint32(5)
+      .uint32((20 << 3) | 4)
+      .uint32((21 << 3) | 5)
+      .fixed32(7)
+      .finish();
+    const body = Buffer.concat([entry.subarray(1 + varintLength(entry, 1)), extra]);
+    const withExtra = Buffer.concat([new BinaryWriter().uint32(18).uint32(body.length).finish(), body]);
+    const frame = batchFrame('p');
+    const value = Buffer.concat([frame.head, Buffer.from(extra), withExtra, entry, frame.tail]);
+    const decoded = decodeFlowBatch(value);
+    expect(decoded.flows.map((f) => Buffer.from(f.flowId))).toEqual([
+      Buffer.from(flows[0]!.flowId),
+      Buffer.from(flows[0]!.flowId),
+    ]);
+    expect(FlowBatch.decode(value).flows).toHaveLength(2);
+    const unmatched = Buffer.concat([
+      frame.head,
+      new BinaryWriter()
+        .uint32((20 << 3) | 3)
+        .uint32((21 << 3) | 4)
+        .finish(),
+    ]);
+    expect(() => decodeFlowBatch(unmatched)).toThrow(MalformedMessageError);
   });
 
   it.each(['node-1', 'kind-worker2', 'ip-10-0-3-17.ec2.internal', '', 'ü'])(

@@ -289,108 +289,6 @@ export function encodeFlowBatch(
   return w.finish();
 }
 
-function readEnd(r: BinaryReader, end: number): EndAttribution {
-  const a: EndAttribution = { ...unattributed };
-  while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag) {
-      case 10:
-        a.tenant = r.string();
-        break;
-      case 18:
-        a.account = r.string();
-        break;
-      case 26:
-        a.namespace = r.string();
-        break;
-      case 34:
-        a.job = r.string();
-        break;
-      case 42:
-        a.group = r.string();
-        break;
-      case 50:
-        a.allocId = r.string();
-        break;
-      case 58:
-        a.allocName = r.string();
-        break;
-      case 66:
-        a.node = r.string();
-        break;
-      case 72:
-        a.source = attributionSources[r.int32()] ?? 'none';
-        break;
-      case 80:
-        a.scope = addressScopes[r.int32()] ?? 'unknown';
-        break;
-      default:
-        r.skip(tag & 7, tag >>> 3);
-    }
-  }
-  return a;
-}
-
-function readAttribution(r: BinaryReader, end: number): FlowAttribution {
-  const a: FlowAttribution = { source: unattributed, destination: unattributed, conflict: '' };
-  while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag === 10) {
-      const len = r.uint32();
-      a.source = readEnd(r, r.pos + len);
-    } else if (tag === 18) {
-      const len = r.uint32();
-      a.destination = readEnd(r, r.pos + len);
-    } else if (tag === 26) a.conflict = r.string();
-    else r.skip(tag & 7, tag >>> 3);
-  }
-  return a;
-}
-
-function readFlow(r: BinaryReader, end: number): FlowRecord {
-  let pb: Uint8Array | undefined;
-  let nodeName = '';
-  let timeNs = 0n;
-  let flowId: Uint8Array | undefined;
-  let target = '';
-  let receivedAtNs = 0n;
-  let attribution: FlowAttribution | undefined;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag) {
-      case 10:
-        pb = r.bytes();
-        break;
-      case 18:
-        nodeName = r.string();
-        break;
-      case 25:
-        timeNs = BigInt(r.sfixed64());
-        break;
-      case 34:
-        flowId = r.bytes();
-        break;
-      case 42:
-        target = r.string();
-        break;
-      case 49:
-        receivedAtNs = BigInt(r.sfixed64());
-        break;
-      case 58: {
-        const len = r.uint32();
-        attribution = readAttribution(r, r.pos + len);
-        break;
-      }
-      default:
-        r.skip(tag & 7, tag >>> 3);
-    }
-  }
-  if (!pb) throw new MalformedMessageError('flow without a Flow');
-  if (flowId?.length !== 16) throw new MalformedMessageError('flow_id is not 16 bytes');
-  if (timeNs <= 0n) throw new MalformedMessageError('flow without a time');
-  return { pb, nodeName, timeNs, flowId, target, receivedAtNs, attribution };
-}
-
 function readLost(r: BinaryReader, end: number): LostRecord {
   const l: LostRecord = {
     target: '',
@@ -412,47 +310,20 @@ function readLost(r: BinaryReader, end: number): LostRecord {
 }
 
 /**
- * Decodes one message value. Throws MalformedMessageError (or the protobuf reader's RangeError /
- * Error on truncated input) when the value is not a FlowBatch of this format version.
+ * Decodes one message value into objects (tests, tools; the writer reads in place with
+ * `FlowBatchReader`, which this is built on). Throws MalformedMessageError when the value is not a
+ * FlowBatch of this format version.
  */
 export function decodeFlowBatch(value: Uint8Array): DecodedBatch {
-  const r = new BinaryReader(value);
-  const out: DecodedBatch = { formatVersion: 0, flows: [], lost: [], producer: '' };
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    switch (tag) {
-      case 8:
-        out.formatVersion = r.uint32();
-        break;
-      case 18: {
-        const len = r.uint32();
-        const end = r.pos + len;
-        if (end > r.len) throw new MalformedMessageError('truncated flow');
-        out.flows.push(readFlow(r, end));
-        break;
-      }
-      case 26: {
-        const len = r.uint32();
-        const end = r.pos + len;
-        if (end > r.len) throw new MalformedMessageError('truncated lost record');
-        out.lost.push(readLost(r, end));
-        break;
-      }
-      case 34:
-        out.producer = r.string();
-        break;
-      default:
-        if ((tag & 7) > 5 || tag >>> 3 === 0) throw new MalformedMessageError(`invalid tag ${tag}`);
-        r.skip(tag & 7, tag >>> 3);
-    }
-  }
-  if (out.formatVersion !== FORMAT_VERSION)
-    throw new MalformedMessageError(`unsupported format version ${out.formatVersion}`);
-  return out;
+  const r = new FlowBatchReader();
+  r.open(value);
+  const flows: FlowRecord[] = [];
+  for (let i = 0; i < r.count; i++) flows.push(r.record(i));
+  return { formatVersion: FORMAT_VERSION, flows, lost: r.lost, producer: r.producer };
 }
 
 // ---------------------------------------------------------------------------------------------
-// The writer's hot path: a message's flows read in place.
+// The one reader of a message: its flows read in place.
 
 /** Per entry, in `FlowBatchReader.at`: where its fields lie in the message (see `open`). */
 const E = {
@@ -470,9 +341,12 @@ const E = {
   dst: 27,
   conflictStart: 45,
   conflictEnd: 46,
+  /** 1 when the entry carries field 7 (attribution), as `FlowRecord.attribution` is then set. */
+  attributed: 47,
 } as const;
-const stride = 47;
+const stride = 48;
 const endInts = 18;
+const endKeys = ['tenant', 'account', 'namespace', 'job', 'group', 'allocId', 'allocName', 'node'] as const;
 
 /** A flow entry of the message being read: one object, refilled by `FlowBatchReader.flow`. */
 class EntryRecord implements FlowRecord {
@@ -486,25 +360,27 @@ class EntryRecord implements FlowRecord {
   attribution: FlowAttribution | undefined = undefined;
 }
 
-/** Thrown inside `open` on anything it leaves to `decodeFlowBatch`. */
-class NotHere extends Error {}
-
 /**
- * The flows of one message, read in place (the writer's hot path; `decodeFlowBatch` is the
- * reference and the fallback). `open` walks the whole message once and records where each flow
- * entry's fields lie; `flow(i)` refills one record from those offsets; `writeAttribution` copies
- * the entry's attribution columns from the message's bytes (protobuf strings and RowBinary
- * Strings are both a varint length and UTF-8). Per flow: no object, no attribution string, no flow
- * id copy; node and target names repeat, so their strings are reused while their bytes do.
+ * The one reader of a message (the writer's hot path, and `decodeFlowBatch` on top). `open` walks
+ * the whole message once, records where each flow entry's fields lie, and throws
+ * MalformedMessageError, with the reason the writer dead-letters it with, for anything that is not
+ * a FlowBatch of this format version (a flow entry without Flow bytes, a 16-byte id or a time;
+ * truncation; a bad tag). `flow(i)` then refills one record from those offsets; `writeAttribution`
+ * copies the entry's attribution columns from the message's bytes (protobuf strings and RowBinary
+ * Strings are both a varint length and UTF-8). Per flow: no object, no attribution string; node
+ * and target names repeat, so their strings are reused while their bytes do. Lost records (rare:
+ * one per ring overflow) are decoded whole at `open`.
  *
- * `open` accepts only what it reads the same way as `decodeFlowBatch`: a message of this format
- * version with no lost records (rare: one per ring overflow), no group fields and every flow entry
- * valid. For anything else it returns false and the caller decodes with `decodeFlowBatch`, which
- * either reads it or throws the reason to dead-letter it with.
+ * Reading rules are the generated codec's (a field seen twice keeps the last occurrence, an
+ * unknown field or one with an unexpected wire type is skipped, groups included).
  */
 export class FlowBatchReader implements RowAttribution {
   /** Flow entries of the open message. */
   count = 0;
+  /** Lost records of the open message. */
+  lost: LostRecord[] = [];
+  /** The producer field of the open message. */
+  producer = '';
   private v: Buffer = Buffer.alloc(0);
   private pos = 0;
   private at = new Int32Array(stride * 256);
@@ -518,17 +394,14 @@ export class FlowBatchReader implements RowAttribution {
   private lastNode = { bytes: new Uint8Array(0), text: '' };
   private lastTarget = { bytes: new Uint8Array(0), text: '' };
 
-  /** Reads the message's layout; false when it is for `decodeFlowBatch` to decode (see above). */
-  open(value: Uint8Array): boolean {
+  /** Reads the message's layout; throws MalformedMessageError when it is not one (see above). */
+  open(value: Uint8Array): void {
     this.v = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
     this.pos = 0;
     this.count = 0;
-    try {
-      return this.walk();
-    } catch (err) {
-      if (err instanceof NotHere) return false;
-      throw err;
-    }
+    this.lost = [];
+    this.producer = '';
+    this.walk();
   }
 
   /** Flow `i` of the open message, valid until the next call. */
@@ -547,6 +420,22 @@ export class FlowBatchReader implements RowAttribution {
     const id = a[o + E.idAt]!;
     for (let k = 0; k < 16; k++) f.flowId[k] = v[id + k]!;
     return f;
+  }
+
+  /** Flow `i` as an object of its own (its Flow bytes still a view of the message). */
+  record(i: number): FlowRecord {
+    const f = this.flow(i);
+    const o = i * stride;
+    const attribution = this.at[o + E.attributed]
+      ? {
+          source: this.endOf(o + E.src),
+          destination: this.endOf(o + E.dst),
+          conflict: this.v.toString('utf8', this.at[o + E.conflictStart]!, this.at[o + E.conflictEnd]!),
+        }
+      : undefined;
+    // A plain view, as the generated codec gives bytes (the in-place record's is a Buffer's).
+    const pb = new Uint8Array(f.pb.buffer, f.pb.byteOffset, f.pb.byteLength);
+    return { ...f, pb, flowId: f.flowId.slice(), attribution };
   }
 
   /** Whether the current entry's end arrived attributed (source other than `none`). */
@@ -583,6 +472,17 @@ export class FlowBatchReader implements RowAttribution {
     w.utf8(this.v, this.at[this.cur + E.conflictStart]!, this.at[this.cur + E.conflictEnd]!);
   }
 
+  private endOf(o: number): EndAttribution {
+    const a = this.at;
+    const end = {
+      ...unattributed,
+      source: attributionSources[a[o + 16]!] ?? 'none',
+      scope: addressScopes[a[o + 17]!] ?? 'unknown',
+    };
+    for (let k = 0; k < 8; k++) end[endKeys[k]!] = this.v.toString('utf8', a[o + 2 * k]!, a[o + 2 * k + 1]!);
+    return end;
+  }
+
   private text(last: { bytes: Uint8Array; text: string }, start: number, end: number): string {
     const v = this.v;
     const n = end - start;
@@ -612,41 +512,61 @@ export class FlowBatchReader implements RowAttribution {
     let out = 0;
     for (let shift = 0; shift < 70; shift += 7) {
       const b = v[this.pos++];
-      if (b === undefined) throw new NotHere();
+      if (b === undefined) throw new MalformedMessageError('truncated varint');
       if (shift < 32) out |= (b & 0x7f) << shift;
       if (b < 0x80) return out >>> 0;
     }
-    throw new NotHere();
+    throw new MalformedMessageError('invalid varint');
   }
 
   /** The end of a length-delimited field starting at `pos`, within `limit`. */
-  private lengthEnd(limit: number): number {
+  private lengthEnd(limit: number, what = 'field'): number {
     const n = this.varint();
     const end = this.pos + n;
-    if (end > limit) throw new NotHere();
+    if (end > limit) throw new MalformedMessageError(`truncated ${what}`);
     return end;
   }
 
-  private skip(wireType: number, limit: number): void {
+  private skip(tag: number, limit: number): void {
+    const wireType = tag & 7;
     if (wireType === 0) this.varint();
     else if (wireType === 1) this.pos += 8;
     else if (wireType === 2) this.pos = this.lengthEnd(limit);
-    else if (wireType === 5) this.pos += 4;
-    else throw new NotHere();
-    if (this.pos > limit) throw new NotHere();
+    else if (wireType === 3) {
+      // A group: its fields up to the matching end-group tag.
+      for (;;) {
+        if (this.pos >= limit) throw new MalformedMessageError('truncated group');
+        const t = this.varint();
+        if ((t & 7) === 4) {
+          if (t >>> 3 !== tag >>> 3) throw new MalformedMessageError('unmatched end group');
+          break;
+        }
+        this.skip(t, limit);
+      }
+    } else if (wireType === 5) this.pos += 4;
+    else throw new MalformedMessageError(`invalid tag ${tag}`);
+    if (this.pos > limit) throw new MalformedMessageError('truncated field');
   }
 
-  private walk(): boolean {
+  private walk(): void {
     const len = this.v.length;
     let version = 0;
     while (this.pos < len) {
       const tag = this.varint();
+      if (tag >>> 3 === 0 || (tag & 7) > 5) throw new MalformedMessageError(`invalid tag ${tag}`);
       if (tag === 8) version = this.varint();
-      else if (tag === 18) this.entryAt(this.lengthEnd(len));
-      else if (tag === 26 || tag >>> 3 === 0) return false;
-      else this.skip(tag & 7, len);
+      else if (tag === 18) this.entryAt(this.lengthEnd(len, 'flow'));
+      else if (tag === 26) {
+        const end = this.lengthEnd(len, 'lost record');
+        this.lost.push(readLost(new BinaryReader(this.v.subarray(this.pos, end)), end - this.pos));
+        this.pos = end;
+      } else if (tag === 34) {
+        const end = this.lengthEnd(len);
+        this.producer = this.v.toString('utf8', this.pos, end);
+        this.pos = end;
+      } else this.skip(tag, len);
     }
-    return version === FORMAT_VERSION;
+    if (version !== FORMAT_VERSION) throw new MalformedMessageError(`unsupported format version ${version}`);
   }
 
   private entryAt(end: number): void {
@@ -691,18 +611,20 @@ export class FlowBatchReader implements RowAttribution {
           this.pos += 8;
           break;
         case 58:
+          a[o + E.attributed] = 1;
           this.attributionAt(o, this.lengthEnd(end));
           break;
         default:
-          this.skip(tag & 7, end);
+          this.skip(tag, end);
       }
-      if (this.pos > end) throw new NotHere();
+      if (this.pos > end) throw new MalformedMessageError('truncated flow');
     }
-    // What decodeFlowBatch rejects a message for: it is left to decode it and say why.
+    if (a[o + E.pbStart]! < 0) throw new MalformedMessageError('flow without a Flow');
+    if (idLength !== 16) throw new MalformedMessageError('flow_id is not 16 bytes');
     const t = a[o + E.timeAt]!;
-    if (a[o + E.pbStart]! < 0 || idLength !== 16 || t < 0) throw new NotHere();
-    const high = this.v.readInt32LE(t + 4);
-    if (high < 0 || (high === 0 && this.v.readUInt32LE(t) === 0)) throw new NotHere();
+    const high = t < 0 ? -1 : this.v.readInt32LE(t + 4);
+    if (high < 0 || (high === 0 && this.v.readUInt32LE(t) === 0))
+      throw new MalformedMessageError('flow without a time');
     this.count++;
   }
 
@@ -715,14 +637,14 @@ export class FlowBatchReader implements RowAttribution {
   }
 
   private attributionAt(o: number, end: number): void {
-    // As readAttribution: every occurrence starts from unattributed and the last one wins.
+    // Every occurrence starts from unattributed and the last one wins (the generated codec's rule).
     this.at.fill(0, o + E.src, o + E.conflictEnd + 1);
     while (this.pos < end) {
       const tag = this.varint();
       if (tag === 10) this.endAt(o + E.src, this.lengthEnd(end));
       else if (tag === 18) this.endAt(o + E.dst, this.lengthEnd(end));
       else if (tag === 26) this.span(o + E.conflictStart, end);
-      else this.skip(tag & 7, end);
+      else this.skip(tag, end);
     }
   }
 
@@ -733,10 +655,10 @@ export class FlowBatchReader implements RowAttribution {
       if ((tag & 7) === 2 && tag >>> 3 >= 1 && tag >>> 3 <= 8) this.span(i + 2 * ((tag >>> 3) - 1), end);
       else if (tag === 72) this.at[i + 16] = code(this.varint(), attributionSources.length);
       else if (tag === 80) this.at[i + 17] = code(this.varint(), addressScopes.length);
-      else this.skip(tag & 7, end);
+      else this.skip(tag, end);
     }
   }
 }
 
-/** An enum's code as `readEnd` maps it: an unknown (or negative) value reads as the first. */
+/** An enum's code as the generated codec's names map it: an unknown (or negative) value reads as the first. */
 const code = (v: number, n: number) => ((v | 0) >= 0 && (v | 0) < n ? v | 0 : 0);

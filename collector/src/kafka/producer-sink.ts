@@ -85,8 +85,14 @@ const emptyRequest = (): Request => ({
   lastByTarget: new Map(),
 });
 
+/** The Kafka sink: a FlowSink that can say when it is connected. */
+export interface KafkaSink extends FlowSink {
+  /** Resolves once a producer is connected (a new attempt when none is); rejects when that attempt fails. */
+  connected(): Promise<void>;
+}
+
 /** Creates the sink; `start()` begins connecting and sending. */
-export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): FlowSink {
+export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): KafkaSink {
   const { kafka, kafkaConfig, logger } = deps;
   const topic = kafkaConfig.topic;
   const compression: CompressionTypes = compressionType(kafkaConfig.compression);
@@ -112,6 +118,7 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
   let partitions = 0;
   let producer: Producer | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
 
   const entriesOf = (node: string): NodeEntries => {
     let e = open.nodes.get(node);
@@ -137,9 +144,21 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
     partitions = count;
     const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await p.connect();
+    if (stopped) {
+      await p.disconnect().catch(() => {});
+      throw new SinkError('kafka', 'the sink stopped while connecting', { table: topic });
+    }
     producer = p;
     logger.info('connected to kafka', { topic, partitions, compression: kafkaConfig.compression });
   };
+
+  // One connection attempt at a time: `start` begins one so the first flows need not wait for it,
+  // and a send without a producer joins it (or starts the next).
+  let connecting: Promise<void> | undefined;
+  const ensureConnected = (): Promise<void> =>
+    (connecting ??= connect().finally(() => {
+      connecting = undefined;
+    }));
 
   const partitionOf = (node: string): number => {
     let p = partitionOfNode.get(node);
@@ -195,7 +214,7 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
   };
 
   const send = async (r: Request) => {
-    if (!producer) await connect();
+    if (!producer) await ensureConnected();
     const started = performance.now();
     for (const messages of rounds(r)) {
       await producer!.send({ topic, acks: -1, compression, messages });
@@ -273,9 +292,13 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
       return queue.idle();
     },
     lastStoredTime: (target) => acked.get(target),
+    connected: () => (producer ? Promise.resolve() : ensureConnected()),
     stats: () => ({ ...stats }),
     start() {
       if (timer) return;
+      ensureConnected().catch((err: unknown) =>
+        logger.debug('kafka not reachable at start; sends will retry', { error: errorMessage(err) }),
+      );
       queue.start();
       // Only an idle sender needs the timer; a busy one takes the open request when it is done.
       timer = setInterval(() => {
@@ -294,7 +317,9 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): F
           flows: unsent.reduce((n, r) => n + r.flows, 0),
         });
       }
-      // Also ends a send stuck in the client's own retries.
+      // Also ends a send stuck in the client's own retries (a connection still being made closes
+      // itself when it is done).
+      stopped = true;
       await producer?.disconnect().catch(() => {});
     },
   };

@@ -41,14 +41,19 @@ import { encodeFlowRow, type FlowPeek, peekFlow } from '../../../common/schema/f
 import { BatchBuffers } from '../writer/batch-buffers.ts';
 import { insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
 import { RecentIds } from '../writer/recent-ids.ts';
-import { type DecodedBatch, decodeFlowBatch, FlowBatchReader, headers } from './codec.ts';
+import { FlowBatchReader, headers } from './codec.ts';
 import { ensureTopics, type KafkaConfig } from './config.ts';
 
 /** Writer tuning. */
 export interface KafkaWriterConfig {
   /** Rows after which the insert batch is sealed. Default 100,000. */
   batchRows: number;
-  /** A non-empty batch is sealed this long after its first row. Default 200 ms. */
+  /**
+   * A small fetch (under `minBytes` of message values) of a partition with nothing more on the
+   * broker is left unread for up to this long, so the next fetch returns it with what arrived
+   * meanwhile and one insert stores both. Default 200 ms. The first fetch of a burst held a few
+   * hundred flows, and each insert costs ClickHouse a fixed part whatever its size.
+   */
   lingerMs: number;
   /** Partitions handled at once by this writer (all of them should fit). Default 64. */
   partitionsConsumedConcurrently: number;
@@ -139,8 +144,8 @@ function ownedEnd(iv: OwnerInterval, scope: EndAttribution['scope']): EndAttribu
 
 /**
  * What attribution from the store reads and writes of a flow's two ends (0 source, 1 destination):
- * a FlowRecord's `attribution` object (`recordEnds`), or the entry a FlowBatchReader holds, whose
- * ends stay bytes until one is replaced.
+ * a FlowRecord's `attribution` object (`recordEnds`), or the entry a FlowBatchReader holds (the
+ * writer's), whose ends stay bytes until one is replaced.
  */
 export interface FlowEnds {
   endAttributed(side: 0 | 1): boolean;
@@ -298,6 +303,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   // else (or a failed attempt) handled the messages before: read the recorded intent again.
   const expected = new Map<number, string>();
   const intents = new Map<number, bigint[]>();
+  // Per partition: the first offset of a small fetch left for a fuller one, and since when.
+  const deferred = new Map<number, { first: string; since: number }>();
   let admin: Admin | undefined;
   const ownership = config.ownershipRefreshMs > 0 ? createStoredOwnership(store) : undefined;
   let ownershipTimer: NodeJS.Timeout | undefined;
@@ -493,6 +500,19 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     const firstN = BigInt(first);
     const lastN = BigInt(messages[messages.length - 1]!.offset);
     lastActivity = Date.now();
+    // Left unread (nothing resolved, no intent): the consumer fetches these messages again,
+    // waiting up to `maxWaitTimeMs` for `minBytes`.
+    if (config.lingerMs > 0 && BigInt(batch.highWatermark) - 1n <= lastN) {
+      let bytes = 0;
+      for (const msg of messages) bytes += msg.value?.length ?? 0;
+      if (bytes < config.minBytes) {
+        const d = deferred.get(partition);
+        const since = d?.first === first ? d.since : Date.now();
+        deferred.set(partition, { first, since });
+        if (Date.now() - since < config.lingerMs) return;
+      }
+    }
+    deferred.delete(partition);
     // The ends of this handler's insert ranges: those a previous handler of these offsets recorded
     // (replayed with the same bounds, so with the same tokens), then one range for the rest.
     let ends: bigint[];
@@ -544,21 +564,20 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         });
         batches[r] = b;
       }
-      // The message read in place (FlowBatchReader), or decoded whole when it is one the reader
-      // leaves to the reference decoder (lost records, malformed: dead-lettered with its reason).
-      let decoded: DecodedBatch | undefined;
-      let inPlace = false;
+      // Read in place; a message that is not a FlowBatch of this version is dead-lettered with the
+      // reason the reader gives.
+      let read = false;
       try {
         if (!message.value) throw new Error('empty message');
-        inPlace = reader.open(message.value);
-        if (!inPlace) decoded = decodeFlowBatch(message.value);
+        reader.open(message.value);
+        read = true;
       } catch (err) {
         await deadLetter(partition, message, errorMessage(err));
       }
-      if (inPlace || decoded) {
-        const count = inPlace ? reader.count : decoded!.flows.length;
+      if (read) {
+        const count = reader.count;
         for (let i = 0; i < count; i++) {
-          const f = inPlace ? reader.flow(i) : decoded!.flows[i]!;
+          const f = reader.flow(i);
           if (!seen.add(f.flowId)) {
             stats.duplicates++;
             m.duplicates.inc();
@@ -566,13 +585,13 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           }
           try {
             if (ownership && ownership.size > 0) {
-              const n = attributeFromStore(f, ownership, inPlace ? reader : recordEnds(f));
+              const n = attributeFromStore(f, ownership, reader);
               if (n > 0) {
                 stats.attributed += n;
                 m.attributed.inc(n);
               }
             }
-            encodeFlowRow(b.rows, f, inPlace ? reader : undefined); // appends nothing when it throws
+            encodeFlowRow(b.rows, f, reader); // appends nothing when it throws
           } catch (err) {
             m.undecodable.inc();
             logger.warn('undecodable flow dropped', {
@@ -586,10 +605,10 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
           b.count++;
         }
-        if (decoded) for (const l of decoded.lost) b.lost.push(l);
+        for (const l of reader.lost) b.lost.push(l);
         stats.flows += count;
         if (b.range.replay) stats.recovered += count;
-        stats.lostRecords += decoded?.lost.length ?? 0;
+        stats.lostRecords += reader.lost.length;
       }
       last = message.offset;
     }
