@@ -324,6 +324,7 @@ let emitterPresent = false;
 function resetFlow(): void {
   slotStart.fill(0);
   slotEnd.fill(0);
+  uuidCanonical = -1;
   fieldCount = 0;
   timePresent = false;
   timeNanos = 0;
@@ -812,7 +813,6 @@ function readPolicy(list: SpanList, end: number): void {
 /** Walks the whole Flow message. */
 function readFlow(pb: Uint8Array): void {
   walked = undefined;
-  uuidCanonical = -1;
   buf = asBuffer(pb);
   pos = 0;
   resetFlow();
@@ -1007,7 +1007,7 @@ const hexDigit = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0
 
 /**
  * Whether the walked flow's uuid is canonical (`canonicalUuid`), asked by both the flow id and the
- * row: checked once per walk. -1: not yet; 0 / 1: the answer. `readFlow` resets it.
+ * row: checked once per walk. -1: not yet; 0 / 1: the answer. `resetFlow` resets it with the slots.
  */
 let uuidCanonical = -1;
 function walkedUuidCanonical(): boolean {

@@ -21,7 +21,7 @@ import { flowStructure } from '../../../common/schema/flow-row.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { createCollector, defaultCollectorConfig } from '../collector.ts';
 import { createGenerator } from '../generator/generator.ts';
-import { defaultClickHouseSinkConfig } from '../writer/clickhouse-sink.ts';
+import { batchFull, defaultClickHouseSinkConfig } from '../writer/clickhouse-sink.ts';
 import { insertFlowBatch } from '../writer/flow-insert.ts';
 import { encodeFrames, startFrameServer } from './frame-server.ts';
 import { benchStages, type StageCosts } from './stage-bench.ts';
@@ -117,8 +117,7 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
     const raw = createGenerator({ seed: 43 });
     const writer = new RowBinaryWriter(64 << 20);
     let rows = 0;
-    const { batchSize, batchBytes } = defaultClickHouseSinkConfig;
-    // Where the sink would seal (rows or bytes), and the rows of each batch.
+    // Where the sink would seal (its rule, batchFull), and the rows of each batch.
     const cuts = [0];
     const cutRows: number[] = [];
     let batchRows = 0;
@@ -126,7 +125,7 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
       for (const ev of raw.take(Math.min(50_000, opts.rawFlows - rows))) {
         const flow = ev.response.flow;
         if (!flow) continue;
-        if (batchRows === batchSize || writer.length - cuts.at(-1)! >= batchBytes) {
+        if (batchFull(defaultClickHouseSinkConfig, batchRows, writer.length - cuts.at(-1)!)) {
           cuts.push(writer.length);
           cutRows.push(batchRows);
           batchRows = 0;

@@ -127,12 +127,12 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
     let producedSeconds = 0;
     while (done() < flows) {
       await sleep(20);
-      const sink = collector.status().sink;
-      if (!stopping && sink.received >= flows) {
+      const taken = collector.status().sink;
+      if (!stopping && taken.received >= flows) {
         sim.stop();
         stopping = collector.stop();
       }
-      if (!producedSeconds && sink.stored >= flows) producedSeconds = (performance.now() - started) / 1000;
+      if (!producedSeconds && taken.stored >= flows) producedSeconds = (performance.now() - started) / 1000;
     }
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuStart);

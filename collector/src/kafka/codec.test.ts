@@ -3,7 +3,7 @@ import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { type EndAttribution, unattributed } from '../../../common/flow/attribution.ts';
-import type { LostRecord } from '../../../common/flow/model.ts';
+import type { FlowRecord, LostRecord } from '../../../common/flow/model.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { Flow } from '../../../proto/gen/flow/flow.ts';
 import { FlowBatch } from '../../../proto/gen/flowtrail/ingest.ts';
@@ -103,7 +103,7 @@ describe('collector > kafka > codec', () => {
     }
   });
 
-  it('reads flows in place into the same rows as the reference decoder, replaced ends included', () => {
+  it('reads flows in place into the rows of the flows encoded, replaced ends included', () => {
     const varied = flows.map((f, i) => ({
       ...f,
       nodeName: i % 3 === 0 ? 'other-node' : f.nodeName,
@@ -122,7 +122,9 @@ describe('collector > kafka > codec', () => {
             },
     }));
     const value = encodeFlowBatch(varied, [], 'p');
-    const reference = decodeFlowBatch(value).flows;
+    // The reference is what went in (decodeFlowBatch is built on the reader: comparing with it
+    // would check the reader against itself).
+    const reference: FlowRecord[] = varied.map((f) => ({ ...f }));
     const reader = new FlowBatchReader();
     reader.open(value);
     expect(reader.count).toBe(varied.length);
@@ -184,8 +186,9 @@ describe('collector > kafka > codec', () => {
     },
     { description: 'nothing', value: new Uint8Array(0), reason: /unsupported format version 0/ },
   ])('rejects a message with $description, saying why (the dead letter reason)', ({ value, reason }) => {
-    expect(() => new FlowBatchReader().open(value)).toThrow(MalformedMessageError);
-    expect(() => decodeFlowBatch(value)).toThrow(reason);
+    const reader = new FlowBatchReader();
+    expect(() => reader.open(value)).toThrow(MalformedMessageError);
+    expect(() => reader.open(value)).toThrow(reason);
   });
 
   it('reads lost records and the producer next to the flows in place', () => {

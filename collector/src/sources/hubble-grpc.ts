@@ -37,13 +37,13 @@ interface RawFlowsResponse {
   nodeStatus?: boolean;
   nodeName: string;
   /**
-   * Where `time`'s bytes (a Timestamp message) lie in `message`, decoded only when needed
+   * Where `time`'s bytes (a Timestamp message) lie in `data`, decoded only when needed
    * (`timeEnd` 0: absent). Offsets rather than a view: a view per response was garbage per flow.
    */
   timeStart: number;
   timeEnd: number;
-  /** The bytes the response lies in. */
-  message: Uint8Array;
+  /** The buffer the response lies in (the gRPC batch, not the response alone: offsets index it). */
+  data: Uint8Array;
 }
 
 /** A varint that fits 32 bits (tags and lengths) at `r.pos`; longer ones are an error. */
@@ -62,7 +62,7 @@ const scratchResponse: RawFlowsResponse = {
   nodeName: '',
   timeStart: 0,
   timeEnd: 0,
-  message: new Uint8Array(0),
+  data: new Uint8Array(0),
 };
 const cursor = { pos: 0 };
 const utf8 = new TextDecoder();
@@ -105,7 +105,7 @@ export function decodeRawFlowsResponse(buf: Uint8Array, from = 0, to = buf.lengt
   out.nodeStatus = undefined;
   out.nodeName = '';
   out.timeStart = out.timeEnd = 0;
-  out.message = buf;
+  out.data = buf;
   const r = cursor;
   r.pos = from;
   const len = to;
@@ -154,7 +154,7 @@ function varint64Skip(buf: Uint8Array, r: { pos: number }): void {
 /** The response's time in ns, if it carries one. */
 function responseTimeNs(res: RawFlowsResponse): bigint | undefined {
   return res.timeEnd > 0
-    ? timestampToNs(Timestamp.decode(res.message.subarray(res.timeStart, res.timeEnd)))
+    ? timestampToNs(Timestamp.decode(res.data.subarray(res.timeStart, res.timeEnd)))
     : undefined;
 }
 

@@ -73,6 +73,18 @@ export interface ClickHouseSinkConfig {
   stopGraceMs: number;
 }
 
+/**
+ * When a batch of `rows` rows holding `bytes` bytes is sealed: the one rule, shared with the bench's
+ * like-for-like insert (collector/src/bench/ingest-bench.ts). Imports pass 0 bytes (see `batchBytes`).
+ */
+export function batchFull(
+  config: Pick<ClickHouseSinkConfig, 'batchSize' | 'batchBytes'>,
+  rows: number,
+  bytes: number,
+): boolean {
+  return rows >= config.batchSize || bytes >= config.batchBytes;
+}
+
 export const defaultClickHouseSinkConfig: ClickHouseSinkConfig = {
   batchSize: 100_000,
   batchBytes: 31 << 20,
@@ -273,7 +285,7 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
         runTarget = f.target;
         runNs = f.timeNs;
       } else if (f.timeNs > runNs) runNs = f.timeNs;
-      if (rows >= config.batchSize || (byBytes && writer.length >= config.batchBytes)) seal();
+      if (batchFull(config, rows, byBytes ? writer.length : 0)) seal();
       return queue.hasRoom();
     },
     drained: () => queue.drained(),
