@@ -122,7 +122,7 @@ export class BatchToken {
   private readonly pending = new Uint8Array(16 * 4096);
   private pendingBytes = 0;
 
-  /** Adds one flow id. */
+  /** Adds one flow id (16 bytes, as every flow id is: the codec and the walk make no other). */
   add(id: Uint8Array): void {
     const p = this.pending;
     let o = this.pendingBytes;
