@@ -51,6 +51,12 @@ const flowSettings: QuerySettings = {
   // smaller ones, against an aggregation of at most a batch's rows that the compiled code hardly
   // speeds up. Off, the insert compiles nothing (CompileFunction 0, pipeline build 75 → 3 ms).
   compile_aggregate_expressions: 0,
+  // Each rollup view's block is already one row per key of its target (every view's GROUP BY is
+  // its target's ORDER BY), so the insert-time merge of the Summing/Replacing/Aggregating targets
+  // folds nothing (the same rows are written either way) and only costs CPU:
+  // MergeTreeDataWriterMergingBlocksMicroseconds 27–60 ms per 50,000-row insert, gone with it off
+  // (notes/store8.md). `flows` itself is a plain MergeTree; readers always aggregate rollups.
+  optimize_on_insert: 0,
 };
 
 const recoverySelect =
