@@ -303,7 +303,10 @@ export async function createChdbStore(dataDir: string, database: string): Promis
           withDb(
             `INSERT INTO ${insert.into} ${insert.columns ?? ''} ${insert.select.replaceAll('{input}', input)}`,
           ),
-          { params: insert.params, settings: insert.settings },
+          // Read, not mapped: chdb maps the file by default, and its pages (the whole batch, tens of MB)
+          // are then resident in this process for the insert (`flowtrail start`'s memory, and not
+          // the engine's own: bin/start-rss.ts counted them as ours).
+          { params: insert.params, settings: { ...insert.settings, storage_file_read_method: 'pread' } },
           'TSV',
         );
         // A merge (TTL) between the two counts can lower the total: never report below zero.

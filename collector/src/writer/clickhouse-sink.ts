@@ -28,19 +28,25 @@ import { RecentIds } from './recent-ids.ts';
 /** Sink tuning. */
 export interface ClickHouseSinkConfig {
   /**
-   * Flows per batch at most. Default 100,000. Batches of 100,000 cost ~3 µs of CPU per flow (10–15%)
-   * less end to end than 50,000 (2026-12-02, interleaved pairs under load 6–11, 400,000 and 1,000,000
-   * flows each: 21.8, 25.7, 20.3, 23.6, 28.6 µs against 27.5, 30.2, 25.7, 29.7, 27.9), mostly chdb
-   * merging half as many parts and paying each insert's fixed cost half as often. `batchBytes` seals
-   * first for rows over ~325 B.
+   * Flows per batch at most. Default 200,000. Fewer, larger inserts cost chdb less per flow (each
+   * insert pays a fixed part: a part per table and view, the pipeline; and there are fewer parts to
+   * merge): end-to-end runs of 200,000 flows, interleaved under load 3.5–5.8 (2026-12-03, whole process
+   * µs of CPU per flow; chdb's insert threads in brackets): 31 MiB batches (~50,000 rows) 31.0, 26.8,
+   * 27.9 (15.3, 12.4, 14.1); 100,000 rows 29.3, 27.7, 26.6 (12.5, 11.1, 11.5); 200,000 rows 24.8,
+   * 23.3, 24.6 (8.2, 8.2, 9.2). The sink's memory does not grow with it (batch-file.ts). Under a
+   * lower rate batches are sealed by age first (`flushIntervalMs`).
    */
   batchSize: number;
   /**
-   * Bytes of rows per batch (a batch is sealed once it holds this many). Default 31 MiB. The sink's
-   * own memory no longer grows with a batch (its rows go to a file as they are encoded:
-   * batch-file.ts); what does is chdb's while it inserts one (its parsed blocks) and the file. Not
-   * applied when `flushIntervalMs` is 0 (imports): their batches are cut by count alone, so that a
-   * re-import cuts the same batches even where the rows' bytes differ (attribution read again).
+   * Bytes of rows per batch (a batch is sealed once it holds this many). Default 256 MiB: 200,000
+   * rows of the bench's size (~650 B) are ~130 MB, so this only seals first for rows over ~1.3 KB
+   * (L7 rows with URLs, headers). The sink's own memory does not grow with a batch (its rows go to
+   * a file as they are encoded: batch-file.ts); a batch is a file that size, and chdb reads it in
+   * blocks. `flowtrail start` at full rate (bin/start-rss.ts, 300,000 flows, interleaved, load 6–10):
+   * rss_without_chdb_peak_mb 199, 213, 180 at these defaults, 173, 168, 213 with 31 MiB batches (was
+   * 255–263 before batch files). Not applied when `flushIntervalMs` is 0 (imports): their batches are
+   * cut by count alone, so that a re-import cuts the same batches even where the rows' bytes differ
+   * (attribution read again).
    */
   batchBytes: number;
   /**
@@ -83,8 +89,8 @@ export function batchFull(
 }
 
 export const defaultClickHouseSinkConfig: ClickHouseSinkConfig = {
-  batchSize: 100_000,
-  batchBytes: 31 << 20,
+  batchSize: 200_000,
+  batchBytes: 256 << 20,
   flushIntervalMs: 1_000,
   dedupWindow: 1_000_000,
   maxPendingBatches: 2,
