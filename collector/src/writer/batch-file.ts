@@ -57,9 +57,9 @@ export class BatchFile {
   }
 
   /**
-   * The file once every append is on it, for the insert. Chunks whose write failed are written again
-   * (synchronously: rare, and the insert waits on them anyway); a failure still there rejects, and the
-   * insert's retry comes back here.
+   * The file once every append is on it, for the insert. Chunks whose write failed (rare: a full disk)
+   * are written again, one at a time; a failure still there rejects, and the insert's retry comes
+   * back here.
    */
   async ready(): Promise<RowBinaryFile> {
     if (this.writing > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
