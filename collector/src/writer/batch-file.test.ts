@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { BatchFiles, ChunkPool } from './batch-file.ts';
@@ -36,5 +38,30 @@ describe('collector > writer > batch-file', () => {
     expect(pool.allocated).toBe(2);
     file.close();
     files.remove();
+  });
+
+  it('keeps the chunks of a file it cannot create, and puts them on file once it can', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'flowtrail-batch-file-'));
+    // Batch files go under a directory that is not there yet (a temporary directory gone, a full disk).
+    const parent = path.join(root, 'later');
+    const files = new BatchFiles(parent);
+    const pool = new ChunkPool(1 << 12);
+    const file = files.open();
+    const w = new RowBinaryWriter(0);
+    w.detach(pool.take());
+    const whole = new RowBinaryWriter(1 << 16);
+    for (let row = 0; row < 2_000; row++) {
+      for (const x of [whole, w]) x.string(`row ${row}`);
+      if (w.length >= pool.chunkBytes) pool.spill(w, file);
+    }
+    pool.spill(w, file);
+    // The insert's attempt fails (and is retried by the sink's queue); nothing is lost meanwhile.
+    await expect(file.ready()).rejects.toThrow(/ENOENT/);
+    mkdirSync(parent);
+    const data = await file.ready();
+    expect(Buffer.compare(readFileSync(data.path), whole.take())).toBe(0);
+    file.close();
+    files.remove();
+    rmSync(root, { recursive: true, force: true });
   });
 });

@@ -23,11 +23,18 @@ import { ownAllocation } from './batch-buffers.ts';
 
 const viaProc = existsSync('/proc/self/fd');
 
-/** One batch's file: appended to chunk by chunk, then inserted from (and re-read by a retry). */
+/**
+ * One batch's file: appended to chunk by chunk, then inserted from (and re-read by a retry). A file
+ * that cannot be created (no room, no temporary directory) keeps its chunks in memory and is created
+ * by `ready`, so the insert fails and is retried like any other, and nothing pushed is lost.
+ */
 export class BatchFile {
-  private readonly fd: number;
-  private readonly name: string;
-  private readonly data: RowBinaryFile;
+  private fd = -1;
+  private name = '';
+  private data: RowBinaryFile | undefined;
+  private openError: unknown;
+  private readonly dir: () => string;
+  private readonly seq: number;
   /** Bytes appended (written or being written). */
   bytes = 0;
   private writing = 0;
@@ -37,17 +44,38 @@ export class BatchFile {
   private readonly failed: { chunk: Buffer; at: number; error: unknown }[] = [];
   private closed = false;
 
-  constructor(dir: string, seq: number) {
-    this.name = path.join(dir, `${seq}.bin`);
-    this.fd = openSync(this.name, 'w+');
-    if (viaProc) unlinkSync(this.name);
+  /** `dir` gives the directory to create it in (and may throw: then so does `ready`). */
+  constructor(dir: () => string, seq: number) {
+    this.dir = dir;
+    this.seq = seq;
+    this.open();
+  }
+
+  /** Creates the file if it is not there yet; false (and `openError`) when it cannot. */
+  private open(): boolean {
+    if (this.data) return true;
+    try {
+      if (this.fd < 0) {
+        this.name = path.join(this.dir(), `${this.seq}.bin`);
+        this.fd = openSync(this.name, 'w+');
+      }
+      if (viaProc) unlinkSync(this.name);
+    } catch (err) {
+      this.openError = err;
+      return false;
+    }
     this.data = { path: viaProc ? `/proc/self/fd/${this.fd}` : this.name };
+    return true;
   }
 
   /** Appends `chunk` (written asynchronously); `done` gets it back once it is on file. */
   append(chunk: Buffer, done: (chunk: Buffer) => void): void {
     const at = this.bytes;
     this.bytes += chunk.length;
+    if (!this.data) {
+      this.failed.push({ chunk, at, error: this.openError });
+      return;
+    }
     this.writing++;
     write(this.fd, chunk, 0, chunk.length, at, (err, n) => {
       if (err || n !== chunk.length) this.failed.push({ chunk, at, error: err ?? new Error('short write') });
@@ -63,6 +91,7 @@ export class BatchFile {
    */
   async ready(): Promise<RowBinaryFile> {
     if (this.writing > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+    if (!this.open()) throw this.openError;
     while (this.failed.length > 0) {
       const f = this.failed[0]!;
       await new Promise<void>((resolve, reject) => {
@@ -73,7 +102,7 @@ export class BatchFile {
       });
       this.failed.shift();
     }
-    return this.data;
+    return this.data!;
   }
 
   /** Releases the file (inserted, or given up). */
@@ -81,8 +110,9 @@ export class BatchFile {
     if (this.closed) return;
     this.closed = true;
     const release = () => {
+      if (this.fd < 0) return;
       close(this.fd, () => {});
-      if (!viaProc) rmSync(this.name, { force: true });
+      if (!viaProc || !this.data) rmSync(this.name, { force: true });
     };
     // Writes still in flight: close once they end (a descriptor closed under a write could be reused).
     if (this.writing > 0) this.idle.push(release);
@@ -145,10 +175,15 @@ export class BatchFiles {
     this.parent = parent;
   }
 
-  /** A new batch file. */
+  /** A new batch file (created on disk when it can be: see BatchFile). */
   open(): BatchFile {
-    this.dir ??= mkdtempSync(path.join(this.parent, 'flowtrail-batches-'));
-    return new BatchFile(this.dir, this.seq++);
+    return new BatchFile(
+      () => {
+        this.dir ??= mkdtempSync(path.join(this.parent, 'flowtrail-batches-'));
+        return this.dir;
+      },
+      this.seq++,
+    );
   }
 
   /** Removes the directory (files still open stay readable through their descriptors). */
