@@ -4,10 +4,14 @@ import { benchKafka } from '../../collector/src/kafka/bench.ts';
 // The Kafka bench as `flowtrail bench` runs it (its own throwaway broker), small: what it reports
 // beside the rate is what says why the rate is what it is.
 describe('test > kafka > bench', () => {
-  it('measures a warm pass after a warm-up pass, and says where the CPU went', async () => {
+  it('measures a warm pass after a warm-up pass, and says where the CPU and the wall time went', async () => {
     const r = await benchKafka({ flows: 6_000, warmupFlows: 3_000 });
     expect(r.kafka_flows).toBeGreaterThanOrEqual(6_000);
     expect(r.kafka_flows_per_s).toBeGreaterThan(0);
+    // Inserts run one at a time within the pass: their wall share is a fraction of it.
+    expect(r.kafka_inserts).toBeGreaterThanOrEqual(1);
+    expect(r.kafka_insert_share).toBeGreaterThan(0);
+    expect(r.kafka_insert_share).toBeLessThanOrEqual(1);
     // The warm-up pass ran first and is reported apart from the measured one.
     expect(r.kafka_warmup_flows_per_s).toBeGreaterThan(0);
     expect(r.kafka_warmup_cpu_us_per_flow).toBeGreaterThan(0);

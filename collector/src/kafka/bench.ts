@@ -79,6 +79,14 @@ export interface KafkaBenchResult {
    * (inserts, the views, merges).
    */
   kafka_cpu_split_us_per_flow?: { js_main: number; js_other: number; chdb: number; broker?: number };
+  /** Flow inserts of the measured pass. */
+  kafka_inserts: number;
+  /**
+   * The share of the measured pass's wall time the writer spent in inserts (they run one at a
+   * time). Near 1, the store's insert lane bounds the rate; well below, the rest of the pipeline
+   * (fetch, decode, the collector, the CPU they share) does.
+   */
+  kafka_insert_share: number;
   /** The warm-up pass's rate and CPU per flow (cold broker JVM and JIT), when there was one. */
   kafka_warmup_flows_per_s?: number;
   kafka_warmup_cpu_us_per_flow?: number;
@@ -120,6 +128,7 @@ interface PassResult {
   bytes: number;
   cpuUs: number;
   inserts: number;
+  insertMs: number;
   lag: number;
   split: Pick<KafkaBenchResult, 'kafka_cpu_split_us_per_flow'>;
 }
@@ -193,7 +202,7 @@ async function pass(
   const stored = done();
   const produced = collector.status().sink.stored;
   const lag = writer.lag();
-  const inserts = writer.stats().inserts;
+  const { inserts, insertMs } = writer.stats();
   sim.stop();
   await (stopping ?? collector.stop());
   await writer.stop();
@@ -208,6 +217,7 @@ async function pass(
     bytes,
     cpuUs: cpu.user + cpu.system,
     inserts,
+    insertMs,
     lag,
     split: cpuSplit(stored, threadsStart, threadsEnd, brokerStart, brokerEnd),
   };
@@ -255,6 +265,8 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       kafka_bytes_per_flow: Math.round(run.bytes / Math.max(1, run.produced)),
       kafka_cpu_us_per_flow: Math.round(run.cpuUs / Math.max(1, run.stored)),
       kafka_rows_per_insert: Math.round(run.stored / Math.max(1, run.inserts)),
+      kafka_inserts: run.inserts,
+      kafka_insert_share: Math.round((run.insertMs / 1000 / run.seconds) * 100) / 100,
       ...run.split,
       ...(warm
         ? {
