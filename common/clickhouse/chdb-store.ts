@@ -290,9 +290,11 @@ export async function createChdbStore(dataDir: string, database: string): Promis
       //   insert's rows too (8,411 for a repeated 5,000-flow batch with its views), so it cannot
       //   tell a repeat; the part counts can. Each costs 3.6–6.6 ms of CPU against 1.3–2 ms for a
       //   `SELECT 1` through the same path: ~0.1 µs per flow at the sink's 50,000-row batches.
-      const file = path.join(scratch, `${randomUUID()}.bin`);
-      await writeFile(file, insert.data);
+      const data = insert.data;
       // The counts and the insert run as one job, so no other statement lands between them.
+      if (!(data instanceof Uint8Array)) return scheduler.schedule('insert', () => insertFile(data.path));
+      const file = path.join(scratch, `${randomUUID()}.bin`);
+      await writeFile(file, data);
       return scheduler.schedule('insert', () => insertFile(file)).finally(() => unlink(file).catch(() => {}));
       async function insertFile(file: string): Promise<InsertResult> {
         const input = `file('${file}', 'RowBinary', '${insert.structure.replace(/'/g, "\\'")}')`;
@@ -301,7 +303,10 @@ export async function createChdbStore(dataDir: string, database: string): Promis
           withDb(
             `INSERT INTO ${insert.into} ${insert.columns ?? ''} ${insert.select.replaceAll('{input}', input)}`,
           ),
-          { params: insert.params, settings: insert.settings },
+          // Read, not mapped: chdb maps the file by default, and its pages (the whole batch, tens of MB)
+          // are then resident in this process for the insert (`flowtrail start`'s memory, and not
+          // the engine's own: bin/start-rss.ts counted them as ours).
+          { params: insert.params, settings: { ...insert.settings, storage_file_read_method: 'pread' } },
           'TSV',
         );
         // A merge (TTL) between the two counts can lower the total: never report below zero.

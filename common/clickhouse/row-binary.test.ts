@@ -8,6 +8,25 @@ describe('common > clickhouse > row-binary', () => {
     { description: 'utf-8 string', write: (w: RowBinaryWriter) => w.string('é'), expected: [2, 0xc3, 0xa9] },
     { description: 'uint16 LE', write: (w: RowBinaryWriter) => w.uint16(0x1234), expected: [0x34, 0x12] },
     {
+      description: 'uint32 LE, modulo 2^32',
+      write: (w: RowBinaryWriter) => {
+        w.uint32(0x12345678);
+        w.uint32(0xffffffff);
+        w.uint32(2 ** 32 + 5);
+      },
+      expected: [0x78, 0x56, 0x34, 0x12, 255, 255, 255, 255, 5, 0, 0, 0],
+    },
+    {
+      description: 'int32 and int8, two’s complement',
+      write: (w: RowBinaryWriter) => {
+        w.int32(-2);
+        w.int32(-(2 ** 31));
+        w.int8(-1);
+        w.int8(127);
+      },
+      expected: [0xfe, 255, 255, 255, 0, 0, 0, 0x80, 255, 127],
+    },
+    {
       description: 'uint64 max',
       write: (w: RowBinaryWriter) => w.uint64(18446744073709551615n),
       expected: [255, 255, 255, 255, 255, 255, 255, 255],

@@ -5,6 +5,7 @@
  * and flow inserts must never wait for one of those sockets.
  * @module
  */
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createClient } from '@clickhouse/client';
 import { parseClickHouseError } from './errors.ts';
@@ -94,9 +95,12 @@ export async function createServerStore(url: string, database: string): Promise<
       try {
         const res = await inserter.exec({
           query,
-          values: Readable.from([
-            Buffer.from(insert.data.buffer, insert.data.byteOffset, insert.data.byteLength),
-          ]),
+          values:
+            insert.data instanceof Uint8Array
+              ? Readable.from([
+                  Buffer.from(insert.data.buffer, insert.data.byteOffset, insert.data.byteLength),
+                ])
+              : createReadStream(insert.data.path),
           query_params: insert.params,
           clickhouse_settings: { ...pinnedSettings, ...insert.settings } as never,
         });

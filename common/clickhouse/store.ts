@@ -34,10 +34,19 @@ export interface RowBinaryInsert {
   structure: string;
   /** A SELECT over `{input}`, e.g. `SELECT * FROM {input} WHERE …`. */
   select: string;
-  /** The encoded rows. */
-  data: Uint8Array;
+  /**
+   * The encoded rows: in memory, or in a local file the caller wrote them to (the embedded sink's
+   * batches, so a batch's memory does not grow with its rows: collector/src/writer/batch-file.ts).
+   * The file is the caller's: read, never removed.
+   */
+  data: Uint8Array | RowBinaryFile;
   params?: QueryParams;
   settings?: QuerySettings;
+}
+
+/** RowBinary rows in a local file (a path this process can open, e.g. `/proc/self/fd/N`). */
+export interface RowBinaryFile {
+  path: string;
 }
 
 /** Outcome of an insert: how many rows the engine wrote. */

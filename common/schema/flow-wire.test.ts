@@ -202,6 +202,21 @@ describe('common > schema > flow-wire', () => {
     );
   });
 
+  it('gives each of 10,000 flows walked in a row its own id, still its own after the others', () => {
+    // Ids are views into shared slabs of 4,096: none may overwrite another, across slabs too.
+    const uuids = Array.from(
+      { length: 10_000 },
+      (_, i) => `0b5c6a3e-2f3c-4f7e-9d1a-${i.toString(16).padStart(12, '0')}`,
+    );
+    const ids = uuids.map(
+      (uuid) => wireFlow(Flow.encode(Flow.fromPartial({ uuid })).finish(), 'n', 't', 1n, () => 1n).flowId,
+    );
+    for (let i = 0; i < uuids.length; i++) {
+      expect(ids[i]!.length).toBe(16);
+      expect(Buffer.from(ids[i]!)).toEqual(Buffer.from(flowIdFromUuid(uuids[i]!)));
+    }
+  });
+
   it('gives a flow without a uuid the digest of its bytes, and the fallback time', () => {
     const pb = Flow.encode(Flow.fromPartial({ node_name: 'k8s/n1' })).finish();
     const f = wireFlow(pb, '', 't', 1n, () => 42n);

@@ -35,4 +35,27 @@ describe('collector > bench > frame-server', () => {
     expect(uuids.size).toBe(messages);
     close();
   });
+
+  it('serves exactly `limit` frames in all, then ends the call with an OK status', async () => {
+    // 1,000 frames of some hundred bytes: several 256 KiB chunks, the last one partial.
+    const { address, close } = await serveFrames(encodeFrames(100), '127.0.0.1:0', 1_000);
+    const count = () =>
+      new Promise<number>((resolve, reject) => {
+        let messages = 0;
+        openGrpcStream(
+          { target: address, path: '/observer.Observer/GetFlows', request: new Uint8Array() },
+          {
+            onMessage() {
+              messages++;
+              return true;
+            },
+            onEnd: (err) => (err ? reject(err) : resolve(messages)),
+          },
+        );
+      });
+    expect(await count()).toBe(1_000);
+    // The limit is over every call: a second one ends at once.
+    expect(await count()).toBe(0);
+    close();
+  });
 });

@@ -62,9 +62,12 @@ function writeCounter(buf: Buffer, at: number, n: number): void {
 export async function serveFrames(
   encoded: EncodedFrames,
   listen: string,
+  limit = Number.POSITIVE_INFINITY,
 ): Promise<{ address: string; close(): void }> {
   const { frames, uuidTail } = encoded;
   let counter = 0;
+  /** Frames served so far, over every call: at `limit` the call in progress ends. */
+  let served = 0;
   let next = 0;
   const server = http2.createServer();
   server.on('stream', (stream, headers) => {
@@ -75,13 +78,19 @@ export async function serveFrames(
       );
       return;
     }
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+    // Ended (at `limit`) as a gRPC call ends well: with a status in the trailers.
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
     const pump = () => {
       while (!stream.destroyed) {
+        if (served >= limit) {
+          stream.end();
+          return;
+        }
         // A chunk of its own each time: the stream keeps it until written, so it is not reused.
         const chunk = Buffer.allocUnsafe(256 << 10);
         let len = 0;
-        for (;;) {
+        for (; served < limit; served++) {
           const f = frames[next]!;
           if (len + f.length > chunk.length) break;
           f.copy(chunk, len);
@@ -111,11 +120,17 @@ export async function serveFrames(
   return { address, close: () => server.close() };
 }
 
-/** Starts the frame server in a child process; resolves with its address. */
-export async function startFrameServer(distinct = 50_000): Promise<{ address: string; stop(): void }> {
+/**
+ * Starts the frame server in a child process; resolves with its address. With `limit`, it serves that
+ * many frames in all, then ends the call (the end-to-end bench moves exactly N flows).
+ */
+export async function startFrameServer(
+  distinct = 50_000,
+  limit?: number,
+): Promise<{ address: string; stop(): void }> {
   const self = fileURLToPath(import.meta.url);
   // The child loads this module through tsx, as bin/flowtrail.js loads the CLI.
-  const child = spawn(process.execPath, ['--import', 'tsx/esm', self, String(distinct)], {
+  const child = spawn(process.execPath, ['--import', 'tsx/esm', self, String(distinct), String(limit ?? 0)], {
     cwd: path.resolve(path.dirname(self), '../../..'),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -133,6 +148,10 @@ export async function startFrameServer(distinct = 50_000): Promise<{ address: st
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const encoded = encodeFrames(Number(process.argv[2] ?? 50_000));
-  const { address } = await serveFrames(encoded, '127.0.0.1:0');
+  const { address } = await serveFrames(
+    encoded,
+    '127.0.0.1:0',
+    Number(process.argv[3] ?? 0) || Number.POSITIVE_INFINITY,
+  );
   process.stdout.write(`listening on ${address}\n`);
 }

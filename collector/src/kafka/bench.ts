@@ -3,10 +3,14 @@
  * collector → Kafka (LZ4, acks=all, idempotent) → writer group member → chdb, all in this process
  * against one local broker, as on a single 2-core machine. Reports flows per second end to end
  * (first flow requested to the N-th flow stored; the source stops after N), the producer's own
- * rate, bytes per flow on the wire, and the consumer lag when the N-th flow was stored.
+ * rate, bytes per flow on the wire, the consumer lag when the N-th flow was stored, and where the
+ * CPU went (this process's threads by kind, the broker's JVM).
+ *
+ * With `warmupFlows`, a warm-up pass (its own topic and group, same broker and store) runs first,
+ * off the clock, as a deployment's broker and writers are warm.
  *
  * Without `brokers`, it starts a throwaway single-node broker with the test harness
- * (test/kafka/broker.ts: needs Java and `npm run kafka:install`).
+ * (kafka/broker.ts: needs Java and `npm run kafka:install`).
  * @module
  */
 import { randomUUID } from 'node:crypto';
@@ -23,6 +27,7 @@ import { startFrameServer } from '../bench/frame-server.ts';
 import { createCollector, defaultCollectorConfig } from '../collector.ts';
 import type { Compression } from './compression.ts';
 import { createKafkaClient, type KafkaConfig } from './config.ts';
+import { childCpu, type ThreadCpu, threadCpu, threadCpuSince } from './cpu-split.ts';
 import { createKafkaSink, defaultKafkaSinkConfig } from './producer-sink.ts';
 import { createKafkaWriter, defaultKafkaWriterConfig } from './writer.ts';
 
@@ -31,6 +36,12 @@ export interface KafkaBenchOptions {
   flows?: number;
   /** Bootstrap brokers; a throwaway local broker when absent. */
   brokers?: string;
+  /**
+   * Flows sent through a pass of their own (topic, group, writer; same broker and store) before
+   * the measured one, so the broker's JVM and this process's JIT are warmer. Default 0: measured
+   * within `flowtrail bench` (after its embedded run), a 100k warm-up did not pay (see below).
+   */
+  warmupFlows?: number;
   /** Topic partitions. Default 6. */
   partitions?: number;
   compression?: Compression;
@@ -59,15 +70,163 @@ export interface KafkaBenchResult {
    * ClickHouse a fixed fraction of a second of CPU, so this says how much of the CPU per flow is that.
    */
   kafka_rows_per_insert: number;
+  /**
+   * The same CPU by where it ran (Linux only), plus the throwaway broker's JVM when the bench
+   * started one (`broker`; not in `kafka_cpu_us_per_flow`): what bounds the rate on a small machine.
+   * `js_main` is the one JavaScript thread the collector and the writer share here (kafkajs, the
+   * codec, both walks of a Flow, GC pauses); `js_other` Node's other threads (the gRPC reader
+   * worker, libuv's pool: LZ4 and file writes; V8's GC helpers); `chdb` the engine's threads
+   * (inserts, the views, merges).
+   */
+  kafka_cpu_split_us_per_flow?: { js_main: number; js_other: number; chdb: number; broker?: number };
+  /** Flow inserts of the measured pass. */
+  kafka_inserts: number;
+  /**
+   * The share of the measured pass's wall time the writer spent in inserts (they run one at a
+   * time). Near 1, the store's insert lane bounds the rate; well below, the rest of the pipeline
+   * (fetch, decode, the collector, the CPU they share) does.
+   */
+  kafka_insert_share: number;
+  /** The warm-up pass's rate and CPU per flow (cold broker JVM and JIT), when there was one. */
+  kafka_warmup_flows_per_s?: number;
+  kafka_warmup_cpu_us_per_flow?: number;
   /** Messages behind the end of the topic, summed over partitions, when the last flow was stored. */
   consumer_lag_end: number;
   kafka_compression: Compression;
   kafka_partitions: number;
 }
 
+/** The command line of the broker the test harness starts (its main class). */
+const brokerMarker = 'kafka.Kafka';
+
+function cpuSplit(
+  flows: number,
+  a: ThreadCpu | undefined,
+  b: ThreadCpu | undefined,
+  brokerA: number | undefined,
+  brokerB: number | undefined,
+): Pick<KafkaBenchResult, 'kafka_cpu_split_us_per_flow'> {
+  if (!a || !b) return {};
+  const d = threadCpuSince(a, b);
+  const per = (us: number) => Math.round((us / Math.max(1, flows)) * 10) / 10;
+  return {
+    kafka_cpu_split_us_per_flow: {
+      js_main: per(d.jsMain),
+      js_other: per(d.jsOther),
+      chdb: per(d.native),
+      ...(brokerA !== undefined && brokerB !== undefined ? { broker: per(brokerB - brokerA) } : {}),
+    },
+  };
+}
+
+/** What one pass of the pipeline measured. */
+interface PassResult {
+  stored: number;
+  seconds: number;
+  produced: number;
+  producedSeconds: number;
+  bytes: number;
+  cpuUs: number;
+  inserts: number;
+  insertMs: number;
+  lag: number;
+  split: Pick<KafkaBenchResult, 'kafka_cpu_split_us_per_flow'>;
+}
+
+/**
+ * One pass: generator → collector → `topic` → a writer of its own group → `store`, until `flows`
+ * are stored. Connections are made before the clock (the writer's group join and the collector's
+ * producer: the embedded bench's sink has none to make).
+ */
+async function pass(
+  base: KafkaConfig,
+  name: string,
+  store: Store,
+  flows: number,
+  localBroker: boolean,
+): Promise<PassResult> {
+  const kafkaConfig: KafkaConfig = {
+    ...base,
+    topic: `flowtrail.bench-${name}`,
+    deadLetterTopic: `flowtrail.bench-${name}.dlq`,
+    groupId: `flowtrail-bench-${name}`,
+  };
+  const logger = createLogger('bench');
+  const metrics = createMetrics('bench_kafka');
+  const writer = createKafkaWriter(defaultKafkaWriterConfig, {
+    kafka: createKafkaClient(kafkaConfig, logger, 'writer'),
+    kafkaConfig,
+    store,
+    logger,
+    metrics,
+  });
+  const sink = createKafkaSink(defaultKafkaSinkConfig, {
+    kafka: createKafkaClient(kafkaConfig, logger, 'collector'),
+    kafkaConfig,
+    logger,
+    metrics,
+  });
+  const sim = await startFrameServer();
+  const collector = createCollector(
+    { ...defaultCollectorConfig, targets: [sim.address] },
+    { sink, logger, metrics },
+  );
+  await writer.start();
+  sink.start();
+  await sink.connected();
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const threadsStart = threadCpu();
+  const brokerStart = localBroker ? childCpu(brokerMarker) : undefined;
+  await collector.start();
+  const done = () => writer.stats().stored + writer.stats().duplicates;
+  // The source ends once the collector has taken N flows, and the collector's stop sends what it
+  // holds at once: the run moves N flows, as the embedded bench does. Left running, the generator
+  // kept the collector producing 2–3× N on these 2 cores (Kafka does not push back as the
+  // embedded sink does), taking CPU from the writer for flows the figure never counts.
+  let stopping: Promise<void> | undefined;
+  let producedSeconds = 0;
+  while (done() < flows) {
+    await sleep(20);
+    const taken = collector.status().sink;
+    if (!stopping && taken.received >= flows) {
+      sim.stop();
+      stopping = collector.stop();
+    }
+    if (!producedSeconds && taken.stored >= flows) producedSeconds = (performance.now() - started) / 1000;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  const threadsEnd = threadCpu();
+  const brokerEnd = brokerStart === undefined ? undefined : childCpu(brokerMarker);
+  const stored = done();
+  const produced = collector.status().sink.stored;
+  const lag = writer.lag();
+  const { inserts, insertMs } = writer.stats();
+  sim.stop();
+  await (stopping ?? collector.stop());
+  await writer.stop();
+  // Read the producer's own series (declaring it again here with another help text would collide).
+  const producedBytes = metrics.registry.getSingleMetric('flowtrail_bench_kafka_kafka_produced_bytes_total');
+  const bytes = (await producedBytes?.get())?.values[0]?.value ?? 0;
+  return {
+    stored,
+    seconds,
+    produced,
+    producedSeconds,
+    bytes,
+    cpuUs: cpu.user + cpu.system,
+    inserts,
+    insertMs,
+    lag,
+    split: cpuSplit(stored, threadsStart, threadsEnd, brokerStart, brokerEnd),
+  };
+}
+
 /** Runs the distributed-path benchmark in a scratch chdb directory (removed afterwards). */
 export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBenchResult> {
   const flows = opts.flows ?? 1_000_000;
+  const warmupFlows = opts.warmupFlows ?? 0;
   const partitions = opts.partitions ?? 6;
   const compression = opts.compression ?? 'lz4';
   configureLogging({ level: 'error' });
@@ -81,82 +240,41 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       broker = await harness.startBroker();
     }
     const id = randomUUID().slice(0, 8);
-    const kafkaConfig: KafkaConfig = {
+    const base: KafkaConfig = {
       brokers: [opts.brokers ?? broker!.brokers],
-      topic: `flowtrail.bench-${id}`,
-      deadLetterTopic: `flowtrail.bench-${id}.dlq`,
-      groupId: `flowtrail-bench-${id}`,
+      topic: '',
+      deadLetterTopic: '',
+      groupId: '',
       compression,
       partitions,
       clientId: 'flowtrail-bench',
     };
-    const logger = createLogger('bench');
-    const metrics = createMetrics('bench_kafka');
-    const writer = createKafkaWriter(defaultKafkaWriterConfig, {
-      kafka: createKafkaClient(kafkaConfig, logger, 'writer'),
-      kafkaConfig,
-      store,
-      logger,
-      metrics,
-    });
-    const sink = createKafkaSink(defaultKafkaSinkConfig, {
-      kafka: createKafkaClient(kafkaConfig, logger, 'collector'),
-      kafkaConfig,
-      logger,
-      metrics,
-    });
-    const sim = await startFrameServer();
-    const collector = createCollector(
-      { ...defaultCollectorConfig, targets: [sim.address] },
-      { sink, logger, metrics },
-    );
-    // Connections before the clock: the writer's group join and the collector's producer (the
-    // embedded bench's sink has none to make).
-    await writer.start();
-    sink.start();
-    await sink.connected();
-    const started = performance.now();
-    const cpuStart = process.cpuUsage();
-    await collector.start();
-    const done = () => writer.stats().stored + writer.stats().duplicates;
-    // The source ends once the collector has taken N flows, and the collector's stop sends what it
-    // holds at once: the run moves N flows, as the embedded bench does. Left running, the generator
-    // kept the collector producing 2–3× N on these 2 cores (Kafka does not push back as the
-    // embedded sink does), taking CPU from the writer for flows the figure never counts.
-    let stopping: Promise<void> | undefined;
-    let producedSeconds = 0;
-    while (done() < flows) {
-      await sleep(20);
-      const taken = collector.status().sink;
-      if (!stopping && taken.received >= flows) {
-        sim.stop();
-        stopping = collector.stop();
-      }
-      if (!producedSeconds && taken.stored >= flows) producedSeconds = (performance.now() - started) / 1000;
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const cpu = process.cpuUsage(cpuStart);
-    const stored = done();
-    const produced = collector.status().sink.stored;
-    const lag = writer.lag();
-    const inserts = writer.stats().inserts;
-    sim.stop();
-    await (stopping ?? collector.stop());
-    await writer.stop();
-    // Read the producer's own series (declaring it again here with another help text would collide).
-    const producedBytes = metrics.registry.getSingleMetric(
-      'flowtrail_bench_kafka_kafka_produced_bytes_total',
-    );
-    const bytes = (await producedBytes?.get())?.values[0]?.value ?? 0;
+    // A deployment's broker and writers run for months, so a warm-up pass looked right: three
+    // 100k passes in one process against one broker (load 8–9, 2026-12-03) ran at 14.6k, 28.5k and
+    // 32.4k flows/s, the broker's JVM at 9.2, 4.8, 3.8 µs per flow. But with one 100k warm-up pass
+    // the measured pass was no faster nor cheaper than its warm-up (17.4k → 17.5k flows/s, 46 → 45
+    // µs; 20.3k → 19.5k, 47 → 45; load 6) and the brief bench's pairs against main did not separate
+    // (kafka8 notes): the broker needs more than 100k flows to warm, which the bench cannot afford.
+    const warm = warmupFlows > 0 ? await pass(base, `${id}-warmup`, store, warmupFlows, !!broker) : undefined;
+    const run = await pass(base, id, store, flows, !!broker);
     return {
-      kafka_flows: stored,
-      kafka_seconds: Math.round(seconds * 100) / 100,
-      kafka_flows_per_s: Math.round(stored / seconds),
-      kafka_produce_flows_per_s: Math.round(produced / (producedSeconds || seconds)),
-      kafka_bytes_per_flow: Math.round(bytes / Math.max(1, produced)),
-      kafka_cpu_us_per_flow: Math.round((cpu.user + cpu.system) / Math.max(1, stored)),
-      kafka_rows_per_insert: Math.round(stored / Math.max(1, inserts)),
-      consumer_lag_end: lag,
+      kafka_flows: run.stored,
+      kafka_seconds: Math.round(run.seconds * 100) / 100,
+      kafka_flows_per_s: Math.round(run.stored / run.seconds),
+      kafka_produce_flows_per_s: Math.round(run.produced / (run.producedSeconds || run.seconds)),
+      kafka_bytes_per_flow: Math.round(run.bytes / Math.max(1, run.produced)),
+      kafka_cpu_us_per_flow: Math.round(run.cpuUs / Math.max(1, run.stored)),
+      kafka_rows_per_insert: Math.round(run.stored / Math.max(1, run.inserts)),
+      kafka_inserts: run.inserts,
+      kafka_insert_share: Math.round((run.insertMs / 1000 / run.seconds) * 100) / 100,
+      ...run.split,
+      ...(warm
+        ? {
+            kafka_warmup_flows_per_s: Math.round(warm.stored / warm.seconds),
+            kafka_warmup_cpu_us_per_flow: Math.round(warm.cpuUs / Math.max(1, warm.stored)),
+          }
+        : {}),
+      consumer_lag_end: run.lag,
       kafka_compression: compression,
       kafka_partitions: partitions,
     };

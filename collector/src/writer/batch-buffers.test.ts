@@ -35,23 +35,4 @@ describe('batch buffers', () => {
     expect(buffers.writer().detach(0).buffer).toBe(a.buffer);
     expect(buffers.writer().detach(0).buffer).not.toBe(b.buffer);
   });
-
-  it('keeps a continuous writer going on a small buffer while none is free, then moves its rows into the next freed one', () => {
-    const buffers = new BatchBuffers(1, 1 << 14);
-    const w = buffers.continuous();
-    for (let i = 0; i < 100_000; i++) w.uint8(i);
-    // Nothing freed yet: the batch is cut and the writer goes on in a small fresh buffer.
-    const sealed = buffers.seal(w);
-    expect(sealed.length).toBe(100_000);
-    w.uint8(1);
-    w.uint8(2);
-    // The sealed batch is inserted and handed back: the open rows move into its buffer.
-    buffers.give(sealed);
-    w.uint8(3);
-    const next = buffers.seal(w);
-    expect(next.buffer).toBe(sealed.buffer);
-    expect([...next]).toEqual([1, 2, 3]);
-    // That buffer was not also kept as free: the writer now goes on in a fresh one again.
-    expect(buffers.seal(w).buffer).not.toBe(sealed.buffer);
-  });
 });

@@ -1,14 +1,10 @@
 /**
- * Buffers of inserted batches, handed to the next ones: the one place both insert paths (the
- * embedded sink, the Kafka writer) get their batch memory from. A batch of tens of thousands of
- * rows is tens of MB of RowBinary: a writer that starts every batch small copies it at each
- * doubling (the Kafka writer spent ~250 ms of a 100,000-flow run there) and takes fresh pages from
- * the OS each time, which then wait for the garbage collector.
- *
- * What counts is resident memory (`flowtrail start` under 300 MB apart from chdb's): pages once
- * written stay resident, so at most `keep` freed buffers wait here, and a writer that must go on
- * while none is free (the sink's, when its queue is full) goes on in a small fresh buffer whose
- * rows move into the next freed one (`give`) instead of growing a third batch-sized buffer.
+ * Buffers of inserted batches, handed to the next ones: the Kafka writer's batch memory (the embedded
+ * sink puts its batches on file instead: batch-file.ts). A batch of tens of thousands of rows is tens
+ * of MB of RowBinary: a writer that starts every batch small copies it at each doubling (the Kafka
+ * writer spent ~250 ms of a 100,000-flow run there) and takes fresh pages from the OS each time, which
+ * then wait for the garbage collector. Pages once written stay resident, so at most `keep` freed
+ * buffers wait here.
  * @module
  */
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
@@ -28,18 +24,11 @@ export class BatchBuffers {
   private readonly free: Buffer[] = [];
   private nextBytes: number;
   private readonly keep: number;
-  private readonly smallBytes: number;
-  /** The continuous writer, while it writes into a small fresh buffer rather than a freed one. */
-  private onFresh: RowBinaryWriter | undefined;
 
-  /**
-   * Keeps at most `keep` freed buffers (each is resident memory while it waits). `initialBytes`:
-   * the first batch's buffer, and the small one a continuous writer goes on in when none is free.
-   */
+  /** Keeps at most `keep` freed buffers (each is resident memory while it waits). `initialBytes`: the first batch's buffer. */
   constructor(keep: number, initialBytes = 1 << 20) {
     this.keep = keep;
     this.nextBytes = initialBytes;
-    this.smallBytes = initialBytes;
   }
 
   /**
@@ -52,38 +41,12 @@ export class BatchBuffers {
     return w;
   }
 
-  /** A writer that stays open across batches (the embedded sink's): `seal` cuts them from it. */
-  continuous(): RowBinaryWriter {
-    const w = new RowBinaryWriter(0);
-    this.seal(w);
-    return w;
-  }
-
-  /**
-   * The bytes `w` holds, as one batch; `w` goes on in a freed buffer, else in a small fresh one
-   * that the next `give` swaps for the freed buffer it brings.
-   */
-  seal(w: RowBinaryWriter): Buffer {
-    const freed = this.free.pop();
-    const data = w.detach(freed ?? this.smallBytes);
-    this.onFresh = freed ? undefined : w;
-    return data;
-  }
-
   /** Takes back the bytes of a batch that is done with them (inserted, or dropped). */
   give(data: Buffer): void {
     // A quarter more than the largest batch lately: the next one of about that size does not grow.
     this.nextBytes = Math.max(this.nextBytes, Math.ceil(data.length * 1.25));
     const whole = ownAllocation(data);
     if (!whole) return;
-    const open = this.onFresh;
-    if (open && open.length <= whole.length) {
-      // The open batch moves into the freed buffer; its small one is left to the collector.
-      const rows = open.detach(whole);
-      open.raw(rows, 0, rows.length);
-      this.onFresh = undefined;
-      return;
-    }
     if (this.free.length < this.keep) {
       this.free.push(whole);
       return;

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Store } from '../../../common/clickhouse/index.ts';
+import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
 import { createDeliveryQueue } from '../../../common/delivery-queue.ts';
 import { errorMessage } from '../../../common/errors.ts';
 import type { IngestedFlow, LostRecord } from '../../../common/flow/model.ts';
@@ -20,32 +21,32 @@ import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
 import { turnCounter } from '../turn-counter.ts';
-import { BatchBuffers } from './batch-buffers.ts';
+import { type BatchFile, BatchFiles, ChunkPool } from './batch-file.ts';
 import { BatchToken, insertFlowBatch, insertLostEvents } from './flow-insert.ts';
 import { RecentIds } from './recent-ids.ts';
 
 /** Sink tuning. */
 export interface ClickHouseSinkConfig {
   /**
-   * Flows per batch at most. Default 100,000. Batches of 100,000 cost ~3 µs of CPU per flow (10–15%)
-   * less end to end than 50,000 (2026-12-02, interleaved pairs under load 6–11, 400,000 and 1,000,000
-   * flows each: 21.8, 25.7, 20.3, 23.6, 28.6 µs against 27.5, 30.2, 25.7, 29.7, 27.9), mostly chdb
-   * merging half as many parts and paying each insert's fixed cost half as often. Memory is bounded
-   * by `batchBytes`, which seals first for rows over ~325 B.
+   * Flows per batch at most. Default 200,000. Fewer, larger inserts cost chdb less per flow (each
+   * insert pays a fixed part: a part per table and view, the pipeline; and there are fewer parts to
+   * merge): end-to-end runs of 200,000 flows, interleaved under load 3.5–5.8 (2026-12-03, whole process
+   * µs of CPU per flow; chdb's insert threads in brackets): 31 MiB batches (~50,000 rows) 31.0, 26.8,
+   * 27.9 (15.3, 12.4, 14.1); 100,000 rows 29.3, 27.7, 26.6 (12.5, 11.1, 11.5); 200,000 rows 24.8,
+   * 23.3, 24.6 (8.2, 8.2, 9.2). The sink's memory does not grow with it (batch-file.ts). Under a
+   * lower rate batches are sealed by age first (`flushIntervalMs`).
    */
   batchSize: number;
   /**
-   * Bytes of rows per batch (a batch is sealed once it holds this many). Default 31 MiB: a batch's
-   * buffer grows by doubling, and a batch sealed only after crossing 32 MiB would leave a 64 MiB one.
-   * What a batch holds is resident memory: while it fills, again while it waits, and chdb holds its
-   * parsed blocks while inserting it; at full rate two batch-sized buffers live (batch-buffers.ts),
-   * the bulk of what full rate adds to `flowtrail start` (goal: under 300 MB apart from chdb).
-   * Measured with bin/start-rss.ts (interleaved, load 4–10, 300,000 flows of the bench's 652-B rows):
-   * 50,000-row batches 293, 286, 264 MB; 100,000-row 381, 355, 348. So rows of that size are cut at
-   * ~50,000 (31 MiB), as before, and small rows still get the larger parts; a batch of large L7 rows (URLs,
-   * headers) no longer grows with its rows. Not applied when `flushIntervalMs` is 0 (imports): their
-   * batches are cut by count alone, so that a re-import cuts the same batches even where the rows'
-   * bytes differ (attribution read again).
+   * Bytes of rows per batch (a batch is sealed once it holds this many). Default 256 MiB: 200,000
+   * rows of the bench's size (~650 B) are ~130 MB, so this only seals first for rows over ~1.3 KB
+   * (L7 rows with URLs, headers). The sink's own memory does not grow with a batch (its rows go to
+   * a file as they are encoded: batch-file.ts); a batch is a file that size, and chdb reads it in
+   * blocks. `flowtrail start` at full rate (bin/start-rss.ts, 300,000 flows, interleaved, load 6–10):
+   * rss_without_chdb_peak_mb 199, 213, 180 at these defaults, 173, 168, 213 with 31 MiB batches (was
+   * 255–263 before batch files). Not applied when `flushIntervalMs` is 0 (imports): their batches are
+   * cut by count alone, so that a re-import cuts the same batches even where the rows' bytes differ
+   * (attribution read again).
    */
   batchBytes: number;
   /**
@@ -71,6 +72,8 @@ export interface ClickHouseSinkConfig {
   retryMaxMs: number;
   /** How long `stop()` keeps trying to store what is queued before giving up, ms. Default 30,000. */
   stopGraceMs: number;
+  /** Where batch files are created (batch-file.ts). Default: the OS's temporary directory. */
+  batchDir?: string;
 }
 
 /**
@@ -86,8 +89,8 @@ export function batchFull(
 }
 
 export const defaultClickHouseSinkConfig: ClickHouseSinkConfig = {
-  batchSize: 100_000,
-  batchBytes: 31 << 20,
+  batchSize: 200_000,
+  batchBytes: 256 << 20,
   flushIntervalMs: 1_000,
   dedupWindow: 1_000_000,
   maxPendingBatches: 2,
@@ -130,7 +133,8 @@ export interface FlowSink {
 }
 
 interface Batch {
-  data: Buffer;
+  /** The rows, on file (none for a batch of lost events alone). */
+  file: BatchFile | undefined;
   rows: number;
   minNs: bigint;
   maxNs: bigint;
@@ -145,8 +149,11 @@ export interface ClickHouseSinkDeps {
   metrics: Metrics;
 }
 
-/** The open batch's buffer when no freed one is at hand: it grows, or moves into a freed one. */
-const smallBuffer = 1 << 20;
+/**
+ * Bytes encoded before they go to the batch's file (batch-file.ts). 1 MiB: a write per ~1,600 rows of
+ * the bench's size, and the sink's own batch memory is a few of these whatever a batch's rows.
+ */
+const chunkBytes = 1 << 20;
 
 /** Creates the sink; `start()` begins the insert loop. */
 export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHouseSinkDeps): FlowSink {
@@ -163,14 +170,20 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   };
   const inCounter = turnCounter(m.in);
   const stats: SinkStats = { received: 0, stored: 0, duplicates: 0, batches: 0, failedInserts: 0, lost: 0 };
-  // Batch memory (batch-buffers.ts): the buffer of an inserted batch is reused for the next one,
-  // and no more batch-sized buffers exist than batches can be in memory at once (the sealed ones
-  // and the open one): at most one freed buffer waits, and a batch sealed while none is at hand
-  // (the queue is then full, and the source paused) leaves the open batch a small fresh buffer,
-  // whose rows move into the next freed one.
-  const buffers = new BatchBuffers(1, smallBuffer);
-  const writer = buffers.continuous();
+  // Batch memory (batch-file.ts): rows are encoded into a chunk, and a full chunk is appended to the
+  // open batch's file; sealed batches wait as files.
+  const pool = new ChunkPool(chunkBytes);
+  const writer = new RowBinaryWriter(0);
+  writer.detach(pool.take());
+  const files = new BatchFiles(config.batchDir);
+  /** The open batch's file, once it has a chunk on it. */
+  let file: BatchFile | undefined;
   let rows = 0;
+  /** Appends the encoded rows to the open batch's file. */
+  const spill = () => {
+    file ??= files.open();
+    pool.spill(writer, file);
+  };
   /** When the open batch got its first row (ms, performance.now). */
   let openedAt = 0;
   let minNs = 0n;
@@ -204,8 +217,9 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
   const seal = () => {
     if (rows === 0 && lostBuffer.length === 0) return;
     foldRun();
-    const data = buffers.seal(writer);
-    queue.enqueue({ data, rows, minNs, maxNs, lastByTarget, lost: lostBuffer, token: token.take() });
+    if (rows > 0) spill();
+    queue.enqueue({ file, rows, minNs, maxNs, lastByTarget, lost: lostBuffer, token: token.take() });
+    file = undefined;
     rows = 0;
     lastByTarget = new Map();
     lostBuffer = [];
@@ -213,9 +227,9 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
 
   const insertBatch = async (b: Batch) => {
     const started = performance.now();
-    if (b.rows > 0) {
+    if (b.file) {
       const written = await insertFlowBatch(store, {
-        data: b.data,
+        data: await b.file.ready(),
         rows: b.rows,
         token: b.token,
         minNs: b.minNs,
@@ -230,7 +244,7 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
     m.batchSeconds.observe((performance.now() - started) / 1000);
     stats.batches++;
     for (const [t, ns] of b.lastByTarget) if ((stored.get(t) ?? 0n) < ns) stored.set(t, ns);
-    buffers.give(b.data);
+    b.file?.close();
   };
 
   const queue = createDeliveryQueue<Batch>({
@@ -251,6 +265,7 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
     onAbandoned: (err, b) => {
       // Its ids must not make a later resend look like a repeat.
       seen.clear();
+      b.file?.close();
       logger.error('insert abandoned at shutdown', { rows: b.rows, error: errorMessage(err) });
     },
     onLength: (n) => m.pending.set(n),
@@ -285,7 +300,8 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
         runTarget = f.target;
         runNs = f.timeNs;
       } else if (f.timeNs > runNs) runNs = f.timeNs;
-      if (batchFull(config, rows, byBytes ? writer.length : 0)) seal();
+      if (writer.length >= chunkBytes) spill();
+      if (batchFull(config, rows, byBytes ? (file?.bytes ?? 0) + writer.length : 0)) seal();
       return queue.hasRoom();
     },
     drained: () => queue.drained(),
@@ -319,6 +335,7 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
         const rows = queue.pending().reduce((n, b) => n + b.rows, 0);
         logger.error('clickhouse unreachable at shutdown: queued flows were not stored', { rows });
       }
+      files.remove();
     },
   };
 }

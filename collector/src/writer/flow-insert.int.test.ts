@@ -10,6 +10,7 @@ import type { IngestedFlow } from '../../../common/flow/model.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
+import { faultyStore } from '../../../common/testing/faults.ts';
 import { generatedFlows } from '../kafka/testing.ts';
 import { createClickHouseSink, defaultClickHouseSinkConfig } from './clickhouse-sink.ts';
 import { BatchToken, insertFlowBatch } from './flow-insert.ts';
@@ -142,5 +143,29 @@ describe('collector > writer > flow-insert', () => {
     expect(imported).toMatchObject({ stored: 1_000, batches: 1 });
     expect(await count(s)).toEqual({ n: 3_000, ids: 3_000, rollup: 3_000 });
     await s.close();
+  });
+
+  it('stores from a batch spilled to file chunk by chunk exactly the rows of one in-memory batch, retried from the same file', async () => {
+    // 12,000 flows of ~650 B: a batch written through ~8 chunks of 1 MiB (batch-file.ts).
+    const flows = generatedFlows(12_000, { seed: 24 });
+    const digest = async (s: Store) =>
+      (await s.query<{ n: string; h: string }>('SELECT count() AS n, sum(cityHash64(*)) AS h FROM flows'))[0];
+    const memory = await fresh();
+    expect(await insertFlowBatch(memory, batchOf(flows))).toBe(12_000);
+    const spilled = await fresh();
+    const faulty = faultyStore(spilled);
+    // The first two attempts fail: the retry reads the batch's file again.
+    faulty.failNext(2);
+    const sink = createClickHouseSink(
+      { ...defaultClickHouseSinkConfig, flushIntervalMs: 0, retryInitialMs: 1, retryMaxMs: 5 },
+      { store: faulty.store, logger: createLogger('test'), metrics: createMetrics(`flow_insert_${++sinks}`) },
+    );
+    sink.start();
+    for (const f of flows) if (!sink.push(f)) await sink.drained();
+    await sink.stop();
+    expect(sink.stats()).toMatchObject({ stored: 12_000, batches: 1, failedInserts: 2 });
+    expect(await digest(spilled)).toEqual(await digest(memory));
+    await memory.close();
+    await spilled.close();
   });
 });

@@ -23,13 +23,14 @@
 import { createHash } from 'node:crypto';
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
+import type { RowBinaryFile } from '../../../common/clickhouse/store.ts';
 import type { LostRecord } from '../../../common/flow/model.ts';
 import { flowStructure } from '../../../common/schema/flow-row.ts';
 
 /** An encoded flow batch ready to insert. */
 export interface FlowBatchInsert {
-  /** RowBinary rows in `flowStructure`. */
-  data: Uint8Array;
+  /** RowBinary rows in `flowStructure`: in memory, or in a file (the embedded sink's, batch-file.ts). */
+  data: Uint8Array | RowBinaryFile;
   rows: number;
   /** `insert_deduplication_token`: the same batch always gets the same token. */
   token: string;
