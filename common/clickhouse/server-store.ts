@@ -92,15 +92,14 @@ export async function createServerStore(url: string, database: string): Promise<
     async insertRowBinary(insert: RowBinaryInsert) {
       const input = `input('${insert.structure.replace(/'/g, "\\'")}')`;
       const query = `INSERT INTO ${insert.into} ${insert.columns ?? ''} ${insert.select.replaceAll('{input}', input)} FORMAT RowBinary`;
+      const values =
+        insert.data instanceof Uint8Array
+          ? Readable.from([Buffer.from(insert.data.buffer, insert.data.byteOffset, insert.data.byteLength)])
+          : createReadStream(insert.data.path);
       try {
         const res = await inserter.exec({
           query,
-          values:
-            insert.data instanceof Uint8Array
-              ? Readable.from([
-                  Buffer.from(insert.data.buffer, insert.data.byteOffset, insert.data.byteLength),
-                ])
-              : createReadStream(insert.data.path),
+          values,
           query_params: insert.params,
           clickhouse_settings: { ...pinnedSettings, ...insert.settings } as never,
         });
@@ -109,6 +108,10 @@ export async function createServerStore(url: string, database: string): Promise<
         return { written: Number(summary?.written_rows ?? 0) };
       } catch (err) {
         throw parseClickHouseError(err, query);
+      } finally {
+        // A request that failed before reading it leaves the stream open, and with it the batch
+        // file's descriptor (its disk blocks, once the batch is closed).
+        values.destroy();
       }
     },
     async close() {

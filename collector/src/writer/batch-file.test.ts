@@ -64,4 +64,39 @@ describe('collector > writer > batch-file', () => {
     files.remove();
     rmSync(root, { recursive: true, force: true });
   });
+  it('counts the bytes it holds for want of a file, and makes its directory again when it is removed', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'flowtrail-batch-file-'));
+    const parent = path.join(root, 'later');
+    const files = new BatchFiles(parent);
+    const pool = new ChunkPool(1 << 12);
+    const write = async (rows: number) => {
+      const file = files.open();
+      const w = new RowBinaryWriter(0);
+      w.detach(pool.take());
+      const whole = new RowBinaryWriter(1 << 16);
+      for (let row = 0; row < rows; row++) {
+        for (const x of [whole, w]) x.string(`row ${row}`);
+        if (w.length >= pool.chunkBytes) pool.spill(w, file);
+      }
+      pool.spill(w, file);
+      return { file, expected: whole.take() };
+    };
+    const first = await write(2_000);
+    // No file: every chunk is held (what the sink seals a batch early on).
+    expect(first.file.heldBytes).toBe(first.expected.length);
+    mkdirSync(parent);
+    expect(Buffer.compare(readFileSync((await first.file.ready()).path), first.expected)).toBe(0);
+    expect(first.file.heldBytes).toBe(0);
+    first.file.close();
+    // The batch directory removed under a running sink (it looks empty: its files are unlinked).
+    rmSync(parent, { recursive: true, force: true });
+    mkdirSync(parent);
+    const second = await write(3_000);
+    const data = await second.file.ready();
+    expect(second.file.heldBytes).toBe(0);
+    expect(Buffer.compare(readFileSync(data.path), second.expected)).toBe(0);
+    second.file.close();
+    files.remove();
+    rmSync(root, { recursive: true, force: true });
+  });
 });

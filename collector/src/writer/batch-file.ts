@@ -43,6 +43,7 @@ export class BatchFile {
   /** Chunks whose write failed (a full disk): kept, and written again by `ready`. */
   private readonly failed: { chunk: Buffer; at: number; error: unknown }[] = [];
   private closed = false;
+  private unlinked = false;
 
   /** `dir` gives the directory to create it in (and may throw: then so does `ready`). */
   constructor(dir: () => string, seq: number) {
@@ -55,17 +56,33 @@ export class BatchFile {
   private open(): boolean {
     if (this.data) return true;
     try {
-      if (this.fd < 0) {
-        this.name = path.join(this.dir(), `${this.seq}.bin`);
-        this.fd = openSync(this.name, 'w+');
-      }
-      if (viaProc) unlinkSync(this.name);
+      this.name = path.join(this.dir(), `${this.seq}.bin`);
+      this.fd = openSync(this.name, 'w+');
     } catch (err) {
       this.openError = err;
       return false;
     }
-    this.data = { path: viaProc ? `/proc/self/fd/${this.fd}` : this.name };
+    if (viaProc) {
+      try {
+        unlinkSync(this.name);
+        this.unlinked = true;
+      } catch {
+        // Still readable by its name, and removed by name at close.
+      }
+    }
+    this.data = { path: this.unlinked ? `/proc/self/fd/${this.fd}` : this.name };
     return true;
+  }
+
+  /**
+   * Bytes held in memory because their write failed or the file could not be created (a full disk):
+   * the sink seals a batch early on them, so a failing disk bounds its memory instead of a batch's
+   * size doing so.
+   */
+  get heldBytes(): number {
+    let n = 0;
+    for (const f of this.failed) n += f.chunk.length;
+    return n;
   }
 
   /** Appends `chunk` (written asynchronously); `done` gets it back once it is on file. */
@@ -112,7 +129,7 @@ export class BatchFile {
     const release = () => {
       if (this.fd < 0) return;
       close(this.fd, () => {});
-      if (!viaProc || !this.data) rmSync(this.name, { force: true });
+      if (!this.unlinked) rmSync(this.name, { force: true });
     };
     // Writes still in flight: close once they end (a descriptor closed under a write could be reused).
     if (this.writing > 0) this.idle.push(release);
@@ -175,11 +192,16 @@ export class BatchFiles {
     this.parent = parent;
   }
 
-  /** A new batch file (created on disk when it can be: see BatchFile). */
+  /**
+   * A new batch file (created on disk when it can be: see BatchFile). The directory is made again
+   * when it is gone: it looks empty (its files are unlinked), so a temporary-file cleaner or a
+   * person may remove it under a running collector.
+   */
   open(): BatchFile {
     return new BatchFile(
       () => {
-        this.dir ??= mkdtempSync(path.join(this.parent, 'flowtrail-batches-'));
+        if (!this.dir || !existsSync(this.dir))
+          this.dir = mkdtempSync(path.join(this.parent, 'flowtrail-batches-'));
         return this.dir;
       },
       this.seq++,

@@ -155,6 +155,13 @@ export interface ClickHouseSinkDeps {
  */
 const chunkBytes = 1 << 20;
 
+/**
+ * A live batch whose file holds this many bytes in memory (writes failing: a full disk) is sealed:
+ * with the open batch and two sealed ones, a failing disk costs the sink ~96 MiB, not three times
+ * `batchBytes`. Imports are cut by count alone (see `batchBytes`; 100,000 rows, ~65 MB).
+ */
+const maxHeldBytes = 32 << 20;
+
 /** Creates the sink; `start()` begins the insert loop. */
 export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHouseSinkDeps): FlowSink {
   const { store, logger } = deps;
@@ -301,7 +308,11 @@ export function createClickHouseSink(config: ClickHouseSinkConfig, deps: ClickHo
         runNs = f.timeNs;
       } else if (f.timeNs > runNs) runNs = f.timeNs;
       if (writer.length >= chunkBytes) spill();
-      if (batchFull(config, rows, byBytes ? (file?.bytes ?? 0) + writer.length : 0)) seal();
+      if (
+        batchFull(config, rows, byBytes ? (file?.bytes ?? 0) + writer.length : 0) ||
+        (byBytes && (file?.heldBytes ?? 0) >= maxHeldBytes)
+      )
+        seal();
       return queue.hasRoom();
     },
     drained: () => queue.drained(),

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,5 +167,38 @@ describe('collector > writer > flow-insert', () => {
     expect(await digest(spilled)).toEqual(await digest(memory));
     await memory.close();
     await spilled.close();
+  });
+  it('seals a live batch early when its file cannot take its rows (a full disk), and stores them all once it can', async () => {
+    const s = await fresh();
+    // ~650 B rows: 60,000 are ~39 MB, past the 32 MiB a batch may hold in memory (clickhouse-sink.ts).
+    const flows = generatedFlows(60_000, { seed: 25 });
+    const parent = path.join(dir, 'batches-later');
+    const sink = createClickHouseSink(
+      {
+        ...defaultClickHouseSinkConfig,
+        // Neither the rows, the bytes nor the age would seal before stop().
+        batchSize: 1_000_000,
+        batchBytes: 1 << 30,
+        flushIntervalMs: 600_000,
+        retryInitialMs: 1,
+        retryMaxMs: 20,
+        batchDir: parent,
+      },
+      { store: s, logger: createLogger('test'), metrics: createMetrics(`flow_insert_${++sinks}`) },
+    );
+    sink.start();
+    // Room stays: the early-sealed batch is the only one queued (its inserts fail until the directory exists).
+    for (const f of flows) expect(sink.push(f)).toBe(true);
+    // Its insert has failed for want of a file before the directory appears.
+    const deadline = Date.now() + 120_000;
+    while (sink.stats().failedInserts === 0) {
+      if (Date.now() > deadline) throw new Error('the early batch was never attempted');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    mkdirSync(parent);
+    await sink.stop();
+    expect(sink.stats()).toMatchObject({ stored: 60_000, batches: 2 });
+    expect(await count(s)).toEqual({ n: 60_000, ids: 60_000, rollup: 60_000 });
+    await s.close();
   });
 });
