@@ -82,9 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       kafka_rows_per_insert: kafka.kafka_rows_per_insert,
       kafka_inserts: kafka.kafka_inserts,
       kafka_insert_share: kafka.kafka_insert_share,
-      ...(kafka.kafka_cpu_split_us_per_flow
-        ? { kafka_cpu_split_us_per_flow: kafka.kafka_cpu_split_us_per_flow }
-        : {}),
+      kafka_cpu_split_us_per_flow: kafka.kafka_cpu_split_us_per_flow,
       // the goal's other half: Kafka against the embedded path of the same run
       kafka_vs_embedded:
         Math.round((kafka.kafka_flows_per_s / Math.max(1, ingest.ingest_flows_per_s)) * 100) / 100,

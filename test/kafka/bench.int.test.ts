@@ -4,17 +4,14 @@ import { benchKafka } from '../../collector/src/kafka/bench.ts';
 // The Kafka bench as `flowtrail bench` runs it (its own throwaway broker), small: what it reports
 // beside the rate is what says why the rate is what it is.
 describe('test > kafka > bench', () => {
-  it('measures a warm pass after a warm-up pass, and says where the CPU and the wall time went', async () => {
-    const r = await benchKafka({ flows: 6_000, warmupFlows: 3_000 });
+  it('measures a pass and says where the CPU and the wall time went', async () => {
+    const r = await benchKafka({ flows: 6_000 });
     expect(r.kafka_flows).toBeGreaterThanOrEqual(6_000);
     expect(r.kafka_flows_per_s).toBeGreaterThan(0);
     // Inserts run one at a time within the pass: their wall share is a fraction of it.
     expect(r.kafka_inserts).toBeGreaterThanOrEqual(1);
     expect(r.kafka_insert_share).toBeGreaterThan(0);
     expect(r.kafka_insert_share).toBeLessThanOrEqual(1);
-    // The warm-up pass ran first and is reported apart from the measured one.
-    expect(r.kafka_warmup_flows_per_s).toBeGreaterThan(0);
-    expect(r.kafka_warmup_cpu_us_per_flow).toBeGreaterThan(0);
     if (process.platform === 'linux') {
       const split = r.kafka_cpu_split_us_per_flow!;
       // The writer and the collector run JavaScript on the main thread; chdb inserts on its own.
@@ -22,9 +19,11 @@ describe('test > kafka > bench', () => {
       expect(split.chdb).toBeGreaterThan(0);
       // The broker is the bench's own child: its JVM's CPU is measured, apart from this process's.
       expect(split.broker).toBeGreaterThan(0);
-      // The thread split accounts for the process's CPU (threads ended meanwhile aside; ticks are 10 ms).
+      // The thread split accounts for the process's CPU (threads ended meanwhile aside; ticks are
+      // 10 ms, ~1.7 µs per flow per thread here): neither more nor much less.
       const threads = split.js_main + split.js_other + split.chdb;
       expect(threads).toBeLessThanOrEqual(r.kafka_cpu_us_per_flow * 1.1 + 2);
+      expect(threads).toBeGreaterThanOrEqual(r.kafka_cpu_us_per_flow * 0.6);
     }
   }, 600_000);
 });

@@ -6,9 +6,6 @@
  * rate, bytes per flow on the wire, the consumer lag when the N-th flow was stored, and where the
  * CPU went (this process's threads by kind, the broker's JVM).
  *
- * With `warmupFlows`, a warm-up pass (its own topic and group, same broker and store) runs first,
- * off the clock, as a deployment's broker and writers are warm.
- *
  * Without `brokers`, it starts a throwaway single-node broker with the test harness
  * (kafka/broker.ts: needs Java and `npm run kafka:install`).
  * @module
@@ -36,12 +33,6 @@ export interface KafkaBenchOptions {
   flows?: number;
   /** Bootstrap brokers; a throwaway local broker when absent. */
   brokers?: string;
-  /**
-   * Flows sent through a pass of their own (topic, group, writer; same broker and store) before
-   * the measured one, so the broker's JVM and this process's JIT are warmer. Default 0: measured
-   * within `flowtrail bench` (after its embedded run), a 100k warm-up did not pay (see below).
-   */
-  warmupFlows?: number;
   /** Topic partitions. Default 6. */
   partitions?: number;
   compression?: Compression;
@@ -87,9 +78,6 @@ export interface KafkaBenchResult {
    * (fetch, decode, the collector, the CPU they share) does.
    */
   kafka_insert_share: number;
-  /** The warm-up pass's rate and CPU per flow (cold broker JVM and JIT), when there was one. */
-  kafka_warmup_flows_per_s?: number;
-  kafka_warmup_cpu_us_per_flow?: number;
   /** Messages behind the end of the topic, summed over partitions, when the last flow was stored. */
   consumer_lag_end: number;
   kafka_compression: Compression;
@@ -99,23 +87,22 @@ export interface KafkaBenchResult {
 /** The command line of the broker the test harness starts (its main class). */
 const brokerMarker = 'kafka.Kafka';
 
+/** CPU per flow by where it ran, between two readings (undefined without /proc). */
 function cpuSplit(
   flows: number,
   a: ThreadCpu | undefined,
   b: ThreadCpu | undefined,
   brokerA: number | undefined,
   brokerB: number | undefined,
-): Pick<KafkaBenchResult, 'kafka_cpu_split_us_per_flow'> {
-  if (!a || !b) return {};
+): KafkaBenchResult['kafka_cpu_split_us_per_flow'] {
+  if (!a || !b) return undefined;
   const d = threadCpuSince(a, b);
   const per = (us: number) => Math.round((us / Math.max(1, flows)) * 10) / 10;
   return {
-    kafka_cpu_split_us_per_flow: {
-      js_main: per(d.jsMain),
-      js_other: per(d.jsOther),
-      chdb: per(d.native),
-      ...(brokerA !== undefined && brokerB !== undefined ? { broker: per(brokerB - brokerA) } : {}),
-    },
+    js_main: per(d.jsMain),
+    js_other: per(d.jsOther),
+    chdb: per(d.native),
+    broker: brokerA !== undefined && brokerB !== undefined ? per(brokerB - brokerA) : undefined,
   };
 }
 
@@ -130,7 +117,7 @@ interface PassResult {
   inserts: number;
   insertMs: number;
   lag: number;
-  split: Pick<KafkaBenchResult, 'kafka_cpu_split_us_per_flow'>;
+  split: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
 }
 
 /**
@@ -226,7 +213,6 @@ async function pass(
 /** Runs the distributed-path benchmark in a scratch chdb directory (removed afterwards). */
 export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBenchResult> {
   const flows = opts.flows ?? 1_000_000;
-  const warmupFlows = opts.warmupFlows ?? 0;
   const partitions = opts.partitions ?? 6;
   const compression = opts.compression ?? 'lz4';
   configureLogging({ level: 'error' });
@@ -249,13 +235,9 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       partitions,
       clientId: 'flowtrail-bench',
     };
-    // A deployment's broker and writers run for months, so a warm-up pass looked right: three
-    // 100k passes in one process against one broker (load 8–9, 2026-12-03) ran at 14.6k, 28.5k and
-    // 32.4k flows/s, the broker's JVM at 9.2, 4.8, 3.8 µs per flow. But with one 100k warm-up pass
-    // the measured pass was no faster nor cheaper than its warm-up (17.4k → 17.5k flows/s, 46 → 45
-    // µs; 20.3k → 19.5k, 47 → 45; load 6) and the brief bench's pairs against main did not separate
-    // (kafka8 notes): the broker needs more than 100k flows to warm, which the bench cannot afford.
-    const warm = warmupFlows > 0 ? await pass(base, `${id}-warmup`, store, warmupFlows, !!broker) : undefined;
+    // No warm-up pass off the clock: one of 100k flows left the measured pass no faster nor
+    // cheaper (17.4k → 17.5k flows/s, 46 → 45 µs/flow; 20.3k → 19.5k, 47 → 45; load 6), the broker
+    // needing more than the bench can afford to warm.
     const run = await pass(base, id, store, flows, !!broker);
     return {
       kafka_flows: run.stored,
@@ -267,13 +249,7 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       kafka_rows_per_insert: Math.round(run.stored / Math.max(1, run.inserts)),
       kafka_inserts: run.inserts,
       kafka_insert_share: Math.round((run.insertMs / 1000 / run.seconds) * 100) / 100,
-      ...run.split,
-      ...(warm
-        ? {
-            kafka_warmup_flows_per_s: Math.round(warm.stored / warm.seconds),
-            kafka_warmup_cpu_us_per_flow: Math.round(warm.cpuUs / Math.max(1, warm.stored)),
-          }
-        : {}),
+      kafka_cpu_split_us_per_flow: run.split,
       consumer_lag_end: run.lag,
       kafka_compression: compression,
       kafka_partitions: partitions,

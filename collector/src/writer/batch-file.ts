@@ -42,6 +42,11 @@ export class BatchFile {
   private idle: (() => void)[] = [];
   /** Chunks whose write failed (a full disk): kept, and written again by `ready`. */
   private readonly failed: { chunk: Buffer; at: number; error: unknown }[] = [];
+  /**
+   * The bytes of `failed`, held in memory: the sink seals a batch early on them, so that a failing
+   * disk, not a batch's size, bounds its memory. Read per flow, so kept rather than summed.
+   */
+  heldBytes = 0;
   private closed = false;
   private unlinked = false;
 
@@ -74,28 +79,17 @@ export class BatchFile {
     return true;
   }
 
-  /**
-   * Bytes held in memory because their write failed or the file could not be created (a full disk):
-   * the sink seals a batch early on them, so a failing disk bounds its memory instead of a batch's
-   * size doing so.
-   */
-  get heldBytes(): number {
-    let n = 0;
-    for (const f of this.failed) n += f.chunk.length;
-    return n;
-  }
-
   /** Appends `chunk` (written asynchronously); `done` gets it back once it is on file. */
   append(chunk: Buffer, done: (chunk: Buffer) => void): void {
     const at = this.bytes;
     this.bytes += chunk.length;
     if (!this.data) {
-      this.failed.push({ chunk, at, error: this.openError });
+      this.hold(chunk, at, this.openError);
       return;
     }
     this.writing++;
     write(this.fd, chunk, 0, chunk.length, at, (err, n) => {
-      if (err || n !== chunk.length) this.failed.push({ chunk, at, error: err ?? new Error('short write') });
+      if (err || n !== chunk.length) this.hold(chunk, at, err ?? new Error('short write'));
       else done(chunk);
       if (--this.writing === 0) for (const f of this.idle.splice(0)) f();
     });
@@ -118,8 +112,14 @@ export class BatchFile {
         });
       });
       this.failed.shift();
+      this.heldBytes -= f.chunk.length;
     }
     return this.data!;
+  }
+
+  private hold(chunk: Buffer, at: number, error: unknown): void {
+    this.failed.push({ chunk, at, error });
+    this.heldBytes += chunk.length;
   }
 
   /** Releases the file (inserted, or given up). */
