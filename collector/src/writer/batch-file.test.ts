@@ -3,7 +3,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RowBinaryWriter } from '../../../common/clickhouse/row-binary.ts';
-import { BatchFiles, ChunkPool } from './batch-file.ts';
+import { type BatchFile, BatchFiles, ChunkPool } from './batch-file.ts';
+
+/** Writes `rows` short rows to `file` through `pool`'s chunks; the bytes one buffer would hold. */
+function spillRows(pool: ChunkPool, file: BatchFile, rows: number): Buffer {
+  const w = new RowBinaryWriter(0);
+  w.detach(pool.take());
+  const whole = new RowBinaryWriter(1 << 16);
+  for (let row = 0; row < rows; row++) {
+    for (const x of [whole, w]) x.string(`row ${row}`);
+    if (w.length >= pool.chunkBytes) pool.spill(w, file);
+  }
+  pool.spill(w, file);
+  return whole.take();
+}
 
 // A batch written chunk by chunk is the bytes one buffer would hold, and the memory that writes it
 // is a couple of chunks, whatever the batch's size.
@@ -47,19 +60,12 @@ describe('collector > writer > batch-file', () => {
     const files = new BatchFiles(parent);
     const pool = new ChunkPool(1 << 12);
     const file = files.open();
-    const w = new RowBinaryWriter(0);
-    w.detach(pool.take());
-    const whole = new RowBinaryWriter(1 << 16);
-    for (let row = 0; row < 2_000; row++) {
-      for (const x of [whole, w]) x.string(`row ${row}`);
-      if (w.length >= pool.chunkBytes) pool.spill(w, file);
-    }
-    pool.spill(w, file);
+    const expected = spillRows(pool, file, 2_000);
     // The insert's attempt fails (and is retried by the sink's queue); nothing is lost meanwhile.
     await expect(file.ready()).rejects.toThrow(/ENOENT/);
     mkdirSync(parent);
     const data = await file.ready();
-    expect(Buffer.compare(readFileSync(data.path), whole.take())).toBe(0);
+    expect(Buffer.compare(readFileSync(data.path), expected)).toBe(0);
     file.close();
     files.remove();
     rmSync(root, { recursive: true, force: true });
@@ -69,19 +75,11 @@ describe('collector > writer > batch-file', () => {
     const parent = path.join(root, 'later');
     const files = new BatchFiles(parent);
     const pool = new ChunkPool(1 << 12);
-    const write = async (rows: number) => {
+    const write = (rows: number) => {
       const file = files.open();
-      const w = new RowBinaryWriter(0);
-      w.detach(pool.take());
-      const whole = new RowBinaryWriter(1 << 16);
-      for (let row = 0; row < rows; row++) {
-        for (const x of [whole, w]) x.string(`row ${row}`);
-        if (w.length >= pool.chunkBytes) pool.spill(w, file);
-      }
-      pool.spill(w, file);
-      return { file, expected: whole.take() };
+      return { file, expected: spillRows(pool, file, rows) };
     };
-    const first = await write(2_000);
+    const first = write(2_000);
     // No file: every chunk is held (what the sink seals a batch early on).
     expect(first.file.heldBytes).toBe(first.expected.length);
     mkdirSync(parent);
@@ -91,7 +89,7 @@ describe('collector > writer > batch-file', () => {
     // The batch directory removed under a running sink (it looks empty: its files are unlinked).
     rmSync(parent, { recursive: true, force: true });
     mkdirSync(parent);
-    const second = await write(3_000);
+    const second = write(3_000);
     const data = await second.file.ready();
     expect(second.file.heldBytes).toBe(0);
     expect(Buffer.compare(readFileSync(data.path), second.expected)).toBe(0);

@@ -10,7 +10,7 @@ import type { IngestedFlow } from '../../../common/flow/model.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
-import { faultyStore } from '../../../common/testing/faults.ts';
+import { faultyStore, waitUntil } from '../../../common/testing/faults.ts';
 import { generatedFlows } from '../kafka/testing.ts';
 import { createClickHouseSink, defaultClickHouseSinkConfig } from './clickhouse-sink.ts';
 import { BatchToken, insertFlowBatch } from './flow-insert.ts';
@@ -190,11 +190,9 @@ describe('collector > writer > flow-insert', () => {
     // Room stays: the early-sealed batch is the only one queued (its inserts fail until the directory exists).
     for (const f of flows) expect(sink.push(f)).toBe(true);
     // Its insert has failed for want of a file before the directory appears.
-    const deadline = Date.now() + 120_000;
-    while (sink.stats().failedInserts === 0) {
-      if (Date.now() > deadline) throw new Error('the early batch was never attempted');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await waitUntil('the early-sealed batch to fail its insert', () => sink.stats().failedInserts > 0, {
+      timeoutMs: 120_000,
+    });
     mkdirSync(parent);
     await sink.stop();
     expect(sink.stats()).toMatchObject({ stored: 60_000, batches: 2 });
