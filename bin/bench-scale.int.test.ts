@@ -41,6 +41,9 @@ describe('bin > bench-scale', () => {
     expect(first.scale_kept_bytes_per_flow).toBeGreaterThan(
       byTable['flows']! + byTable['flows_minute']! - 0.1,
     );
+    // The questions were timed once the fill's merges had settled, on the parts it reports.
+    expect(first.scale_settled).toBe(true);
+    expect(first.scale_flows_parts).toBeGreaterThanOrEqual(1);
     expect(first.ingest_empty_flows_per_s).toBeGreaterThan(0);
     expect(first.ingest_filled_flows_per_s).toBeGreaterThan(0);
     const state = JSON.parse(readFileSync(path.join(dir, 'fill.json'), 'utf8')) as { chunksDone: number };

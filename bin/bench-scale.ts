@@ -5,10 +5,17 @@
  * question of issue 13's table over loopback HTTP (p50 and p99 of warm requests); then measures
  * the ingest rate (the ClickHouse sink, the same flows) into that filled store against an empty one.
  *
+ * The fill goes in chunks of consecutive flows, newest first: chunk 0 holds the last 1/K of the
+ * 24 h, chunk 1 the slice before it, and so on. A live store is written in time order, so its parts
+ * (and the merges of them) each cover a stretch of time; an earlier fill interleaved its chunks
+ * (chunk k held flows k, k+K, k+2K, …), which left every part spanning the whole day: one pod's hour
+ * then sat in every part, a layout no live store has, and a lookup read a granule of each. After the
+ * fill, the background merges are let settle (up to `settleMinutes`) before anything is timed, as a
+ * store that has been running would be, and the active parts are reported.
+ *
  * With `keep` (a directory), the filled store is kept there and reused by the next run with the
- * same N: the fill goes in interleaved chunks (chunk k holds flows k, k+K, k+2K, …), so a fill
- * stopped early (`fillMinutes`) is a uniform fill of fewer flows over the same 24 h, which the
- * questions are then timed on and the next run resumes.
+ * same N. A fill stopped early (`fillMinutes`) holds the newest hours complete (so the 1 h
+ * questions see a full hour), which the questions are then timed on and the next run resumes.
  *
  * Lives in bin/ because it drives both sides (collector's sink, query-api's server).
  * @module
@@ -44,6 +51,8 @@ export interface ScaleBenchOptions {
   keep?: string | undefined;
   /** Stop filling after this many minutes (at a chunk's end) and time what is filled. */
   fillMinutes?: number | undefined;
+  /** How long to wait for background merges to settle before timing. Default 30. */
+  settleMinutes?: number | undefined;
   /** Progress messages (stderr). */
   say: (msg: string) => void;
 }
@@ -58,6 +67,8 @@ interface FillState {
   fillSeconds: number;
   /** Filled-store ingest runs so far (each uses its own generator seed). */
   ingestRuns?: number;
+  /** How chunks split the flows: `time` (consecutive, newest first); a store without it was interleaved. */
+  order?: 'time';
 }
 
 /** Flows per fill statement. */
@@ -90,7 +101,7 @@ const dayNs = 86_400_000_000_000n;
 
 /**
  * The SQL fill: flows spread evenly over the 24 h before `endNs`, 70% pod → world, 30% pod → pod.
- * One statement inserts chunk `{k}` of `{chunks}`: flow numbers k, k+chunks, k+2·chunks, …;
+ * One statement inserts `{n}` consecutive flow numbers from `{first}` (flow i at start + i·step);
  * `skipStored` leaves out those already stored (a chunk cut short by a stop).
  */
 function fillSql(skipStored = false): string {
@@ -128,7 +139,7 @@ function fillSql(skipStored = false): string {
       if(${toWorld}, '', ${allocOf(peerPod)}), if(${toWorld}, 'none', 'ownership'),
       if(${toWorld}, 'world', 'other-tenant'),
       'bench-scale', t, ''
-    FROM (SELECT number * {chunks:UInt64} + {k:UInt64} AS number FROM numbers({n:UInt64}))
+    FROM (SELECT {first:UInt64} + number AS number FROM numbers({n:UInt64}))
     ${skipStored ? 'WHERE MD5(toString(number)) NOT IN (SELECT flow_id FROM flows)' : ''}`;
 }
 
@@ -158,7 +169,7 @@ export async function benchScale(opts: ScaleBenchOptions) {
       : undefined;
   const endNow = (nowNs() / 60_000_000_000n) * 60_000_000_000n;
   const state: FillState =
-    kept && kept.flows === opts.flows
+    kept && kept.flows === opts.flows && kept.order === 'time'
       ? kept
       : {
           flows: opts.flows,
@@ -167,6 +178,7 @@ export async function benchScale(opts: ScaleBenchOptions) {
           chunks,
           chunksDone: 0,
           fillSeconds: 0,
+          order: 'time',
         };
   const startNs = BigInt(state.startNs);
   const endNs = BigInt(state.endNs);
@@ -185,14 +197,17 @@ export async function benchScale(opts: ScaleBenchOptions) {
     opts.say(`filling ${opts.flows} flows by SQL (${chunks} chunks, ${state.chunksDone} done)…`);
     const step = Number(dayNs) / opts.flows;
     const resumeFrom = state.chunksDone;
+    const perChunk = Math.ceil(opts.flows / state.chunks);
     while (state.chunksDone < state.chunks && performance.now() < deadline) {
       const k = state.chunksDone;
-      const n = Math.floor((opts.flows - k - 1) / state.chunks) + 1;
+      // Chunk 0 is the newest slice of the day.
+      const first = Math.max(0, opts.flows - (k + 1) * perChunk);
+      const n = opts.flows - k * perChunk - first;
       const started = performance.now();
       // The first chunk after a resume may have been cut short by a stop: what it stored is skipped.
       const resumed = k === resumeFrom && k > 0;
       await store.command(fillSql(resumed), {
-        params: { start: state.startNs, step, n, k, chunks: state.chunks },
+        params: { start: state.startNs, step, n, first },
         // Both cores when the machine has them (the views run in each insert thread).
         settings: { max_insert_threads: 2 },
       });
@@ -201,6 +216,7 @@ export async function benchScale(opts: ScaleBenchOptions) {
       if (opts.keep) writeFileSync(stateFile, JSON.stringify(state));
       opts.say(`  chunk ${state.chunksDone}/${state.chunks} (${Math.round(state.fillSeconds)} s)`);
     }
+    const settled = await settleMerges(store, (opts.settleMinutes ?? 30) * 60_000, opts.say);
     const bytesOf = async (table: string) =>
       Number(
         (
@@ -368,10 +384,47 @@ export async function benchScale(opts: ScaleBenchOptions) {
       scale_rollup_bytes_per_flow: bytes.rollup,
       scale_kept_bytes_per_flow: kept,
       scale_kept_bytes_per_flow_by_table: keptByTable,
+      // The store the questions were timed on: active parts of `flows`, and whether merges settled.
+      scale_flows_parts: settled.parts,
+      scale_settle_seconds: settled.seconds,
+      scale_settled: settled.settled,
     };
   } finally {
     if (!opts.keep) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Waits until no merge has run for 10 s in a row (or `maxMs` passed): a filled store then has the
+ * parts a store that has been running would have, not the fill's fresh ones.
+ */
+async function settleMerges(
+  store: Store,
+  maxMs: number,
+  say: (msg: string) => void,
+): Promise<{ settled: boolean; seconds: number; parts: number }> {
+  const started = performance.now();
+  const quietMs = Math.min(10_000, maxMs);
+  let quietSince = performance.now();
+  let settled = false;
+  for (;;) {
+    const [m] = await store.query<{ n: string }>(
+      'SELECT count() AS n FROM system.merges WHERE database = currentDatabase()',
+    );
+    if (Number(m?.n ?? 0) > 0) quietSince = performance.now();
+    if (performance.now() - quietSince >= quietMs) {
+      settled = true;
+      break;
+    }
+    if (performance.now() - started >= maxMs) break;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  const [p] = await store.query<{ n: string }>(
+    "SELECT count() AS n FROM system.parts WHERE database = currentDatabase() AND table = 'flows' AND active",
+  );
+  const seconds = Math.round((performance.now() - started) / 1000);
+  say(`merges ${settled ? 'settled' : 'still running'} after ${seconds} s; flows has ${p?.n ?? '?'} parts`);
+  return { settled, seconds, parts: Number(p?.n ?? 0) };
 }
 
 /** The engine's read counters (a snapshot's own SELECT reads a few rows of system.events: noise). */

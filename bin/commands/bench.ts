@@ -86,6 +86,16 @@ export async function run(argv: string[]): Promise<number> {
       // the goal's other half: Kafka against the embedded path of the same run
       kafka_vs_embedded:
         Math.round((kafka.kafka_flows_per_s / Math.max(1, ingest.ingest_flows_per_s)) * 100) / 100,
+      // The write side alone (a topic filled beforehand, drained by one writer into chdb), and the
+      // same ratio for it: in a deployment the collectors' CPU is the Nomad nodes', not this machine's.
+      kafka_drain_flows_per_s: kafka.kafka_drain_flows_per_s,
+      kafka_drain_cpu_us_per_flow: kafka.kafka_drain_cpu_us_per_flow,
+      kafka_drain_cpu_split_us_per_flow: kafka.kafka_drain_cpu_split_us_per_flow,
+      kafka_drain_rows_per_insert: kafka.kafka_drain_rows_per_insert,
+      kafka_drain_insert_share: kafka.kafka_drain_insert_share,
+      kafka_drain_vs_embedded:
+        Math.round(((kafka.kafka_drain_flows_per_s ?? 0) / Math.max(1, ingest.ingest_flows_per_s)) * 100) /
+        100,
       kafka_bytes_per_flow: kafka.kafka_bytes_per_flow,
       kafka_consumer_lag_end: kafka.consumer_lag_end,
       kafka_compression: kafka.kafka_compression,

@@ -39,6 +39,8 @@ export interface KafkaBenchOptions {
   /** A migrated store to write into (e.g. another database of `flowtrail bench`'s scratch engine);
    * a scratch chdb directory when absent. */
   store?: Store;
+  /** Also measure the write side alone (`kafka_drain_*`). Default true. */
+  drain?: boolean;
 }
 
 export interface KafkaBenchResult {
@@ -82,6 +84,19 @@ export interface KafkaBenchResult {
   consumer_lag_end: number;
   kafka_compression: Compression;
   kafka_partitions: number;
+  /**
+   * The write side alone: a writer of its own group draining a topic the collector filled before
+   * (off the clock), flows stored per second from its first fetch to the N-th flow stored. In a
+   * deployment the collectors run on the Nomad nodes and only the broker and the writers share a
+   * machine; on this one machine the end-to-end figure above also pays the collector side and the
+   * generator, so this says what the writer path itself sustains. Absent with `drain: false`.
+   */
+  kafka_drain_flows_per_s?: number;
+  /** CPU this process spent per flow drained (the writer and chdb), and the same by thread kind. */
+  kafka_drain_cpu_us_per_flow?: number;
+  kafka_drain_cpu_split_us_per_flow?: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
+  kafka_drain_rows_per_insert?: number;
+  kafka_drain_insert_share?: number;
 }
 
 /** The command line of the broker the test harness starts (its main class). */
@@ -120,6 +135,79 @@ interface PassResult {
   split: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
 }
 
+/** The topic, dead-letter topic and group of a pass named `name`. */
+function passConfig(base: KafkaConfig, name: string): KafkaConfig {
+  return {
+    ...base,
+    topic: `flowtrail.bench-${name}`,
+    deadLetterTopic: `flowtrail.bench-${name}.dlq`,
+    groupId: `flowtrail-bench-${name}`,
+  };
+}
+
+/** The generator's frame server and a collector producing to `kafkaConfig`'s topic, connected. */
+async function startProducing(kafkaConfig: KafkaConfig, metrics: ReturnType<typeof createMetrics>) {
+  const logger = createLogger('bench');
+  const sink = createKafkaSink(defaultKafkaSinkConfig, {
+    kafka: createKafkaClient(kafkaConfig, logger, 'collector'),
+    kafkaConfig,
+    logger,
+    metrics,
+  });
+  const sim = await startFrameServer();
+  const collector = createCollector(
+    { ...defaultCollectorConfig, targets: [sim.address] },
+    { sink, logger, metrics },
+  );
+  sink.start();
+  await sink.connected();
+  // The source ends once the collector has taken N flows, and the collector's stop sends what it
+  // holds at once: the run moves N flows, as the embedded bench does. Left running, the generator
+  // kept the collector producing 2–3× N on these 2 cores (Kafka does not push back as the
+  // embedded sink does), taking CPU from the writer for flows the figure never counts.
+  let stopping: Promise<void> | undefined;
+  return {
+    collector,
+    /** Call while waiting: stops the source once the collector has taken `flows`. */
+    check(flows: number) {
+      if (!stopping && collector.status().sink.received >= flows) {
+        sim.stop();
+        stopping = collector.stop();
+      }
+    },
+    acked: () => collector.status().sink.stored,
+    async stop() {
+      sim.stop();
+      await (stopping ?? collector.stop());
+    },
+  };
+}
+
+function createBenchWriter(
+  kafkaConfig: KafkaConfig,
+  store: Store,
+  metrics: ReturnType<typeof createMetrics>,
+) {
+  const logger = createLogger('bench');
+  return createKafkaWriter(defaultKafkaWriterConfig, {
+    kafka: createKafkaClient(kafkaConfig, logger, 'writer'),
+    kafkaConfig,
+    store,
+    logger,
+    metrics,
+  });
+}
+
+/** CPU readings at one instant: this process, its threads by kind, the local broker's JVM. */
+function cpuNow(localBroker: boolean) {
+  return {
+    at: performance.now(),
+    process: process.cpuUsage(),
+    threads: threadCpu(),
+    broker: localBroker ? childCpu(brokerMarker) : undefined,
+  };
+}
+
 /**
  * One pass: generator → collector → `topic` → a writer of its own group → `store`, until `flows`
  * are stored. Connections are made before the clock (the writer's group join and the collector's
@@ -132,70 +220,32 @@ async function pass(
   flows: number,
   localBroker: boolean,
 ): Promise<PassResult> {
-  const kafkaConfig: KafkaConfig = {
-    ...base,
-    topic: `flowtrail.bench-${name}`,
-    deadLetterTopic: `flowtrail.bench-${name}.dlq`,
-    groupId: `flowtrail-bench-${name}`,
-  };
-  const logger = createLogger('bench');
+  const kafkaConfig = passConfig(base, name);
   const metrics = createMetrics('bench_kafka');
-  const writer = createKafkaWriter(defaultKafkaWriterConfig, {
-    kafka: createKafkaClient(kafkaConfig, logger, 'writer'),
-    kafkaConfig,
-    store,
-    logger,
-    metrics,
-  });
-  const sink = createKafkaSink(defaultKafkaSinkConfig, {
-    kafka: createKafkaClient(kafkaConfig, logger, 'collector'),
-    kafkaConfig,
-    logger,
-    metrics,
-  });
-  const sim = await startFrameServer();
-  const collector = createCollector(
-    { ...defaultCollectorConfig, targets: [sim.address] },
-    { sink, logger, metrics },
-  );
+  const writer = createBenchWriter(kafkaConfig, store, metrics);
   await writer.start();
-  sink.start();
-  await sink.connected();
-  const started = performance.now();
-  const cpuStart = process.cpuUsage();
-  const threadsStart = threadCpu();
-  const brokerStart = localBroker ? childCpu(brokerMarker) : undefined;
-  await collector.start();
+  const source = await startProducing(kafkaConfig, metrics);
+  const start = cpuNow(localBroker);
+  await source.collector.start();
   const done = () => writer.stats().stored + writer.stats().duplicates;
-  // The source ends once the collector has taken N flows, and the collector's stop sends what it
-  // holds at once: the run moves N flows, as the embedded bench does. Left running, the generator
-  // kept the collector producing 2–3× N on these 2 cores (Kafka does not push back as the
-  // embedded sink does), taking CPU from the writer for flows the figure never counts.
-  let stopping: Promise<void> | undefined;
   let producedSeconds = 0;
   while (done() < flows) {
     await sleep(20);
-    const taken = collector.status().sink;
-    if (!stopping && taken.received >= flows) {
-      sim.stop();
-      stopping = collector.stop();
-    }
-    if (!producedSeconds && taken.stored >= flows) producedSeconds = (performance.now() - started) / 1000;
+    source.check(flows);
+    if (!producedSeconds && source.acked() >= flows) producedSeconds = (performance.now() - start.at) / 1000;
   }
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
-  const threadsEnd = threadCpu();
-  const brokerEnd = brokerStart === undefined ? undefined : childCpu(brokerMarker);
+  const end = cpuNow(localBroker);
+  const seconds = (end.at - start.at) / 1000;
   const stored = done();
-  const produced = collector.status().sink.stored;
+  const produced = source.acked();
   const lag = writer.lag();
   const { inserts, insertMs } = writer.stats();
-  sim.stop();
-  await (stopping ?? collector.stop());
+  await source.stop();
   await writer.stop();
   // Read the producer's own series (declaring it again here with another help text would collide).
   const producedBytes = metrics.registry.getSingleMetric('flowtrail_bench_kafka_kafka_produced_bytes_total');
   const bytes = (await producedBytes?.get())?.values[0]?.value ?? 0;
+  const cpu = process.cpuUsage(start.process);
   return {
     stored,
     seconds,
@@ -206,7 +256,51 @@ async function pass(
     inserts,
     insertMs,
     lag,
-    split: cpuSplit(stored, threadsStart, threadsEnd, brokerStart, brokerEnd),
+    split: cpuSplit(stored, start.threads, end.threads, start.broker, end.broker),
+  };
+}
+
+/**
+ * The write side alone: the collector fills a topic with `flows` (off the clock, then stopped),
+ * and a writer of its own group drains it into `store`, timed from its first fetch handled to the
+ * N-th flow stored.
+ */
+async function drainPass(
+  base: KafkaConfig,
+  name: string,
+  store: Store,
+  flows: number,
+  localBroker: boolean,
+): Promise<Omit<PassResult, 'produced' | 'producedSeconds' | 'bytes'>> {
+  const kafkaConfig = passConfig(base, name);
+  const metrics = createMetrics('bench_kafka_drain');
+  const source = await startProducing(kafkaConfig, metrics);
+  await source.collector.start();
+  while (source.acked() < flows) {
+    await sleep(20);
+    source.check(flows);
+  }
+  await source.stop();
+  const writer = createBenchWriter(kafkaConfig, store, metrics);
+  await writer.start();
+  while (writer.stats().messages === 0) await sleep(2);
+  const start = cpuNow(localBroker);
+  const done = () => writer.stats().stored + writer.stats().duplicates;
+  while (done() < flows) await sleep(10);
+  const end = cpuNow(localBroker);
+  const stored = done();
+  const { inserts, insertMs } = writer.stats();
+  const lag = writer.lag();
+  await writer.stop();
+  const cpu = process.cpuUsage(start.process);
+  return {
+    stored,
+    seconds: (end.at - start.at) / 1000,
+    cpuUs: cpu.user + cpu.system,
+    inserts,
+    insertMs,
+    lag,
+    split: cpuSplit(stored, start.threads, end.threads, start.broker, end.broker),
   };
 }
 
@@ -239,6 +333,9 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
     // cheaper (17.4k → 17.5k flows/s, 46 → 45 µs/flow; 20.3k → 19.5k, 47 → 45; load 6), the broker
     // needing more than the bench can afford to warm.
     const run = await pass(base, id, store, flows, !!broker);
+    const drained =
+      opts.drain === false ? undefined : await drainPass(base, `${id}-drain`, store, flows, !!broker);
+    const perFlow = (us: number, n: number) => Math.round(us / Math.max(1, n));
     return {
       kafka_flows: run.stored,
       kafka_seconds: Math.round(run.seconds * 100) / 100,
@@ -253,6 +350,13 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       consumer_lag_end: run.lag,
       kafka_compression: compression,
       kafka_partitions: partitions,
+      ...(drained && {
+        kafka_drain_flows_per_s: Math.round(drained.stored / drained.seconds),
+        kafka_drain_cpu_us_per_flow: perFlow(drained.cpuUs, drained.stored),
+        kafka_drain_cpu_split_us_per_flow: drained.split,
+        kafka_drain_rows_per_insert: perFlow(drained.stored, drained.inserts),
+        kafka_drain_insert_share: Math.round((drained.insertMs / 1000 / drained.seconds) * 100) / 100,
+      }),
     };
   } finally {
     if (!opts.store) await store.close();
