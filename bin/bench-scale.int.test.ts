@@ -30,7 +30,7 @@ describe('bin > bench-scale', () => {
     // What is kept per flow counts every table: flows, the address index and the rollups.
     const byTable = first.scale_kept_bytes_per_flow_by_table;
     expect(Object.keys(byTable)).toEqual(
-      expect.arrayContaining(['flows', 'flows_by_address', 'flows_minute']),
+      expect.arrayContaining(['flows', 'flows_by_address', 'flows_minute_detail']),
     );
     const sum = Object.values(byTable).reduce((a, b) => a + b, 0);
     // Each figure is rounded to 0.1 B.
@@ -39,7 +39,7 @@ describe('bin > bench-scale', () => {
     // On disk, flows alone holds at least its compressed data (plus skip indexes and marks).
     expect(byTable['flows']).toBeGreaterThanOrEqual(first.scale_bytes_per_flow);
     expect(first.scale_kept_bytes_per_flow).toBeGreaterThan(
-      byTable['flows']! + byTable['flows_minute']! - 0.1,
+      byTable['flows']! + byTable['flows_minute_detail']! - 0.1,
     );
     // The questions were timed once the fill's merges had settled, on the parts it reports.
     expect(first.scale_settled).toBe(true);

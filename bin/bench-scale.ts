@@ -234,7 +234,7 @@ export async function benchScale(opts: ScaleBenchOptions) {
     const bytes = {
       flows: perFlow(await bytesOf('flows')),
       index: perFlow(await bytesOf('flows_by_address')),
-      rollup: perFlow(await bytesOf('flows_minute')),
+      rollup: perFlow(await bytesOf('flows_minute_detail')),
     };
     // Everything the store keeps per flow on disk: flows with its skip indexes and marks, the
     // address index, every rollup and small table.

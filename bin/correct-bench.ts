@@ -242,7 +242,7 @@ for (const late of phases) {
   );
   const [rollup, rollupRead] = await measured(() =>
     store.query<{ tenant: string; n: string }>(
-      `SELECT src_tenant AS tenant, toString(sum(flows)) AS n FROM flows_minute
+      `SELECT src_tenant AS tenant, toString(sum(flows)) AS n FROM flows_minute_detail
        WHERE minute >= toDateTime(${S(lateStart)}, 'UTC') AND minute < toDateTime(${S(endNs)}, 'UTC')
        GROUP BY tenant HAVING sum(flows) != 0 ORDER BY tenant`,
     ),

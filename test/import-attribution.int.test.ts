@@ -105,12 +105,12 @@ async function expectPlanted(store: Store): Promise<void> {
   for (const i of incidents) expect(i).toMatchObject({ tenant: actor.tenant, allocId: actor.allocId });
   // Tenant summaries (the minute rollup the dashboards read) count the actor's tenant.
   const rollup = await store.query<{ n: string }>(
-    'SELECT toString(sum(flows)) AS n FROM flows_minute WHERE src_tenant = {t:String}',
+    'SELECT toString(sum(flows)) AS n FROM flows_minute_detail WHERE src_tenant = {t:String}',
     { params: { t: actor.tenant } },
   );
   expect(Number(rollup[0]!.n)).toBe(ADDRESS_SCAN_HOSTS + 2);
   const unowned = await store.query<{ n: string }>(
-    "SELECT toString(sum(flows)) AS n FROM flows_minute WHERE src_tenant = ''",
+    "SELECT toString(sum(flows)) AS n FROM flows_minute_detail WHERE src_tenant = ''",
   );
   expect(Number(unowned[0]?.n ?? 0)).toBe(0);
   // The victim's report: an address outside ours names the allocation at the other end.
@@ -177,7 +177,7 @@ describe('test > import attributes at ingest; late ownership reaches aggregates 
     expect(stored).toEqual([{ t: 'labelled-co', a: 'acct-9', s: 'label' }]);
     // What the dashboards read counts the labelled tenant too.
     const rollup = await store.query<{ n: string }>(
-      'SELECT toString(sum(flows)) AS n FROM flows_minute WHERE src_tenant = {t:String}',
+      'SELECT toString(sum(flows)) AS n FROM flows_minute_detail WHERE src_tenant = {t:String}',
       { params: { t: 'labelled-co' } },
     );
     expect(rollup[0]?.n).toBe('1');

@@ -73,7 +73,7 @@ it('collector > attribution: late owners reach stored flows and the rollup by th
   await attribution.stop();
   expect(rows).toEqual([{ tenant: 'acme', source: 'ownership' }]);
   const rollup = await store.query<{ tenant: string; n: string }>(
-    'SELECT src_tenant AS tenant, toString(sum(flows)) AS n FROM flows_minute GROUP BY tenant HAVING sum(flows) != 0',
+    'SELECT src_tenant AS tenant, toString(sum(flows)) AS n FROM flows_minute_detail GROUP BY tenant HAVING sum(flows) != 0',
   );
   expect(rollup).toEqual([{ tenant: 'acme', n: '1' }]);
   expect(

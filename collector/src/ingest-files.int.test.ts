@@ -32,7 +32,7 @@ describeWithFixtures('collector > ingest-files', () => {
     );
     expect(count).toEqual({ n: '1851', ids: '1851' });
     // The minute rollup is filled in the same insert, so the skipped re-import added nothing there either.
-    const [rollup] = await store.query<{ n: string }>('SELECT sum(flows) AS n FROM flows_minute');
+    const [rollup] = await store.query<{ n: string }>('SELECT sum(flows) AS n FROM flows_minute_detail');
     expect(rollup).toEqual({ n: '1851' });
   });
 

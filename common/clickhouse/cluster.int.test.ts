@@ -29,7 +29,7 @@ describe('common > clickhouse > cluster', () => {
     const [row] = await store.query<{ q: string }>('SELECT formatQuery({sql:String}) AS q', {
       params: { sql },
     });
-    if (/^(CREATE|ALTER)/.test(sql)) expect(row?.q).toMatch(/ON CLUSTER flowtrail/);
+    if (/^(CREATE|ALTER|DROP)/.test(sql)) expect(row?.q).toMatch(/ON CLUSTER flowtrail/);
     else expect(row?.q).toMatch(/^INSERT INTO/);
   });
 
@@ -63,6 +63,17 @@ describe('common > clickhouse > cluster', () => {
     const transform = clusterTransform('flowtrail');
     for (const m of rebuilds) expect(m.statements.flatMap((sql) => transform(sql))).toEqual([]);
     expect(statements.some(({ sql }) => /_rebuild\b/.test(sql))).toBe(false);
+  });
+
+  it('drops a dropped rollup from every shard: its view, its Distributed table and the local one (0160)', () => {
+    const drops = statements
+      .filter(({ migration }) => migration === '0160_drop_flows_minute')
+      .map((s) => s.sql);
+    expect(drops).toEqual([
+      'DROP VIEW IF EXISTS flows_minute_mv ON CLUSTER `flowtrail`',
+      'DROP TABLE IF EXISTS flows_minute ON CLUSTER `flowtrail`',
+      'DROP TABLE IF EXISTS flows_minute_local ON CLUSTER `flowtrail`',
+    ]);
   });
 
   it('rejects a statement it has no cluster form for', () => {

@@ -13,6 +13,8 @@
  * INSERT INTO t SELECT … (a backfill)  → unchanged: it runs once, through the Distributed tables
  * ALTER TABLE t MODIFY SETTING …       → ALTER TABLE t_local ON CLUSTER c MODIFY SETTING … (storage settings live there)
  * ALTER TABLE t MODIFY COLUMN … CODEC(…) → ALTER TABLE t_local ON CLUSTER c MODIFY COLUMN … (codecs live there too)
+ * DROP VIEW IF EXISTS v                → DROP VIEW IF EXISTS v ON CLUSTER c
+ * DROP TABLE IF EXISTS t               → DROP TABLE IF EXISTS t ON CLUSTER c; DROP TABLE IF EXISTS t_local ON CLUSTER c
  * any statement on a `*_rebuild` table  → none: a table rebuilt by copy and EXCHANGE (a setting that
  *                                         cannot be altered) is rebuilt on a cluster by its operator
  * ```
@@ -116,6 +118,16 @@ export function clusterTransform(cluster: string): (statement: string) => string
       );
     if (setting) {
       return [`ALTER TABLE ${localTable(setting[1]!)} ON CLUSTER ${c} ${sql.slice(setting[0].length)}`];
+    }
+    // A dropped view goes from every shard; a dropped table with its shards' local tables.
+    const drop = /^DROP\s+(VIEW|TABLE)\s+IF\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\s*;?\s*$/i.exec(sql);
+    if (drop) {
+      const [, kind, name] = drop as unknown as [string, string, string];
+      if (kind.toUpperCase() === 'VIEW') return [`DROP VIEW IF EXISTS ${name} ON CLUSTER ${c}`];
+      return [
+        `DROP TABLE IF EXISTS ${name} ON CLUSTER ${c}`,
+        `DROP TABLE IF EXISTS ${localTable(name)} ON CLUSTER ${c}`,
+      ];
     }
     // A backfill (INSERT … SELECT) runs once, through the Distributed tables, as written.
     if (/^INSERT\s+INTO\s/i.test(sql)) return [statement];

@@ -68,7 +68,7 @@ describe('common > clickhouse > migrator', () => {
         )
       )[0];
     const minuteFlows = async () =>
-      Number((await s.query<{ n: string }>('SELECT sum(flows) AS n FROM flows_minute'))[0]?.n);
+      Number((await s.query<{ n: string }>('SELECT sum(flows) AS n FROM flows_minute_detail'))[0]?.n);
     const before = await digest();
     expect(Number(before?.n)).toBe(5000);
     expect(await minuteFlows()).toBe(5000);

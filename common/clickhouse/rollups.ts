@@ -1,5 +1,6 @@
 /**
- * The rollups of `flows`, as data. Minute rollups (migrations 0041, 0042 and 0043): which owner
+ * The rollups of `flows`, as data. Minute rollups (migrations 0042 and 0043; 0041's `flows_minute`
+ * was dropped by 0160, its columns all in the detail rollup): which owner
  * fields of each end and which flow columns each keeps. Two readers need exactly this list: the
  * correction job (common/ownership/correct.ts), which moves late-attributed counts in every rollup
  * with -n/+n rows, and the aggregate planner (query-api/src/queries/rollup.ts), which answers from
@@ -39,11 +40,6 @@ export const rollupTables: readonly RollupTable[] = [
       'l7_protocol',
       'destination_port',
     ],
-  },
-  {
-    name: 'flows_minute',
-    ownerFields: ['tenant', 'account', 'alloc_id'],
-    flowColumns: ['src_scope', 'dst_scope', 'verdict', 'drop_reason_desc', 'l4_protocol', 'destination_port'],
   },
   {
     name: 'flows_minute_detail',

@@ -30,7 +30,7 @@ describe('collector > writer > flow-insert', () => {
   };
   const count = async (s: Store) => {
     const [row] = await s.query<{ n: string; ids: string; rollup: string }>(
-      'SELECT count() AS n, uniqExact(flow_id) AS ids, (SELECT sum(flows) FROM flows_minute) AS rollup FROM flows',
+      'SELECT count() AS n, uniqExact(flow_id) AS ids, (SELECT sum(flows) FROM flows_minute_detail) AS rollup FROM flows',
     );
     return { n: Number(row!.n), ids: Number(row!.ids), rollup: Number(row!.rollup) };
   };
