@@ -46,4 +46,12 @@ describe('common > clickhouse > flows layout (migrations/0110)', () => {
       { name: 'time', codec: 'CODEC(Delta(8), ZSTD(1))' },
     ]);
   });
+
+  it('compresses every stored column of flows (0170: no column left to the default LZ4)', async () => {
+    const rows = await store.query<{ name: string; codec: string }>(
+      "SELECT name, compression_codec AS codec FROM system.columns WHERE database = currentDatabase() AND table = 'flows' AND default_kind = ''",
+    );
+    expect(rows.length).toBeGreaterThan(100);
+    expect(rows.filter((r) => !/ZSTD/.test(r.codec)).map((r) => r.name)).toEqual([]);
+  });
 });
