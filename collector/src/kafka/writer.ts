@@ -124,6 +124,8 @@ export interface KafkaWriterHooks {
   beforeInsert?(range: OffsetRange): Promise<void>;
   /** False while the group session must not be kept alive (the writer then looks dead to the group). */
   heartbeats?(): boolean;
+  /** Called as a fetch of one partition is handed over, before any of its messages is read (the bench's clock). */
+  onFetch?(partition: number): void;
 }
 
 /** An end from an ownership interval: wholly its identity, keeping the collector's scope. */
@@ -494,6 +496,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
 
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
     const partition = batch.partition;
+    deps.hooks?.onFetch?.(partition);
     let last: string | undefined;
     // Every insert batch this handler's messages went into: the offset is committed only after
     // all of them are stored (a batch sealed mid-handler may fail while a later one succeeds).
