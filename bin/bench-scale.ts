@@ -100,6 +100,17 @@ const slotsPerPod = 4; // 80,000 ownership intervals: each pod address held by 4
 const dayNs = 86_400_000_000_000n;
 
 /**
+ * The flow numbers chunk `k` of `chunks` fills, `n` from `first`: the chunks tile 0…flows-1, newest
+ * (highest numbers, latest times) first, so a fill stopped after k chunks holds the newest hours.
+ */
+export function fillChunk(k: number, flows: number, chunks: number): { first: number; n: number } {
+  const perChunk = Math.ceil(flows / chunks);
+  const end = Math.max(0, flows - k * perChunk);
+  const first = Math.max(0, end - perChunk);
+  return { first, n: end - first };
+}
+
+/**
  * The SQL fill: flows spread evenly over the 24 h before `endNs`, 70% pod → world, 30% pod → pod.
  * One statement inserts `{n}` consecutive flow numbers from `{first}` (flow i at start + i·step);
  * `skipStored` leaves out those already stored (a chunk cut short by a stop).
@@ -197,12 +208,9 @@ export async function benchScale(opts: ScaleBenchOptions) {
     opts.say(`filling ${opts.flows} flows by SQL (${chunks} chunks, ${state.chunksDone} done)…`);
     const step = Number(dayNs) / opts.flows;
     const resumeFrom = state.chunksDone;
-    const perChunk = Math.ceil(opts.flows / state.chunks);
     while (state.chunksDone < state.chunks && performance.now() < deadline) {
       const k = state.chunksDone;
-      // Chunk 0 is the newest slice of the day.
-      const first = Math.max(0, opts.flows - (k + 1) * perChunk);
-      const n = opts.flows - k * perChunk - first;
+      const { first, n } = fillChunk(k, opts.flows, state.chunks);
       const started = performance.now();
       // The first chunk after a resume may have been cut short by a stop: what it stored is skipped.
       const resumed = k === resumeFrom && k > 0;

@@ -74,6 +74,9 @@ export async function run(argv: string[]): Promise<number> {
       store: kafkaStore,
       brokers: process.env['KAFKA_BROKERS'] || undefined,
     }).finally(() => kafkaStore.close());
+    // A Kafka rate against the embedded path's of the same run (the goal's other half).
+    const vsEmbedded = (flowsPerS: number) =>
+      Math.round((flowsPerS / Math.max(1, ingest.ingest_flows_per_s)) * 100) / 100;
     return {
       ...ingest,
       kafka_flows_per_s: kafka.kafka_flows_per_s,
@@ -83,9 +86,7 @@ export async function run(argv: string[]): Promise<number> {
       kafka_inserts: kafka.kafka_inserts,
       kafka_insert_share: kafka.kafka_insert_share,
       kafka_cpu_split_us_per_flow: kafka.kafka_cpu_split_us_per_flow,
-      // the goal's other half: Kafka against the embedded path of the same run
-      kafka_vs_embedded:
-        Math.round((kafka.kafka_flows_per_s / Math.max(1, ingest.ingest_flows_per_s)) * 100) / 100,
+      kafka_vs_embedded: vsEmbedded(kafka.kafka_flows_per_s),
       // The write side alone (a topic filled beforehand, drained by one writer into chdb), and the
       // same ratio for it: in a deployment the collectors' CPU is the Nomad nodes', not this machine's.
       kafka_drain_flows_per_s: kafka.kafka_drain_flows_per_s,
@@ -93,9 +94,7 @@ export async function run(argv: string[]): Promise<number> {
       kafka_drain_cpu_split_us_per_flow: kafka.kafka_drain_cpu_split_us_per_flow,
       kafka_drain_rows_per_insert: kafka.kafka_drain_rows_per_insert,
       kafka_drain_insert_share: kafka.kafka_drain_insert_share,
-      kafka_drain_vs_embedded:
-        Math.round(((kafka.kafka_drain_flows_per_s ?? 0) / Math.max(1, ingest.ingest_flows_per_s)) * 100) /
-        100,
+      kafka_drain_vs_embedded: vsEmbedded(kafka.kafka_drain_flows_per_s ?? 0),
       kafka_bytes_per_flow: kafka.kafka_bytes_per_flow,
       kafka_consumer_lag_end: kafka.consumer_lag_end,
       kafka_compression: kafka.kafka_compression,

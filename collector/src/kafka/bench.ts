@@ -26,7 +26,12 @@ import type { Compression } from './compression.ts';
 import { createKafkaClient, type KafkaConfig } from './config.ts';
 import { childCpu, type ThreadCpu, threadCpu, threadCpuSince } from './cpu-split.ts';
 import { createKafkaSink, defaultKafkaSinkConfig } from './producer-sink.ts';
-import { createKafkaWriter, defaultKafkaWriterConfig, type KafkaWriterHooks } from './writer.ts';
+import {
+  createKafkaWriter,
+  defaultKafkaWriterConfig,
+  type KafkaWriter,
+  type KafkaWriterHooks,
+} from './writer.ts';
 
 export interface KafkaBenchOptions {
   /** Flows to store. Default 1,000,000. */
@@ -121,18 +126,22 @@ function cpuSplit(
   };
 }
 
-/** What one pass of the pipeline measured. */
-interface PassResult {
+/** What a writer did between the clock's start and the N-th flow stored, read at that instant. */
+interface WriterRun {
   stored: number;
   seconds: number;
-  produced: number;
-  producedSeconds: number;
-  bytes: number;
   cpuUs: number;
   inserts: number;
   insertMs: number;
   lag: number;
   split: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
+}
+
+/** What the end-to-end pass measured: the writer's run and the producer's. */
+interface PassResult extends WriterRun {
+  produced: number;
+  producedSeconds: number;
+  bytes: number;
 }
 
 /** The topic, dead-letter topic and group of a pass named `name`. */
@@ -183,6 +192,7 @@ async function startProducing(kafkaConfig: KafkaConfig, metrics: ReturnType<type
   };
 }
 
+/** A writer of the bench's pass, with the product's defaults. */
 function createBenchWriter(
   kafkaConfig: KafkaConfig,
   store: Store,
@@ -209,6 +219,49 @@ function cpuNow(localBroker: boolean) {
     broker: localBroker ? childCpu(brokerMarker) : undefined,
   };
 }
+type CpuReading = ReturnType<typeof cpuNow>;
+
+/**
+ * Waits until `writer` has taken `flows` (stored, or skipped as repeats), calling `whileWaiting`
+ * between looks, and reads the clock and the CPU at that instant: what the pass does after (stopping
+ * the collector and the writer) is not charged to the flows.
+ */
+async function untilStored(
+  writer: KafkaWriter,
+  flows: number,
+  start: CpuReading,
+  localBroker: boolean,
+  whileWaiting: () => void = () => {},
+): Promise<WriterRun> {
+  const done = () => writer.stats().stored + writer.stats().duplicates;
+  while (done() < flows) {
+    await sleep(10);
+    whileWaiting();
+  }
+  const end = cpuNow(localBroker);
+  const cpu = process.cpuUsage(start.process);
+  const stored = done();
+  const { inserts, insertMs } = writer.stats();
+  return {
+    stored,
+    seconds: (end.at - start.at) / 1000,
+    cpuUs: cpu.user + cpu.system,
+    inserts,
+    insertMs,
+    lag: writer.lag(),
+    split: cpuSplit(stored, start.threads, end.threads, start.broker, end.broker),
+  };
+}
+
+/** The per-flow figures of a writer's run, rounded as the bench reports them. */
+function writerFigures(r: WriterRun) {
+  return {
+    flowsPerS: Math.round(r.stored / r.seconds),
+    cpuUsPerFlow: Math.round(r.cpuUs / Math.max(1, r.stored)),
+    rowsPerInsert: Math.round(r.stored / Math.max(1, r.inserts)),
+    insertShare: Math.round((r.insertMs / 1000 / r.seconds) * 100) / 100,
+  };
+}
 
 /**
  * One pass: generator → collector → `topic` → a writer of its own group → `store`, until `flows`
@@ -229,37 +282,18 @@ async function pass(
   const source = await startProducing(kafkaConfig, metrics);
   const start = cpuNow(localBroker);
   await source.collector.start();
-  const done = () => writer.stats().stored + writer.stats().duplicates;
   let producedSeconds = 0;
-  while (done() < flows) {
-    await sleep(20);
+  const run = await untilStored(writer, flows, start, localBroker, () => {
     source.check(flows);
     if (!producedSeconds && source.acked() >= flows) producedSeconds = (performance.now() - start.at) / 1000;
-  }
-  const end = cpuNow(localBroker);
-  const seconds = (end.at - start.at) / 1000;
-  const stored = done();
+  });
   const produced = source.acked();
-  const lag = writer.lag();
-  const { inserts, insertMs } = writer.stats();
   await source.stop();
   await writer.stop();
   // Read the producer's own series (declaring it again here with another help text would collide).
   const producedBytes = metrics.registry.getSingleMetric('flowtrail_bench_kafka_kafka_produced_bytes_total');
   const bytes = (await producedBytes?.get())?.values[0]?.value ?? 0;
-  const cpu = process.cpuUsage(start.process);
-  return {
-    stored,
-    seconds,
-    produced,
-    producedSeconds,
-    bytes,
-    cpuUs: cpu.user + cpu.system,
-    inserts,
-    insertMs,
-    lag,
-    split: cpuSplit(stored, start.threads, end.threads, start.broker, end.broker),
-  };
+  return { ...run, produced, producedSeconds, bytes };
 }
 
 /**
@@ -273,7 +307,7 @@ async function drainPass(
   store: Store,
   flows: number,
   localBroker: boolean,
-): Promise<Omit<PassResult, 'produced' | 'producedSeconds' | 'bytes'>> {
+): Promise<WriterRun> {
   const kafkaConfig = passConfig(base, name);
   const metrics = createMetrics('bench_kafka_drain');
   const source = await startProducing(kafkaConfig, metrics);
@@ -285,7 +319,7 @@ async function drainPass(
   await source.stop();
   // The clock starts as the first fetch is handed to the writer, before it reads a message: the
   // group join is not the write side's work, every message it decodes is.
-  let started: ReturnType<typeof cpuNow> | undefined;
+  let started: CpuReading | undefined;
   const writer = createBenchWriter(kafkaConfig, store, metrics, {
     onFetch: () => {
       started ??= cpuNow(localBroker);
@@ -293,24 +327,9 @@ async function drainPass(
   });
   await writer.start();
   while (!started) await sleep(2);
-  const start = started;
-  const done = () => writer.stats().stored + writer.stats().duplicates;
-  while (done() < flows) await sleep(10);
-  const end = cpuNow(localBroker);
-  const stored = done();
-  const { inserts, insertMs } = writer.stats();
-  const lag = writer.lag();
+  const run = await untilStored(writer, flows, started, localBroker);
   await writer.stop();
-  const cpu = process.cpuUsage(start.process);
-  return {
-    stored,
-    seconds: (end.at - start.at) / 1000,
-    cpuUs: cpu.user + cpu.system,
-    inserts,
-    insertMs,
-    lag,
-    split: cpuSplit(stored, start.threads, end.threads, start.broker, end.broker),
-  };
+  return run;
 }
 
 /** Runs the distributed-path benchmark in a scratch chdb directory (removed afterwards). */
@@ -344,27 +363,28 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
     const run = await pass(base, id, store, flows, !!broker);
     const drained =
       opts.drain === false ? undefined : await drainPass(base, `${id}-drain`, store, flows, !!broker);
-    const perFlow = (us: number, n: number) => Math.round(us / Math.max(1, n));
+    const e2e = writerFigures(run);
+    const drain = drained && { ...writerFigures(drained), split: drained.split };
     return {
       kafka_flows: run.stored,
       kafka_seconds: Math.round(run.seconds * 100) / 100,
-      kafka_flows_per_s: Math.round(run.stored / run.seconds),
+      kafka_flows_per_s: e2e.flowsPerS,
       kafka_produce_flows_per_s: Math.round(run.produced / (run.producedSeconds || run.seconds)),
       kafka_bytes_per_flow: Math.round(run.bytes / Math.max(1, run.produced)),
-      kafka_cpu_us_per_flow: Math.round(run.cpuUs / Math.max(1, run.stored)),
-      kafka_rows_per_insert: Math.round(run.stored / Math.max(1, run.inserts)),
+      kafka_cpu_us_per_flow: e2e.cpuUsPerFlow,
+      kafka_rows_per_insert: e2e.rowsPerInsert,
       kafka_inserts: run.inserts,
-      kafka_insert_share: Math.round((run.insertMs / 1000 / run.seconds) * 100) / 100,
+      kafka_insert_share: e2e.insertShare,
       kafka_cpu_split_us_per_flow: run.split,
       consumer_lag_end: run.lag,
       kafka_compression: compression,
       kafka_partitions: partitions,
-      ...(drained && {
-        kafka_drain_flows_per_s: Math.round(drained.stored / drained.seconds),
-        kafka_drain_cpu_us_per_flow: perFlow(drained.cpuUs, drained.stored),
-        kafka_drain_cpu_split_us_per_flow: drained.split,
-        kafka_drain_rows_per_insert: perFlow(drained.stored, drained.inserts),
-        kafka_drain_insert_share: Math.round((drained.insertMs / 1000 / drained.seconds) * 100) / 100,
+      ...(drain && {
+        kafka_drain_flows_per_s: drain.flowsPerS,
+        kafka_drain_cpu_us_per_flow: drain.cpuUsPerFlow,
+        kafka_drain_cpu_split_us_per_flow: drain.split,
+        kafka_drain_rows_per_insert: drain.rowsPerInsert,
+        kafka_drain_insert_share: drain.insertShare,
       }),
     };
   } finally {

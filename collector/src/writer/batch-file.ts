@@ -42,11 +42,8 @@ export class BatchFile {
   private idle: (() => void)[] = [];
   /** Chunks whose write failed (a full disk): kept, and written again by `ready`. */
   private readonly failed: { chunk: Buffer; at: number; error: unknown }[] = [];
-  /**
-   * The bytes of `failed`, held in memory: the sink seals a batch early on them, so that a failing
-   * disk, not a batch's size, bounds its memory. Read per flow, so kept rather than summed.
-   */
-  heldBytes = 0;
+  /** The bytes of `failed` (kept rather than summed: the sink reads it per flow). */
+  private held = 0;
   private closed = false;
   private unlinked = false;
 
@@ -112,14 +109,22 @@ export class BatchFile {
         });
       });
       this.failed.shift();
-      this.heldBytes -= f.chunk.length;
+      this.held -= f.chunk.length;
     }
     return this.data!;
   }
 
+  /**
+   * The bytes held in memory for want of a file (writes failing: a full disk). The sink seals a
+   * batch early on them, so that a failing disk, not a batch's size, bounds its memory.
+   */
+  get heldBytes(): number {
+    return this.held;
+  }
+
   private hold(chunk: Buffer, at: number, error: unknown): void {
     this.failed.push({ chunk, at, error });
-    this.heldBytes += chunk.length;
+    this.held += chunk.length;
   }
 
   /** Releases the file (inserted, or given up). */
