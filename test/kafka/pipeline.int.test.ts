@@ -4,10 +4,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headers } from '../../collector/src/kafka/codec.ts';
 import { flowIdSet, generatedFlows } from '../../collector/src/kafka/testing.ts';
-import type { KafkaWriter } from '../../collector/src/kafka/writer.ts';
+import type { KafkaWriter, OffsetRange } from '../../collector/src/kafka/writer.ts';
+import type { FlowSink } from '../../collector/src/writer/clickhouse-sink.ts';
 import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
 import type { Store } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
+import type { IngestedFlow } from '../../common/flow/model.ts';
 import { configureLogging } from '../../common/logger.ts';
 import { faultyStore, waitUntil } from '../../common/testing/faults.ts';
 import { startBroker, type TestBroker } from '../../kafka/broker.ts';
@@ -184,5 +186,103 @@ describe('test > kafka > pipeline', () => {
     // Which writer consumed the later flows depends on which partitions their nodes hash to;
     // what matters is that the group rebalanced (asserted above) and nothing was lost or doubled.
     expect(one.stats().flows + two.stats().flows).toBeGreaterThanOrEqual(flows.length);
+  }, 600_000);
+
+  /** A hook that holds the writer's first insert until released, recording every range it inserts. */
+  const holdFirstInsert = () => {
+    const ranges: OffsetRange[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return {
+      ranges,
+      release,
+      async beforeInsert(range: OffsetRange) {
+        ranges.push(range);
+        if (ranges.length === 1) await gate;
+      },
+    };
+  };
+
+  /** Sends `flows` in `sends` parts, each read by the writer before the next is sent. */
+  const sendOneByOne = async (
+    sink: FlowSink,
+    writer: KafkaWriter,
+    flows: readonly IngestedFlow[],
+    sends: number,
+  ) => {
+    const size = Math.ceil(flows.length / sends);
+    for (let i = 0; i < flows.length; i += size) {
+      const read = writer.stats().flows;
+      const part = flows.slice(i, i + size);
+      await produceAll(sink, part);
+      await waitUntil(
+        `the writer to read send ${i / size + 1}`,
+        () => writer.stats().flows >= read + part.length,
+      );
+    }
+  };
+
+  it('joins the fetches of a partition that arrive while an insert runs into one insert', async () => {
+    const config = testKafkaConfig(broker.brokers, 1);
+    const store = await freshStore();
+    const flows = generatedFlows(6_000, { seed: 21 });
+    const sink = startSink(config);
+    const hold = holdFirstInsert();
+    let fetches = 0;
+    const writer = await startWriter(
+      config,
+      store,
+      { lingerMs: 100, maxBatchAgeMs: 600_000 },
+      { beforeInsert: hold.beforeInsert, onFetch: () => fetches++ },
+    );
+    await produceAll(sink, flows.slice(0, 1_000));
+    await waitUntil('the first insert to start', () => hold.ranges.length === 1);
+    const fetchesBefore = fetches;
+    await sendOneByOne(sink, writer, flows.slice(1_000), 5);
+    expect(fetches - fetchesBefore).toBeGreaterThanOrEqual(5);
+    hold.release();
+    await sink.stop();
+    await expectExactly(store, flows, [writer]);
+    // Five fetches, one insert: the range waiting for the lane grew with each.
+    expect(hold.ranges).toHaveLength(2);
+    expect(hold.ranges[1]!.start).toBe(hold.ranges[0]!.end + 1n);
+    expect(writer.stats().inserts).toBe(2);
+  }, 600_000);
+
+  it('records every range not yet stored in the commit, and commits past them once stored', async () => {
+    const config = testKafkaConfig(broker.brokers, 1);
+    const store = await freshStore();
+    const flows = generatedFlows(4_000, { seed: 22 });
+    const sink = startSink(config);
+    const hold = holdFirstInsert();
+    // Full at 1,000 rows: each send after the first makes a range of its own.
+    const writer = await startWriter(config, store, { batchRows: 1_000, dedupWindow: 10_000 }, hold);
+    await produceAll(sink, flows.slice(0, 1_000));
+    await waitUntil('the first insert to start', () => hold.ranges.length === 1);
+    await sendOneByOne(sink, writer, flows.slice(1_000), 3);
+    const admin = quietKafka(config, 'admin').admin();
+    await admin.connect();
+    const committed = async () =>
+      (await admin.fetchOffsets({ groupId: config.groupId, topics: [config.topic] }))[0]!.partitions[0]!;
+    try {
+      // The first range is inserting, three wait: the committed offset stays at the first one's start
+      // and the intent names all four ends, so a successor would replay each with the same bounds.
+      const held = await committed();
+      expect(held.offset).toBe(hold.ranges[0]!.start.toString());
+      const ends = held.metadata?.replace('flowtrail-inflight:', '').split(',') ?? [];
+      expect(ends).toHaveLength(4);
+      expect(ends[0]).toBe(hold.ranges[0]!.end.toString());
+      hold.release();
+      await sink.stop();
+      await expectExactly(store, flows, [writer]);
+      expect(hold.ranges.map((r) => r.end.toString())).toEqual(ends);
+      const done = await committed();
+      expect(done.offset).toBe((BigInt(ends.at(-1)!) + 1n).toString());
+      expect(done.metadata ?? '').not.toContain('flowtrail-inflight:');
+    } finally {
+      await admin.disconnect();
+    }
   }, 600_000);
 });
