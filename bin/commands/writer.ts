@@ -1,6 +1,6 @@
 /**
  * `flowtrail writer`: the Kafka → ClickHouse writer of distributed mode (KAFKA_BROKERS, KAFKA_TOPIC,
- * KAFKA_GROUP, KAFKA_SESSION_TIMEOUT_MS; CLICKHOUSE_URL or FLOWTRAIL_DATA_DIR). Run several: they share the topic's partitions
+ * KAFKA_GROUP, KAFKA_SESSION_TIMEOUT_MS, KAFKA_WRITER_MAX_BATCH_AGE_MS; CLICKHOUSE_URL or FLOWTRAIL_DATA_DIR). Run several: they share the topic's partitions
  * as one consumer group. SIGTERM stops cleanly; `--until-idle SECONDS` exits once the topic has been
  * quiet that long (scripts, tests, the bench); `--json` prints the counters at exit.
  * @module
@@ -50,6 +50,7 @@ export async function run(argv: string[]): Promise<number> {
         batchRows: positiveInt('batch-rows', values['batch-rows'], defaultKafkaWriterConfig.batchRows),
         // How soon the group reassigns a dead writer's partitions (broker minimum 6,000 ms).
         sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS ?? defaultKafkaWriterConfig.sessionTimeoutMs,
+        maxBatchAgeMs: env.KAFKA_WRITER_MAX_BATCH_AGE_MS ?? defaultKafkaWriterConfig.maxBatchAgeMs,
         insertSettings: clusterInsertSettings(storeConfig.cluster),
       },
       {

@@ -88,6 +88,8 @@ export const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().optional(),
   /** Writer consumer session timeout, ms. */
   KAFKA_SESSION_TIMEOUT_MS: positiveInt.optional(),
+  /** Longest a writer holds a partition's flows for a larger insert, ms. */
+  KAFKA_WRITER_MAX_BATCH_AGE_MS: positiveInt.optional(),
   /** Nomad API address; set: ownership is followed from Nomad. */
   NOMAD_ADDR: z.url().optional(),
   /** Nomad ACL token. */

@@ -251,6 +251,19 @@ describe('test > kafka > pipeline', () => {
     expect(writer.stats().inserts).toBe(2);
   }, 600_000);
 
+  it('inserts a batch that keeps waiting for more once it is maxBatchAgeMs old', async () => {
+    const config = testKafkaConfig(broker.brokers, 1);
+    const store = await freshStore();
+    const flows = generatedFlows(500, { seed: 23 });
+    const sink = startSink(config);
+    // Never quiet long enough, never full: only its age sends it to the insert.
+    const writer = await startWriter(config, store, { lingerMs: 600_000, maxBatchAgeMs: 1_000 });
+    await produceAll(sink, flows);
+    await sink.stop();
+    await expectExactly(store, flows, [writer]);
+    expect(writer.stats().inserts).toBe(1);
+  }, 600_000);
+
   it('records every range not yet stored in the commit, and commits past them once stored', async () => {
     const config = testKafkaConfig(broker.brokers, 1);
     const store = await freshStore();
