@@ -53,5 +53,16 @@ describe('test > kafka > bench', () => {
       cpu: r.kafka_drain_cpu_us_per_flow ?? 0,
       split: r.kafka_drain_cpu_split_us_per_flow,
     });
+    // The collector side alone, as it filled that topic: its own rate and CPU, the broker's apart.
+    expect(r.kafka_collector_flows_per_s).toBeGreaterThan(0);
+    expect(r.kafka_collector_cpu_us_per_flow).toBeGreaterThan(0);
+    if (process.platform === 'linux') {
+      const side = r.kafka_collector_cpu_split_us_per_flow!;
+      expect(side.js_main).toBeGreaterThan(0);
+      expect(side.broker).toBeGreaterThan(0);
+      expect(side.js_main + side.js_other + side.chdb).toBeLessThanOrEqual(
+        r.kafka_collector_cpu_us_per_flow! * 1.1 + 2,
+      );
+    }
   }, 600_000);
 });

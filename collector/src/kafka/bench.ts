@@ -102,6 +102,15 @@ export interface KafkaBenchResult {
   kafka_drain_cpu_split_us_per_flow?: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
   kafka_drain_rows_per_insert?: number;
   kafka_drain_insert_share?: number;
+  /**
+   * The collector side alone, as it filled the drain's topic (nothing consuming): flows Kafka
+   * acknowledged per second from the collector's start, and the CPU per flow of this process (the
+   * generator's frame server, the collector) and the broker. With the drain's figures, it says what
+   * each side costs when the two share this machine in the end-to-end pass.
+   */
+  kafka_collector_flows_per_s?: number;
+  kafka_collector_cpu_us_per_flow?: number;
+  kafka_collector_cpu_split_us_per_flow?: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
 }
 
 /** The command line of the broker the test harness starts (its main class). */
@@ -134,6 +143,14 @@ interface WriterRun {
   inserts: number;
   insertMs: number;
   lag: number;
+  split: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
+}
+
+/** The collector side alone: generator → collector → Kafka acknowledged, with nothing consuming. */
+interface SideRun {
+  flows: number;
+  seconds: number;
+  cpuUs: number;
   split: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
 }
 
@@ -307,15 +324,24 @@ async function drainPass(
   store: Store,
   flows: number,
   localBroker: boolean,
-): Promise<WriterRun> {
+): Promise<WriterRun & { fill: SideRun }> {
   const kafkaConfig = passConfig(base, name);
   const metrics = createMetrics('bench_kafka_drain');
   const source = await startProducing(kafkaConfig, metrics);
+  const fillStart = cpuNow(localBroker);
   await source.collector.start();
   while (source.acked() < flows) {
     await sleep(20);
     source.check(flows);
   }
+  const fillEnd = cpuNow(localBroker);
+  const fillCpu = process.cpuUsage(fillStart.process);
+  const fill: SideRun = {
+    flows: source.acked(),
+    seconds: (fillEnd.at - fillStart.at) / 1000,
+    cpuUs: fillCpu.user + fillCpu.system,
+    split: cpuSplit(source.acked(), fillStart.threads, fillEnd.threads, fillStart.broker, fillEnd.broker),
+  };
   await source.stop();
   // The clock starts as the first fetch is handed to the writer, before it reads a message: the
   // group join is not the write side's work, every message it decodes is.
@@ -329,7 +355,7 @@ async function drainPass(
   while (!started) await sleep(2);
   const run = await untilStored(writer, flows, started, localBroker);
   await writer.stop();
-  return run;
+  return { ...run, fill };
 }
 
 /** Runs the distributed-path benchmark in a scratch chdb directory (removed afterwards). */
@@ -385,6 +411,9 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
         kafka_drain_cpu_split_us_per_flow: drain.split,
         kafka_drain_rows_per_insert: drain.rowsPerInsert,
         kafka_drain_insert_share: drain.insertShare,
+        kafka_collector_flows_per_s: Math.round(drained.fill.flows / drained.fill.seconds),
+        kafka_collector_cpu_us_per_flow: Math.round(drained.fill.cpuUs / Math.max(1, drained.fill.flows)),
+        kafka_collector_cpu_split_us_per_flow: drained.fill.split,
       }),
     };
   } finally {
