@@ -231,17 +231,27 @@ describe('test > kafka > pipeline', () => {
     const sink = startSink(config);
     const hold = holdFirstInsert();
     let fetches = 0;
-    const writer = await startWriter(
+    // What the writer had read as each fetch was handed over (the bench's drain clock starts there).
+    const readAtFetch: number[] = [];
+    let writer: KafkaWriter | undefined;
+    writer = await startWriter(
       config,
       store,
       { lingerMs: 100, maxBatchAgeMs: 600_000 },
-      { beforeInsert: hold.beforeInsert, onFetch: () => fetches++ },
+      {
+        beforeInsert: hold.beforeInsert,
+        onFetch: () => {
+          fetches++;
+          readAtFetch.push(writer?.stats().messages ?? 0);
+        },
+      },
     );
     await produceAll(sink, flows.slice(0, 1_000));
     await waitUntil('the first insert to start', () => hold.ranges.length === 1);
     const fetchesBefore = fetches;
     await sendOneByOne(sink, writer, flows.slice(1_000), 5);
     expect(fetches - fetchesBefore).toBeGreaterThanOrEqual(5);
+    expect(readAtFetch[0]).toBe(0);
     hold.release();
     await sink.stop();
     await expectExactly(store, flows, [writer]);
