@@ -87,4 +87,72 @@ describe('test > kafka > zombie writer', () => {
     expect(stored.ids).toEqual(want);
     expect(stored.rows).toBe(want.size);
   }, 600_000);
+
+  // A successor's fetches need not match the dropped writer's: with small ones, the recorded range
+  // spans several, and it must still be inserted whole (the same bounds, so the same token), or the
+  // dropped writer's late insert of it would not be recognised as a repeat.
+  it('replays a recorded range whole across fetches smaller than the range', async () => {
+    const config = testKafkaConfig(broker.brokers, 1);
+    const flows = generatedFlows(12_000, { seed: 19 });
+    const want = flowIdSet(flows);
+    const sink = startSink(config);
+    await produceAll(sink, flows);
+    await sink.stop();
+    const replayStore = await createChdbStore(path.join(dir, 'data'), 'zombie_whole');
+    await migrate(replayStore);
+
+    let alive = true;
+    const held: OffsetRange[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const zombie = await startWriter(
+      config,
+      replayStore,
+      { sessionTimeoutMs: 6_000, batchRows: 100_000 },
+      {
+        heartbeats: () => alive,
+        async beforeInsert(range) {
+          alive = false;
+          held.push(range);
+          await gate;
+        },
+      },
+    );
+    await waitUntil('the first writer to reach an insert', () => held.length > 0, { timeoutMs: 180_000 });
+    const replayed: OffsetRange[] = [];
+    let fetchesBeforeInsert = 0;
+    const successor = await startWriter(
+      config,
+      replayStore,
+      // Under the size of one message: each fetch returns one (the broker always returns at least one).
+      { sessionTimeoutMs: 6_000, batchRows: 100_000, maxBytes: 1_024, maxBytesPerPartition: 1_024 },
+      {
+        onFetch: () => {
+          if (replayed.length === 0) fetchesBeforeInsert++;
+        },
+        async beforeInsert(range) {
+          replayed.push(range);
+        },
+      },
+    );
+    await waitForRows(replayStore, want.size);
+    expect(held[0]!.end).toBeGreaterThan(held[0]!.start);
+    expect(fetchesBeforeInsert).toBeGreaterThan(1);
+    expect(replayed[0]).toEqual({ ...held[0]!, replay: true });
+    release();
+    await waitUntil(
+      'the dropped writer to finish its inserts',
+      () => !zombie.busy() && zombie.stats().inserts > 0,
+      {
+        timeoutMs: 180_000,
+      },
+    );
+    await Promise.all([zombie.stop(), successor.stop()]);
+    const stored = await storedFlowIds(replayStore);
+    expect(stored.ids).toEqual(want);
+    expect(stored.rows).toBe(want.size);
+    await replayStore.close();
+  }, 600_000);
 });

@@ -19,19 +19,25 @@
  *   tokens, checked against the stored flow ids. The recorded ends are those of every range of the
  *   partition not stored yet, oldest first, and the committed offset is the oldest one's start; a
  *   range extended by a later fetch is recorded with its new end before the fetch's messages join
- *   it. That fences a writer the group dropped while it was still inserting (a starved process
- *   missing its heartbeats) by construction: whichever of the two inserts of a range lands second
- *   is skipped by ClickHouse, in either order. A dropped writer cannot start or extend a range
- *   either: recording the intent is an offset commit, which the broker refuses from a member of an
- *   old generation.
+ *   it. A range is inserted only whole, with the bounds recorded for it: a fetch that ends inside a
+ *   range (a successor's fetches need not match the fetches that made it) leaves it for the next
+ *   fetch to complete. That fences a writer the group dropped while it was still inserting (a
+ *   starved process missing its heartbeats) by construction: whichever of the two inserts of a
+ *   range lands second is skipped by ClickHouse, in either order. A dropped writer cannot start or
+ *   extend a range either: recording the intent is an offset commit, which the broker refuses from
+ *   a member of an old generation; and a commit queued before a rejoin is not sent after it (the
+ *   broker checks the generation, not who holds the partition).
+ * - Rejoin: the group resumes each partition from its committed offset, so at every join what this
+ *   writer read and has not begun to insert is dropped (its ranges are recorded: whoever reads the
+ *   partition next replays them), and each partition's first fetch reads the recorded intent.
  * - Attribution: a flow end the collector could not attribute (source `none`: a Kafka-only
  *   collector has no ownership table) is attributed here from the store's ownership table
  *   (common/ownership/stored-lookup.ts, refreshed every `ownershipRefreshMs`), by the one owner
  *   rule; ends the collector attributed are kept as they are.
  * - Malformed messages go to the dead-letter topic with the reason in a header; the partition goes on.
- * - Stop: `stop()` stops fetching, waits until the ranges already read are stored and committed,
- *   then leaves the group; an insert still failing after `stopGraceMs` is abandoned, its offsets
- *   left uncommitted.
+ * - Stop: `stop()` stops fetching, waits until the whole ranges already read are stored and
+ *   committed, then leaves the group; an insert still failing after `stopGraceMs` is abandoned with
+ *   every range after it, their offsets left uncommitted.
  * @module
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
@@ -288,6 +294,14 @@ interface InsertBatch {
   extending: boolean;
   /** Goes to the insert lane now, ripe or not: a handler of its partition waits for it. */
   due: boolean;
+  /**
+   * The last offset read into it. A batch goes to an insert only once it has read its whole
+   * recorded range (`readTo === range.end`): a fetch ending inside it leaves it for the next fetch
+   * to complete, so every insert of a range has the bounds (and the token) recorded for it.
+   */
+  readTo: bigint;
+  /** Dropped unstored (a rejoin, a stop): its recorded range is replayed by whoever reads it next. */
+  dropped: boolean;
   /** When it was opened and last extended (ms): when it is ripe for the insert lane. */
   openedAt: number;
   extendedAt: number;
@@ -393,6 +407,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
       sealed: false,
       extending: false,
       due: false,
+      readTo: range.start - 1n,
+      dropped: false,
       openedAt: Date.now(),
       extendedAt: Date.now(),
     };
@@ -405,16 +421,53 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     }
     return list;
   };
-  /** The rows read but not yet taken by the insert lane. */
-  const waitingRows = () => queue.reduce((n, b) => n + b.count, 0);
+  const complete = (b: InsertBatch) => b.readTo >= b.range.end;
+  /** The rows of whole ranges waiting for the insert lane (what it can take to make room). */
+  const waitingRows = () => queue.reduce((n, b) => (complete(b) ? n + b.count : n), 0);
+  const wakeLaneWaiters = () => {
+    const waiters = laneWaiters;
+    laneWaiters = [];
+    for (const wake of waiters) wake();
+  };
+
+  /**
+   * Drops the batches the insert lane has not taken, of one partition or of all: their ranges are
+   * recorded, so whoever reads the partition next (this writer too) replays them with the same
+   * bounds. Their flow ids leave the repeat window, or the replay would skip them.
+   */
+  const dropUnsealed = (partition?: number) => {
+    let any = false;
+    for (const [p, list] of unstored) {
+      if (partition !== undefined && p !== partition) continue;
+      for (const b of list.filter((x) => !x.sealed)) {
+        b.dropped = true;
+        b.reject(new Error(`range ${b.range.start}-${b.range.end} of partition ${p} dropped unstored`));
+        list.splice(list.indexOf(b), 1);
+        const i = queue.indexOf(b);
+        if (i >= 0) queue.splice(i, 1);
+        any = true;
+      }
+    }
+    if (any) {
+      seen.clear();
+      wakeLaneWaiters();
+    }
+  };
 
   /**
    * Commits a partition's position from its unstored batches: the oldest one's start, with every
    * unstored range's end as the intent (or past the newest stored range, with no intent). One at a
    * time per partition, each computed when it is sent, so a late commit never moves a position back.
    */
-  const commitPosition = (partition: number): Promise<void> => {
+  const commitPosition = (partition: number, intent: boolean): Promise<void> => {
+    const asOf = generation;
     const send = async () => {
+      // The broker checks the member and its generation, not who holds the partition: a commit
+      // queued before a rejoin must not overwrite the new holder's position and intent.
+      if (asOf !== generation || !assignment.includes(partition)) {
+        if (intent) throw new Error(`partition ${partition} is no longer this writer's`);
+        return;
+      }
       const list = unstored.get(partition) ?? [];
       const offset = list[0]?.range.start ?? storedNext.get(partition);
       if (offset === undefined || !consumer) return;
@@ -438,9 +491,9 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     const next = b.range.end + 1n;
     if (next > (storedNext.get(partition) ?? -1n)) storedNext.set(partition, next);
     // A batch of an earlier generation is committed by whoever holds the partition now (this
-    // writer too, after replaying the recorded ranges): an old member's commit is refused anyway.
+    // writer too, after replaying the recorded ranges).
     if (b.generation !== generation) return;
-    commitPosition(partition).then(
+    commitPosition(partition, false).then(
       () => {
         stats.commits++;
       },
@@ -524,25 +577,30 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     return reading;
   };
 
-  /** When a waiting batch is due for the insert lane (see `lingerMs`); now for a replay. */
+  /**
+   * When a waiting batch is due for the insert lane (see `lingerMs`): now for a replay, a batch a
+   * handler waits for, or any while stopping; never for a range not wholly read.
+   */
   const ripeAt = (b: InsertBatch): number =>
-    b.due || b.range.replay || b.count >= config.batchRows
-      ? 0
-      : Math.min(b.extendedAt + config.lingerMs, b.openedAt + config.maxBatchAgeMs);
+    !complete(b)
+      ? Number.POSITIVE_INFINITY
+      : b.due || stopping || b.range.replay || b.count >= config.batchRows
+        ? 0
+        : Math.min(b.extendedAt + config.lingerMs, b.openedAt + config.maxBatchAgeMs);
   let ripenTimer: NodeJS.Timeout | undefined;
   /**
-   * The oldest ripe batch no handler is extending (a partition's older ranges come first). All are
-   * ripe while stopping, and while more than two full batches wait (memory). With none ripe, the
-   * lane is woken when the first one ripens.
+   * The oldest ripe batch no handler is reading into (a partition's older ranges come first).
+   * Only whole ranges are ever taken; every whole one is ripe while more than two full batches wait
+   * (memory). With none ripe, the lane is woken when the first one ripens.
    */
   const takeNext = (): InsertBatch | undefined => {
     const now = Date.now();
-    const all = stopping || waitingRows() > 2 * config.batchRows;
+    const all = waitingRows() > 2 * config.batchRows;
     let due = Number.POSITIVE_INFINITY;
     for (let i = 0; i < queue.length; i++) {
       const b = queue[i]!;
       if (b.extending) continue;
-      const at = all ? 0 : ripeAt(b);
+      const at = all && complete(b) ? 0 : ripeAt(b);
       if (at > now) {
         due = Math.min(due, at);
         continue;
@@ -551,7 +609,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
       b.sealed = true;
       return b;
     }
-    if (due < Number.POSITIVE_INFINITY) {
+    if (Number.isFinite(due)) {
       clearTimeout(ripenTimer);
       ripenTimer = setTimeout(() => void pump(), due - now);
     }
@@ -564,6 +622,9 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     try {
       for (let b = takeNext(); b; b = takeNext()) {
         try {
+          // Past the stop's grace time nothing more is inserted: a range stored after an abandoned
+          // one of its partition would be read again as new by the next holder.
+          if (abort.signal.aborted) throw new Error('writer stopped before this range was stored');
           await insert(b);
           afterStored(b);
           b.resolve();
@@ -573,9 +634,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           seen.clear();
           b.reject(err);
         }
-        const waiters = laneWaiters;
-        laneWaiters = [];
-        for (const wake of waiters) wake();
+        wakeLaneWaiters();
       }
     } finally {
       inserting = false;
@@ -642,25 +701,31 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   };
   const settledAll = (batches: readonly InsertBatch[]) => Promise.allSettled(batches.map((b) => b.done));
 
-  /** The ranges a fetch goes into: those recorded for its offsets, then one for the rest. */
-  const rangesOf = (partition: number, firstN: bigint, lastN: bigint): OffsetRange[] => {
-    // A recorded end past this fetch keeps its range a replay; the range is cut short after reading.
-    const ends = (intents.get(partition) ?? []).filter((e) => e >= firstN);
+  /** New ranges for offsets `from`…`lastN`: those recorded for them, then one for the rest. */
+  const rangesOf = (partition: number, from: bigint, lastN: bigint): OffsetRange[] => {
+    // A recorded end past this fetch keeps its range whole: the next fetch completes it.
+    const ends = (intents.get(partition) ?? []).filter((e) => e >= from);
     const replays = ends.length;
-    if (lastN > (ends.at(-1) ?? firstN - 1n)) ends.push(lastN);
+    if (lastN > (ends.at(-1) ?? from - 1n)) ends.push(lastN);
     return ends.map((end, r) => ({
       partition,
-      start: r === 0 ? firstN : ends[r - 1]! + 1n,
+      start: r === 0 ? from : ends[r - 1]! + 1n,
       end,
       replay: r < replays,
     }));
   };
 
-  /** The partition's newest batch, when this fetch can join it: contiguous, still waiting, not full. */
-  const extendable = (partition: number, firstN: bigint): InsertBatch | undefined => {
+  /**
+   * The partition's newest batch, when this fetch goes on from it: one a fetch ended inside of
+   * (it takes the rest of its range, bounds unchanged), or a whole one still waiting for the lane
+   * and not full (it takes the fetch, its recorded end moved first).
+   */
+  const continued = (partition: number, firstN: bigint): InsertBatch | undefined => {
     const tail = unstored.get(partition)?.at(-1);
-    if (!tail || tail.sealed || tail.extending || tail.range.replay || tail.generation !== generation) return;
-    if (tail.range.end + 1n !== firstN || tail.count >= config.batchRows) return;
+    if (!tail || tail.sealed || tail.extending || tail.generation !== generation) return;
+    if (tail.readTo + 1n !== firstN) return;
+    if (!complete(tail)) return tail;
+    if (tail.range.replay || tail.count >= config.batchRows) return;
     return tail;
   };
 
@@ -682,50 +747,62 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     const firstN = BigInt(first);
     const lastN = BigInt(messages[messages.length - 1]!.offset);
     lastActivity = Date.now();
-    // The batches this fetch goes into: the partition's waiting one, extended; or one per range
-    // (those a previous handler of these offsets recorded, replayed with the same bounds, so with
-    // the same tokens, then one for the rest).
-    let batches: InsertBatch[] = [];
-    let extended: { batch: InsertBatch; end: bigint } | undefined;
+    // The batches this fetch goes into: the partition's newest one, when the fetch goes on from it,
+    // then one per range (those a previous reader of these offsets recorded, replayed with the same
+    // bounds, so with the same tokens, then one for the rest). All are in the lane's queue, marked
+    // `extending` until read.
+    const batches: InsertBatch[] = [];
     try {
       if (expected.get(partition) !== first) {
         // Someone else, or an earlier generation of this writer, read these offsets: what this
-        // writer still holds of the partition settles first, then the recorded intent is read.
-        const held = unstored.get(partition) ?? [];
-        for (const b of held) b.due = true;
-        void pump();
-        await keepAlive(settledAll(held), heartbeat);
+        // writer still holds of the partition is dropped or, already inserting, settles first;
+        // then the recorded intent is read.
+        dropUnsealed(partition);
+        await keepAlive(settledAll(unstored.get(partition) ?? []), heartbeat);
         unstored.delete(partition);
         await readIntents();
       }
-      const ranges = rangesOf(partition, firstN, lastN);
-      const tail = ranges.length === 1 && !ranges[0]!.replay ? extendable(partition, firstN) : undefined;
+      const tail = continued(partition, firstN);
+      let from = firstN;
       if (tail) {
-        extended = { batch: tail, end: tail.range.end };
+        batches.push(tail);
         tail.extending = true;
-        tail.range = { ...tail.range, end: lastN };
-        batches = [tail];
-      } else {
-        batches = ranges.map(newBatch);
-        unstoredOf(partition).push(...batches);
+        if (complete(tail)) {
+          const ranges = rangesOf(partition, firstN, lastN);
+          // Only a fetch that is all new offsets joins a whole batch (a recorded range keeps its bounds).
+          if (ranges.length === 1 && !ranges[0]!.replay) {
+            tail.range = { ...tail.range, end: lastN };
+          } else {
+            tail.extending = false;
+            batches.pop();
+          }
+        }
+        from = batches.length > 0 ? tail.range.end + 1n : firstN;
+      }
+      if (from <= lastN) {
+        const fresh = rangesOf(partition, from, lastN).map(newBatch);
+        for (const b of fresh) b.extending = true;
+        batches.push(...fresh);
+        unstoredOf(partition).push(...fresh);
+        queue.push(...fresh);
       }
       // Record the intent before any of these messages can reach an insert (see the module doc).
-      await commitPosition(partition);
+      await commitPosition(partition, true);
     } catch (err) {
       // Nothing resolved: the consumer fetches these messages again (after a rejoin, if that was
       // the cause). A short pause keeps a broker that is down from turning this into a busy loop.
-      if (extended) {
-        extended.batch.range = { ...extended.batch.range, end: extended.end };
-        extended.batch.extending = false;
-        void pump();
-      } else {
-        const list = unstored.get(partition) ?? [];
-        for (const b of batches) {
-          const i = list.indexOf(b);
-          if (i >= 0) list.splice(i, 1);
-          buffers.give(b.rows.detach(0));
-        }
+      const list = unstored.get(partition) ?? [];
+      for (const b of batches) {
+        b.extending = false;
+        // An extended batch keeps its new end, unread: it can reach an insert only once a later
+        // fetch has recorded that end and read up to it (the commit may have landed unanswered).
+        if (b.readTo >= b.range.start) continue;
+        // Opened by this fetch, nothing read: gone again.
+        if (list.includes(b)) list.splice(list.indexOf(b), 1);
+        if (queue.includes(b)) queue.splice(queue.indexOf(b), 1);
+        buffers.give(b.rows.detach(0));
       }
+      void pump();
       sampled('warn', 'intent', 'recording the insert intent failed; will retry', {
         partition,
         error: errorMessage(err),
@@ -739,90 +816,81 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     let r = 0;
     let beat = Date.now();
     const heartbeats = () => deps.hooks?.heartbeats?.() ?? true;
-    for (const message of messages) {
-      if (!isRunning() || isStale()) break;
-      // Decoding a large fetch on a starved CPU can outlast the session: heartbeat as we go (a
-      // no-op until the heartbeat interval has passed).
-      if (Date.now() - beat > 1_000 && heartbeats()) {
-        beat = Date.now();
-        await heartbeat().catch(() => {});
-      }
-      stats.messages++;
-      m.messages.inc();
-      lastActivity = Date.now();
-      const offset = BigInt(message.offset);
-      while (offset > batches[r]!.range.end) r++;
-      const b = batches[r]!;
-      // Read in place; a message that is not a FlowBatch of this version is dead-lettered with the
-      // reason the reader gives.
-      let read = false;
-      try {
-        if (!message.value) throw new Error('empty message');
-        reader.open(message.value);
-        read = true;
-      } catch (err) {
-        await deadLetter(partition, message, errorMessage(err));
-      }
-      if (read) {
-        const count = reader.count;
-        for (let i = 0; i < count; i++) {
-          const f = reader.flow(i);
-          if (!seen.add(f.flowId)) {
-            stats.duplicates++;
-            m.duplicates.inc();
-            continue;
-          }
-          try {
-            if (ownership && ownership.size > 0) {
-              const n = attributeFromStore(f, ownership, reader);
-              if (n > 0) {
-                stats.attributed += n;
-                m.attributed.inc(n);
-              }
+    try {
+      for (const message of messages) {
+        if (!isRunning() || isStale()) break;
+        // Decoding a large fetch on a starved CPU can outlast the session: heartbeat as we go (a
+        // no-op until the heartbeat interval has passed).
+        if (Date.now() - beat > 1_000 && heartbeats()) {
+          beat = Date.now();
+          await heartbeat().catch(() => {});
+        }
+        stats.messages++;
+        m.messages.inc();
+        lastActivity = Date.now();
+        const offset = BigInt(message.offset);
+        while (offset > batches[r]!.range.end) r++;
+        const b = batches[r]!;
+        // Read in place; a message that is not a FlowBatch of this version is dead-lettered with the
+        // reason the reader gives.
+        let read = false;
+        try {
+          if (!message.value) throw new Error('empty message');
+          reader.open(message.value);
+          read = true;
+        } catch (err) {
+          await deadLetter(partition, message, errorMessage(err));
+        }
+        if (read) {
+          const count = reader.count;
+          for (let i = 0; i < count; i++) {
+            const f = reader.flow(i);
+            if (!seen.add(f.flowId)) {
+              stats.duplicates++;
+              m.duplicates.inc();
+              continue;
             }
-            encodeFlowRow(b.rows, f, reader); // appends nothing when it throws
-          } catch (err) {
-            m.undecodable.inc();
-            logger.warn('undecodable flow dropped', {
-              partition,
-              offset: message.offset,
-              error: errorMessage(err),
-            });
-            continue;
+            try {
+              if (ownership && ownership.size > 0) {
+                const n = attributeFromStore(f, ownership, reader);
+                if (n > 0) {
+                  stats.attributed += n;
+                  m.attributed.inc(n);
+                }
+              }
+              encodeFlowRow(b.rows, f, reader); // appends nothing when it throws
+            } catch (err) {
+              m.undecodable.inc();
+              logger.warn('undecodable flow dropped', {
+                partition,
+                offset: message.offset,
+                error: errorMessage(err),
+              });
+              continue;
+            }
+            if (b.count === 0 || f.timeNs < b.minNs) b.minNs = f.timeNs;
+            if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
+            b.count++;
           }
-          if (b.count === 0 || f.timeNs < b.minNs) b.minNs = f.timeNs;
-          if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
-          b.count++;
+          for (const l of reader.lost) b.lost.push(l);
+          stats.flows += count;
+          if (b.range.replay) stats.recovered += count;
+          stats.lostRecords += reader.lost.length;
         }
-        for (const l of reader.lost) b.lost.push(l);
-        stats.flows += count;
-        if (b.range.replay) stats.recovered += count;
-        stats.lostRecords += reader.lost.length;
+        b.readTo = offset;
+        last = message.offset;
       }
-      last = message.offset;
-    }
-    // A range cut short (a stop, or a fetch ending inside a recorded range) has other bounds than
-    // the one recorded: its token says so, and a replay of it is checked against the store.
-    const readTo = last === undefined ? firstN - 1n : BigInt(last);
-    if (extended) {
-      const b = extended.batch;
-      b.range = { ...b.range, end: readTo > extended.end ? readTo : extended.end };
-      b.extending = false;
-      b.extendedAt = Date.now();
-    } else {
-      const list = unstoredOf(partition);
+    } finally {
+      // What was read stays in its batches, whatever ended the loop; a batch the fetch ended
+      // inside waits for the next fetch to complete it.
       for (const b of batches) {
-        if (readTo < b.range.end) b.range = { ...b.range, end: readTo };
-        if (b.range.end >= b.range.start) {
-          queue.push(b);
-          continue;
-        }
-        list.splice(list.indexOf(b), 1);
-        buffers.give(b.rows.detach(0));
+        b.extending = false;
+        b.extendedAt = Date.now();
       }
+      void pump();
     }
-    void pump();
-    if (last === undefined) return;
+    // Dropped while read (a rejoin): the fetch position must not move past what is no longer held.
+    if (last === undefined || batches.some((b) => b.dropped)) return;
     resolveOffset(last);
     expected.set(partition, (BigInt(last) + 1n).toString());
     const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
@@ -830,9 +898,10 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     m.lag.set({ partition: String(partition) }, lag);
     if (!heartbeats()) {
       // Made to look dead to the group (a test hook): hold the handler, as a starved writer would.
-      for (const b of batches) b.due = true;
+      const whole = batches.filter(complete);
+      for (const b of whole) b.due = true;
       void pump();
-      await keepAlive(settledAll(batches), heartbeat);
+      await keepAlive(settledAll(whole), heartbeat);
       return;
     }
     // Backpressure: past two full batches waiting, the next fetch waits for the insert lane.
@@ -880,6 +949,12 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         const assigned = e.payload.memberAssignment[topic] ?? [];
         assignment = [...assigned];
         generation++;
+        // The group resumes every partition from its committed offset: what this writer read and
+        // has not begun to insert is read again (by it or by another member), and the first fetch of
+        // each partition reads the recorded intent.
+        dropUnsealed();
+        expected.clear();
+        intents.clear();
         for (const p of lagByPartition.keys()) if (!assigned.includes(p)) lagByPartition.delete(p);
         logger.info('joined writer group', { group: kafkaConfig.groupId, partitions: assigned });
       });
@@ -902,12 +977,18 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         if (consumer) {
           // Still a member while the ranges already read are stored and committed; past the grace
           // time the failing insert is abandoned and the rest with it.
-          consumer.pause([{ topic }]);
+          // Throws when the consumer never ran: then there is nothing to wait for.
+          try {
+            consumer.pause([{ topic }]);
+          } catch {}
           stopping = true;
           void pump();
-          while (handlersRunning > 0 || queue.length > 0 || inserting) {
+          // Whole ranges are stored; one a fetch ended inside is dropped (its recorded range is
+          // replayed by the next reader).
+          while (handlersRunning > 0 || inserting || queue.some(complete)) {
             await Promise.race([laneMoves(), sleep(50)]);
           }
+          dropUnsealed();
           await Promise.allSettled(commitChains.values());
         }
         await consumer?.stop();
