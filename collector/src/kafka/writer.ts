@@ -26,7 +26,9 @@
  *   range lands second is skipped by ClickHouse, in either order. A dropped writer cannot start or
  *   extend a range either: recording the intent is an offset commit, which the broker refuses from
  *   a member of an old generation; and a commit queued before a rejoin is not sent after it (the
- *   broker checks the generation, not who holds the partition).
+ *   broker checks the generation, not who holds the partition). One window is left: kafkajs
+ *   retries a commit that failed on a connection or coordinator error, and a retry can go out after
+ *   a rejoin, with the offset and intent computed before it.
  * - Rejoin: the group resumes each partition from its committed offset, so at every join what this
  *   writer read and has not begun to insert is dropped (its ranges are recorded: whoever reads the
  *   partition next replays them), and each partition's first fetch reads the recorded intent.
@@ -558,6 +560,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   let reading: Promise<void> | undefined;
   const readIntents = () => {
     reading ??= (async () => {
+      const asOf = generation;
       try {
         if (!admin) {
           const a = kafka.admin();
@@ -565,6 +568,9 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           admin = a;
         }
         const fetched = await admin.fetchOffsets({ groupId: kafkaConfig.groupId, topics: [topic] });
+        // Read before a rejoin: the new holders' intents may differ (the handler that asked sees
+        // the generation change and starts over).
+        if (asOf !== generation) return;
         for (const p of fetched[0]?.partitions ?? []) {
           if (p.metadata?.startsWith(intentPrefix)) {
             intents.set(p.partition, p.metadata.slice(intentPrefix.length).split(',').map(BigInt));
@@ -599,7 +605,9 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     let due = Number.POSITIVE_INFINITY;
     for (let i = 0; i < queue.length; i++) {
       const b = queue[i]!;
-      if (b.extending) continue;
+      // A partition's ranges are stored in order: a stored range past an unstored one would be
+      // left out of the intent the committed offset is read with.
+      if (b.extending || unstored.get(b.range.partition)?.find((x) => !x.sealed) !== b) continue;
       const at = all && complete(b) ? 0 : ripeAt(b);
       if (at > now) {
         due = Math.min(due, at);
@@ -752,6 +760,10 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     // bounds, so with the same tokens, then one for the rest). All are in the lane's queue, marked
     // `extending` until read.
     const batches: InsertBatch[] = [];
+    // A rejoin (GROUP_JOIN) can come during any await below (kafkajs rejoins from inside another
+    // broker's fetcher): it drops this fetch's batches, and nothing more of it may be read.
+    const asOf = generation;
+    const rejoined = () => generation !== asOf;
     try {
       if (expected.get(partition) !== first) {
         // Someone else, or an earlier generation of this writer, read these offsets: what this
@@ -762,6 +774,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         unstored.delete(partition);
         await readIntents();
       }
+      if (generation !== asOf) throw new Error('the group rejoined while this fetch was being set up');
       const tail = continued(partition, firstN);
       let from = firstN;
       if (tail) {
@@ -788,6 +801,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
       }
       // Record the intent before any of these messages can reach an insert (see the module doc).
       await commitPosition(partition, true);
+      // A commit answered after a rejoin: these batches were dropped, the fetch is read again.
+      if (generation !== asOf) throw new Error('the group rejoined while the intent was recorded');
     } catch (err) {
       // Nothing resolved: the consumer fetches these messages again (after a rejoin, if that was
       // the cause). A short pause keeps a broker that is down from turning this into a busy loop.
@@ -824,6 +839,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         if (Date.now() - beat > 1_000 && heartbeats()) {
           beat = Date.now();
           await heartbeat().catch(() => {});
+          if (rejoined()) break;
         }
         stats.messages++;
         m.messages.inc();
@@ -840,6 +856,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           read = true;
         } catch (err) {
           await deadLetter(partition, message, errorMessage(err));
+          if (rejoined()) break;
         }
         if (read) {
           const count = reader.count;
@@ -880,9 +897,15 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         b.readTo = offset;
         last = message.offset;
       }
+    } catch (err) {
+      // Nothing is resolved, so the fetch comes again from its first offset: what this writer
+      // holds of the partition is dropped and the recorded intent read again.
+      dropUnsealed(partition);
+      expected.delete(partition);
+      throw err;
     } finally {
-      // What was read stays in its batches, whatever ended the loop; a batch the fetch ended
-      // inside waits for the next fetch to complete it.
+      // What was read stays in its batches; a batch the fetch ended inside waits for the next
+      // fetch to complete it.
       for (const b of batches) {
         b.extending = false;
         b.extendedAt = Date.now();
@@ -890,7 +913,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
       void pump();
     }
     // Dropped while read (a rejoin): the fetch position must not move past what is no longer held.
-    if (last === undefined || batches.some((b) => b.dropped)) return;
+    if (last === undefined || rejoined() || batches.some((b) => b.dropped)) return;
     resolveOffset(last);
     expected.set(partition, (BigInt(last) + 1n).toString());
     const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
@@ -955,6 +978,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         dropUnsealed();
         expected.clear();
         intents.clear();
+        reading = undefined;
         for (const p of lagByPartition.keys()) if (!assigned.includes(p)) lagByPartition.delete(p);
         logger.info('joined writer group', { group: kafkaConfig.groupId, partitions: assigned });
       });
@@ -988,7 +1012,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
           while (handlersRunning > 0 || inserting || queue.some(complete)) {
             await Promise.race([laneMoves(), sleep(50)]);
           }
-          dropUnsealed();
+          // Left on their partitions' lists, so the last commits still name their ranges.
+          queue.length = 0;
           await Promise.allSettled(commitChains.values());
         }
         await consumer?.stop();
