@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KafkaConfig } from '../../collector/src/kafka/config.ts';
 import { flowIdSet, generatedFlows } from '../../collector/src/kafka/testing.ts';
-import type { OffsetRange } from '../../collector/src/kafka/writer.ts';
+import type { KafkaWriter, KafkaWriterConfig, OffsetRange } from '../../collector/src/kafka/writer.ts';
 import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
 import type { Store } from '../../common/clickhouse/index.ts';
 import { migrate } from '../../common/clickhouse/migrator.ts';
@@ -41,28 +42,28 @@ describe('test > kafka > zombie writer', () => {
     rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   });
 
-  it('stores each flow once when a writer dropped from the group inserts after its successor', async () => {
-    const config = testKafkaConfig(broker.brokers, 2);
-    const flows = generatedFlows(12_000, { seed: 9 });
-    const want = flowIdSet(flows);
-    const sink = startSink(config);
-    await produceAll(sink, flows);
-    await sink.stop();
-
+  /**
+   * A writer that, from its first insert on, looks dead to the group and holds its inserts until
+   * released; resolves once it holds one.
+   */
+  const startZombie = async (
+    config: KafkaConfig,
+    into: Store,
+    overrides: Partial<KafkaWriterConfig> = {},
+  ) => {
     let alive = true;
     const held: OffsetRange[] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const zombie = await startWriter(
+    const writer = await startWriter(
       config,
-      store,
-      { sessionTimeoutMs: 6_000 },
+      into,
+      { sessionTimeoutMs: 6_000, ...overrides },
       {
         heartbeats: () => alive,
         async beforeInsert(range) {
-          // From its first insert on, the writer looks dead to the group and waits.
           alive = false;
           held.push(range);
           await gate;
@@ -70,22 +71,40 @@ describe('test > kafka > zombie writer', () => {
       },
     );
     await waitUntil('the first writer to reach an insert', () => held.length > 0, { timeoutMs: 180_000 });
+    return { writer, held, release };
+  };
+
+  /** Lets the zombie insert what it held (same ranges, same tokens), stops both, and checks each flow is stored once. */
+  const releaseAndExpectOnce = async (
+    zombie: Awaited<ReturnType<typeof startZombie>>,
+    successor: KafkaWriter,
+    into: Store,
+    want: Set<string>,
+  ) => {
+    zombie.release();
+    await waitUntil(
+      'the dropped writer to finish its inserts',
+      () => !zombie.writer.busy() && zombie.writer.stats().inserts > 0,
+      { timeoutMs: 180_000 },
+    );
+    await Promise.all([zombie.writer.stop(), successor.stop()]);
+    const stored = await storedFlowIds(into);
+    expect(stored.ids).toEqual(want);
+    expect(stored.rows).toBe(want.size);
+  };
+
+  it('stores each flow once when a writer dropped from the group inserts after its successor', async () => {
+    const config = testKafkaConfig(broker.brokers, 2);
+    const flows = generatedFlows(12_000, { seed: 9 });
+    const want = flowIdSet(flows);
+    const sink = startSink(config);
+    await produceAll(sink, flows);
+    await sink.stop();
+    const zombie = await startZombie(config, store);
     const successor = await startWriter(config, store, { sessionTimeoutMs: 6_000 });
     await waitForRows(store, want.size);
     expect(successor.stats().recovered).toBeGreaterThan(0);
-    // The zombie may now insert everything it held (same offset ranges, same tokens).
-    release();
-    await waitUntil(
-      'the dropped writer to finish its inserts',
-      () => !zombie.busy() && zombie.stats().inserts > 0,
-      {
-        timeoutMs: 180_000,
-      },
-    );
-    await Promise.all([zombie.stop(), successor.stop()]);
-    const stored = await storedFlowIds(store);
-    expect(stored.ids).toEqual(want);
-    expect(stored.rows).toBe(want.size);
+    await releaseAndExpectOnce(zombie, successor, store, want);
   }, 600_000);
 
   // A successor's fetches need not match the dropped writer's: with small ones, the recorded range
@@ -100,59 +119,32 @@ describe('test > kafka > zombie writer', () => {
     await sink.stop();
     const replayStore = await createChdbStore(path.join(dir, 'data'), 'zombie_whole');
     await migrate(replayStore);
-
-    let alive = true;
-    const held: OffsetRange[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const zombie = await startWriter(
-      config,
-      replayStore,
-      { sessionTimeoutMs: 6_000, batchRows: 100_000 },
-      {
-        heartbeats: () => alive,
-        async beforeInsert(range) {
-          alive = false;
-          held.push(range);
-          await gate;
+    try {
+      const zombie = await startZombie(config, replayStore, { batchRows: 100_000 });
+      const replayed: OffsetRange[] = [];
+      let fetchesBeforeInsert = 0;
+      const successor = await startWriter(
+        config,
+        replayStore,
+        // Under the size of one message: each fetch returns one (the broker always returns at least one).
+        { sessionTimeoutMs: 6_000, batchRows: 100_000, maxBytes: 1_024, maxBytesPerPartition: 1_024 },
+        {
+          onFetch: () => {
+            if (replayed.length === 0) fetchesBeforeInsert++;
+          },
+          async beforeInsert(range) {
+            replayed.push(range);
+          },
         },
-      },
-    );
-    await waitUntil('the first writer to reach an insert', () => held.length > 0, { timeoutMs: 180_000 });
-    const replayed: OffsetRange[] = [];
-    let fetchesBeforeInsert = 0;
-    const successor = await startWriter(
-      config,
-      replayStore,
-      // Under the size of one message: each fetch returns one (the broker always returns at least one).
-      { sessionTimeoutMs: 6_000, batchRows: 100_000, maxBytes: 1_024, maxBytesPerPartition: 1_024 },
-      {
-        onFetch: () => {
-          if (replayed.length === 0) fetchesBeforeInsert++;
-        },
-        async beforeInsert(range) {
-          replayed.push(range);
-        },
-      },
-    );
-    await waitForRows(replayStore, want.size);
-    expect(held[0]!.end).toBeGreaterThan(held[0]!.start);
-    expect(fetchesBeforeInsert).toBeGreaterThan(1);
-    expect(replayed[0]).toEqual({ ...held[0]!, replay: true });
-    release();
-    await waitUntil(
-      'the dropped writer to finish its inserts',
-      () => !zombie.busy() && zombie.stats().inserts > 0,
-      {
-        timeoutMs: 180_000,
-      },
-    );
-    await Promise.all([zombie.stop(), successor.stop()]);
-    const stored = await storedFlowIds(replayStore);
-    expect(stored.ids).toEqual(want);
-    expect(stored.rows).toBe(want.size);
-    await replayStore.close();
+      );
+      await waitForRows(replayStore, want.size);
+      const held = zombie.held[0]!;
+      expect(held.end).toBeGreaterThan(held.start);
+      expect(fetchesBeforeInsert).toBeGreaterThan(1);
+      expect(replayed[0]).toEqual({ ...held, replay: true });
+      await releaseAndExpectOnce(zombie, successor, replayStore, want);
+    } finally {
+      await replayStore.close();
+    }
   }, 600_000);
 });
