@@ -64,8 +64,8 @@ import { ensureTopics, type KafkaConfig } from './config.ts';
 export interface KafkaWriterConfig {
   /**
    * A partition's batch takes no more fetches once it holds this many rows (a fetch joins whole, so
-   * a batch holds up to one fetch more). Past twice this many rows waiting for the insert lane, the
-   * handlers wait for it (the writer's memory). Default 100,000.
+   * a batch holds up to one fetch more). Past twice this many rows of whole ranges waiting for the
+   * insert lane, the handlers wait for it (the writer's memory). Default 100,000.
    */
   batchRows: number;
   /**
@@ -461,25 +461,29 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
    * unstored range's end as the intent (or past the newest stored range, with no intent). One at a
    * time per partition, each computed when it is sent, so a late commit never moves a position back.
    */
-  const commitPosition = (partition: number, intent: boolean): Promise<void> => {
+  const commitPosition = (partition: number, intent: boolean): Promise<boolean> => {
     const asOf = generation;
     const send = async () => {
       // The broker checks the member and its generation, not who holds the partition: a commit
       // queued before a rejoin must not overwrite the new holder's position and intent.
       if (asOf !== generation || !assignment.includes(partition)) {
         if (intent) throw new Error(`partition ${partition} is no longer this writer's`);
-        return;
+        return false;
       }
       const list = unstored.get(partition) ?? [];
       const offset = list[0]?.range.start ?? storedNext.get(partition);
-      if (offset === undefined || !consumer) return;
+      if (offset === undefined || !consumer) return false;
       const metadata = list.length > 0 ? `${intentPrefix}${list.map((b) => b.range.end).join(',')}` : null;
       await consumer.commitOffsets([{ topic, partition, offset: offset.toString(), metadata }]);
+      return true;
     };
     const sent = (commitChains.get(partition) ?? Promise.resolve()).then(send);
     commitChains.set(
       partition,
-      sent.catch(() => {}),
+      sent.then(
+        () => {},
+        () => {},
+      ),
     );
     return sent;
   };
@@ -496,8 +500,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     // writer too, after replaying the recorded ranges).
     if (b.generation !== generation) return;
     commitPosition(partition, false).then(
-      () => {
-        stats.commits++;
+      (sent) => {
+        if (sent) stats.commits++;
       },
       // Stored but not committed: whoever reads this partition next replays it, and the intent
       // recorded before the insert tells it to check these messages against the store.
