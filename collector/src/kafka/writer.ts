@@ -279,8 +279,6 @@ interface InsertBatch {
   rows: RowBinaryWriter;
   /** The offsets it holds; its dedup token is derived from them (see the module doc). */
   range: OffsetRange;
-  /** A replay of what another writer may have stored: checked against the store. */
-  checkStored: boolean;
   count: number;
   minNs: bigint;
   maxNs: bigint;
@@ -386,7 +384,6 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   // Freed batch buffers kept for the next batches (each is resident memory while it waits).
   const buffers = new BatchBuffers(4);
   const newBatch = (range: OffsetRange): InsertBatch => {
-    const checkStored = range.replay;
     let resolve!: () => void;
     let reject!: (err: unknown) => void;
     const done = new Promise<void>((res, rej) => {
@@ -397,7 +394,6 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     return {
       rows: buffers.writer(),
       range,
-      checkStored,
       count: 0,
       minNs: 0n,
       maxNs: 0n,
@@ -423,6 +419,12 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     }
     return list;
   };
+  /** Takes a batch off its partition's list and out of the lane's queue. */
+  const forget = (b: InsertBatch) => {
+    const list = unstored.get(b.range.partition);
+    if (list?.includes(b)) list.splice(list.indexOf(b), 1);
+    if (queue.includes(b)) queue.splice(queue.indexOf(b), 1);
+  };
   const complete = (b: InsertBatch) => b.readTo >= b.range.end;
   /** The rows of whole ranges waiting for the insert lane (what it can take to make room). */
   const waitingRows = () => queue.reduce((n, b) => (complete(b) ? n + b.count : n), 0);
@@ -444,9 +446,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
       for (const b of list.filter((x) => !x.sealed)) {
         b.dropped = true;
         b.reject(new Error(`range ${b.range.start}-${b.range.end} of partition ${p} dropped unstored`));
-        list.splice(list.indexOf(b), 1);
-        const i = queue.indexOf(b);
-        if (i >= 0) queue.splice(i, 1);
+        forget(b);
+        buffers.give(b.rows.detach(0));
         any = true;
       }
     }
@@ -460,16 +461,14 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
    * Commits a partition's position from its unstored batches: the oldest one's start, with every
    * unstored range's end as the intent (or past the newest stored range, with no intent). One at a
    * time per partition, each computed when it is sent, so a late commit never moves a position back.
+   * Resolves false when nothing was sent: the partition is no longer this writer's.
    */
-  const commitPosition = (partition: number, intent: boolean): Promise<boolean> => {
+  const commitPosition = (partition: number): Promise<boolean> => {
     const asOf = generation;
     const send = async () => {
       // The broker checks the member and its generation, not who holds the partition: a commit
       // queued before a rejoin must not overwrite the new holder's position and intent.
-      if (asOf !== generation || !assignment.includes(partition)) {
-        if (intent) throw new Error(`partition ${partition} is no longer this writer's`);
-        return false;
-      }
+      if (asOf !== generation || !assignment.includes(partition)) return false;
       const list = unstored.get(partition) ?? [];
       const offset = list[0]?.range.start ?? storedNext.get(partition);
       if (offset === undefined || !consumer) return false;
@@ -491,15 +490,13 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   /** A batch is stored: off its partition's list, and the partition's position moves past it. */
   const afterStored = (b: InsertBatch) => {
     const { partition } = b.range;
-    const list = unstored.get(partition);
-    const i = list?.indexOf(b) ?? -1;
-    if (i >= 0) list!.splice(i, 1);
+    forget(b);
     const next = b.range.end + 1n;
     if (next > (storedNext.get(partition) ?? -1n)) storedNext.set(partition, next);
     // A batch of an earlier generation is committed by whoever holds the partition now (this
     // writer too, after replaying the recorded ranges).
     if (b.generation !== generation) return;
-    commitPosition(partition, false).then(
+    commitPosition(partition).then(
       (sent) => {
         if (sent) stats.commits++;
       },
@@ -525,7 +522,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
             token,
             minNs: b.minNs,
             maxNs: b.maxNs,
-            checkStored: b.checkStored,
+            // A replay of what another writer may have stored: checked against the store.
+            checkStored: b.range.replay,
             settings: config.insertSettings,
           }),
         retryOptions(b.count),
@@ -804,21 +802,20 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         queue.push(...fresh);
       }
       // Record the intent before any of these messages can reach an insert (see the module doc).
-      await commitPosition(partition, true);
-      // A commit answered after a rejoin: these batches were dropped, the fetch is read again.
-      if (generation !== asOf) throw new Error('the group rejoined while the intent was recorded');
+      // Not sent, or answered after a rejoin (these batches were dropped): the fetch is read again.
+      if (!(await commitPosition(partition)) || rejoined()) {
+        throw new Error(`partition ${partition}: the group rejoined while the intent was recorded`);
+      }
     } catch (err) {
       // Nothing resolved: the consumer fetches these messages again (after a rejoin, if that was
       // the cause). A short pause keeps a broker that is down from turning this into a busy loop.
-      const list = unstored.get(partition) ?? [];
       for (const b of batches) {
         b.extending = false;
         // An extended batch keeps its new end, unread: it can reach an insert only once a later
         // fetch has recorded that end and read up to it (the commit may have landed unanswered).
         if (b.readTo >= b.range.start) continue;
         // Opened by this fetch, nothing read: gone again.
-        if (list.includes(b)) list.splice(list.indexOf(b), 1);
-        if (queue.includes(b)) queue.splice(queue.indexOf(b), 1);
+        forget(b);
         buffers.give(b.rows.detach(0));
       }
       void pump();
