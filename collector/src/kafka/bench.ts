@@ -86,7 +86,7 @@ export interface KafkaBenchResult {
    */
   kafka_insert_share: number;
   /** Messages behind the end of the topic, summed over partitions, when the last flow was stored. */
-  consumer_lag_end: number;
+  kafka_consumer_lag_end: number;
   kafka_compression: Compression;
   kafka_partitions: number;
   /**
@@ -135,23 +135,24 @@ function cpuSplit(
   };
 }
 
-/** What a writer did between the clock's start and the N-th flow stored, read at that instant. */
-interface WriterRun {
-  stored: number;
+/** Wall time and this process's CPU since a reading, and the CPU by thread kind per flow. */
+interface Measured {
   seconds: number;
   cpuUs: number;
-  inserts: number;
-  insertMs: number;
-  lag: number;
   split: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
 }
 
+/** What a writer did between the clock's start and the N-th flow stored, read at that instant. */
+interface WriterRun extends Measured {
+  stored: number;
+  inserts: number;
+  insertMs: number;
+  lag: number;
+}
+
 /** The collector side alone: generator → collector → Kafka acknowledged, with nothing consuming. */
-interface SideRun {
+interface SideRun extends Measured {
   flows: number;
-  seconds: number;
-  cpuUs: number;
-  split: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
 }
 
 /** What the end-to-end pass measured: the writer's run and the producer's. */
@@ -238,6 +239,17 @@ function cpuNow(localBroker: boolean) {
 }
 type CpuReading = ReturnType<typeof cpuNow>;
 
+/** What passed since `start`, read now, with the thread split per flow of `flows`. */
+function measuredSince(start: CpuReading, flows: number, localBroker: boolean): Measured {
+  const end = cpuNow(localBroker);
+  const cpu = process.cpuUsage(start.process);
+  return {
+    seconds: (end.at - start.at) / 1000,
+    cpuUs: cpu.user + cpu.system,
+    split: cpuSplit(flows, start.threads, end.threads, start.broker, end.broker),
+  };
+}
+
 /**
  * Waits until `writer` has taken `flows` (stored, or skipped as repeats), calling `whileWaiting`
  * between looks, and reads the clock and the CPU at that instant: what the pass does after (stopping
@@ -255,19 +267,10 @@ async function untilStored(
     await sleep(10);
     whileWaiting();
   }
-  const end = cpuNow(localBroker);
-  const cpu = process.cpuUsage(start.process);
   const stored = done();
+  const measured = measuredSince(start, stored, localBroker);
   const { inserts, insertMs } = writer.stats();
-  return {
-    stored,
-    seconds: (end.at - start.at) / 1000,
-    cpuUs: cpu.user + cpu.system,
-    inserts,
-    insertMs,
-    lag: writer.lag(),
-    split: cpuSplit(stored, start.threads, end.threads, start.broker, end.broker),
-  };
+  return { ...measured, stored, inserts, insertMs, lag: writer.lag() };
 }
 
 /** The per-flow figures of a writer's run, rounded as the bench reports them. */
@@ -334,14 +337,8 @@ async function drainPass(
     await sleep(20);
     source.check(flows);
   }
-  const fillEnd = cpuNow(localBroker);
-  const fillCpu = process.cpuUsage(fillStart.process);
-  const fill: SideRun = {
-    flows: source.acked(),
-    seconds: (fillEnd.at - fillStart.at) / 1000,
-    cpuUs: fillCpu.user + fillCpu.system,
-    split: cpuSplit(source.acked(), fillStart.threads, fillEnd.threads, fillStart.broker, fillEnd.broker),
-  };
+  const acked = source.acked();
+  const fill: SideRun = { ...measuredSince(fillStart, acked, localBroker), flows: acked };
   await source.stop();
   // The clock starts as the first fetch is handed to the writer, before it reads a message: the
   // group join is not the write side's work, every message it decodes is.
@@ -402,7 +399,7 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       kafka_inserts: run.inserts,
       kafka_insert_share: e2e.insertShare,
       kafka_cpu_split_us_per_flow: run.split,
-      consumer_lag_end: run.lag,
+      kafka_consumer_lag_end: run.lag,
       kafka_compression: compression,
       kafka_partitions: partitions,
       ...(drain && {
