@@ -308,4 +308,51 @@ describe('test > kafka > pipeline', () => {
       await admin.disconnect();
     }
   }, 600_000);
+
+  it('still skips flows it stored when a collector resends them after a rejoin dropped what it held', async () => {
+    const config = testKafkaConfig(broker.brokers, 1);
+    const store = await freshStore();
+    const flows = generatedFlows(400, { seed: 24 });
+    const stored = flows.slice(0, 300);
+    const held = flows.slice(300);
+    const sink = startSink(config);
+    // Full at 300 rows; a smaller batch waits (never quiet long enough, never old enough) until stop.
+    const writer = await startWriter(config, store, {
+      batchRows: 300,
+      lingerMs: 600_000,
+      maxBatchAgeMs: 600_000,
+    });
+    await produceAll(sink, stored);
+    await waitForRows(store, stored.length);
+    await produceAll(sink, held);
+    await waitUntil('the writer to read the held flows', () => writer.stats().flows >= flows.length);
+    // A second member makes the group rebalance. The round-robin assignor gives the only partition
+    // to the first member id in sort order: the writer's ('writer-…' before 'zz-idle-…'). So the
+    // writer keeps it, and at the rejoin it drops the batch it held, then replays its recorded range.
+    const idle = quietKafka(config, 'zz-idle').consumer({ groupId: config.groupId, sessionTimeout: 10_000 });
+    await idle.connect();
+    try {
+      await idle.subscribe({ topic: config.topic, fromBeginning: true });
+      await idle.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async () => {
+          throw new Error('the idle member was given a partition');
+        },
+      });
+      await waitUntil(
+        'the writer to replay the dropped range',
+        () => writer.stats().recovered >= held.length,
+      );
+      expect(writer.assignedPartitions()).toEqual([0]);
+      // The collector resends what was stored (its ring, read again): the writer still knows those ids.
+      await produceAll(sink, stored);
+      await sink.stop();
+      await waitUntil('the writer to read the resend', () => writer.stats().flows >= 2 * flows.length);
+      expect(writer.stats().duplicates).toBe(stored.length);
+      await expectExactly(store, flows, [writer]);
+    } finally {
+      await idle.disconnect();
+    }
+  }, 600_000);
 });

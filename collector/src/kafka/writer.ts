@@ -56,7 +56,7 @@ import { retry, sleep } from '../../../common/retry.ts';
 import { encodeFlowRow, type FlowPeek, peekFlow } from '../../../common/schema/flow-wire.ts';
 import { BatchBuffers } from '../writer/batch-buffers.ts';
 import { insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
-import { RecentIds } from '../writer/recent-ids.ts';
+import { IdLog, RecentIds } from '../writer/recent-ids.ts';
 import { FlowBatchReader, headers } from './codec.ts';
 import { ensureTopics, type KafkaConfig } from './config.ts';
 
@@ -110,7 +110,10 @@ export interface KafkaWriterConfig {
   stopGraceMs: number;
   /** Insert settings, e.g. `distributed_foreground_insert` for a cluster's Distributed table. */
   insertSettings: Record<string, string | number>;
-  /** Flow ids remembered for dedup (at least 2 × batchRows). Default 1,000,000 (24 MB). */
+  /**
+   * Flow ids remembered for dedup (at least 2 × batchRows). Default 1,000,000 (25 MB). Each batch also
+   * keeps the ids it added (16 bytes per flow) until it is stored, to take them out if it is dropped.
+   */
   dedupWindow: number;
   /** How often the ownership table is re-read for ends the collector left unattributed; 0: never. Default 5,000 ms. */
   ownershipRefreshMs: number;
@@ -277,6 +280,8 @@ export interface KafkaWriter {
 
 interface InsertBatch {
   rows: RowBinaryWriter;
+  /** The flow ids it added to the repeat window: dropped unstored, it takes them out again. */
+  ids: IdLog;
   /** The offsets it holds; its dedup token is derived from them (see the module doc). */
   range: OffsetRange;
   count: number;
@@ -393,6 +398,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     done.catch(() => {});
     return {
       rows: buffers.writer(),
+      ids: new IdLog(),
       range,
       count: 0,
       minNs: 0n,
@@ -437,7 +443,8 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   /**
    * Drops the batches the insert lane has not taken, of one partition or of all: their ranges are
    * recorded, so whoever reads the partition next (this writer too) replays them with the same
-   * bounds. Their flow ids leave the repeat window, or the replay would skip them.
+   * bounds. Their flow ids leave the repeat window, or the replay would skip them; the ids of
+   * flows already stored stay, so a collector resending those is still caught.
    */
   const dropUnsealed = (partition?: number) => {
     let any = false;
@@ -447,14 +454,12 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         b.dropped = true;
         b.reject(new Error(`range ${b.range.start}-${b.range.end} of partition ${p} dropped unstored`));
         forget(b);
+        seen.deleteAll(b.ids);
         buffers.give(b.rows.detach(0));
         any = true;
       }
     }
-    if (any) {
-      seen.clear();
-      wakeLaneWaiters();
-    }
+    if (any) wakeLaneWaiters();
   };
 
   /**
@@ -641,7 +646,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         } catch (err) {
           // Abandoned unstored: its ids must not make a replay look like a repeat. It stays on its
           // partition's list, so no later commit moves the position past it.
-          seen.clear();
+          seen.deleteAll(b.ids);
           b.reject(err);
         }
         wakeLaneWaiters();
@@ -868,6 +873,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
               m.duplicates.inc();
               continue;
             }
+            b.ids.push(f.flowId);
             try {
               if (ownership && ownership.size > 0) {
                 const n = attributeFromStore(f, ownership, reader);

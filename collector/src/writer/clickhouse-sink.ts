@@ -60,7 +60,7 @@ export interface ClickHouseSinkConfig {
    * grow with the rate (up to `batchSize`) and the number of inserts follow what ClickHouse takes.
    */
   flushIntervalMs: number;
-  /** Flow ids remembered for dedup (at least 2 × batchSize). Default 1,000,000 (24 MB). */
+  /** Flow ids remembered for dedup (at least 2 × batchSize). Default 1,000,000 (25 MB). */
   dedupWindow: number;
   /**
    * Sealed batches (the one being inserted included) before `push` reports back-pressure. Default 2:

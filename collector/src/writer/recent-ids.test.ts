@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecentIds } from './recent-ids.ts';
+import { IdLog, RecentIds } from './recent-ids.ts';
 
 const id = (n: number): Uint8Array => {
   const b = new Uint8Array(16);
@@ -38,5 +38,38 @@ describe('collector > writer > recent-ids', () => {
     w.clear();
     expect(w.has(id(1))).toBe(false);
     expect(w.add(id(1))).toBe(true);
+  });
+
+  it('deleteAll takes out only the logged ids, and the ring goes on round its holes', () => {
+    const w = new RecentIds(100);
+    const dropped = new IdLog();
+    // A stored batch's ids (even) and a dropped batch's (odd), interleaved as two partitions' reads are.
+    for (let i = 0; i < 80; i++) {
+      expect(w.add(id(i))).toBe(true);
+      if (i % 2 === 1) dropped.push(id(i));
+    }
+    dropped.push(id(5_000)); // never added (or evicted since): ignored
+    w.deleteAll(dropped);
+    expect(w.length).toBe(40);
+    for (let i = 0; i < 80; i++) expect(w.has(id(i))).toBe(i % 2 === 0);
+    // Read again, the dropped flows are new, not repeats. The ring evicts by slot, oldest first: going
+    // round, it evicts the ten stored ids of slots 0–19 and fills the ten holes between them.
+    for (let i = 1; i < 80; i += 2) expect(w.add(id(i))).toBe(true);
+    expect(w.length).toBe(70);
+    for (let i = 0; i < 80; i++) expect(w.has(id(i))).toBe(i % 2 === 1 || i >= 20);
+    // Round the ring several times over the holes: still exact, and bounded by its capacity.
+    for (let i = 1_000; i < 1_500; i++) w.add(id(i));
+    expect(w.length).toBe(100);
+    for (let i = 1_400; i < 1_500; i++) expect(w.has(id(i))).toBe(true);
+    for (let i = 0; i < 1_400; i++) expect(w.has(id(i))).toBe(false);
+  });
+
+  it('logs ids across blocks', () => {
+    const log = new IdLog();
+    for (let i = 0; i < 2_500; i++) log.push(id(i));
+    const seen: number[] = [];
+    log.forEachId((b, o) => seen.push(new DataView(b.buffer, b.byteOffset + o).getUint32(0)));
+    expect(log.length).toBe(2_500);
+    expect(seen).toEqual(Array.from({ length: 2_500 }, (_, i) => i));
   });
 });
