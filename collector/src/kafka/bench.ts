@@ -1,7 +1,8 @@
 /**
  * The distributed-path benchmark behind `flowtrail bench`: traffic generator → Hubble gRPC →
- * collector → Kafka (LZ4, acks=all, idempotent) → writer group member → chdb, all in this process
- * against one local broker, as on a single 2-core machine. Reports flows per second end to end
+ * collector → Kafka (LZ4, acks=all, idempotent) → writer group member → chdb against one local
+ * broker, on this one machine: the writer in this process, the collector in a process of its own
+ * (bench-collector.ts: as deployed, never inside a writer's process). Reports flows per second end to end
  * (first flow requested to the N-th flow stored; the source stops after N), the producer's own
  * rate, bytes per flow on the wire, the consumer lag when the N-th flow was stored, and where the
  * CPU went (this process's threads by kind, the broker's JVM).
@@ -20,12 +21,10 @@ import { migrate } from '../../../common/clickhouse/migrator.ts';
 import { configureLogging, createLogger } from '../../../common/logger.ts';
 import { createMetrics } from '../../../common/metrics.ts';
 import { sleep } from '../../../common/retry.ts';
-import { startFrameServer } from '../bench/frame-server.ts';
-import { createCollector, defaultCollectorConfig } from '../collector.ts';
+import { startCollectorProcess } from './bench-collector.ts';
 import type { Compression } from './compression.ts';
 import { createKafkaClient, type KafkaConfig } from './config.ts';
 import { childCpu, type ThreadCpu, threadCpu, threadCpuSince } from './cpu-split.ts';
-import { createKafkaSink, defaultKafkaSinkConfig } from './producer-sink.ts';
 import {
   createKafkaWriter,
   defaultKafkaWriterConfig,
@@ -58,9 +57,10 @@ export interface KafkaBenchResult {
   /** Message bytes per flow before compression. */
   kafka_bytes_per_flow: number;
   /**
-   * CPU (user + system) this process spent per stored flow over the same run: collector, writer
-   * and chdb's threads, not the broker nor the generator. Steadier than the rate on a shared
-   * machine, so compare this when a change is meant to save work.
+   * CPU (user + system) per stored flow over the same run of the writer's process (the writer,
+   * chdb's threads) and the collector's (Linux; elsewhere the writer's only), not the broker nor the
+   * generator. Steadier than the rate on a shared machine, so compare this when a change is meant
+   * to save work.
    */
   kafka_cpu_us_per_flow: number;
   /**
@@ -71,12 +71,12 @@ export interface KafkaBenchResult {
   /**
    * The same CPU by where it ran (Linux only), plus the throwaway broker's JVM when the bench
    * started one (`broker`; not in `kafka_cpu_us_per_flow`): what bounds the rate on a small machine.
-   * `js_main` is the one JavaScript thread the collector and the writer share here (kafkajs, the
-   * codec, both walks of a Flow, GC pauses); `js_other` Node's other threads (the gRPC reader
-   * worker, libuv's pool: LZ4 and file writes; V8's GC helpers); `chdb` the engine's threads
-   * (inserts, the views, merges).
+   * Of the writer's process: `js_main` its JavaScript thread (kafkajs, the codec, the Flow's walk,
+   * GC pauses), `js_other` Node's other threads (libuv's pool: LZ4 and file writes; V8's GC
+   * helpers), `chdb` the engine's threads (inserts, the views, merges). `collector` is the
+   * collector's whole process (its threads split as `kafka_collector_cpu_split_us_per_flow`).
    */
-  kafka_cpu_split_us_per_flow?: { js_main: number; js_other: number; chdb: number; broker?: number };
+  kafka_cpu_split_us_per_flow?: CpuSplit;
   /** Flow inserts of the measured pass. */
   kafka_inserts: number;
   /**
@@ -104,17 +104,35 @@ export interface KafkaBenchResult {
   kafka_drain_insert_share?: number;
   /**
    * The collector side alone, as it filled the drain's topic (nothing consuming): flows Kafka
-   * acknowledged per second from the collector's start, and the CPU per flow of this process (the
-   * generator's frame server, the collector) and the broker. With the drain's figures, it says what
-   * each side costs when the two share this machine in the end-to-end pass.
+   * acknowledged per second from the collector's start, and the CPU per flow of the collector's
+   * process (by thread kind: `js_main` its JavaScript thread, `js_other` the gRPC reader's thread,
+   * LZ4 and V8's helpers) and the broker. With the drain's figures, it says what each side costs
+   * when the two share this machine in the end-to-end pass.
    */
   kafka_collector_flows_per_s?: number;
   kafka_collector_cpu_us_per_flow?: number;
-  kafka_collector_cpu_split_us_per_flow?: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
+  kafka_collector_cpu_split_us_per_flow?: CpuSplit;
+}
+
+/** CPU per flow by where it ran (see `kafka_cpu_split_us_per_flow`). */
+export interface CpuSplit {
+  js_main: number;
+  js_other: number;
+  chdb: number;
+  broker?: number;
+  collector?: number;
 }
 
 /** The command line of the broker the test harness starts (its main class). */
 const brokerMarker = 'kafka.Kafka';
+
+const perFlow = (us: number, flows: number) => Math.round((us / Math.max(1, flows)) * 10) / 10;
+
+/** CPU of all of a process's threads between two readings. */
+const threadsTotal = (a: ThreadCpu, b: ThreadCpu) => {
+  const d = threadCpuSince(a, b);
+  return d.jsMain + d.jsOther + d.native;
+};
 
 /** CPU per flow by where it ran, between two readings (undefined without /proc). */
 function cpuSplit(
@@ -123,23 +141,29 @@ function cpuSplit(
   b: ThreadCpu | undefined,
   brokerA: number | undefined,
   brokerB: number | undefined,
-): KafkaBenchResult['kafka_cpu_split_us_per_flow'] {
+  collectorUs?: number,
+): CpuSplit | undefined {
   if (!a || !b) return undefined;
   const d = threadCpuSince(a, b);
-  const per = (us: number) => Math.round((us / Math.max(1, flows)) * 10) / 10;
   return {
-    js_main: per(d.jsMain),
-    js_other: per(d.jsOther),
-    chdb: per(d.native),
-    broker: brokerA !== undefined && brokerB !== undefined ? per(brokerB - brokerA) : undefined,
+    js_main: perFlow(d.jsMain, flows),
+    js_other: perFlow(d.jsOther, flows),
+    chdb: perFlow(d.native, flows),
+    broker: brokerA !== undefined && brokerB !== undefined ? perFlow(brokerB - brokerA, flows) : undefined,
+    ...(collectorUs !== undefined && { collector: perFlow(collectorUs, flows) }),
   };
 }
 
-/** Wall time and this process's CPU since a reading, and the CPU by thread kind per flow. */
+/**
+ * Wall time, and the CPU of the writer's process and of the collector's (when one was read) since a
+ * reading, with the CPU by thread kind per flow.
+ */
 interface Measured {
   seconds: number;
   cpuUs: number;
-  split: KafkaBenchResult['kafka_cpu_split_us_per_flow'];
+  split: CpuSplit | undefined;
+  /** The collector's process alone (Linux). */
+  collector?: { cpuUs: number; split: CpuSplit | undefined };
 }
 
 /** What a writer did between the clock's start and the N-th flow stored, read at that instant. */
@@ -151,8 +175,11 @@ interface WriterRun extends Measured {
 }
 
 /** The collector side alone: generator → collector → Kafka acknowledged, with nothing consuming. */
-interface SideRun extends Measured {
+interface SideRun {
   flows: number;
+  seconds: number;
+  cpuUs: number;
+  split: CpuSplit | undefined;
 }
 
 /** What the end-to-end pass measured: the writer's run and the producer's. */
@@ -169,44 +196,6 @@ function passConfig(base: KafkaConfig, name: string): KafkaConfig {
     topic: `flowtrail.bench-${name}`,
     deadLetterTopic: `flowtrail.bench-${name}.dlq`,
     groupId: `flowtrail-bench-${name}`,
-  };
-}
-
-/** The generator's frame server and a collector producing to `kafkaConfig`'s topic, connected. */
-async function startProducing(kafkaConfig: KafkaConfig, metrics: ReturnType<typeof createMetrics>) {
-  const logger = createLogger('bench');
-  const sink = createKafkaSink(defaultKafkaSinkConfig, {
-    kafka: createKafkaClient(kafkaConfig, logger, 'collector'),
-    kafkaConfig,
-    logger,
-    metrics,
-  });
-  const sim = await startFrameServer();
-  const collector = createCollector(
-    { ...defaultCollectorConfig, targets: [sim.address] },
-    { sink, logger, metrics },
-  );
-  sink.start();
-  await sink.connected();
-  // The source ends once the collector has taken N flows, and the collector's stop sends what it
-  // holds at once: the run moves N flows, as the embedded bench does. Left running, the generator
-  // kept the collector producing 2–3× N on these 2 cores (Kafka does not push back as the
-  // embedded sink does), taking CPU from the writer for flows the figure never counts.
-  let stopping: Promise<void> | undefined;
-  return {
-    collector,
-    /** Call while waiting: stops the source once the collector has taken `flows`. */
-    check(flows: number) {
-      if (!stopping && collector.status().sink.received >= flows) {
-        sim.stop();
-        stopping = collector.stop();
-      }
-    },
-    acked: () => collector.status().sink.stored,
-    async stop() {
-      sim.stop();
-      await (stopping ?? collector.stop());
-    },
   };
 }
 
@@ -228,25 +217,38 @@ function createBenchWriter(
   });
 }
 
-/** CPU readings at one instant: this process, its threads by kind, the local broker's JVM. */
-function cpuNow(localBroker: boolean) {
+/**
+ * CPU readings at one instant: this process, its threads by kind, the local broker's JVM, and the
+ * collector's process (`collectorPid`) by thread kind.
+ */
+function cpuNow(localBroker: boolean, collectorPid?: number) {
   return {
     at: performance.now(),
     process: process.cpuUsage(),
     threads: threadCpu(),
     broker: localBroker ? childCpu(brokerMarker) : undefined,
+    collectorPid,
+    collector: collectorPid === undefined ? undefined : threadCpu(collectorPid),
   };
 }
 type CpuReading = ReturnType<typeof cpuNow>;
 
 /** What passed since `start`, read now, with the thread split per flow of `flows`. */
 function measuredSince(start: CpuReading, flows: number, localBroker: boolean): Measured {
-  const end = cpuNow(localBroker);
+  const end = cpuNow(localBroker, start.collectorPid);
   const cpu = process.cpuUsage(start.process);
+  const collectorUs =
+    start.collector && end.collector ? threadsTotal(start.collector, end.collector) : undefined;
   return {
     seconds: (end.at - start.at) / 1000,
     cpuUs: cpu.user + cpu.system,
-    split: cpuSplit(flows, start.threads, end.threads, start.broker, end.broker),
+    split: cpuSplit(flows, start.threads, end.threads, start.broker, end.broker, collectorUs),
+    ...(collectorUs !== undefined && {
+      collector: {
+        cpuUs: collectorUs,
+        split: cpuSplit(flows, start.collector, end.collector, start.broker, end.broker),
+      },
+    }),
   };
 }
 
@@ -277,7 +279,7 @@ async function untilStored(
 function writerFigures(r: WriterRun) {
   return {
     flowsPerS: Math.round(r.stored / r.seconds),
-    cpuUsPerFlow: Math.round(r.cpuUs / Math.max(1, r.stored)),
+    cpuUsPerFlow: Math.round((r.cpuUs + (r.collector?.cpuUs ?? 0)) / Math.max(1, r.stored)),
     rowsPerInsert: Math.round(r.stored / Math.max(1, r.inserts)),
     insertShare: Math.round((r.insertMs / 1000 / r.seconds) * 100) / 100,
   };
@@ -296,24 +298,23 @@ async function pass(
   localBroker: boolean,
 ): Promise<PassResult> {
   const kafkaConfig = passConfig(base, name);
-  const metrics = createMetrics('bench_kafka');
-  const writer = createBenchWriter(kafkaConfig, store, metrics);
+  const writer = createBenchWriter(kafkaConfig, store, createMetrics('bench_kafka'));
   await writer.start();
-  const source = await startProducing(kafkaConfig, metrics);
-  const start = cpuNow(localBroker);
-  await source.collector.start();
-  let producedSeconds = 0;
-  const run = await untilStored(writer, flows, start, localBroker, () => {
-    source.check(flows);
-    if (!producedSeconds && source.acked() >= flows) producedSeconds = (performance.now() - start.at) / 1000;
-  });
-  const produced = source.acked();
-  await source.stop();
-  await writer.stop();
-  // Read the producer's own series (declaring it again here with another help text would collide).
-  const producedBytes = metrics.registry.getSingleMetric('flowtrail_bench_kafka_kafka_produced_bytes_total');
-  const bytes = (await producedBytes?.get())?.values[0]?.value ?? 0;
-  return { ...run, produced, producedSeconds, bytes };
+  const source = await startCollectorProcess(kafkaConfig, flows);
+  try {
+    const start = cpuNow(localBroker, source.pid);
+    source.go();
+    let producedSeconds = 0;
+    const run = await untilStored(writer, flows, start, localBroker, () => {
+      if (!producedSeconds && source.acked() >= flows)
+        producedSeconds = (performance.now() - start.at) / 1000;
+    });
+    const { acked: produced, bytes } = await source.done;
+    await writer.stop();
+    return { ...run, produced, producedSeconds, bytes };
+  } finally {
+    await source.stop();
+  }
 }
 
 /**
@@ -329,21 +330,28 @@ async function drainPass(
   localBroker: boolean,
 ): Promise<WriterRun & { fill: SideRun }> {
   const kafkaConfig = passConfig(base, name);
-  const metrics = createMetrics('bench_kafka_drain');
-  const source = await startProducing(kafkaConfig, metrics);
-  const fillStart = cpuNow(localBroker);
-  await source.collector.start();
-  while (source.acked() < flows) {
-    await sleep(20);
-    source.check(flows);
+  const source = await startCollectorProcess(kafkaConfig, flows);
+  let fill: SideRun;
+  try {
+    const fillStart = cpuNow(localBroker, source.pid);
+    source.go();
+    while (source.acked() < flows) await sleep(20);
+    const acked = source.acked();
+    const side = measuredSince(fillStart, acked, localBroker);
+    fill = {
+      flows: acked,
+      seconds: side.seconds,
+      cpuUs: side.collector?.cpuUs ?? 0,
+      split: side.collector?.split,
+    };
+    await source.done;
+  } finally {
+    await source.stop();
   }
-  const acked = source.acked();
-  const fill: SideRun = { ...measuredSince(fillStart, acked, localBroker), flows: acked };
-  await source.stop();
   // The clock starts as the first fetch is handed to the writer, before it reads a message: the
   // group join is not the write side's work, every message it decodes is.
   let started: CpuReading | undefined;
-  const writer = createBenchWriter(kafkaConfig, store, metrics, {
+  const writer = createBenchWriter(kafkaConfig, store, createMetrics('bench_kafka_drain'), {
     onFetch: () => {
       started ??= cpuNow(localBroker);
     },

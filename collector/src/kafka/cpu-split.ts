@@ -35,20 +35,23 @@ function parseStat(stat: string): { name: string; ppid: number; us: number } {
 /** Kinds of this process's threads that run JavaScript or serve Node (see ThreadCpu.jsOther). */
 const nodeThread = (name: string) => name === 'node' || name.startsWith('V8') || name.startsWith('libuv');
 
-/** This process's CPU by kind of thread so far; undefined where /proc is not there. */
-export function threadCpu(): ThreadCpu | undefined {
+/**
+ * A Node process's CPU by kind of thread so far (this one, or a child such as the bench's collector
+ * process); undefined where /proc is not there (or the process is gone).
+ */
+export function threadCpu(pid: number = process.pid): ThreadCpu | undefined {
   let tasks: string[];
   try {
-    tasks = readdirSync('/proc/self/task');
+    tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
     return undefined;
   }
   const out: ThreadCpu = { jsMain: 0, jsOther: 0, native: 0 };
-  const main = String(process.pid);
+  const main = String(pid);
   for (const t of tasks) {
     let s: ReturnType<typeof parseStat>;
     try {
-      s = parseStat(readFileSync(`/proc/self/task/${t}/stat`, 'utf8'));
+      s = parseStat(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8'));
     } catch {
       continue; // the thread ended between the listing and the read
     }
