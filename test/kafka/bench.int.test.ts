@@ -64,9 +64,8 @@ describe('test > kafka > bench', () => {
       const side = r.kafka_collector_cpu_split_us_per_flow!;
       expect(side.js_main).toBeGreaterThan(0);
       expect(side.broker).toBeGreaterThan(0);
-      expect(side.js_main + side.js_other + side.chdb).toBeLessThanOrEqual(
-        r.kafka_collector_cpu_us_per_flow! * 1.1 + 2,
-      );
+      // Its split is its whole process: the JavaScript thread and the rest (rounding apart).
+      expect(side.js_main + side.js_other).toBeCloseTo(r.kafka_collector_cpu_us_per_flow!, -0.5);
     }
   }, 600_000);
 });

@@ -330,6 +330,7 @@ describe('test > kafka > pipeline', () => {
     // to the first member id in sort order: the writer's ('writer-…' before 'zz-idle-…'). So the
     // writer keeps it, and at the rejoin it drops the batch it held, then replays its recorded range.
     const idle = quietKafka(config, 'zz-idle').consumer({ groupId: config.groupId, sessionTimeout: 10_000 });
+    let idleGotWork = false;
     await idle.connect();
     try {
       await idle.subscribe({ topic: config.topic, fromBeginning: true });
@@ -337,19 +338,21 @@ describe('test > kafka > pipeline', () => {
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async () => {
+          idleGotWork = true;
           throw new Error('the idle member was given a partition');
         },
       });
-      await waitUntil(
-        'the writer to replay the dropped range',
-        () => writer.stats().recovered >= held.length,
-      );
+      await waitUntil('the writer to replay the dropped range', () => {
+        if (idleGotWork) throw new Error('the idle member was given the partition');
+        return writer.stats().recovered >= held.length;
+      });
       expect(writer.assignedPartitions()).toEqual([0]);
       // The collector resends what was stored (its ring, read again): the writer still knows those ids.
+      const repeatsBefore = writer.stats().duplicates;
       await produceAll(sink, stored);
       await sink.stop();
       await waitUntil('the writer to read the resend', () => writer.stats().flows >= 2 * flows.length);
-      expect(writer.stats().duplicates).toBe(stored.length);
+      expect(writer.stats().duplicates - repeatsBefore).toBeGreaterThanOrEqual(stored.length);
       await expectExactly(store, flows, [writer]);
     } finally {
       await idle.disconnect();

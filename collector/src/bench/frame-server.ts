@@ -132,7 +132,9 @@ export async function startFrameServer(
   // The child loads this module through tsx, as bin/flowtrail.js loads the CLI.
   const child = spawn(process.execPath, ['--import', 'tsx/esm', self, String(distinct), String(limit ?? 0)], {
     cwd: path.resolve(path.dirname(self), '../../..'),
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // Its stdin is a pipe from this process: when this process goes, however it goes, the pipe
+    // ends and so does the server (a bench killed midway leaves no server behind).
+    stdio: ['pipe', 'pipe', 'inherit'],
   });
   const address = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -154,4 +156,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     Number(process.argv[3] ?? 0) || Number.POSITIVE_INFINITY,
   );
   process.stdout.write(`listening on ${address}\n`);
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.resume();
 }

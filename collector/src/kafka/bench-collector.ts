@@ -37,15 +37,31 @@ export interface CollectorProcess {
   readonly pid: number;
   /** Starts the source. */
   go(): void;
-  /** Flows Kafka acknowledged, as last reported. */
+  /** Flows Kafka acknowledged, as last reported; throws once the process ended before it was done. */
   acked(): number;
-  /** Resolves once the source stopped at `flows` and the collector sent what it held. */
-  readonly done: Promise<{ acked: number; bytes: number }>;
+  /**
+   * Resolves once the source stopped at `flows` and the collector sent what it held; rejects when
+   * the process ends first, or after a generous deadline.
+   */
+  done(): Promise<{ acked: number; bytes: number }>;
   /** Ends the process (its frame server with it). */
   stop(): Promise<void>;
 }
 
 const self = fileURLToPath(import.meta.url);
+
+/** How long the bench waits for the collector to be ready, and to be done once it was told to go. */
+const readyTimeoutMs = 120_000;
+const doneTimeoutMs = 600_000;
+
+/** `p`, or a rejection saying what did not happen within `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the bench's collector process: ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Forks a collector producing `flows` generated flows (the generator's frame server as its own
@@ -61,15 +77,29 @@ export async function startCollectorProcess(
     execArgv: ['--import', 'tsx/esm'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const send = (m: ToChild) => child.connected && child.send(m);
+  // A send racing the channel's close reports to its callback, not as an 'error' event.
+  const send = (m: ToChild) => child.connected && child.send(m, () => {});
   let acked = 0;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let ended: string | undefined;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', (code, signal) => {
+      ended ??= `exited (${code ?? signal})`;
+      resolve();
+    });
+    // The fork failed: there is no process to wait for.
+    child.once('error', (err) => {
+      ended ??= `failed: ${err.message}`;
+      if (child.pid === undefined) resolve();
+    });
+  });
+  let finished = false;
   let markDone!: (r: { acked: number; bytes: number }) => void;
   const done = new Promise<{ acked: number; bytes: number }>((resolve, reject) => {
-    markDone = resolve;
-    void exited.then((code) =>
-      reject(new Error(`the bench's collector process exited (${code}) before it was done`)),
-    );
+    markDone = (r) => {
+      finished = true;
+      resolve(r);
+    };
+    void exited.then(() => reject(new Error(`the bench's collector process ${ended} before it was done`)));
   });
   done.catch(() => {});
   const ready = new Promise<void>((resolve, reject) => {
@@ -81,24 +111,32 @@ export async function startCollectorProcess(
         markDone({ acked: m.acked, bytes: m.bytes });
       }
     });
-    void exited.then((code) =>
-      reject(new Error(`the bench's collector process exited (${code}) before it was ready`)),
-    );
+    void exited.then(() => reject(new Error(`the bench's collector process ${ended} before it was ready`)));
   });
-  await ready;
+  const stop = async () => {
+    if (ended) return;
+    send({ type: 'exit' });
+    // It stops its source and producer first; a child that hangs is not left behind (its frame
+    // server goes with it: that server's stdin pipe ends).
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await within(ready, readyTimeoutMs, 'not ready');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   return {
     pid: child.pid!,
     go: () => send({ type: 'go' }),
-    acked: () => acked,
-    done,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      send({ type: 'exit' });
-      // It stops its source and producer first; a child that hangs is not left behind.
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
+    acked() {
+      if (ended && !finished) throw new Error(`the bench's collector process ${ended} before it was done`);
+      return acked;
     },
+    done: () => within(done, doneTimeoutMs, 'not done'),
+    stop,
   };
 }
 
@@ -115,6 +153,8 @@ async function runChild(kafkaConfig: KafkaConfig, flows: number): Promise<void> 
     metrics,
   });
   const sim = await startFrameServer();
+  // However this process ends, its frame server ends too.
+  process.on('exit', () => sim.stop());
   const collector = createCollector(
     { ...defaultCollectorConfig, targets: [sim.address] },
     { sink, logger, metrics },
@@ -140,6 +180,8 @@ async function runChild(kafkaConfig: KafkaConfig, flows: number): Promise<void> 
   };
   const exit = async () => {
     clearInterval(ticker);
+    // A collector that cannot stop (a broker gone) does not keep this process alive.
+    setTimeout(() => process.exit(1), 20_000).unref();
     await stop();
     process.exit(0);
   };
@@ -147,7 +189,10 @@ async function runChild(kafkaConfig: KafkaConfig, flows: number): Promise<void> 
   process.on('message', (m: ToChild) => {
     if (m.type === 'exit') void exit();
     if (m.type !== 'go' || ticker) return;
-    void collector.start();
+    collector.start().catch((err: unknown) => {
+      process.stderr.write(`bench collector: ${String(err)}\n`);
+      process.exit(1);
+    });
     ticker = setInterval(() => {
       const s = collector.status().sink;
       report({ type: 'progress', acked: s.stored });

@@ -24,7 +24,7 @@ import { sleep } from '../../../common/retry.ts';
 import { startCollectorProcess } from './bench-collector.ts';
 import type { Compression } from './compression.ts';
 import { createKafkaClient, type KafkaConfig } from './config.ts';
-import { childCpu, type ThreadCpu, threadCpu, threadCpuSince } from './cpu-split.ts';
+import { childCpu, processCpu, type ThreadCpu, threadCpu, threadCpuSince } from './cpu-split.ts';
 import {
   createKafkaWriter,
   defaultKafkaWriterConfig,
@@ -105,13 +105,20 @@ export interface KafkaBenchResult {
   /**
    * The collector side alone, as it filled the drain's topic (nothing consuming): flows Kafka
    * acknowledged per second from the collector's start, and the CPU per flow of the collector's
-   * process (by thread kind: `js_main` its JavaScript thread, `js_other` the gRPC reader's thread,
-   * LZ4 and V8's helpers) and the broker. With the drain's figures, it says what each side costs
-   * when the two share this machine in the end-to-end pass.
+   * process (by thread kind: `js_main` its JavaScript thread, `js_other` the rest: the gRPC reader's
+   * thread, LZ4 and V8's helpers) and the broker. With the drain's figures, it says what each side
+   * costs when the two share this machine in the end-to-end pass.
    */
   kafka_collector_flows_per_s?: number;
   kafka_collector_cpu_us_per_flow?: number;
-  kafka_collector_cpu_split_us_per_flow?: CpuSplit;
+  kafka_collector_cpu_split_us_per_flow?: CollectorSplit;
+}
+
+/** The collector's process CPU per flow (see `kafka_collector_cpu_split_us_per_flow`). */
+export interface CollectorSplit {
+  js_main: number;
+  js_other: number;
+  broker?: number;
 }
 
 /** CPU per flow by where it ran (see `kafka_cpu_split_us_per_flow`). */
@@ -127,12 +134,6 @@ export interface CpuSplit {
 const brokerMarker = 'kafka.Kafka';
 
 const perFlow = (us: number, flows: number) => Math.round((us / Math.max(1, flows)) * 10) / 10;
-
-/** CPU of all of a process's threads between two readings. */
-const threadsTotal = (a: ThreadCpu, b: ThreadCpu) => {
-  const d = threadCpuSince(a, b);
-  return d.jsMain + d.jsOther + d.native;
-};
 
 /** CPU per flow by where it ran, between two readings (undefined without /proc). */
 function cpuSplit(
@@ -163,7 +164,7 @@ interface Measured {
   cpuUs: number;
   split: CpuSplit | undefined;
   /** The collector's process alone (Linux). */
-  collector?: { cpuUs: number; split: CpuSplit | undefined };
+  collector?: { cpuUs: number; split: CollectorSplit | undefined };
 }
 
 /** What a writer did between the clock's start and the N-th flow stored, read at that instant. */
@@ -179,7 +180,7 @@ interface SideRun {
   flows: number;
   seconds: number;
   cpuUs: number;
-  split: CpuSplit | undefined;
+  split: CollectorSplit | undefined;
 }
 
 /** What the end-to-end pass measured: the writer's run and the producer's. */
@@ -219,7 +220,7 @@ function createBenchWriter(
 
 /**
  * CPU readings at one instant: this process, its threads by kind, the local broker's JVM, and the
- * collector's process (`collectorPid`) by thread kind.
+ * collector's process (`collectorPid`): in all, and its threads by kind.
  */
 function cpuNow(localBroker: boolean, collectorPid?: number) {
   return {
@@ -228,7 +229,8 @@ function cpuNow(localBroker: boolean, collectorPid?: number) {
     threads: threadCpu(),
     broker: localBroker ? childCpu(brokerMarker) : undefined,
     collectorPid,
-    collector: collectorPid === undefined ? undefined : threadCpu(collectorPid),
+    collector: collectorPid === undefined ? undefined : processCpu(collectorPid),
+    collectorThreads: collectorPid === undefined ? undefined : threadCpu(collectorPid),
   };
 }
 type CpuReading = ReturnType<typeof cpuNow>;
@@ -237,8 +239,18 @@ type CpuReading = ReturnType<typeof cpuNow>;
 function measuredSince(start: CpuReading, flows: number, localBroker: boolean): Measured {
   const end = cpuNow(localBroker, start.collectorPid);
   const cpu = process.cpuUsage(start.process);
+  // The process's total, not the sum of its threads: the gRPC reader's thread ends as the collector
+  // stops, before the end reading, and its ticks leave /proc with it.
   const collectorUs =
-    start.collector && end.collector ? threadsTotal(start.collector, end.collector) : undefined;
+    start.collector !== undefined && end.collector !== undefined
+      ? end.collector - start.collector
+      : undefined;
+  const main =
+    start.collectorThreads && end.collectorThreads
+      ? threadCpuSince(start.collectorThreads, end.collectorThreads).jsMain
+      : undefined;
+  const broker =
+    start.broker !== undefined && end.broker !== undefined ? end.broker - start.broker : undefined;
   return {
     seconds: (end.at - start.at) / 1000,
     cpuUs: cpu.user + cpu.system,
@@ -246,7 +258,14 @@ function measuredSince(start: CpuReading, flows: number, localBroker: boolean): 
     ...(collectorUs !== undefined && {
       collector: {
         cpuUs: collectorUs,
-        split: cpuSplit(flows, start.collector, end.collector, start.broker, end.broker),
+        split:
+          main === undefined
+            ? undefined
+            : {
+                js_main: perFlow(main, flows),
+                js_other: perFlow(collectorUs - main, flows),
+                ...(broker !== undefined && { broker: perFlow(broker, flows) }),
+              },
       },
     }),
   };
@@ -299,21 +318,24 @@ async function pass(
 ): Promise<PassResult> {
   const kafkaConfig = passConfig(base, name);
   const writer = createBenchWriter(kafkaConfig, store, createMetrics('bench_kafka'));
-  await writer.start();
-  const source = await startCollectorProcess(kafkaConfig, flows);
   try {
-    const start = cpuNow(localBroker, source.pid);
-    source.go();
-    let producedSeconds = 0;
-    const run = await untilStored(writer, flows, start, localBroker, () => {
-      if (!producedSeconds && source.acked() >= flows)
-        producedSeconds = (performance.now() - start.at) / 1000;
-    });
-    const { acked: produced, bytes } = await source.done;
-    await writer.stop();
-    return { ...run, produced, producedSeconds, bytes };
+    await writer.start();
+    const source = await startCollectorProcess(kafkaConfig, flows);
+    try {
+      const start = cpuNow(localBroker, source.pid);
+      source.go();
+      let producedSeconds = 0;
+      const run = await untilStored(writer, flows, start, localBroker, () => {
+        if (!producedSeconds && source.acked() >= flows)
+          producedSeconds = (performance.now() - start.at) / 1000;
+      });
+      const { acked: produced, bytes } = await source.done();
+      return { ...run, produced, producedSeconds, bytes };
+    } finally {
+      await source.stop();
+    }
   } finally {
-    await source.stop();
+    await writer.stop();
   }
 }
 
@@ -344,7 +366,7 @@ async function drainPass(
       cpuUs: side.collector?.cpuUs ?? 0,
       split: side.collector?.split,
     };
-    await source.done;
+    await source.done();
   } finally {
     await source.stop();
   }

@@ -68,6 +68,18 @@ export function threadCpuSince(a: ThreadCpu, b: ThreadCpu): ThreadCpu {
 }
 
 /**
+ * The CPU (µs) of process `pid` so far, its threads that ended included (a thread's ticks leave
+ * `/proc/<pid>/task` with it, not the process's total); undefined when it is gone (or no /proc).
+ */
+export function processCpu(pid: number): number | undefined {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).us;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The CPU (µs, all threads) of this process's children whose command line contains `marker`, or
  * undefined when there is none (or no /proc).
  */
