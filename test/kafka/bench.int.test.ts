@@ -64,8 +64,9 @@ describe('test > kafka > bench', () => {
       const side = r.kafka_collector_cpu_split_us_per_flow!;
       expect(side.js_main).toBeGreaterThan(0);
       expect(side.broker).toBeGreaterThan(0);
-      // Its split is its whole process: the JavaScript thread and the rest (rounding apart).
-      expect(side.js_main + side.js_other).toBeCloseTo(r.kafka_collector_cpu_us_per_flow!, -0.5);
+      // Its JavaScript thread, and the rest of its process: the gRPC reader's thread (ended before
+      // the last reading, so counted from the process's total), LZ4, V8's helpers.
+      expect(side.js_other).toBeGreaterThan(0);
     }
   }, 600_000);
 });

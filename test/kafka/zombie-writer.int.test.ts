@@ -74,6 +74,15 @@ describe('test > kafka > zombie writer', () => {
     return { writer, held, release };
   };
 
+  /** Produces 12,000 generated flows of `seed` to the topic; returns their ids. */
+  const produced = async (config: KafkaConfig, seed: number): Promise<Set<string>> => {
+    const flows = generatedFlows(12_000, { seed });
+    const sink = startSink(config);
+    await produceAll(sink, flows);
+    await sink.stop();
+    return flowIdSet(flows);
+  };
+
   /** Lets the zombie insert what it held (same ranges, same tokens), stops both, and checks each flow is stored once. */
   const releaseAndExpectOnce = async (
     zombie: Awaited<ReturnType<typeof startZombie>>,
@@ -95,11 +104,7 @@ describe('test > kafka > zombie writer', () => {
 
   it('stores each flow once when a writer dropped from the group inserts after its successor', async () => {
     const config = testKafkaConfig(broker.brokers, 2);
-    const flows = generatedFlows(12_000, { seed: 9 });
-    const want = flowIdSet(flows);
-    const sink = startSink(config);
-    await produceAll(sink, flows);
-    await sink.stop();
+    const want = await produced(config, 9);
     const zombie = await startZombie(config, store);
     const successor = await startWriter(config, store, { sessionTimeoutMs: 6_000 });
     await waitForRows(store, want.size);
@@ -112,11 +117,7 @@ describe('test > kafka > zombie writer', () => {
   // dropped writer's late insert of it would not be recognised as a repeat.
   it('replays a recorded range whole across fetches smaller than the range', async () => {
     const config = testKafkaConfig(broker.brokers, 1);
-    const flows = generatedFlows(12_000, { seed: 19 });
-    const want = flowIdSet(flows);
-    const sink = startSink(config);
-    await produceAll(sink, flows);
-    await sink.stop();
+    const want = await produced(config, 19);
     const replayStore = await createChdbStore(path.join(dir, 'data'), 'zombie_whole');
     await migrate(replayStore);
     try {

@@ -152,7 +152,8 @@ async function runChild(kafkaConfig: KafkaConfig, flows: number): Promise<void> 
     logger,
     metrics,
   });
-  const sim = await startFrameServer();
+  // It serves exactly `flows` frames, then ends the call, as for the embedded bench.
+  const sim = await startFrameServer(undefined, flows);
   // However this process ends, its frame server ends too.
   process.on('exit', () => sim.stop());
   const collector = createCollector(
@@ -163,10 +164,9 @@ async function runChild(kafkaConfig: KafkaConfig, flows: number): Promise<void> 
   await sink.connected();
   let ticker: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
-  // The source ends once the collector has taken N flows, and the collector's stop sends what it
-  // holds at once: the run moves N flows, as the embedded bench does. Left running, the generator
-  // kept the collector producing 2–3× N on these 2 cores (Kafka does not push back as the embedded
-  // sink does), taking CPU from the writer for flows the figure never counts.
+  // Once the collector has taken the N flows, its stop sends what it holds at once: the run moves N
+  // flows. (Left serving, the generator kept the collector producing 2–3× N on these 2 cores, taking
+  // CPU from the writer for flows the figure never counts.)
   const stop = () => {
     sim.stop();
     stopping ??= collector.stop();

@@ -24,7 +24,7 @@ import { sleep } from '../../../common/retry.ts';
 import { startCollectorProcess } from './bench-collector.ts';
 import type { Compression } from './compression.ts';
 import { createKafkaClient, type KafkaConfig } from './config.ts';
-import { childCpu, processCpu, type ThreadCpu, threadCpu, threadCpuSince } from './cpu-split.ts';
+import { childCpu, processCpu, threadCpu, threadCpuSince } from './cpu-split.ts';
 import {
   createKafkaWriter,
   defaultKafkaWriterConfig,
@@ -135,26 +135,6 @@ const brokerMarker = 'kafka.Kafka';
 
 const perFlow = (us: number, flows: number) => Math.round((us / Math.max(1, flows)) * 10) / 10;
 
-/** CPU per flow by where it ran, between two readings (undefined without /proc). */
-function cpuSplit(
-  flows: number,
-  a: ThreadCpu | undefined,
-  b: ThreadCpu | undefined,
-  brokerA: number | undefined,
-  brokerB: number | undefined,
-  collectorUs?: number,
-): CpuSplit | undefined {
-  if (!a || !b) return undefined;
-  const d = threadCpuSince(a, b);
-  return {
-    js_main: perFlow(d.jsMain, flows),
-    js_other: perFlow(d.jsOther, flows),
-    chdb: perFlow(d.native, flows),
-    broker: brokerA !== undefined && brokerB !== undefined ? perFlow(brokerB - brokerA, flows) : undefined,
-    ...(collectorUs !== undefined && { collector: perFlow(collectorUs, flows) }),
-  };
-}
-
 /**
  * Wall time, and the CPU of the writer's process and of the collector's (when one was read) since a
  * reading, with the CPU by thread kind per flow.
@@ -239,32 +219,38 @@ type CpuReading = ReturnType<typeof cpuNow>;
 function measuredSince(start: CpuReading, flows: number, localBroker: boolean): Measured {
   const end = cpuNow(localBroker, start.collectorPid);
   const cpu = process.cpuUsage(start.process);
-  // The process's total, not the sum of its threads: the gRPC reader's thread ends as the collector
-  // stops, before the end reading, and its ticks leave /proc with it.
-  const collectorUs =
-    start.collector !== undefined && end.collector !== undefined
-      ? end.collector - start.collector
-      : undefined;
-  const main =
-    start.collectorThreads && end.collectorThreads
-      ? threadCpuSince(start.collectorThreads, end.collectorThreads).jsMain
-      : undefined;
-  const broker =
-    start.broker !== undefined && end.broker !== undefined ? end.broker - start.broker : undefined;
+  const since = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined ? b - a : undefined;
+  const per = (us: number) => perFlow(us, flows);
+  const broker = since(start.broker, end.broker);
+  // The collector's process total, not the sum of its threads: its gRPC reader's thread ends as the
+  // collector stops, before the end reading, and its ticks leave /proc/<pid>/task with it.
+  const collector = since(start.collector, end.collector);
+  const threads = start.threads && end.threads && threadCpuSince(start.threads, end.threads);
+  const collectorMain =
+    start.collectorThreads &&
+    end.collectorThreads &&
+    threadCpuSince(start.collectorThreads, end.collectorThreads).jsMain;
   return {
     seconds: (end.at - start.at) / 1000,
     cpuUs: cpu.user + cpu.system,
-    split: cpuSplit(flows, start.threads, end.threads, start.broker, end.broker, collectorUs),
-    ...(collectorUs !== undefined && {
+    split: threads && {
+      js_main: per(threads.jsMain),
+      js_other: per(threads.jsOther),
+      chdb: per(threads.native),
+      broker: broker === undefined ? undefined : per(broker),
+      ...(collector !== undefined && { collector: per(collector) }),
+    },
+    ...(collector !== undefined && {
       collector: {
-        cpuUs: collectorUs,
+        cpuUs: collector,
         split:
-          main === undefined
+          collectorMain === undefined
             ? undefined
             : {
-                js_main: perFlow(main, flows),
-                js_other: perFlow(collectorUs - main, flows),
-                ...(broker !== undefined && { broker: perFlow(broker, flows) }),
+                js_main: per(collectorMain),
+                js_other: per(collector - collectorMain),
+                ...(broker !== undefined && { broker: per(broker) }),
               },
       },
     }),
@@ -378,11 +364,13 @@ async function drainPass(
       started ??= cpuNow(localBroker);
     },
   });
-  await writer.start();
-  while (!started) await sleep(2);
-  const run = await untilStored(writer, flows, started, localBroker);
-  await writer.stop();
-  return { ...run, fill };
+  try {
+    await writer.start();
+    while (!started) await sleep(2);
+    return { ...(await untilStored(writer, flows, started, localBroker)), fill };
+  } finally {
+    await writer.stop();
+  }
 }
 
 /** Runs the distributed-path benchmark in a scratch chdb directory (removed afterwards). */

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../../common/testing/faults.ts';
-import { childCpu, threadCpu, threadCpuSince } from './cpu-split.ts';
+import { childCpu, processCpu, threadCpu, threadCpuSince } from './cpu-split.ts';
 
 /** Spins until this process has burnt `ms` more of CPU (a wall-clock spin gets less on a loaded machine). */
 function cpuEnd(ms: number): void {
@@ -59,5 +59,21 @@ describe.runIf(process.platform === 'linux')('collector > kafka > cpu split', ()
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('keeps the CPU of a thread that ended in the process total, which its threads no longer show', async () => {
+    const before = { threads: threadCpu()!, total: processCpu(process.pid)! };
+    const worker = new Worker(
+      `const { parentPort } = require("node:worker_threads"); ${cpuSpin} cpuEnd(300); parentPort.postMessage("done");`,
+      { eval: true },
+    );
+    await once(worker, 'message');
+    await once(worker, 'exit');
+    const threads = threadCpuSince(before.threads, threadCpu()!);
+    const total = processCpu(process.pid)! - before.total;
+    // The bench reads the collector process so: its gRPC reader's thread ends before the last reading.
+    expect(threads.jsOther).toBeLessThan(150_000);
+    expect(total - threads.jsMain).toBeGreaterThanOrEqual(200_000);
+    expect(processCpu(2 ** 22 + 1)).toBeUndefined();
   });
 });

@@ -431,9 +431,10 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
   };
   /** Takes a batch off its partition's list and out of the lane's queue. */
   const forget = (b: InsertBatch) => {
-    const list = unstored.get(b.range.partition);
-    if (list?.includes(b)) list.splice(list.indexOf(b), 1);
-    if (queue.includes(b)) queue.splice(queue.indexOf(b), 1);
+    for (const list of [unstored.get(b.range.partition), queue]) {
+      const i = list?.indexOf(b) ?? -1;
+      if (i >= 0) list!.splice(i, 1);
+    }
   };
   const complete = (b: InsertBatch) => b.readTo >= b.range.end;
   /** The rows of whole ranges waiting for the insert lane (what it can take to make room). */
