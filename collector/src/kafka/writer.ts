@@ -56,7 +56,7 @@ import { retry, sleep } from '../../../common/retry.ts';
 import { encodeFlowRow, type FlowPeek, peekFlow } from '../../../common/schema/flow-wire.ts';
 import { BatchBuffers } from '../writer/batch-buffers.ts';
 import { insertFlowBatch, insertLostEvents } from '../writer/flow-insert.ts';
-import { IdLog, RecentIds } from '../writer/recent-ids.ts';
+import { RecentIds } from '../writer/recent-ids.ts';
 import { FlowBatchReader, headers } from './codec.ts';
 import { ensureTopics, type KafkaConfig } from './config.ts';
 
@@ -115,8 +115,7 @@ export interface KafkaWriterConfig {
   /** Insert settings, e.g. `distributed_foreground_insert` for a cluster's Distributed table. */
   insertSettings: Record<string, string | number>;
   /**
-   * Flow ids remembered for dedup (at least 2 × batchRows). Default 1,000,000 (25 MB). Each batch also
-   * keeps the ids it added (16 bytes per flow) until it is stored, to take them out if it is dropped.
+   * Flow ids remembered for dedup (at least 2 × batchRows). Default 1,000,000 (25 MB).
    */
   dedupWindow: number;
   /** How often the ownership table is re-read for ends the collector left unattributed; 0: never. Default 5,000 ms. */
@@ -284,8 +283,11 @@ export interface KafkaWriter {
 
 interface InsertBatch {
   rows: RowBinaryWriter;
-  /** The flow ids it added to the repeat window: dropped unstored, it takes them out again. */
-  ids: IdLog;
+  /**
+   * Its adds to the repeat window, as runs of their sequence numbers (`from`, `to` pairs: one per
+   * message, joined when contiguous): dropped unstored, it takes those ids out again.
+   */
+  adds: number[];
   /** The offsets it holds; its dedup token is derived from them (see the module doc). */
   range: OffsetRange;
   count: number;
@@ -402,7 +404,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     done.catch(() => {});
     return {
       rows: buffers.writer(),
-      ids: new IdLog(),
+      adds: [],
       range,
       count: 0,
       minNs: 0n,
@@ -437,6 +439,10 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
     }
   };
   const complete = (b: InsertBatch) => b.readTo >= b.range.end;
+  /** Takes a batch's flow ids out of the repeat window (it is dropped or abandoned unstored). */
+  const forgetIds = (b: InsertBatch) => {
+    for (let k = 0; k < b.adds.length; k += 2) seen.forgetAdded(b.adds[k]!, b.adds[k + 1]!);
+  };
   /** The rows of whole ranges waiting for the insert lane (what it can take to make room). */
   const waitingRows = () => queue.reduce((n, b) => (complete(b) ? n + b.count : n), 0);
   const wakeLaneWaiters = () => {
@@ -459,7 +465,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         b.dropped = true;
         b.reject(new Error(`range ${b.range.start}-${b.range.end} of partition ${p} dropped unstored`));
         forget(b);
-        seen.deleteAll(b.ids);
+        forgetIds(b);
         buffers.give(b.rows.detach(0));
         any = true;
       }
@@ -651,7 +657,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         } catch (err) {
           // Abandoned unstored: its ids must not make a replay look like a repeat. It stays on its
           // partition's list, so no later commit moves the position past it.
-          seen.deleteAll(b.ids);
+          forgetIds(b);
           b.reject(err);
         }
         wakeLaneWaiters();
@@ -871,6 +877,7 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
         }
         if (read) {
           const count = reader.count;
+          const added = seen.added;
           for (let i = 0; i < count; i++) {
             const f = reader.flow(i);
             if (!seen.add(f.flowId)) {
@@ -878,7 +885,6 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
               m.duplicates.inc();
               continue;
             }
-            b.ids.push(f.flowId);
             try {
               if (ownership && ownership.size > 0) {
                 const n = attributeFromStore(f, ownership, reader);
@@ -900,6 +906,10 @@ export function createKafkaWriter(config: KafkaWriterConfig, deps: KafkaWriterDe
             if (b.count === 0 || f.timeNs < b.minNs) b.minNs = f.timeNs;
             if (b.count === 0 || f.timeNs > b.maxNs) b.maxNs = f.timeNs;
             b.count++;
+          }
+          if (seen.added > added) {
+            if (b.adds.at(-1) === added) b.adds[b.adds.length - 1] = seen.added;
+            else b.adds.push(added, seen.added);
           }
           for (const l of reader.lost) b.lost.push(l);
           stats.flows += count;

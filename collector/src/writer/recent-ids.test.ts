@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdLog, RecentIds } from './recent-ids.ts';
+import { RecentIds } from './recent-ids.ts';
 
 const id = (n: number): Uint8Array => {
   const b = new Uint8Array(16);
@@ -40,16 +40,19 @@ describe('collector > writer > recent-ids', () => {
     expect(w.add(id(1))).toBe(true);
   });
 
-  it('deleteAll takes out only the logged ids, and the ring goes on round its holes', () => {
+  it('forgetAdded takes out only the ids of those adds, and the ring goes on round its holes', () => {
     const w = new RecentIds(100);
-    const dropped = new IdLog();
-    // A stored batch's ids (even) and a dropped batch's (odd), interleaved as two partitions' reads are.
+    // A stored batch's ids (even) and a dropped batch's (odd), interleaved as two partitions' reads are:
+    // the dropped batch notes the sequence number of each of its adds.
+    const dropped: number[] = [];
     for (let i = 0; i < 80; i++) {
+      if (i % 2 === 1) dropped.push(w.added);
       expect(w.add(id(i))).toBe(true);
-      if (i % 2 === 1) dropped.push(id(i));
     }
-    dropped.push(id(5_000)); // never added (or evicted since): ignored
-    w.deleteAll(dropped);
+    expect(w.add(id(3))).toBe(false); // a repeat takes no number
+    expect(w.added).toBe(80);
+    for (const n of dropped) w.forgetAdded(n, n + 1);
+    w.forgetAdded(dropped[0]!, dropped[0]! + 1); // forgotten already: nothing happens
     expect(w.length).toBe(40);
     for (let i = 0; i < 80; i++) expect(w.has(id(i))).toBe(i % 2 === 0);
     // Read again, the dropped flows are new, not repeats. The ring evicts by slot, oldest first: going
@@ -64,12 +67,18 @@ describe('collector > writer > recent-ids', () => {
     for (let i = 0; i < 1_400; i++) expect(w.has(id(i))).toBe(false);
   });
 
-  it('logs ids across blocks', () => {
-    const log = new IdLog();
-    for (let i = 0; i < 2_500; i++) log.push(id(i));
-    const seen: number[] = [];
-    log.forEachId((b, o) => seen.push(new DataView(b.buffer, b.byteOffset + o).getUint32(0)));
-    expect(log.length).toBe(2_500);
-    expect(seen).toEqual(Array.from({ length: 2_500 }, (_, i) => i));
+  it('forgetAdded leaves alone the slots newer adds took over, and what clear removed', () => {
+    const w = new RecentIds(10);
+    for (let i = 0; i < 10; i++) w.add(id(i)); // adds 0–9
+    for (let i = 10; i < 15; i++) w.add(id(i)); // adds 10–14 overwrite slots 0–4
+    w.forgetAdded(0, 10); // adds 0–4 were evicted: only 5–9 go
+    for (let i = 0; i < 15; i++) expect(w.has(id(i))).toBe(i >= 10);
+    expect(w.length).toBe(5);
+    const before = w.added;
+    w.clear();
+    w.add(id(20));
+    w.forgetAdded(0, before); // cleared already; the add after clear is not among them
+    expect(w.has(id(20))).toBe(true);
+    expect(w.length).toBe(1);
   });
 });

@@ -9,8 +9,10 @@
  * slot numbers (linear probing, backward-shift deletion), so it allocates nothing per flow.
  * Memory: 17 bytes per slot plus 8 bytes per slot of table (load ≤ 0.5).
  *
- * A batch that keeps the ids it added (`IdLog`) can take them out again when it is dropped unstored,
- * so the window forgets exactly those flows and keeps recognising the ones already stored.
+ * Each add has a sequence number (`added`): a batch that notes the numbers of its adds (a run per
+ * message it read) can take exactly those ids out again when it is dropped unstored (`forgetAdded`),
+ * so the window keeps recognising the flows already stored. The ring itself says which of them are
+ * still held: add n sits in slot n mod capacity until add n + capacity overwrites it.
  * @module
  */
 
@@ -21,10 +23,10 @@ export class RecentIds {
   /** slot + 1, or 0 for empty. */
   private readonly table: Int32Array;
   private readonly mask: number;
-  /** 1 where a ring slot holds an id still in the table (a deleted id leaves a hole in the ring). */
+  /** 1 where a ring slot holds an id still in the table (a forgotten id leaves a hole in the ring). */
   private readonly live: Uint8Array;
-  /** Next ring slot to fill: the oldest one, once the ring has gone round. */
-  private next = 0;
+  /** Ids added so far: the sequence number of the next add, whose slot is `added % capacity`. */
+  private count = 0;
   private size = 0;
 
   constructor(capacity: number) {
@@ -43,15 +45,20 @@ export class RecentIds {
     return this.size;
   }
 
+  /** Ids added so far (repeats not counted): the sequence number the next add gets. */
+  get added(): number {
+    return this.count;
+  }
+
   /** True if `id` is in the window. */
   has(id: Uint8Array): boolean {
-    return this.find(id, 0) >= 0;
+    return this.find(id) >= 0;
   }
 
   /** Adds `id` unless present; returns false when it was already there (a repeat). */
   add(id: Uint8Array): boolean {
-    if (this.find(id, 0) >= 0) return false;
-    const slot = this.next;
+    if (this.find(id) >= 0) return false;
+    const slot = this.count % this.capacity;
     if (this.live[slot]) this.removeAt(this.indexOfSlot(slot));
     else this.size++;
     // Byte by byte: a subarray view per flow was a tenth of the ingest path's garbage.
@@ -62,47 +69,47 @@ export class RecentIds {
     while (this.table[i] !== 0) i = (i + 1) & this.mask;
     this.table[i] = slot + 1;
     this.live[slot] = 1;
-    this.next = slot + 1 === this.capacity ? 0 : slot + 1;
+    this.count++;
     return true;
   }
 
   /**
-   * Takes the ids of `log` out of the window (those still in it): a batch dropped unstored, whose
-   * flows must not look like repeats when they are read again.
+   * Takes out the ids of adds `from` (inclusive) to `to` (exclusive) that are still held: a batch
+   * dropped unstored, whose flows must not look like repeats when they are read again.
    */
-  deleteAll(log: IdLog): void {
-    log.forEachId((bytes, o) => {
-      const i = this.find(bytes, o);
-      if (i < 0) return; // evicted since
-      this.live[this.table[i]! - 1] = 0;
-      this.removeAt(i);
+  forgetAdded(from: number, to: number): void {
+    // Adds older than the last `capacity` were overwritten by newer ones (evicted).
+    for (let n = Math.max(from, this.count - this.capacity); n < to; n++) {
+      const slot = n % this.capacity;
+      if (!this.live[slot]) continue; // forgotten already
+      this.removeAt(this.indexOfSlot(slot));
+      this.live[slot] = 0;
       this.size--;
-    });
+    }
   }
 
   /** Forgets everything. */
   clear(): void {
     this.table.fill(0);
     this.live.fill(0);
-    this.next = 0;
     this.size = 0;
   }
 
-  /** Table index holding the id at `bytes[o..o+16]`, or -1. */
-  private find(bytes: Uint8Array, o: number): number {
+  /** Table index holding `id`, or -1. */
+  private find(id: Uint8Array): number {
     const t = this.table;
-    let i = hash(bytes, o) & this.mask;
+    let i = hash(id, 0) & this.mask;
     for (let e = t[i]!; e !== 0; e = t[i]!) {
-      if (this.equals(e - 1, bytes, o)) return i;
+      if (this.equals(e - 1, id)) return i;
       i = (i + 1) & this.mask;
     }
     return -1;
   }
 
-  private equals(slot: number, bytes: Uint8Array, at: number): boolean {
+  private equals(slot: number, id: Uint8Array): boolean {
     const ids = this.ids;
     const o = slot * 16;
-    for (let k = 0; k < 16; k++) if (ids[o + k] !== bytes[at + k]) return false;
+    for (let k = 0; k < 16; k++) if (ids[o + k] !== id[k]) return false;
     return true;
   }
 
@@ -132,33 +139,6 @@ export class RecentIds {
       }
     }
     t[i] = 0;
-  }
-}
-
-/** Ids per block of an IdLog (16 KiB). */
-const logBlock = 1024;
-
-/** The ids one batch added to a window, in blocks: 16 bytes per flow, no object per flow. */
-export class IdLog {
-  private blocks: Uint8Array[] = [];
-  private n = 0;
-
-  get length(): number {
-    return this.n;
-  }
-
-  push(id: Uint8Array): void {
-    const at = this.n % logBlock;
-    if (at === 0) this.blocks.push(new Uint8Array(logBlock * 16));
-    const b = this.blocks[this.blocks.length - 1]!;
-    const o = at * 16;
-    for (let k = 0; k < 16; k++) b[o + k] = id[k]!;
-    this.n++;
-  }
-
-  /** Calls `fn` with each id as 16 bytes of `bytes` from offset `o`. */
-  forEachId(fn: (bytes: Uint8Array, o: number) => void): void {
-    for (let i = 0; i < this.n; i++) fn(this.blocks[Math.floor(i / logBlock)]!, (i % logBlock) * 16);
   }
 }
 
