@@ -6,6 +6,7 @@
  */
 import type { FlowAttribution } from '../../common/flow/attribution.ts';
 import type { IngestedFlow, LostRecord } from '../../common/flow/model.ts';
+import type { FlowWalk } from '../../common/schema/flow-wire.ts';
 import type { FlowSink } from './writer/clickhouse-sink.ts';
 
 /** Attributes one flow; the enricher of collector/src/enrich implements it. */
@@ -21,6 +22,8 @@ export interface FlowIntake {
   lost(record: LostRecord): void;
   /** The newest flow time already stored for a target (for `since` on reconnect). */
   lastStoredTime(target: string): bigint | undefined;
+  /** How much of each flow to read before `accept` (the sink's `walk`). */
+  readonly walk: FlowWalk;
 }
 
 /** Builds the intake over a sink, with optional attribution. */
@@ -33,5 +36,6 @@ export function createIntake(sink: FlowSink, attribute?: AttributeFlow): FlowInt
     drained: () => sink.drained(),
     lost: (record) => sink.recordLost(record),
     lastStoredTime: (target) => sink.lastStoredTime(target),
+    walk: sink.walk ?? 'whole',
   };
 }

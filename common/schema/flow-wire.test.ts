@@ -147,46 +147,51 @@ describeWithFixtures('common > schema > flow-wire (fixtures)', () => {
 describeWithFixtures('common > schema > flow-wire > wireFlow (fixtures)', () => {
   const lines = hubbleFixtureFiles().flatMap((f) => readFileSync(f, 'utf8').split('\n').filter(Boolean));
 
-  it('walks once for the source and the row, and reads ends on demand after other walks', () => {
-    const flows = lines
-      .slice(0, 300)
-      .map((l) => parseLine(l))
-      .filter((ev) => ev.flow)
-      .map((ev) => ({ flow: ev.flow!, pb: Flow.encode(ev.flow!).finish() }));
-    const made = flows.map(({ pb }) => {
-      const f = wireFlow(pb, '', 't', 7n, () => 5n);
-      // The row from the source's walk equals the row from a walk of its own.
-      const reused = new RowBinaryWriter();
-      encodeFlowRow(reused, f);
-      peekFlow(flows[0]!.pb);
-      const fresh = new RowBinaryWriter();
-      encodeFlowRow(fresh, f);
-      expect(reused.take()).toEqual(fresh.take());
-      return f;
-    });
-    // Read long after: every flow's own ends, not the last walk's.
-    for (let i = 0; i < flows.length; i++) {
-      const { flow } = flows[i]!;
-      const f = made[i]!;
-      expect({
-        timeNs: f.timeNs,
-        flowId: Buffer.from(f.flowId),
-        nodeName: f.nodeName,
-        sourceIp: f.sourceIp,
-        destinationIp: f.destinationIp,
-        sourceLabels: f.sourceLabels,
-        destinationLabels: f.destinationLabels,
-      }).toEqual({
-        timeNs: timestampToNs(flow.time) ?? 5n,
-        flowId: Buffer.from(flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(flows[i]!.pb)),
-        nodeName: flow.node_name,
-        sourceIp: flow.IP?.source ?? '',
-        destinationIp: flow.IP?.destination ?? '',
-        sourceLabels: flow.source?.labels ?? [],
-        destinationLabels: flow.destination?.labels ?? [],
+  // `whole`: the row reuses the source's walk; `header`: the source read three fields, and the row
+  // and the ends come from a walk of their own. Either way the same row and the same ends.
+  it.each(['whole', 'header'] as const)(
+    'walks the %s flow for the source, then gives the same row and ends on demand after other walks',
+    (walk) => {
+      const flows = lines
+        .slice(0, 300)
+        .map((l) => parseLine(l))
+        .filter((ev) => ev.flow)
+        .map((ev) => ({ flow: ev.flow!, pb: Flow.encode(ev.flow!).finish() }));
+      const made = flows.map(({ pb }) => {
+        const f = wireFlow(pb, '', 't', 7n, () => 5n, walk);
+        // The row from the source's walk equals the row from a walk of its own.
+        const reused = new RowBinaryWriter();
+        encodeFlowRow(reused, f);
+        peekFlow(flows[0]!.pb);
+        const fresh = new RowBinaryWriter();
+        encodeFlowRow(fresh, f);
+        expect(reused.take()).toEqual(fresh.take());
+        return f;
       });
-    }
-  });
+      // Read long after: every flow's own ends, not the last walk's.
+      for (let i = 0; i < flows.length; i++) {
+        const { flow } = flows[i]!;
+        const f = made[i]!;
+        expect({
+          timeNs: f.timeNs,
+          flowId: Buffer.from(f.flowId),
+          nodeName: f.nodeName,
+          sourceIp: f.sourceIp,
+          destinationIp: f.destinationIp,
+          sourceLabels: f.sourceLabels,
+          destinationLabels: f.destinationLabels,
+        }).toEqual({
+          timeNs: timestampToNs(flow.time) ?? 5n,
+          flowId: Buffer.from(flow.uuid ? flowIdFromUuid(flow.uuid) : contentFlowId(flows[i]!.pb)),
+          nodeName: flow.node_name,
+          sourceIp: flow.IP?.source ?? '',
+          destinationIp: flow.IP?.destination ?? '',
+          sourceLabels: flow.source?.labels ?? [],
+          destinationLabels: flow.destination?.labels ?? [],
+        });
+      }
+    },
+  );
 });
 
 describe('common > schema > flow-wire', () => {
@@ -196,10 +201,11 @@ describe('common > schema > flow-wire', () => {
     { description: 'no dashes', uuid: '0b5c6a3e2f3c4f7e9d1a6c4b2a1e9f00' },
     { description: 'not a uuid', uuid: 'flow-17' },
   ])('gives a source the flow id of its uuid ($description)', ({ uuid }) => {
-    const pb = Flow.encode(Flow.fromPartial({ uuid })).finish();
-    expect(Buffer.from(wireFlow(pb, 'n', 't', 1n, () => 1n).flowId)).toEqual(
-      Buffer.from(flowIdFromUuid(uuid)),
-    );
+    const pb = Flow.encode(Flow.fromPartial({ uuid, IP: { source: '10.0.0.1' } })).finish();
+    for (const walk of ['whole', 'header'] as const)
+      expect(Buffer.from(wireFlow(pb, 'n', 't', 1n, () => 1n, walk).flowId)).toEqual(
+        Buffer.from(flowIdFromUuid(uuid)),
+      );
   });
 
   it('gives each of 10,000 flows walked in a row its own id, still its own after the others', () => {
@@ -217,12 +223,61 @@ describe('common > schema > flow-wire', () => {
     }
   });
 
-  it('gives a flow without a uuid the digest of its bytes, and the fallback time', () => {
-    const pb = Flow.encode(Flow.fromPartial({ node_name: 'k8s/n1' })).finish();
-    const f = wireFlow(pb, '', 't', 1n, () => 42n);
-    expect(Buffer.from(f.flowId)).toEqual(Buffer.from(contentFlowId(pb)));
-    expect(f.timeNs).toBe(42n);
-    expect(f.nodeName).toBe('k8s/n1');
+  it.each(['whole', 'header'] as const)(
+    'gives a flow without a uuid the digest of its bytes, and the fallback time (%s walk)',
+    (walk) => {
+      const pb = Flow.encode(Flow.fromPartial({ node_name: 'k8s/n1', IP: { source: '10.0.0.1' } })).finish();
+      const f = wireFlow(pb, '', 't', 1n, () => 42n, walk);
+      expect(Buffer.from(f.flowId)).toEqual(Buffer.from(contentFlowId(pb)));
+      expect(f.timeNs).toBe(42n);
+      expect(f.nodeName).toBe('k8s/n1');
+    },
+  );
+
+  it('reads a header past a repeated time, node and uuid as the whole walk does (the last one wins)', () => {
+    const a = Flow.encode(
+      Flow.fromPartial({
+        time: { seconds: 1, nanos: 2 },
+        node_name: 'a',
+        uuid: 'flow-a',
+        IP: { source: '10.0.0.1' },
+      }),
+    ).finish();
+    const b = Flow.encode(
+      Flow.fromPartial({ time: { seconds: 3, nanos: 4 }, node_name: 'b', uuid: 'flow-b' }),
+    ).finish();
+    const pb = Buffer.concat([a, b]);
+    const whole = wireFlow(pb, '', 't', 1n, () => 0n, 'whole');
+    const header = wireFlow(pb, '', 't', 1n, () => 0n, 'header');
+    expect([header.timeNs, header.nodeName, Buffer.from(header.flowId)]).toEqual([
+      3_000_000_004n,
+      'b',
+      Buffer.from(flowIdFromUuid('flow-b')),
+    ]);
+    expect([whole.timeNs, whole.nodeName, Buffer.from(whole.flowId)]).toEqual([
+      header.timeNs,
+      header.nodeName,
+      Buffer.from(header.flowId),
+    ]);
+    expect(header.sourceIp).toBe('10.0.0.1');
+  });
+
+  it('leaves a flow malformed inside a nested field to the row, which refuses it: a header walk reads past it', () => {
+    // Field 8 (source endpoint) holding a truncated varint: the top level is sound.
+    const bad = Buffer.concat([
+      Flow.encode(Flow.fromPartial({ uuid: 'flow-x', node_name: 'n' })).finish(),
+      Buffer.from([0x42, 0x02, 0x08, 0xff]),
+    ]);
+    expect(() => wireFlow(bad, '', 't', 1n, () => 0n, 'whole')).toThrow(FlowWireError);
+    const f = wireFlow(bad, '', 't', 1n, () => 0n, 'header');
+    expect(f.nodeName).toBe('n');
+    const w = new RowBinaryWriter();
+    expect(() => encodeFlowRow(w, f)).toThrow(FlowWireError);
+    expect(w.length).toBe(0);
+    // Truncated at the top level: the header walk refuses it too.
+    expect(() => wireFlow(bad.subarray(0, bad.length - 3), '', 't', 1n, () => 0n, 'header')).toThrow(
+      FlowWireError,
+    );
   });
 
   it('keeps in flow_extra only the fields no column gives back, as they came', () => {

@@ -981,6 +981,34 @@ function readFlow(pb: Uint8Array): void {
   walked = pb;
 }
 
+/**
+ * Reads only the top-level fields a source needs of a flow it passes on without encoding a row
+ * (time, node name, uuid), skipping every other field whole: no nested message is walked. The
+ * scratch then holds no complete walk (`walked` stays unset), so the row encoder, or attribution
+ * asking for an address, walks the message in full when it needs to. Nested fields are not
+ * checked here: bytes malformed inside a nested message are found by that later walk.
+ */
+function readHeader(pb: Uint8Array): void {
+  walked = undefined;
+  buf = asBuffer(pb);
+  pos = 0;
+  clearSlot(S.nodeName);
+  clearSlot(S.uuid);
+  uuidCanonical = -1;
+  timePresent = false;
+  timeNanos = 0;
+  timeSecLo = timeSecHi = 0;
+  const end = pb.length;
+  while (pos < end) {
+    const tag = varint();
+    if (tag === 10) readTimestamp(lengthEnd(end));
+    else if (tag === 90) readSlot(S.nodeName, end);
+    else if (tag === 274) readSlot(S.uuid, end);
+    else skip(tag & 7, end);
+    if (pos > end) throw new FlowWireError('truncated flow');
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Strings out of the message (only the few checks and enrichment need).
 
@@ -1493,9 +1521,17 @@ export class WireFlow implements IngestedFlow {
 }
 
 /**
- * Walks a Flow's bytes once and returns the flow a source hands on. `nodeName` is
- * `GetFlowsResponse.node_name` ('' takes `Flow.node_name`); `fallbackTimeNs` gives the time of a
- * flow without one (the response's time, else now). Throws FlowWireError on bytes that are not a Flow.
+ * How much of a flow a source reads as it arrives: `whole` walks every field (the walk the row
+ * encoder reuses, for a sink that encodes rows next); `header` reads time, node and uuid alone,
+ * for a sink that passes the bytes on unread (Kafka: the writer walks them once, into its row).
+ */
+export type FlowWalk = 'whole' | 'header';
+
+/**
+ * Walks a Flow's bytes (all of them, or the `header` fields alone: see `FlowWalk`) and returns the
+ * flow a source hands on. `nodeName` is `GetFlowsResponse.node_name` ('' takes `Flow.node_name`);
+ * `fallbackTimeNs` gives the time of a flow without one (the response's time, else now). Throws
+ * FlowWireError on bytes that are not a Flow (with `header`, as far as its top-level fields show).
  */
 export function wireFlow(
   pb: Uint8Array,
@@ -1503,8 +1539,10 @@ export function wireFlow(
   target: string,
   receivedAtNs: bigint,
   fallbackTimeNs: () => bigint,
+  walk: FlowWalk = 'whole',
 ): WireFlow {
-  readFlow(pb);
+  if (walk === 'header') readHeader(pb);
+  else readFlow(pb);
   return new WireFlow(
     pb,
     nodeName || slotText(S.nodeName),

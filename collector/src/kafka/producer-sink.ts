@@ -262,6 +262,9 @@ export function createKafkaSink(config: KafkaSinkConfig, deps: KafkaSinkDeps): K
   });
 
   return {
+    // The writer walks each flow's bytes into its row: reading more than time, node and uuid here
+    // would walk them twice (attribution, when this collector has Nomad, reads the rest on demand).
+    walk: 'header',
     push(f) {
       const chunk = encoder.encode(f);
       const e = entriesOf(f.nodeName);

@@ -301,9 +301,10 @@ export function createHubbleSource(config: HubbleSourceConfig, deps: HubbleSourc
       return true;
     }
     if (!res.flowBytes) return true;
-    // No Flow object: one walk of the bytes, which the row encoder reuses.
+    // No Flow object: one walk of the bytes, which the row encoder reuses (or, for a sink passing
+    // the bytes on, a read of the few fields this source needs).
     current = res;
-    const flow = wireFlow(res.flowBytes, res.nodeName, target, receivedNow(), fallbackTime);
+    const flow = wireFlow(res.flowBytes, res.nodeName, target, receivedNow(), fallbackTime, intake.walk);
     const timeNs = flow.timeNs;
     const flowId = flow.flowId;
     if (lastNs === undefined || timeNs > lastNs) {

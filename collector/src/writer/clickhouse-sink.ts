@@ -19,7 +19,7 @@ import { errorMessage } from '../../../common/errors.ts';
 import type { IngestedFlow, LostRecord } from '../../../common/flow/model.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { Metrics } from '../../../common/metrics.ts';
-import { encodeFlowRow } from '../../../common/schema/flow-wire.ts';
+import { encodeFlowRow, type FlowWalk } from '../../../common/schema/flow-wire.ts';
 import { turnCounter } from '../turn-counter.ts';
 import { type BatchFile, BatchFiles, ChunkPool } from './batch-file.ts';
 import { BatchToken, insertFlowBatch, insertLostEvents } from './flow-insert.ts';
@@ -111,6 +111,11 @@ export interface SinkStats {
 
 /** Where collected flows go (ClickHouse here; Kafka in distributed mode). */
 export interface FlowSink {
+  /**
+   * How much of each flow a source reads on arrival (common/schema/flow-wire.ts): `whole` (the
+   * default) for a sink that encodes rows from that walk, `header` for one that passes the bytes on.
+   */
+  readonly walk?: FlowWalk;
   /** Accepts one flow. Returns false when full: the caller should await `drained()` before more. */
   push(flow: IngestedFlow): boolean;
   /** Resolves when the sink has room again. */
