@@ -1,5 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { benchKafka, type KafkaBenchResult } from '../../collector/src/kafka/bench.ts';
+import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
+import { migrate } from '../../common/clickhouse/migrator.ts';
 
 type Split = NonNullable<KafkaBenchResult['kafka_cpu_split_us_per_flow']>;
 
@@ -67,6 +72,25 @@ describe('test > kafka > bench', () => {
       // Its JavaScript thread, and the rest of its process: the gRPC reader's thread (ended before
       // the last reading, so counted from the process's total), LZ4, V8's helpers.
       expect(side.js_other).toBeGreaterThan(0);
+    }
+  }, 600_000);
+
+  it('runs a warm-up pass off the clock and leaves nothing of it in the store the pass is measured on', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-kafka-bench-warm-'));
+    const store = await createChdbStore(path.join(dir, 'data'), 'warm');
+    try {
+      await migrate(store);
+      const r = await benchKafka({ flows: 4_000, warmFlows: 3_000, drain: false, store });
+      expect(r.kafka_warm_flows).toBe(3_000);
+      expect(r.kafka_flows).toBe(4_000);
+      // Exactly the measured pass's flows: the warm-up's were stored, then emptied with their rollups.
+      const [flows] = await store.query<{ n: string }>('SELECT count() AS n FROM flows');
+      expect(Number(flows!.n)).toBe(4_000);
+      const [byAddress] = await store.query<{ n: string }>('SELECT count() AS n FROM flows_by_address');
+      expect(Number(byAddress!.n)).toBeLessThanOrEqual(2 * 4_000);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }
   }, 600_000);
 });
