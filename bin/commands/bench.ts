@@ -5,8 +5,9 @@
  * `--keep DIR` keeps the filled store in DIR for the next run; `--fill-minutes M` stops filling after
  * M minutes (a uniform fill of fewer flows) and times that.
  *
- * `flowtrail bench [--flows N] [--raw-flows N] [--who-intervals N] [--kafka-flows N] [--json]`: measures ingest end
- * to end over gRPC into chdb, the raw insert rate of the same rows, bytes per flow on disk, the
+ * `flowtrail bench [--flows N] [--raw-flows N] [--ingest-rounds R] [--who-intervals N] [--kafka-flows N] [--json]`:
+ * measures ingest end to end over gRPC into chdb and the raw insert rate of the same rows (R rounds,
+ * default 3, each pass followed by its raw insert: the medians are reported, each round's too), bytes per flow on disk, the
  * per-flow cost of enrichment, `flowtrail start`'s memory apart from chdb's while it ingests at full
  * rate (bin/start-rss.ts), who-held lookups over the ownership table, and the distributed path
  * (generator → collector → Kafka → writer → chdb; a throwaway local broker unless KAFKA_BROKERS is
@@ -19,6 +20,7 @@ import { benchEnrich } from '../../collector/src/enrich/bench.ts';
 import { benchKafka } from '../../collector/src/kafka/bench.ts';
 import { benchWho } from '../../collector/src/ownership/bench.ts';
 import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
+import { migrate } from '../../common/clickhouse/migrator.ts';
 import { benchScale } from '../bench-scale.ts';
 import { benchStartRss } from '../start-rss.ts';
 import { parseCommandArgs, positiveInt } from './args.ts';
@@ -30,6 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     'raw-flows': { type: 'string' },
     'who-intervals': { type: 'string' },
     'kafka-flows': { type: 'string' },
+    'ingest-rounds': { type: 'string' },
     scale: { type: 'string' },
     runs: { type: 'string' },
     'ingest-flows': { type: 'string' },
@@ -56,13 +59,25 @@ export async function run(argv: string[]): Promise<number> {
   }
   const flows = positiveInt('flows', values.flows, 1_000_000);
   const rawFlows = positiveInt('raw-flows', values['raw-flows'], 500_000);
+  // The end-to-end and raw figures are medians of this many rounds: on a shared machine one pair
+  // moved 0.41–0.59 within an hour (2026-12-03) as the two workloads' speeds drifted apart.
+  const rounds = positiveInt('ingest-rounds', values['ingest-rounds'], 3);
   const whoIntervals = positiveInt('who-intervals', values['who-intervals'], 1_000_000);
   // As many as the embedded pass it is compared with (`kafka_vs_embedded`): a shorter pass weighs its
   // tail more (each partition's last range waits `lingerMs` of quiet, then they are inserted one by one).
   const kafkaFlows = positiveInt('kafka-flows', values['kafka-flows'], flows);
   const result = await withScratchStore(async (store, dataDir) => {
-    say(`ingest: ${flows} flows over gRPC, ${rawFlows} raw rows…`);
-    const ingest = await benchIngest(store, { flows, rawFlows });
+    say(`ingest: ${rounds} rounds of ${flows} flows over gRPC, then ${rawFlows} raw rows…`);
+    const ingest = await benchIngest(store, {
+      flows,
+      rawFlows,
+      rounds,
+      freshStore: async (name) => {
+        const s = await createChdbStore(dataDir, name);
+        await migrate(s);
+        return s;
+      },
+    });
     say(`flowtrail start's memory at full rate: ${flows} flows…`);
     const startRss = await benchStartRss(flows);
     say('enrichment: 1,000,000 flows…');
@@ -76,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
       // Off the clock: a deployed broker and writer run warm. Measured against none (benchKafka of
       // 1M flows, alternated, three rounds, 2026-12-03): 48.5–51.7k against 46.2–47.1k flows/s,
       // the broker's CPU 3.0–3.5 against 4.3–4.5 µs per flow (the JVM compiling its hot paths).
-      warmFlows: 300_000,
+      warmFlows: Math.min(300_000, kafkaFlows),
       store: kafkaStore,
       brokers: process.env['KAFKA_BROKERS'] || undefined,
     }).finally(() => kafkaStore.close());
