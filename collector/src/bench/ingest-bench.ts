@@ -102,6 +102,8 @@ export async function withScratchStore<T>(fn: (store: Store, dataDir: string) =>
 
 /** One round: the end-to-end pass, then the raw insert of the same rows, back to back. */
 export interface IngestRound {
+  /** Flows the pass stored. */
+  flows: number;
   ingest_flows_per_s: number;
   ingest_cpu_us_per_flow: number;
   raw_insert_rows_per_s: number;
@@ -218,7 +220,7 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
   const roundsWanted = opts.rounds ?? 1;
   if (roundsWanted > 1 && !opts.freshStore)
     throw new Error('benchIngest: more than one round needs freshStore');
-  const rounds: (IngestRound & { stored: number; seconds: number; rawCpuPerRow: number })[] = [];
+  const rounds: (IngestRound & { seconds: number; rawCpuPerRow: number })[] = [];
   for (let i = 0; i < roundsWanted; i++) {
     // Each round's flows go to a database of its own, dropped after the round: the next round neither
     // repeats its flows nor pays for merging its parts.
@@ -232,11 +234,11 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
       const ingestRate = e2e.stored / e2e.seconds;
       const rawRate = rows / r.seconds;
       rounds.push({
+        flows: e2e.stored,
         ingest_flows_per_s: Math.round(ingestRate),
         ingest_cpu_us_per_flow: round(e2e.cpuUs / e2e.stored, 1),
         raw_insert_rows_per_s: Math.round(rawRate),
         ratio: round(ingestRate / rawRate, 3),
-        stored: e2e.stored,
         seconds: e2e.seconds,
         rawCpuPerRow: r.cpuUs / rows,
       });
@@ -280,7 +282,7 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
   const rawCpuPerRow = median(rounds.map((r) => r.rawCpuPerRow));
   const viewsRate = rows / viewsSeconds;
   return {
-    flows: median(rounds.map((r) => r.stored)),
+    flows: median(rounds.map((r) => r.flows)),
     ingest_seconds: round(median(rounds.map((r) => r.seconds)), 2),
     ingest_flows_per_s: Math.round(ingestRate),
     ingest_cpu_us_per_flow: round(ingestCpuPerFlow, 1),
@@ -289,7 +291,8 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
     raw_insert_cpu_us_per_flow: round(rawCpuPerRow, 1),
     ratio: median(rounds.map((r) => r.ratio)),
     ingest_rounds: rounds.map(
-      ({ ingest_flows_per_s, ingest_cpu_us_per_flow, raw_insert_rows_per_s, ratio }) => ({
+      ({ flows, ingest_flows_per_s, ingest_cpu_us_per_flow, raw_insert_rows_per_s, ratio }) => ({
+        flows,
         ingest_flows_per_s,
         ingest_cpu_us_per_flow,
         raw_insert_rows_per_s,
