@@ -4,14 +4,26 @@
  *
  * The broker runs from the jars that `scripts/kafka-install.sh` resolves from `kafka/pom.xml`, with the config
  * template `kafka/server.properties.template` shared with `scripts/kafka-start.sh`.
+ *
+ * A broker whose test process was SIGKILLed (no exit hook runs) is killed, and its data removed, by the
+ * next `startBroker` on the machine (`reapOrphanBrokers`).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -76,6 +88,85 @@ process.once('exit', () => {
 });
 
 /**
+ * Where each running broker is recorded (`<jvm pid>.json`: its pid, its owner's, its data dir). A
+ * process killed with SIGKILL runs no exit hook and leaves its JVM running, holding ports, memory and
+ * a core; the next `startBroker` on this machine finds the record of a broker whose owner is gone,
+ * kills the JVM and removes its data.
+ */
+const registryDir = join(tmpdir(), 'flowtrail-kafka-brokers');
+
+interface BrokerRecord {
+  jvm: number;
+  owner: number;
+  dataDir: string;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, owned by someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** True when `pid` is a broker JVM (its command line names the broker's main class). Linux only. */
+function isBrokerJvm(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('kafka.Kafka');
+  } catch {
+    return false;
+  }
+}
+
+/** Records a running broker (see `registryDir`); returns the record's path. */
+function recordBroker(jvm: number, dataDir: string): string {
+  mkdirSync(registryDir, { recursive: true });
+  const file = join(registryDir, `${jvm}.json`);
+  const record: BrokerRecord = { jvm, owner: process.pid, dataDir };
+  // Written whole, then renamed: a reaper never reads half a record.
+  writeFileSync(`${file}.tmp`, JSON.stringify(record));
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+/**
+ * Kills the brokers whose owning process is gone and removes their data; returns the JVM pids
+ * killed. A pid the kernel has since given to another program is left alone (its command line is
+ * checked first).
+ */
+export async function reapOrphanBrokers(): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await readdir(registryDir);
+  } catch {
+    return [];
+  }
+  const reaped: number[] = [];
+  for (const name of names) {
+    const file = join(registryDir, name);
+    if (!name.endsWith('.json')) continue;
+    let record: BrokerRecord;
+    try {
+      record = JSON.parse(await readFile(file, 'utf8')) as BrokerRecord;
+    } catch {
+      continue; // Being written by its owner, or not ours.
+    }
+    if (alive(record.owner)) continue;
+    if (alive(record.jvm) && isBrokerJvm(record.jvm)) {
+      try {
+        process.kill(record.jvm, 'SIGKILL');
+        reaped.push(record.jvm);
+      } catch {}
+    }
+    await rm(record.dataDir, { recursive: true, force: true });
+    await rm(file, { force: true });
+  }
+  return reaped;
+}
+
+/**
  * Installs the broker jars if they are missing, by running `scripts/kafka-install.sh` (Maven). It is a no-op
  * once installed, and the script takes a lock, so parallel test workers may all call it.
  */
@@ -92,6 +183,7 @@ export async function ensureKafkaInstalled(): Promise<void> {
  */
 export async function startBroker(options: BrokerOptions = {}): Promise<TestBroker> {
   await ensureKafkaInstalled();
+  await reapOrphanBrokers();
   const fixedPorts = options.port !== undefined || options.controllerPort !== undefined;
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
@@ -186,7 +278,11 @@ async function spawnBroker(configPath: string, logFile: string, port: number): P
   });
   closeSync(fd);
   liveBrokers.add(child);
-  child.once('exit', () => liveBrokers.delete(child));
+  const record = child.pid === undefined ? undefined : recordBroker(child.pid, dirname(configPath));
+  child.once('exit', () => {
+    liveBrokers.delete(child);
+    if (record) rmSync(record, { force: true });
+  });
   let exited = false;
   child.once('exit', () => {
     exited = true;

@@ -1,7 +1,13 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBroker, type TestBroker } from '../../kafka/broker.ts';
+import { waitUntil } from '../../common/testing/faults.ts';
+import { reapOrphanBrokers, startBroker, type TestBroker } from '../../kafka/broker.ts';
 
 // Proves the harness: a real broker takes idempotent acks=all writes and a consumer group reads every one back,
 // in order per key, across a clean restart.
@@ -122,4 +128,59 @@ describe('test > kafka > broker', () => {
     await admin.disconnect();
     expect(stored).toBe(1);
   }, 600_000);
+
+  // Linux: the reaper checks a pid's command line in /proc before it kills.
+  it.skipIf(process.platform !== 'linux')(
+    'reaps the broker of a test process that was SIGKILLed, and its data',
+    async () => {
+      // SIGKILL runs no exit hook: the owner's JVM is left running until a later start reaps it.
+      const owner = spawn(
+        process.execPath,
+        ['--import', 'tsx/esm', fileURLToPath(new URL('broker-owner.ts', import.meta.url))],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let out = '';
+      owner.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      await waitUntil('the owner started its broker', () => out.includes('ready'), { timeoutMs: 300_000 });
+      const registry = path.join(tmpdir(), 'flowtrail-kafka-brokers');
+      const record = readdirSync(registry)
+        .filter((name) => name.endsWith('.json'))
+        .map(
+          (name) =>
+            JSON.parse(readFileSync(path.join(registry, name), 'utf8')) as {
+              jvm: number;
+              owner: number;
+              dataDir: string;
+            },
+        )
+        .find((r) => r.owner === owner.pid);
+      expect(record).toBeDefined();
+      const { jvm, dataDir } = record!;
+      const exited = new Promise((resolve) => owner.once('exit', resolve));
+      owner.kill('SIGKILL');
+      await exited;
+      // Gone, or a zombie nobody has waited for yet (its parent died first).
+      const running = (pid: number) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+        } catch {
+          return false;
+        }
+      };
+      expect(running(jvm)).toBe(true);
+
+      expect(await reapOrphanBrokers()).toContain(jvm);
+      await waitUntil('the orphaned broker gone', () => !running(jvm), { timeoutMs: 60_000 });
+      expect(existsSync(dataDir)).toBe(false);
+      // This file's own broker has a live owner: left alone.
+      expect(await reapOrphanBrokers()).toEqual([]);
+      expect(running(jvm)).toBe(false);
+    },
+    600_000,
+  );
 });
