@@ -9,7 +9,8 @@ import { benchScale } from './bench-scale.ts';
 describe('bin > bench-scale', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-bench-scale-test-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const run = () => benchScale({ flows: 20_000, runs: 1, ingestFlows: 1_000, keep: dir, say: () => {} });
+  const run = () =>
+    benchScale({ flows: 20_000, runs: 1, ingestFlows: 1_000, ingestRounds: 3, keep: dir, say: () => {} });
 
   it('fills, answers every question, and reuses the kept store', async () => {
     const first = await run();
@@ -46,14 +47,19 @@ describe('bin > bench-scale', () => {
     expect(first.scale_flows_parts).toBeGreaterThanOrEqual(1);
     expect(first.ingest_empty_flows_per_s).toBeGreaterThan(0);
     expect(first.ingest_filled_flows_per_s).toBeGreaterThan(0);
+    // Three rounds of empty then filled; the figures are their medians.
+    expect(first.ingest_rounds).toHaveLength(3);
+    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+    expect(first.ingest_filled_ratio).toBe(mid(first.ingest_rounds.map((r) => r.ratio)));
+    expect(first.ingest_empty_flows_per_s).toBe(mid(first.ingest_rounds.map((r) => r.empty_flows_per_s)));
     const state = JSON.parse(readFileSync(path.join(dir, 'fill.json'), 'utf8')) as { chunksDone: number };
     expect(state.chunksDone).toBe(1);
 
     const second = await run();
-    // Not filled again: the first run's flows plus its filled-store ingest, and the same fill time.
-    expect(second.scale_flows).toBe(21_000);
+    // Not filled again: the first run's flows plus its three filled-store ingests, and the same fill time.
+    expect(second.scale_flows).toBe(23_000);
     expect(second.scale_fill_seconds).toBe(first.scale_fill_seconds);
-    // A new ingest seed: the kept store does not skip the second run's ingest as a repeat.
+    // A new ingest seed each round: the kept store does not skip the second run's ingests as repeats.
     expect(second.ingest_filled_flows_per_s).toBeGreaterThan(0);
   }, 600_000);
 });

@@ -1,7 +1,8 @@
 /**
- * `flowtrail bench --scale N [--runs R] [--ingest-flows N] [--keep DIR [--fill-minutes M]] [--json]`: the
- * store at size instead (bin/bench-scale.ts): N flows filled by SQL, every question of the scale issue
- * timed through the HTTP API (p50/p99), and the ingest rate into the filled store against an empty one.
+ * `flowtrail bench --scale N [--runs R] [--ingest-flows N] [--ingest-rounds R] [--keep DIR [--fill-minutes M]] [--json]`:
+ * the store at size instead (bin/bench-scale.ts): N flows filled by SQL, every question of the scale
+ * issue timed through the HTTP API (p50/p99), and the ingest rate into the filled store against an
+ * empty one (R rounds, default 3: the medians).
  * `--keep DIR` keeps the filled store in DIR for the next run; `--fill-minutes M` stops filling after
  * M minutes (a uniform fill of fewer flows) and times that.
  *
@@ -45,6 +46,7 @@ export async function run(argv: string[]): Promise<number> {
       flows: positiveInt('scale', values.scale, 10_000_000),
       runs: positiveInt('runs', values.runs, 6),
       ingestFlows: positiveInt('ingest-flows', values['ingest-flows'], 200_000),
+      ingestRounds: positiveInt('ingest-rounds', values['ingest-rounds'], 3),
       keep: values.keep,
       fillMinutes:
         values['fill-minutes'] === undefined

@@ -199,7 +199,8 @@ async function rawInsert(
   return { seconds: (performance.now() - started) / 1000, cpuUs: cpu.user + cpu.system };
 }
 
-const median = (xs: readonly number[]): number => {
+/** The median of a non-empty list (the mean of the middle two for an even count). */
+export const medianOf = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
@@ -276,20 +277,20 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
   const [disk] = await store.query<{ bytes: string; disk: string; rows: string }>(
     "SELECT sum(data_compressed_bytes) AS bytes, sum(bytes_on_disk) AS disk, sum(rows) AS rows FROM system.parts WHERE database = currentDatabase() AND table = 'flows_raw' AND active",
   );
-  const ingestRate = median(rounds.map((r) => r.ingest_flows_per_s));
-  const ingestCpuPerFlow = median(rounds.map((r) => r.ingest_cpu_us_per_flow));
-  const rawRate = median(rounds.map((r) => r.raw_insert_rows_per_s));
-  const rawCpuPerRow = median(rounds.map((r) => r.rawCpuPerRow));
+  const ingestRate = medianOf(rounds.map((r) => r.ingest_flows_per_s));
+  const ingestCpuPerFlow = medianOf(rounds.map((r) => r.ingest_cpu_us_per_flow));
+  const rawRate = medianOf(rounds.map((r) => r.raw_insert_rows_per_s));
+  const rawCpuPerRow = medianOf(rounds.map((r) => r.rawCpuPerRow));
   const viewsRate = rows / viewsSeconds;
   return {
-    flows: median(rounds.map((r) => r.flows)),
-    ingest_seconds: round(median(rounds.map((r) => r.seconds)), 2),
+    flows: medianOf(rounds.map((r) => r.flows)),
+    ingest_seconds: round(medianOf(rounds.map((r) => r.seconds)), 2),
     ingest_flows_per_s: Math.round(ingestRate),
     ingest_cpu_us_per_flow: round(ingestCpuPerFlow, 1),
     raw_insert_rows: rows,
     raw_insert_rows_per_s: Math.round(rawRate),
     raw_insert_cpu_us_per_flow: round(rawCpuPerRow, 1),
-    ratio: median(rounds.map((r) => r.ratio)),
+    ratio: medianOf(rounds.map((r) => r.ratio)),
     ingest_rounds: rounds.map(
       ({ flows, ingest_flows_per_s, ingest_cpu_us_per_flow, raw_insert_rows_per_s, ratio }) => ({
         flows,
