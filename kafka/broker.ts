@@ -121,14 +121,18 @@ function isBrokerJvm(pid: number): boolean {
 }
 
 /** Records a running broker (see `registryDir`); returns the record's path. */
-function recordBroker(jvm: number, dataDir: string): string {
-  mkdirSync(registryDir, { recursive: true });
+function recordBroker(jvm: number, dataDir: string): string | undefined {
   const file = join(registryDir, `${jvm}.json`);
   const record: BrokerRecord = { jvm, owner: process.pid, dataDir };
-  // Written whole, then renamed: a reaper never reads half a record.
-  writeFileSync(`${file}.tmp`, JSON.stringify(record));
-  renameSync(`${file}.tmp`, file);
-  return file;
+  try {
+    mkdirSync(registryDir, { recursive: true });
+    // Written whole, then renamed: a reaper never reads half a record.
+    writeFileSync(`${file}.tmp`, JSON.stringify(record));
+    renameSync(`${file}.tmp`, file);
+    return file;
+  } catch {
+    return undefined; // Not writable here (another user's registry): only the owner's exit hook kills it.
+  }
 }
 
 /**
@@ -160,8 +164,10 @@ export async function reapOrphanBrokers(): Promise<number[]> {
         reaped.push(record.jvm);
       } catch {}
     }
-    await rm(record.dataDir, { recursive: true, force: true });
-    await rm(file, { force: true });
+    // The registry is shared by every user of this tmpdir: what cannot be removed stays, and never
+    // stops a broker from starting.
+    await rm(record.dataDir, { recursive: true, force: true }).catch(() => {});
+    await rm(file, { force: true }).catch(() => {});
   }
   return reaped;
 }
