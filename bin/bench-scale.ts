@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { medianOf } from '../collector/src/bench/ingest-bench.ts';
+import { medianOf, withScratchDatabase } from '../collector/src/bench/ingest-bench.ts';
 import { createGenerator } from '../collector/src/generator/generator.ts';
 import {
   createClickHouseSink,
@@ -373,11 +373,9 @@ export async function benchScale(opts: ScaleBenchOptions) {
     // runs moved 0.81–1.24 on this shared machine, 2026-12-03).
     const ingestRounds: { empty_flows_per_s: number; filled_flows_per_s: number; ratio: number }[] = [];
     for (let i = 0; i < (opts.ingestRounds ?? 3); i++) {
-      const empty = await createChdbStore(dataDir, `scale_empty_${Date.now()}`);
-      await migrate(empty);
-      const emptyRate = await ingestRate(empty, opts.ingestFlows, 1);
-      await empty.command(`DROP DATABASE IF EXISTS ${empty.database}`);
-      await empty.close();
+      const emptyRate = await withScratchDatabase(dataDir, `scale_empty_${Date.now()}`, (empty) =>
+        ingestRate(empty, opts.ingestFlows, 1),
+      );
       const filled = await createChdbStore(dataDir, 'scale');
       // A kept store already holds earlier ingests: a new seed, so dedup does not skip this one.
       const filledRate = await ingestRate(filled, opts.ingestFlows, 2 + (state.ingestRuns ?? 0));

@@ -21,7 +21,6 @@ import { benchEnrich } from '../../collector/src/enrich/bench.ts';
 import { benchKafka } from '../../collector/src/kafka/bench.ts';
 import { benchWho } from '../../collector/src/ownership/bench.ts';
 import { createChdbStore } from '../../common/clickhouse/chdb-store.ts';
-import { migrate } from '../../common/clickhouse/migrator.ts';
 import { benchScale } from '../bench-scale.ts';
 import { benchStartRss } from '../start-rss.ts';
 import { parseCommandArgs, positiveInt } from './args.ts';
@@ -74,11 +73,7 @@ export async function run(argv: string[]): Promise<number> {
       flows,
       rawFlows,
       rounds,
-      freshStore: async (name) => {
-        const s = await createChdbStore(dataDir, name);
-        await migrate(s);
-        return s;
-      },
+      dataDir,
     });
     say(`flowtrail start's memory at full rate: ${flows} flows…`);
     const startRss = await benchStartRss(flows);

@@ -810,11 +810,16 @@ function readPolicy(list: SpanList, end: number): void {
   list.push(tmp);
 }
 
-/** Walks the whole Flow message. */
-function readFlow(pb: Uint8Array): void {
+/** Points the reader at a new message; no walk of it is complete yet. */
+function beginWalk(pb: Uint8Array): void {
   walked = undefined;
   buf = asBuffer(pb);
   pos = 0;
+}
+
+/** Walks the whole Flow message. */
+function readFlow(pb: Uint8Array): void {
+  beginWalk(pb);
   resetFlow();
   const end = pb.length;
   while (pos < end) {
@@ -989,9 +994,7 @@ function readFlow(pb: Uint8Array): void {
  * checked here: bytes malformed inside a nested message are found by that later walk.
  */
 function readHeader(pb: Uint8Array): void {
-  walked = undefined;
-  buf = asBuffer(pb);
-  pos = 0;
+  beginWalk(pb);
   clearSlot(S.nodeName);
   clearSlot(S.uuid);
   uuidCanonical = -1;

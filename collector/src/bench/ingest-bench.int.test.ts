@@ -21,11 +21,7 @@ describe('collector > bench > ingest', () => {
         flows: 3_000,
         rawFlows: 2_000,
         rounds: 3,
-        freshStore: async (name) => {
-          const s = await createChdbStore(dataDir, name);
-          await migrate(s);
-          return s;
-        },
+        dataDir,
       });
       expect(r.ingest_rounds.map((x) => x.flows)).toEqual([3_000, 3_000, 3_000]);
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];

@@ -34,8 +34,11 @@ export interface IngestBenchOptions {
   rawFlows: number;
   /** Rounds of end-to-end pass + raw insert (the figures are their medians). Default 1. */
   rounds?: number;
-  /** A migrated store of a database of its own named `name`, for each round (dropped after it); needed for more than one. */
-  freshStore?: (name: string) => Promise<Store>;
+  /**
+   * The chdb directory `store` is in: each round's pass then runs in a scratch database of its own
+   * there (dropped after its round). Needed for more than one round: the same flows again would be repeats.
+   */
+  dataDir?: string;
 }
 
 export interface IngestBenchResult {
@@ -84,6 +87,22 @@ export interface IngestBenchResult {
   /** The same on disk: with the skip indexes, marks and checksums of `flows`. */
   disk_bytes_per_flow: number;
   machine: { cpus: number; model: string; node: string };
+}
+
+/** A migrated database `name` of the chdb engine in `dataDir`, dropped once `fn` is done with it. */
+export async function withScratchDatabase<T>(
+  dataDir: string,
+  name: string,
+  fn: (store: Store) => Promise<T>,
+): Promise<T> {
+  const store = await createChdbStore(dataDir, name);
+  try {
+    await migrate(store);
+    return await fn(store);
+  } finally {
+    await store.command(`DROP DATABASE IF EXISTS ${quoteIdent(store.database)}`);
+    await store.close();
+  }
 }
 
 /** A scratch chdb directory for benchmarks (one engine per process: every bench shares it). */
@@ -208,7 +227,7 @@ export const medianOf = (xs: readonly number[]): number => {
 
 /**
  * Runs the embedded ingest benchmark against a migrated scratch store. Each round is an end-to-end
- * pass and, right after it, the raw insert of the same rows; with `freshStore` each pass runs into a
+ * pass and, right after it, the raw insert of the same rows; with `dataDir` each pass runs into a
  * database of its own, dropped after its round (the same flows again would be repeats). The figures are the rounds'
  * medians, and `ratio` the median of each round's own ratio: on a shared machine the two workloads'
  * speeds drift apart over minutes (one JavaScript thread, the other chdb's), and a pair measured back
@@ -216,39 +235,34 @@ export const medianOf = (xs: readonly number[]): number => {
  */
 export async function benchIngest(store: Store, opts: IngestBenchOptions): Promise<IngestBenchResult> {
   const stages = benchStages(encodeFrames(50_000));
-  const raw = rawRows(opts.rawFlows);
-  const { data, rows, cuts, cutRows } = raw;
+  const { data, rows, cuts, cutRows } = rawRows(opts.rawFlows);
   const roundsWanted = opts.rounds ?? 1;
-  if (roundsWanted > 1 && !opts.freshStore)
-    throw new Error('benchIngest: more than one round needs freshStore');
+  if (roundsWanted > 1 && !opts.dataDir) throw new Error('benchIngest: more than one round needs dataDir');
   const rounds: (IngestRound & { seconds: number; rawCpuPerRow: number })[] = [];
   for (let i = 0; i < roundsWanted; i++) {
-    // Each round's flows go to a database of its own, dropped after the round: the next round neither
-    // repeats its flows nor pays for merging its parts.
-    const target = opts.freshStore ? await opts.freshStore(`bench_round_${i + 1}`) : store;
-    try {
+    // The pass, then the raw insert while the pass's database (and its merges) still exists, as in
+    // a single round into `store`. The first round's raw table stays for the bytes per flow below.
+    const runRound = async (target: Store) => {
       const e2e = await endToEnd(target, opts.flows);
-      // The first round's raw table stays for the bytes per flow below; the others are dropped.
       const table = i === 0 ? 'flows_raw' : `flows_raw_round_${i + 1}`;
       const r = await rawInsert(store, table, data);
       if (i > 0) await store.command(`DROP TABLE ${table}`);
-      const ingestRate = e2e.stored / e2e.seconds;
-      const rawRate = rows / r.seconds;
-      rounds.push({
-        flows: e2e.stored,
-        ingest_flows_per_s: Math.round(ingestRate),
-        ingest_cpu_us_per_flow: round(e2e.cpuUs / e2e.stored, 1),
-        raw_insert_rows_per_s: Math.round(rawRate),
-        ratio: round(ingestRate / rawRate, 3),
-        seconds: e2e.seconds,
-        rawCpuPerRow: r.cpuUs / rows,
-      });
-    } finally {
-      if (target !== store) {
-        await target.command(`DROP DATABASE ${quoteIdent(target.database)}`);
-        await target.close();
-      }
-    }
+      return { e2e, r };
+    };
+    const { e2e, r } = opts.dataDir
+      ? await withScratchDatabase(opts.dataDir, `bench_round_${i + 1}`, runRound)
+      : await runRound(store);
+    const ingestRate = e2e.stored / e2e.seconds;
+    const rawRate = rows / r.seconds;
+    rounds.push({
+      flows: e2e.stored,
+      ingest_flows_per_s: Math.round(ingestRate),
+      ingest_cpu_us_per_flow: round(e2e.cpuUs / e2e.stored, 1),
+      raw_insert_rows_per_s: Math.round(rawRate),
+      ratio: round(ingestRate / rawRate, 3),
+      seconds: e2e.seconds,
+      rawCpuPerRow: r.cpuUs / rows,
+    });
   }
 
   // The same rows into `flows` (its views included), under a token of their own.
