@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeFrames, serveFrames } from '../../collector/src/bench/frame-server.ts';
 import { createCollector, defaultCollectorConfig } from '../../collector/src/collector.ts';
 import { createGenerator } from '../../collector/src/generator/generator.ts';
 import { createObserverServer } from '../../collector/src/generator/observer-server.ts';
@@ -17,6 +18,7 @@ import { configureLogging, createLogger } from '../../common/logger.ts';
 import { createMetrics } from '../../common/metrics.ts';
 import { faultyStore, waitUntil } from '../../common/testing/faults.ts';
 import { startBroker, type TestBroker } from '../../kafka/broker.ts';
+import { Flow } from '../../proto/gen/flow/flow.ts';
 import {
   produceAll,
   quietKafka,
@@ -152,6 +154,45 @@ describe('test > kafka > pipeline', () => {
     const [a, b] = [await rows(embeddedStore), await rows(kafkaStore)];
     expect(a).toHaveLength(6_000);
     expect(b).toEqual(a);
+  }, 600_000);
+
+  it('passes a flow malformed inside a nested field on to the writer, which drops it alone', async () => {
+    // The Kafka collector reads time, node and uuid only (a header walk): the flow's nested bytes are
+    // first read by the writer, which drops that one flow and stores the rest of its message. A
+    // collector walking whole flows would drop it itself, and the writer would read one flow fewer.
+    const good = encodeFrames(2_000, 7);
+    const flow = Buffer.concat([
+      Flow.encode(
+        Flow.fromPartial({ uuid: 'malformed-1', node_name: 'bad-node', time: { seconds: 1 } }),
+      ).finish(),
+      Buffer.from([0x42, 0x02, 0x08, 0xff]), // source endpoint: a varint cut short
+    ]);
+    const body = Buffer.concat([Buffer.from([0x0a, flow.length]), flow]);
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), body]);
+    // First, so the writer has read it by the time the last good flow is stored (one partition).
+    const served = await serveFrames(
+      { frames: [frame, ...good.frames], uuidTail: [-1, ...good.uuidTail] },
+      '127.0.0.1:0',
+      2_001,
+    );
+    const config = testKafkaConfig(broker.brokers, 1);
+    const store = await freshStore();
+    const collector = createCollector(
+      { ...defaultCollectorConfig, targets: [served.address], backoffInitialMs: 50, backoffMaxMs: 500 },
+      { logger: createLogger('test'), metrics: createMetrics('test_malformed'), sink: startSink(config) },
+    );
+    const writer = await startWriter(config, store);
+    try {
+      await collector.start();
+      await waitForRows(store, 2_000);
+      expect(writer.stats().flows).toBe(2_001);
+      expect(writer.stats().stored).toBe(2_000);
+      expect(writer.stats().deadLettered).toBe(0);
+    } finally {
+      await collector.stop();
+      await writer.stop();
+      served.close();
+    }
   }, 600_000);
 
   it('survives the broker stopping and restarting mid-stream', async () => {
