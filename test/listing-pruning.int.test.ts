@@ -163,6 +163,8 @@ describe('listing pruning: same pages as an oracle over every stored flow', () =
     { since: T0, until: T0 + 7n * H },
     { since: T0 + H + 17n * 60n * S, until: T0 + 4n * H + 43n * 60n * S },
     { since: T0 + 2n * H + 5n * 60n * S, until: T0 + 2n * H + 50n * 60n * S },
+    // Newest first, its last bucket holds 30 of its 50 minutes: address lookups are split too.
+    { since: T0 + 3n * H + 40n * 60n * S, until: T0 + 4n * H + 30n * 60n * S },
   ];
 
   const cases: {

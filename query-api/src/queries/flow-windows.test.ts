@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { timeWindows } from './flow-windows.ts';
+import { keyedTimeWindows, timeWindows } from './flow-windows.ts';
 
 const H = 3_600_000_000_000n;
 const M = H / 60n;
@@ -66,5 +66,35 @@ describe('query-api > queries > flow-windows', () => {
         for (const x of ws) expect(x.sinceNs < x.untilNs).toBe(true);
       }
     }
+  });
+
+  it.each([
+    {
+      description: 'an hour ending 34 minutes into its bucket, newest first: split (34 of 60 minutes)',
+      input: [base + 34n * M, base + H + 34n * M, 'newest'] as const,
+      expected: [w(base + H, base + H + 34n * M), w(base + 34n * M, base + H)],
+    },
+    {
+      description: 'the same hour oldest first: one window (26 of 60 minutes)',
+      input: [base + 34n * M, base + H + 34n * M, 'oldest'] as const,
+      expected: [w(base + 34n * M, base + H + 34n * M)],
+    },
+    {
+      description: 'exactly half: split',
+      input: [base + 30n * M, base + H + 30n * M, 'newest'] as const,
+      expected: [w(base + H, base + H + 30n * M), w(base + 30n * M, base + H)],
+    },
+    {
+      description: '24 h: one window (the newest bucket is 1/24 of it)',
+      input: [base, base + 24n * H, 'newest'] as const,
+      expected: [w(base, base + 24n * H)],
+    },
+    {
+      description: 'inside one bucket: one window',
+      input: [base + M, base + 2n * M, 'oldest'] as const,
+      expected: [w(base + M, base + 2n * M)],
+    },
+  ])('key lookups: $description', ({ input, expected }) => {
+    expect(keyedTimeWindows(input[0], input[1], input[2])).toEqual(expected);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The flows service: one page of stored flows for a parsed FlowQuery (keyset-paged by
  * (time, flow_id)), or the same rows as a stream of batches for NDJSON and CSV. Transport-free:
- * the HTTP route and `flowtrail flows` both call it. A page sorted by time whose filters are not
- * address lookups reads its newest (or oldest) hour bucket first (flow-windows.ts).
+ * the HTTP route and `flowtrail flows` both call it. A page sorted by time reads its newest (or
+ * oldest) hour bucket first (flow-windows.ts; an address lookup only when that bucket holds at
+ * least half of the range).
  * @module
  */
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
@@ -20,7 +21,7 @@ import {
   sortColumn,
 } from '../filters/index.ts';
 import { type FlowRow, flowRowColumns } from './flow-rows.ts';
-import { hourOf, timeWindows } from './flow-windows.ts';
+import { hourOf, keyedTimeWindows, timeWindows } from './flow-windows.ts';
 
 /** What the flows service needs. */
 export interface FlowsDeps {
@@ -107,8 +108,8 @@ function entryQueries(query: FlowQuery): FlowQuery[] {
 
 /**
  * Whether every whitelist entry names an address: the statement then reads key ranges (the source
- * address leads the key within each hour, other addresses go through the address index), which
- * costs the same over one window as over the range, so the range is read in one statement.
+ * address leads the key within each hour, other addresses go through the address index), so its
+ * windows are keyedTimeWindows.
  */
 function addressKeyed(query: FlowQuery): boolean {
   const w = query.filters.whitelist;
@@ -116,17 +117,18 @@ function addressKeyed(query: FlowQuery): boolean {
 }
 
 /**
- * The windows a page reads, in order: the whole range in one, or (sorted by time, not an address
- * lookup) the hour bucket at the newest (or oldest) end first, starting at the cursor's time.
+ * The windows a page reads, in order: the whole range in one, or (sorted by time) the hour bucket at
+ * the newest (or oldest) end first, starting at the cursor's time; for an address lookup, only when
+ * that bucket holds at least half of what is left of the range (keyedTimeWindows).
  */
 function pageWindows(query: FlowQuery) {
   let { sinceNs, untilNs } = query;
-  if (query.sort !== 'time' || addressKeyed(query)) return [{ sinceNs, untilNs }];
+  if (query.sort !== 'time') return [{ sinceNs, untilNs }];
   const c = query.cursor;
   // Rows after the cursor lie at or before its time (newest first) or at or after it (oldest).
   if (c && c.order === 'newest' && c.timeNs + 1n < untilNs) untilNs = c.timeNs + 1n;
   if (c && c.order === 'oldest' && c.timeNs > sinceNs) sinceNs = c.timeNs;
-  return timeWindows(sinceNs, untilNs, query.order);
+  return (addressKeyed(query) ? keyedTimeWindows : timeWindows)(sinceNs, untilNs, query.order);
 }
 
 /**
