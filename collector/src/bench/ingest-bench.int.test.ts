@@ -17,12 +17,21 @@ describe('collector > bench > ingest', () => {
     const store = await createChdbStore(dataDir, 'bench');
     try {
       await migrate(store);
+      // What runs between rounds (flowtrail bench's Kafka passes) finds the round's database gone.
+      const between: { round: number; databases: string[] }[] = [];
       const r = await benchIngest(store, {
         flows: 3_000,
         rawFlows: 2_000,
         rounds: 3,
         dataDir,
+        afterRound: async (round) => {
+          const dbs = await store.query<{ name: string }>(
+            "SELECT name FROM system.databases WHERE name LIKE 'bench_round_%'",
+          );
+          between.push({ round, databases: dbs.map((d) => d.name) });
+        },
       });
+      expect(between).toEqual([0, 1, 2].map((round) => ({ round, databases: [] })));
       expect(r.ingest_rounds.map((x) => x.flows)).toEqual([3_000, 3_000, 3_000]);
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
       expect(r.ratio).toBe(median(r.ingest_rounds.map((x) => x.ratio)));

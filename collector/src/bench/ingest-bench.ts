@@ -39,6 +39,11 @@ export interface IngestBenchOptions {
    * there (dropped after its round). Needed for more than one round: the same flows again would be repeats.
    */
   dataDir?: string;
+  /**
+   * Run after each round, before the next (its database already dropped): `flowtrail bench` measures
+   * a Kafka pass there, so each pair of rates is measured back to back.
+   */
+  afterRound?: (round: number) => Promise<void>;
 }
 
 export interface IngestBenchResult {
@@ -263,6 +268,7 @@ export async function benchIngest(store: Store, opts: IngestBenchOptions): Promi
       seconds: e2e.seconds,
       rawCpuPerRow: r.cpuUs / rows,
     });
+    await opts.afterRound?.(i);
   }
 
   // The same rows into `flows` (its views included), under a token of their own.

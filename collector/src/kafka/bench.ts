@@ -8,7 +8,9 @@
  * CPU went (this process's threads by kind, the broker's JVM).
  *
  * With `warmFlows`, a pass of that many flows runs first, off the clock, and its tables are emptied
- * (`flowtrail bench` runs 300,000): a deployed broker and writer are long running.
+ * (`flowtrail bench` runs 300,000): a deployed broker and writer are long running. Measured passes
+ * run on demand (openKafkaBench): `flowtrail bench` runs one after each embedded round and compares
+ * the two pair by pair. The store is emptied after every pass.
  *
  * Without `brokers`, it starts a throwaway single-node broker with the test harness
  * (kafka/broker.ts: needs Java and `npm run kafka:install`).
@@ -54,6 +56,8 @@ export interface KafkaBenchOptions {
    * broker and writer are long running, warm (compiled) code paths. Default 0.
    */
   warmFlows?: number;
+  /** Measured passes of benchKafka (default 1); its figures are the median pass's. */
+  rounds?: number;
 }
 
 export interface KafkaBenchResult {
@@ -61,8 +65,10 @@ export interface KafkaBenchResult {
   /** Flows of the warm-up pass off the clock (`warmFlows`). */
   kafka_warm_flows: number;
   kafka_seconds: number;
-  /** Generator → collector → Kafka → writer → chdb, flows stored per second. */
+  /** Generator → collector → Kafka → writer → chdb, flows stored per second (the median pass's). */
   kafka_flows_per_s: number;
+  /** Every measured pass, in the order they ran; the other figures are the median pass's. */
+  kafka_rounds: KafkaRound[];
   /** Collector → Kafka acknowledged, flows per second until the N-th flow was acknowledged. */
   kafka_produce_flows_per_s: number;
   /** Message bytes per flow before compression. */
@@ -385,9 +391,10 @@ async function drainPass(
 }
 
 /**
- * Empties every table of the store's database: what the warm-up stored, and the merges its parts
- * would otherwise run during the measured pass (measured: chdb 11.5–13.1 µs per flow in the pass
- * after a 300,000-flow warm-up kept, against 7.3–8.9 without a warm-up).
+ * Empties every table of the store's database after a pass (the warm-up, each measured one, the
+ * drain), so no pass, and no embedded round run between two of them, pays for merging another's
+ * parts (measured: chdb 11.5–13.1 µs per flow in a pass after a kept 300,000-flow warm-up, against
+ * 7.3–8.9 without).
  */
 async function emptyTables(store: Store): Promise<void> {
   const tables = await store.query<{ name: string }>(
@@ -396,8 +403,29 @@ async function emptyTables(store: Store): Promise<void> {
   for (const { name } of tables) await store.command(`TRUNCATE TABLE ${quoteIdent(name)}`);
 }
 
-/** Runs the distributed-path benchmark in a scratch chdb directory (removed afterwards). */
-export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBenchResult> {
+/** One measured pass (see KafkaBenchResult for the figures). */
+export interface KafkaRound {
+  kafka_flows_per_s: number;
+  kafka_cpu_us_per_flow: number;
+}
+
+/**
+ * The distributed-path benchmark opened: its broker started and its warm-up run, measured passes on
+ * demand. `flowtrail bench` runs each pass right after an embedded round, so the two rates it compares
+ * are measured minutes apart at most (this shared machine's speed moved 57–71k flows/s between
+ * back-to-back Kafka passes of the same build, 2026-12-03).
+ */
+export interface KafkaBench {
+  /** One measured pass of `flows` flows (the store emptied after it). */
+  pass(): Promise<KafkaRound>;
+  /** The drain pass (unless `drain: false`), then the figures: those of the median pass, and every pass. */
+  result(): Promise<KafkaBenchResult>;
+  /** Stops the broker the bench started and removes its scratch directory. */
+  close(): Promise<void>;
+}
+
+/** Opens the distributed-path benchmark in a scratch chdb directory (removed on close). */
+export async function openKafkaBench(opts: KafkaBenchOptions = {}): Promise<KafkaBench> {
   const flows = opts.flows ?? 1_000_000;
   const partitions = opts.partitions ?? 6;
   const compression = opts.compression ?? 'lz4';
@@ -405,14 +433,21 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
   const dir = mkdtempSync(path.join(tmpdir(), 'flowtrail-kafka-bench-'));
   let broker: { brokers: string; dispose(): Promise<void> } | undefined;
   const store = opts.store ?? (await createChdbStore(path.join(dir, 'data'), 'kafka_bench'));
+  const close = async () => {
+    if (!opts.store) await store.close();
+    await broker?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const warm = opts.warmFlows ?? 0;
+  const id = randomUUID().slice(0, 8);
+  let base: KafkaConfig;
   try {
     await migrate(store);
     if (!opts.brokers) {
       const harness = await import('../../../kafka/broker.ts');
       broker = await harness.startBroker();
     }
-    const id = randomUUID().slice(0, 8);
-    const base: KafkaConfig = {
+    base = {
       brokers: [opts.brokers ?? broker!.brokers],
       topic: '',
       deadLetterTopic: '',
@@ -421,45 +456,78 @@ export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBen
       partitions,
       clientId: 'flowtrail-bench',
     };
-    const warm = opts.warmFlows ?? 0;
     if (warm > 0) {
       await pass(base, `${id}-warm`, store, warm, !!broker);
       await emptyTables(store);
     }
-    const run = await pass(base, id, store, flows, !!broker);
-    const drained =
-      opts.drain === false ? undefined : await drainPass(base, `${id}-drain`, store, flows, !!broker);
-    const e2e = writerFigures(run);
-    const drain = drained && { ...writerFigures(drained), split: drained.split };
-    return {
-      kafka_flows: run.stored,
-      kafka_warm_flows: warm,
-      kafka_seconds: Math.round(run.seconds * 100) / 100,
-      kafka_flows_per_s: e2e.flowsPerS,
-      kafka_produce_flows_per_s: Math.round(run.produced / (run.producedSeconds || run.seconds)),
-      kafka_bytes_per_flow: Math.round(run.bytes / Math.max(1, run.produced)),
-      kafka_cpu_us_per_flow: e2e.cpuUsPerFlow,
-      kafka_rows_per_insert: e2e.rowsPerInsert,
-      kafka_inserts: run.inserts,
-      kafka_insert_share: e2e.insertShare,
-      kafka_cpu_split_us_per_flow: run.split,
-      kafka_consumer_lag_end: run.lag,
-      kafka_compression: compression,
-      kafka_partitions: partitions,
-      ...(drain && {
-        kafka_drain_flows_per_s: drain.flowsPerS,
-        kafka_drain_cpu_us_per_flow: drain.cpuUsPerFlow,
-        kafka_drain_cpu_split_us_per_flow: drain.split,
-        kafka_drain_rows_per_insert: drain.rowsPerInsert,
-        kafka_drain_insert_share: drain.insertShare,
-        kafka_collector_flows_per_s: Math.round(drained.fill.flows / drained.fill.seconds),
-        kafka_collector_cpu_us_per_flow: Math.round(drained.fill.cpuUs / Math.max(1, drained.fill.flows)),
-        kafka_collector_cpu_split_us_per_flow: drained.fill.split,
-      }),
-    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const runs: PassResult[] = [];
+  return {
+    async pass() {
+      const run = await pass(base, `${id}-${runs.length + 1}`, store, flows, !!broker);
+      runs.push(run);
+      await emptyTables(store);
+      const f = writerFigures(run);
+      return { kafka_flows_per_s: f.flowsPerS, kafka_cpu_us_per_flow: f.cpuUsPerFlow };
+    },
+    async result() {
+      if (runs.length === 0) throw new Error('openKafkaBench: no pass was run');
+      // The figures of the median pass by rate (the lower middle of an even count).
+      const byRate = [...runs].sort((a, b) => a.stored / a.seconds - b.stored / b.seconds);
+      const run = byRate[(byRate.length - 1) >> 1]!;
+      const drained =
+        opts.drain === false ? undefined : await drainPass(base, `${id}-drain`, store, flows, !!broker);
+      if (drained) await emptyTables(store);
+      const e2e = writerFigures(run);
+      const drain = drained && { ...writerFigures(drained), split: drained.split };
+      return {
+        kafka_flows: run.stored,
+        kafka_warm_flows: warm,
+        kafka_seconds: Math.round(run.seconds * 100) / 100,
+        kafka_flows_per_s: e2e.flowsPerS,
+        kafka_rounds: runs.map((r) => ({
+          kafka_flows_per_s: writerFigures(r).flowsPerS,
+          kafka_cpu_us_per_flow: writerFigures(r).cpuUsPerFlow,
+        })),
+        kafka_produce_flows_per_s: Math.round(run.produced / (run.producedSeconds || run.seconds)),
+        kafka_bytes_per_flow: Math.round(run.bytes / Math.max(1, run.produced)),
+        kafka_cpu_us_per_flow: e2e.cpuUsPerFlow,
+        kafka_rows_per_insert: e2e.rowsPerInsert,
+        kafka_inserts: run.inserts,
+        kafka_insert_share: e2e.insertShare,
+        kafka_cpu_split_us_per_flow: run.split,
+        kafka_consumer_lag_end: run.lag,
+        kafka_compression: compression,
+        kafka_partitions: partitions,
+        ...(drain && {
+          kafka_drain_flows_per_s: drain.flowsPerS,
+          kafka_drain_cpu_us_per_flow: drain.cpuUsPerFlow,
+          kafka_drain_cpu_split_us_per_flow: drain.split,
+          kafka_drain_rows_per_insert: drain.rowsPerInsert,
+          kafka_drain_insert_share: drain.insertShare,
+          kafka_collector_flows_per_s: Math.round(drained.fill.flows / drained.fill.seconds),
+          kafka_collector_cpu_us_per_flow: Math.round(drained.fill.cpuUs / Math.max(1, drained.fill.flows)),
+          kafka_collector_cpu_split_us_per_flow: drained.fill.split,
+        }),
+      };
+    },
+    close,
+  };
+}
+
+/**
+ * Runs the distributed-path benchmark in a scratch chdb directory (removed afterwards): `rounds`
+ * measured passes (default 1), the figures of the median one.
+ */
+export async function benchKafka(opts: KafkaBenchOptions = {}): Promise<KafkaBenchResult> {
+  const bench = await openKafkaBench(opts);
+  try {
+    for (let i = 0; i < (opts.rounds ?? 1); i++) await bench.pass();
+    return await bench.result();
   } finally {
-    if (!opts.store) await store.close();
-    await broker?.dispose();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.close();
   }
 }
