@@ -40,6 +40,7 @@ export {
   type FilterSqlOptions,
   filterSetSql,
   flowFilterSql,
+  inBoundArray,
   ipInSql,
   type OwnEnds,
   or,

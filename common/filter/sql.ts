@@ -171,7 +171,19 @@ function indexedIpSql(
   return lookup ? and([plain, lookup]) : plain;
 }
 
+/**
+ * `expr` is one of the values of the bound array `array`. `IN`, not has(): over a LowCardinality
+ * column ClickHouse then tests each part's dictionary, not every row's string (measured at 100M
+ * flows, a tenant's dropped flows in the newest hour bucket: the scan 118–135 ms with has(), 53–78
+ * with IN). Equal for any non-Nullable `expr`, an empty array included (false).
+ */
+export const inBoundArray = (expr: string, array: string): string => `${expr} IN ${array}`;
+
 const inArray = (p: SqlParams, expr: string, vals: readonly unknown[], type: string) =>
+  inBoundArray(expr, p.bind(vals, `Array(${type})`));
+
+/** has() for a value inside a lambda (label matching), where a set from `IN` is not built per call. */
+const hasInLambda = (p: SqlParams, expr: string, vals: readonly unknown[], type: string) =>
   `has(${p.bind(vals, `Array(${type})`)}, ${expr})`;
 
 // Parts of a Cilium label `source:key=value` in the lambda variable `l`, split as labels.ts does:
@@ -196,9 +208,9 @@ function requirementSql(p: SqlParams, column: string, r: LabelRequirement, withS
     case 'notexists':
       return `NOT arrayExists(l -> ${keyMatch}, ${column})`;
     case 'in':
-      return `arrayExists(l -> ${keyMatch} AND ${inArray(p, labelVal(withSource), r.values, 'String')}, ${column})`;
+      return `arrayExists(l -> ${keyMatch} AND ${hasInLambda(p, labelVal(withSource), r.values, 'String')}, ${column})`;
     case 'notin':
-      return `NOT arrayExists(l -> ${keyMatch} AND ${inArray(p, labelVal(withSource), r.values, 'String')}, ${column})`;
+      return `NOT arrayExists(l -> ${keyMatch} AND ${hasInLambda(p, labelVal(withSource), r.values, 'String')}, ${column})`;
   }
 }
 

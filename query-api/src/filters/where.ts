@@ -12,6 +12,7 @@ import {
   and,
   type EndOwnerFilters,
   filterSetSql,
+  inBoundArray,
   type OwnEnds,
   type OwnerFilters,
   or,
@@ -148,12 +149,12 @@ export function ownerFiltersSql(
   const endFilters = (e: EndOwnerFilters, on: readonly OwnerEnd[]) => {
     const owner = (field: 'tenant' | 'account' | 'job', vals: readonly string[]) => {
       const arr = p.bind(vals, 'Array(String)');
-      const stored = (end: OwnerEnd) => mine(`has(${arr}, ${end}_${field})`, `${end}_tenant`);
+      const stored = (end: OwnerEnd) => mine(inBoundArray(`${end}_${field}`, arr), `${end}_tenant`);
       if (!late) return or(on.map(stored));
       return ownedBy(
         p,
         stored,
-        (col) => mine(`has(${arr}, ${col(field)})`, col('tenant')),
+        (col) => mine(inBoundArray(col(field), arr), col('tenant')),
         late,
         on,
         narrow,
@@ -184,7 +185,7 @@ export function ownerFiltersSql(
     }
     if (e.scope?.length) {
       const arr = p.bind(e.scope, 'Array(String)');
-      out.push(or(on.map((end) => mine(`has(${arr}, toString(${end}_scope))`, `${end}_tenant`))));
+      out.push(or(on.map((end) => mine(inBoundArray(`toString(${end}_scope)`, arr), `${end}_tenant`))));
     }
   };
   endFilters(f, ends);
