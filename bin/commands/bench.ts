@@ -86,7 +86,6 @@ export async function run(argv: string[]): Promise<number> {
       throw err;
     });
     try {
-      const kafkaRates: number[] = [];
       say(
         `ingest: ${rounds} rounds of ${flows} flows over gRPC, ${rawFlows} raw rows, ${kafkaFlows} flows through Kafka…`,
       );
@@ -96,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
         rounds,
         dataDir,
         afterRound: async () => {
-          kafkaRates.push((await kafkaBench.pass()).kafka_flows_per_s);
+          await kafkaBench.pass();
         },
       });
       say(`flowtrail start's memory at full rate: ${flows} flows…`);
@@ -110,7 +109,9 @@ export async function run(argv: string[]): Promise<number> {
       // A Kafka rate against the embedded path's (the goal's other half): each pass against the
       // embedded round right before it, and the median of those ratios.
       const ratio = (a: number, b: number) => Math.round((a / Math.max(1, b)) * 100) / 100;
-      const pairs = kafkaRates.map((k, i) => ratio(k, ingest.ingest_rounds[i]!.ingest_flows_per_s));
+      const pairs = kafka.kafka_rounds.map((k, i) =>
+        ratio(k.kafka_flows_per_s, ingest.ingest_rounds[i]!.ingest_flows_per_s),
+      );
       return {
         ...ingest,
         // Every Kafka figure as the bench reports it, plus the two ratios against the embedded path

@@ -409,6 +409,12 @@ export interface KafkaRound {
   kafka_cpu_us_per_flow: number;
 }
 
+/** A measured pass's figures as `kafka_rounds` lists them. */
+function roundOf(run: PassResult): KafkaRound {
+  const f = writerFigures(run);
+  return { kafka_flows_per_s: f.flowsPerS, kafka_cpu_us_per_flow: f.cpuUsPerFlow };
+}
+
 /**
  * The distributed-path benchmark opened: its broker started and its warm-up run, measured passes on
  * demand. `flowtrail bench` runs each pass right after an embedded round, so the two rates it compares
@@ -470,8 +476,7 @@ export async function openKafkaBench(opts: KafkaBenchOptions = {}): Promise<Kafk
       const run = await pass(base, `${id}-${runs.length + 1}`, store, flows, !!broker);
       runs.push(run);
       await emptyTables(store);
-      const f = writerFigures(run);
-      return { kafka_flows_per_s: f.flowsPerS, kafka_cpu_us_per_flow: f.cpuUsPerFlow };
+      return roundOf(run);
     },
     async result() {
       if (runs.length === 0) throw new Error('openKafkaBench: no pass was run');
@@ -488,10 +493,7 @@ export async function openKafkaBench(opts: KafkaBenchOptions = {}): Promise<Kafk
         kafka_warm_flows: warm,
         kafka_seconds: Math.round(run.seconds * 100) / 100,
         kafka_flows_per_s: e2e.flowsPerS,
-        kafka_rounds: runs.map((r) => ({
-          kafka_flows_per_s: writerFigures(r).flowsPerS,
-          kafka_cpu_us_per_flow: writerFigures(r).cpuUsPerFlow,
-        })),
+        kafka_rounds: runs.map(roundOf),
         kafka_produce_flows_per_s: Math.round(run.produced / (run.producedSeconds || run.seconds)),
         kafka_bytes_per_flow: Math.round(run.bytes / Math.max(1, run.produced)),
         kafka_cpu_us_per_flow: e2e.cpuUsPerFlow,

@@ -262,33 +262,20 @@ describe('query-api > queries > flows page (real chdb)', () => {
       until: new Date(Number((T0 + 40n * 60n * S) / 1_000_000n)).toISOString(),
     };
     const bound = (i: number) => Object.values(seen[i]!.opts.params ?? {}).map(String);
-    const pageOf = async (extra: Record<string, string>) => {
-      seen.length = 0;
-      return queryFlowPage({ store, settings: {} }, parseFlowQuery({ ...range, ...extra }), admin);
-    };
-    const exactOf = async (extra: Record<string, string>) => {
-      const q = parseFlowQuery({ ...range, ...extra, limit: '1000' });
-      const { where, params } = flowQueryToSql(q, admin, new SqlParams());
-      const rows = await real.query<{ id_hex: string }>(
-        `SELECT lower(hex(flow_id)) AS id_hex FROM flows WHERE ${where} ORDER BY time ${q.order === 'newest' ? 'DESC' : 'ASC'}, flow_id ${q.order === 'newest' ? 'DESC' : 'ASC'}`,
-        { params },
-      );
-      return rows.map((r) => r.id_hex);
-    };
     // The page fills from the newest bucket: one statement, bounded below by that bucket's start.
-    const filled = await pageOf({ ip: P, limit: '3' });
+    const filled = await page({ ...range, ip: P, limit: '3' });
     expect(seen).toHaveLength(1);
     expect(bound(0)).toContain(T0.toString());
-    expect(filled.rows.map((r) => r.id_hex)).toEqual((await exactOf({ ip: P })).slice(0, 3));
+    expect(filled.rows.map((r) => r.id_hex)).toEqual((await exact({ ...range, ip: P })).slice(0, 3));
     // It does not: the rest of the range is read next, and the rows are those of the whole range.
-    const all = await pageOf({ ip: B, limit: '1000' });
+    const all = await page({ ...range, ip: B, limit: '1000' });
     expect(seen).toHaveLength(2);
     expect(bound(1)).toContain((T0 - 20n * 60n * S).toString());
-    expect(all.rows.map((r) => r.id_hex)).toEqual(await exactOf({ ip: B }));
+    expect(all.rows.map((r) => r.id_hex)).toEqual(await exact({ ...range, ip: B }));
     // Oldest first, the first bucket holds 20 of the 60 minutes: the range in one statement.
-    const oldest = await pageOf({ ip: B, order: 'oldest', limit: '1000' });
+    const oldest = await page({ ...range, ip: B, order: 'oldest', limit: '1000' });
     expect(seen).toHaveLength(1);
-    expect(oldest.rows.map((r) => r.id_hex)).toEqual(await exactOf({ ip: B, order: 'oldest' }));
+    expect(oldest.rows.map((r) => r.id_hex)).toEqual(await exact({ ...range, ip: B, order: 'oldest' }));
   });
 
   it('reads an address that never sent, at either end, in the granules `to-ip` reads, fewer than their OR', async () => {
