@@ -42,9 +42,11 @@ describe('common > clickhouse > migrator', () => {
     expect(await ttlOf(s)).toBe('7');
     // The address index expires with the flows it points at (migrations/0045).
     expect(await ttlOf(s, 'flows_by_address')).toBe('7');
+    expect(await ttlOf(s, 'flows_unattributed_ends')).toBe('7');
     await migrate(s, { ttlDays: 90 });
     expect(await ttlOf(s)).toBe('90');
     expect(await ttlOf(s, 'flows_by_address')).toBe('90');
+    expect(await ttlOf(s, 'flows_unattributed_ends')).toBe('90');
     await expect(migrate(s, { ttlDays: 0 })).rejects.toThrow(/positive whole number/);
   });
 
@@ -93,6 +95,42 @@ describe('common > clickhouse > migrator', () => {
     expect(await minuteFlows()).toBe(5000);
     await insertFlows(5000, 1000);
     expect(await minuteFlows()).toBe(6000);
+    await s.close();
+  });
+
+  it("records where late owners can be: each hour and address of an end stored as nobody's, from inserts and from flows stored before (0180)", async () => {
+    const s = await createChdbStore(dir, `late_ends_${Date.now()}`);
+    await migrate(s);
+    // Hour 0: 10.0.0.1 sends to a world address, both stored as nobody's, three times; 10.0.0.2
+    // (an owner stored) sends to 10.0.0.3 (nobody's); 10.0.0.4 and 10.0.0.5 are both stored, and a
+    // flow without a destination address. Hour 1: 10.0.0.1 again.
+    const h0 = 1_796_000_400;
+    await s.command(
+      `INSERT INTO flows (time, flow_id, received_at, source_ip, destination_ip, src_source, dst_source)
+       SELECT toDateTime64(h, 9, 'UTC'), toFixedString(leftPad(toString(rowNumberInAllBlocks()), 16, '0'), 16), now64(9),
+              toIPv6(src), toIPv6(dst), ss, ds
+       FROM (SELECT arrayJoin([
+         (${h0}, '10.0.0.1', '203.0.113.1', 'none', 'none'), (${h0}, '10.0.0.1', '203.0.113.1', 'none', 'none'),
+         (${h0}, '10.0.0.1', '203.0.113.1', 'none', 'none'), (${h0}, '10.0.0.2', '10.0.0.3', 'ownership', 'none'),
+         (${h0}, '10.0.0.4', '10.0.0.5', 'ownership', 'label'), (${h0}, '10.0.0.6', '::', 'label', 'none'),
+         (${h0 + 3600}, '10.0.0.1', '10.0.0.5', 'none', 'ownership')]) AS t,
+         t.1 AS h, t.2 AS src, t.3 AS dst, t.4 AS ss, t.5 AS ds)`,
+    );
+    const ends = async () =>
+      (
+        await s.query<{ h: number; a: string }>(
+          'SELECT toUnixTimestamp(hour) - {h0:UInt32} AS h, IPv6NumToString(address) AS a FROM flows_unattributed_ends FINAL ORDER BY h, a',
+          { params: { h0 } },
+        )
+      ).map((r) => `${r.h} ${r.a}`);
+    const want = ['0 ::ffff:10.0.0.1', '0 ::ffff:10.0.0.3', '0 ::ffff:203.0.113.1', '3600 ::ffff:10.0.0.1'];
+    expect(await ends()).toEqual(want);
+    // Stored before the table existed: the migration records them once.
+    await s.command('DROP VIEW flows_unattributed_ends_mv');
+    await s.command('DROP TABLE flows_unattributed_ends');
+    await s.command('DELETE FROM schema_migrations WHERE version = 180');
+    expect((await migrate(s)).applied).toEqual(['0180_flows_unattributed_ends']);
+    expect(await ends()).toEqual(want);
     await s.close();
   });
 });

@@ -99,13 +99,17 @@ export async function migrate(store: Store, opts: MigrateOptions = {}): Promise<
 }
 
 /**
- * The TTL of each table whose rows expire with the flows (the flows themselves, and the address
- * index pointing at them: migrations/0045), for a retention of `days`.
+ * The TTL of each table whose rows expire with the flows (the flows themselves, the address index
+ * pointing at them, migrations/0045, and where their late ends are, 0180), for a retention of `days`.
  */
 const retentionTtls: readonly { table: string; ttl: (days: number) => string }[] = [
   { table: 'flows', ttl: (d) => `toDateTime(received_at) + toIntervalDay(${d})` },
   {
     table: 'flows_by_address',
+    ttl: (d) => `(hour + toIntervalHour(received_lag_hours + 1)) + toIntervalDay(${d})`,
+  },
+  {
+    table: 'flows_unattributed_ends',
     ttl: (d) => `(hour + toIntervalHour(received_lag_hours + 1)) + toIntervalDay(${d})`,
   },
 ];

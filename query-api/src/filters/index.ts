@@ -7,6 +7,7 @@ export { SqlParams } from '../../../common/clickhouse/sql-params.ts';
 export { and, or } from '../../../common/filter/index.ts';
 export { decodeCursor, encodeCursor, type FlowCursor } from './cursor.ts';
 export {
+  lateEndAddressesSql,
   lateOwnerFields,
   lateOwnerMatch,
   lateOwnersSql,
@@ -31,6 +32,7 @@ export {
 export { type FlowSortKey, flowSortKeys, sortColumn } from './sort.ts';
 export {
   assertOwnTenantFilter,
+  type FlowWhereInput,
   filtersToSql,
   flowQueryToSql,
   type LateMode,

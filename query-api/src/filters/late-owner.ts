@@ -38,6 +38,13 @@ export type OwnerEnd = 'src' | 'dst';
 export interface TimeBounds {
   sinceNs?: bigint | undefined;
   untilNs?: bigint | undefined;
+  /**
+   * When known (lateEndAddressesSql, read for exactly these bounds): every address of an end stored
+   * as `none` in the range that an allocation held at some time is among these. Late lookups then
+   * look at these addresses only, and none at all when the list is empty: no end of the range can
+   * have a late owner, and the statement reads no address of an end to find one.
+   */
+  lateAddresses?: readonly string[] | undefined;
 }
 
 /** The late owner fields a resolution yields (columns `late_<field>` of lateOwnersSql). */
@@ -111,9 +118,36 @@ export function lateOwnersSql(
   FROM (${resolved})`;
 }
 
-/** Candidate addresses of a late owner: any raw ownership row naming an owner satisfying `pred`. */
-const candidateAddresses = (pred: OwnerPredicate) =>
-  `SELECT address FROM ownership WHERE kind = 'alloc' AND ${pred((f) => f)}`;
+/**
+ * Candidate addresses of a late owner: any raw ownership row naming an owner satisfying `pred`,
+ * among the range's lateAddresses when they are known.
+ */
+function candidateAddresses(p: SqlParams, pred: OwnerPredicate, range: TimeBounds | undefined): string {
+  const known = range?.lateAddresses;
+  const among = known ? ` AND address IN ${p.bind(known, 'Array(IPv6)')}` : '';
+  return `SELECT address FROM ownership WHERE kind = 'alloc'${among} AND ${pred((f) => f)}`;
+}
+
+/** Whether the range is known to hold no end a late owner could claim (TimeBounds.lateAddresses). */
+const noLateEnds = (range: TimeBounds | undefined) => range?.lateAddresses?.length === 0;
+
+/**
+ * The addresses of the ends stored as `none` within `range` that an allocation held at some time
+ * (column `address`, IPv6 text), at most `limit` of them: TimeBounds.lateAddresses for that range.
+ * Read from flows_unattributed_ends (migrations/0180), hour by hour, so the range's hours at either
+ * end count whole: a superset, as lateAddresses allows.
+ */
+export function lateEndAddressesSql(
+  p: SqlParams,
+  range: { sinceNs: bigint; untilNs: bigint },
+  limit: number,
+) {
+  const { since, until } = bounds(p, range);
+  return `SELECT DISTINCT IPv6NumToString(address) AS address FROM flows_unattributed_ends
+    WHERE hour >= toStartOfHour(${since}) AND hour < ${until}
+      AND address IN (SELECT address FROM ownership WHERE kind = 'alloc')
+    LIMIT ${p.bind(limit, 'UInt32')}`;
+}
 
 /**
  * The WHERE term "this end was stored as `none` and its address was held, at some time, by an owner
@@ -122,8 +156,14 @@ const candidateAddresses = (pred: OwnerPredicate) =>
  * lateOwnerMatch resolves every candidate flow of the range: a page can select with this and then
  * check the few candidate rows it returned with lateOwnerMatch (queries/flows.ts).
  */
-export function lateOwnerCandidate(end: OwnerEnd, pred: OwnerPredicate): string {
-  return `(${end}_source = 'none' AND ${ipColumn(end)} IN (${candidateAddresses(pred)}))`;
+export function lateOwnerCandidate(
+  p: SqlParams,
+  end: OwnerEnd,
+  pred: OwnerPredicate,
+  range?: TimeBounds,
+): string {
+  if (noLateEnds(range)) return '0';
+  return `(${end}_source = 'none' AND ${ipColumn(end)} IN (${candidateAddresses(p, pred, range)}))`;
 }
 
 /**
@@ -141,11 +181,12 @@ export function lateOwnerMatch(
   range?: TimeBounds,
   narrow: readonly string[] = [],
 ): string {
+  if (noLateEnds(range)) return '0';
   // Candidate addresses: any raw ownership row naming the wanted owner (a superset of the
   // merged intervals that do; the exact check below is on merged, resolved owners).
-  const resolved = lateOwnersSql(p, end, candidateAddresses(pred), range, narrow);
+  const resolved = lateOwnersSql(p, end, candidateAddresses(p, pred, range), range, narrow);
   return and([
-    lateOwnerCandidate(end, pred),
+    lateOwnerCandidate(p, end, pred, range),
     `flow_id IN (SELECT late_fid FROM (${resolved}) WHERE ${pred((f) => `late_${f}`)})`,
   ]);
 }

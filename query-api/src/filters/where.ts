@@ -65,7 +65,7 @@ function ownedBy(
   return or(
     on.flatMap((e) => [
       stored(e),
-      mode === 'exact' ? lateOwnerMatch(p, e, pred, range, narrow) : lateOwnerCandidate(e, pred),
+      mode === 'exact' ? lateOwnerMatch(p, e, pred, range, narrow) : lateOwnerCandidate(p, e, pred, range),
     ]),
   );
 }
@@ -270,6 +270,8 @@ export interface FlowWhereInput {
   sinceNs: bigint;
   untilNs: bigint;
   cursor?: FlowCursor | undefined;
+  /** What is known of the range's late ends (TimeBounds.lateAddresses, read for this range). */
+  lateAddresses?: readonly string[] | undefined;
 }
 
 /**
@@ -320,7 +322,7 @@ export function flowQueryToSql(
   narrow: readonly string[] = [],
 ): SqlWhere & { stored?: string } {
   assertOwnTenantFilter(query.filters, principal);
-  const range = { sinceNs: query.sinceNs, untilNs: query.untilNs };
+  const range = { sinceNs: query.sinceNs, untilNs: query.untilNs, lateAddresses: query.lateAddresses };
   const { hubble, owner } = filterParts(p, query.filters, principal, range, undefined, mode, narrow);
   const parts = [
     timeRange(p, query.sinceNs, query.untilNs),

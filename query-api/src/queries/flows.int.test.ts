@@ -71,8 +71,10 @@ const interval = (address: string, tenant: string, start: bigint, end: bigint, n
 describe('query-api > queries > flows page (real chdb)', () => {
   let dir: string;
   let real: Store;
-  /** Statements the page ran since the last reset, with their options. */
+  /** Statements the page ran over `flows` since the last reset, with their options. */
   const seen: { sql: string; opts: QueryOptions }[] = [];
+  /** The page's reads of its windows' late addresses (late-end-addresses.ts) since the last reset. */
+  const lateReads: { sql: string; rows: unknown[] }[] = [];
   let store: Store;
 
   beforeAll(async () => {
@@ -100,9 +102,11 @@ describe('query-api > queries > flows page (real chdb)', () => {
       get(target, key) {
         const v = Reflect.get(target, key);
         if (key !== 'query' || typeof v !== 'function') return typeof v === 'function' ? v.bind(target) : v;
-        return (sql: string, opts: QueryOptions = {}) => {
-          seen.push({ sql, opts });
-          return (v as Store['query']).call(target, sql, opts);
+        return async (sql: string, opts: QueryOptions = {}) => {
+          if (!sql.includes('FROM flows_unattributed_ends')) seen.push({ sql, opts });
+          const rows = await (v as Store['query']).call(target, sql, opts);
+          if (sql.includes('FROM flows_unattributed_ends')) lateReads.push({ sql, rows });
+          return rows;
         };
       },
     }) as Store;
@@ -122,6 +126,7 @@ describe('query-api > queries > flows page (real chdb)', () => {
   /** The page, after forgetting earlier statements. */
   const page = async (extra: Record<string, string>, principal = admin) => {
     seen.length = 0;
+    lateReads.length = 0;
     return queryFlowPage({ store, settings: {} }, query(extra), principal);
   };
 
@@ -276,6 +281,56 @@ describe('query-api > queries > flows page (real chdb)', () => {
     const oldest = await page({ ...range, ip: B, order: 'oldest', limit: '1000' });
     expect(seen).toHaveLength(1);
     expect(oldest.rows.map((r) => r.id_hex)).toEqual(await exact({ ...range, ip: B, order: 'oldest' }));
+  });
+
+  it('reads which addresses of its window could have a late owner first: the late terms look at those only, and drop out when there are none', async () => {
+    // The flows' window: A and B (held by allocations) have ends stored as nobody's, W (never held) too.
+    const got = await page({ tenant: 't1', limit: '1000' });
+    expect(lateReads).toHaveLength(1);
+    const late = (lateReads[0]!.rows as { address: string }[]).map((r) => r.address).sort();
+    expect(late).toEqual([`::ffff:${A}`, `::ffff:${B}`]);
+    for (const s of seen) expect(Object.values(s.opts.params ?? {})).toContainEqual(late);
+    expect(got.rows.map((r) => r.id_hex)).toEqual(await exact({ tenant: 't1' }));
+
+    // Hours later: P (stored as t1's) sends to W, and in the hour after, W sends to B (t1's, stored
+    // as nobody's: a late owner).
+    const insert = (n: number, at: bigint, src: string, dst: string, srcTenant: string) =>
+      real.command(
+        `INSERT INTO flows (time, flow_id, stored_fields, node_name, verdict, type, ip_version, source_ip,
+          destination_ip, l4_protocol, destination_port, src_tenant, src_source, dst_source, ingest_target, received_at)
+         SELECT fromUnixTimestamp64Nano(toInt64(${at}), 'UTC'), unhex('${id(n)}'), 3, 'k/n1', 'FORWARDED', 'L3_L4',
+          'IPv4', toIPv6('${src}'), toIPv6('${dst}'), 'TCP', 443, '${srcTenant}', '${srcTenant ? 'ownership' : 'none'}',
+          'none', 'test', now64(9)`,
+      );
+    await insert(900, T0 + 4n * H + 60n * S, P, W, 't1');
+    await insert(901, T0 + 5n * H + 60n * S, W, B, '');
+    const hour = (h: bigint) => ({
+      since: new Date(Number((T0 + h * H) / 1_000_000n)).toISOString(),
+      until: new Date(Number((T0 + (h + 1n) * H) / 1_000_000n)).toISOString(),
+    });
+    // No end of the first hour can have a late owner: the statements read no end's address or source.
+    const none = await page({ ...hour(4n), tenant: 't1' });
+    expect(lateReads[0]!.rows).toEqual([]);
+    for (const s of seen) expect(s.sql).not.toMatch(/_source = 'none'/);
+    expect(none.rows.map((r) => r.id_hex)).toEqual([id(900)]);
+    expect(await exact({ ...hour(4n), tenant: 't1' })).toEqual([id(900)]);
+    // The second hour's late end is found through its address, as a tenant's scope finds it too.
+    const t1: Principal = { name: 't1', role: 'tenant', tenant: 't1' };
+    for (const principal of [admin, t1]) {
+      const lateOne = await page({ ...hour(5n), tenant: 't1' }, principal);
+      expect(lateReads[0]!.rows).toEqual([{ address: `::ffff:${B}` }]);
+      expect(lateOne.rows.map((r) => r.id_hex)).toEqual([id(901)]);
+    }
+    // What decides is that table: without the hour's row the page leaves the late terms out.
+    await real.command(
+      `ALTER TABLE flows_unattributed_ends DELETE WHERE hour = toDateTime({h:Int64}, 'UTC')`,
+      {
+        params: { h: Number((T0 + 5n * H) / S) },
+        settings: { mutations_sync: 1 },
+      },
+    );
+    expect((await page({ ...hour(5n), tenant: 't1' })).rows).toEqual([]);
+    expect(await exact({ ...hour(5n), tenant: 't1' })).toEqual([id(901)]);
   });
 
   it('reads an address that never sent, at either end, in the granules `to-ip` reads, fewer than their OR', async () => {

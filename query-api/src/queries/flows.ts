@@ -13,6 +13,7 @@ import {
   encodeCursor,
   type FlowCursor,
   type FlowQuery,
+  type FlowWhereInput,
   flowQueryToSql,
   type LateMode,
   lateCandidatesApply,
@@ -22,6 +23,7 @@ import {
 } from '../filters/index.ts';
 import { type FlowRow, flowRowColumns } from './flow-rows.ts';
 import { hourOf, keyedTimeWindows, timeWindows } from './flow-windows.ts';
+import { readLateEndAddresses } from './late-end-addresses.ts';
 
 /** What the flows service needs. */
 export interface FlowsDeps {
@@ -38,6 +40,9 @@ export interface FlowPage {
 
 type PageRow = FlowRow & { sort_text?: string; certain?: number };
 
+/** A query as a page reads it: one window, with what is known of its late ends. */
+type WindowQuery = FlowQuery & Pick<FlowWhereInput, 'lateAddresses'>;
+
 /**
  * The page statement over `query` (its range and cursor). `mode` `candidate`: the superset of
  * flowQueryToSql with a column `certain` (1: the row is in the exact answer on its stored
@@ -52,7 +57,7 @@ type PageRow = FlowRow & { sort_text?: string; certain?: number };
  * prunes as if alone, and the source entry of an address that never sent selects nothing.
  */
 function statement(
-  query: FlowQuery,
+  query: WindowQuery,
   principal: Principal,
   limit: number,
   columns = flowRowColumns,
@@ -65,7 +70,7 @@ function statement(
   const col = query.sort === 'time' ? undefined : sortColumn(query.sort);
   const entries = entryQueries(query);
   const apart = entries.length > 1;
-  const select = (q: FlowQuery) => {
+  const select = (q: WindowQuery) => {
     const { where, stored } = flowQueryToSql(q, principal, p, mode, narrow);
     const cols = [
       columns,
@@ -93,7 +98,7 @@ function statement(
  * The queries whose union is `query`: itself, or, for an address lookup of several whitelist
  * entries (addressKeyed), one per entry, each leaving out the rows of the entries before it.
  */
-function entryQueries(query: FlowQuery): FlowQuery[] {
+function entryQueries(query: WindowQuery): WindowQuery[] {
   const w = query.filters.whitelist;
   if (w.length < 2 || !addressKeyed(query)) return [query];
   return w.map((entry, i) => ({
@@ -155,6 +160,12 @@ function readsCandidates(query: FlowQuery, principal: Principal): boolean {
   );
 }
 
+/** Whether a page's statements look at late owners: its scope, owner filters or exclusions do. */
+function looksAtLateOwners(query: FlowQuery, principal: Principal): boolean {
+  const o = query.filters.owner;
+  return principal.role === 'tenant' || namesLateOwners(o) || namesLateOwners(o.exclude);
+}
+
 /** Candidate statements per window before the rest of the window is read exactly. */
 const candidateRounds = 3;
 
@@ -164,7 +175,7 @@ const candidateRounds = 3;
  */
 async function exactIds(
   deps: FlowsDeps,
-  query: FlowQuery,
+  query: WindowQuery,
   principal: Principal,
   rows: readonly PageRow[],
   signal?: AbortSignal,
@@ -217,12 +228,16 @@ export async function queryFlowPage(
 ): Promise<FlowPage> {
   const rows: PageRow[] = [];
   const candidates = readsCandidates(query, principal);
-  const read = async (q: FlowQuery, want: number, mode: LateMode) => {
+  const late = looksAtLateOwners(query, principal);
+  const read = async (q: WindowQuery, want: number, mode: LateMode) => {
     const { sql, params } = statement(q, principal, want, flowRowColumns, mode);
     return deps.store.query<PageRow>(sql, { params, settings: pageSettings(deps.settings, want), signal });
   };
   for (const w of pageWindows(query)) {
-    let q: FlowQuery = { ...query, ...w };
+    // Which addresses of the window could have a late owner: usually none, and the statements then
+    // leave the late-owner terms out (late-end-addresses.ts).
+    const lateAddresses = late ? await readLateEndAddresses(deps, w, signal) : undefined;
+    let q: WindowQuery = { ...query, ...w, lateAddresses };
     for (let round = 0; rows.length <= query.limit; round++) {
       const want = query.limit + 1 - rows.length;
       if (!candidates || round >= candidateRounds) {
