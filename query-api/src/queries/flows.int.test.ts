@@ -17,7 +17,7 @@ import { writeIntervals } from '../../../common/ownership/persistence.ts';
 import { OPEN_END_NS, type OwnerInterval } from '../../../common/ownership/types.ts';
 import type { Principal } from '../auth/principal.ts';
 import { decodeCursor, flowQueryToSql, parseFlowQuery, SqlParams, sortColumn } from '../filters/index.ts';
-import { queryFlowPage } from './flows.ts';
+import { queryFlowPage, streamFlows } from './flows.ts';
 
 const S = 1_000_000_000n;
 const H = 3600n * S;
@@ -128,6 +128,16 @@ describe('query-api > queries > flows page (real chdb)', () => {
     seen.length = 0;
     lateReads.length = 0;
     return queryFlowPage({ store, settings: {} }, query(extra), principal);
+  };
+
+  /** The ids a stream of the query yields (streamFlows), after forgetting earlier statements. */
+  const streamed = async (extra: Record<string, string>) => {
+    seen.length = 0;
+    lateReads.length = 0;
+    const ids: string[] = [];
+    for await (const batch of streamFlows({ store, settings: {} }, query(extra), admin))
+      ids.push(...batch.map((r) => r.id_hex));
+    return ids;
   };
 
   /** The ids of the exact answer: one statement over the whole range, no candidates. */
@@ -321,6 +331,10 @@ describe('query-api > queries > flows page (real chdb)', () => {
       expect(lateReads[0]!.rows).toEqual([{ address: `::ffff:${B}` }]);
       expect(lateOne.rows.map((r) => r.id_hex)).toEqual([id(901)]);
     }
+    // A stream (NDJSON, CSV, `flowtrail flows`) reads its range's late addresses the same way.
+    expect(await streamed({ ...hour(4n), tenant: 't1' })).toEqual([id(900)]);
+    expect(await streamed({ ...hour(5n), tenant: 't1' })).toEqual([id(901)]);
+    expect(lateReads.map((r) => r.rows)).toEqual([[{ address: `::ffff:${B}` }]]);
     // What decides is that table: without the hour's row the page leaves the late terms out.
     await real.command(
       `ALTER TABLE flows_unattributed_ends DELETE WHERE hour = toDateTime({h:Int64}, 'UTC')`,
@@ -330,6 +344,7 @@ describe('query-api > queries > flows page (real chdb)', () => {
       },
     );
     expect((await page({ ...hour(5n), tenant: 't1' })).rows).toEqual([]);
+    expect(await streamed({ ...hour(5n), tenant: 't1' })).toEqual([]);
     expect(await exact({ ...hour(5n), tenant: 't1' })).toEqual([id(901)]);
   });
 

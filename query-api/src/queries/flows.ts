@@ -271,6 +271,12 @@ export function streamFlows<T = FlowRow>(
   signal?: AbortSignal,
   columns: string = flowRowColumns,
 ): AsyncIterable<T[]> {
-  const { sql, params } = statement(query, principal, query.limit, columns);
-  return deps.store.queryBatches<T>(sql, { params, settings: deps.settings, signal });
+  return (async function* () {
+    // As a page's windows: the late terms only for addresses that could have a late owner.
+    const lateAddresses = looksAtLateOwners(query, principal)
+      ? await readLateEndAddresses(deps, query, signal)
+      : undefined;
+    const { sql, params } = statement({ ...query, lateAddresses }, principal, query.limit, columns);
+    yield* deps.store.queryBatches<T>(sql, { params, settings: deps.settings, signal });
+  })();
 }
