@@ -21,7 +21,10 @@
  *    owner matches; the outer term is then `flow_id IN (…)`, a hash-set probe per row.
  *
  * Cost is proportional to the late (source `none`) flows of the wanted owner's addresses in the
- * range plus a scan of one ownership column; flows attributed at ingest cost nothing extra.
+ * range plus a scan of one ownership column, and a read of each flow's end address and source to
+ * find them. That last part a page and a stream avoid: they first read which addresses of their
+ * range could have a late owner at all (TimeBounds.lateAddresses, from flows_unattributed_ends,
+ * migrations/0180), usually none, and the late terms then drop out.
  * Node-kind intervals are not considered: they carry no tenant, account, job or allocation.
  * @module
  */
@@ -133,9 +136,10 @@ const noLateEnds = (range: TimeBounds | undefined) => range?.lateAddresses?.leng
 
 /**
  * The addresses of the ends stored as `none` within `range` that an allocation held at some time
- * (column `address`, IPv6 text), at most `limit` of them: TimeBounds.lateAddresses for that range.
+ * (column `ip`, IPv6 text), at most `limit` of them: TimeBounds.lateAddresses for that range.
  * Read from flows_unattributed_ends (migrations/0180), hour by hour, so the range's hours at either
- * end count whole: a superset, as lateAddresses allows.
+ * end count whole: a superset, as lateAddresses allows. (The column is not named `address`: that
+ * alias would stand for the text in WHERE too, and the set then could not prune the key.)
  */
 export function lateEndAddressesSql(
   p: SqlParams,
@@ -143,7 +147,7 @@ export function lateEndAddressesSql(
   limit: number,
 ) {
   const { since, until } = bounds(p, range);
-  return `SELECT DISTINCT IPv6NumToString(address) AS address FROM flows_unattributed_ends
+  return `SELECT DISTINCT IPv6NumToString(address) AS ip FROM flows_unattributed_ends
     WHERE hour >= toStartOfHour(${since}) AND hour < ${until}
       AND address IN (SELECT address FROM ownership WHERE kind = 'alloc')
     LIMIT ${p.bind(limit, 'UInt32')}`;

@@ -74,7 +74,7 @@ describe('query-api > queries > flows page (real chdb)', () => {
   /** Statements the page ran over `flows` since the last reset, with their options. */
   const seen: { sql: string; opts: QueryOptions }[] = [];
   /** The page's reads of its windows' late addresses (late-end-addresses.ts) since the last reset. */
-  const lateReads: { sql: string; rows: unknown[] }[] = [];
+  const lateReads: { sql: string; opts: QueryOptions; rows: unknown[] }[] = [];
   let store: Store;
 
   beforeAll(async () => {
@@ -105,7 +105,7 @@ describe('query-api > queries > flows page (real chdb)', () => {
         return async (sql: string, opts: QueryOptions = {}) => {
           if (!sql.includes('FROM flows_unattributed_ends')) seen.push({ sql, opts });
           const rows = await (v as Store['query']).call(target, sql, opts);
-          if (sql.includes('FROM flows_unattributed_ends')) lateReads.push({ sql, rows });
+          if (sql.includes('FROM flows_unattributed_ends')) lateReads.push({ sql, opts, rows });
           return rows;
         };
       },
@@ -297,9 +297,14 @@ describe('query-api > queries > flows page (real chdb)', () => {
     // The flows' window: A and B (held by allocations) have ends stored as nobody's, W (never held) too.
     const got = await page({ tenant: 't1', limit: '1000' });
     expect(lateReads).toHaveLength(1);
-    const late = (lateReads[0]!.rows as { address: string }[]).map((r) => r.address).sort();
+    const late = (lateReads[0]!.rows as { ip: string }[]).map((r) => r.ip).sort();
     expect(late).toEqual([`::ffff:${A}`, `::ffff:${B}`]);
     for (const s of seen) expect(Object.values(s.opts.params ?? {})).toContainEqual(late);
+    // That read finds the addresses through its primary key (hour, then address), not by scanning.
+    const plan = await real.query<{ explain: string }>(`EXPLAIN indexes = 1 ${lateReads[0]!.sql}`, {
+      params: lateReads[0]!.opts.params,
+    });
+    expect(plan.map((r) => r.explain.trim()).join(' ')).toMatch(/PrimaryKey Keys: hour address Condition/);
     expect(got.rows.map((r) => r.id_hex)).toEqual(await exact({ tenant: 't1' }));
 
     // Hours later: P (stored as t1's) sends to W, and in the hour after, W sends to B (t1's, stored
@@ -328,13 +333,13 @@ describe('query-api > queries > flows page (real chdb)', () => {
     const t1: Principal = { name: 't1', role: 'tenant', tenant: 't1' };
     for (const principal of [admin, t1]) {
       const lateOne = await page({ ...hour(5n), tenant: 't1' }, principal);
-      expect(lateReads[0]!.rows).toEqual([{ address: `::ffff:${B}` }]);
+      expect(lateReads[0]!.rows).toEqual([{ ip: `::ffff:${B}` }]);
       expect(lateOne.rows.map((r) => r.id_hex)).toEqual([id(901)]);
     }
     // A stream (NDJSON, CSV, `flowtrail flows`) reads its range's late addresses the same way.
     expect(await streamed({ ...hour(4n), tenant: 't1' })).toEqual([id(900)]);
     expect(await streamed({ ...hour(5n), tenant: 't1' })).toEqual([id(901)]);
-    expect(lateReads.map((r) => r.rows)).toEqual([[{ address: `::ffff:${B}` }]]);
+    expect(lateReads.map((r) => r.rows)).toEqual([[{ ip: `::ffff:${B}` }]]);
     // What decides is that table: without the hour's row the page leaves the late terms out.
     await real.command(
       `ALTER TABLE flows_unattributed_ends DELETE WHERE hour = toDateTime({h:Int64}, 'UTC')`,

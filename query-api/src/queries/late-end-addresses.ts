@@ -25,9 +25,10 @@ export async function readLateEndAddresses(
   signal?: AbortSignal,
 ): Promise<string[] | undefined> {
   const p = new SqlParams('l');
-  const rows = await deps.store.query<{ address: string }>(
-    lateEndAddressesSql(p, range, maxLateAddresses + 1),
-    { params: p.values, settings: deps.settings, signal },
-  );
-  return rows.length > maxLateAddresses ? undefined : rows.map((r) => r.address);
+  const rows = await deps.store.query<{ ip: string }>(lateEndAddressesSql(p, range, maxLateAddresses + 1), {
+    params: p.values,
+    settings: deps.settings,
+    signal,
+  });
+  return rows.length > maxLateAddresses ? undefined : rows.map((r) => r.ip);
 }
