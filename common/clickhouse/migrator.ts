@@ -99,19 +99,20 @@ export async function migrate(store: Store, opts: MigrateOptions = {}): Promise<
 }
 
 /**
+ * The TTL of a row standing for the flows of its `hour`: as long as the latest of them, which arrived
+ * `received_lag_hours` after that hour (0045 explains it).
+ */
+const hourRowTtl = (days: number) =>
+  `(hour + toIntervalHour(received_lag_hours + 1)) + toIntervalDay(${days})`;
+
+/**
  * The TTL of each table whose rows expire with the flows (the flows themselves, the address index
  * pointing at them, migrations/0045, and where their late ends are, 0180), for a retention of `days`.
  */
 const retentionTtls: readonly { table: string; ttl: (days: number) => string }[] = [
   { table: 'flows', ttl: (d) => `toDateTime(received_at) + toIntervalDay(${d})` },
-  {
-    table: 'flows_by_address',
-    ttl: (d) => `(hour + toIntervalHour(received_lag_hours + 1)) + toIntervalDay(${d})`,
-  },
-  {
-    table: 'flows_unattributed_ends',
-    ttl: (d) => `(hour + toIntervalHour(received_lag_hours + 1)) + toIntervalDay(${d})`,
-  },
+  { table: 'flows_by_address', ttl: (d) => hourRowTtl(d) },
+  { table: 'flows_unattributed_ends', ttl: (d) => hourRowTtl(d) },
 ];
 
 /**

@@ -154,10 +154,7 @@ export function pageSettings(settings: QuerySettings, limit: number): QuerySetti
  * late owners, and no exclusion does. Otherwise the exact statement costs the same.
  */
 function readsCandidates(query: FlowQuery, principal: Principal): boolean {
-  return (
-    (principal.role === 'tenant' || namesLateOwners(query.filters.owner)) &&
-    lateCandidatesApply(query.filters)
-  );
+  return looksAtLateOwners(query, principal) && lateCandidatesApply(query.filters);
 }
 
 /** Whether a page's statements look at late owners: its scope, owner filters or exclusions do. */
