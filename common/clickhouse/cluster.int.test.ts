@@ -76,6 +76,17 @@ describe('common > clickhouse > cluster', () => {
     ]);
   });
 
+  it("adds a computed column to the shards and the Distributed table, and writes it into the shards' parts (0190)", () => {
+    const sqls = statements
+      .filter(({ migration }) => migration === '0190_flows_sparse_fields')
+      .map((s) => s.sql);
+    expect(sqls.map((sql) => sql.slice(0, sql.indexOf('sparse_fields') + 'sparse_fields'.length))).toEqual([
+      'ALTER TABLE flows_local ON CLUSTER `flowtrail` ADD COLUMN IF NOT EXISTS sparse_fields',
+      'ALTER TABLE flows ON CLUSTER `flowtrail` ADD COLUMN IF NOT EXISTS sparse_fields',
+      'ALTER TABLE flows_local ON CLUSTER `flowtrail` MATERIALIZE COLUMN sparse_fields',
+    ]);
+  });
+
   it('rejects a statement it has no cluster form for', () => {
     expect(() => clusterTransform('flowtrail')('ALTER TABLE flows ADD COLUMN x UInt8')).toThrow(
       /no cluster form/,

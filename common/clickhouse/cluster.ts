@@ -13,6 +13,7 @@
  * INSERT INTO t SELECT … (a backfill)  → unchanged: it runs once, through the Distributed tables
  * ALTER TABLE t MODIFY SETTING …       → ALTER TABLE t_local ON CLUSTER c MODIFY SETTING … (storage settings live there)
  * ALTER TABLE t MODIFY COLUMN … CODEC(…) → ALTER TABLE t_local ON CLUSTER c MODIFY COLUMN … (codecs live there too)
+ * ALTER TABLE t MATERIALIZE COLUMN …   → ALTER TABLE t_local ON CLUSTER c MATERIALIZE COLUMN … (so do the parts)
  * DROP VIEW IF EXISTS v                → DROP VIEW IF EXISTS v ON CLUSTER c
  * DROP TABLE IF EXISTS t               → DROP TABLE IF EXISTS t ON CLUSTER c; DROP TABLE IF EXISTS t_local ON CLUSTER c
  * any statement on a `*_rebuild` table  → none: a table rebuilt by copy and EXCHANGE (a setting that
@@ -111,9 +112,9 @@ export function clusterTransform(cluster: string): (statement: string) => string
         `ALTER TABLE ${name} ON CLUSTER ${c} ${rest}`,
       ];
     }
-    // Storage settings and column codecs live on the local tables.
+    // Storage settings, column codecs and the parts a column is written into live on the local tables.
     const setting =
-      /^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?=MODIFY\s+(?:SETTING\b|COLUMN\b[\s\S]*\bCODEC\())/i.exec(
+      /^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?=MODIFY\s+(?:SETTING\b|COLUMN\b[\s\S]*\bCODEC\()|MATERIALIZE\s+COLUMN\b)/i.exec(
         sql,
       );
     if (setting) {

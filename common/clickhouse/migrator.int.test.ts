@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SparseField } from '../schema/stored-fields.ts';
 import { createChdbStore } from './chdb-store.ts';
 import { loadMigrations, migrate } from './migrator.ts';
 import type { Store } from './store.ts';
@@ -131,6 +132,41 @@ describe('common > clickhouse > migrator', () => {
     await s.command('DELETE FROM schema_migrations WHERE version = 180');
     expect((await migrate(s)).applied).toEqual(['0180_flows_unattributed_ends']);
     expect(await ends()).toEqual(want);
+    await s.close();
+  });
+  it('writes which mostly empty column groups each stored flow has into the parts already stored too (0190)', async () => {
+    const s = await createChdbStore(dir, `sparse_${Date.now()}`);
+    await migrate(s);
+    // A store from before 0190: no such column, and a flow with a DNS query, one without.
+    await s.command('ALTER TABLE flows DROP COLUMN sparse_fields');
+    await s.command('DELETE FROM schema_migrations WHERE version = 190');
+    await s.command(
+      `INSERT INTO flows (time, flow_id, received_at, dns_query)
+       SELECT now64(9), toFixedString(id, 16), now64(9), q FROM (SELECT arrayJoin([('a', 'a.example.'), ('b', '')]) AS t,
+         t.1 AS id, t.2 AS q)`,
+    );
+    const partsWithColumn = async () =>
+      Number(
+        (
+          await s.query<{ n: string }>(
+            `SELECT count() AS n FROM system.parts_columns WHERE database = currentDatabase() AND table = 'flows'
+               AND active AND column = 'sparse_fields'`,
+          )
+        )[0]?.n,
+      );
+    expect(await partsWithColumn()).toBe(0);
+    expect((await migrate(s)).applied).toEqual(['0190_flows_sparse_fields']);
+    // The mutation may run in the background: wait for it, then the stored part has the column.
+    for (let i = 0; i < 600 && (await partsWithColumn()) === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await partsWithColumn()).toBeGreaterThan(0);
+    const rows = await s.query<{ id: string; sparse: number }>(
+      "SELECT trimRight(toString(flow_id), '\\0') AS id, sparse_fields AS sparse FROM flows ORDER BY id",
+    );
+    expect(rows.map((r) => [r.id, Number(r.sparse)])).toEqual([
+      ['a', SparseField.l7],
+      ['b', 0],
+    ]);
     await s.close();
   });
 });

@@ -14,10 +14,10 @@ import {
 import { type EnumObject, enumValue } from '../../proto/src/enums.ts';
 import { timestampFromNanos } from '../../proto/src/timestamp.ts';
 import { formatIpBytes } from '../net/ip.ts';
-import { StoredField as F } from './stored-fields.ts';
+import { StoredField as F, SparseField as S } from './stored-fields.ts';
 
-/** The SELECT list `restoreFlow` needs (aliases prefixed `r_` so they never clash with a caller's columns). */
-export const flowRestoreColumns = [
+/** Columns `restoreFlow` needs on every row (aliases prefixed `r_` so they never clash with a caller's columns). */
+const denseColumns = [
   'toString(toUnixTimestamp64Nano(time)) AS r_time',
   'lower(hex(flow_id)) AS r_flow_id',
   'stored_fields AS r_stored',
@@ -47,8 +47,6 @@ export const flowRestoreColumns = [
   'source_port AS r_source_port',
   'destination_port AS r_destination_port',
   'tcp_flags AS r_tcp_flags',
-  'icmp_type AS r_icmp_type',
-  'icmp_code AS r_icmp_code',
   ...['source', 'destination'].flatMap((e) => [
     `${e}_id AS r_${e}_id`,
     `${e}_identity AS r_${e}_identity`,
@@ -57,42 +55,83 @@ export const flowRestoreColumns = [
     `${e}_pod AS r_${e}_pod`,
     `${e}_labels AS r_${e}_labels`,
     `${e}_workloads AS r_${e}_workloads`,
-    `${e}_names AS r_${e}_names`,
-    `${e}_service AS r_${e}_service`,
   ]),
-  'node_labels AS r_node_labels',
-  "CAST(l7_type, 'Int8') AS r_l7_type",
-  "CAST(l7_protocol, 'Int8') AS r_l7",
-  'toString(l7_latency_ns) AS r_l7_latency_ns',
-  'dns_query AS r_dns_query',
-  'dns_rcode AS r_dns_rcode',
-  'dns_ttl AS r_dns_ttl',
-  'dns_ips AS r_dns_ips',
-  'dns_cnames AS r_dns_cnames',
-  'dns_observation_source AS r_dns_observation_source',
-  'dns_qtypes AS r_dns_qtypes',
-  'dns_rrtypes AS r_dns_rrtypes',
-  'http_code AS r_http_code',
-  'http_method AS r_http_method',
-  'http_url AS r_http_url',
-  'http_protocol AS r_http_protocol',
-  'http_header_keys AS r_http_header_keys',
-  'http_header_values AS r_http_header_values',
-  'kafka_topic AS r_kafka_topic',
-  'kafka_api_key AS r_kafka_api_key',
-  'kafka_error_code AS r_kafka_error_code',
-  'kafka_api_version AS r_kafka_api_version',
-  'kafka_correlation_id AS r_kafka_correlation_id',
-  'interface_name AS r_interface_name',
-  'interface_index AS r_interface_index',
-  'proxy_port AS r_proxy_port',
-  'sock_xlate_point AS r_sock_xlate_point',
-  'toString(socket_cookie) AS r_socket_cookie',
-  'toString(cgroup_id) AS r_cgroup_id',
-  'trace_id AS r_trace_id',
   'summary AS r_summary',
-  'base64Encode(flow_extra) AS r_extra',
-].join(', ');
+];
+
+/** A column of a sparse group: its name in `flows` and how restoreFlow selects it. */
+type SparseColumn = readonly [column: string, select: string];
+const plain = (...columns: string[]): SparseColumn[] => columns.map((c) => [c, `${c} AS r_${c}`]);
+
+/**
+ * The columns of each SparseField group. A row whose `sparse_fields` lacks a group's bit holds the
+ * empty value in every column of the group, which is what restoreFlow reads for a column it is
+ * not given: so a row read without those columns restores to the same Flow.
+ */
+export const sparseColumnGroups: readonly { bit: number; columns: readonly SparseColumn[] }[] = [
+  { bit: S.icmp, columns: plain('icmp_type', 'icmp_code') },
+  { bit: S.names, columns: plain('source_names', 'destination_names') },
+  { bit: S.services, columns: plain('source_service', 'destination_service') },
+  { bit: S.nodeLabels, columns: plain('node_labels') },
+  {
+    bit: S.l7,
+    columns: [
+      ['l7_type', "CAST(l7_type, 'Int8') AS r_l7_type"],
+      ['l7_protocol', "CAST(l7_protocol, 'Int8') AS r_l7"],
+      ['l7_latency_ns', 'toString(l7_latency_ns) AS r_l7_latency_ns'],
+      ...plain(
+        'dns_query',
+        'dns_rcode',
+        'dns_ttl',
+        'dns_ips',
+        'dns_cnames',
+        'dns_observation_source',
+        'dns_qtypes',
+        'dns_rrtypes',
+        'http_code',
+        'http_method',
+        'http_url',
+        'http_protocol',
+        'http_header_keys',
+        'http_header_values',
+        'kafka_topic',
+        'kafka_api_key',
+        'kafka_error_code',
+        'kafka_api_version',
+        'kafka_correlation_id',
+      ),
+    ],
+  },
+  { bit: S.interface, columns: plain('interface_name', 'interface_index') },
+  {
+    bit: S.socket,
+    columns: [
+      ...plain('proxy_port', 'sock_xlate_point'),
+      ['socket_cookie', 'toString(socket_cookie) AS r_socket_cookie'],
+      ['cgroup_id', 'toString(cgroup_id) AS r_cgroup_id'],
+    ],
+  },
+  { bit: S.traceContext, columns: plain('trace_id') },
+  { bit: S.extra, columns: [['flow_extra', 'base64Encode(flow_extra) AS r_extra']] },
+];
+
+/** The SELECT list of the sparse groups whose bits are in `mask`. */
+export function sparseColumnsSql(mask: number): string {
+  return sparseColumnGroups
+    .filter((g) => (g.bit & mask) !== 0)
+    .flatMap((g) => g.columns.map(([, select]) => select))
+    .join(', ');
+}
+
+/** The SELECT list `restoreFlow` needs: every column. */
+export const flowRestoreColumns = [...denseColumns, sparseColumnsSql(~0)].join(', ');
+
+/**
+ * The columns every row needs plus `sparse_fields` (as `r_sparse`): what a listing reads for each
+ * row before it reads the sparse groups of the few rows that have them (sparseColumnsSql). Each
+ * column costs a listing one block per row it returns, so the ~35 mostly empty ones are left out.
+ */
+export const flowDenseColumns = [...denseColumns, 'sparse_fields AS r_sparse'].join(', ');
 
 /** A row as selected with `flowRestoreColumns` (JSON: 64-bit values as strings). */
 export type StoredFlowRow = Record<string, unknown>;

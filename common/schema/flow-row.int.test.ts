@@ -13,9 +13,16 @@ import { RowBinaryWriter } from '../clickhouse/row-binary.ts';
 import { contentFlowId, flowIdFromUuid } from '../flow/flow-id.ts';
 import { ingestFlow, nowNs, timestampToNs } from '../flow/model.ts';
 import { describeWithFixtures, hubbleFixtureFiles } from '../testing/fixtures.ts';
-import { flowRestoreColumns, restoreFlow } from './flow-restore.ts';
+import {
+  flowDenseColumns,
+  flowRestoreColumns,
+  restoreFlow,
+  sparseColumnGroups,
+  sparseColumnsSql,
+} from './flow-restore.ts';
 import { flowColumns, flowStructure } from './flow-row.ts';
 import { encodeFlowRow } from './flow-wire.ts';
+import { SparseField as S } from './stored-fields.ts';
 
 const dataDir = path.join(mkdtempSync(path.join(tmpdir(), 'flowtrail-rows-')), 'data');
 let store: Store;
@@ -239,13 +246,49 @@ describe('common > schema > flow-row', () => {
 
   it('encodes exactly the columns of the flows table, in order, with compatible types', async () => {
     const cols = await store.query<{ name: string; type: string }>(
-      "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'flows' ORDER BY position",
+      // Columns ClickHouse computes (sparse_fields) are not written.
+      `SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'flows'
+         AND default_kind != 'MATERIALIZED' ORDER BY position`,
     );
     expect(cols.map((c) => c.name)).toEqual(flowColumns);
     const declared = flowStructure
       .split(/,\s(?=[a-z_0-9]+ [A-Z])/)
       .map((c) => norm(c.slice(c.indexOf(' ') + 1)));
     expect(cols.map((c) => norm(c.type))).toEqual(declared);
+  });
+});
+
+describe('common > schema > flow-row > sparse_fields', () => {
+  const columns = sparseColumnGroups.flatMap((g) => g.columns.map(([column]) => ({ column, bit: g.bit })));
+
+  it.each(columns)(
+    'sets bit $bit alone for a row whose only value is in $column',
+    async ({ column, bit }) => {
+      const [col] = await scratch.query<{ type: string }>(
+        `SELECT type FROM system.columns WHERE database = currentDatabase() AND table = 'flows' AND name = {c:String}`,
+        { params: { c: column } },
+      );
+      // Any value but the type's empty one: 1 (a number, an enum's value 1, the text '1') or ['1'].
+      const value = col!.type.startsWith('Array(') ? "['1']" : '1';
+      const id = randomUUID().replaceAll('-', '');
+      await scratch.command(
+        `INSERT INTO flows (time, received_at, flow_id, ${column}) SELECT now64(9), now64(9), unhex('${id}'), CAST(${value}, '${col!.type.replaceAll("'", "\\'")}')`,
+      );
+      const [row] = await scratch.query<{ sparse: number }>(
+        `SELECT sparse_fields AS sparse FROM flows WHERE flow_id = unhex('${id}')`,
+      );
+      expect(Number(row!.sparse)).toBe(bit);
+    },
+  );
+
+  it('names every column once, and none that a listing reads on every row', () => {
+    const names = columns.map((c) => c.column);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) expect(flowDenseColumns).not.toMatch(new RegExp(`\\b${n}\\b`));
+    // Together, the dense columns and every group are what restoreFlow reads.
+    expect(`${flowDenseColumns.replace(', sparse_fields AS r_sparse', '')}, ${sparseColumnsSql(~0)}`).toBe(
+      flowRestoreColumns,
+    );
   });
 });
 
@@ -339,6 +382,33 @@ describeWithFixtures('common > schema > flow-row (fixtures)', () => {
       const restored = toHubbleJson({ flow: restoreFlow(row!), node_name: '' } as never)['flow'];
       expect(restored).toEqual(JSON.parse(line).flow);
     }
+  });
+
+  it('gives back every fixture flow from the dense columns and the sparse groups its row names', async () => {
+    const rows = await store.query<Record<string, unknown>>(
+      `SELECT lower(hex(flow_id)) AS id, ${flowDenseColumns} FROM flows`,
+    );
+    const masks = new Set<number>();
+    for (const row of rows) {
+      const mask = Number(row['r_sparse']);
+      masks.add(mask);
+      if (mask === 0) continue;
+      const [sparse] = await store.query<Record<string, unknown>>(
+        `SELECT ${sparseColumnsSql(mask)} FROM flows WHERE flow_id = unhex({id:String})`,
+        { params: { id: row['id'] } },
+      );
+      Object.assign(row, sparse);
+    }
+    const byId = new Map(rows.map((r) => [r['id'], r]));
+    for (const line of new Set(lines)) {
+      const row = byId.get(Buffer.from(contentFlowId(line)).toString('hex'));
+      const restored = toHubbleJson({ flow: restoreFlow(row!), node_name: '' } as never)['flow'];
+      expect(restored, line.slice(0, 80)).toEqual(JSON.parse(line).flow);
+    }
+    // The fixtures exercise both: rows read whole from the dense columns, and rows with groups.
+    expect(masks.has(0)).toBe(true);
+    const groups = S.icmp | S.l7 | S.interface | S.extra;
+    expect([...masks].reduce((a, m) => a | m, 0) & groups).toBe(groups);
   });
 
   it('keeps only what no column holds in flow_extra', async () => {

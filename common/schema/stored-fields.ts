@@ -30,3 +30,21 @@ export const StoredField = {
   emitter: 1 << 18,
   traceContext: 1 << 19,
 } as const;
+
+/**
+ * Bit per group of columns that most flows leave empty, set in `sparse_fields` (a column ClickHouse
+ * computes on insert, migrations/0190) when any column of the group holds a value. A listing reads
+ * these groups only for the rows that have them (flowDenseColumns, sparseColumnsSql). Append only:
+ * rows on disk use these, and migrations/0190 spells out which columns each bit looks at.
+ */
+export const SparseField = {
+  icmp: 1 << 0,
+  names: 1 << 1,
+  services: 1 << 2,
+  nodeLabels: 1 << 3,
+  l7: 1 << 4,
+  interface: 1 << 5,
+  socket: 1 << 6,
+  traceContext: 1 << 7,
+  extra: 1 << 8,
+} as const;

@@ -11,7 +11,12 @@ import { decodeConflict, type EndConflictView } from '../../../common/flow/attri
 import { endOwnerFields } from '../../../common/ownership/owner-rule.ts';
 import { attributeFlowEnds, type StoredEnd } from '../../../common/ownership/reattribute.ts';
 import type { Owner } from '../../../common/ownership/who.ts';
-import { flowRestoreColumns, restoreFlow, type StoredFlowRow } from '../../../common/schema/flow-restore.ts';
+import {
+  flowDenseColumns,
+  flowRestoreColumns,
+  restoreFlow,
+  type StoredFlowRow,
+} from '../../../common/schema/flow-restore.ts';
 import type { Flow } from '../../../proto/gen/flow/flow.ts';
 import type { GetFlowsResponse } from '../../../proto/gen/observer/observer.ts';
 import { toHubbleJson, toHubbleJsonLine } from '../../../proto/src/hubble-json.ts';
@@ -20,24 +25,34 @@ import { ownsEnd, redactFlow } from '../auth/redact.ts';
 
 const ownerFields = endOwnerFields;
 
+/** The SELECT list of a flow row around `restore` (the columns that rebuild the Flow). */
+const rowColumns = (restore: string) =>
+  [
+    'toString(toUnixTimestamp64Nano(time)) AS time_ns',
+    // Aliases never equal a column name: ClickHouse would resolve WHERE/ORDER BY to the alias.
+    'lower(hex(flow_id)) AS id_hex',
+    'node_name',
+    // Address text of each end, for query-time attribution (attributeFlowEnds).
+    'IPv6NumToString(source_ip) AS src_ip_text',
+    'IPv6NumToString(destination_ip) AS dst_ip_text',
+    restore,
+    // Labels vs ownership disagreements recorded at ingest (JSON, common/flow/attribution.ts).
+    'attribution_conflict AS conflict_text',
+    ...['src', 'dst'].flatMap((e) => [
+      ...ownerFields.map((f) => `${e}_${f}`),
+      `toString(${e}_source) AS ${e}_source`,
+      `toString(${e}_scope) AS ${e}_scope`,
+    ]),
+  ].join(', ');
+
 /** The SELECT list of a flow row (64-bit time as a string, the columns that rebuild the Flow). */
-export const flowRowColumns = [
-  'toString(toUnixTimestamp64Nano(time)) AS time_ns',
-  // Aliases never equal a column name: ClickHouse would resolve WHERE/ORDER BY to the alias.
-  'lower(hex(flow_id)) AS id_hex',
-  'node_name',
-  // Address text of each end, for query-time attribution (attributeFlowEnds).
-  'IPv6NumToString(source_ip) AS src_ip_text',
-  'IPv6NumToString(destination_ip) AS dst_ip_text',
-  flowRestoreColumns,
-  // Labels vs ownership disagreements recorded at ingest (JSON, common/flow/attribution.ts).
-  'attribution_conflict AS conflict_text',
-  ...['src', 'dst'].flatMap((e) => [
-    ...ownerFields.map((f) => `${e}_${f}`),
-    `toString(${e}_source) AS ${e}_source`,
-    `toString(${e}_scope) AS ${e}_scope`,
-  ]),
-].join(', ');
+export const flowRowColumns = rowColumns(flowRestoreColumns);
+
+/**
+ * The SELECT list of a row of a listing page: flowRowColumns without the sparse groups, which
+ * readSparseColumns then reads for the rows that have any.
+ */
+export const flowPageColumns = rowColumns(flowDenseColumns);
 
 /** One row as selected with flowRowColumns. */
 export type FlowRow = {

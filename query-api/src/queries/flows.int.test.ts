@@ -15,8 +15,10 @@ import type { QueryOptions, Store } from '../../../common/clickhouse/index.ts';
 import { migrate } from '../../../common/clickhouse/migrator.ts';
 import { writeIntervals } from '../../../common/ownership/persistence.ts';
 import { OPEN_END_NS, type OwnerInterval } from '../../../common/ownership/types.ts';
+import { StoredField } from '../../../common/schema/stored-fields.ts';
 import type { Principal } from '../auth/principal.ts';
 import { decodeCursor, flowQueryToSql, parseFlowQuery, SqlParams, sortColumn } from '../filters/index.ts';
+import { type FlowRow, flowRowColumns, rowFlow } from './flow-rows.ts';
 import { queryFlowPage, streamFlows } from './flows.ts';
 
 const S = 1_000_000_000n;
@@ -76,6 +78,8 @@ describe('query-api > queries > flows page (real chdb)', () => {
   /** The page's reads of its windows' late addresses (late-end-addresses.ts) since the last reset. */
   const lateReads: { sql: string; opts: QueryOptions; rows: unknown[] }[] = [];
   let store: Store;
+  /** Runs once, just before the page's next read of its rows' sparse column groups. */
+  let beforeSparseRead: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ft-flows-page-'));
@@ -105,6 +109,11 @@ describe('query-api > queries > flows page (real chdb)', () => {
         return async (sql: string, opts: QueryOptions = {}) => {
           const lateRead = sql.includes('FROM flows_unattributed_ends');
           if (!lateRead) seen.push({ sql, opts });
+          if (sql.includes('AS sparse_id') && beforeSparseRead) {
+            const hook = beforeSparseRead;
+            beforeSparseRead = undefined;
+            await hook();
+          }
           const rows = await (v as Store['query']).call(target, sql, opts);
           if (lateRead) lateReads.push({ sql, opts, rows });
           return rows;
@@ -356,6 +365,57 @@ describe('query-api > queries > flows page (real chdb)', () => {
     expect((await page({ ...hour(5n), tenant: 't1' })).rows).toEqual([]);
     expect(await streamed({ ...hour(5n), tenant: 't1' })).toEqual([]);
     expect(await exact({ ...hour(5n), tenant: 't1' })).toEqual([id(901)]);
+  });
+
+  it('reads the mostly empty column groups only for the rows that have them, and leaves out a row deleted before that read', async () => {
+    // Hour 7: a DNS flow (910), a plain one (911) and one with an interface (912), newest last.
+    const at = T0 + 7n * H;
+    const row = (
+      n: number,
+      s: number,
+      stored: number,
+      l7: string,
+      dns: string,
+      iface: string,
+      index: number,
+    ) =>
+      `SELECT fromUnixTimestamp64Nano(toInt64(${at + BigInt(s) * S}), 'UTC'), unhex('${id(n)}'), ${stored}, 'k/n1',
+        'FORWARDED', 'L3_L4', 'IPv4', toIPv6('${P}'), toIPv6('${W}'), 'UDP', 53, '${l7}', '${dns}', '${iface}', ${index},
+        'none', 'none', 'test', now64(9)`;
+    await real.command(
+      `INSERT INTO flows (time, flow_id, stored_fields, node_name, verdict, type, ip_version, source_ip, destination_ip,
+        l4_protocol, destination_port, l7_protocol, dns_query, interface_name, interface_index, src_source, dst_source,
+        ingest_target, received_at)
+       ${row(910, 1, 3 | StoredField.l7, 'dns', 'a.example.', '', 0)} UNION ALL
+       ${row(911, 2, 3, 'none', '', '', 0)} UNION ALL
+       ${row(912, 3, 3 | StoredField.interface, 'none', '', 'eth0', 2)}`,
+    );
+    const hour7 = {
+      since: new Date(Number(at / 1_000_000n)).toISOString(),
+      until: new Date(Number((at + H) / 1_000_000n)).toISOString(),
+    };
+    const got = await page(hour7);
+    expect(got.rows.map((r) => r.id_hex)).toEqual([id(912), id(911), id(910)]);
+    // One read of the groups, for the two rows that have any.
+    const sparse = seen.filter((s) => s.sql.includes('AS sparse_id'));
+    expect(sparse).toHaveLength(1);
+    expect(Object.values(sparse[0]!.opts.params ?? {})).toContainEqual([id(912), id(910)]);
+    expect(got.rows[1]).not.toHaveProperty('r_dns_query');
+    // Each row gives the same Flow as when read with every column.
+    const whole = await real.query<FlowRow>(
+      `SELECT ${flowRowColumns} FROM flows WHERE toStartOfHour(time) = toStartOfHour(fromUnixTimestamp64Nano(toInt64(${at}), 'UTC'))
+       ORDER BY time DESC`,
+    );
+    expect(got.rows.map((r) => rowFlow(r))).toEqual(whole.map((r) => rowFlow(r)));
+    expect(rowFlow(got.rows[2]!).l7?.dns?.query).toBe('a.example.');
+    expect(rowFlow(got.rows[0]!).interface).toEqual({ name: 'eth0', index: 2 });
+
+    // 912 is deleted after the page read its rows, before it read their groups: it is left out.
+    beforeSparseRead = () => real.command(`DELETE FROM flows WHERE flow_id = unhex('${id(912)}')`);
+    const after = await page(hour7);
+    expect(beforeSparseRead).toBeUndefined();
+    expect(after.rows.map((r) => r.id_hex)).toEqual([id(911), id(910)]);
+    expect(rowFlow(after.rows[1]!).l7?.dns?.query).toBe('a.example.');
   });
 
   it('reads an address that never sent, at either end, in the granules `to-ip` reads, fewer than their OR', async () => {

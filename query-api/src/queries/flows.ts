@@ -8,6 +8,7 @@
  */
 import type { QuerySettings, Store } from '../../../common/clickhouse/index.ts';
 import { addressKeysInSql } from '../../../common/filter/index.ts';
+import { sparseColumnsSql } from '../../../common/schema/flow-restore.ts';
 import type { Principal } from '../auth/principal.ts';
 import {
   encodeCursor,
@@ -21,7 +22,7 @@ import {
   SqlParams,
   sortColumn,
 } from '../filters/index.ts';
-import { type FlowRow, flowRowColumns } from './flow-rows.ts';
+import { type FlowRow, flowPageColumns, flowRowColumns } from './flow-rows.ts';
 import { hourOf, keyedTimeWindows, timeWindows } from './flow-windows.ts';
 import { readLateEndAddresses } from './late-end-addresses.ts';
 
@@ -167,6 +168,23 @@ function looksAtLateOwners(query: FlowQuery, principal: Principal): boolean {
 const candidateRounds = 3;
 
 /**
+ * Conditions that find `rows` (read from `flows`) again: their primary-key prefix (hour, source
+ * address), so only their granules are read, and their flow ids.
+ */
+function rowLookupSql(p: SqlParams, rows: readonly PageRow[]): string[] {
+  const keys = addressKeysInSql(p, {
+    // The index's hours are Unix seconds (address-keys.ts).
+    hours: rows.map((r) => Number(hourOf(BigInt(r.time_ns)) / 1_000_000_000n)),
+    sources: rows.map((r) => r.src_ip_text),
+  });
+  const ids = `has(${p.bind(
+    rows.map((r) => r.id_hex),
+    'Array(String)',
+  )}, lower(hex(flow_id)))`;
+  return [keys, ids];
+}
+
+/**
  * The ids among `rows` (all from `query`'s range) that the exact clause selects: their late owners
  * resolved for just these flows, found by their primary-key prefix and flow id.
  */
@@ -178,21 +196,36 @@ async function exactIds(
   signal?: AbortSignal,
 ): Promise<Set<string>> {
   const p = new SqlParams();
-  const keys = addressKeysInSql(p, {
-    // The index's hours are Unix seconds (address-keys.ts).
-    hours: rows.map((r) => Number(hourOf(BigInt(r.time_ns)) / 1_000_000_000n)),
-    sources: rows.map((r) => r.src_ip_text),
-  });
-  const ids = `has(${p.bind(
-    rows.map((r) => r.id_hex),
-    'Array(String)',
-  )}, lower(hex(flow_id)))`;
-  const { where, params } = flowQueryToSql(query, principal, p, 'exact', [keys, ids]);
+  const { where, params } = flowQueryToSql(query, principal, p, 'exact', rowLookupSql(p, rows));
   const found = await deps.store.query<{ id_hex: string }>(
     `SELECT lower(hex(flow_id)) AS id_hex FROM flows WHERE ${where}`,
     { params, settings: deps.settings, signal },
   );
   return new Set(found.map((r) => r.id_hex));
+}
+
+/**
+ * Completes the rows of a page (read with flowPageColumns) with the columns of the sparse groups
+ * each has (`r_sparse`), in one statement over just those rows, by their keys. Most pages have
+ * none. A row deleted in between (retention, a purge) is left out rather than shown incomplete.
+ */
+async function readSparseColumns(deps: FlowsDeps, rows: PageRow[], signal?: AbortSignal): Promise<PageRow[]> {
+  const sparse = rows.filter((r) => Number(r['r_sparse']) !== 0);
+  if (sparse.length === 0) return rows;
+  const mask = sparse.reduce((m, r) => m | Number(r['r_sparse']), 0);
+  const p = new SqlParams();
+  const found = await deps.store.query<Record<string, unknown> & { sparse_id: string }>(
+    `SELECT lower(hex(flow_id)) AS sparse_id, ${sparseColumnsSql(mask)} FROM flows ` +
+      `WHERE ${rowLookupSql(p, sparse).join(' AND ')}`,
+    { params: p.values, settings: deps.settings, signal },
+  );
+  const byId = new Map(found.map(({ sparse_id, ...columns }) => [sparse_id, columns]));
+  return rows.filter((r) => {
+    if (Number(r['r_sparse']) === 0) return true;
+    const columns = byId.get(r.id_hex);
+    if (columns) Object.assign(r, columns);
+    return columns !== undefined;
+  });
 }
 
 /** The keyset cursor just after `row` of a page of `query`. */
@@ -216,6 +249,9 @@ function cursorAfter(query: FlowQuery, row: PageRow): FlowCursor {
  * resolved exactly (exactIds), by their keys. Rows that fail are dropped and the window is read on
  * after the last candidate, so the page holds exactly the rows, in the order, of the exact
  * statement. A window whose candidates keep failing is read exactly after a few rounds.
+ *
+ * Rows are read without the column groups most flows leave empty (flowPageColumns: each column
+ * costs a block per returned row); readSparseColumns then reads them for the rows that have any.
  */
 export async function queryFlowPage(
   deps: FlowsDeps,
@@ -227,7 +263,7 @@ export async function queryFlowPage(
   const candidates = readsCandidates(query, principal);
   const late = looksAtLateOwners(query, principal);
   const read = async (q: WindowQuery, want: number, mode: LateMode) => {
-    const { sql, params } = statement(q, principal, want, flowRowColumns, mode);
+    const { sql, params } = statement(q, principal, want, flowPageColumns, mode);
     return deps.store.query<PageRow>(sql, { params, settings: pageSettings(deps.settings, want), signal });
   };
   for (const w of pageWindows(query)) {
@@ -257,7 +293,10 @@ export async function queryFlowPage(
   const more = rows.length > query.limit;
   if (more) rows.length = query.limit;
   const last = rows[rows.length - 1];
-  return { rows, nextCursor: more && last ? encodeCursor(cursorAfter(query, last)) : undefined };
+  return {
+    rows: await readSparseColumns(deps, rows, signal),
+    nextCursor: more && last ? encodeCursor(cursorAfter(query, last)) : undefined,
+  };
 }
 
 /** Streams up to `query.limit` rows in batches (for NDJSON and CSV answers and exports). */
