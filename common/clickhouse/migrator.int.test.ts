@@ -2,6 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeIntervals } from '../ownership/persistence.ts';
+import { OPEN_END_NS, type OwnerInterval } from '../ownership/types.ts';
 import { SparseField } from '../schema/stored-fields.ts';
 import { createChdbStore } from './chdb-store.ts';
 import { loadMigrations, migrate } from './migrator.ts';
@@ -167,6 +169,44 @@ describe('common > clickhouse > migrator', () => {
       ['a', SparseField.l7],
       ['b', 0],
     ]);
+    await s.close();
+  });
+  it('keeps every address an allocation ever held, once, from ownership writes and from intervals stored before (0200)', async () => {
+    const s = await createChdbStore(dir, `held_${Date.now()}`);
+    await migrate(s);
+    const interval = (address: string, kind: 'alloc' | 'node', n: number): OwnerInterval => ({
+      address,
+      kind,
+      allocId: kind === 'alloc' ? `a000000${n}-0000-0000-0000-000000000000` : '',
+      allocName: '',
+      namespace: 'default',
+      job: 'web',
+      group: 'web',
+      nodeId: `node-${n}`,
+      nodeName: 'n1',
+      tenant: 't1',
+      account: 'acct',
+      start: BigInt(n) * 1_000_000_000n,
+      end: OPEN_END_NS,
+      nomadIndex: BigInt(n),
+    });
+    // 10.0.0.1 held twice (two allocations, two writes), 10.0.0.2 once, 10.0.0.9 only by a node.
+    await writeIntervals(s, [interval('10.0.0.1', 'alloc', 1), interval('10.0.0.9', 'node', 2)]);
+    await writeIntervals(s, [interval('10.0.0.1', 'alloc', 3), interval('10.0.0.2', 'alloc', 4)]);
+    const held = async () =>
+      (
+        await s.query<{ a: string }>(
+          'SELECT IPv6NumToString(address) AS a FROM ownership_addresses FINAL ORDER BY address',
+        )
+      ).map((r) => r.a);
+    const want = ['::ffff:10.0.0.1', '::ffff:10.0.0.2'];
+    expect(await held()).toEqual(want);
+    // Stored before the table existed: the migration records them.
+    await s.command('DROP VIEW ownership_addresses_mv');
+    await s.command('DROP TABLE ownership_addresses');
+    await s.command('DELETE FROM schema_migrations WHERE version = 200');
+    expect((await migrate(s)).applied).toEqual(['0200_ownership_addresses']);
+    expect(await held()).toEqual(want);
     await s.close();
   });
 });

@@ -7,6 +7,7 @@ export { SqlParams } from '../../../common/clickhouse/sql-params.ts';
 export { and, or } from '../../../common/filter/index.ts';
 export { decodeCursor, encodeCursor, type FlowCursor } from './cursor.ts';
 export {
+  heldAddressesSql,
   lateEndAddressesSql,
   lateOwnerFields,
   lateOwnerMatch,

@@ -131,6 +131,12 @@ function candidateAddresses(p: SqlParams, pred: OwnerPredicate, range: TimeBound
   return `SELECT address FROM ownership WHERE kind = 'alloc'${among} AND ${pred((f) => f)}`;
 }
 
+/**
+ * Every address some allocation ever held (migrations/0200), as an IN operand: only these can have
+ * a late owner.
+ */
+export const heldAddressesSql = '(SELECT address FROM ownership_addresses)';
+
 /** Whether the range is known to hold no end a late owner could claim (TimeBounds.lateAddresses). */
 const noLateEnds = (range: TimeBounds | undefined) => range?.lateAddresses?.length === 0;
 
@@ -149,7 +155,7 @@ export function lateEndAddressesSql(
   const { since, until } = bounds(p, range);
   return `SELECT DISTINCT IPv6NumToString(address) AS ip FROM flows_unattributed_ends
     WHERE hour >= toStartOfHour(${since}) AND hour < ${until}
-      AND address IN (SELECT address FROM ownership WHERE kind = 'alloc')
+      AND address IN ${heldAddressesSql}
     LIMIT ${p.bind(limit, 'UInt32')}`;
 }
 

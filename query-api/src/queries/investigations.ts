@@ -26,6 +26,7 @@ import { formatTimeNs, nowNs, parseTimeArg } from '../../../common/time.ts';
 import type { Principal } from '../auth/principal.ts';
 import {
   and,
+  heldAddressesSql,
   lateOwnerFields,
   lateOwnersSql,
   or,
@@ -230,9 +231,6 @@ async function readSamples(
   );
 }
 
-/** Addresses some allocation ever held: the only ones a late owner can resolve (lateOwnersSql). */
-const heldAddresses = "(SELECT address FROM ownership WHERE kind = 'alloc')";
-
 /** Late-end addresses per end (lateAddresses); undefined: too many, the statement finds them. */
 type LateAddresses = { src: string[] | undefined; dst: string[] | undefined };
 
@@ -256,7 +254,7 @@ async function lateAddresses(
   p: SqlParams,
   signal?: AbortSignal,
 ): Promise<LateAddresses> {
-  const held = heldAddresses;
+  const held = heldAddressesSql;
   const pick = (end: 'src' | 'dst', ip: string) =>
     `groupUniqArrayIf(${maxLateAddresses + 1})(IPv6NumToString(${ip}), ${end}_source = 'none' AND ${ip} IN ${held}) AS ${end}`;
   const [r] = await deps.store.query<{ src: string[]; dst: string[] }>(
@@ -487,7 +485,7 @@ export async function runInvestigation(
   // SELECT instead of a join of an empty subquery.
   const noLate = (end: 'src' | 'dst') =>
     `toUInt8(0) AS ${end}_hit, ${lateOwnerFields.map((f) => `'' AS ${end}_late_${f}`).join(', ')}`;
-  const held = heldAddresses;
+  const held = heldAddressesSql;
   const lateEnd = `toUInt8((src_source = 'none' AND source_ip IN ${held}) OR (dst_source = 'none' AND destination_ip IN ${held}))`;
   // An end is "outside" when its stored scope says so, or it has no owner (stored or late) while
   // the other end has one.
