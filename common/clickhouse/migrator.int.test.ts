@@ -26,6 +26,19 @@ const ttlOf = async (s: Store, table = 'flows') =>
     )
   )[0]?.q.match(/toIntervalDay\((\d+)\)/)?.[1];
 
+/**
+ * Forgets a migration that adds `table` and its view `${table}_mv`, then runs it again: the caller
+ * checks that its backfill rebuilt the rows from what was stored before the table existed.
+ */
+async function expectBackfill(s: Store, migration: string, table: string): Promise<void> {
+  await s.command(`DROP VIEW ${table}_mv`);
+  await s.command(`DROP TABLE ${table}`);
+  await s.command('DELETE FROM schema_migrations WHERE version = {v:UInt32}', {
+    params: { v: Number(migration.slice(0, 4)) },
+  });
+  expect((await migrate(s)).applied).toEqual([migration]);
+}
+
 describe('common > clickhouse > migrator', () => {
   it('applies every migration once; a second run changes nothing', async () => {
     const s = await createChdbStore(dir, `m_${Date.now()}`);
@@ -129,10 +142,7 @@ describe('common > clickhouse > migrator', () => {
     const want = ['0 ::ffff:10.0.0.1', '0 ::ffff:10.0.0.3', '0 ::ffff:203.0.113.1', '3600 ::ffff:10.0.0.1'];
     expect(await ends()).toEqual(want);
     // Stored before the table existed: the migration records them once.
-    await s.command('DROP VIEW flows_unattributed_ends_mv');
-    await s.command('DROP TABLE flows_unattributed_ends');
-    await s.command('DELETE FROM schema_migrations WHERE version = 180');
-    expect((await migrate(s)).applied).toEqual(['0180_flows_unattributed_ends']);
+    await expectBackfill(s, '0180_flows_unattributed_ends', 'flows_unattributed_ends');
     expect(await ends()).toEqual(want);
     await s.close();
   });
@@ -202,10 +212,7 @@ describe('common > clickhouse > migrator', () => {
     const want = ['::ffff:10.0.0.1', '::ffff:10.0.0.2'];
     expect(await held()).toEqual(want);
     // Stored before the table existed: the migration records them.
-    await s.command('DROP VIEW ownership_addresses_mv');
-    await s.command('DROP TABLE ownership_addresses');
-    await s.command('DELETE FROM schema_migrations WHERE version = 200');
-    expect((await migrate(s)).applied).toEqual(['0200_ownership_addresses']);
+    await expectBackfill(s, '0200_ownership_addresses', 'ownership_addresses');
     expect(await held()).toEqual(want);
     await s.close();
   });
