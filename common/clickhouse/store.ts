@@ -81,6 +81,12 @@ export const pinnedSettings: QuerySettings = {
   session_timezone: 'UTC',
   date_time_output_format: 'simple',
   input_format_skip_unknown_fields: 0,
+  // On a cluster (cluster.ts) a subquery such as `address IN (SELECT address FROM ownership_addresses)`
+  // inside a query on the Distributed flows table reads a Distributed table too, which ClickHouse
+  // refuses by default (`deny`). `global` runs it once on the initiator and ships the set to the
+  // shards, which is also the right answer: `local` would see only each shard's own part of it.
+  // Without Distributed tables (chdb, one server) it changes nothing.
+  distributed_product_mode: 'global',
 };
 
 /** Quotes an identifier such as a database name for DDL (the only place names are spliced). */

@@ -242,6 +242,20 @@ describe('common > schema > flow-row', () => {
     // Byte-faithful: the restored Flow encodes to the bytes that were ingested.
     const bytes = (f: Flow) => Buffer.from(Flow.encode(f).finish()).toString('hex');
     expect(bytes(restoreFlow(row!))).toBe(bytes(flow));
+    // And as a listing page restores it: the dense columns, then the groups its row names.
+    const params = { id: Buffer.from(flowId).toString('hex') };
+    const [dense] = await scratch.query<Record<string, unknown>>(
+      `SELECT ${flowDenseColumns} FROM flows WHERE flow_id = unhex({id:String})`,
+      { params },
+    );
+    const mask = Number(dense!['r_sparse']);
+    const [groups] = mask
+      ? await scratch.query<Record<string, unknown>>(
+          `SELECT ${sparseColumnsSql(mask)} FROM flows WHERE flow_id = unhex({id:String})`,
+          { params },
+        )
+      : [{}];
+    expect(bytes(restoreFlow({ ...dense!, ...groups }))).toBe(bytes(flow));
   });
 
   it('encodes exactly the columns of the flows table, in order, with compatible types', async () => {
