@@ -33,9 +33,9 @@ const ttlOf = async (s: Store, table = 'flows') =>
 async function expectBackfill(s: Store, migration: string, table: string): Promise<void> {
   await s.command(`DROP VIEW ${table}_mv`);
   await s.command(`DROP TABLE ${table}`);
-  await s.command('DELETE FROM schema_migrations WHERE version = {v:UInt32}', {
-    params: { v: Number(migration.slice(0, 4)) },
-  });
+  const version = loadMigrations().find((m) => m.name === migration)?.version;
+  if (version === undefined) throw new Error(`no migration named ${migration}`);
+  await s.command('DELETE FROM schema_migrations WHERE version = {v:UInt32}', { params: { v: version } });
   expect((await migrate(s)).applied).toEqual([migration]);
 }
 

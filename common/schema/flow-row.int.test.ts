@@ -42,6 +42,29 @@ afterAll(async () => {
 /** Normalises a ClickHouse type for comparison: LowCardinality and spacing do not change RowBinary. */
 const norm = (t: string) => t.replace(/LowCardinality\((.*)\)/g, '$1').replace(/\s+/g, '');
 
+/**
+ * Stored flows (all, or the one with hex id `id`) read as a listing reads them: the dense columns,
+ * then for each row the sparse groups its `r_sparse` names (query-api's readSparseColumns does the
+ * same for a page, in one statement).
+ */
+async function readAsListing(s: Store, id?: string): Promise<Record<string, unknown>[]> {
+  const rows = await s.query<Record<string, unknown>>(
+    `SELECT lower(hex(flow_id)) AS id, ${flowDenseColumns} FROM flows` +
+      (id === undefined ? '' : ' WHERE flow_id = unhex({id:String})'),
+    id === undefined ? {} : { params: { id } },
+  );
+  for (const row of rows) {
+    const mask = Number(row['r_sparse']);
+    if (mask === 0) continue;
+    const [groups] = await s.query<Record<string, unknown>>(
+      `SELECT ${sparseColumnsSql(mask)} FROM flows WHERE flow_id = unhex({id:String})`,
+      { params: { id: row['id'] } },
+    );
+    Object.assign(row, groups);
+  }
+  return rows;
+}
+
 describe('common > schema > flow-row', () => {
   it.each([
     { description: 'canonical IPv4', source: '10.1.2.3', destination: '192.168.0.10', inColumns: true },
@@ -243,19 +266,8 @@ describe('common > schema > flow-row', () => {
     const bytes = (f: Flow) => Buffer.from(Flow.encode(f).finish()).toString('hex');
     expect(bytes(restoreFlow(row!))).toBe(bytes(flow));
     // And as a listing page restores it: the dense columns, then the groups its row names.
-    const params = { id: Buffer.from(flowId).toString('hex') };
-    const [dense] = await scratch.query<Record<string, unknown>>(
-      `SELECT ${flowDenseColumns} FROM flows WHERE flow_id = unhex({id:String})`,
-      { params },
-    );
-    const mask = Number(dense!['r_sparse']);
-    const [groups] = mask
-      ? await scratch.query<Record<string, unknown>>(
-          `SELECT ${sparseColumnsSql(mask)} FROM flows WHERE flow_id = unhex({id:String})`,
-          { params },
-        )
-      : [{}];
-    expect(bytes(restoreFlow({ ...dense!, ...groups }))).toBe(bytes(flow));
+    const [listed] = await readAsListing(scratch, Buffer.from(flowId).toString('hex'));
+    expect(bytes(restoreFlow(listed!))).toBe(bytes(flow));
   });
 
   it('encodes exactly the columns of the flows table, in order, with compatible types', async () => {
@@ -399,20 +411,8 @@ describeWithFixtures('common > schema > flow-row (fixtures)', () => {
   });
 
   it('gives back every fixture flow from the dense columns and the sparse groups its row names', async () => {
-    const rows = await store.query<Record<string, unknown>>(
-      `SELECT lower(hex(flow_id)) AS id, ${flowDenseColumns} FROM flows`,
-    );
-    const masks = new Set<number>();
-    for (const row of rows) {
-      const mask = Number(row['r_sparse']);
-      masks.add(mask);
-      if (mask === 0) continue;
-      const [sparse] = await store.query<Record<string, unknown>>(
-        `SELECT ${sparseColumnsSql(mask)} FROM flows WHERE flow_id = unhex({id:String})`,
-        { params: { id: row['id'] } },
-      );
-      Object.assign(row, sparse);
-    }
+    const rows = await readAsListing(store);
+    const masks = new Set(rows.map((r) => Number(r['r_sparse'])));
     const byId = new Map(rows.map((r) => [r['id'], r]));
     for (const line of new Set(lines)) {
       const row = byId.get(Buffer.from(contentFlowId(line)).toString('hex'));
